@@ -1,0 +1,70 @@
+/**
+ * Engine-wide types. The engine runs under plain Node (CLI, tests, headless server) and inside
+ * Electron's main process or a worker; nothing here may depend on Electron.
+ */
+
+export type BitDepth = 8 | 16;
+
+/**
+ * An image in memory: interleaved samples, row-major, `channels` per pixel (1 grey, 3 RGB).
+ * 16-bit images keep Uint16Array samples end to end so microscopy and scans lose no precision.
+ */
+export interface Raster {
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  depth: BitDepth;
+  data: Uint8Array | Uint16Array;
+}
+
+export const OPS = ['restore', 'colorize', 'upscale'] as const;
+export type OpName = (typeof OPS)[number];
+
+export type ExecutionProviderChoice = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml';
+
+export interface OpOptions {
+  /** Model id per op; the default model for the op's task when absent. */
+  models?: Partial<Record<OpName, string>>;
+  /** Colorize render size in px (224–360 for DeOldify-style models); the model's default when absent. */
+  renderSize?: number;
+  /** Colorize: 0..2 multiplier on the predicted chroma (1 = as predicted). */
+  saturation?: number;
+  /** Upscale factor wanted (2 or 4); picks a model with that scale when no model is named. */
+  scale?: number;
+}
+
+export type OutputFormat = 'jpg' | 'png' | 'tif' | 'webp';
+
+export interface FileJob {
+  input: string;
+  /** Exact output file path. */
+  output: string;
+  ops: OpName[];
+  options: OpOptions;
+  format?: OutputFormat;
+  overwrite?: boolean;
+  /** Draw a small visible "AI-colorized" mark in a corner. Off by default. */
+  watermark?: boolean;
+  /** Keep 16-bit output where the input is 16-bit and the format allows it (default true). */
+  keep16bit?: boolean;
+}
+
+export interface FileResult {
+  input: string;
+  output: string;
+  ok: boolean;
+  error?: string;
+  ops: OpName[];
+  models: string[];
+  width?: number;
+  height?: number;
+  /** Milliseconds: total, and the part spent inside model inference. */
+  ms?: number;
+  inferenceMs?: number;
+}
+
+export interface ProgressEvent {
+  /** 0..1 within the current file. */
+  fraction: number;
+  stage: string;
+}

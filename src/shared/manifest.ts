@@ -1,0 +1,112 @@
+import { z } from 'zod';
+
+/**
+ * The model contract. Public ONNX exports of DeOldify, DDColor, ESRGAN... disagree on layout,
+ * value range, normalization, size and output; a manifest beside each .onnx states them so one
+ * engine can run all of them. Every field here is read by the engine; nothing is decorative.
+ */
+
+export const TASKS = ['colorize', 'restore', 'upscale'] as const;
+export type Task = (typeof TASKS)[number];
+
+const range = z
+  .tuple([z.number(), z.number()])
+  .refine(([lo, hi]) => hi !== lo, 'range must not be empty');
+
+export const InputSpecSchema = z.object({
+  /** Graph input name; defaults to the model's first input. */
+  name: z.string().optional(),
+  layout: z.enum(['NCHW', 'NHWC']),
+  /** Channels per frame: 1 (grey) or 3 (RGB). */
+  channels: z.union([z.literal(1), z.literal(3)]),
+  /** Consecutive frames stacked on the channel axis (t-1, t, t+1), as in multi-frame microscopy models. */
+  frames: z.union([z.literal(1), z.literal(3)]).default(1),
+  /** What a pixel value of 0..1 becomes before normalization, e.g. [0, 255] or [0, 1] or [-1, 1]. */
+  range: range,
+  /** Applied after `range` when the graph does not normalize itself: (x - mean) / std per channel. */
+  normalization: z
+    .object({ mean: z.array(z.number()).min(1), std: z.array(z.number().positive()).min(1) })
+    .nullable()
+    .default(null),
+});
+export type InputSpec = z.infer<typeof InputSpecSchema>;
+
+export const SizeSpecSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('fixed'), value: z.number().int().positive() }),
+  z.object({ kind: z.literal('dynamic'), multiple: z.number().int().positive().default(1) }),
+]);
+export type SizeSpec = z.infer<typeof SizeSpecSchema>;
+
+export const OutputSpecSchema = z.object({
+  name: z.string().optional(),
+  layout: z.enum(['NCHW', 'NHWC']).optional(),
+  /**
+   * rgb: a full RGB image (canonical 0..1); grey: one channel (0..1);
+   * ab: Lab a,b chroma only (canonical Lab units, -128..128); uv: YUV U,V chroma (canonical -0.5..0.5).
+   */
+  kind: z.enum(['rgb', 'grey', 'ab', 'uv']),
+  /** The model's value range that maps linearly onto the canonical range of `kind`. */
+  range: range,
+});
+export type OutputSpec = z.infer<typeof OutputSpecSchema>;
+
+export const RenderSizeSchema = z
+  .object({
+    default: z.number().int().positive(),
+    min: z.number().int().positive(),
+    max: z.number().int().positive(),
+  })
+  .refine((r) => r.min <= r.default && r.default <= r.max, 'renderSize needs min <= default <= max');
+
+export const TileSpecSchema = z.object({
+  /** Input tile edge in pixels (before scaling). */
+  size: z.number().int().positive().default(256),
+  /** Overlap between neighbouring tiles, in input pixels; must cover the receptive field for seamless output. */
+  overlap: z.number().int().nonnegative().default(16),
+});
+
+export const ManifestSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'id: lower-case letters, digits, . _ -'),
+    name: z.string().min(1),
+    version: z.string().default('1.0.0'),
+    task: z.enum(TASKS),
+    /** The .onnx file, relative to the manifest. */
+    file: z.string().min(1),
+    input: InputSpecSchema,
+    size: SizeSpecSchema,
+    output: OutputSpecSchema,
+    /** Output size / input size: 1 for colorize and restore, 2/3/4/8 for upscale. */
+    scale: z.number().int().positive().default(1),
+    /** Square inference size for colorizers (DeOldify renders small and keeps the original luminance). */
+    renderSize: RenderSizeSchema.optional(),
+    /** Tiling for restore/upscale models. */
+    tile: TileSpecSchema.optional(),
+    license: z.string().min(1),
+    source: z.string().min(1),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'sha256: 64 lower-case hex digits'),
+    description: z.string().optional(),
+  })
+  .superRefine((m, ctx) => {
+    const need = m.input.normalization;
+    if (need && need.mean.length !== need.std.length) {
+      ctx.addIssue({ code: 'custom', message: 'normalization mean and std must have the same length' });
+    }
+    if (m.task === 'colorize' && !m.renderSize) {
+      ctx.addIssue({ code: 'custom', message: 'a colorize model needs renderSize' });
+    }
+    if (m.task === 'colorize' && m.scale !== 1) {
+      ctx.addIssue({ code: 'custom', message: 'a colorize model has scale 1' });
+    }
+    if (m.task !== 'colorize' && (m.output.kind === 'ab' || m.output.kind === 'uv')) {
+      ctx.addIssue({ code: 'custom', message: `output kind ${m.output.kind} only makes sense for colorize` });
+    }
+    if (m.task === 'upscale' && m.scale < 2) {
+      ctx.addIssue({ code: 'custom', message: 'an upscale model has scale >= 2' });
+    }
+  });
+export type Manifest = z.infer<typeof ManifestSchema>;
+export type ManifestInput = z.input<typeof ManifestSchema>;
+
+/** DeOldify's render_factor is the render size in units of 16 px. */
+export const renderFactorOf = (size: number): number => size / 16;

@@ -1,0 +1,131 @@
+import onnxProto from 'onnx-proto';
+
+const { onnx } = onnxProto;
+
+/**
+ * A small ONNX graph writer. Tests generate their own models with it (one per manifest convention)
+ * and the model converters write real networks with it, so no model file is ever hand-made.
+ */
+
+export type Dim = number | string;
+export type Attr = number | number[] | string | Float32Array | { floats: number[] } | { ints: number[] };
+
+const FLOAT = onnx.TensorProto.DataType.FLOAT;
+const INT64 = onnx.TensorProto.DataType.INT64;
+
+function valueInfo(name: string, dims: Dim[], elemType = FLOAT): InstanceType<typeof onnx.ValueInfoProto> {
+  return onnx.ValueInfoProto.create({
+    name,
+    type: {
+      tensorType: {
+        elemType,
+        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  });
+}
+
+function attribute(name: string, value: Attr): InstanceType<typeof onnx.AttributeProto> {
+  const A = onnx.AttributeProto.AttributeType;
+  if (typeof value === 'string') return onnx.AttributeProto.create({ name, type: A.STRING, s: Buffer.from(value) });
+  if (typeof value === 'number') {
+    return Number.isInteger(value)
+      ? onnx.AttributeProto.create({ name, type: A.INT, i: value })
+      : onnx.AttributeProto.create({ name, type: A.FLOAT, f: value });
+  }
+  if (value instanceof Float32Array) return onnx.AttributeProto.create({ name, type: A.FLOATS, floats: [...value] });
+  if (Array.isArray(value)) return onnx.AttributeProto.create({ name, type: A.INTS, ints: value });
+  if ('floats' in value) return onnx.AttributeProto.create({ name, type: A.FLOATS, floats: value.floats });
+  return onnx.AttributeProto.create({ name, type: A.INTS, ints: value.ints });
+}
+
+export class GraphBuilder {
+  private readonly nodes: InstanceType<typeof onnx.NodeProto>[] = [];
+  private readonly initializers: InstanceType<typeof onnx.TensorProto>[] = [];
+  private readonly inputs: InstanceType<typeof onnx.ValueInfoProto>[] = [];
+  private readonly outputs: InstanceType<typeof onnx.ValueInfoProto>[] = [];
+  private counter = 0;
+
+  constructor(
+    private readonly name = 'graph',
+    private readonly opset = 17,
+  ) {}
+
+  /** A fresh, unique tensor name. */
+  fresh(prefix = 't'): string {
+    this.counter += 1;
+    return `${prefix}_${this.counter}`;
+  }
+
+  input(name: string, dims: Dim[]): string {
+    this.inputs.push(valueInfo(name, dims));
+    return name;
+  }
+
+  output(name: string, dims: Dim[]): string {
+    this.outputs.push(valueInfo(name, dims));
+    return name;
+  }
+
+  /** A float32 constant tensor stored as an initializer. */
+  constant(values: ArrayLike<number>, dims: number[], name = this.fresh('c')): string {
+    const data = values instanceof Float32Array ? values : Float32Array.from(values);
+    const expected = dims.reduce((a, b) => a * b, 1);
+    if (data.length !== expected) throw new Error(`constant ${name}: ${data.length} values for shape ${dims}`);
+    this.initializers.push(
+      onnx.TensorProto.create({
+        name,
+        dims,
+        dataType: FLOAT,
+        rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      }),
+    );
+    return name;
+  }
+
+  /** An int64 constant (shapes, axes). */
+  int64(values: number[], name = this.fresh('i')): string {
+    const data = BigInt64Array.from(values.map((v) => BigInt(v)));
+    this.initializers.push(
+      onnx.TensorProto.create({
+        name,
+        dims: [values.length],
+        dataType: INT64,
+        rawData: new Uint8Array(data.buffer),
+      }),
+    );
+    return name;
+  }
+
+  /** Adds a node and returns its (first) output name. */
+  node(op: string, inputs: string[], attrs: Record<string, Attr> = {}, outputs?: string[]): string {
+    const outs = outputs ?? [this.fresh(op.toLowerCase())];
+    this.nodes.push(
+      onnx.NodeProto.create({
+        opType: op,
+        input: inputs,
+        output: outs,
+        name: this.fresh(`n_${op}`),
+        attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+      }),
+    );
+    return outs[0];
+  }
+
+  /** Serialized model bytes. */
+  encode(producer = 'tintype'): Uint8Array {
+    const model = onnx.ModelProto.create({
+      irVersion: 8,
+      producerName: producer,
+      opsetImport: [{ domain: '', version: this.opset }],
+      graph: onnx.GraphProto.create({
+        name: this.name,
+        node: this.nodes,
+        initializer: this.initializers,
+        input: this.inputs,
+        output: this.outputs,
+      }),
+    });
+    return onnx.ModelProto.encode(model).finish();
+  }
+}
