@@ -1,0 +1,146 @@
+import { resolve } from 'node:path';
+import type { Task } from '../shared/manifest';
+import { errorMessage, fileError, TintypeError } from './errors';
+import { formatFromPath, readImage, writeImage } from './image/io';
+import type { Logger } from './log';
+import { silentLogger } from './log';
+import type { InferStats } from './model/infer';
+import { SessionCache, type LoadedModel } from './model/session';
+import { ModelRegistry } from './models/registry';
+import { colorize } from './ops/colorize';
+import { runTiled } from './ops/tiled';
+import type { ExecutionProviderChoice, FileJob, FileResult, OpName, OpOptions, ProgressEvent, Raster } from './types';
+import { OPS } from './types';
+
+export interface EngineOptions {
+  ep?: ExecutionProviderChoice;
+  /** ONNX Runtime intra-op threads for each inference. */
+  threads?: number;
+  /** Folders holding <id>/manifest.json; default: bundled models, then the user's models folder. */
+  modelDirs?: string[];
+  log?: Logger;
+}
+
+/** Ops always run restore → colorize → upscale: repair at the source size, colour, then enlarge. */
+export function orderedOps(ops: readonly OpName[]): OpName[] {
+  const unknown = ops.filter((o) => !OPS.includes(o));
+  if (unknown.length) throw new TintypeError(`unknown operation(s): ${unknown.join(', ')} (use ${OPS.join(', ')})`, 'BAD_ARGUMENT');
+  if (ops.length === 0) throw new TintypeError('no operation given', 'BAD_ARGUMENT');
+  return OPS.filter((o) => ops.includes(o));
+}
+
+const TASK_OF: Record<OpName, Task> = { restore: 'restore', colorize: 'colorize', upscale: 'upscale' };
+
+export interface RasterResult {
+  raster: Raster;
+  models: string[];
+  inferenceMs: number;
+}
+
+/**
+ * Runs operations on images in the calling thread. The app and the CLI use it through EnginePool's
+ * worker threads; tests and scripts may use it directly.
+ */
+export class Engine {
+  readonly registry: ModelRegistry;
+  readonly sessions: SessionCache;
+  private readonly log: Logger;
+
+  constructor(opts: EngineOptions = {}) {
+    this.log = opts.log ?? silentLogger;
+    this.registry = new ModelRegistry({ dirs: opts.modelDirs, log: this.log });
+    this.sessions = new SessionCache({ ep: opts.ep, intraOpThreads: opts.threads, log: this.log });
+  }
+
+  async model(op: OpName, options: OpOptions): Promise<LoadedModel> {
+    const manifest = await this.registry.resolve(TASK_OF[op], { id: options.models?.[op], scale: options.scale });
+    return this.sessions.get(manifest);
+  }
+
+  async run(
+    raster: Raster,
+    ops: readonly OpName[],
+    options: OpOptions = {},
+    onProgress?: (e: ProgressEvent) => void,
+  ): Promise<RasterResult> {
+    const order = orderedOps(ops);
+    const stats: InferStats = { ms: 0 };
+    const models: string[] = [];
+    let current = raster;
+    for (let i = 0; i < order.length; i++) {
+      const op = order[i];
+      const model = await this.model(op, options);
+      models.push(model.manifest.id);
+      const base = i / order.length;
+      const span = 1 / order.length;
+      onProgress?.({ fraction: base, stage: op });
+      if (op === 'colorize') {
+        current = await colorize(current, model, { renderSize: options.renderSize, saturation: options.saturation }, stats);
+      } else {
+        current = await runTiled(
+          current,
+          model,
+          { onTile: (d, t) => onProgress?.({ fraction: base + (span * d) / t, stage: op }) },
+          stats,
+        );
+      }
+    }
+    onProgress?.({ fraction: 1, stage: 'done' });
+    return { raster: current, models, inferenceMs: stats.ms };
+  }
+
+  async processRaster(raster: Raster, ops: readonly OpName[], options: OpOptions = {}): Promise<Raster> {
+    return (await this.run(raster, ops, options)).raster;
+  }
+
+  /** Reads, processes and atomically writes one file; never throws, the result says what happened. */
+  async processFile(job: FileJob, onProgress?: (e: ProgressEvent) => void): Promise<FileResult> {
+    const t0 = performance.now();
+    const base: FileResult = { input: job.input, output: job.output, ok: false, ops: job.ops, models: [] };
+    try {
+      if (resolve(job.input) === resolve(job.output)) {
+        throw fileError(job.output, 'output would replace the original; choose another name or folder', 'SAME_AS_INPUT');
+      }
+      const format = job.format ?? formatFromPath(job.output);
+      if (!format) throw fileError(job.output, 'cannot tell the output format from its extension', 'BAD_ARGUMENT');
+      const image = await readImage(job.input);
+      const result = await this.run(image.raster, job.ops, job.options, onProgress);
+      const colorized = job.ops.includes('colorize');
+      const note = `${colorized ? 'AI-colorized' : 'AI-processed'} by Tintype (${orderedOps(job.ops).join(', ')}) with model ${result.models.join(', ')}`;
+      let alpha = image.alpha;
+      if (alpha && (result.raster.width !== image.raster.width || result.raster.height !== image.raster.height)) {
+        alpha = await scaleAlpha(alpha, image.raster, result.raster.width, result.raster.height);
+      }
+      await writeImage(job.output, result.raster, {
+        format,
+        overwrite: job.overwrite,
+        keep16bit: job.keep16bit,
+        alpha,
+        exif: image.exif,
+        icc: image.icc,
+        density: image.density,
+        note,
+        watermark: job.watermark ? (colorized ? 'AI-colorized' : 'AI-restored') : undefined,
+      });
+      return {
+        ...base,
+        ok: true,
+        models: result.models,
+        width: result.raster.width,
+        height: result.raster.height,
+        ms: performance.now() - t0,
+        inferenceMs: result.inferenceMs,
+      };
+    } catch (err) {
+      const message = errorMessage(err);
+      return { ...base, ok: false, error: message.startsWith(job.input) || message.startsWith(job.output) ? message : `${job.input}: ${message}`, ms: performance.now() - t0 };
+    }
+  }
+}
+
+/** Upscaling leaves alpha untouched in meaning: it is only resized to the new pixel grid. */
+async function scaleAlpha(alpha: Uint8Array | Uint16Array, like: Raster, width: number, height: number) {
+  const { resizeRaster } = await import('./image/resize');
+  const r = await resizeRaster({ width: like.width, height: like.height, channels: 1, depth: like.depth, data: alpha }, width, height, 'cubic');
+  return r.data;
+}

@@ -1,0 +1,244 @@
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import { errorMessage, fileError, TintypeError } from '../errors';
+import { writeFileAtomic } from '../fs/atomic';
+import type { OutputFormat, Raster } from '../types';
+import { spliceExif } from './exif';
+
+/** Larger images are refused before decoding: a "pixel bomb" declares huge dimensions in a tiny file. */
+export const MAX_INPUT_PIXELS = 16384 * 16384;
+
+export const READABLE_FORMATS = ['jpeg', 'png', 'tiff', 'webp'] as const;
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.tif', '.tiff', '.webp'];
+
+export interface LoadedImage {
+  /** Upright (EXIF orientation applied), in sRGB, alpha removed. */
+  raster: Raster;
+  /** The alpha channel, one sample per pixel at the raster's depth; carried through untouched. */
+  alpha?: Uint8Array | Uint16Array;
+  format: (typeof READABLE_FORMATS)[number];
+  exif?: Buffer;
+  icc?: Buffer;
+  density?: number;
+}
+
+function typed(buf: Buffer, depth: 8 | 16): Uint8Array | Uint16Array {
+  if (depth === 8) return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  // Copy so the samples are aligned regardless of the Buffer's pool offset.
+  const out = new Uint16Array(buf.byteLength / 2);
+  new Uint8Array(out.buffer).set(buf);
+  return out;
+}
+
+/** Reads an image for processing, with errors that name the file and the problem. */
+export async function readImage(path: string): Promise<LoadedImage> {
+  let size: number;
+  try {
+    const s = await stat(path);
+    if (s.isDirectory()) throw fileError(path, 'is a folder, not an image', 'NOT_IMAGE');
+    size = s.size;
+  } catch (err) {
+    if (err instanceof TintypeError) throw err;
+    throw fileError(path, 'file not found', 'ENOENT', err);
+  }
+  if (size === 0) throw fileError(path, 'file is empty (0 bytes)', 'EMPTY');
+
+  let meta: Metadata;
+  try {
+    meta = await sharp(path, { limitInputPixels: false }).metadata();
+  } catch (err) {
+    const msg = errorMessage(err);
+    if (/unsupported image format/i.test(msg)) {
+      throw fileError(path, 'not an image Tintype can read (JPEG, PNG, TIFF or WebP expected)', 'NOT_IMAGE', err);
+    }
+    throw fileError(path, `cannot read image header: ${msg}`, 'CORRUPT_IMAGE', err);
+  }
+  const format = meta.format as string;
+  if (!(READABLE_FORMATS as readonly string[]).includes(format)) {
+    throw fileError(path, `unsupported format "${format}" (Tintype reads JPEG, PNG, TIFF and WebP)`, 'UNSUPPORTED_FORMAT');
+  }
+  const width = meta.width ?? 0;
+  const height = meta.height ?? 0;
+  if (width <= 0 || height <= 0) throw fileError(path, 'image has no pixels', 'CORRUPT_IMAGE');
+  if (width * height > MAX_INPUT_PIXELS) {
+    throw fileError(
+      path,
+      `declared size ${width}×${height} (${Math.round((width * height) / 1e6)} MP) is over the ${MAX_INPUT_PIXELS / 1e6} MP limit`,
+      'TOO_LARGE',
+    );
+  }
+
+  const depth: 8 | 16 = meta.depth === 'ushort' ? 16 : 8;
+  const grey = meta.space === 'b-w' || meta.space === 'grey16' || meta.channels === 1 || (meta.channels === 2 && meta.hasAlpha === true);
+  const space = grey ? (depth === 16 ? 'grey16' : 'b-w') : depth === 16 ? 'rgb16' : 'srgb';
+  let decoded: { data: Buffer; info: OutputInfo };
+  try {
+    decoded = await sharp(path, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'truncated' })
+      .autoOrient()
+      .toColourspace(space)
+      .raw({ depth: depth === 16 ? 'ushort' : 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    const msg = errorMessage(err).split('\n')[0];
+    throw fileError(path, `image data is damaged or truncated (${msg})`, 'CORRUPT_IMAGE', err);
+  }
+  const { info } = decoded;
+  const samples = typed(decoded.data, depth);
+  const colourChannels = grey ? 1 : 3;
+  const hasAlpha = info.channels === colourChannels + 1;
+  let data = samples;
+  let alpha: Uint8Array | Uint16Array | undefined;
+  if (hasAlpha || info.channels !== colourChannels) {
+    const n = info.width * info.height;
+    data = depth === 16 ? new Uint16Array(n * colourChannels) : new Uint8Array(n * colourChannels);
+    if (hasAlpha) alpha = depth === 16 ? new Uint16Array(n) : new Uint8Array(n);
+    const stride = info.channels;
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < colourChannels; c++) data[i * colourChannels + c] = samples[i * stride + c];
+      if (alpha) alpha[i] = samples[i * stride + colourChannels];
+    }
+  }
+  return {
+    raster: { width: info.width, height: info.height, channels: colourChannels, depth, data },
+    alpha,
+    format: format as LoadedImage['format'],
+    exif: meta.exif,
+    icc: meta.icc,
+    density: meta.density,
+  };
+}
+
+export interface WriteOptions {
+  format: OutputFormat;
+  overwrite?: boolean;
+  /** Keep 16-bit samples where the format allows it (PNG, TIFF). */
+  keep16bit?: boolean;
+  alpha?: Uint8Array | Uint16Array;
+  exif?: Buffer;
+  icc?: Buffer;
+  density?: number;
+  /** Recorded in XMP (dc:description and xmp:CreatorTool), e.g. "AI-colorized by Tintype with model X". */
+  note?: string;
+  watermark?: string;
+  quality?: number;
+}
+
+export function formatFromPath(path: string): OutputFormat | undefined {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.jpg' || ext === '.jpeg') return 'jpg';
+  if (ext === '.png') return 'png';
+  if (ext === '.tif' || ext === '.tiff') return 'tif';
+  if (ext === '.webp') return 'webp';
+  return undefined;
+}
+
+function xmlEscape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+function xmpPacket(note: string): string {
+  const n = xmlEscape(note);
+  return (
+    '<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>' +
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">' +
+    '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xmp="http://ns.adobe.com/xap/1.0/">' +
+    `<xmp:CreatorTool>Tintype</xmp:CreatorTool><dc:description><rdf:Alt><rdf:li xml:lang="x-default">${n}</rdf:li></rdf:Alt></dc:description>` +
+    '</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
+  );
+}
+
+/** True when an ICC profile describes the colour space the output has (RGB or grey). */
+function iccMatches(icc: Buffer, channels: 1 | 3): boolean {
+  if (icc.length < 20) return false;
+  const space = icc.toString('latin1', 16, 20);
+  return channels === 3 ? space === 'RGB ' : space === 'GRAY';
+}
+
+function to8bit(data: Uint16Array): Uint8Array {
+  const out = new Uint8Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = (data[i] + 128) / 257;
+  return out;
+}
+
+function watermarkSvg(width: number, height: number, text: string): Buffer {
+  const size = Math.max(10, Math.round(Math.min(width, height) / 40));
+  const pad = Math.round(size * 0.6);
+  return Buffer.from(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">` +
+      `<text x="${width - pad}" y="${height - pad}" text-anchor="end" font-family="sans-serif" font-size="${size}" ` +
+      `fill="white" fill-opacity="0.75" stroke="black" stroke-opacity="0.5" stroke-width="${Math.max(1, size / 16)}">${xmlEscape(text)}</text></svg>`,
+  );
+}
+
+/**
+ * Encodes a raster (plus untouched alpha) and writes it atomically. ICC profiles are carried over
+ * when they match the output's colour space (an RGB profile for RGB output): pixels were decoded to
+ * sRGB, so sharp converts them back into the original profile and attaches it.
+ */
+export async function writeImage(path: string, raster: Raster, opts: WriteOptions): Promise<void> {
+  const { format } = opts;
+  const sixteen = raster.depth === 16 && (opts.keep16bit ?? true) && (format === 'png' || format === 'tif');
+  let data: Uint8Array | Uint16Array = raster.data;
+  let alpha = opts.alpha;
+  if (raster.depth === 16 && !sixteen) {
+    data = to8bit(raster.data as Uint16Array);
+    if (alpha instanceof Uint16Array) alpha = to8bit(alpha);
+  }
+  let channels: number = raster.channels;
+  if (alpha) {
+    const n = raster.width * raster.height;
+    const joined = sixteen ? new Uint16Array(n * (channels + 1)) : new Uint8Array(n * (channels + 1));
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < channels; c++) joined[i * (channels + 1) + c] = data[i * channels + c];
+      joined[i * (channels + 1) + channels] = alpha[i];
+    }
+    data = joined;
+    channels += 1;
+  }
+  let tmpDir: string | undefined;
+  try {
+    let img = sharp(data, {
+      raw: { width: raster.width, height: raster.height, channels: channels as 1 | 2 | 3 | 4 },
+      limitInputPixels: false,
+    });
+    if (sixteen) img = img.toColourspace(raster.channels === 1 ? 'grey16' : 'rgb16');
+    if (opts.watermark) img = img.composite([{ input: watermarkSvg(raster.width, raster.height, opts.watermark) }]);
+    if (opts.icc && iccMatches(opts.icc, raster.channels) && !sixteen) {
+      tmpDir = await mkdtemp(join(tmpdir(), 'tintype-icc-'));
+      const iccPath = join(tmpDir, 'profile.icc');
+      await writeFile(iccPath, opts.icc);
+      img = img.withIccProfile(iccPath);
+    }
+    if (opts.note) img = img.withXmp(xmpPacket(opts.note));
+    if (opts.density) img = img.withDensity(opts.density);
+    switch (format) {
+      case 'jpg':
+        img = img.jpeg({ quality: opts.quality ?? 92, chromaSubsampling: '4:4:4' });
+        break;
+      case 'png':
+        img = img.png({ compressionLevel: 6 });
+        break;
+      case 'tif':
+        // sharp's default TIFF compression is JPEG, which would force 8 bits and lose quality.
+        img = img.tiff({ compression: 'deflate', predictor: 'horizontal' });
+        break;
+      case 'webp':
+        img = img.webp({ quality: opts.quality ?? 92 });
+        break;
+    }
+    const encoded = spliceExif(await img.toBuffer(), format === 'jpg' ? 'jpeg' : format, opts.exif);
+    await writeFileAtomic(path, encoded, { overwrite: opts.overwrite });
+  } catch (err) {
+    if (err instanceof TintypeError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw fileError(path, 'output already exists (use --overwrite to replace it)', 'OUTPUT_EXISTS', err);
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOTDIR' || code === 'ENOSPC') {
+      throw fileError(path, `cannot write output (${code})`, 'OUTPUT_UNWRITABLE', err);
+    }
+    throw fileError(path, `cannot encode output: ${errorMessage(err)}`, 'OUTPUT_UNWRITABLE', err);
+  } finally {
+    if (tmpDir) await rm(tmpDir, { recursive: true, force: true });
+  }
+}

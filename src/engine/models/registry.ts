@@ -1,0 +1,114 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Task } from '../../shared/manifest';
+import { errorMessage, TintypeError } from '../errors';
+import type { Logger } from '../log';
+import { silentLogger } from '../log';
+import { loadManifest, type LoadedManifest } from './manifest-io';
+import { bundledModelsDir, userModelsDir } from './paths';
+
+/**
+ * defaults.json in a models folder names the default model per task (and per scale for upscale);
+ * a later folder (the user's) overrides an earlier one (the bundled models).
+ */
+interface Defaults {
+  colorize?: string;
+  restore?: string;
+  upscale?: Record<string, string>;
+}
+
+export interface RegistryOptions {
+  dirs?: string[];
+  log?: Logger;
+}
+
+export class ModelRegistry {
+  private readonly dirs: string[];
+  private readonly log: Logger;
+  private models = new Map<string, LoadedManifest>();
+  private defaults: Defaults = {};
+  private loaded = false;
+
+  constructor(opts: RegistryOptions = {}) {
+    this.dirs = opts.dirs ?? [bundledModelsDir(), userModelsDir()];
+    this.log = opts.log ?? silentLogger;
+  }
+
+  /** Scans every folder: <dir>/<id>/manifest.json. A broken manifest is logged and skipped. */
+  async refresh(): Promise<void> {
+    const models = new Map<string, LoadedManifest>();
+    const defaults: Defaults = {};
+    for (const dir of this.dirs) {
+      let entries: string[];
+      try {
+        entries = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+      } catch {
+        continue;
+      }
+      for (const name of entries.sort()) {
+        const path = join(dir, name, 'manifest.json');
+        try {
+          const m = await loadManifest(path);
+          models.set(m.id, m);
+        } catch (err) {
+          if ((err as TintypeError).code === 'BAD_MANIFEST' && /not found/.test(errorMessage(err))) continue;
+          this.log.warn(`skipping model: ${errorMessage(err)}`);
+        }
+      }
+      try {
+        const d = JSON.parse(await readFile(join(dir, 'defaults.json'), 'utf8')) as Defaults;
+        Object.assign(defaults, d, { upscale: { ...defaults.upscale, ...d.upscale } });
+      } catch {
+        // no defaults here
+      }
+    }
+    this.models = models;
+    this.defaults = defaults;
+    this.loaded = true;
+  }
+
+  private async ensure(): Promise<void> {
+    if (!this.loaded) await this.refresh();
+  }
+
+  async list(): Promise<LoadedManifest[]> {
+    await this.ensure();
+    return [...this.models.values()];
+  }
+
+  async get(id: string): Promise<LoadedManifest> {
+    await this.ensure();
+    const m = this.models.get(id);
+    if (!m) {
+      const known = [...this.models.keys()].join(', ') || 'none installed';
+      throw new TintypeError(`model "${id}" not found (available: ${known})`, 'MODEL_NOT_FOUND');
+    }
+    return m;
+  }
+
+  /** The model to use for a task: the named one, else the configured default, else the only/first fit. */
+  async resolve(task: Task, opts: { id?: string; scale?: number } = {}): Promise<LoadedManifest> {
+    await this.ensure();
+    if (opts.id) {
+      const m = await this.get(opts.id);
+      if (m.task !== task) throw new TintypeError(`model "${m.id}" is a ${m.task} model, not ${task}`, 'BAD_ARGUMENT');
+      if (task === 'upscale' && opts.scale && m.scale !== opts.scale) {
+        throw new TintypeError(`model "${m.id}" upscales ×${m.scale}, not ×${opts.scale}`, 'BAD_ARGUMENT');
+      }
+      return m;
+    }
+    const wanted = task === 'upscale' ? this.defaults.upscale?.[String(opts.scale ?? 4)] : this.defaults[task];
+    if (wanted && this.models.has(wanted)) return this.models.get(wanted)!;
+    const fits = [...this.models.values()].filter(
+      (m) => m.task === task && (task !== 'upscale' || m.scale === (opts.scale ?? 4)),
+    );
+    if (fits.length === 0) {
+      const what = task === 'upscale' ? `upscale ×${opts.scale ?? 4}` : task;
+      throw new TintypeError(
+        `no ${what} model installed (looked in ${this.dirs.join(', ')}); install one with "tintype models install"`,
+        'MODEL_NOT_FOUND',
+      );
+    }
+    return fits[0];
+  }
+}

@@ -1,0 +1,111 @@
+import { TintypeError } from '../errors';
+import { chromaFromRgb, labLOfGrey, labToRgb, lumaRaster, maxValue, mergeLumaChroma } from '../image/color';
+import { resizePlane, resizeRaster } from '../image/resize';
+import { infer, type InferStats } from '../model/infer';
+import type { LoadedModel } from '../model/session';
+import type { Raster } from '../types';
+
+export interface ColorizeOptions {
+  renderSize?: number;
+  saturation?: number;
+}
+
+/** The square size the model actually runs at, checked against the manifest. */
+export function effectiveRenderSize(model: LoadedModel, wanted?: number): number {
+  const m = model.manifest;
+  const rs = m.renderSize!;
+  if (m.size.kind === 'fixed') {
+    if (wanted !== undefined && wanted !== m.size.value) {
+      throw new TintypeError(`model "${m.id}" only runs at ${m.size.value} px; render size ${wanted} is not possible`, 'BAD_ARGUMENT');
+    }
+    return m.size.value;
+  }
+  const size = wanted ?? rs.default;
+  if (!Number.isInteger(size) || size < rs.min || size > rs.max) {
+    throw new TintypeError(`render size ${size} is outside ${rs.min}–${rs.max} px for model "${m.id}"`, 'BAD_ARGUMENT');
+  }
+  const k = m.size.multiple;
+  return Math.max(k, Math.round(size / k) * k);
+}
+
+// Chroma planes are resized through 16-bit samples over this range; |U| ≤ 0.436, |V| ≤ 0.615.
+const CHROMA_LO = -0.75;
+const CHROMA_HI = 0.75;
+
+/**
+ * DeOldify's method: the model sees a small square greyscale render; its colours are scaled back to
+ * the original size and only their chroma is kept, on top of the original full-resolution luminance.
+ * Sepia or toned prints are greyscaled first, so their tint never leaks into the result.
+ */
+export async function colorize(
+  raster: Raster,
+  model: LoadedModel,
+  opts: ColorizeOptions = {},
+  stats?: InferStats,
+): Promise<Raster> {
+  const m = model.manifest;
+  const size = effectiveRenderSize(model, opts.renderSize);
+  const grey = lumaRaster(raster);
+  const small = await resizeRaster(grey, size, size, 'cubic');
+  const n = size * size;
+  const inv = 1 / maxValue(small.depth);
+  const greyPlane = new Float32Array(n);
+  for (let i = 0; i < n; i++) greyPlane[i] = small.data[i] * inv;
+  const planes = m.input.channels * m.input.frames;
+  const input = new Float32Array(n * planes);
+  for (let k = 0; k < planes; k++) input.set(greyPlane, k * n);
+
+  const out = await infer(model, { data: input, channels: planes, height: size, width: size }, stats);
+  const on = out.width * out.height;
+  let u: Float32Array;
+  let v: Float32Array;
+  const want = (c: number) => {
+    if (out.channels !== c) {
+      throw new TintypeError(
+        `model "${m.id}" returned ${out.channels} channels; its manifest output "${m.output.kind}" needs ${c}`,
+        'MODEL_OUTPUT',
+        m.modelPath,
+      );
+    }
+  };
+  // The luminance the model was shown, at the output's size (needed to rebuild colour from ab).
+  const greyAtOut =
+    out.width === size && out.height === size
+      ? greyPlane
+      : await resizePlane(greyPlane, size, size, out.width, out.height, 0, 1);
+  switch (m.output.kind) {
+    case 'rgb': {
+      want(3);
+      const rgb = new Float32Array(on * 3);
+      for (let i = 0; i < on; i++) {
+        rgb[i * 3] = out.data[i];
+        rgb[i * 3 + 1] = out.data[on + i];
+        rgb[i * 3 + 2] = out.data[2 * on + i];
+      }
+      ({ u, v } = chromaFromRgb(rgb, on));
+      break;
+    }
+    case 'ab': {
+      want(2);
+      const rgb = new Float32Array(on * 3);
+      for (let i = 0; i < on; i++) labToRgb(labLOfGrey(greyAtOut[i]), out.data[i], out.data[on + i], rgb, i * 3);
+      ({ u, v } = chromaFromRgb(rgb, on));
+      break;
+    }
+    case 'uv': {
+      want(2);
+      u = out.data.subarray(0, on);
+      v = out.data.subarray(on, 2 * on);
+      break;
+    }
+    default:
+      throw new TintypeError(`model "${m.id}" outputs ${m.output.kind}, which carries no colour`, 'BAD_MANIFEST', m.manifestPath);
+  }
+  const W = raster.width;
+  const H = raster.height;
+  const [uFull, vFull] = await Promise.all([
+    resizePlane(u, out.width, out.height, W, H, CHROMA_LO, CHROMA_HI),
+    resizePlane(v, out.width, out.height, W, H, CHROMA_LO, CHROMA_HI),
+  ]);
+  return mergeLumaChroma(raster, uFull, vFull, opts.saturation ?? 1, raster.depth);
+}

@@ -1,0 +1,191 @@
+import { TintypeError } from '../errors';
+import { KB, KG, KR, maxValue } from '../image/color';
+import { infer, type InferStats } from '../model/infer';
+import type { LoadedModel } from '../model/session';
+import type { Raster } from '../types';
+
+/** Tile origins along one axis: full tiles, the last one flush with the far edge. */
+export function tileStarts(length: number, tile: number, overlap: number): number[] {
+  if (length <= tile) return [0];
+  const step = Math.max(1, tile - overlap);
+  const starts: number[] = [];
+  for (let x = 0; x + tile < length; x += step) starts.push(x);
+  starts.push(length - tile);
+  return [...new Set(starts)];
+}
+
+/**
+ * Blend weight of a tile's pixel at offset i (of `size`) along one axis. Near an edge shared with a
+ * neighbour the first quarter of the overlap gets weight 0 (the model saw zero padding there), then
+ * the weight ramps up linearly across the middle half; image borders keep weight 1.
+ */
+export function featherWeights(size: number, overlap: number, leftShared: boolean, rightShared: boolean): Float32Array {
+  const w = new Float32Array(size).fill(1);
+  if (overlap <= 0) return w;
+  const margin = Math.floor(overlap / 4);
+  const ramp = Math.max(1, overlap - 2 * margin);
+  for (let i = 0; i < size; i++) {
+    let a = 1;
+    if (leftShared) a = Math.min(a, i < margin ? 0 : Math.min(1, (i - margin + 0.5) / ramp));
+    if (rightShared) {
+      const j = size - 1 - i;
+      a = Math.min(a, j < margin ? 0 : Math.min(1, (j - margin + 0.5) / ramp));
+    }
+    w[i] = a;
+  }
+  return w;
+}
+
+export interface TiledOptions {
+  onTile?: (done: number, total: number) => void;
+  /** Overrides the manifest's tile size (tests compare tiled and untiled output). */
+  tileSize?: number;
+  overlap?: number;
+}
+
+function roundUp(v: number, k: number): number {
+  return Math.ceil(v / k) * k;
+}
+
+/**
+ * Restores (1×) or upscales (×s) an image of any size with a model that runs on tiles: tiles overlap
+ * and are blended with feathered weights, and memory stays bounded by a band of one tile row.
+ * For a fully convolutional model whose receptive field fits in a quarter of the overlap, the tiled
+ * result equals the untiled one.
+ */
+export async function runTiled(raster: Raster, model: LoadedModel, opts: TiledOptions = {}, stats?: InferStats): Promise<Raster> {
+  const m = model.manifest;
+  const s = m.scale;
+  const spec = m.input;
+  const fixed = m.size.kind === 'fixed' ? m.size.value : undefined;
+  const multiple = m.size.kind === 'dynamic' ? m.size.multiple : 1;
+  const T = fixed ?? opts.tileSize ?? m.tile?.size ?? 256;
+  const O = Math.min(opts.overlap ?? m.tile?.overlap ?? 16, Math.floor(T / 2));
+  const { width: W, height: H } = raster;
+  const srcMax = maxValue(raster.depth);
+  const outChannels = raster.channels;
+  // The model works on 1 or 3 channels; an RGB photo through a grey model runs once per channel.
+  const passes = spec.channels === 1 && raster.channels === 3 ? 3 : 1;
+  const xs = tileStarts(W, T, O);
+  const ys = tileStarts(H, T, O);
+  const total = xs.length * ys.length * passes;
+  let done = 0;
+
+  const OW = W * s;
+  const OH = H * s;
+  const outMax = srcMax;
+  const out = raster.depth === 16 ? new Uint16Array(OW * OH * outChannels) : new Uint8Array(OW * OH * outChannels);
+  const tileH = Math.min(T, H);
+  const tileW = Math.min(T, W);
+  // Accumulators for one band of output rows: [bandTop, bandTop + tileH*s).
+  const bandRows = tileH * s;
+  let acc = new Float32Array(bandRows * OW * outChannels);
+  let wsum = new Float32Array(bandRows * OW);
+  let bandTop = 0;
+
+  const flushRows = (upTo: number) => {
+    // Output rows [bandTop, upTo) are final: write them out and slide the band.
+    const rows = upTo - bandTop;
+    if (rows <= 0) return;
+    for (let r = 0; r < rows; r++) {
+      const oy = bandTop + r;
+      for (let x = 0; x < OW; x++) {
+        const wv = wsum[r * OW + x] || 1;
+        for (let c = 0; c < outChannels; c++) {
+          const v = (acc[(r * OW + x) * outChannels + c] / wv) * outMax + 0.5;
+          out[(oy * OW + x) * outChannels + c] = v < 0 ? 0 : v > outMax ? outMax : v;
+        }
+      }
+    }
+    const keep = bandRows - rows;
+    const nacc = new Float32Array(acc.length);
+    const nw = new Float32Array(wsum.length);
+    if (keep > 0) {
+      nacc.set(acc.subarray(rows * OW * outChannels, bandRows * OW * outChannels));
+      nw.set(wsum.subarray(rows * OW, bandRows * OW));
+    }
+    acc = nacc;
+    wsum = nw;
+    bandTop = upTo;
+  };
+
+  for (let yi = 0; yi < ys.length; yi++) {
+    const y0 = ys[yi];
+    flushRows(y0 * s);
+    const wy = featherWeights(tileH, O, yi > 0, yi < ys.length - 1);
+    for (let xi = 0; xi < xs.length; xi++) {
+      const x0 = xs[xi];
+      const wx = featherWeights(tileW, O, xi > 0, xi < xs.length - 1);
+      // Model input size: padded by edge replication to a multiple (dynamic) or the fixed size.
+      const ph = fixed ?? roundUp(tileH, multiple);
+      const pw = fixed ?? roundUp(tileW, multiple);
+      for (let pass = 0; pass < passes; pass++) {
+        const planes = spec.channels * spec.frames;
+        const hw = ph * pw;
+        const input = new Float32Array(planes * hw);
+        const src = raster.data;
+        const rc = raster.channels;
+        for (let y = 0; y < ph; y++) {
+          const sy = y0 + Math.min(y, tileH - 1);
+          for (let x = 0; x < pw; x++) {
+            const sx = x0 + Math.min(x, tileW - 1);
+            const p = (sy * W + sx) * rc;
+            for (let c = 0; c < spec.channels; c++) {
+              const sc = passes === 3 ? pass : rc === 1 ? 0 : c;
+              input[c * hw + y * pw + x] = src[p + sc] / srcMax;
+            }
+          }
+        }
+        // Frames: a still image repeats itself as t-1, t, t+1.
+        for (let f = 1; f < spec.frames; f++) input.copyWithin(f * spec.channels * hw, 0, spec.channels * hw);
+        const res = await infer(model, { data: input, channels: planes, height: ph, width: pw }, stats);
+        if (res.height !== ph * s || res.width !== pw * s) {
+          throw new TintypeError(
+            `model "${m.id}" returned ${res.width}×${res.height} for a ${pw}×${ph} tile; its manifest says ×${s}`,
+            'MODEL_OUTPUT',
+            m.modelPath,
+          );
+        }
+        if (res.channels !== 1 && res.channels !== 3) {
+          throw new TintypeError(`model "${m.id}" returned ${res.channels} channels`, 'MODEL_OUTPUT', m.modelPath);
+        }
+        const ohw = res.width * res.height;
+        for (let y = 0; y < tileH * s; y++) {
+          const wyv = wy[Math.floor(y / s)];
+          if (wyv === 0) continue;
+          const ay = y0 * s + y - bandTop;
+          for (let x = 0; x < tileW * s; x++) {
+            const wv = wyv * wx[Math.floor(x / s)];
+            if (wv === 0) continue;
+            const ax = x0 * s + x;
+            const rp = y * res.width + x;
+            const ap = ay * OW + ax;
+            if (passes === 3) {
+              acc[ap * 3 + pass] += wv * res.data[rp];
+              if (pass === 0) wsum[ap] += wv;
+            } else if (outChannels === 3) {
+              const r = res.data[rp];
+              const g = res.channels === 3 ? res.data[ohw + rp] : r;
+              const b = res.channels === 3 ? res.data[2 * ohw + rp] : r;
+              acc[ap * 3] += wv * r;
+              acc[ap * 3 + 1] += wv * g;
+              acc[ap * 3 + 2] += wv * b;
+              wsum[ap] += wv;
+            } else {
+              const v =
+                res.channels === 3
+                  ? KR * res.data[rp] + KG * res.data[ohw + rp] + KB * res.data[2 * ohw + rp]
+                  : res.data[rp];
+              acc[ap] += wv * v;
+              wsum[ap] += wv;
+            }
+          }
+        }
+        done += 1;
+        opts.onTile?.(done, total);
+      }
+    }
+  }
+  flushRows(OH);
+  return { width: OW, height: OH, channels: outChannels, depth: raster.depth, data: out };
+}

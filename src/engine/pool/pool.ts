@@ -1,0 +1,155 @@
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import PQueue from 'p-queue';
+import type { EngineOptions } from '../engine';
+import { TintypeError, type ErrorCode } from '../errors';
+import type { Logger } from '../log';
+import { silentLogger } from '../log';
+import type { FileJob, FileResult, OpName, OpOptions, ProgressEvent, Raster } from '../types';
+import type { WorkerReply, WorkerRequest } from './protocol';
+
+export interface PoolOptions extends Omit<EngineOptions, 'threads' | 'log'> {
+  /** Worker threads, each with its own model sessions (default 1: ONNX Runtime already uses every core). */
+  workers?: number;
+  /** Total CPU threads for inference, split between workers (default: all cores). */
+  threads?: number;
+  /** Jobs allowed to wait; submitting more waits for room (back-pressure). */
+  maxQueue?: number;
+  log?: Logger;
+  /** The worker script; found next to the built bundle, or the TypeScript source run through tsx. */
+  workerPath?: string;
+}
+
+interface Slot {
+  worker: Worker;
+  busy: boolean;
+}
+
+interface Pending {
+  resolve: (v: WorkerReply) => void;
+  reject: (e: Error) => void;
+  onProgress?: (e: ProgressEvent) => void;
+  slot: Slot;
+}
+
+function locateWorker(): { path: string; execArgv: string[] } {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const dir of [here, dirname(here)]) {
+    const built = join(dir, 'engine-worker.js');
+    if (existsSync(built)) return { path: built, execArgv: [] };
+  }
+  const source = join(here, 'worker.ts');
+  if (existsSync(source)) return { path: source, execArgv: ['--import', 'tsx'] };
+  throw new Error(`engine worker script not found near ${here}`);
+}
+
+/**
+ * A pool of worker threads that run engine jobs, so the caller's event loop (Electron's main
+ * process, the CLI's progress bar, the server) never blocks on pixels or inference.
+ */
+export class EnginePool {
+  private readonly slots: Slot[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private readonly queue: PQueue;
+  private readonly maxQueue: number;
+  private readonly log: Logger;
+  private nextId = 1;
+  private closed = false;
+
+  constructor(opts: PoolOptions = {}) {
+    const workers = Math.max(1, opts.workers ?? 1);
+    const threads = Math.max(1, opts.threads ?? availableParallelism());
+    this.log = opts.log ?? silentLogger;
+    this.maxQueue = Math.max(1, opts.maxQueue ?? 64);
+    this.queue = new PQueue({ concurrency: workers });
+    const located = opts.workerPath ? { path: opts.workerPath, execArgv: opts.workerPath.endsWith('.ts') ? ['--import', 'tsx'] : [] } : locateWorker();
+    const init = { ep: opts.ep, modelDirs: opts.modelDirs, threads: Math.max(1, Math.floor(threads / workers)) };
+    for (let i = 0; i < workers; i++) {
+      const worker = new Worker(located.path, { workerData: init, execArgv: located.execArgv });
+      const slot: Slot = { worker, busy: false };
+      worker.on('message', (msg: WorkerReply) => this.onMessage(msg));
+      worker.on('error', (err) => this.failSlot(slot, err));
+      worker.on('exit', (code) => {
+        if (!this.closed) this.failSlot(slot, new Error(`engine worker exited with code ${code}`));
+      });
+      this.slots.push(slot);
+    }
+  }
+
+  get size(): number {
+    return this.queue.size;
+  }
+
+  private onMessage(msg: WorkerReply): void {
+    if (msg.type === 'log') {
+      this.log[msg.level](msg.message);
+      return;
+    }
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    if (msg.type === 'progress') {
+      p.onProgress?.(msg.event);
+      return;
+    }
+    this.pending.delete(msg.id);
+    p.slot.busy = false;
+    if (msg.type === 'error') p.reject(new TintypeError(msg.message, (msg.code as ErrorCode) ?? 'BAD_ARGUMENT'));
+    else p.resolve(msg);
+  }
+
+  private failSlot(slot: Slot, err: Error): void {
+    for (const [id, p] of this.pending) {
+      if (p.slot === slot) {
+        this.pending.delete(id);
+        p.reject(err);
+      }
+    }
+    slot.busy = false;
+  }
+
+  private async submit(
+    build: (id: number) => WorkerRequest,
+    transfer: ArrayBuffer[],
+    onProgress?: (e: ProgressEvent) => void,
+  ): Promise<WorkerReply> {
+    if (this.closed) throw new Error('engine pool is closed');
+    await this.queue.onSizeLessThan(this.maxQueue);
+    return this.queue.add(
+      () =>
+        new Promise<WorkerReply>((resolve, reject) => {
+          const slot = this.slots.find((s) => !s.busy);
+          if (!slot) {
+            reject(new Error('internal: no idle engine worker'));
+            return;
+          }
+          slot.busy = true;
+          const id = this.nextId++;
+          this.pending.set(id, { resolve, reject, onProgress, slot });
+          slot.worker.postMessage(build(id), transfer);
+        }),
+    );
+  }
+
+  async processFile(job: FileJob, onProgress?: (e: ProgressEvent) => void): Promise<FileResult> {
+    const reply = await this.submit((id) => ({ id, kind: 'file', job }), [], onProgress);
+    if (reply.type !== 'file') throw new Error('internal: unexpected reply');
+    return reply.result;
+  }
+
+  /** The raster's buffer is copied to the worker (the caller keeps its own); the result is transferred back. */
+  async processRaster(raster: Raster, ops: OpName[], options: OpOptions = {}): Promise<Raster> {
+    const reply = await this.submit((id) => ({ id, kind: 'raster', raster, ops, options }), []);
+    if (reply.type !== 'raster') throw new Error('internal: unexpected reply');
+    return reply.raster;
+  }
+
+  /** Waits for queued work, then stops the threads. */
+  async close(): Promise<void> {
+    await this.queue.onIdle();
+    this.closed = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}

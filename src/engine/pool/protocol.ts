@@ -1,0 +1,16 @@
+import type { EngineOptions } from '../engine';
+import type { FileJob, FileResult, OpName, OpOptions, ProgressEvent, Raster } from '../types';
+
+/** Messages between EnginePool and its worker threads. */
+export type WorkerInit = Omit<EngineOptions, 'log'>;
+
+export type WorkerRequest =
+  | { id: number; kind: 'file'; job: FileJob }
+  | { id: number; kind: 'raster'; raster: Raster; ops: OpName[]; options: OpOptions };
+
+export type WorkerReply =
+  | { id: number; type: 'progress'; event: ProgressEvent }
+  | { id: number; type: 'file'; result: FileResult }
+  | { id: number; type: 'raster'; raster: Raster }
+  | { id: number; type: 'error'; message: string; code?: string }
+  | { id: -1; type: 'log'; level: 'info' | 'warn'; message: string };

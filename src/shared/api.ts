@@ -1,0 +1,356 @@
+import { z } from 'zod';
+
+/**
+ * The one contract between the UI and the backend. Electron's preload forwards calls over IPC and the
+ * headless server over HTTP (POST /api/<method>); both validate every request with these schemas
+ * before anything runs, so the renderer, the e2e tests and a plain browser all speak the same API.
+ */
+
+// ---------- building blocks ----------
+
+export const Id = z.number().int().positive();
+const NonEmpty = z.string().trim().min(1).max(500);
+/** A path on the backend's machine; relative paths are refused so nothing depends on a cwd. */
+export const AbsPath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\'), 'must be an absolute path');
+
+export const OpNameSchema = z.enum(['restore', 'colorize', 'upscale']);
+export type OpName = z.infer<typeof OpNameSchema>;
+
+export const OpOptionsSchema = z
+  .object({
+    models: z.partialRecord(OpNameSchema, z.string().min(1).max(200)).optional(),
+    renderSize: z.number().int().min(64).max(2048).optional(),
+    saturation: z.number().min(0).max(2).optional(),
+    scale: z.union([z.literal(2), z.literal(4)]).optional(),
+  })
+  .strict();
+export type OpOptions = z.infer<typeof OpOptionsSchema>;
+
+/** What to do to an image: the same recipe drives a preview, one render and a whole batch. */
+export const RecipeSchema = z
+  .object({
+    ops: z.array(OpNameSchema).min(1).max(3),
+    options: OpOptionsSchema.default({}),
+    watermark: z.boolean().default(false),
+  })
+  .strict()
+  .refine((r) => new Set(r.ops).size === r.ops.length, 'each op at most once');
+export type Recipe = z.infer<typeof RecipeSchema>;
+export type RecipeInput = z.input<typeof RecipeSchema>;
+
+/**
+ * Files the renderer may show. The backend hands out keys, never paths; each client turns a key into
+ * a URL (tintype-media:// in Electron, /media/ on the server) and the backend maps it back to a file
+ * it knows, so the renderer can never ask for an arbitrary file.
+ */
+export const MediaKey = z.string().regex(/^(thumb|view|render|preview)\/[A-Za-z0-9._-]+$/);
+export type MediaKey = string;
+
+export const ImageFormatSchema = z.enum(['jpg', 'png', 'tif']);
+export type ImageFormat = z.infer<typeof ImageFormatSchema>;
+export const VideoFormatSchema = z.enum(['mp4', 'mkv', 'mov', 'frames']);
+export const ExportFormatSchema = z.union([ImageFormatSchema, VideoFormatSchema]);
+export type ExportFormat = z.infer<typeof ExportFormatSchema>;
+
+// ---------- entities ----------
+
+export const ProjectSchema = z.object({
+  id: Id,
+  name: z.string(),
+  copyOriginals: z.boolean(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+  assetCount: z.number().int(),
+  renderedCount: z.number().int(),
+  cover: MediaKey.nullable(),
+});
+export type Project = z.infer<typeof ProjectSchema>;
+
+export const RenderSchema = z.object({
+  id: Id,
+  assetId: Id,
+  jobId: Id.nullable(),
+  recipe: RecipeSchema,
+  recipeHash: z.string(),
+  models: z.array(z.string()),
+  outputPath: z.string().nullable(),
+  status: z.enum(['done', 'failed']),
+  error: z.string().nullable(),
+  width: z.number().int().nullable(),
+  height: z.number().int().nullable(),
+  ms: z.number().nullable(),
+  inferenceMs: z.number().nullable(),
+  createdAt: z.number(),
+  view: MediaKey.nullable(),
+});
+export type Render = z.infer<typeof RenderSchema>;
+
+export const AssetKindSchema = z.enum(['photo', 'video', 'stack']);
+export type AssetKind = z.infer<typeof AssetKindSchema>;
+export const AssetStatusSchema = z.enum(['new', 'queued', 'rendered', 'failed', 'unreadable']);
+export type AssetStatus = z.infer<typeof AssetStatusSchema>;
+
+export const AssetSchema = z.object({
+  id: Id,
+  projectId: Id,
+  kind: AssetKindSchema,
+  name: z.string(),
+  /** The file the engine reads: the user's original, or the project's copy of it. */
+  path: z.string(),
+  /** Where the file was imported from (the same as path unless originals are copied). */
+  sourcePath: z.string(),
+  hash: z.string(),
+  size: z.number().int(),
+  width: z.number().int().nullable(),
+  height: z.number().int().nullable(),
+  depth: z.number().int().nullable(),
+  pages: z.number().int().nullable(),
+  durationSec: z.number().nullable(),
+  fps: z.number().nullable(),
+  /** Why the file could not be read at import (shown on the card; the batch reports it again). */
+  problem: z.string().nullable(),
+  status: AssetStatusSchema,
+  createdAt: z.number(),
+  thumb: MediaKey.nullable(),
+  view: MediaKey.nullable(),
+  latestRender: RenderSchema.nullable(),
+});
+export type Asset = z.infer<typeof AssetSchema>;
+
+
+export const JobStatusSchema = z.enum(['queued', 'running', 'done', 'failed', 'canceled']);
+export type JobStatus = z.infer<typeof JobStatusSchema>;
+
+export const JobSchema = z.object({
+  id: Id,
+  batchId: Id,
+  assetId: Id,
+  assetName: z.string(),
+  status: JobStatusSchema,
+  progress: z.number().min(0).max(1),
+  stage: z.string().nullable(),
+  error: z.string().nullable(),
+  attempts: z.number().int(),
+  renderId: Id.nullable(),
+  createdAt: z.number(),
+  startedAt: z.number().nullable(),
+  finishedAt: z.number().nullable(),
+  /** Seconds left for this job, from its own progress; null until it has some. */
+  etaSec: z.number().nullable(),
+});
+export type Job = z.infer<typeof JobSchema>;
+
+export const BatchSchema = z.object({
+  id: Id,
+  name: z.string(),
+  projectId: Id.nullable(),
+  recipe: RecipeSchema,
+  createdAt: z.number(),
+  finishedAt: z.number().nullable(),
+  total: z.number().int(),
+  queued: z.number().int(),
+  running: z.number().int(),
+  done: z.number().int(),
+  failed: z.number().int(),
+  canceled: z.number().int(),
+  /** Finished items per second since the batch started work. */
+  itemsPerSec: z.number().nullable(),
+  etaSec: z.number().nullable(),
+});
+export type Batch = z.infer<typeof BatchSchema>;
+
+export const ModelInfoSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  version: z.string(),
+  task: OpNameSchema,
+  scale: z.number().int(),
+  renderSize: z.object({ default: z.number(), min: z.number(), max: z.number() }).nullable(),
+  description: z.string().nullable(),
+  license: z.string(),
+});
+export type ModelInfo = z.infer<typeof ModelInfoSchema>;
+
+export const ThemeSchema = z.enum(['light', 'dark', 'auto']);
+export const SettingsSchema = z
+  .object({
+    executionProvider: z.enum(['auto', 'cpu', 'cuda', 'dml', 'coreml']),
+    /** Inference threads per worker; 0 lets the engine decide. */
+    threads: z.number().int().min(0).max(256),
+    /** Jobs rendered at the same time. */
+    concurrency: z.number().int().min(1).max(16),
+    outputFolder: z.string().max(4096),
+    outputFormat: ImageFormatSchema,
+    jpegQuality: z.number().int().min(40).max(100),
+    watermark: z.boolean(),
+    copyOriginals: z.boolean(),
+    theme: ThemeSchema,
+    /** Where the library lives; a change takes effect at the next start. */
+    libraryDir: z.string().max(4096),
+  })
+  .strict();
+export type Settings = z.infer<typeof SettingsSchema>;
+
+export const ImportReportSchema = z.object({
+  added: z.array(AssetSchema),
+  duplicates: z.array(z.string()),
+  errors: z.array(z.object({ path: z.string(), error: z.string() })),
+});
+export type ImportReport = z.infer<typeof ImportReportSchema>;
+
+export const BatchTargetSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('assets'), ids: z.array(Id).min(1).max(100_000) }).strict(),
+  z.object({ kind: z.literal('project'), projectId: Id }).strict(),
+  z.object({ kind: z.literal('folder'), projectId: Id, path: AbsPath }).strict(),
+]);
+export type BatchTarget = z.infer<typeof BatchTargetSchema>;
+
+const Empty = z.object({}).strict().default({});
+const IdReq = z.object({ id: Id }).strict();
+const Ok = z.object({ ok: z.literal(true) });
+
+// ---------- methods ----------
+
+export const api = {
+  'app.info': {
+    req: Empty,
+    res: z.object({
+      version: z.string(),
+      mode: z.enum(['electron', 'server']),
+      platform: z.string(),
+      dataDir: z.string(),
+      libraryDir: z.string(),
+      logFile: z.string(),
+      /** Native file dialogs and drag-and-drop paths exist only in the desktop app. */
+      dialogs: z.boolean(),
+      video: z.boolean(),
+      engineError: z.string().nullable(),
+    }),
+  },
+  'settings.get': { req: Empty, res: SettingsSchema.extend({ restartRequired: z.boolean() }) },
+  'settings.update': {
+    req: SettingsSchema.partial().strict(),
+    res: SettingsSchema.extend({ restartRequired: z.boolean() }),
+  },
+  'projects.list': { req: Empty, res: z.array(ProjectSchema) },
+  'projects.create': {
+    req: z.object({ name: NonEmpty, copyOriginals: z.boolean().optional() }).strict(),
+    res: ProjectSchema,
+  },
+  'projects.rename': { req: z.object({ id: Id, name: NonEmpty }).strict(), res: ProjectSchema },
+  'projects.update': {
+    req: z.object({ id: Id, copyOriginals: z.boolean() }).strict(),
+    res: ProjectSchema,
+  },
+  /** Removes the project, its renders, thumbnails and copies; never a user's original files. */
+  'projects.delete': { req: IdReq, res: z.object({ ok: z.literal(true), removedFiles: z.number().int() }) },
+  'assets.list': {
+    req: z
+      .object({
+        projectId: Id,
+        query: z.string().max(500).optional(),
+        kind: AssetKindSchema.optional(),
+        status: AssetStatusSchema.optional(),
+      })
+      .strict(),
+    res: z.array(AssetSchema),
+  },
+  'assets.get': {
+    req: IdReq,
+    res: z.object({ asset: AssetSchema, renders: z.array(RenderSchema) }),
+  },
+  'assets.import': {
+    req: z.object({ projectId: Id, paths: z.array(AbsPath).min(1).max(10_000) }).strict(),
+    res: ImportReportSchema,
+  },
+  'assets.remove': {
+    req: z.object({ ids: z.array(Id).min(1).max(100_000) }).strict(),
+    res: z.object({ removed: z.number().int() }),
+  },
+  'models.list': { req: Empty, res: z.array(ModelInfoSchema) },
+  /** A fast, small render for the live preview; never queued, never stored as a render. */
+  'preview.render': {
+    req: z
+      .object({ assetId: Id, recipe: RecipeSchema, maxEdge: z.number().int().min(64).max(1024).default(320) })
+      .strict(),
+    res: z.object({ media: MediaKey, width: z.number().int(), height: z.number().int(), ms: z.number() }),
+  },
+  /** The same small render at several colorize sizes, for the sweep strip. */
+  'preview.sweep': {
+    req: z
+      .object({
+        assetId: Id,
+        recipe: RecipeSchema,
+        sizes: z.array(z.number().int().min(64).max(2048)).min(1).max(8),
+        maxEdge: z.number().int().min(64).max(1024).default(256),
+      })
+      .strict(),
+    res: z.object({
+      items: z.array(z.object({ renderSize: z.number().int(), media: MediaKey, ms: z.number() })),
+    }),
+  },
+  'batch.start': {
+    req: z
+      .object({
+        target: BatchTargetSchema,
+        recipe: RecipeSchema,
+        /** Leave out assets that already have a finished render of this exact recipe. */
+        skipDone: z.boolean().default(true),
+        name: z.string().max(200).optional(),
+      })
+      .strict(),
+    res: z.object({ batch: BatchSchema.nullable(), queued: z.number().int(), skipped: z.number().int(), import: ImportReportSchema.nullable() }),
+  },
+  'jobs.list': {
+    req: z.object({ batchId: Id.optional(), limit: z.number().int().min(1).max(10_000).default(500) }).strict().default({ limit: 500 }),
+    res: z.object({ jobs: z.array(JobSchema), batches: z.array(BatchSchema) }),
+  },
+  'jobs.cancel': {
+    req: z.object({ jobIds: z.array(Id).max(100_000).optional(), batchId: Id.optional() }).strict(),
+    res: z.object({ canceled: z.number().int() }),
+  },
+  'jobs.retry': {
+    req: z.object({ jobIds: z.array(Id).max(100_000).optional(), batchId: Id.optional() }).strict(),
+    res: z.object({ requeued: z.number().int() }),
+  },
+  'jobs.clearFinished': { req: Empty, res: z.object({ removed: z.number().int() }) },
+  'export.run': {
+    req: z
+      .object({
+        renderIds: z.array(Id).min(1).max(100_000),
+        folder: AbsPath.optional(),
+        format: ExportFormatSchema.optional(),
+        quality: z.number().int().min(40).max(100).optional(),
+        overwrite: z.boolean().default(false),
+      })
+      .strict(),
+    res: z.object({
+      folder: z.string(),
+      files: z.array(z.object({ renderId: Id, path: z.string() })),
+      errors: z.array(z.object({ renderId: Id, error: z.string() })),
+    }),
+  },
+  // Native dialogs: answered by the desktop app only; the server says they are not available.
+  'dialog.openFiles': { req: Empty, res: z.object({ paths: z.array(z.string()) }) },
+  'dialog.openFolder': { req: Empty, res: z.object({ paths: z.array(z.string()) }) },
+  'shell.reveal': { req: z.object({ path: AbsPath }).strict(), res: Ok },
+} as const;
+
+export type Api = typeof api;
+export type Method = keyof Api;
+export type Req<M extends Method> = z.input<Api[M]['req']>;
+export type ParsedReq<M extends Method> = z.output<Api[M]['req']>;
+export type Res<M extends Method> = z.output<Api[M]['res']>;
+
+export const METHODS = Object.keys(api) as Method[];
+export const isMethod = (m: unknown): m is Method => typeof m === 'string' && Object.hasOwn(api, m);
+
+/** Methods only the desktop shell can answer (they need native UI). */
+export const DESKTOP_ONLY: readonly Method[] = ['dialog.openFiles', 'dialog.openFolder', 'shell.reveal'];
+
+export type { ApiResult, ApiError, ApiEvent, MenuAction, TintypeBridge } from './bridge';
+export { IPC_INVOKE, IPC_EVENT, MEDIA_SCHEME } from './bridge';

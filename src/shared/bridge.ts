@@ -1,0 +1,45 @@
+import type { Batch, Job, Settings } from './api';
+
+/**
+ * The zod-free half of the contract: what the sandboxed preload needs (channel names, the shape of
+ * window.tintype). The preload may import nothing but 'electron' at run time, so this file holds only
+ * constants and types.
+ */
+
+/** Every call answers with this envelope; errors are data, never a thrown IPC exception. */
+export type ApiResult<T> = { ok: true; value: T } | { ok: false; error: ApiError };
+export interface ApiError {
+  /** BAD_REQUEST: the payload failed validation; FAILED: the operation itself failed. */
+  code: 'BAD_REQUEST' | 'UNKNOWN_METHOD' | 'NOT_FOUND' | 'UNAVAILABLE' | 'FAILED' | 'UNAUTHORIZED';
+  message: string;
+}
+
+export type MenuAction =
+  | 'import-files'
+  | 'import-folder'
+  | 'new-project'
+  | 'export'
+  | 'settings'
+  | 'toggle-queue'
+  | 'toggle-theme';
+
+export type ApiEvent =
+  | { type: 'job'; job: Job }
+  | { type: 'batch'; batch: Batch }
+  | { type: 'batch-done'; batch: Batch }
+  | { type: 'library'; projectId: number | null }
+  | { type: 'settings'; settings: Settings }
+  | { type: 'menu'; action: MenuAction };
+
+/** What the preload puts on window.tintype. */
+export interface TintypeBridge {
+  invoke(method: string, payload: unknown): Promise<ApiResult<unknown>>;
+  /** Returns a function that stops listening. */
+  onEvent(listener: (event: ApiEvent) => void): () => void;
+  /** The file-system path of a dropped File (Electron removed File.path). */
+  pathForFile(file: File): string;
+}
+
+export const IPC_INVOKE = 'tintype:invoke';
+export const IPC_EVENT = 'tintype:event';
+export const MEDIA_SCHEME = 'tintype-media';
