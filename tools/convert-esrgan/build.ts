@@ -1,0 +1,85 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ManifestSchema, type Manifest, type ManifestInput } from '../../src/shared/manifest';
+import { locatePackage, modelJsonPath, type ModelSpec } from './catalog';
+import { readLayersModel } from './tfjs-layers';
+import { INPUT_NAME, OUTPUT_NAME, convertLayersModel } from './to-onnx';
+
+export const MODEL_FILE = 'model.onnx';
+
+export interface BuiltModel {
+  spec: ModelSpec;
+  onnx: Uint8Array;
+  manifest: Manifest;
+  /** The manifest exactly as written to disk. */
+  manifestJson: string;
+  license: string;
+  receptiveRadius: number;
+}
+
+const ARCH: Record<ModelSpec['variant'], string> = {
+  slim: 'RDN C1 D2 G4 G0 64',
+  medium: 'RDN C1 D10 G64 G0 64',
+  thick: 'RRDN C4 D3 G32 G0 64 T10',
+};
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * Overlap between neighbouring tiles in input pixels: twice the receptive radius, so that output
+ * cut anywhere in the middle of the overlap (or the whole overlap used as context on each side)
+ * never sees the zero padding at a tile edge. The result then equals a whole-image run.
+ */
+export function tileOverlap(spec: ModelSpec, receptiveRadius: number): number {
+  const radius = Math.min(receptiveRadius, spec.effectiveRadius ?? receptiveRadius);
+  return 2 * radius;
+}
+
+export async function buildModel(spec: ModelSpec): Promise<BuiltModel> {
+  const { root, version } = locatePackage(spec.packageName);
+  const model = await readLayersModel(modelJsonPath(spec));
+  const converted = convertLayersModel(model);
+  if (converted.scale !== spec.scale) {
+    throw new Error(`${model.path}: the graph upscales ${converted.scale}x, expected ${spec.scale}x`);
+  }
+  if (converted.outputChannels !== 3) throw new Error(`${model.path}: ${converted.outputChannels} output channels, expected 3`);
+  const overlap = tileOverlap(spec, converted.receptiveRadius);
+  if (overlap >= spec.tileSize) throw new Error(`${spec.id}: overlap ${overlap} leaves nothing of a ${spec.tileSize} px tile`);
+
+  const manifestIn: ManifestInput = {
+    id: spec.id,
+    name: `ESRGAN ${spec.variant} ×${spec.scale}`,
+    version,
+    task: 'upscale',
+    file: MODEL_FILE,
+    input: { name: INPUT_NAME, layout: 'NCHW', channels: 3, frames: 1, range: spec.range, normalization: null },
+    size: { kind: 'dynamic', multiple: 1 },
+    output: { name: OUTPUT_NAME, layout: 'NCHW', kind: 'rgb', range: spec.range },
+    scale: spec.scale,
+    tile: { size: spec.tileSize, overlap },
+    license: 'MIT',
+    source: `${spec.packageName}@${version} ${spec.modelPath}`,
+    sha256: sha256Hex(converted.onnx),
+    description:
+      `UpscalerJS ESRGAN ${spec.variant} (${ARCH[spec.variant]}, trained on DIV2K), converted from TF.js ` +
+      `by tools/convert-esrgan. Output is not clamped to the range. Receptive radius ${converted.receptiveRadius} input px.`,
+  };
+  const manifest = ManifestSchema.parse(manifestIn);
+  const licenseText = await readFile(join(root, 'LICENSE'), 'utf8');
+  const license =
+    `The weights in ${MODEL_FILE} are those of ${spec.packageName}@${version} (${spec.modelPath}),\n` +
+    `converted to ONNX by Tintype's tools/convert-esrgan without retraining. They are used under the\n` +
+    `package's licence, reproduced below from its LICENSE file.\n\n` +
+    licenseText;
+  return {
+    spec,
+    onnx: converted.onnx,
+    manifest,
+    manifestJson: `${JSON.stringify(manifestIn, null, 2)}\n`,
+    license,
+    receptiveRadius: converted.receptiveRadius,
+  };
+}

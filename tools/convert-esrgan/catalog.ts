@@ -1,0 +1,79 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+/**
+ * The UpscalerJS ESRGAN exports Tintype knows how to convert, and which of them ship.
+ * Why these ship (and not the rest) is measured in docs/sr-models.md.
+ */
+
+export const VARIANTS = ['slim', 'medium', 'thick'] as const;
+export type Variant = (typeof VARIANTS)[number];
+export const SCALES = [2, 3, 4, 8] as const;
+export type Scale = (typeof SCALES)[number];
+
+/** Committed to resources/models: the RDN models are small and beat bicubic by 2 dB or more. */
+export const SHIPPED: readonly string[] = ['esrgan-slim-x2', 'esrgan-slim-x4', 'esrgan-medium-x2', 'esrgan-medium-x4'];
+
+export interface ModelSpec {
+  id: string;
+  variant: Variant;
+  scale: Scale;
+  packageName: string;
+  /** model.json inside the package, relative to the package root. */
+  modelPath: string;
+  /** RDN (slim, medium) works on 0..255; the RRDN (thick) on 0..1, as UpscalerJS's definitions state. */
+  range: [number, number];
+  /** Input tile edge for the engine's tiler; keeps the 4x upsampled 48-channel tensor near 200 MB. */
+  tileSize: number;
+  /**
+   * Where the theoretical receptive field is far wider than what matters (thick: 154 px), the
+   * radius beyond which no input pixel moves the output by more than 0.5/255, measured (docs/sr-models.md).
+   */
+  effectiveRadius?: number;
+}
+
+export function modelId(variant: Variant, scale: Scale): string {
+  return `esrgan-${variant}-x${scale}`;
+}
+
+export function spec(variant: Variant, scale: Scale): ModelSpec {
+  return {
+    id: modelId(variant, scale),
+    variant,
+    scale,
+    packageName: `@upscalerjs/esrgan-${variant}`,
+    modelPath: `models/x${scale}/model.json`,
+    range: variant === 'thick' ? [0, 1] : [0, 255],
+    tileSize: 256,
+  };
+}
+
+export const ALL_SPECS: ModelSpec[] = VARIANTS.flatMap((v) => SCALES.map((s) => spec(v, s)));
+
+export function specById(id: string): ModelSpec {
+  const found = ALL_SPECS.find((s) => s.id === id);
+  if (!found) throw new Error(`unknown model id ${id}; known: ${ALL_SPECS.map((s) => s.id).join(', ')}`);
+  return found;
+}
+
+const require = createRequire(import.meta.url);
+
+/**
+ * The installed package's root folder and version, found along Node's module search paths (the
+ * packages' "exports" map hides package.json from require.resolve).
+ */
+export function locatePackage(packageName: string): { root: string; version: string } {
+  for (const dir of require.resolve.paths(packageName) ?? []) {
+    const pkgJson = join(dir, packageName, 'package.json');
+    if (existsSync(pkgJson)) {
+      const { version } = JSON.parse(readFileSync(pkgJson, 'utf8')) as { version: string };
+      return { root: dirname(pkgJson), version };
+    }
+  }
+  throw new Error(`${packageName} is not installed (it is a devDependency of Tintype: install the dev dependencies)`);
+}
+
+export function modelJsonPath(s: ModelSpec): string {
+  return join(locatePackage(s.packageName).root, s.modelPath);
+}
