@@ -1,0 +1,83 @@
+/**
+ * Runs an exported model in onnxruntime-node on the input the Python exporter saved and compares
+ * with PyTorch's output: `npx tsx training/parity.ts EXPORT_DIR`.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+
+interface TensorFile {
+  name: string;
+  shape: number[];
+  file: string;
+}
+
+export interface ParityResult {
+  maxAbsDiff: number;
+  tolerance: number;
+  shape: number[];
+  ok: boolean;
+}
+
+async function readF32(file: string, shape: number[]): Promise<Float32Array> {
+  const buf = await readFile(file);
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (buf.byteLength !== count * 4) {
+    throw new Error(`${file}: ${buf.byteLength} bytes, expected ${count * 4} for shape [${shape.join(', ')}]`);
+  }
+  // Copy into an aligned buffer: a Buffer's offset into its pool need not be a multiple of 4.
+  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+}
+
+export async function checkParity(exportDir: string): Promise<ParityResult> {
+  const fixture = JSON.parse(await readFile(path.join(exportDir, 'parity', 'parity.json'), 'utf8')) as {
+    input: TensorFile;
+    output: TensorFile;
+    tolerance: number;
+  };
+  const manifest = JSON.parse(await readFile(path.join(exportDir, 'manifest.json'), 'utf8')) as { file: string };
+  const input = await readF32(path.join(exportDir, 'parity', fixture.input.file), fixture.input.shape);
+  const expected = await readF32(path.join(exportDir, 'parity', fixture.output.file), fixture.output.shape);
+  const session = await ort.InferenceSession.create(path.join(exportDir, manifest.file), {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: 2,
+  });
+  try {
+    const out = await session.run({ [fixture.input.name]: new ort.Tensor('float32', input, fixture.input.shape) });
+    const got = out[fixture.output.name];
+    if (!got) throw new Error(`${manifest.file}: no output named ${fixture.output.name}`);
+    const shape = got.dims.map(Number);
+    if (shape.join(',') !== fixture.output.shape.join(',')) {
+      throw new Error(`${manifest.file}: output shape [${shape}] != PyTorch's [${fixture.output.shape}]`);
+    }
+    const data = got.data as Float32Array;
+    let maxAbsDiff = 0;
+    for (let i = 0; i < data.length; i++) {
+      const d = Math.abs(data[i] - expected[i]);
+      // NaN must fail, so compare with a negated test.
+      if (!(d <= maxAbsDiff)) maxAbsDiff = Number.isNaN(d) ? Infinity : d;
+    }
+    return { maxAbsDiff, tolerance: fixture.tolerance, shape, ok: maxAbsDiff <= fixture.tolerance };
+  } finally {
+    await session.release();
+  }
+}
+
+const invoked = process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname);
+if (invoked) {
+  const dir = process.argv[2];
+  if (!dir) {
+    console.error('usage: npx tsx training/parity.ts EXPORT_DIR');
+    process.exit(2);
+  }
+  checkParity(dir).then(
+    (r) => {
+      console.log(JSON.stringify(r));
+      process.exit(r.ok ? 0 : 1);
+    },
+    (err: unknown) => {
+      console.error(`parity: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(2);
+    },
+  );
+}

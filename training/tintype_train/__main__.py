@@ -1,0 +1,137 @@
+"""python3 -m tintype_train {pack,train,export,select,eval-restore,eval-colorize} ...  (see training/README.md)"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _set(cfg: dict, assignments) -> dict:
+    """--set a.b.c=VALUE (VALUE parsed as JSON when it parses, else kept as a string)."""
+    for item in assignments or []:
+        if "=" not in item:
+            raise ValueError(f"--set {item!r}: expected key.path=value")
+        key, raw = item.split("=", 1)
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        node = cfg
+        parts = key.split(".")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = value
+    return cfg
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python3 -m tintype_train")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    p = sub.add_parser("pack", help="build the deterministic training pack")
+    p.add_argument("--datasets", default="../shared/datasets")
+    p.add_argument("--out", default="training/data/pack")
+    p.add_argument("--short-side", type=int, default=256)
+    p.add_argument("--quality", type=int, default=85)
+    p.add_argument("--max-mb", type=float, default=50.0)
+    p.add_argument("--limit", type=int, default=0, help="at most N images per split (tests)")
+
+    p = sub.add_parser("train", help="train (resumes from RUN_DIR/latest.pt)")
+    p.add_argument("--config", required=True)
+    p.add_argument("--run-dir", required=True)
+    p.add_argument("--set", action="append", metavar="KEY=VALUE")
+    p.add_argument("--minutes", type=float)
+    p.add_argument("--max-steps", type=int)
+    p.add_argument("--stop-after", choices=["gen", "save_outputs", "critic", "gan"])
+    p.add_argument("--device")
+    p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint in RUN_DIR")
+
+    p = sub.add_parser("export", help="ONNX + manifest.json + parity fixture")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--id", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--version", default="1.0.0")
+    p.add_argument("--license", default="MIT")
+    p.add_argument("--source", default="Tintype training toolkit (training/)")
+    p.add_argument("--temperature", type=float, help="colorize: annealed-mean decoding temperature")
+    p.add_argument("--card", help="also write a model card (Markdown) here")
+    p.add_argument("--card-notes", default="")
+
+    p = sub.add_parser("select", help="best point of a run's validation curve")
+    p.add_argument("--run-dir", required=True)
+    p.add_argument("--key", default="score")
+    p.add_argument("--window", type=int, default=1)
+    p.add_argument("--phase", action="append")
+
+    p = sub.add_parser("eval-restore", help="PSNR/SSIM on Y: LIVE1/classic5 JPEG q10/q20, CBSD68/Kodak24 sigma 15/25")
+    p.add_argument("--datasets", default="../shared/datasets")
+    p.add_argument("--checkpoint", help="generator checkpoint; without it only the degraded-input baseline")
+    p.add_argument("--limit", type=int, default=0)
+    p.add_argument("--json")
+
+    p = sub.add_parser("eval-colorize", help="colourfulness and PSNR on datasets/val")
+    p.add_argument("--datasets", default="../shared/datasets")
+    p.add_argument("--checkpoint")
+    p.add_argument("--size", type=int, default=256, help="render size (long side) for the model")
+    p.add_argument("--temperature", type=float)
+    p.add_argument("--limit", type=int, default=0)
+    p.add_argument("--json")
+    p.add_argument("--sheet", help="contact sheet of datasets/bw (PNG)")
+
+    a = ap.parse_args(argv)
+    try:
+        return _run(a)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _run(a) -> int:
+    if a.cmd == "pack":
+        from .pack import build_pack
+        build_pack(a.datasets, a.out, short_side=a.short_side, quality=a.quality, max_mb=a.max_mb, limit=a.limit)
+    elif a.cmd == "train":
+        from .train import Trainer, load_config
+        cfg = _set(load_config(a.config), a.set)
+        trainer = Trainer(cfg, a.run_dir, device=a.device, resume=not a.fresh)
+        trainer.run(minutes=a.minutes, max_steps=a.max_steps, stop_after=a.stop_after)
+    elif a.cmd == "export":
+        from .export import export_model, write_model_card
+        man = export_model(a.checkpoint, a.out, a.id, a.name, license=a.license, source=a.source, version=a.version,
+                           temperature=a.temperature)
+        if a.card:
+            write_model_card(a.card, man, a.checkpoint, notes=a.card_notes)
+    elif a.cmd == "select":
+        from .selection import read_curve, select_best
+        best = select_best(read_curve(a.run_dir), key=a.key, window=a.window, phases=a.phase)
+        if best is None:
+            raise ValueError(f"{a.run_dir}: no validation row with '{a.key}'")
+        print(json.dumps(best))
+    elif a.cmd == "eval-restore":
+        from .evaluate import eval_restore
+        res = eval_restore(a.datasets, a.checkpoint, limit=a.limit)
+        _emit(res, a.json)
+    elif a.cmd == "eval-colorize":
+        from .evaluate import contact_sheet, eval_colorize
+        res = eval_colorize(a.datasets, a.checkpoint, size=a.size, temperature=a.temperature, limit=a.limit)
+        _emit(res, a.json)
+        if a.sheet:
+            if not a.checkpoint:
+                raise ValueError("--sheet needs --checkpoint")
+            contact_sheet(a.datasets, a.checkpoint, a.sheet, size=a.size, temperature=a.temperature)
+    return 0
+
+
+def _emit(res: dict, path) -> None:
+    text = json.dumps(res, indent=1)
+    print(text)
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Datasets whose every sample is a pure function of (seed, index): resumable, and identical
+with any number of DataLoader workers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset, Sampler
+
+FRAME_SHIFT = 3  # max pixel shift between consecutive frames in synthetic 3-frame samples
+
+
+class ImageCache:
+    """Decoded pack images, loaded on first use (each DataLoader worker keeps its own)."""
+
+    def __init__(self, files: Sequence[Path]):
+        self.files = list(files)
+        self._cache: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def get(self, i: int) -> np.ndarray:
+        img = self._cache.get(i)
+        if img is None:
+            try:
+                with Image.open(self.files[i]) as im:
+                    img = np.asarray(im.convert("RGB"))
+            except OSError as err:
+                raise ValueError(f"{self.files[i]}: cannot read image ({err})") from err
+            self._cache[i] = img
+        return img
+
+
+def random_crop(img: np.ndarray, size: int, rng: np.random.Generator, flip: bool = True) -> np.ndarray:
+    h, w = img.shape[:2]
+    if min(h, w) < size:
+        f = size / min(h, w)
+        img = np.asarray(Image.fromarray(img).resize((max(size, round(w * f)), max(size, round(h * f))), Image.BICUBIC))
+        h, w = img.shape[:2]
+    y = int(rng.integers(0, h - size + 1))
+    x = int(rng.integers(0, w - size + 1))
+    out = img[y: y + size, x: x + size]
+    if flip and rng.random() < 0.5:
+        out = out[:, ::-1]
+    return np.ascontiguousarray(out)
+
+
+def centre_crop(img: np.ndarray, size: int) -> np.ndarray:
+    h, w = img.shape[:2]
+    if min(h, w) < size:
+        f = size / min(h, w)
+        img = np.asarray(Image.fromarray(img).resize((max(size, round(w * f)), max(size, round(h * f))), Image.BICUBIC))
+        h, w = img.shape[:2]
+    y, x = (h - size) // 2, (w - size) // 2
+    return np.ascontiguousarray(img[y: y + size, x: x + size])
+
+
+def chw(img: np.ndarray) -> torch.Tensor:
+    if img.ndim == 2:
+        img = img[..., None]
+    return torch.from_numpy(np.array(img.transpose(2, 0, 1), dtype=np.float32)) / 255.0
+
+
+class PairDataset(Dataset):
+    """Sample i: an image, a crop and its crappification(s), all drawn from rng(seed, i).
+
+    With `stability`, each sample carries two independent crappifications of one target."""
+
+    def __init__(self, images: ImageCache, task, crop: int, seed: int, stability: bool = False,
+                 fixed: bool = False):
+        self.images, self.task, self.crop, self.seed = images, task, crop, seed
+        self.stability, self.fixed = stability, fixed
+
+    def __len__(self) -> int:
+        return len(self.images) if self.fixed else 2 ** 62
+
+    def _inputs(self, clean: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
+        frames = self.task.frames
+        if frames == 1:
+            return chw(self.task.crappify(clean[FRAME_SHIFT: FRAME_SHIFT + self.crop, FRAME_SHIFT: FRAME_SHIFT + self.crop]
+                                          if clean.shape[0] > self.crop else clean, rng))
+        out = []
+        for t in range(frames):
+            # Neighbouring frames: the same scene shifted a little, each damaged independently.
+            dy, dx = (FRAME_SHIFT, FRAME_SHIFT) if t == frames // 2 else rng.integers(0, 2 * FRAME_SHIFT + 1, size=2)
+            out.append(chw(self.task.crappify(clean[dy: dy + self.crop, dx: dx + self.crop], rng)))
+        return torch.cat(out, 0)
+
+    def __getitem__(self, idx: int):
+        rng = np.random.default_rng([self.seed, int(idx)])
+        margin = 2 * FRAME_SHIFT if self.task.frames > 1 else 0
+        if self.fixed:
+            clean = centre_crop(self.images.get(idx), self.crop + margin)
+        else:
+            clean = random_crop(self.images.get(int(rng.integers(len(self.images)))), self.crop + margin, rng)
+        target = chw(clean[margin // 2: margin // 2 + self.crop, margin // 2: margin // 2 + self.crop]
+                     if margin else clean)
+        target = self.task.target(target)
+        x1 = self._inputs(clean, rng)
+        if not self.stability:
+            return x1, target
+        return x1, self._inputs(clean, rng), target
+
+
+class CountingSampler(Sampler):
+    """Yields start, start+1, ...: sample indices continue across resumes."""
+
+    def __init__(self, start: int, count: int):
+        self.start, self.count = start, count
+
+    def __iter__(self):
+        return iter(range(self.start, self.start + self.count))
+
+    def __len__(self) -> int:
+        return self.count

@@ -1,0 +1,123 @@
+"""ONNX export (dynamic H/W, opset 17) with the engine's manifest.json, a parity fixture
+(input/output as raw float32) and a model card."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+
+from .compat import load_torch, onnx_export_kwargs, strip_spectral_norm
+from .models import Generator, count_params
+from .tasks import ColorizeTask, make_task
+
+OPSET = 17  # the newest torch 1.13 writes; onnxruntime-node 1.30 reads it
+
+
+def load_generator(path: str | Path):
+    """(task, generator in eval mode, record) from best_gen.pt or latest.pt."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no generator checkpoint")
+    rec = load_torch(path)
+    if not isinstance(rec, dict) or "config" not in rec:
+        raise ValueError(f"{path}: not a tintype checkpoint")
+    state = rec["generator"] if "generator" in rec else rec["models"]["gen"]
+    prior = rec.get("prior", rec.get("extra", {}).get("prior"))
+    task = make_task(rec["config"], torch.device("cpu"))
+    if isinstance(task, ColorizeTask):
+        task.set_prior(prior)
+    gen = Generator(task.generator_config())
+    gen.load_state_dict(state)
+    gen.eval()
+    return task, gen, rec
+
+
+def _write_f32(path: Path, arr: np.ndarray) -> None:
+    path.write_bytes(np.ascontiguousarray(arr, dtype="<f4").tobytes())
+
+
+def export_model(checkpoint: str | Path, out_dir: str | Path, model_id: str, name: str, *,
+                 license: str = "MIT", source: str = "Tintype training toolkit", version: str = "1.0.0",
+                 temperature: Optional[float] = None, parity_size: Optional[tuple] = None, log=print) -> dict:
+    task, gen, rec = load_generator(checkpoint)
+    if temperature is not None and isinstance(task, ColorizeTask):
+        task.temperature = float(temperature)
+    plain = strip_spectral_norm(copy.deepcopy(gen)).eval()
+    module = task.export_module(plain).eval()
+    gcfg = plain.cfg
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    onnx_name = f"{model_id}.onnx"
+    m = gcfg.multiple
+    cin = gcfg.in_channels * gcfg.frames
+    dummy = torch.rand(1, cin, 2 * m, 2 * m, generator=torch.Generator().manual_seed(0))
+    tmp = out_dir / f".{onnx_name}.tmp"
+    with torch.no_grad(), warnings.catch_warnings():
+        # torch 1.13 notes that strided slices are not constant-folded: harmless, and noisy.
+        warnings.filterwarnings("ignore", message="Constant folding")
+        torch.onnx.export(module, dummy, str(tmp), opset_version=OPSET, input_names=["input"], output_names=["output"],
+                          dynamic_axes={"input": {0: "batch", 2: "height", 3: "width"},
+                                        "output": {0: "batch", 2: "out_height", 3: "out_width"}},
+                          do_constant_folding=True, **onnx_export_kwargs())
+    os.replace(tmp, out_dir / onnx_name)
+    digest = hashlib.sha256((out_dir / onnx_name).read_bytes()).hexdigest()
+
+    manifest = {"id": model_id, "name": name, "version": version, "file": onnx_name, **task.manifest_fields(gcfg),
+                "license": license, "source": source, "sha256": digest,
+                "description": f"{task.name} generator, {count_params(plain) / 1e6:.2f} M parameters, "
+                               f"step {rec.get('step')} ({rec.get('phase')})"}
+    _atomic_json(out_dir / "manifest.json", manifest)
+
+    # Parity fixture: a non-square input exercises both dynamic axes.
+    h, w = parity_size or (2 * m, 3 * m)
+    x = torch.rand(1, cin, h, w, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        y = module(x)
+    pdir = out_dir / "parity"
+    pdir.mkdir(exist_ok=True)
+    _write_f32(pdir / "input.f32", x.numpy())
+    _write_f32(pdir / "output.f32", y.numpy())
+    _atomic_json(pdir / "parity.json", {"input": {"name": "input", "shape": list(x.shape), "file": "input.f32"},
+                                        "output": {"name": "output", "shape": list(y.shape), "file": "output.f32"},
+                                        "tolerance": 1e-3})
+    log(f"export: {out_dir / onnx_name} ({(out_dir / onnx_name).stat().st_size / 2**20:.1f} MiB), manifest, parity fixture")
+    return manifest
+
+
+def _atomic_json(path: Path, obj) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def write_model_card(path: str | Path, manifest: dict, checkpoint: str | Path, metrics: Optional[dict] = None,
+                     notes: str = "") -> None:
+    """A model card from what the checkpoint knows; hardware and benchmark numbers go in `notes`."""
+    _, gen, rec = load_generator(checkpoint)
+    cfg = rec["config"]
+    lines = [f"# {manifest['name']} ({manifest['id']} {manifest['version']})", "",
+             f"- Task: {manifest['task']}; input {manifest['input']['channels']} channel(s) x "
+             f"{manifest['input'].get('frames', 1)} frame(s), output {manifest['output']['kind']}",
+             f"- Architecture: self-attention U-Net with spectral normalization, {count_params(gen) / 1e6:.2f} M parameters, "
+             f"config {json.dumps(cfg.get('generator', {}), sort_keys=True)}",
+             f"- Training data: the pack built by `python3 -m tintype_train pack` from shared/datasets/train "
+             f"(ImageNet sample, BSDS500 train+test, T91, wallpapers; BSD100/CBSD68 excluded)",
+             f"- Crappifier: {json.dumps(cfg.get('crappifier', {}), sort_keys=True)}",
+             f"- Selected checkpoint: step {rec.get('step')} in phase {rec.get('phase')} (best validation score)",
+             f"- Validation at that step: {json.dumps(rec.get('metrics', {}), sort_keys=True)}",
+             f"- sha256 of {manifest['file']}: {manifest['sha256']}", ""]
+    if metrics:
+        lines += ["## Benchmarks", "", "```", json.dumps(metrics, indent=1), "```", ""]
+    if notes:
+        lines += ["## Notes", "", notes, ""]
+    tmp = Path(path).with_name(f".{Path(path).name}.tmp")
+    tmp.write_text("\n".join(lines))
+    os.replace(tmp, path)

@@ -1,0 +1,99 @@
+"""Deterministic training pack: resized JPEGs plus a manifest, small enough (<= ~50 MB) to travel
+with the repository to a GPU machine. Same sources and options -> byte-identical pack."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+from pathlib import Path
+
+from PIL import Image
+
+IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+PACK_FORMAT = 1
+
+
+def list_images(root: Path) -> list[Path]:
+    return sorted((p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXT and p.is_file()),
+                  key=lambda p: p.relative_to(root).as_posix())
+
+
+def _bsd100_stems(datasets_root: Path) -> set[str]:
+    # CBSD68 (a denoising benchmark) is a subset of BSD100: none of it may be trained on.
+    bsd = datasets_root / "eval" / "sr" / "BSD100"
+    return {p.stem for p in list_images(bsd)} if bsd.is_dir() else set()
+
+
+def _encode(path: Path, short_side: int, quality: int) -> tuple[bytes, int, int]:
+    try:
+        with Image.open(path) as im:
+            im = im.convert("RGB")
+            w, h = im.size
+            if min(w, h) > short_side:
+                f = short_side / min(w, h)
+                im = im.resize((max(1, round(w * f)), max(1, round(h * f))), Image.LANCZOS)
+            buf = io.BytesIO()
+            # 4:4:4 keeps chroma sharp: the colorizer and the restorer learn colour edges from these.
+            im.save(buf, "JPEG", quality=quality, subsampling=0, optimize=True)
+            return buf.getvalue(), im.size[0], im.size[1]
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{path}: cannot read image ({err})") from err
+
+
+def build_pack(datasets_root: str | Path, out_dir: str | Path, short_side: int = 256, quality: int = 85,
+               max_mb: float = 50.0, limit: int = 0, splits: tuple[str, ...] = ("train", "val"), log=print) -> dict:
+    datasets_root = Path(datasets_root)
+    out_dir = Path(out_dir)
+    excluded = _bsd100_stems(datasets_root)
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    entries, total, skipped = [], 0, []
+    for split in splits:
+        src = datasets_root / split
+        if not src.is_dir():
+            raise FileNotFoundError(f"{src}: dataset split not found")
+        files = list_images(src)
+        if split == "train" and excluded:
+            kept = [p for p in files if p.stem not in excluded]
+            skipped += [p.relative_to(datasets_root).as_posix() for p in files if p.stem in excluded]
+            files = kept
+        if limit:
+            files = files[:limit]
+        (tmp / split).mkdir(parents=True, exist_ok=True)
+        for i, path in enumerate(files):
+            data, w, h = _encode(path, short_side, quality)
+            name = f"{split}/{i:05d}.jpg"
+            (tmp / name).write_bytes(data)
+            total += len(data)
+            entries.append({"file": name, "source": path.relative_to(datasets_root).as_posix(), "width": w,
+                            "height": h, "sha256": hashlib.sha256(data).hexdigest()})
+        log(f"pack: {split}: {len(files)} images")
+    if total > max_mb * 1024 * 1024:
+        shutil.rmtree(tmp)
+        raise ValueError(f"pack would be {total / 2**20:.1f} MiB > --max-mb {max_mb}: lower --short-side or --quality")
+    manifest = {"format": PACK_FORMAT, "options": {"short_side": short_side, "quality": quality, "limit": limit},
+                "excluded_as_benchmark": skipped, "total_bytes": total, "images": entries}
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    os.replace(tmp, out_dir)
+    log(f"pack: {len(entries)} images, {total / 2**20:.1f} MiB -> {out_dir}")
+    return manifest
+
+
+def read_pack(pack_dir: str | Path, split: str) -> list[Path]:
+    pack_dir = Path(pack_dir)
+    mf = pack_dir / "manifest.json"
+    if not mf.is_file():
+        raise FileNotFoundError(f"{mf}: no pack manifest (build one with: python3 -m tintype_train pack)")
+    manifest = json.loads(mf.read_text())
+    if manifest.get("format") != PACK_FORMAT:
+        raise ValueError(f"{mf}: unsupported pack format {manifest.get('format')}")
+    files = [pack_dir / e["file"] for e in manifest["images"] if e["file"].startswith(split + "/")]
+    if not files:
+        raise ValueError(f"{mf}: no images in split {split!r}")
+    return files
