@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { InputSpecSchema, OutputSpecSchema, RenderSizeSchema, SizeSpecSchema, TASKS, TileSpecSchema } from './manifest';
+import {
+  InputSpecSchema,
+  OutputSpecSchema,
+  RenderSizeSchema,
+  SizeSpecSchema,
+  TASKS,
+  TileSpecSchema,
+} from './manifest';
 import type { Manifest, ManifestInput, Task } from './manifest';
 
 /**

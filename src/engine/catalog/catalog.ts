@@ -79,7 +79,10 @@ export function manifestFor(entry: CatalogEntry, sha256: string, where = 'catalo
     description: entry.description,
   });
   if (!parsed.success) {
-    throw new CatalogError(`${where}: entry ${entry.id} makes an invalid manifest: ${z.prettifyError(parsed.error)}`, 'BAD_CATALOG');
+    throw new CatalogError(
+      `${where}: entry ${entry.id} makes an invalid manifest: ${z.prettifyError(parsed.error)}`,
+      'BAD_CATALOG',
+    );
   }
   return parsed.data;
 }

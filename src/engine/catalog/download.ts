@@ -163,7 +163,10 @@ function cancelled(signal: AbortSignal | undefined): boolean {
 }
 
 function cancelError(): CatalogError {
-  return new CatalogError('download cancelled; the partial file is kept and a new install resumes it', 'CANCELLED');
+  return new CatalogError(
+    'download cancelled; the partial file is kept and a new install resumes it',
+    'CANCELLED',
+  );
 }
 
 export async function downloadFile(opts: DownloadOptions): Promise<DownloadResult> {
@@ -178,7 +181,9 @@ export async function downloadFile(opts: DownloadOptions): Promise<DownloadResul
   // An interrupted transfer is resumed from the URL it came from, so that URL goes first.
   const previous = await readSidecar(dest);
   const urls =
-    previous && opts.urls.includes(previous.url) ? [previous.url, ...opts.urls.filter((u) => u !== previous.url)] : opts.urls;
+    previous && opts.urls.includes(previous.url)
+      ? [previous.url, ...opts.urls.filter((u) => u !== previous.url)]
+      : opts.urls;
 
   const failures: SourceFailed[] = [];
   for (const url of urls) {
@@ -207,12 +212,16 @@ export async function downloadFile(opts: DownloadOptions): Promise<DownloadResul
       if (offset === 0 && side) await discardPartial(dest);
       resumedFrom ??= offset;
       try {
-        return { ...(await attempt(url, offset, side?.url === url ? side : null)), resumedFromBytes: resumedFrom };
+        return {
+          ...(await attempt(url, offset, side?.url === url ? side : null)),
+          resumedFromBytes: resumedFrom,
+        };
       } catch (err) {
         if (!(err instanceof Dropped)) throw err;
         if (cancelled(signal)) throw cancelError();
         drops += 1;
-        if (drops > retries) throw new SourceFailed(`${url}: connection kept dropping (${err.message})`, false);
+        if (drops > retries)
+          throw new SourceFailed(`${url}: connection kept dropping (${err.message})`, false);
         if (retryDelayMs > 0) await delay(retryDelayMs * drops, undefined, { signal }).catch(() => undefined);
       }
     }
@@ -256,7 +265,9 @@ export async function downloadFile(opts: DownloadOptions): Promise<DownloadResul
           // The server answered a different range than asked: start over rather than splice wrong bytes.
           await res.body?.cancel().catch(() => undefined);
           await discardPartial(dest);
-          throw new Dropped(`server sent range ${res.headers.get('content-range') ?? '(none)'} for offset ${offset}`);
+          throw new Dropped(
+            `server sent range ${res.headers.get('content-range') ?? '(none)'} for offset ${offset}`,
+          );
         }
         total = range.total;
         append = true;
@@ -272,7 +283,10 @@ export async function downloadFile(opts: DownloadOptions): Promise<DownloadResul
         offset = 0;
       } else {
         await res.body?.cancel().catch(() => undefined);
-        throw new SourceFailed(`${url}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`, false);
+        throw new SourceFailed(
+          `${url}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`,
+          false,
+        );
       }
       if (!res.body) throw new Dropped('empty response body');
 
@@ -314,7 +328,9 @@ export async function downloadFile(opts: DownloadOptions): Promise<DownloadResul
             chunk = await reader.read();
           } catch (err) {
             if (cancelled(signal)) throw cancelError();
-            throw new Dropped(idle.signal.aborted ? messageOf(idle.signal.reason) : (errnoCode(err) ?? messageOf(err)));
+            throw new Dropped(
+              idle.signal.aborted ? messageOf(idle.signal.reason) : (errnoCode(err) ?? messageOf(err)),
+            );
           }
           if (chunk.done) break;
           armIdle();
@@ -379,7 +395,10 @@ export async function fetchText(
 }
 
 /** The download size the first answering source announces (HEAD), or null. */
-export async function remoteSize(urls: string[], opts: { signal?: AbortSignal; fetch?: typeof fetch } = {}): Promise<number | null> {
+export async function remoteSize(
+  urls: string[],
+  opts: { signal?: AbortSignal; fetch?: typeof fetch } = {},
+): Promise<number | null> {
   const doFetch = opts.fetch ?? fetch;
   for (const url of urls) {
     try {

@@ -50,7 +50,10 @@ export async function digestFile(path: string, signal?: AbortSignal): Promise<Fi
   const sha = createHash('sha256');
   let crc = 0;
   let bytes = 0;
-  for await (const chunk of createReadStream(path, { signal, highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+  for await (const chunk of createReadStream(path, {
+    signal,
+    highWaterMark: 1 << 20,
+  }) as AsyncIterable<Buffer>) {
     sha.update(chunk);
     crc = crc32(chunk, crc);
     bytes += chunk.length;

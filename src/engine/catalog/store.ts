@@ -50,8 +50,11 @@ export async function ensureDir(dir: string): Promise<void> {
     await mkdir(dir, { recursive: true });
   } catch (err) {
     const code = errnoCode(err);
-    if (code === 'ENOSPC') throw new CatalogError(`disk full: cannot create ${dir}`, 'DISK_FULL', { cause: err });
-    throw new CatalogError(`cannot create the folder ${dir} (${code ?? messageOf(err)})`, 'UNWRITABLE', { cause: err });
+    if (code === 'ENOSPC')
+      throw new CatalogError(`disk full: cannot create ${dir}`, 'DISK_FULL', { cause: err });
+    throw new CatalogError(`cannot create the folder ${dir} (${code ?? messageOf(err)})`, 'UNWRITABLE', {
+      cause: err,
+    });
   }
 }
 
@@ -63,9 +66,13 @@ export async function prepareModelsDir(modelsDir: string): Promise<string> {
   try {
     await writeFile(probe, '');
   } catch (err) {
-    throw new CatalogError(`cannot write in the models folder ${modelsDir} (${errnoCode(err) ?? messageOf(err)})`, 'UNWRITABLE', {
-      cause: err,
-    });
+    throw new CatalogError(
+      `cannot write in the models folder ${modelsDir} (${errnoCode(err) ?? messageOf(err)})`,
+      'UNWRITABLE',
+      {
+        cause: err,
+      },
+    );
   } finally {
     await rm(probe, { force: true });
   }
@@ -133,7 +140,10 @@ export async function readModelDir(dir: string, bundled: boolean): Promise<Insta
 }
 
 /** Every model folder under `root` (one level), valid or not. */
-export async function scanDir(root: string, bundled: boolean): Promise<{ models: InstalledModel[]; broken: BrokenModel[] }> {
+export async function scanDir(
+  root: string,
+  bundled: boolean,
+): Promise<{ models: InstalledModel[]; broken: BrokenModel[] }> {
   const models: InstalledModel[] = [];
   const broken: BrokenModel[] = [];
   let entries;
@@ -153,7 +163,9 @@ export async function scanDir(root: string, bundled: boolean): Promise<{ models:
 }
 
 /** Bundled and user models; a user model shadows a bundled one with the same id. */
-export async function listInstalled(opts: StoreOptions = {}): Promise<{ models: InstalledModel[]; broken: BrokenModel[] }> {
+export async function listInstalled(
+  opts: StoreOptions = {},
+): Promise<{ models: InstalledModel[]; broken: BrokenModel[] }> {
   const user = await scanDir(modelsDirOf(opts), false);
   const bundledDir = bundledDirOf(opts);
   const bundled = bundledDir ? await scanDir(bundledDir, true) : { models: [], broken: [] };
@@ -175,15 +187,23 @@ export async function makeStaging(modelsDir: string, id: string): Promise<string
   return dir;
 }
 
-export async function writeModelFiles(staging: string, manifest: Manifest, record: InstallRecord): Promise<void> {
+export async function writeModelFiles(
+  staging: string,
+  manifest: Manifest,
+  record: InstallRecord,
+): Promise<void> {
   try {
     await writeFile(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     await writeFile(join(staging, INSTALL_RECORD), `${JSON.stringify(record, null, 2)}\n`);
   } catch (err) {
     const code = errnoCode(err);
-    throw new CatalogError(`cannot write the manifest in ${staging} (${code ?? messageOf(err)})`, code === 'ENOSPC' ? 'DISK_FULL' : 'UNWRITABLE', {
-      cause: err,
-    });
+    throw new CatalogError(
+      `cannot write the manifest in ${staging} (${code ?? messageOf(err)})`,
+      code === 'ENOSPC' ? 'DISK_FULL' : 'UNWRITABLE',
+      {
+        cause: err,
+      },
+    );
   }
 }
 
@@ -199,23 +219,32 @@ export async function commitModelDir(staging: string, modelsDir: string, id: str
     if (hadOld) await rename(final, trash);
     await rename(staging, final);
   } catch (err) {
-    if (hadOld && !(await exists(final)) && (await exists(trash))) await rename(trash, final).catch(() => undefined);
-    throw new CatalogError(`cannot install into ${final} (${errnoCode(err) ?? messageOf(err)})`, 'UNWRITABLE', { cause: err });
+    if (hadOld && !(await exists(final)) && (await exists(trash)))
+      await rename(trash, final).catch(() => undefined);
+    throw new CatalogError(
+      `cannot install into ${final} (${errnoCode(err) ?? messageOf(err)})`,
+      'UNWRITABLE',
+      { cause: err },
+    );
   }
   if (hadOld) await rm(trash, { recursive: true, force: true });
   return final;
 }
 
 /** Removes a user model folder: renamed away first so it disappears at once, then deleted. */
-export async function deleteModelDir(modelsDir: string, id: string): Promise<boolean> {
-  const final = join(modelsDir, id);
+export async function deleteModelDir(modelsDir: string, final: string, id: string): Promise<boolean> {
   if (!(await exists(final))) return false;
-  const trash = join(partialDirOf(modelsDir), `${id}.${process.pid}.${randomBytes(4).toString('hex')}.removed`);
+  const trash = join(
+    partialDirOf(modelsDir),
+    `${id}.${process.pid}.${randomBytes(4).toString('hex')}.removed`,
+  );
   await ensureDir(partialDirOf(modelsDir));
   try {
     await rename(final, trash);
   } catch (err) {
-    throw new CatalogError(`cannot remove ${final} (${errnoCode(err) ?? messageOf(err)})`, 'UNWRITABLE', { cause: err });
+    throw new CatalogError(`cannot remove ${final} (${errnoCode(err) ?? messageOf(err)})`, 'UNWRITABLE', {
+      cause: err,
+    });
   }
   await rm(trash, { recursive: true, force: true });
   return true;
