@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { api, DESKTOP_ONLY, isMethod, type Method, type ParsedReq, type Res } from '../shared/api';
+import type { ApiError, ApiResult } from '../shared/bridge';
+import { LibraryVersionError } from './db';
+import { NotFoundError, UnavailableError, type LibraryService } from './service';
+
+export type Handler<M extends Method> = (req: ParsedReq<M>) => Res<M> | Promise<Res<M>>;
+export type Handlers = { [M in Method]?: Handler<M> };
+
+/** The service's answers to every method that does not need native UI. */
+export function serviceHandlers(s: LibraryService): Handlers {
+  return {
+    'app.info': () => s.info(),
+    'settings.get': () => s.getSettings(),
+    'settings.update': (r) => s.updateSettings(r),
+    'projects.list': () => s.listProjects(),
+    'projects.create': (r) => s.createProject(r),
+    'projects.rename': (r) => s.renameProject(r),
+    'projects.update': (r) => s.updateProject(r),
+    'projects.delete': (r) => s.deleteProject(r),
+    'assets.list': (r) => s.listAssets(r),
+    'assets.get': (r) => s.getAsset(r),
+    'assets.import': (r) => s.importAssets(r),
+    'assets.remove': (r) => s.removeAssets(r),
+    'models.list': () => s.listModels(),
+    'preview.render': (r) => s.preview(r),
+    'preview.sweep': (r) => s.sweep(r),
+    'batch.start': (r) => s.startBatch(r),
+    'jobs.list': (r) => s.listJobs(r),
+    'jobs.cancel': (r) => s.cancelJobs(r),
+    'jobs.retry': (r) => s.retryJobs(r),
+    'jobs.clearFinished': () => s.clearFinished(),
+    'export.run': (r) => s.exportRenders(r),
+  };
+}
+
+function fail(code: ApiError['code'], message: string): ApiResult<never> {
+  return { ok: false, error: { code, message } };
+}
+
+export interface DispatchOptions {
+  /** Check answers against the contract too (development and tests: catches drift early). */
+  validateResponses?: boolean;
+  onError?: (method: string, err: unknown) => void;
+}
+
+/**
+ * The single entry for every call from IPC or HTTP: unknown methods and payloads that fail the schema
+ * are answered with an error before any handler runs, and no handler failure escapes as an exception.
+ */
+export async function dispatch(handlers: Handlers, method: unknown, payload: unknown, opts: DispatchOptions = {}): Promise<ApiResult<unknown>> {
+  if (!isMethod(method)) return fail('UNKNOWN_METHOD', `unknown method ${JSON.stringify(method)?.slice(0, 100) ?? String(method)}`);
+  const handler = handlers[method] as Handler<Method> | undefined;
+  if (!handler) {
+    return fail('UNAVAILABLE', DESKTOP_ONLY.includes(method) ? `${method} is only available in the desktop app` : `${method} is not available here`);
+  }
+  const parsed = api[method].req.safeParse(payload ?? undefined);
+  if (!parsed.success) return fail('BAD_REQUEST', `${method}: invalid request: ${z.prettifyError(parsed.error)}`);
+  try {
+    const value = await handler(parsed.data as never);
+    if (opts.validateResponses) {
+      const checked = api[method].res.safeParse(value);
+      if (!checked.success) return fail('FAILED', `${method}: answer does not match the contract: ${z.prettifyError(checked.error)}`);
+      return { ok: true, value: checked.data };
+    }
+    return { ok: true, value };
+  } catch (err) {
+    opts.onError?.(method, err);
+    const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof NotFoundError) return fail('NOT_FOUND', message);
+    if (err instanceof UnavailableError || err instanceof LibraryVersionError) return fail('UNAVAILABLE', message);
+    return fail('FAILED', message);
+  }
+}

@@ -1,0 +1,89 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import sharp from 'sharp';
+import { commitTemp, tempPathFor } from '../engine/fs/atomic';
+import type { ExportFormat } from '../shared/api';
+import type { VideoRenderer } from './engine';
+import type { LibraryLayout } from './layout';
+import type { Store } from './store';
+
+const VIDEO_FORMATS = new Set(['mp4', 'mkv', 'mov', 'frames']);
+
+export interface ExportRequest {
+  renderIds: number[];
+  folder: string;
+  format: ExportFormat;
+  quality: number;
+  overwrite: boolean;
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Writes `make(tmp)` to `<base><ext>`, or `<base>-2<ext>`... when a file is already there (unless overwrite). */
+async function writeUnique(base: string, ext: string, overwrite: boolean, make: (tmp: string) => Promise<void>): Promise<string> {
+  for (let n = 1; n < 10_000; n++) {
+    const dest = `${base}${n === 1 ? '' : `-${n}`}${ext}`;
+    const tmp = tempPathFor(dest);
+    try {
+      await make(tmp);
+      await commitTemp(tmp, dest, overwrite);
+      return dest;
+    } catch (err) {
+      await rm(tmp, { force: true });
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  throw new Error(`${base}${ext}: too many files with this name`);
+}
+
+/**
+ * Copies finished renders out of the library in the format the user wants: JPEG, PNG or 16-bit TIFF
+ * for images (16 bits are kept, or widened for an 8-bit render), video formats through the video
+ * pipeline. An existing file is never replaced unless asked; the new one gets a numbered name.
+ */
+export async function exportRenders(
+  deps: { store: Store; layout: LibraryLayout; video: VideoRenderer | null },
+  req: ExportRequest,
+): Promise<{ folder: string; files: { renderId: number; path: string }[]; errors: { renderId: number; error: string }[] }> {
+  const out = { folder: req.folder, files: [] as { renderId: number; path: string }[], errors: [] as { renderId: number; error: string }[] };
+  await mkdir(req.folder, { recursive: true });
+  for (const renderId of req.renderIds) {
+    try {
+      const render = deps.store.renderRow(renderId);
+      const asset = deps.store.assetRow(render.asset_id);
+      if (render.status !== 'done' || !render.output_path) throw new Error(`render ${renderId} of ${asset.name} did not finish`);
+      const src = deps.layout.abs(render.output_path);
+      const stem = basename(asset.name, extname(asset.name));
+      const base = join(req.folder, `${stem}-tintype`);
+      const isVideo = asset.kind === 'video';
+      const wantsVideo = VIDEO_FORMATS.has(req.format);
+      if (isVideo !== wantsVideo) {
+        throw new Error(
+          isVideo ? `${asset.name} is a video: export it as mp4, mkv, mov or an image sequence` : `${asset.name} is an image: export it as jpg, png or tif`,
+        );
+      }
+      let path: string;
+      if (isVideo) {
+        const exportVideo = deps.video?.exportVideo;
+        if (!exportVideo) throw new Error(`${asset.name}: exporting video needs the video pipeline, which this build does not include`);
+        const ext = req.format === 'frames' ? '' : `.${req.format}`;
+        path = await writeUnique(base, ext, req.overwrite, (tmp) => exportVideo.call(deps.video, src, tmp, req.format as 'mp4'));
+      } else {
+        const meta = await sharp(src).metadata();
+        const grey = (meta.channels ?? 3) < 3;
+        path = await writeUnique(base, `.${req.format}`, req.overwrite, async (tmp) => {
+          const img = sharp(src);
+          if (req.format === 'jpg') await img.jpeg({ quality: req.quality, chromaSubsampling: req.quality >= 90 ? '4:4:4' : '4:2:0' }).toFile(tmp);
+          else if (req.format === 'png') await img.png({ compressionLevel: 6 }).toFile(tmp);
+          else await img.toColourspace(grey ? 'grey16' : 'rgb16').tiff({ compression: 'lzw', predictor: 'horizontal' }).toFile(tmp);
+        });
+      }
+      out.files.push({ renderId, path });
+    } catch (err) {
+      out.errors.push({ renderId, error: message(err) });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,38 @@
+import { existsSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import type { LibraryLayout } from './layout';
+import type { Store } from './store';
+
+export interface MediaFile {
+  path: string;
+  contentType: string;
+}
+
+const TYPES: Record<string, string> = { '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.webp': 'image/webp' };
+
+/**
+ * Maps a media key from the API back to a file the library made (thumbnail, display copy, preview).
+ * Nothing else is reachable: the renderer cannot name a path, only a key for a known record.
+ */
+export function resolveMedia(store: Store, layout: LibraryLayout, key: string): MediaFile | null {
+  const m = /^(thumb|view|render|preview)\/([A-Za-z0-9._-]+)$/.exec(key);
+  if (!m) return null;
+  const [, kind, ref] = m;
+  let path: string | null = null;
+  if (kind === 'preview') {
+    if (!/^p-[\w-]+\.(jpg|png)$/.test(ref)) return null;
+    path = join(layout.previewDir(), ref);
+  } else {
+    const id = Number(ref);
+    if (!Number.isSafeInteger(id) || id <= 0) return null;
+    if (kind === 'thumb' || kind === 'view') {
+      const row = store.db.prepare(`SELECT ${kind}_path AS p FROM assets WHERE id = ?`).get(id) as { p: string | null } | undefined;
+      path = layout.abs(row?.p ?? null);
+    } else {
+      const row = store.db.prepare('SELECT view_path AS p FROM renders WHERE id = ?').get(id) as { p: string | null } | undefined;
+      path = layout.abs(row?.p ?? null);
+    }
+  }
+  if (!path || !existsSync(path)) return null;
+  return { path, contentType: TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream' };
+}

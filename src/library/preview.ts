@@ -1,0 +1,78 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import type { Recipe } from '../shared/api';
+import type { RenderEngine } from './engine';
+import type { LibraryLayout } from './layout';
+import { recipeHash } from './recipe';
+import type { Store } from './store';
+
+/** Previews kept on disk; older ones are removed (they are cheap to make again). */
+const KEEP_PREVIEWS = 400;
+
+/**
+ * Small renders for the asset view: the live render-factor preview and the sweep strip. They start
+ * from the display copy shrunk to `maxEdge`, so moving the slider costs a fraction of a real render;
+ * identical requests share one render and later ones are served from the cache folder.
+ */
+export class Previewer {
+  private readonly inFlight = new Map<string, Promise<{ media: string; width: number; height: number }>>();
+  private made = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly layout: LibraryLayout,
+    private readonly engine: () => Promise<RenderEngine>,
+  ) {}
+
+  async render(assetId: number, recipe: Recipe, maxEdge: number): Promise<{ media: string; width: number; height: number; ms: number }> {
+    const t0 = performance.now();
+    const asset = this.store.assetRow(assetId);
+    if (!asset.view_path) throw new Error(`${asset.source_path ?? asset.path}: cannot preview: ${asset.problem ?? 'no display copy'}`);
+    const dir = this.layout.previewDir();
+    const name = `p-${assetId}-${maxEdge}-${recipeHash(recipe)}.jpg`;
+    const out = join(dir, name);
+    let pending = this.inFlight.get(name);
+    if (!pending) {
+      pending = this.make(asset.view_path, assetId, maxEdge, recipe, out, name).finally(() => this.inFlight.delete(name));
+      this.inFlight.set(name, pending);
+    }
+    const r = await pending;
+    return { ...r, ms: performance.now() - t0 };
+  }
+
+  private async make(viewRel: string, assetId: number, maxEdge: number, recipe: Recipe, out: string, name: string) {
+    const dir = this.layout.previewDir();
+    if (!existsSync(out)) {
+      await mkdir(dir, { recursive: true });
+      const src = join(dir, `src-${assetId}-${maxEdge}.png`);
+      if (!existsSync(src)) {
+        await sharp(this.layout.abs(viewRel)).resize(maxEdge, maxEdge, { fit: 'inside', withoutEnlargement: true }).png().toFile(src);
+      }
+      const engine = await this.engine();
+      const result = await engine.processFile({
+        input: src,
+        output: out,
+        ops: recipe.ops,
+        options: recipe.options,
+        watermark: recipe.watermark,
+        format: 'jpg',
+        overwrite: true,
+      });
+      if (!result.ok) throw new Error(result.error ?? `preview of asset ${assetId} failed`);
+      if (++this.made % 50 === 0) void this.prune();
+    }
+    const meta = await sharp(out).metadata();
+    return { media: `preview/${name}`, width: meta.width ?? 0, height: meta.height ?? 0 };
+  }
+
+  private async prune(): Promise<void> {
+    const dir = this.layout.previewDir();
+    const names = (await readdir(dir)).filter((n) => n.startsWith('p-'));
+    if (names.length <= KEEP_PREVIEWS) return;
+    const dated = await Promise.all(names.map(async (n) => ({ n, t: (await stat(join(dir, n)).catch(() => null))?.mtimeMs ?? 0 })));
+    dated.sort((a, b) => a.t - b.t);
+    await Promise.all(dated.slice(0, dated.length - KEEP_PREVIEWS).map(({ n }) => rm(join(dir, n), { force: true })));
+  }
+}

@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import sharp, { type Metadata, type Sharp } from 'sharp';
+import { tempPathFor } from '../engine/fs/atomic';
+import type { AssetKind } from '../shared/api';
+import { extractFrame, probeVideo } from './ffmpeg';
+import type { MediaClass } from './scan';
+
+export async function hashFile(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export interface Probe {
+  kind: AssetKind;
+  width: number | null;
+  height: number | null;
+  depth: number | null;
+  pages: number | null;
+  durationSec: number | null;
+  fps: number | null;
+}
+
+const DEPTHS: Record<string, number> = { uchar: 8, char: 8, ushort: 16, short: 16, uint: 32, int: 32, float: 32, double: 64 };
+
+/** Reads only headers: fast, and it tells a multi-page TIFF (a stack) from a photo. */
+export async function probeMedia(path: string, media: MediaClass): Promise<Probe> {
+  if (media === 'video') {
+    const v = await probeVideo(path);
+    return { kind: 'video', width: v.width, height: v.height, depth: 8, pages: null, durationSec: v.durationSec, fps: v.fps };
+  }
+  let meta: Metadata;
+  try {
+    meta = await sharp(path).metadata();
+  } catch (err) {
+    throw new Error(`${path}: not a readable image: ${(err as Error).message}`);
+  }
+  const pages = meta.pages ?? 1;
+  const isStack = pages > 1 && (meta.format === 'tiff' || meta.format === 'heif');
+  return {
+    kind: isStack ? 'stack' : 'photo',
+    width: meta.width ?? null,
+    height: meta.height ?? null,
+    depth: DEPTHS[meta.depth ?? 'uchar'] ?? 8,
+    pages: isStack ? pages : null,
+    durationSec: null,
+    fps: null,
+  };
+}
+
+export const THUMB_EDGE = 320;
+export const VIEW_EDGE = 2048;
+
+async function writeJpeg(pipeline: Sharp, out: string): Promise<void> {
+  await mkdir(dirname(out), { recursive: true });
+  const tmp = tempPathFor(out);
+  try {
+    await pipeline.jpeg({ quality: 85, mozjpeg: false }).toFile(tmp);
+    await rename(tmp, out);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * A display copy (≤ 2048 px, sRGB JPEG) and a thumbnail. Browsers cannot show TIFF or 16-bit data,
+ * and scans are often huge; both copies are what the UI shows, the engine always reads the original.
+ * 16-bit images (microscopy) are stretched to their own range so a dim stack is visible.
+ */
+export async function makeImageViews(src: string, probe: Probe, viewOut: string, thumbOut: string): Promise<void> {
+  const base = () => {
+    // failOn 'warning' makes a truncated JPEG an error here instead of a half-grey thumbnail.
+    let p = sharp(src, { page: 0, failOn: 'warning', limitInputPixels: 1_000_000_000 }).rotate();
+    if ((probe.depth ?? 8) > 8) p = p.normalise();
+    return p;
+  };
+  try {
+    await writeJpeg(base().resize(VIEW_EDGE, VIEW_EDGE, { fit: 'inside', withoutEnlargement: true }).toColourspace('srgb'), viewOut);
+    await writeJpeg(sharp(viewOut).resize(THUMB_EDGE, THUMB_EDGE, { fit: 'inside', withoutEnlargement: true }), thumbOut);
+  } catch (err) {
+    throw new Error(`${src}: cannot decode image: ${(err as Error).message}`);
+  }
+}
+
+export async function makeVideoViews(src: string, probe: Probe, viewOut: string, thumbOut: string): Promise<void> {
+  const at = probe.durationSec && probe.durationSec > 1 ? Math.min(probe.durationSec / 10, 5) : 0;
+  await extractFrame(src, at, viewOut, VIEW_EDGE);
+  await writeJpeg(sharp(viewOut).resize(THUMB_EDGE, THUMB_EDGE, { fit: 'inside', withoutEnlargement: true }), thumbOut);
+}
+
+/** A display copy of a finished render (PNG, 16-bit for 16-bit inputs) for the compare view; stretched like its original. */
+export async function makeRenderView(src: string, out: string, opts: { stretch: boolean }): Promise<{ width: number; height: number }> {
+  const meta = await sharp(src).metadata();
+  let p = sharp(src);
+  if (opts.stretch) p = p.normalise();
+  await writeJpeg(p.resize(VIEW_EDGE, VIEW_EDGE, { fit: 'inside', withoutEnlargement: true }).toColourspace('srgb'), out);
+  return { width: meta.width ?? 0, height: meta.height ?? 0 };
+}

@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto';
+import type { OpName, Recipe } from '../shared/api';
+
+/** The engine always runs ops in this order, whatever order the user ticked them in. */
+export const PIPELINE_ORDER: readonly OpName[] = ['restore', 'colorize', 'upscale'];
+
+/**
+ * A recipe reduced to what changes the output: options of ops that are not run are dropped, so
+ * "skip what is already done" is not fooled by a render size left over from a colorize toggle.
+ */
+export function canonicalRecipe(recipe: { ops: readonly string[]; options?: Recipe['options']; watermark?: boolean }): Recipe {
+  const ops = PIPELINE_ORDER.filter((op) => recipe.ops.includes(op));
+  const o = recipe.options ?? {};
+  const options: Recipe['options'] = {};
+  const models = Object.fromEntries(ops.filter((op) => o.models?.[op]).map((op) => [op, o.models![op]!]));
+  if (Object.keys(models).length > 0) options.models = models;
+  if (ops.includes('colorize')) {
+    if (o.renderSize !== undefined) options.renderSize = o.renderSize;
+    if (o.saturation !== undefined && o.saturation !== 1) options.saturation = o.saturation;
+  }
+  if (ops.includes('upscale') && o.scale !== undefined) options.scale = o.scale;
+  return { ops, options, watermark: recipe.watermark ?? false };
+}
+
+function stable(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stable).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stable(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function recipeHash(recipe: Parameters<typeof canonicalRecipe>[0]): string {
+  return createHash('sha256').update(stable(canonicalRecipe(recipe))).digest('hex').slice(0, 32);
+}
