@@ -41,3 +41,8 @@ export function bundledModelsDir(): string {
   }
   return resolve('resources', 'models');
 }
+
+/** Where models are looked for, in order: bundled first, then the user's (which may override defaults). */
+export function defaultModelDirs(): string[] {
+  return [bundledModelsDir(), userModelsDir()];
+}

@@ -5,7 +5,7 @@ import { errorMessage, TintypeError } from '../errors';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import { loadManifest, type LoadedManifest } from './manifest-io';
-import { bundledModelsDir, userModelsDir } from './paths';
+import { defaultModelDirs } from './paths';
 
 /**
  * defaults.json in a models folder names the default model per task (and per scale for upscale);
@@ -30,7 +30,7 @@ export class ModelRegistry {
   private loaded = false;
 
   constructor(opts: RegistryOptions = {}) {
-    this.dirs = opts.dirs ?? [bundledModelsDir(), userModelsDir()];
+    this.dirs = opts.dirs ?? defaultModelDirs();
     this.log = opts.log ?? silentLogger;
   }
 

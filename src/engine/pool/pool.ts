@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import PQueue from 'p-queue';
 import type { EngineOptions } from '../engine';
@@ -35,15 +36,27 @@ interface Pending {
   slot: Slot;
 }
 
-function locateWorker(): { path: string; execArgv: string[] } {
+function locateWorker(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   for (const dir of [here, dirname(here)]) {
     const built = join(dir, 'engine-worker.js');
-    if (existsSync(built)) return { path: built, execArgv: [] };
+    if (existsSync(built)) return built;
   }
   const source = join(here, 'worker.ts');
-  if (existsSync(source)) return { path: source, execArgv: ['--import', 'tsx'] };
+  if (existsSync(source)) return source;
   throw new Error(`engine worker script not found near ${here}`);
+}
+
+/**
+ * Starts a worker from the built .js, or from the TypeScript source (tests, tsx scripts) through a
+ * small bootstrap that registers tsx inside the worker: Node 20 does not pass --import loaders on.
+ */
+function startWorker(path: string, workerData: unknown): Worker {
+  if (!path.endsWith('.ts')) return new Worker(path, { workerData });
+  const tsxRoot = dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
+  const tsx = pathToFileURL(join(tsxRoot, 'dist', 'esm', 'api', 'index.mjs')).href;
+  const code = `import(${JSON.stringify(tsx)}).then(async (m) => { m.register(); await import(${JSON.stringify(pathToFileURL(path).href)}); })`;
+  return new Worker(code, { eval: true, workerData });
 }
 
 /**
@@ -65,10 +78,10 @@ export class EnginePool {
     this.log = opts.log ?? silentLogger;
     this.maxQueue = Math.max(1, opts.maxQueue ?? 64);
     this.queue = new PQueue({ concurrency: workers });
-    const located = opts.workerPath ? { path: opts.workerPath, execArgv: opts.workerPath.endsWith('.ts') ? ['--import', 'tsx'] : [] } : locateWorker();
+    const workerPath = opts.workerPath ?? locateWorker();
     const init = { ep: opts.ep, modelDirs: opts.modelDirs, threads: Math.max(1, Math.floor(threads / workers)) };
     for (let i = 0; i < workers; i++) {
-      const worker = new Worker(located.path, { workerData: init, execArgv: located.execArgv });
+      const worker = startWorker(workerPath, init);
       const slot: Slot = { worker, busy: false };
       worker.on('message', (msg: WorkerReply) => this.onMessage(msg));
       worker.on('error', (err) => this.failSlot(slot, err));

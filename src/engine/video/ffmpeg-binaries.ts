@@ -116,3 +116,45 @@ export function ffmpegVersion(bin: string): Promise<string> {
     );
   });
 }
+
+export interface FfmpegCapabilities {
+  version: string;
+  major: number;
+  minor: number;
+  encoders: Set<string>;
+  /** ffmpeg ≥ 6.1 sets rotation with -display_rotation (the rotate tag no longer works there). */
+  displayRotationOption: boolean;
+}
+
+const capsCache = new Map<string, Promise<FfmpegCapabilities>>();
+
+/** Version and encoder list of an ffmpeg binary (cached): distribution builds differ (libx265, prores_ks). */
+export function ffmpegCapabilities(bin: string): Promise<FfmpegCapabilities> {
+  let p = capsCache.get(bin);
+  if (!p) {
+    p = (async () => {
+      const version = await ffmpegVersion(bin);
+      const m = /version\s+n?(\d+)\.(\d+)/.exec(version);
+      const major = m ? Number(m[1]) : 0;
+      const minor = m ? Number(m[2]) : 0;
+      const encoders = new Set<string>();
+      const out = await new Promise<string>((resolve) => {
+        const child = spawn(bin, ['-hide_banner', '-encoders'], { stdio: ['ignore', 'pipe', 'ignore'] });
+        let text = '';
+        child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+        child.on('error', () => resolve(''));
+        child.on('close', () => resolve(text));
+      });
+      for (const line of out.split('\n')) {
+        const e = /^\s*[VAS][.A-Z]{5}\s+(\S+)/.exec(line);
+        if (e) encoders.add(e[1]);
+      }
+      // Git builds report "N-xxxxx": treat them as new.
+      const git = /version\s+N-/.test(version);
+      return { version, major, minor, encoders, displayRotationOption: git || major > 6 || (major === 6 && minor >= 1) };
+    })();
+    capsCache.set(bin, p);
+    p.catch(() => capsCache.delete(bin));
+  }
+  return p;
+}

@@ -22,6 +22,8 @@ export interface VideoStreamInfo {
   bitDepth: number;
   /** One luma channel only (gray, gray16le, ya8...). A B&W film stored as yuv420p is not "grey" here. */
   grey: boolean;
+  /** Stored as RGB (gbrp, rgb24, bgr0...): no YUV matrix applies when decoding. */
+  rgb: boolean;
   /** The container's frame rate (r_frame_rate), the grid the frames sit on. */
   fps: Rational;
   avgFps: Rational;
@@ -242,6 +244,7 @@ async function videoInfo(ffprobe: string, input: string, v: RawStream, info: Med
     pixFmt,
     bitDepth,
     grey,
+    rgb: pf?.rgb ?? /^(rgb|bgr|gbr|argb|abgr|0rgb|0bgr)/.test(pixFmt),
     fps,
     avgFps: avgFps ?? fps,
     vfr,

@@ -1,0 +1,75 @@
+import { readdir, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join, relative, resolve } from 'node:path';
+import { IMAGE_EXTENSIONS } from '../engine/image/io';
+import type { OutputFormat } from '../engine/types';
+
+export interface PlannedFile {
+  input: string;
+  output: string;
+}
+
+/** A file Tintype wrote earlier ("photo.colorize.jpg"): skipped when a folder is scanned again. */
+export function looksLikeOutput(path: string): boolean {
+  return /\.(restore|colorize|upscale)(-(restore|colorize|upscale))*\.[^.]+$/i.test(basename(path));
+}
+
+interface Found {
+  path: string;
+  /** The folder it was found under, for keeping relative paths in -o. */
+  root?: string;
+}
+
+/** Expands the arguments into image files; missing paths are kept so they fail with a clear error. */
+export async function collectInputs(args: string[], recursive: boolean): Promise<{ files: Found[]; warnings: string[] }> {
+  const files: Found[] = [];
+  const warnings: string[] = [];
+  const walk = async (dir: string, root: string, depth: number): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true });
+    for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = join(dir, e.name);
+      if (e.name.startsWith('.')) continue;
+      if (e.isDirectory()) {
+        if (recursive) await walk(p, root, depth + 1);
+      } else if (IMAGE_EXTENSIONS.includes(extname(e.name).toLowerCase()) && !looksLikeOutput(p)) {
+        files.push({ path: p, root });
+      }
+    }
+  };
+  for (const arg of args) {
+    const p = resolve(arg);
+    const s = await stat(p).catch(() => undefined);
+    if (s?.isDirectory()) {
+      const before = files.length;
+      await walk(p, p, 0);
+      if (files.length === before) warnings.push(`${arg}: no images found${recursive ? '' : ' (use -r for subfolders)'}`);
+    } else {
+      files.push({ path: p });
+    }
+  }
+  return { files, warnings };
+}
+
+const EXT: Record<OutputFormat, string> = { jpg: '.jpg', png: '.png', tif: '.tif', webp: '.webp' };
+
+/**
+ * Output names: <stem>.<suffix>.<ext> beside the input, or under -o (a folder, or a file when there
+ * is exactly one input). Files found in a folder keep their relative path under -o.
+ */
+export async function planOutputs(
+  found: Found[],
+  suffix: string,
+  out: string | undefined,
+  format: OutputFormat | undefined,
+): Promise<PlannedFile[]> {
+  const ext = (input: string) => (format ? EXT[format] : extname(input) || '.png');
+  const name = (input: string) => `${basename(input, extname(input))}.${suffix}${ext(input)}`;
+  if (!out) return found.map((f) => ({ input: f.path, output: join(dirname(f.path), name(f.path)) }));
+  const target = resolve(out);
+  const s = await stat(target).catch(() => undefined);
+  const asFile = !s?.isDirectory() && found.length === 1 && !found[0].root && IMAGE_EXTENSIONS.includes(extname(target).toLowerCase());
+  if (asFile) return [{ input: found[0].path, output: target }];
+  return found.map((f) => {
+    const rel = f.root ? dirname(relative(f.root, f.path)) : '.';
+    return { input: f.path, output: join(target, rel, name(f.path)) };
+  });
+}

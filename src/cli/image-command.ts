@@ -1,0 +1,167 @@
+import { mkdir } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { EnginePool } from '../engine/pool/pool';
+import { ModelRegistry } from '../engine/models/registry';
+import { defaultModelDirs } from '../engine/models/paths';
+import { orderedOps } from '../engine/engine';
+import { errorMessage } from '../engine/errors';
+import { consoleLogger, silentLogger } from '../engine/log';
+import { OPS, type ExecutionProviderChoice, type FileResult, type OpName, type OpOptions, type OutputFormat } from '../engine/types';
+import { collectInputs, planOutputs } from './files';
+import { ProgressBar } from './progress';
+
+export interface ImageCommandOptions {
+  output?: string;
+  recursive?: boolean;
+  ops?: OpName[];
+  model?: string[];
+  renderSize?: number;
+  scale?: number;
+  saturation?: number;
+  ep: ExecutionProviderChoice;
+  threads?: number;
+  workers?: number;
+  format?: OutputFormat;
+  overwrite?: boolean;
+  watermark?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+  modelsDir?: string[];
+}
+
+const int = (name: string, min: number, max: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}`);
+  return n;
+};
+
+const num = (name: string, min: number, max: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number from ${min} to ${max}`);
+  return n;
+};
+
+const parseOps = (v: string): OpName[] => {
+  const ops = v.split(',').map((s) => s.trim()).filter(Boolean) as OpName[];
+  const bad = ops.filter((o) => !OPS.includes(o));
+  if (bad.length || ops.length === 0) throw new InvalidArgumentError(`operations are ${OPS.join(', ')} (comma-separated)`);
+  return ops;
+};
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** Options shared by every image command. */
+export function addImageOptions(cmd: Command): Command {
+  return cmd
+    .option('-o, --output <path>', 'output file (one input) or folder')
+    .option('-r, --recursive', 'include images in subfolders')
+    .option('--model <id>', 'model to use (repeatable: one per operation)', collect)
+    .option('--render-size <px>', 'colorize render size, 224–360 for DeOldify-style models (render_factor = size/16)', int('render size', 16, 2048))
+    .option('--scale <n>', 'upscale factor', int('scale', 2, 8))
+    .option('--saturation <x>', 'colorize chroma strength, 1 = as predicted', num('saturation', 0, 2))
+    .addOption(new Option('--ep <provider>', 'execution provider').choices(['auto', 'cpu', 'cuda', 'dml', 'coreml']).default('auto'))
+    .option('--threads <n>', 'CPU threads for inference', int('threads', 1, 256))
+    .option('--workers <n>', 'images processed at once (each worker loads its own models)', int('workers', 1, 16))
+    .addOption(new Option('--format <fmt>', 'output format (default: same as input)').choices(['jpg', 'png', 'tif', 'webp']))
+    .option('--overwrite', 'replace existing outputs (never the original)')
+    .option('--watermark', 'draw a small visible "AI-colorized" mark')
+    .option('--json', 'print one JSON result per file on stdout')
+    .option('-q, --quiet', 'no progress bar or summary')
+    .option('--models-dir <dir>', 'extra folder of models (repeatable)', collect);
+}
+
+/** Maps each --model id onto the operation its manifest is for. */
+async function modelsByOp(ids: string[] | undefined, registry: ModelRegistry): Promise<Partial<Record<OpName, string>>> {
+  const out: Partial<Record<OpName, string>> = {};
+  for (const id of ids ?? []) {
+    const m = await registry.get(id);
+    out[m.task] = id;
+  }
+  return out;
+}
+
+/** Runs an image command; resolves to the process exit code (0 only when every file succeeded). */
+export async function runImageCommand(files: string[], ops: OpName[], o: ImageCommandOptions, suffix?: string): Promise<number> {
+  const log = o.quiet ? silentLogger : consoleLogger;
+  const modelDirs = o.modelsDir?.length ? [...defaultModelDirs(), ...o.modelsDir] : undefined;
+  const registry = new ModelRegistry({ dirs: modelDirs });
+  const ordered = orderedOps(ops);
+  const options: OpOptions = {
+    models: await modelsByOp(o.model, registry),
+    renderSize: o.renderSize,
+    scale: o.scale ?? (ordered.includes('upscale') ? 4 : undefined),
+    saturation: o.saturation,
+  };
+  // Fail fast on a missing model rather than once per file.
+  for (const op of ordered) {
+    await registry.resolve(op, { id: options.models?.[op], scale: options.scale });
+  }
+  const { files: found, warnings } = await collectInputs(files, Boolean(o.recursive));
+  for (const w of warnings) log.warn(w);
+  if (found.length === 0) {
+    log.warn('no input images');
+    return 1;
+  }
+  const plan = await planOutputs(found, suffix ?? ordered.join('-'), o.output, o.format);
+  const pool = new EnginePool({ ep: o.ep, threads: o.threads, workers: o.workers, modelDirs, log });
+  const bar = o.json || o.quiet ? undefined : new ProgressBar(plan.length);
+  const partial = new Map<number, number>();
+  let finished = 0;
+  const results: FileResult[] = [];
+  const tick = (label: string) => bar?.update(finished + [...partial.values()].reduce((a, b) => a + b, 0), label);
+  try {
+    await Promise.all(
+      plan.map(async (p, i) => {
+        let result: FileResult;
+        try {
+          await mkdir(dirname(p.output), { recursive: true }).catch(() => undefined);
+          result = await pool.processFile(
+            { input: p.input, output: p.output, ops: ordered, options, format: o.format, overwrite: o.overwrite, watermark: o.watermark },
+            (e) => {
+              partial.set(i, e.fraction);
+              tick(basename(p.input));
+            },
+          );
+        } catch (err) {
+          result = { input: p.input, output: p.output, ok: false, ops: ordered, models: [], error: errorMessage(err) };
+        }
+        partial.delete(i);
+        finished += 1;
+        results.push(result);
+        tick(basename(p.input));
+        if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+        else if (!result.ok) {
+          bar?.done();
+          process.stderr.write(`error: ${result.error}\n`);
+        }
+      }),
+    );
+  } finally {
+    bar?.done();
+    await pool.close();
+  }
+  const failed = results.filter((r) => !r.ok).length;
+  if (!o.json && !o.quiet) {
+    const ok = results.length - failed;
+    process.stderr.write(`${ok} done${failed ? `, ${failed} failed` : ''}\n`);
+  }
+  return failed === 0 ? 0 : 1;
+}
+
+export function registerImageCommands(program: Command, setExit: (code: number) => void): void {
+  const single = (name: OpName, description: string) =>
+    addImageOptions(program.command(name).description(description).argument('<paths...>', 'image files or folders')).action(
+      async (paths: string[], o: ImageCommandOptions) => setExit(await runImageCommand(paths, [name], o)),
+    );
+  single('colorize', 'colorize black-and-white photos (original luminance kept, chroma from the model)');
+  single('restore', 'remove JPEG damage, noise and grain (1×)');
+  single('upscale', 'enlarge ×2 or ×4 with a super-resolution model');
+  addImageOptions(
+    program
+      .command('run')
+      .description('run several operations in one pass (restore → colorize → upscale)')
+      .argument('<paths...>', 'image files or folders')
+      .requiredOption('--ops <list>', 'comma-separated: restore,colorize,upscale', parseOps),
+  ).action(async (paths: string[], o: ImageCommandOptions) => setExit(await runImageCommand(paths, o.ops!, o)));
+}

@@ -1,0 +1,31 @@
+import { Command, CommanderError } from 'commander';
+import { errorMessage } from '../engine/errors';
+import { registerImageCommands } from './image-command';
+
+/** Builds the `tintype` command line. Sub-commands register themselves here. */
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('tintype')
+    .description('Restore old photos and film: colorize, restore (decrappify) and upscale, offline.')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+  registerImageCommands(program, setExit);
+  return program;
+}
+
+/** Runs the CLI; resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    process.stderr.write(`error: ${errorMessage(err)}\n`);
+    return 1;
+  }
+}
+

@@ -1,0 +1,169 @@
+import { spawn } from 'node:child_process';
+import type { Raster } from '../types';
+import { exited, runCommand, StderrTail } from './child';
+import { swsMatrix, swsRange } from './color';
+import { VideoError } from './errors';
+import { frameBytes, rasterFromBytes, rawPixFmt, type FrameLayout } from './pixels';
+import type { VideoStreamInfo } from './probe';
+import { formatRational, toNumber, type Rational } from './rational';
+import { BoundedQueue } from './queue';
+
+export interface DecodeOptions {
+  ffmpeg: string;
+  input: string;
+  video: VideoStreamInfo;
+  /** The frames as they come out of the pipe (after any auto-rotation). */
+  layout: FrameLayout;
+  /** Turn frames upright (for containers that cannot carry the rotation flag). */
+  autorotate: boolean;
+  /** Output frame rate; with `cfr` the decoder resamples irregular timestamps onto this grid. */
+  fps: Rational;
+  cfr: boolean;
+  /** First frame wanted (0-based on the output grid) and how many (undefined: to the end). */
+  fromFrame: number;
+  maxFrames?: number;
+  /** How the first frame is reached: seek (fast, verified separately) or decode-and-drop from the start. */
+  seek: 'accurate' | 'trim';
+  /** Stop at the first decoding error instead of concealing it. */
+  strict: boolean;
+  /** Frames buffered between the pipe and the consumer; the decoder is paused beyond this. */
+  queueFrames: number;
+  signal?: AbortSignal;
+}
+
+export interface FrameStream {
+  /** Frames in order; throws a VideoError if ffmpeg fails. */
+  next(): Promise<Raster | undefined>;
+  /** Frames read from the pipe so far. */
+  readonly framesRead: number;
+  close(): Promise<void>;
+}
+
+/** Where accurate seeking lands for frame k: half a frame early, so rounding can never skip frame k. */
+export function seekSeconds(video: VideoStreamInfo, formatStart: number, frame: number, fps: Rational): number {
+  return Math.max(0, video.startTime - formatStart + (frame - 0.5) / toNumber(fps));
+}
+
+function filterChain(o: DecodeOptions): string {
+  const f: string[] = [];
+  if (o.cfr) f.push(`fps=${formatRational(o.fps)}`);
+  if (o.seek === 'trim' && o.fromFrame > 0) f.push(`trim=start_frame=${o.fromFrame}`, 'setpts=PTS-STARTPTS');
+  const pix = rawPixFmt(o.layout);
+  if (o.layout.channels === 3 && !o.video.rgb && !o.video.grey) {
+    f.push(
+      `scale=in_color_matrix=${swsMatrix(o.video.color.space, o.video.height)}:in_range=${swsRange(o.video.color.range)}:flags=bicubic+accurate_rnd+full_chroma_int`,
+    );
+  }
+  f.push(`format=${pix}`);
+  return f.join(',');
+}
+
+export function decoderArgs(o: DecodeOptions, formatStart: number): string[] {
+  const args = ['-hide_banner', '-nostdin', '-loglevel', 'error'];
+  if (o.strict) args.push('-xerror');
+  if (!o.autorotate) args.push('-noautorotate');
+  if (o.seek === 'accurate' && o.fromFrame > 0) args.push('-ss', seekSeconds(o.video, formatStart, o.fromFrame, o.fps).toFixed(6));
+  args.push('-i', o.input, '-map', `0:${o.video.index}`, '-an', '-sn', '-dn');
+  args.push('-vf', filterChain(o));
+  args.push('-fps_mode', o.cfr ? 'cfr' : 'passthrough');
+  if (o.maxFrames !== undefined) args.push('-frames:v', String(o.maxFrames));
+  args.push('-f', 'rawvideo', '-pix_fmt', rawPixFmt(o.layout), 'pipe:1');
+  return args;
+}
+
+/**
+ * Decodes to raw frames over a pipe. Bytes are sliced into whole frames as they arrive; when the
+ * queue is full the pipe is paused, which blocks ffmpeg, so at most `queueFrames` frames wait in memory.
+ */
+export function openDecoder(o: DecodeOptions, formatStart: number): FrameStream {
+  const bytes = frameBytes(o.layout);
+  const queue = new BoundedQueue<Raster>(Math.max(1, o.queueFrames));
+  const stderr = new StderrTail();
+  const child = spawn(o.ffmpeg, decoderArgs(o, formatStart), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let framesRead = 0;
+  let current = new Uint8Array(bytes);
+  let filled = 0;
+  let closing = false;
+
+  child.stderr.on('data', (d: Buffer) => stderr.push(d));
+  child.stdout.on('data', (chunk: Buffer) => {
+    let offset = 0;
+    while (offset < chunk.length) {
+      const n = Math.min(bytes - filled, chunk.length - offset);
+      current.set(chunk.subarray(offset, offset + n), filled);
+      filled += n;
+      offset += n;
+      if (filled === bytes) {
+        framesRead += 1;
+        if (!queue.push(rasterFromBytes(current, o.layout))) child.stdout.pause();
+        current = new Uint8Array(bytes);
+        filled = 0;
+      }
+    }
+  });
+  queue.onDrain = () => child.stdout.resume();
+
+  const onAbort = (): void => {
+    closing = true;
+    child.kill('SIGKILL');
+  };
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const done = new Promise<void>((resolve) => {
+    child.on('error', (err) => {
+      queue.end(new VideoError(`cannot run ${o.ffmpeg}: ${err.message}`, 'FFMPEG_NOT_FOUND', o.ffmpeg));
+      resolve();
+    });
+    child.on('close', (code, signal) => {
+      o.signal?.removeEventListener('abort', onAbort);
+      if (closing) queue.end();
+      else if (code !== 0) {
+        const why = stderr.lines() || `ffmpeg exited with ${code ?? signal}`;
+        queue.end(new VideoError(`${o.input}: decoding failed after ${framesRead} frames: ${why}`, 'DECODE_FAILED', o.input));
+      } else if (filled !== 0) {
+        queue.end(new VideoError(`${o.input}: decoder stopped in the middle of frame ${framesRead + 1}`, 'DECODE_FAILED', o.input));
+      } else queue.end();
+      resolve();
+    });
+  });
+
+  return {
+    next: () => queue.take(),
+    get framesRead() {
+      return framesRead;
+    },
+    async close() {
+      if (child.exitCode === null && child.signalCode === null) {
+        closing = true;
+        child.kill('SIGKILL');
+      }
+      await exited(child);
+      await done;
+    },
+  };
+}
+
+/**
+ * Checks that accurate seeking to frame k really lands on frame k: decodes one frame with the same
+ * seek and compares its timestamp with k/fps. Containers with broken indexes fail this and the
+ * caller falls back to decoding from the start.
+ */
+export async function verifySeek(
+  ffmpeg: string,
+  input: string,
+  video: VideoStreamInfo,
+  formatStart: number,
+  frame: number,
+  fps: Rational,
+  signal?: AbortSignal,
+): Promise<{ ok: boolean; ptsTime?: number; expected: number }> {
+  const expected = video.startTime + frame / toNumber(fps);
+  const args = ['-hide_banner', '-nostdin', '-loglevel', 'info', '-noautorotate'];
+  args.push('-ss', seekSeconds(video, formatStart, frame, fps).toFixed(6), '-copyts', '-i', input);
+  args.push('-map', `0:${video.index}`, '-an', '-sn', '-dn', '-vf', 'showinfo', '-frames:v', '1', '-f', 'null', '-');
+  const r = await runCommand(ffmpeg, args, signal);
+  const m = /pts_time:\s*(-?[\d.]+)/.exec(r.stderr);
+  if (r.code !== 0 || !m) return { ok: false, expected };
+  const ptsTime = Number(m[1]);
+  return { ok: Math.abs(ptsTime - expected) < 0.5 / toNumber(fps), ptsTime, expected };
+}

@@ -1,0 +1,90 @@
+import { createHash } from 'node:crypto';
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+import { messageOf, VideoError } from './errors';
+
+const SegmentSchema = z.object({
+  index: z.number().int().nonnegative(),
+  /** First frame, counted from the start of the rendered range. */
+  firstFrame: z.number().int().nonnegative(),
+  frames: z.number().int().positive(),
+  /** File (video) or folder (frames) inside the work folder. */
+  name: z.string().min(1),
+});
+export type SegmentRecord = z.infer<typeof SegmentSchema>;
+
+export const JournalSchema = z.object({
+  version: z.literal(1),
+  input: z.object({ path: z.string(), size: z.number(), mtimeMs: z.number() }),
+  output: z.string(),
+  format: z.string(),
+  /** Hash of every setting that changes pixels or timing: resuming with different ones would mix two renders. */
+  fingerprint: z.string(),
+  settings: z.record(z.string(), z.unknown()),
+  segmentFrames: z.number().int().positive(),
+  segments: z.array(SegmentSchema),
+  /** Set once the last frame has been rendered; only the join remains. */
+  complete: z.boolean().default(false),
+  updated: z.string(),
+});
+export type Journal = z.infer<typeof JournalSchema>;
+
+export const JOURNAL_NAME = 'journal.json';
+
+export function fingerprintOf(settings: Record<string, unknown>): string {
+  const stable = JSON.stringify(settings, Object.keys(settings).sort());
+  return createHash('sha256').update(stable).digest('hex').slice(0, 16);
+}
+
+/** fsync a file or folder so a rename that follows is durable across a power cut, not just a kill. */
+export async function syncPath(path: string): Promise<void> {
+  try {
+    const fh = await open(path, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    // Some file systems (and Windows folders) cannot be fsynced; the rename is still atomic.
+  }
+}
+
+/** Writes the journal atomically: a kill leaves either the old or the new version, never half of one. */
+export async function writeJournal(workDir: string, journal: Journal): Promise<void> {
+  const path = join(workDir, JOURNAL_NAME);
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(JSON.stringify({ ...journal, updated: new Date().toISOString() }, null, 2));
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+  await syncPath(dirname(path));
+}
+
+export async function readJournal(workDir: string): Promise<Journal | undefined> {
+  const path = join(workDir, JOURNAL_NAME);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    return JournalSchema.parse(JSON.parse(text));
+  } catch (err) {
+    throw new VideoError(
+      `${path}: unreadable resume journal (${messageOf(err)}); delete ${workDir} to start over`,
+      'JOURNAL_MISMATCH',
+      path,
+    );
+  }
+}
+
+export async function removeWorkDir(workDir: string): Promise<void> {
+  await rm(workDir, { recursive: true, force: true });
+}

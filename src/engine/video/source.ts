@@ -1,0 +1,57 @@
+import type { Raster } from '../types';
+import type { FrameStream } from './decoder';
+import type { FrameLayout } from './pixels';
+import type { MediaInfo } from './probe';
+import type { Rational } from './rational';
+
+/** What a render reads: a film through ffmpeg, or a microscopy stack / numbered image sequence through sharp. */
+export interface FrameSource {
+  kind: 'video' | 'tiff-stack' | 'image-sequence';
+  path: string;
+  layout: FrameLayout;
+  fps: Rational;
+  /** Frames in the whole source (estimate when `frameCountExact` is false). */
+  frameCount?: number;
+  frameCountExact: boolean;
+  /** ffprobe's view of a film (absent for image stacks). */
+  media?: MediaInfo;
+  /** Whether the frames come out turned upright (rotation applied to the pixels). */
+  rotationApplied: boolean;
+  notes: string[];
+  /** Frames from `fromFrame` (0-based), at most `maxFrames`. */
+  open(fromFrame: number, maxFrames: number | undefined, signal?: AbortSignal): Promise<FrameStream>;
+}
+
+/** A FrameStream over an async producer of frames, with a small read-ahead so file reads overlap processing. */
+export function streamFrom(produce: (index: number) => Promise<Raster>, from: number, count: number, readAhead = 2): FrameStream {
+  let nextIndex = from;
+  const end = from + count;
+  const pending: Promise<Raster>[] = [];
+  let read = 0;
+  let closed = false;
+  const fill = (): void => {
+    while (!closed && pending.length < readAhead && nextIndex < end) {
+      const p = produce(nextIndex++);
+      p.catch(() => undefined); // surfaced when taken
+      pending.push(p);
+    }
+  };
+  return {
+    async next() {
+      fill();
+      const p = pending.shift();
+      if (!p) return undefined;
+      const r = await p;
+      read += 1;
+      fill();
+      return r;
+    },
+    get framesRead() {
+      return read;
+    },
+    async close() {
+      closed = true;
+      await Promise.allSettled(pending.splice(0));
+    },
+  };
+}
