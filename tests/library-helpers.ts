@@ -40,7 +40,7 @@ export function sharpProcessor(opts: { delayMs?: number; calls?: string[] } = {}
           output: job.output,
           ok: true,
           ops: job.ops,
-          models: job.ops.map((op) => `test-${op}@1.0.0`),
+          models: job.ops.map((op) => `test-${op}`),
           width: info.width,
           height: info.height,
           ms: Date.now() - t0,
@@ -62,6 +62,7 @@ export const testCatalog: ModelCatalog = {
   async list(): Promise<ModelInfo[]> {
     return [
       { id: 'test-colorize', name: 'Test colorizer', version: '1.0.0', task: 'colorize', scale: 1, renderSize: { default: 288, min: 224, max: 360 }, description: null, license: 'MIT' },
+      { id: 'test-restore', name: 'Test restorer', version: '2.1.0', task: 'restore', scale: 1, renderSize: null, description: null, license: 'MIT' },
     ];
   },
 };

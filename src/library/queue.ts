@@ -18,6 +18,8 @@ export interface RunnerDeps {
   emit: (e: ApiEvent) => void;
   log: Logger;
   concurrency: () => number;
+  /** id → version of installed models, to record exactly which model made a render. */
+  modelVersions?: () => Promise<Map<string, string>>;
 }
 
 /** How often a running job's progress is pushed to the UI. */
@@ -107,6 +109,12 @@ export class JobRunner {
     for (const id of new Set(batchIds)) this.announceBatch(id);
   }
 
+  private async withVersions(ids: string[]): Promise<string[]> {
+    if (!this.d.modelVersions || ids.length === 0) return ids;
+    const versions = await this.d.modelVersions().catch(() => new Map<string, string>());
+    return ids.map((id) => (versions.has(id) ? `${id}@${versions.get(id)}` : id));
+  }
+
   private async run(job: JobRow): Promise<void> {
     const { store, layout } = this.d;
     let asset: AssetRow;
@@ -169,10 +177,11 @@ export class JobRunner {
       options: JSON.stringify(recipe.options),
       watermark: recipe.watermark ? 1 : 0,
       recipe_hash: job.recipe_hash,
-      models: JSON.stringify(result.models ?? []),
+      models: JSON.stringify(await this.withVersions(result.models ?? [])),
       ms: result.ms ?? Date.now() - started,
       inference_ms: result.inferenceMs ?? null,
     };
+    if (this.stopped) return;
     if (result.ok) {
       let viewRel: string | null = layout.projectFile(asset.project_id, 'views', `render-j${job.id}.jpg`);
       let dims = { width: result.width ?? null, height: result.height ?? null } as { width: number | null; height: number | null };

@@ -76,6 +76,7 @@ export class LibraryService {
       emit: (e) => this.emit(e),
       log: this.log,
       concurrency: () => this.settings.read().concurrency,
+      modelVersions: async () => new Map((await opts.catalog.list()).map((m) => [m.id, m.version])),
     });
     this.log.info(`library open at ${this.layout.root}`);
   }
@@ -119,9 +120,11 @@ export class LibraryService {
     this.runner.stop();
     const engine = this.enginePromise;
     this.enginePromise = null;
-    // Closing the engine ends any render in progress; its job stays 'running' and resumes next start.
-    if (engine) await engine.then((e) => e.close()).catch(() => {});
-    await this.runner.drain();
+    // A render in progress is not waited for long: its job stays 'running' and is redone at the next
+    // start, and the runner touches nothing once stopped, so the database can close under it.
+    const grace = new Promise((r) => setTimeout(r, 3000).unref());
+    if (engine) await Promise.race([engine.then((e) => e.close()).catch(() => {}), grace]);
+    await Promise.race([this.runner.drain(), grace]);
     this.db.close();
     this.log.info('library closed');
   }

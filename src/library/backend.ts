@@ -1,0 +1,66 @@
+import { EnginePool, ModelRegistry, type Logger } from '../engine/index';
+import { defaultModelDirs } from '../engine/models/paths';
+import type { ModelInfo } from '../shared/api';
+import type { EngineFactory, ModelCatalog, VideoRenderer } from './engine';
+import { LibraryService } from './service';
+
+export interface BackendOptions {
+  dataDir: string;
+  libraryDir?: string;
+  /** Model folders (<dir>/<id>/manifest.json); default: bundled models, then the user's. */
+  modelDirs?: string[];
+  mode: 'electron' | 'server';
+  version: string;
+  log: Logger;
+  logFile?: string;
+  video?: VideoRenderer | null;
+}
+
+/** The real engine: a pool of worker threads, so rendering never blocks the caller's event loop. */
+export function enginePoolFactory(opts: { modelDirs?: string[]; log: Logger }): EngineFactory {
+  return (s) =>
+    new EnginePool({
+      ep: s.executionProvider,
+      threads: s.threads > 0 ? s.threads : undefined,
+      workers: 1,
+      modelDirs: opts.modelDirs,
+      log: opts.log,
+    });
+}
+
+/** Models the engine can use, re-read on every call so a model installed meanwhile shows up. */
+export function registryCatalog(opts: { modelDirs?: string[]; log: Logger }): ModelCatalog {
+  return {
+    async list(): Promise<ModelInfo[]> {
+      const registry = new ModelRegistry({ dirs: opts.modelDirs ?? defaultModelDirs(), log: opts.log });
+      const models = await registry.list();
+      return models
+        .map((m) => ({
+          id: m.id,
+          name: m.name,
+          version: m.version,
+          task: m.task,
+          scale: m.scale,
+          renderSize: m.renderSize ?? null,
+          description: m.description ?? null,
+          license: m.license,
+        }))
+        .sort((a, b) => a.task.localeCompare(b.task) || a.name.localeCompare(b.name));
+    },
+  };
+}
+
+/** The library service wired to the real engine and model catalog (Electron main and the server). */
+export function openBackend(opts: BackendOptions): LibraryService {
+  return new LibraryService({
+    dataDir: opts.dataDir,
+    libraryDir: opts.libraryDir,
+    engineFactory: enginePoolFactory(opts),
+    catalog: registryCatalog(opts),
+    video: opts.video ?? null,
+    log: opts.log,
+    logFile: opts.logFile,
+    mode: opts.mode,
+    version: opts.version,
+  });
+}
