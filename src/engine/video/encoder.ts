@@ -136,7 +136,10 @@ export function openEncoder(ffmpeg: string, s: EncodeSettings, layout: FrameLayo
   args.push('-f', 'rawvideo', '-pix_fmt', rawPixFmt(layout), '-s', `${layout.width}x${layout.height}`, '-framerate', formatRational(s.fps), '-i', 'pipe:0');
   args.push(...plan.args);
   if (s.format.kind === 'video') {
-    if (s.format.container === 'mp4' || s.format.container === 'mov') args.push('-video_track_timescale', String(timescaleFor(s.fps)));
+    if (s.format.container === 'mp4' || s.format.container === 'mov') {
+      const ts = String(timescaleFor(s.fps));
+      args.push('-video_track_timescale', ts, '-movie_timescale', ts);
+    }
     args.push('-f', s.format.container === 'matroska' ? 'matroska' : s.format.container === 'mov' ? 'mov' : 'mp4', target.path);
   } else {
     args.push('-f', 'image2', '-start_number', String(target.startNumber ?? 1), target.path);

@@ -18,7 +18,7 @@ export interface StreamReport {
 export interface JoinVideoOptions {
   ffmpeg: string;
   format: FormatSpec;
-  segments: string[];
+  segments: { path: string; frames: number }[];
   workDir: string;
   /** The finished file; written to a temp name beside it and renamed. */
   output: string;
@@ -34,9 +34,21 @@ export interface JoinVideoOptions {
   signal?: AbortSignal;
 }
 
-function concatList(files: string[]): string {
-  // The concat demuxer's quoting: single quotes, with ' written as '\''.
-  return files.map((f) => `file '${f.replace(/'/g, "'\\''")}'`).join('\n') + '\n';
+/**
+ * The concat demuxer's list. Each file's exact duration is stated: otherwise the demuxer offsets the
+ * next file by the container's rounded duration (MP4 headers say 0.835 s for 25 frames at
+ * 30000/1001), and every join would add a small gap.
+ */
+function concatList(segments: { path: string; frames: number }[], fps: Rational): string {
+  return (
+    segments
+      .map((s) => {
+        // Quoting: single quotes, with ' written as '\''.
+        const file = `file '${s.path.replace(/'/g, "'\\''")}'`;
+        return `${file}\nduration ${((s.frames * fps.den) / fps.num).toFixed(9)}`;
+      })
+      .join('\n') + '\n'
+  );
 }
 
 export function streamPlan(o: Pick<JoinVideoOptions, 'format' | 'source'>): StreamReport {
@@ -66,7 +78,7 @@ export function streamPlan(o: Pick<JoinVideoOptions, 'format' | 'source'>): Stre
 export async function joinVideo(o: JoinVideoOptions): Promise<StreamReport> {
   const report = streamPlan(o);
   const list = join(o.workDir, 'concat.txt');
-  await writeFile(list, concatList(o.segments));
+  await writeFile(list, concatList(o.segments, o.fps));
   const tmp = join(dirname(o.output), `.${basename(o.output)}.${process.pid}.tmp`);
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'];
   const src = o.source;

@@ -229,9 +229,16 @@ async function videoInfo(ffprobe: string, input: string, v: RawStream, info: Med
       frameCountExact = true;
     }
   }
-  if (!frameCountExact) {
+  const rate = toNumber(vfr && avgFps ? avgFps : fps);
+  const stated = duration !== undefined ? Math.round(duration * rate) : undefined;
+  if (frameCountExact && frameCount !== undefined && stated !== undefined && num(v.nb_frames) === undefined && frameCount < stated - Math.max(2, rate / 2)) {
+    // Packets were counted, and there are far fewer than the stream's stated duration needs: the
+    // file was cut short. Expect the stated length so the render reports the damage.
+    frameCount = stated;
+    frameCountExact = false;
+  } else if (!frameCountExact) {
     const d = duration ?? info.duration;
-    frameCount = d !== undefined ? Math.round(d * toNumber(vfr && avgFps ? avgFps : fps)) : undefined;
+    frameCount = d !== undefined ? Math.round(d * rate) : undefined;
   }
   let rotation = 0;
   for (const sd of v.side_data_list ?? []) if (typeof sd.rotation === 'number') rotation = sd.rotation;

@@ -601,7 +601,7 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
       streams = await joinVideo({
         ffmpeg: bins.ffmpeg,
         format,
-        segments,
+        segments: J.segments.map((s) => ({ path: segPath(s), frames: s.frames })),
         workDir: paths.workDir,
         output: paths.output,
         fps: source.fps,
