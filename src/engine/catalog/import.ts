@@ -57,9 +57,14 @@ export async function smokeTest(session: ort.InferenceSession, m: Manifest, file
   const outputName = m.output.name ?? session.outputNames[0];
   let out: ort.Tensor | undefined;
   try {
-    out = (await session.run({ [inputName]: new ort.Tensor('float32', data, dims) }, [outputName]))[outputName];
+    out = (await session.run({ [inputName]: new ort.Tensor('float32', data, dims) }, [outputName]))[
+      outputName
+    ];
   } catch (err) {
-    throw new CatalogError(`${file}: fails to run on a ${size}x${size} image as described (${messageOf(err).split('\n')[0]})`, 'MODEL_SHAPE');
+    throw new CatalogError(
+      `${file}: fails to run on a ${size}x${size} image as described (${messageOf(err).split('\n')[0]})`,
+      'MODEL_SHAPE',
+    );
   }
   const od = out.dims.map(Number);
   const layout = m.output.layout ?? m.input.layout;
@@ -91,12 +96,17 @@ export async function importModel(
   try {
     if (!(await stat(src)).isFile()) throw new Error('not a regular file');
   } catch (err) {
-    throw new CatalogError(`${src}: cannot read (${errnoCode(err) ?? messageOf(err)})`, 'BAD_MODEL', { cause: err });
+    throw new CatalogError(`${src}: cannot read (${errnoCode(err) ?? messageOf(err)})`, 'BAD_MODEL', {
+      cause: err,
+    });
   }
   const digest = await digestFile(src);
   const parsed = ManifestSchema.safeParse({ ...manifest, file: MODEL_FILE, sha256: digest.sha256 });
   if (!parsed.success) {
-    throw new CatalogError(`manifest for ${src} is invalid: ${z.prettifyError(parsed.error)}`, 'BAD_MANIFEST');
+    throw new CatalogError(
+      `manifest for ${src} is invalid: ${z.prettifyError(parsed.error)}`,
+      'BAD_MANIFEST',
+    );
   }
   const m = parsed.data;
 
@@ -113,7 +123,10 @@ export async function importModel(
 
   const modelsDir = modelsDirOf(opts);
   if (!opts.overwrite && (await exists(join(modelsDir, m.id)))) {
-    throw new CatalogError(`a model with id ${m.id} is already installed in ${modelsDir}; choose another id`, 'ALREADY_INSTALLED');
+    throw new CatalogError(
+      `a model with id ${m.id} is already installed in ${modelsDir}; choose another id`,
+      'ALREADY_INSTALLED',
+    );
   }
   await prepareModelsDir(modelsDir);
   const lock = await acquireLock(partialDirOf(modelsDir), m.id);
@@ -125,16 +138,24 @@ export async function importModel(
       await copyFile(src, dest, constants.COPYFILE_FICLONE);
     } catch (err) {
       const code = errnoCode(err);
-      throw new CatalogError(`cannot copy ${src} into ${modelsDir} (${code ?? messageOf(err)})`, code === 'ENOSPC' ? 'DISK_FULL' : 'UNWRITABLE', {
-        cause: err,
-      });
+      throw new CatalogError(
+        `cannot copy ${src} into ${modelsDir} (${code ?? messageOf(err)})`,
+        code === 'ENOSPC' ? 'DISK_FULL' : 'UNWRITABLE',
+        {
+          cause: err,
+        },
+      );
     }
     // Hash the copy: the original could have changed between the checks and the copy.
     const copied = await digestFile(dest);
     if (copied.sha256 !== m.sha256) {
       throw new CatalogError(`${src} changed while it was being imported; try again`, 'HASH_MISMATCH');
     }
-    await writeModelFiles(staging, m, { origin: 'imported', from: src, installedAt: new Date().toISOString() });
+    await writeModelFiles(staging, m, {
+      origin: 'imported',
+      from: src,
+      installedAt: new Date().toISOString(),
+    });
     const dir = await commitModelDir(staging, modelsDir, m.id);
     staging = null;
     const installed = await readModelDir(dir, false);

@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import type { Catalog, InstalledModel, ModelListing } from '../../shared/catalog';
 import { defaultCatalog } from './catalog';
+import { forgetDefault } from './defaults';
 import { discardPartial, partialBytes } from './download';
 import { CatalogError } from './errors';
 import { downloadPath, isInstalling } from './install';
@@ -74,5 +75,6 @@ export async function removeModel(
   } finally {
     await lock.release();
   }
+  if (found) await forgetDefault(id, opts);
   return { removed: found, partialBytes: partial };
 }

@@ -67,7 +67,13 @@ function flatError(t: Float32Array): number {
   return s / t.length;
 }
 
-function inputTensor(layout: Layout, channels: number, size: number, picture: Float32Array, range: Range): ort.Tensor {
+function inputTensor(
+  layout: Layout,
+  channels: number,
+  size: number,
+  picture: Float32Array,
+  range: Range,
+): ort.Tensor {
   const data = new Float32Array(channels * size * size);
   const [lo, hi] = range;
   const px = size * size;
@@ -75,7 +81,11 @@ function inputTensor(layout: Layout, channels: number, size: number, picture: Fl
     const v = lo + (hi - lo) * picture[i];
     for (let c = 0; c < channels; c++) data[layout === 'NCHW' ? c * px + i : i * channels + c] = v;
   }
-  return new ort.Tensor('float32', data, layout === 'NCHW' ? [1, channels, size, size] : [1, size, size, channels]);
+  return new ort.Tensor(
+    'float32',
+    data,
+    layout === 'NCHW' ? [1, channels, size, size] : [1, size, size, channels],
+  );
 }
 
 /** Output dims as [channels, height, width] for a layout. */
@@ -144,18 +154,30 @@ class Prober {
     private readonly output: TensorInfo,
   ) {}
 
-  async run(layout: Layout, channels: number, size: number, picture: Float32Array, range: Range): Promise<RunResult> {
+  async run(
+    layout: Layout,
+    channels: number,
+    size: number,
+    picture: Float32Array,
+    range: Range,
+  ): Promise<RunResult> {
     const feeds = { [this.input.name]: inputTensor(layout, channels, size, picture, range) };
     const res = await this.session.run(feeds, [this.output.name]);
     const t = res[this.output.name];
-    if (!t || t.type !== 'float32') throw new Error(`output "${this.output.name}" is ${t?.type ?? 'missing'}, not float32`);
+    if (!t || t.type !== 'float32')
+      throw new Error(`output "${this.output.name}" is ${t?.type ?? 'missing'}, not float32`);
     const dims = t.dims.map(Number);
     if (dims.length !== 4) throw new Error(`output "${this.output.name}" has ${dims.length} dimensions`);
     return { out: t.data as Float32Array, dims };
   }
 
   /** A run at `size` that gives an output of size x (integer scale); null with the reason otherwise. */
-  async tryRun(layout: Layout, channels: number, size: number, outLayout: Layout): Promise<{ r: RunResult; scale: number } | string> {
+  async tryRun(
+    layout: Layout,
+    channels: number,
+    size: number,
+    outLayout: Layout,
+  ): Promise<{ r: RunResult; scale: number } | string> {
     let r: RunResult;
     try {
       r = await this.run(layout, channels, size, testPicture(size), [0, 1]);
@@ -169,7 +191,10 @@ class Prober {
 }
 
 /** Reads and runs `file`, returning what it found and a proposed manifest (or why it cannot work). */
-export async function probeOnnx(file: string, opts: { id?: string; name?: string } = {}): Promise<ImportProbe> {
+export async function probeOnnx(
+  file: string,
+  opts: { id?: string; name?: string } = {},
+): Promise<ImportProbe> {
   const session = await openSession(file);
   let info: ModelInfo = { inputs: [], outputs: [] };
   try {
@@ -186,7 +211,11 @@ async function probeSession(
   info: ModelInfo,
   opts: { id?: string; name?: string },
 ): Promise<ImportProbe> {
-  const result = (p: Prober | null, problems: string[], proposal: ManifestInput | null = null): ImportProbe => ({
+  const result = (
+    p: Prober | null,
+    problems: string[],
+    proposal: ManifestInput | null = null,
+  ): ImportProbe => ({
     file,
     info,
     findings: p?.findings ?? [],
@@ -199,13 +228,16 @@ async function probeSession(
   const problems: string[] = [];
   if (info.inputs.length === 0) problems.push('the graph has no inputs');
   if (info.inputs.length > 1) {
-    problems.push(`the graph has ${info.inputs.length} inputs (${info.inputs.map((t) => t.name).join(', ')}); Tintype feeds a single image tensor`);
+    problems.push(
+      `the graph has ${info.inputs.length} inputs (${info.inputs.map((t) => t.name).join(', ')}); Tintype feeds a single image tensor`,
+    );
   }
   if (info.outputs.length === 0) problems.push('the graph has no outputs');
   const input = info.inputs[0];
   const output = info.outputs[0];
   if (input) {
-    if (input.type !== 'float32') problems.push(`input "${input.name}" is ${input.type}; Tintype feeds float32 images`);
+    if (input.type !== 'float32')
+      problems.push(`input "${input.name}" is ${input.type}; Tintype feeds float32 images`);
     if (input.shape.length !== 0 && input.shape.length !== 4) {
       problems.push(
         `input "${input.name}" has shape ${formatShape(input.shape)} (${input.shape.length}-D); Tintype needs a 4-D image tensor (N,C,H,W or N,H,W,C)`,
@@ -213,7 +245,8 @@ async function probeSession(
     }
   }
   if (output) {
-    if (output.type !== 'float32') problems.push(`output "${output.name}" is ${output.type}; Tintype reads float32 images`);
+    if (output.type !== 'float32')
+      problems.push(`output "${output.name}" is ${output.type}; Tintype reads float32 images`);
     if (output.shape.length !== 0 && output.shape.length !== 4) {
       problems.push(
         `output "${output.name}" has shape ${formatShape(output.shape)} (${output.shape.length}-D); Tintype needs a 4-D image (N,C,H,W or N,H,W,C)`,
@@ -225,15 +258,20 @@ async function probeSession(
   const p = new Prober(session, input, output);
   const d = input.shape.length === 4 ? input.shape : ['N', 'C', 'H', 'W'];
   if (input.shape.length === 0) p.findings.push(`input "${input.name}" declares no shape; assuming 4-D`);
-  if (typeof d[0] === 'number' && d[0] !== 1) return result(p, [`input "${input.name}" has a fixed batch of ${d[0]}; Tintype feeds one image`]);
+  if (typeof d[0] === 'number' && d[0] !== 1)
+    return result(p, [`input "${input.name}" has a fixed batch of ${d[0]}; Tintype feeds one image`]);
 
   // Layout and channels: a declared 1 or 3 on the channel axis decides; otherwise test runs do.
   const isCh = (v: number | string) => v === 1 || v === 3;
   let candidates: { layout: Layout; channels: 1 | 3 }[];
   if (isCh(d[1])) candidates = [{ layout: 'NCHW', channels: d[1] as 1 | 3 }];
   else if (isCh(d[3])) candidates = [{ layout: 'NHWC', channels: d[3] as 1 | 3 }];
-  else if (typeof d[1] === 'number' && typeof d[3] === 'number') {
-    return result(p, [`input "${input.name}" ${formatShape(input.shape)} has ${d[1]} channels; Tintype feeds 1 (grey) or 3 (RGB)`]);
+  else if (typeof d[1] === 'number' || typeof d[3] === 'number') {
+    // A fixed channel axis that is neither 1 nor 3 (NCHW guessed first, as most exports are).
+    const ch = typeof d[1] === 'number' ? d[1] : d[3];
+    return result(p, [
+      `input "${input.name}" ${formatShape(input.shape)} has ${ch} channels; Tintype feeds 1 (grey) or 3 (RGB)`,
+    ]);
   } else {
     candidates = [
       { layout: 'NCHW', channels: 3 },
@@ -255,10 +293,14 @@ async function probeSession(
     const [h, w] = spatial(cand.layout);
     if (typeof h === 'number' || typeof w === 'number') {
       if (typeof h !== 'number' || typeof w !== 'number') {
-        return result(p, [`input "${input.name}" ${formatShape(input.shape)} fixes one side only; Tintype needs both fixed or both dynamic`]);
+        return result(p, [
+          `input "${input.name}" ${formatShape(input.shape)} fixes one side only; Tintype needs both fixed or both dynamic`,
+        ]);
       }
       if (h !== w) {
-        return result(p, [`input "${input.name}" is fixed at ${h}x${w}; Tintype's fixed-size models must be square`]);
+        return result(p, [
+          `input "${input.name}" is fixed at ${h}x${w}; Tintype's fixed-size models must be square`,
+        ]);
       }
       const run = await p.tryRun(cand.layout, cand.channels, h, cand.layout);
       if (typeof run === 'string') {
@@ -286,8 +328,12 @@ async function probeSession(
     const sizes = fixed ? `${fixed}` : BASE_SIZES.join(', ');
     return result(p, [`the model does not run on a ${sizes} px test image (${lastError})`]);
   }
-  if (candidates.length > 1) p.findings.push(`layout ${layout} with ${channels} channel(s) found by running the model`);
-  else p.findings.push(`input "${input.name}" ${formatShape(input.shape)}: ${layout}, ${channels === 3 ? 'RGB' : 'grey'}`);
+  if (candidates.length > 1)
+    p.findings.push(`layout ${layout} with ${channels} channel(s) found by running the model`);
+  else
+    p.findings.push(
+      `input "${input.name}" ${formatShape(input.shape)}: ${layout}, ${channels === 3 ? 'RGB' : 'grey'}`,
+    );
 
   let multiple = 1;
   if (fixed !== null) {
@@ -317,8 +363,10 @@ async function probeSession(
       `output "${output.name}" has ${outC} channels ${formatShape(base.r.dims)}; Tintype reads 3 (RGB), 2 (chroma) or 1 (grey)`,
     ]);
   }
-  if (scale < 1 || scale > 8) return result(p, [`output is ${scale}x the input size; Tintype handles 1x to 8x`]);
-  if (outC === 2 && scale !== 1) return result(p, ['a chroma-only (2-channel) output must be the input size']);
+  if (scale < 1 || scale > 8)
+    return result(p, [`output is ${scale}x the input size; Tintype handles 1x to 8x`]);
+  if (outC === 2 && scale !== 1)
+    return result(p, ['a chroma-only (2-channel) output must be the input size']);
   p.findings.push(`output "${output.name}": ${outC} channel(s), ${scale}x the input size`);
 
   // Value ranges from test runs at the working size.
@@ -353,7 +401,9 @@ async function probeSession(
       .filter((s) => s.maxAbs <= 150)
       .sort((s, t) => t.spread - s.spread);
     if (scored.length === 0 || scored[0].spread === 0) {
-      return result(p, ['the chroma output does not change with the picture at any tested input range, or is not finite']);
+      return result(p, [
+        'the chroma output does not change with the picture at any tested input range, or is not finite',
+      ]);
     }
     const best = scored[0];
     inRange = best.range;
@@ -384,13 +434,14 @@ async function probeSession(
       for (const ch of chans) for (let i = 0; i < luma.length; i++) luma[i] += ch[i] / outC;
       for (const outR of OUTPUT_RANGES) {
         let err = 0;
-        for (let i = 0; i < luma.length; i++) err += Math.abs((luma[i] - outR[0]) / (outR[1] - outR[0]) - picture[i]);
+        for (let i = 0; i < luma.length; i++)
+          err += Math.abs((luma[i] - outR[0]) / (outR[1] - outR[0]) - picture[i]);
         scored.push({ inR: x.range, outR, err: err / luma.length / flat });
       }
     }
     scored.sort((s, t) => s.err - t.err);
-    if (process.env.C7DBG) console.log(scored.map((s) => `${fmtRange(s.inR)}>${fmtRange(s.outR)}:${s.err.toFixed(3)}`).join(" "));
-    if (scored.length === 0) return result(p, ['the model fails or returns non-finite values for every tested input range']);
+    if (scored.length === 0)
+      return result(p, ['the model fails or returns non-finite values for every tested input range']);
     const best = scored[0];
     inRange = best.inR;
     outRange = best.outR;
@@ -398,7 +449,9 @@ async function probeSession(
       `output follows the picture best with inputs in ${fmtRange(inRange)} and outputs in ${fmtRange(outRange)} (relative error ${best.err.toFixed(2)})`,
     );
     if (best.err > 0.5) {
-      p.uncertain.push(`the output hardly follows the input at any tested range (relative error ${best.err.toFixed(2)}); check the ranges`);
+      p.uncertain.push(
+        `the output hardly follows the input at any tested range (relative error ${best.err.toFixed(2)}); check the ranges`,
+      );
     }
     const rival = scored.find((s) => s.inR !== best.inR && s.err < Math.max(1.5 * best.err, best.err + 0.15));
     if (rival) {
@@ -443,7 +496,10 @@ async function probeSession(
         ? { default: fixed, min: fixed, max: fixed }
         : { default: roundTo(256, m), min: Math.min(ceilTo(192, m), floorTo(512, m)), max: floorTo(512, m) };
   } else {
-    proposal.tile = { size: fixed ?? roundTo(256, multiple), overlap: fixed !== null ? Math.min(16, Math.floor(fixed / 8)) : 16 };
+    proposal.tile = {
+      size: fixed ?? roundTo(256, multiple),
+      overlap: fixed !== null ? Math.min(16, Math.floor(fixed / 8)) : 16,
+    };
   }
   return result(p, [], proposal);
 }

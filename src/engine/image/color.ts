@@ -103,14 +103,14 @@ export function labToRgb(L: number, a: number, b: number, out: Float32Array, o: 
 }
 
 /**
- * Full-resolution merge: Y from the original, U,V from the upscaled prediction. Where Y + chroma
+ * Full-resolution merge: Y from the original, U,V from the upscaled prediction (interleaved 16-bit
+ * samples U,V,unused with their scale, as resizePlanePair returns them). Where Y + chroma
  * would leave the RGB cube, the chroma is scaled down (never the luminance), so the output's luma
  * equals the original's up to rounding.
  */
 export function mergeLumaChroma(
   original: Raster,
-  u: Float32Array,
-  v: Float32Array,
+  chroma: { data: Uint16Array; lo: number; step: number },
   saturation: number,
   outDepth: 8 | 16,
 ): Raster {
@@ -122,6 +122,7 @@ export function mergeLumaChroma(
   const d = original.data;
   const grey = original.channels === 1;
   const invIn = 1 / inMax;
+  const { data: uv, lo, step } = chroma;
   // Per unit of U/V: R = Y + 1.13983 V, B = Y + 2.03211 U, G = Y - 0.39465 U - 0.58060 V.
   const rv = 1 / V_SCALE;
   const bu = 1 / U_SCALE;
@@ -129,8 +130,8 @@ export function mergeLumaChroma(
   const gv = -(KR / KG) * rv;
   for (let i = 0, j = 0; i < n; i++, j += 3) {
     const y = grey ? d[i] * invIn : (KR * d[j] + KG * d[j + 1] + KB * d[j + 2]) * invIn;
-    const cu = u[i] * saturation;
-    const cv = v[i] * saturation;
+    const cu = (uv[j] * step + lo) * saturation;
+    const cv = (uv[j + 1] * step + lo) * saturation;
     const dr = rv * cv;
     const dg = gu * cu + gv * cv;
     const db = bu * cu;

@@ -1,6 +1,6 @@
 import { TintypeError } from '../errors';
-import { chromaFromRgb, labLOfGrey, labToRgb, lumaRaster, maxValue, mergeLumaChroma } from '../image/color';
-import { resizePlane, resizeRaster } from '../image/resize';
+import { chromaFromRgb, labLOfGrey, labToRgb, maxValue, mergeLumaChroma } from '../image/color';
+import { lumaResized, resizePlane, resizePlanePair } from '../image/resize';
 import { infer, type InferStats } from '../model/infer';
 import type { LoadedModel } from '../model/session';
 import type { Raster } from '../types';
@@ -45,8 +45,7 @@ export async function colorize(
 ): Promise<Raster> {
   const m = model.manifest;
   const size = effectiveRenderSize(model, opts.renderSize);
-  const grey = lumaRaster(raster);
-  const small = await resizeRaster(grey, size, size, 'cubic');
+  const small = await lumaResized(raster, size, size, 'cubic');
   const n = size * size;
   const inv = 1 / maxValue(small.depth);
   const greyPlane = new Float32Array(n);
@@ -103,9 +102,6 @@ export async function colorize(
   }
   const W = raster.width;
   const H = raster.height;
-  const [uFull, vFull] = await Promise.all([
-    resizePlane(u, out.width, out.height, W, H, CHROMA_LO, CHROMA_HI),
-    resizePlane(v, out.width, out.height, W, H, CHROMA_LO, CHROMA_HI),
-  ]);
-  return mergeLumaChroma(raster, uFull, vFull, opts.saturation ?? 1, raster.depth);
+  const chroma = await resizePlanePair(u, v, out.width, out.height, W, H, CHROMA_LO, CHROMA_HI);
+  return mergeLumaChroma(raster, chroma, opts.saturation ?? 1, raster.depth);
 }
