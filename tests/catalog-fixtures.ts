@@ -196,3 +196,74 @@ export function entry(
 
 export const catalogOf = (...entries: CatalogEntryInput[]): Catalog =>
   CatalogSchema.parse({ version: 1, entries });
+
+export interface ConventionSpec {
+  layout?: 'NCHW' | 'NHWC';
+  inChannels?: 1 | 3;
+  inRange: [number, number];
+  out: 'rgb' | 'grey' | 'ab';
+  outRange: [number, number];
+  /** Colour added to the RGB output (a DeOldify-like colorizer); 0 for a restorer. */
+  tint?: number;
+  fixed?: number;
+  /** Dynamic sizes must be a multiple of this (SpaceToDepth/DepthToSpace make others fail). */
+  multiple?: number;
+  scale?: number;
+}
+
+/**
+ * A model with known conventions that behaves like a trained network: it maps its own input range
+ * onto a picture through a non-linear (sigmoid/tanh) curve, so an input in another range comes out
+ * flat or saturated, as a real network's would.
+ */
+export function conventionModel(spec: ConventionSpec): Uint8Array {
+  const g = new GraphBuilder('convention');
+  const layout = spec.layout ?? 'NCHW';
+  const cin = spec.inChannels ?? 3;
+  const h: number | string = spec.fixed ?? 'h';
+  const w: number | string = spec.fixed ?? 'w';
+  const x = g.input('input', layout === 'NCHW' ? [1, cin, h, w] : [1, h, w, cin]);
+  let t = layout === 'NHWC' ? g.node('Transpose', [x], { perm: [0, 3, 1, 2] }) : x;
+  const m = spec.multiple ?? 1;
+  if (m > 1) t = g.node('DepthToSpace', [g.node('SpaceToDepth', [t], { blocksize: m })], { blocksize: m });
+  const [lo, hi] = spec.inRange;
+  const u = g.node('Mul', [g.node('Sub', [t, g.constant([lo], [])]), g.constant([1 / (hi - lo)], [])]);
+  const grey = g.node('ReduceMean', [u], { axes: [1], keepdims: 1 });
+  const centred = g.node('Sub', [grey, g.constant([0.5], [])]);
+  let y: string;
+  let outC: number;
+  if (spec.out === 'ab') {
+    const a = g.node('Mul', [
+      g.node('Tanh', [g.node('Mul', [centred, g.constant([3], [])])]),
+      g.constant([spec.outRange[1] * 0.45], []),
+    ]);
+    const b = g.node('Mul', [a, g.constant([-0.5], [])]);
+    y = g.node('Concat', [a, b], { axis: 1 });
+    outC = 2;
+  } else {
+    const s0 = 1 / (1 + Math.exp(2));
+    const s1 = 1 / (1 + Math.exp(-2));
+    const sig = g.node('Sigmoid', [g.node('Mul', [centred, g.constant([4], [])])]);
+    const curve = g.node('Mul', [
+      g.node('Sub', [sig, g.constant([s0], [])]),
+      g.constant([1 / (s1 - s0)], []),
+    ]);
+    const [olo, ohi] = spec.outRange;
+    let img = g.node('Add', [g.node('Mul', [curve, g.constant([ohi - olo], [])]), g.constant([olo], [])]);
+    outC = spec.out === 'rgb' ? 3 : 1;
+    if (outC === 3) {
+      img = g.node('Concat', [img, img, img], { axis: 1 });
+      const tint = (spec.tint ?? 0) * (ohi - olo);
+      if (tint) img = g.node('Add', [img, g.constant([tint, 0, -tint], [1, 3, 1, 1])]);
+    }
+    y = img;
+  }
+  const s = spec.scale ?? 1;
+  if (s > 1) y = g.node('Resize', [y, '', g.constant([1, 1, s, s], [4])], { mode: 'nearest' });
+  if (layout === 'NHWC') y = g.node('Transpose', [y], { perm: [0, 2, 3, 1] });
+  g.node('Identity', [y], {}, ['output']);
+  const oh: number | string = spec.fixed ? spec.fixed * s : 'oh';
+  const ow: number | string = spec.fixed ? spec.fixed * s : 'ow';
+  g.output('output', layout === 'NCHW' ? [1, outC, oh, ow] : [1, oh, ow, outC]);
+  return g.encode();
+}

@@ -193,3 +193,23 @@ export interface VerifyResult {
   problems: string[];
   sha256: string | null;
 }
+
+/** "255 MB", "1.2 GB": decimal units, as download sizes are usually quoted. */
+export function formatBytes(n: number | null): string {
+  if (n === null || !Number.isFinite(n)) return '-';
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u += 1;
+  }
+  return `${u === 0 ? v : v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
+}
+
+/** Default model per task, as defaults.json in a models folder holds it (upscale keyed by scale). */
+export interface ModelDefaults {
+  colorize?: string;
+  restore?: string;
+  upscale?: Record<string, string>;
+}
