@@ -104,6 +104,29 @@ describe('files in, files out', () => {
     }
   });
 
+  it('draws a visible watermark only when asked, in the bottom-right corner', async () => {
+    const src = await saveRaster(join(work, 'wm.png'), greyPattern(240, 160));
+    const plain = join(work, 'wm.plain.png');
+    const marked = join(work, 'wm.marked.png');
+    const job = { input: src, ops: ['colorize' as const], options: { models: { colorize: 'warm' } } };
+    expect((await engine.processFile({ ...job, output: plain })).ok).toBe(true);
+    expect((await engine.processFile({ ...job, output: marked, watermark: true })).ok).toBe(true);
+    const a = await decode(plain);
+    const b = await decode(marked);
+    let corner = 0;
+    let elsewhere = 0;
+    for (let y = 0; y < 160; y++) {
+      for (let x = 0; x < 240; x++) {
+        const i = (y * 240 + x) * 3;
+        const d = Math.abs(a.data[i] - b.data[i]) + Math.abs(a.data[i + 1] - b.data[i + 1]) + Math.abs(a.data[i + 2] - b.data[i + 2]);
+        if (x > 120 && y > 130) corner += d;
+        else if (x < 100 && y < 100) elsewhere += d;
+      }
+    }
+    expect(corner).toBeGreaterThan(1000);
+    expect(elsewhere).toBe(0);
+  });
+
   it('never overwrites an existing output unless asked, and never writes over the original', async () => {
     const src = await saveRaster(join(work, 'keep.png'), greyPattern(20, 20));
     const out = join(work, 'keep.out.png');

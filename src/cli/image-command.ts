@@ -5,6 +5,8 @@ import { EnginePool } from '../engine/pool/pool';
 import { ModelRegistry } from '../engine/models/registry';
 import { defaultModelDirs } from '../engine/models/paths';
 import { orderedOps } from '../engine/engine';
+import { effectiveRenderSize } from '../engine/ops/colorize';
+import { renderFactorOf } from '../shared/manifest';
 import { errorMessage } from '../engine/errors';
 import { consoleLogger, silentLogger } from '../engine/log';
 import { OPS, type ExecutionProviderChoice, type FileResult, type OpName, type OpOptions, type OutputFormat } from '../engine/types';
@@ -95,7 +97,13 @@ export async function runImageCommand(files: string[], ops: OpName[], o: ImageCo
   };
   // Fail fast on a missing model rather than once per file.
   for (const op of ordered) {
-    await registry.resolve(op, { id: options.models?.[op], scale: options.scale });
+    const m = await registry.resolve(op, { id: options.models?.[op], scale: options.scale });
+    if (op === 'colorize') {
+      const size = effectiveRenderSize(m, options.renderSize);
+      log.info(`colorize with ${m.id} at ${size} px (DeOldify render_factor ${renderFactorOf(size)})`);
+    } else {
+      log.info(`${op} with ${m.id}${m.scale > 1 ? ` (×${m.scale})` : ''}`);
+    }
   }
   const { files: found, warnings } = await collectInputs(files, Boolean(o.recursive));
   for (const w of warnings) log.warn(w);

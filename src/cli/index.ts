@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { errorMessage } from '../engine/errors';
 import { registerImageCommands } from './image-command';
+import { registerModelsCommand } from './models-command';
 
 /** Builds the `tintype` command line. Sub-commands register themselves here. */
 export function buildProgram(setExit: (code: number) => void): Command {
@@ -10,6 +11,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .showHelpAfterError()
     .exitOverride();
   registerImageCommands(program, setExit);
+  registerModelsCommand(program, { setExit });
   return program;
 }
 

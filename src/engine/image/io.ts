@@ -172,6 +172,29 @@ function watermarkSvg(width: number, height: number, text: string): Buffer {
   );
 }
 
+/** Burns the mark into the pixels (a composite would add an alpha band the output must not have). */
+async function drawWatermark(
+  data: Uint8Array | Uint16Array,
+  raster: Raster,
+  channels: number,
+  sixteen: boolean,
+  text: string,
+): Promise<Uint8Array | Uint16Array> {
+  let img = sharp(data, { raw: { width: raster.width, height: raster.height, channels: channels as 1 | 2 | 3 | 4 } });
+  if (sixteen) img = img.toColourspace(raster.channels === 1 ? 'grey16' : 'rgb16');
+  const { data: out, info } = await img
+    .composite([{ input: watermarkSvg(raster.width, raster.height, text) }])
+    .raw({ depth: sixteen ? 'ushort' : 'uchar' })
+    .toBuffer({ resolveWithObject: true });
+  const bytes = sixteen ? new Uint16Array(out.buffer, out.byteOffset, out.byteLength / 2) : new Uint8Array(out);
+  if (info.channels === channels) return bytes;
+  // Drop the alpha band the composite added; keep our own channels.
+  const n = raster.width * raster.height;
+  const res = sixteen ? new Uint16Array(n * channels) : new Uint8Array(n * channels);
+  for (let i = 0; i < n; i++) for (let c = 0; c < channels; c++) res[i * channels + c] = bytes[i * info.channels + c];
+  return res;
+}
+
 /**
  * Encodes a raster (plus untouched alpha) and writes it atomically. ICC profiles are carried over
  * when they match the output's colour space (an RGB profile for RGB output): pixels were decoded to
@@ -199,12 +222,12 @@ export async function writeImage(path: string, raster: Raster, opts: WriteOption
   }
   let tmpDir: string | undefined;
   try {
+    if (opts.watermark) data = await drawWatermark(data, raster, channels, sixteen, opts.watermark);
     let img = sharp(data, {
       raw: { width: raster.width, height: raster.height, channels: channels as 1 | 2 | 3 | 4 },
       limitInputPixels: false,
     });
     if (sixteen) img = img.toColourspace(raster.channels === 1 ? 'grey16' : 'rgb16');
-    if (opts.watermark) img = img.composite([{ input: watermarkSvg(raster.width, raster.height, opts.watermark) }]);
     if (opts.icc && iccMatches(opts.icc, raster.channels) && !sixteen) {
       tmpDir = await mkdtemp(join(tmpdir(), 'tintype-icc-'));
       const iccPath = join(tmpDir, 'profile.icc');

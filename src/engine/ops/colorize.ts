@@ -1,3 +1,4 @@
+import type { Manifest } from '../../shared/manifest';
 import { TintypeError } from '../errors';
 import { chromaFromRgb, labLOfGrey, labToRgb, maxValue, mergeLumaChroma } from '../image/color';
 import { lumaResized, resizePlane, resizePlanePair } from '../image/resize';
@@ -11,8 +12,7 @@ export interface ColorizeOptions {
 }
 
 /** The square size the model actually runs at, checked against the manifest. */
-export function effectiveRenderSize(model: LoadedModel, wanted?: number): number {
-  const m = model.manifest;
+export function effectiveRenderSize(m: Manifest, wanted?: number): number {
   const rs = m.renderSize!;
   if (m.size.kind === 'fixed') {
     if (wanted !== undefined && wanted !== m.size.value) {
@@ -44,7 +44,7 @@ export async function colorize(
   stats?: InferStats,
 ): Promise<Raster> {
   const m = model.manifest;
-  const size = effectiveRenderSize(model, opts.renderSize);
+  const size = effectiveRenderSize(m, opts.renderSize);
   const small = await lumaResized(raster, size, size, 'cubic');
   const n = size * size;
   const inv = 1 / maxValue(small.depth);
