@@ -19,7 +19,9 @@ const renderSize = Number(process.env.BENCH_RENDER_SIZE ?? 280);
 
 async function photo(path: string, width: number, height: number): Promise<void> {
   // A greyscale "scan" with real texture: JPEG sizes and decode costs like a photo's.
-  const noise = await sharp({ create: { width, height, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 40 } } })
+  const noise = await sharp({
+    create: { width, height, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 40 } },
+  })
     .blur(1.2)
     .greyscale()
     .jpeg({ quality: 90 })
@@ -30,7 +32,9 @@ async function photo(path: string, width: number, height: number): Promise<void>
 function timeCli(args: string[]): { ms: number; maxRssMb: number; ok: boolean; err: string } {
   const useTime = existsSync('/usr/bin/time');
   const cmd = useTime ? '/usr/bin/time' : process.execPath;
-  const full = useTime ? ['-f', 'MAXRSS_KB=%M', process.execPath, join(root, 'bin', 'tintype.js'), ...args] : [join(root, 'bin', 'tintype.js'), ...args];
+  const full = useTime
+    ? ['-f', 'MAXRSS_KB=%M', process.execPath, join(root, 'bin', 'tintype.js'), ...args]
+    : [join(root, 'bin', 'tintype.js'), ...args];
   const t0 = performance.now();
   const r = spawnSync(cmd, full, { env: { ...process.env, TINTYPE_MODELS_DIR: models }, encoding: 'utf8' });
   const ms = performance.now() - t0;
@@ -41,9 +45,18 @@ function timeCli(args: string[]): { ms: number; maxRssMb: number; ok: boolean; e
 async function modelOnly(): Promise<{ createMs: number; runMs: number }> {
   const bytes = readFileSync(join(models, id, 'model.onnx'));
   const t0 = performance.now();
-  const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', executionProviders: ['cpu'], interOpNumThreads: 1 });
+  const session = await ort.InferenceSession.create(bytes, {
+    graphOptimizationLevel: 'all',
+    executionProviders: ['cpu'],
+    interOpNumThreads: 1,
+  });
   const createMs = performance.now() - t0;
-  const input = new ort.Tensor('float32', new Float32Array(3 * renderSize * renderSize).fill(0.5), [1, 3, renderSize, renderSize]);
+  const input = new ort.Tensor('float32', new Float32Array(3 * renderSize * renderSize).fill(0.5), [
+    1,
+    3,
+    renderSize,
+    renderSize,
+  ]);
   await session.run({ input }); // warm-up
   const runs: number[] = [];
   for (let i = 0; i < 3; i++) {
@@ -61,22 +74,46 @@ await photo(p12, 4000, 3000);
 await photo(p40, 7744, 5184);
 
 const model = await modelOnly();
-const cli12 = timeCli(['colorize', p12, '-o', join(work, 'out12.jpg'), '--model', id, '--render-size', String(renderSize), '-q']);
-const cli40 = timeCli(['colorize', p40, '-o', join(work, 'out40.jpg'), '--model', id, '--render-size', String(renderSize), '-q']);
+const cli12 = timeCli([
+  'colorize',
+  p12,
+  '-o',
+  join(work, 'out12.jpg'),
+  '--model',
+  id,
+  '--render-size',
+  String(renderSize),
+  '-q',
+]);
+const cli40 = timeCli([
+  'colorize',
+  p40,
+  '-o',
+  join(work, 'out40.jpg'),
+  '--model',
+  id,
+  '--render-size',
+  String(renderSize),
+  '-q',
+]);
 if (!cli12.ok || !cli40.ok) {
   console.error(cli12.err, cli40.err);
   process.exit(1);
 }
 
 const f = (n: number) => n.toFixed(0);
-console.log(`\nTintype engine benchmark — ${cpus().length}× ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, onnxruntime-node CPU`);
+console.log(
+  `\nTintype engine benchmark — ${cpus().length}× ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, onnxruntime-node CPU`,
+);
 console.log(`model: ${id} (U-Net, random weights, ~25 GFLOP at 280 px), render size ${renderSize}\n`);
 console.log('| measurement | value | goal |');
 console.log('|---|---|---|');
 console.log(`| model-only: one inference at ${renderSize}² (warm session) | ${f(model.runMs)} ms | |`);
 console.log(`| model-only: session creation + one inference | ${f(model.createMs + model.runMs)} ms | |`);
 console.log(`| end-to-end CLI, 12 MP JPEG in → JPEG out (process start to exit) | ${f(cli12.ms)} ms | |`);
-console.log(`| ratio end-to-end / (session + inference) | ${(cli12.ms / (model.createMs + model.runMs)).toFixed(2)}× | ≤ 1.3× |`);
+console.log(
+  `| ratio end-to-end / (session + inference) | ${(cli12.ms / (model.createMs + model.runMs)).toFixed(2)}× | ≤ 1.3× |`,
+);
 console.log(`| ratio end-to-end / inference alone | ${(cli12.ms / model.runMs).toFixed(2)}× | |`);
 console.log(`| end-to-end CLI, 40 MP JPEG | ${f(cli40.ms)} ms | |`);
 console.log(`| peak RSS, 40 MP colorize (whole CLI process) | ${cli40.maxRssMb.toFixed(0)} MB | ≤ 1536 MB |`);

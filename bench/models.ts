@@ -18,7 +18,10 @@ export function unetColorizer(): Uint8Array {
   const conv = (x: string, cin: number, cout: number, stride = 1, relu = true) => {
     const w = new Float32Array(cout * cin * 9).map(() => rand() * Math.sqrt(2 / (cin * 9)));
     const b = new Float32Array(cout);
-    let y = g.node('Conv', [x, g.constant(w, [cout, cin, 3, 3]), g.constant(b, [cout])], { pads: [1, 1, 1, 1], strides: [stride, stride] });
+    let y = g.node('Conv', [x, g.constant(w, [cout, cin, 3, 3]), g.constant(b, [cout])], {
+      pads: [1, 1, 1, 1],
+      strides: [stride, stride],
+    });
     if (relu) y = g.node('Relu', [y]);
     return y;
   };

@@ -22,7 +22,11 @@ for (const name of names) {
     continue;
   }
   console.log(`\n### bench/${name}.ts`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', file, ...process.argv.slice(2).filter((a) => a.startsWith('-'))], { stdio: 'inherit' });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', file, ...process.argv.slice(2).filter((a) => a.startsWith('-'))],
+    { stdio: 'inherit' },
+  );
   if (r.status !== 0) failed++;
 }
 process.exit(failed ? 1 : 0);

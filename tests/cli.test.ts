@@ -1,5 +1,13 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
@@ -10,9 +18,15 @@ import { installColorizer, installModel, invertGraph } from './helpers/models';
 const run = promisify(execFile);
 const BIN = join(import.meta.dirname, '..', 'bin', 'tintype.js');
 
-async function tintype(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+async function tintype(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await run(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, timeout: 90_000 });
+    const r = await run(process.execPath, [BIN, ...args], {
+      env: { ...process.env, ...env },
+      timeout: 90_000,
+    });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -46,7 +60,10 @@ describe('tintype CLI', () => {
     const before = readFileSync(join(dir, 'album', 'a.png'));
     const r = await tintype(['colorize', join(dir, 'album'), '-r', '--json'], env);
     expect(r.code, r.stderr).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(2);
     expect(lines.every((l) => l.ok)).toBe(true);
     expect(existsSync(join(dir, 'album', 'a.colorize.png'))).toBe(true);
@@ -55,7 +72,10 @@ describe('tintype CLI', () => {
     // Running again: outputs exist → failures (never overwritten), and earlier outputs are not re-processed as inputs.
     const again = await tintype(['colorize', join(dir, 'album'), '-r', '--json'], env);
     expect(again.code).toBe(1);
-    const res = again.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const res = again.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(res).toHaveLength(2);
     expect(res[0].error).toMatch(/output already exists/);
     const forced = await tintype(['colorize', join(dir, 'album'), '-r', '--overwrite', '-q'], env);
@@ -67,9 +87,26 @@ describe('tintype CLI', () => {
     await saveRaster(join(dir, 'good.png'), greyPattern(20, 20));
     writeFileSync(join(dir, 'bad.jpg'), 'not a picture');
     const out = join(dir, 'out');
-    const r = await tintype(['run', '--ops', 'restore,colorize', join(dir, 'bad.jpg'), join(dir, 'good.png'), '-o', out, '--format', 'tif', '--json'], env);
+    const r = await tintype(
+      [
+        'run',
+        '--ops',
+        'restore,colorize',
+        join(dir, 'bad.jpg'),
+        join(dir, 'good.png'),
+        '-o',
+        out,
+        '--format',
+        'tif',
+        '--json',
+      ],
+      env,
+    );
     expect(r.code).toBe(1);
-    const res = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const res = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const bad = res.find((x) => x.input.endsWith('bad.jpg'));
     const good = res.find((x) => x.input.endsWith('good.png'));
     expect(bad.ok).toBe(false);

@@ -4,13 +4,18 @@ import { installColorizer } from './helpers/models';
 import { greyPattern, luma601, sepiaPattern, tempDir } from './helpers/images';
 import type { Raster } from '../src/engine/types';
 
-const KR = 0.299, KG = 0.587, KB = 0.114;
+const KR = 0.299,
+  KG = 0.587,
+  KB = 0.114;
 
 function maxLumaError(input: Raster, output: Raster): number {
   let worst = 0;
   const n = input.width * input.height;
   for (let i = 0; i < n; i++) {
-    const yi = input.channels === 1 ? input.data[i] : luma601(input.data[i * 3], input.data[i * 3 + 1], input.data[i * 3 + 2]);
+    const yi =
+      input.channels === 1
+        ? input.data[i]
+        : luma601(input.data[i * 3], input.data[i * 3 + 1], input.data[i * 3 + 2]);
     const yo = luma601(output.data[i * 3], output.data[i * 3 + 1], output.data[i * 3 + 2]);
     worst = Math.max(worst, Math.abs(yi - yo));
   }
@@ -19,10 +24,13 @@ function maxLumaError(input: Raster, output: Raster): number {
 
 /** Mean U and V (BT.601 analog) of an 8-bit RGB raster, on the 0..1 scale. */
 function meanChroma(r: Raster): { u: number; v: number } {
-  let u = 0, v = 0;
+  let u = 0,
+    v = 0;
   const n = r.width * r.height;
   for (let i = 0; i < n; i++) {
-    const R = r.data[i * 3] / 255, G = r.data[i * 3 + 1] / 255, B = r.data[i * 3 + 2] / 255;
+    const R = r.data[i * 3] / 255,
+      G = r.data[i * 3 + 1] / 255,
+      B = r.data[i * 3 + 2] / 255;
     const y = KR * R + KG * G + KB * B;
     u += 0.492 * (B - y);
     v += 0.877 * (R - y);
@@ -46,12 +54,30 @@ describe('colorize (DeOldify method)', () => {
     installColorizer(dir, 'uv-blue', {}, 'uv', [0, 0], [0.15, -0.1]);
     // Chroma that depends on the grey level: tells whether the input convention was honoured.
     installColorizer(dir, 'probe-01', { range: [0, 1] }, 'uv', [0.3, 0], [-0.15, 0]);
-    installColorizer(dir, 'probe-255-norm', { range: [0, 255], normalization: { mean: [120, 110, 100], std: [50, 60, 70] } }, 'uv', [0.3, 0], [-0.15, 0]);
+    installColorizer(
+      dir,
+      'probe-255-norm',
+      { range: [0, 255], normalization: { mean: [120, 110, 100], std: [50, 60, 70] } },
+      'uv',
+      [0.3, 0],
+      [-0.15, 0],
+    );
     installColorizer(dir, 'probe-nhwc', { layout: 'NHWC', range: [-1, 1] }, 'uv', [0.3, 0], [-0.15, 0]);
     installColorizer(dir, 'probe-grey1', { channels: 1 }, 'uv', [0.3, 0], [-0.15, 0]);
     installColorizer(dir, 'probe-frames3', { channels: 1, frames: 3 }, 'uv', [0.3, 0], [-0.15, 0]);
-    installColorizer(dir, 'probe-fixed', { size: { kind: 'fixed', value: 48 } }, 'uv', [0.3, 0], [-0.15, 0], { default: 48, min: 48, max: 48 });
-    installColorizer(dir, 'probe-mult8', { size: { kind: 'dynamic', multiple: 8 } }, 'uv', [0.3, 0], [-0.15, 0]);
+    installColorizer(dir, 'probe-fixed', { size: { kind: 'fixed', value: 48 } }, 'uv', [0.3, 0], [-0.15, 0], {
+      default: 48,
+      min: 48,
+      max: 48,
+    });
+    installColorizer(
+      dir,
+      'probe-mult8',
+      { size: { kind: 'dynamic', multiple: 8 } },
+      'uv',
+      [0.3, 0],
+      [-0.15, 0],
+    );
     engine = new Engine({ modelDirs: [dir] });
   });
 
@@ -78,25 +104,40 @@ describe('colorize (DeOldify method)', () => {
 
   it('merges Lab a,b output (DDColor-style) and YUV output', async () => {
     const input = greyPattern(64, 64);
-    const red = meanChroma(await engine.processRaster(input, ['colorize'], { models: { colorize: 'ab-red' } }));
+    const red = meanChroma(
+      await engine.processRaster(input, ['colorize'], { models: { colorize: 'ab-red' } }),
+    );
     expect(red.v).toBeGreaterThan(0.05); // a>0 is red/magenta: V positive
-    const blue = meanChroma(await engine.processRaster(input, ['colorize'], { models: { colorize: 'uv-blue' } }));
+    const blue = meanChroma(
+      await engine.processRaster(input, ['colorize'], { models: { colorize: 'uv-blue' } }),
+    );
     expect(blue.u).toBeGreaterThan(0.08);
     expect(blue.v).toBeLessThan(-0.05);
   });
 
   it('honours every input convention: range, normalization, NHWC, 1 channel, 3 frames, fixed size, multiple of 8', async () => {
     // Left half dark, right half bright: the probe's U = 0.3*g - 0.15 is negative on the left, positive on the right.
-    const w = 96, h = 64;
+    const w = 96,
+      h = 64;
     const data = new Uint8Array(w * h);
     for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data[y * w + x] = x < w / 2 ? 40 : 215;
     const input: Raster = { width: w, height: h, channels: 1, depth: 8, data };
     const expectU = (g: number) => 0.3 * g - 0.15;
-    for (const id of ['probe-01', 'probe-255-norm', 'probe-nhwc', 'probe-grey1', 'probe-frames3', 'probe-fixed', 'probe-mult8']) {
+    for (const id of [
+      'probe-01',
+      'probe-255-norm',
+      'probe-nhwc',
+      'probe-grey1',
+      'probe-frames3',
+      'probe-fixed',
+      'probe-mult8',
+    ]) {
       const out = await engine.processRaster(input, ['colorize'], { models: { colorize: id } });
       const px = (x: number, y: number) => {
         const i = (y * w + x) * 3;
-        const R = out.data[i] / 255, G = out.data[i + 1] / 255, B = out.data[i + 2] / 255;
+        const R = out.data[i] / 255,
+          G = out.data[i + 1] / 255,
+          B = out.data[i + 2] / 255;
         return 0.492 * (B - (KR * R + KG * G + KB * B));
       };
       expect(px(10, 30), id).toBeCloseTo(expectU(40 / 255), 1);
@@ -122,15 +163,29 @@ describe('colorize (DeOldify method)', () => {
 
   it('rejects a render size outside the model range, and a different size for a fixed-size model', async () => {
     const input = greyPattern(40, 40);
-    await expect(engine.processRaster(input, ['colorize'], { models: { colorize: 'warm-rgb' }, renderSize: 500 })).rejects.toThrow(/render size 500 is outside 32–128/);
-    await expect(engine.processRaster(input, ['colorize'], { models: { colorize: 'probe-fixed' }, renderSize: 64 })).rejects.toThrow(/only runs at 48/);
+    await expect(
+      engine.processRaster(input, ['colorize'], { models: { colorize: 'warm-rgb' }, renderSize: 500 }),
+    ).rejects.toThrow(/render size 500 is outside 32–128/);
+    await expect(
+      engine.processRaster(input, ['colorize'], { models: { colorize: 'probe-fixed' }, renderSize: 64 }),
+    ).rejects.toThrow(/only runs at 48/);
   });
 
   it('saturation scales the predicted chroma', async () => {
     // Flat mid-grey: no pixel is near the gamut edge, so chroma scales exactly.
-    const input: Raster = { width: 64, height: 64, channels: 1, depth: 8, data: new Uint8Array(64 * 64).fill(128) };
-    const full = meanChroma(await engine.processRaster(input, ['colorize'], { models: { colorize: 'warm-rgb' } }));
-    const half = meanChroma(await engine.processRaster(input, ['colorize'], { models: { colorize: 'warm-rgb' }, saturation: 0.5 }));
+    const input: Raster = {
+      width: 64,
+      height: 64,
+      channels: 1,
+      depth: 8,
+      data: new Uint8Array(64 * 64).fill(128),
+    };
+    const full = meanChroma(
+      await engine.processRaster(input, ['colorize'], { models: { colorize: 'warm-rgb' } }),
+    );
+    const half = meanChroma(
+      await engine.processRaster(input, ['colorize'], { models: { colorize: 'warm-rgb' }, saturation: 0.5 }),
+    );
     expect(half.v).toBeCloseTo(full.v / 2, 2);
   });
 });

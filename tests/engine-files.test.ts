@@ -8,7 +8,13 @@ import { decode, greyPattern, luma601, saveRaster, sepiaPattern, tempDir } from 
 import { installColorizer, installModel, invertGraph, nanGraph } from './helpers/models';
 
 const common = {
-  input: { layout: 'NCHW' as const, channels: 3 as const, frames: 1 as const, range: [0, 1] as [number, number], normalization: null },
+  input: {
+    layout: 'NCHW' as const,
+    channels: 3 as const,
+    frames: 1 as const,
+    range: [0, 1] as [number, number],
+    normalization: null,
+  },
   size: { kind: 'dynamic' as const, multiple: 1 },
   output: { kind: 'rgb' as const, range: [0, 1] as [number, number] },
 };
@@ -20,15 +26,35 @@ describe('files in, files out', () => {
 
   beforeAll(() => {
     installColorizer(models, 'warm', {}, 'rgb', [0, 0, 0], [0.8, 0.5, 0.3]);
-    installModel(models, { ...common, id: 'invert', task: 'restore', tile: { size: 64, overlap: 8 } }, invertGraph());
+    installModel(
+      models,
+      { ...common, id: 'invert', task: 'restore', tile: { size: 64, overlap: 8 } },
+      invertGraph(),
+    );
     installModel(models, { ...common, id: 'nan', task: 'restore' }, nanGraph());
     // Manifest claims 1 channel; the graph takes 3.
-    installModel(models, { ...common, id: 'misfit', task: 'restore', input: { ...common.input, channels: 1 } }, invertGraph(3));
+    installModel(
+      models,
+      { ...common, id: 'misfit', task: 'restore', input: { ...common.input, channels: 1 } },
+      invertGraph(3),
+    );
     mkdirSync(join(models, 'corrupt'));
-    writeFileSync(join(models, 'corrupt', 'model.onnx'), Buffer.from('this is not a protobuf at all, just text'));
+    writeFileSync(
+      join(models, 'corrupt', 'model.onnx'),
+      Buffer.from('this is not a protobuf at all, just text'),
+    );
     writeFileSync(
       join(models, 'corrupt', 'manifest.json'),
-      JSON.stringify({ ...common, id: 'corrupt', name: 'c', task: 'restore', file: 'model.onnx', license: 'MIT', source: 'test', sha256: '0'.repeat(64) }),
+      JSON.stringify({
+        ...common,
+        id: 'corrupt',
+        name: 'c',
+        task: 'restore',
+        file: 'model.onnx',
+        license: 'MIT',
+        source: 'test',
+        sha256: '0'.repeat(64),
+      }),
     );
     engine = new Engine({ modelDirs: [models] });
   });
@@ -36,9 +62,17 @@ describe('files in, files out', () => {
   it('applies EXIF orientation and writes an upright image with orientation reset', async () => {
     const src = join(work, 'rotated.jpg');
     const raw = sepiaPattern(60, 20);
-    await sharp(raw.data, { raw: { width: 60, height: 20, channels: 3 } }).jpeg().withMetadata({ orientation: 6 }).toFile(src);
+    await sharp(raw.data, { raw: { width: 60, height: 20, channels: 3 } })
+      .jpeg()
+      .withMetadata({ orientation: 6 })
+      .toFile(src);
     const out = join(work, 'rotated.colorize.jpg');
-    const r = await engine.processFile({ input: src, output: out, ops: ['colorize'], options: { models: { colorize: 'warm' } } });
+    const r = await engine.processFile({
+      input: src,
+      output: out,
+      ops: ['colorize'],
+      options: { models: { colorize: 'warm' } },
+    });
     expect(r.error).toBeUndefined();
     const meta = await sharp(out).metadata();
     expect([meta.width, meta.height]).toEqual([20, 60]);
@@ -54,7 +88,12 @@ describe('files in, files out', () => {
       .jpeg()
       .toFile(src);
     const out = join(work, 'meta.colorize.jpg');
-    const r = await engine.processFile({ input: src, output: out, ops: ['colorize'], options: { models: { colorize: 'warm' } } });
+    const r = await engine.processFile({
+      input: src,
+      output: out,
+      ops: ['colorize'],
+      options: { models: { colorize: 'warm' } },
+    });
     expect(r.ok).toBe(true);
     const meta = await sharp(out).metadata();
     expect(meta.exif?.toString('latin1')).toContain('Brownie No. 2');
@@ -72,7 +111,12 @@ describe('files in, files out', () => {
     const grey = greyPattern(64, 48, 16);
     await saveRaster(src, grey, 'tif');
     const out = join(work, 'scan16.colorize.tif');
-    const r = await engine.processFile({ input: src, output: out, ops: ['colorize'], options: { models: { colorize: 'warm' } } });
+    const r = await engine.processFile({
+      input: src,
+      output: out,
+      ops: ['colorize'],
+      options: { models: { colorize: 'warm' } },
+    });
     expect(r.ok, r.error).toBe(true);
     const meta = await sharp(out).metadata();
     expect(meta.depth).toBe('ushort');
@@ -80,21 +124,32 @@ describe('files in, files out', () => {
     const px = await decode(out, 16);
     let worst = 0;
     for (let i = 0; i < 64 * 48; i++) {
-      worst = Math.max(worst, Math.abs(luma601(px.data[i * 3], px.data[i * 3 + 1], px.data[i * 3 + 2]) - grey.data[i]));
+      worst = Math.max(
+        worst,
+        Math.abs(luma601(px.data[i * 3], px.data[i * 3 + 1], px.data[i * 3 + 2]) - grey.data[i]),
+      );
     }
     expect(worst).toBeLessThanOrEqual(1);
   });
 
   it('keeps the alpha channel untouched', async () => {
     const src = join(work, 'alpha.png');
-    const w = 40, h = 30;
+    const w = 40,
+      h = 30;
     const rgba = new Uint8Array(w * h * 4);
     for (let i = 0; i < w * h; i++) {
       rgba.set([(i * 7) % 256, (i * 3) % 256, 90, (i * 11) % 256], i * 4);
     }
-    await sharp(rgba, { raw: { width: w, height: h, channels: 4 } }).png().toFile(src);
+    await sharp(rgba, { raw: { width: w, height: h, channels: 4 } })
+      .png()
+      .toFile(src);
     const out = join(work, 'alpha.restore.png');
-    const r = await engine.processFile({ input: src, output: out, ops: ['restore'], options: { models: { restore: 'invert' } } });
+    const r = await engine.processFile({
+      input: src,
+      output: out,
+      ops: ['restore'],
+      options: { models: { restore: 'invert' } },
+    });
     expect(r.ok, r.error).toBe(true);
     const { data, info } = await sharp(out).raw().toBuffer({ resolveWithObject: true });
     expect(info.channels).toBe(4);
@@ -118,7 +173,10 @@ describe('files in, files out', () => {
     for (let y = 0; y < 160; y++) {
       for (let x = 0; x < 240; x++) {
         const i = (y * 240 + x) * 3;
-        const d = Math.abs(a.data[i] - b.data[i]) + Math.abs(a.data[i + 1] - b.data[i + 1]) + Math.abs(a.data[i + 2] - b.data[i + 2]);
+        const d =
+          Math.abs(a.data[i] - b.data[i]) +
+          Math.abs(a.data[i + 1] - b.data[i + 1]) +
+          Math.abs(a.data[i + 2] - b.data[i + 2]);
         if (x > 120 && y > 130) corner += d;
         else if (x < 100 && y < 100) elsewhere += d;
       }
@@ -131,20 +189,42 @@ describe('files in, files out', () => {
     const src = await saveRaster(join(work, 'keep.png'), greyPattern(20, 20));
     const out = join(work, 'keep.out.png');
     writeFileSync(out, 'precious');
-    const r = await engine.processFile({ input: src, output: out, ops: ['colorize'], options: { models: { colorize: 'warm' } } });
+    const r = await engine.processFile({
+      input: src,
+      output: out,
+      ops: ['colorize'],
+      options: { models: { colorize: 'warm' } },
+    });
     expect(r.ok).toBe(false);
     expect(r.error).toMatch(/keep\.out\.png: output already exists/);
     expect(readFileSync(out, 'utf8')).toBe('precious');
-    const again = await engine.processFile({ input: src, output: out, overwrite: true, ops: ['colorize'], options: { models: { colorize: 'warm' } } });
+    const again = await engine.processFile({
+      input: src,
+      output: out,
+      overwrite: true,
+      ops: ['colorize'],
+      options: { models: { colorize: 'warm' } },
+    });
     expect(again.ok).toBe(true);
-    const same = await engine.processFile({ input: src, output: src, overwrite: true, ops: ['colorize'], options: { models: { colorize: 'warm' } } });
+    const same = await engine.processFile({
+      input: src,
+      output: src,
+      overwrite: true,
+      ops: ['colorize'],
+      options: { models: { colorize: 'warm' } },
+    });
     expect(same.error).toMatch(/would replace the original/);
   });
 
   describe('bad input: a clear error naming the file and the problem, no partial output', () => {
     const bad = tempDir();
     const outDir = tempDir();
-    const run = async (input: string, ops: ('colorize' | 'restore')[] = ['colorize'], model = 'warm', output = join(outDir, 'out.png')) => {
+    const run = async (
+      input: string,
+      ops: ('colorize' | 'restore')[] = ['colorize'],
+      model = 'warm',
+      output = join(outDir, 'out.png'),
+    ) => {
       const r = await engine.processFile({ input, output, ops, options: { models: { [ops[0]]: model } } });
       expect(r.ok).toBe(false);
       expect(readdirSync(outDir)).toEqual([]);
@@ -155,27 +235,44 @@ describe('files in, files out', () => {
       expect(await run(join(bad, 'nope.jpg'))).toMatch(/nope\.jpg: file not found/);
       writeFileSync(join(bad, 'empty.jpg'), '');
       expect(await run(join(bad, 'empty.jpg'))).toMatch(/empty\.jpg: file is empty/);
-      const jpeg = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#888' } }).jpeg().toBuffer();
+      const jpeg = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#888' } })
+        .jpeg()
+        .toBuffer();
       writeFileSync(join(bad, 'truncated.jpg'), jpeg.subarray(0, Math.floor(jpeg.length / 2)));
-      expect(await run(join(bad, 'truncated.jpg'))).toMatch(/truncated\.jpg: .*(damaged or truncated|corrupt)/);
+      expect(await run(join(bad, 'truncated.jpg'))).toMatch(
+        /truncated\.jpg: .*(damaged or truncated|corrupt)/,
+      );
       writeFileSync(join(bad, 'notes.jpg'), 'Grandma and Grandpa, 1952. Scan later.\n');
       expect(await run(join(bad, 'notes.jpg'))).toMatch(/notes\.jpg: not an image/);
-      await sharp({ create: { width: 8, height: 8, channels: 3, background: '#888' } }).gif().toFile(join(bad, 'anim.gif'));
+      await sharp({ create: { width: 8, height: 8, channels: 3, background: '#888' } })
+        .gif()
+        .toFile(join(bad, 'anim.gif'));
       expect(await run(join(bad, 'anim.gif'))).toMatch(/anim\.gif: unsupported format "gif"/);
       // A valid PNG whose header declares 100000×100000 pixels.
-      const png = Buffer.from(await sharp({ create: { width: 1, height: 1, channels: 3, background: '#000' } }).png().toBuffer());
+      const png = Buffer.from(
+        await sharp({ create: { width: 1, height: 1, channels: 3, background: '#000' } })
+          .png()
+          .toBuffer(),
+      );
       png.writeUInt32BE(100000, 16);
       png.writeUInt32BE(100000, 20);
       png.writeUInt32BE(crc32(png.subarray(12, 29)), 29);
       writeFileSync(join(bad, 'bomb.png'), png);
-      expect(await run(join(bad, 'bomb.png'))).toMatch(/bomb\.png: declared size 100000×100000 .* over the .* limit/);
+      expect(await run(join(bad, 'bomb.png'))).toMatch(
+        /bomb\.png: declared size 100000×100000 .* over the .* limit/,
+      );
     });
 
     it('unwritable output folder', async () => {
       const src = await saveRaster(join(bad, 'ok.png'), greyPattern(16, 16));
       const blocker = join(bad, 'a-file');
       writeFileSync(blocker, 'x');
-      const r = await engine.processFile({ input: src, output: join(blocker, 'out.png'), ops: ['colorize'], options: { models: { colorize: 'warm' } } });
+      const r = await engine.processFile({
+        input: src,
+        output: join(blocker, 'out.png'),
+        ops: ['colorize'],
+        options: { models: { colorize: 'warm' } },
+      });
       expect(r.ok).toBe(false);
       expect(r.error).toMatch(/a-file\/out\.png: cannot write output/);
     });
@@ -183,7 +280,9 @@ describe('files in, files out', () => {
     it('corrupt .onnx, a model whose shape does not fit its manifest, a model that returns NaN', async () => {
       const src = await saveRaster(join(bad, 'fine.png'), sepiaPattern(24, 24));
       expect(await run(src, ['restore'], 'corrupt')).toMatch(/corrupt\/model\.onnx: not a valid ONNX model/);
-      expect(await run(src, ['restore'], 'misfit')).toMatch(/misfit\/model\.onnx: input shape \[1, 3, height, width\] has 3 channels where the manifest .* expects 1/);
+      expect(await run(src, ['restore'], 'misfit')).toMatch(
+        /misfit\/model\.onnx: input shape \[1, 3, height, width\] has 3 channels where the manifest .* expects 1/,
+      );
       expect(await run(src, ['restore'], 'nan')).toMatch(/nan\/model\.onnx: model returned NaN values/);
       expect(existsSync(src)).toBe(true);
     });

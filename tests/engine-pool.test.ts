@@ -14,7 +14,10 @@ describe('execution providers', () => {
 
   it('auto falls back to CPU with one clear log line when the GPU provider cannot load', async () => {
     const lines: string[] = [];
-    const cache = new SessionCache({ ep: 'auto', log: { info: (m) => lines.push(m), warn: (m) => lines.push(m) } });
+    const cache = new SessionCache({
+      ep: 'auto',
+      log: { info: (m) => lines.push(m), warn: (m) => lines.push(m) },
+    });
     const m = await cache.get(await loadManifest(join(dir, 'warm', 'manifest.json')));
     if (gpuCandidates().length > 0 && m.ep === 'cpu') {
       expect(lines).toHaveLength(1);
@@ -35,12 +38,18 @@ describe('execution providers', () => {
     };
     const manifest = await loadManifest(join(dir, 'warm', 'manifest.json'));
     // Each cache has its own "already failed" memory only for real loads; a fresh injected create is always tried.
-    const auto = new SessionCache({ ep: 'auto', log: { info: (m) => lines.push(m), warn: (m) => lines.push(m) }, create: create as never });
+    const auto = new SessionCache({
+      ep: 'auto',
+      log: { info: (m) => lines.push(m), warn: (m) => lines.push(m) },
+      create: create as never,
+    });
     const loaded = await auto.get(manifest);
     expect(loaded.ep).toBe('cpu');
     expect(tried.at(-1)).toBe('cpu');
     const forced = new SessionCache({ ep: 'dml', create: create as never });
-    await expect(forced.get(manifest)).rejects.toThrow(/execution provider "dml" is not available: dml provider failed to initialise/);
+    await expect(forced.get(manifest)).rejects.toThrow(
+      /execution provider "dml" is not available: dml provider failed to initialise/,
+    );
     const cpu = new SessionCache({ ep: 'cpu', create: create as never });
     expect((await cpu.get(manifest)).ep).toBe('cpu');
   });
@@ -70,16 +79,28 @@ describe('EnginePool (worker threads)', () => {
     const work = tempDir();
     const pool = new EnginePool({ modelDirs: [dir], workers: 2, threads: 2, maxQueue: 2 });
     try {
-      const inputs = await Promise.all([0, 1, 2].map((i) => saveRaster(join(work, `p${i}.png`), greyPattern(50 + i, 40))));
+      const inputs = await Promise.all(
+        [0, 1, 2].map((i) => saveRaster(join(work, `p${i}.png`), greyPattern(50 + i, 40))),
+      );
       const progress: number[] = [];
       const results = await Promise.all([
         ...inputs.map((input, i) =>
           pool.processFile(
-            { input, output: join(work, `p${i}.out.png`), ops: ['colorize'], options: { models: { colorize: 'warm' } } },
+            {
+              input,
+              output: join(work, `p${i}.out.png`),
+              ops: ['colorize'],
+              options: { models: { colorize: 'warm' } },
+            },
             (e) => progress.push(e.fraction),
           ),
         ),
-        pool.processFile({ input: join(work, 'missing.png'), output: join(work, 'm.out.png'), ops: ['colorize'], options: {} }),
+        pool.processFile({
+          input: join(work, 'missing.png'),
+          output: join(work, 'm.out.png'),
+          ops: ['colorize'],
+          options: {},
+        }),
       ]);
       expect(results.slice(0, 3).map((r) => r.ok)).toEqual([true, true, true]);
       expect(results[3].ok).toBe(false);
@@ -88,7 +109,9 @@ describe('EnginePool (worker threads)', () => {
       const raster = greyPattern(30, 20);
       const out = await pool.processRaster(raster, ['colorize'], { models: { colorize: 'warm' } });
       expect([out.width, out.height, out.channels]).toEqual([30, 20, 3]);
-      await expect(pool.processRaster(raster, ['colorize'], { models: { colorize: 'nope' } })).rejects.toThrow(/model "nope" not found/);
+      await expect(
+        pool.processRaster(raster, ['colorize'], { models: { colorize: 'nope' } }),
+      ).rejects.toThrow(/model "nope" not found/);
     } finally {
       await pool.close();
     }

@@ -10,21 +10,57 @@ describe('tiled restore and upscale', () => {
 
   beforeAll(() => {
     const common = {
-      input: { layout: 'NCHW' as const, channels: 3 as const, frames: 1 as const, range: [0, 1] as [number, number], normalization: null },
+      input: {
+        layout: 'NCHW' as const,
+        channels: 3 as const,
+        frames: 1 as const,
+        range: [0, 1] as [number, number],
+        normalization: null,
+      },
       size: { kind: 'dynamic' as const, multiple: 1 },
       output: { kind: 'rgb' as const, range: [0, 1] as [number, number] },
     };
-    installModel(dir, { ...common, id: 'conv-x1', task: 'restore', scale: 1, tile: { size: 48, overlap: 16 } }, convGraph({ scale: 1 }));
-    installModel(dir, { ...common, id: 'conv-x2', task: 'upscale', scale: 2, tile: { size: 40, overlap: 16 } }, convGraph({ scale: 2, seed: 7 }));
-    installModel(dir, { ...common, id: 'invert', task: 'restore', scale: 1, tile: { size: 32, overlap: 8 } }, invertGraph());
     installModel(
       dir,
-      { ...common, id: 'invert-grey', task: 'restore', scale: 1, input: { ...common.input, channels: 1 }, tile: { size: 32, overlap: 8 } },
+      { ...common, id: 'conv-x1', task: 'restore', scale: 1, tile: { size: 48, overlap: 16 } },
+      convGraph({ scale: 1 }),
+    );
+    installModel(
+      dir,
+      { ...common, id: 'conv-x2', task: 'upscale', scale: 2, tile: { size: 40, overlap: 16 } },
+      convGraph({ scale: 2, seed: 7 }),
+    );
+    installModel(
+      dir,
+      { ...common, id: 'invert', task: 'restore', scale: 1, tile: { size: 32, overlap: 8 } },
+      invertGraph(),
+    );
+    installModel(
+      dir,
+      {
+        ...common,
+        id: 'invert-grey',
+        task: 'restore',
+        scale: 1,
+        input: { ...common.input, channels: 1 },
+        tile: { size: 32, overlap: 8 },
+      },
       invertGraph(1),
     );
-    installModel(dir, { ...common, id: 'conv-fixed', task: 'restore', scale: 1, size: { kind: 'fixed', value: 32 }, tile: { size: 32, overlap: 12 } }, (() => {
-      return convGraph({ scale: 1, seed: 3 });
-    })());
+    installModel(
+      dir,
+      {
+        ...common,
+        id: 'conv-fixed',
+        task: 'restore',
+        scale: 1,
+        size: { kind: 'fixed', value: 32 },
+        tile: { size: 32, overlap: 12 },
+      },
+      (() => {
+        return convGraph({ scale: 1, seed: 3 });
+      })(),
+    );
     engine = new Engine({ modelDirs: [dir] });
   });
 
@@ -48,12 +84,14 @@ describe('tiled restore and upscale', () => {
       expect(tiled.width).toBe(131 * model.manifest.scale);
       expect(tiled.height).toBe(97 * model.manifest.scale);
       let worst = 0;
-      for (let i = 0; i < whole.data.length; i++) worst = Math.max(worst, Math.abs(tiled.data[i] - whole.data[i]));
+      for (let i = 0; i < whole.data.length; i++)
+        worst = Math.max(worst, Math.abs(tiled.data[i] - whole.data[i]));
       expect(worst, id).toBeLessThanOrEqual(1);
       // The same tiles without overlap show seams: the comparison above can fail.
       const seams = await runTiled(img, model, { overlap: 0 });
       let seamWorst = 0;
-      for (let i = 0; i < whole.data.length; i++) seamWorst = Math.max(seamWorst, Math.abs(seams.data[i] - whole.data[i]));
+      for (let i = 0; i < whole.data.length; i++)
+        seamWorst = Math.max(seamWorst, Math.abs(seams.data[i] - whole.data[i]));
       expect(seamWorst, id).toBeGreaterThan(1);
     }
   });
@@ -61,15 +99,18 @@ describe('tiled restore and upscale', () => {
   it('runs every pixel through the model exactly (inversion), colour and grey, any size', async () => {
     const rgb = sepiaPattern(77, 45);
     const out = await engine.processRaster(rgb, ['restore'], { models: { restore: 'invert' } });
-    for (let i = 0; i < rgb.data.length; i++) expect(Math.abs(out.data[i] - (255 - rgb.data[i]))).toBeLessThanOrEqual(1);
+    for (let i = 0; i < rgb.data.length; i++)
+      expect(Math.abs(out.data[i] - (255 - rgb.data[i]))).toBeLessThanOrEqual(1);
     // An RGB photo through a one-channel model runs once per channel.
     const out1 = await engine.processRaster(rgb, ['restore'], { models: { restore: 'invert-grey' } });
-    for (let i = 0; i < rgb.data.length; i++) expect(Math.abs(out1.data[i] - (255 - rgb.data[i]))).toBeLessThanOrEqual(1);
+    for (let i = 0; i < rgb.data.length; i++)
+      expect(Math.abs(out1.data[i] - (255 - rgb.data[i]))).toBeLessThanOrEqual(1);
     // A grey image stays grey.
     const grey = greyPattern(50, 33);
     const g = await engine.processRaster(grey, ['restore'], { models: { restore: 'invert' } });
     expect(g.channels).toBe(1);
-    for (let i = 0; i < grey.data.length; i++) expect(Math.abs(g.data[i] - (255 - grey.data[i]))).toBeLessThanOrEqual(1);
+    for (let i = 0; i < grey.data.length; i++)
+      expect(Math.abs(g.data[i] - (255 - grey.data[i]))).toBeLessThanOrEqual(1);
   });
 
   it('pads edge tiles for a fixed-size model and keeps 16-bit samples', async () => {
@@ -82,7 +123,9 @@ describe('tiled restore and upscale', () => {
 
   it('chains restore → upscale in one pass', async () => {
     const img = sepiaPattern(40, 30);
-    const out = await engine.processRaster(img, ['upscale', 'restore'], { models: { restore: 'invert', upscale: 'conv-x2' } });
+    const out = await engine.processRaster(img, ['upscale', 'restore'], {
+      models: { restore: 'invert', upscale: 'conv-x2' },
+    });
     expect(out.width).toBe(80);
     expect(out.height).toBe(60);
   });

@@ -20,7 +20,10 @@ interface Found {
 }
 
 /** Expands the arguments into image files; missing paths are kept so they fail with a clear error. */
-export async function collectInputs(args: string[], recursive: boolean): Promise<{ files: Found[]; warnings: string[] }> {
+export async function collectInputs(
+  args: string[],
+  recursive: boolean,
+): Promise<{ files: Found[]; warnings: string[] }> {
   const files: Found[] = [];
   const warnings: string[] = [];
   const walk = async (dir: string, root: string, depth: number): Promise<void> => {
@@ -41,7 +44,8 @@ export async function collectInputs(args: string[], recursive: boolean): Promise
     if (s?.isDirectory()) {
       const before = files.length;
       await walk(p, p, 0);
-      if (files.length === before) warnings.push(`${arg}: no images found${recursive ? '' : ' (use -r for subfolders)'}`);
+      if (files.length === before)
+        warnings.push(`${arg}: no images found${recursive ? '' : ' (use -r for subfolders)'}`);
     } else {
       files.push({ path: p });
     }
@@ -66,7 +70,11 @@ export async function planOutputs(
   if (!out) return found.map((f) => ({ input: f.path, output: join(dirname(f.path), name(f.path)) }));
   const target = resolve(out);
   const s = await stat(target).catch(() => undefined);
-  const asFile = !s?.isDirectory() && found.length === 1 && !found[0].root && IMAGE_EXTENSIONS.includes(extname(target).toLowerCase());
+  const asFile =
+    !s?.isDirectory() &&
+    found.length === 1 &&
+    !found[0].root &&
+    IMAGE_EXTENSIONS.includes(extname(target).toLowerCase());
   if (asFile) return [{ input: found[0].path, output: target }];
   return found.map((f) => {
     const rel = f.root ? dirname(relative(f.root, f.path)) : '.';

@@ -9,7 +9,14 @@ import { effectiveRenderSize } from '../engine/ops/colorize';
 import { renderFactorOf } from '../shared/manifest';
 import { errorMessage } from '../engine/errors';
 import { consoleLogger, silentLogger } from '../engine/log';
-import { OPS, type ExecutionProviderChoice, type FileResult, type OpName, type OpOptions, type OutputFormat } from '../engine/types';
+import {
+  OPS,
+  type ExecutionProviderChoice,
+  type FileResult,
+  type OpName,
+  type OpOptions,
+  type OutputFormat,
+} from '../engine/types';
 import { collectInputs, planOutputs } from './files';
 import { ProgressBar } from './progress';
 
@@ -34,20 +41,26 @@ export interface ImageCommandOptions {
 
 const int = (name: string, min: number, max: number) => (v: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}`);
   return n;
 };
 
 const num = (name: string, min: number, max: number) => (v: string) => {
   const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number from ${min} to ${max}`);
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw new InvalidArgumentError(`${name} must be a number from ${min} to ${max}`);
   return n;
 };
 
 const parseOps = (v: string): OpName[] => {
-  const ops = v.split(',').map((s) => s.trim()).filter(Boolean) as OpName[];
+  const ops = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean) as OpName[];
   const bad = ops.filter((o) => !OPS.includes(o));
-  if (bad.length || ops.length === 0) throw new InvalidArgumentError(`operations are ${OPS.join(', ')} (comma-separated)`);
+  if (bad.length || ops.length === 0)
+    throw new InvalidArgumentError(`operations are ${OPS.join(', ')} (comma-separated)`);
   return ops;
 };
 
@@ -59,13 +72,32 @@ export function addImageOptions(cmd: Command): Command {
     .option('-o, --output <path>', 'output file (one input) or folder')
     .option('-r, --recursive', 'include images in subfolders')
     .option('--model <id>', 'model to use (repeatable: one per operation)', collect)
-    .option('--render-size <px>', 'colorize render size, 224–360 for DeOldify-style models (render_factor = size/16)', int('render size', 16, 2048))
+    .option(
+      '--render-size <px>',
+      'colorize render size, 224–360 for DeOldify-style models (render_factor = size/16)',
+      int('render size', 16, 2048),
+    )
     .option('--scale <n>', 'upscale factor', int('scale', 2, 8))
     .option('--saturation <x>', 'colorize chroma strength, 1 = as predicted', num('saturation', 0, 2))
-    .addOption(new Option('--ep <provider>', 'execution provider').choices(['auto', 'cpu', 'cuda', 'dml', 'coreml']).default('auto'))
+    .addOption(
+      new Option('--ep <provider>', 'execution provider')
+        .choices(['auto', 'cpu', 'cuda', 'dml', 'coreml'])
+        .default('auto'),
+    )
     .option('--threads <n>', 'CPU threads for inference', int('threads', 1, 256))
-    .option('--workers <n>', 'images processed at once (each worker loads its own models)', int('workers', 1, 16))
-    .addOption(new Option('--format <fmt>', 'output format (default: same as input)').choices(['jpg', 'png', 'tif', 'webp']))
+    .option(
+      '--workers <n>',
+      'images processed at once (each worker loads its own models)',
+      int('workers', 1, 16),
+    )
+    .addOption(
+      new Option('--format <fmt>', 'output format (default: same as input)').choices([
+        'jpg',
+        'png',
+        'tif',
+        'webp',
+      ]),
+    )
     .option('--overwrite', 'replace existing outputs (never the original)')
     .option('--watermark', 'draw a small visible "AI-colorized" mark')
     .option('--json', 'print one JSON result per file on stdout')
@@ -74,7 +106,10 @@ export function addImageOptions(cmd: Command): Command {
 }
 
 /** Maps each --model id onto the operation its manifest is for. */
-async function modelsByOp(ids: string[] | undefined, registry: ModelRegistry): Promise<Partial<Record<OpName, string>>> {
+async function modelsByOp(
+  ids: string[] | undefined,
+  registry: ModelRegistry,
+): Promise<Partial<Record<OpName, string>>> {
   const out: Partial<Record<OpName, string>> = {};
   for (const id of ids ?? []) {
     const m = await registry.get(id);
@@ -84,7 +119,12 @@ async function modelsByOp(ids: string[] | undefined, registry: ModelRegistry): P
 }
 
 /** Runs an image command; resolves to the process exit code (0 only when every file succeeded). */
-export async function runImageCommand(files: string[], ops: OpName[], o: ImageCommandOptions, suffix?: string): Promise<number> {
+export async function runImageCommand(
+  files: string[],
+  ops: OpName[],
+  o: ImageCommandOptions,
+  suffix?: string,
+): Promise<number> {
   const log = o.quiet ? silentLogger : consoleLogger;
   const modelDirs = o.modelsDir?.length ? [...defaultModelDirs(), ...o.modelsDir] : undefined;
   const registry = new ModelRegistry({ dirs: modelDirs });
@@ -117,7 +157,8 @@ export async function runImageCommand(files: string[], ops: OpName[], o: ImageCo
   const partial = new Map<number, number>();
   let finished = 0;
   const results: FileResult[] = [];
-  const tick = (label: string) => bar?.update(finished + [...partial.values()].reduce((a, b) => a + b, 0), label);
+  const tick = (label: string) =>
+    bar?.update(finished + [...partial.values()].reduce((a, b) => a + b, 0), label);
   try {
     await Promise.all(
       plan.map(async (p, i) => {
@@ -125,14 +166,29 @@ export async function runImageCommand(files: string[], ops: OpName[], o: ImageCo
         try {
           await mkdir(dirname(p.output), { recursive: true }).catch(() => undefined);
           result = await pool.processFile(
-            { input: p.input, output: p.output, ops: ordered, options, format: o.format, overwrite: o.overwrite, watermark: o.watermark },
+            {
+              input: p.input,
+              output: p.output,
+              ops: ordered,
+              options,
+              format: o.format,
+              overwrite: o.overwrite,
+              watermark: o.watermark,
+            },
             (e) => {
               partial.set(i, e.fraction);
               tick(basename(p.input));
             },
           );
         } catch (err) {
-          result = { input: p.input, output: p.output, ok: false, ops: ordered, models: [], error: errorMessage(err) };
+          result = {
+            input: p.input,
+            output: p.output,
+            ok: false,
+            ops: ordered,
+            models: [],
+            error: errorMessage(err),
+          };
         }
         partial.delete(i);
         finished += 1;
@@ -159,8 +215,10 @@ export async function runImageCommand(files: string[], ops: OpName[], o: ImageCo
 
 export function registerImageCommands(program: Command, setExit: (code: number) => void): void {
   const single = (name: OpName, description: string) =>
-    addImageOptions(program.command(name).description(description).argument('<paths...>', 'image files or folders')).action(
-      async (paths: string[], o: ImageCommandOptions) => setExit(await runImageCommand(paths, [name], o)),
+    addImageOptions(
+      program.command(name).description(description).argument('<paths...>', 'image files or folders'),
+    ).action(async (paths: string[], o: ImageCommandOptions) =>
+      setExit(await runImageCommand(paths, [name], o)),
     );
   single('colorize', 'colorize black-and-white photos (original luminance kept, chroma from the model)');
   single('restore', 'remove JPEG damage, noise and grain (1×)');
@@ -171,5 +229,7 @@ export function registerImageCommands(program: Command, setExit: (code: number) 
       .description('run several operations in one pass (restore → colorize → upscale)')
       .argument('<paths...>', 'image files or folders')
       .requiredOption('--ops <list>', 'comma-separated: restore,colorize,upscale', parseOps),
-  ).action(async (paths: string[], o: ImageCommandOptions) => setExit(await runImageCommand(paths, o.ops!, o)));
+  ).action(async (paths: string[], o: ImageCommandOptions) =>
+    setExit(await runImageCommand(paths, o.ops!, o)),
+  );
 }

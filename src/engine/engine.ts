@@ -9,7 +9,15 @@ import { SessionCache, type LoadedModel } from './model/session';
 import { ModelRegistry } from './models/registry';
 import { colorize } from './ops/colorize';
 import { runTiled } from './ops/tiled';
-import type { ExecutionProviderChoice, FileJob, FileResult, OpName, OpOptions, ProgressEvent, Raster } from './types';
+import type {
+  ExecutionProviderChoice,
+  FileJob,
+  FileResult,
+  OpName,
+  OpOptions,
+  ProgressEvent,
+  Raster,
+} from './types';
 import { OPS } from './types';
 
 export interface EngineOptions {
@@ -24,7 +32,11 @@ export interface EngineOptions {
 /** Ops always run restore → colorize → upscale: repair at the source size, colour, then enlarge. */
 export function orderedOps(ops: readonly OpName[]): OpName[] {
   const unknown = ops.filter((o) => !OPS.includes(o));
-  if (unknown.length) throw new TintypeError(`unknown operation(s): ${unknown.join(', ')} (use ${OPS.join(', ')})`, 'BAD_ARGUMENT');
+  if (unknown.length)
+    throw new TintypeError(
+      `unknown operation(s): ${unknown.join(', ')} (use ${OPS.join(', ')})`,
+      'BAD_ARGUMENT',
+    );
   if (ops.length === 0) throw new TintypeError('no operation given', 'BAD_ARGUMENT');
   return OPS.filter((o) => ops.includes(o));
 }
@@ -53,7 +65,10 @@ export class Engine {
   }
 
   async model(op: OpName, options: OpOptions): Promise<LoadedModel> {
-    const manifest = await this.registry.resolve(TASK_OF[op], { id: options.models?.[op], scale: options.scale });
+    const manifest = await this.registry.resolve(TASK_OF[op], {
+      id: options.models?.[op],
+      scale: options.scale,
+    });
     return this.sessions.get(manifest);
   }
 
@@ -75,7 +90,12 @@ export class Engine {
       const span = 1 / order.length;
       onProgress?.({ fraction: base, stage: op });
       if (op === 'colorize') {
-        current = await colorize(current, model, { renderSize: options.renderSize, saturation: options.saturation }, stats);
+        current = await colorize(
+          current,
+          model,
+          { renderSize: options.renderSize, saturation: options.saturation },
+          stats,
+        );
       } else {
         current = await runTiled(
           current,
@@ -99,16 +119,24 @@ export class Engine {
     const base: FileResult = { input: job.input, output: job.output, ok: false, ops: job.ops, models: [] };
     try {
       if (resolve(job.input) === resolve(job.output)) {
-        throw fileError(job.output, 'output would replace the original; choose another name or folder', 'SAME_AS_INPUT');
+        throw fileError(
+          job.output,
+          'output would replace the original; choose another name or folder',
+          'SAME_AS_INPUT',
+        );
       }
       const format = job.format ?? formatFromPath(job.output);
-      if (!format) throw fileError(job.output, 'cannot tell the output format from its extension', 'BAD_ARGUMENT');
+      if (!format)
+        throw fileError(job.output, 'cannot tell the output format from its extension', 'BAD_ARGUMENT');
       const image = await readImage(job.input);
       const result = await this.run(image.raster, job.ops, job.options, onProgress);
       const colorized = job.ops.includes('colorize');
       const note = `${colorized ? 'AI-colorized' : 'AI-processed'} by Tintype (${orderedOps(job.ops).join(', ')}) with model ${result.models.join(', ')}`;
       let alpha = image.alpha;
-      if (alpha && (result.raster.width !== image.raster.width || result.raster.height !== image.raster.height)) {
+      if (
+        alpha &&
+        (result.raster.width !== image.raster.width || result.raster.height !== image.raster.height)
+      ) {
         alpha = await scaleAlpha(alpha, image.raster, result.raster.width, result.raster.height);
       }
       await writeImage(job.output, result.raster, {
@@ -133,7 +161,15 @@ export class Engine {
       };
     } catch (err) {
       const message = errorMessage(err);
-      return { ...base, ok: false, error: message.startsWith(job.input) || message.startsWith(job.output) ? message : `${job.input}: ${message}`, ms: performance.now() - t0 };
+      return {
+        ...base,
+        ok: false,
+        error:
+          message.startsWith(job.input) || message.startsWith(job.output)
+            ? message
+            : `${job.input}: ${message}`,
+        ms: performance.now() - t0,
+      };
     }
   }
 }
@@ -141,6 +177,11 @@ export class Engine {
 /** Upscaling leaves alpha untouched in meaning: it is only resized to the new pixel grid. */
 async function scaleAlpha(alpha: Uint8Array | Uint16Array, like: Raster, width: number, height: number) {
   const { resizeRaster } = await import('./image/resize');
-  const r = await resizeRaster({ width: like.width, height: like.height, channels: 1, depth: like.depth, data: alpha }, width, height, 'cubic');
+  const r = await resizeRaster(
+    { width: like.width, height: like.height, channels: 1, depth: like.depth, data: alpha },
+    width,
+    height,
+    'cubic',
+  );
   return r.data;
 }

@@ -4,7 +4,15 @@ export type { Logger } from './log';
 export { consoleLogger, silentLogger } from './log';
 export { Engine, orderedOps, type EngineOptions, type RasterResult } from './engine';
 export { EnginePool, type PoolOptions } from './pool/pool';
-export { readImage, writeImage, formatFromPath, IMAGE_EXTENSIONS, MAX_INPUT_PIXELS, type LoadedImage, type WriteOptions } from './image/io';
+export {
+  readImage,
+  writeImage,
+  formatFromPath,
+  IMAGE_EXTENSIONS,
+  MAX_INPUT_PIXELS,
+  type LoadedImage,
+  type WriteOptions,
+} from './image/io';
 export { ModelRegistry } from './models/registry';
 export { loadManifest, sha256File, type LoadedManifest } from './models/manifest-io';
 export { bundledModelsDir, userModelsDir, userDataDir, defaultModelDirs } from './models/paths';

@@ -9,9 +9,7 @@ import { z } from 'zod';
 export const TASKS = ['colorize', 'restore', 'upscale'] as const;
 export type Task = (typeof TASKS)[number];
 
-const range = z
-  .tuple([z.number(), z.number()])
-  .refine(([lo, hi]) => hi !== lo, 'range must not be empty');
+const range = z.tuple([z.number(), z.number()]).refine(([lo, hi]) => hi !== lo, 'range must not be empty');
 
 export const InputSpecSchema = z.object({
   /** Graph input name; defaults to the model's first input. */

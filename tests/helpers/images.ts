@@ -35,7 +35,11 @@ export function sepiaPattern(width: number, height: number): Raster {
   return { width, height, channels: 3, depth: 8, data };
 }
 
-export async function saveRaster(path: string, r: Raster, format: 'png' | 'jpg' | 'tif' = 'png'): Promise<string> {
+export async function saveRaster(
+  path: string,
+  r: Raster,
+  format: 'png' | 'jpg' | 'tif' = 'png',
+): Promise<string> {
   let img = sharp(r.data, { raw: { width: r.width, height: r.height, channels: r.channels } });
   if (r.depth === 16) img = img.toColourspace(r.channels === 1 ? 'grey16' : 'rgb16');
   if (format === 'png') img = img.png();
@@ -46,13 +50,19 @@ export async function saveRaster(path: string, r: Raster, format: 'png' | 'jpg' 
 }
 
 /** Decoded RGB (8-bit) or raw samples of an output file, for assertions. */
-export async function decode(path: string, depth: 8 | 16 = 8): Promise<{ data: Uint8Array | Uint16Array; width: number; height: number; channels: number }> {
+export async function decode(
+  path: string,
+  depth: 8 | 16 = 8,
+): Promise<{ data: Uint8Array | Uint16Array; width: number; height: number; channels: number }> {
   const img = sharp(path);
   const { data, info } =
     depth === 16
       ? await img.toColourspace('rgb16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true })
       : await img.raw().toBuffer({ resolveWithObject: true });
-  const samples = depth === 16 ? new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)) : new Uint8Array(data);
+  const samples =
+    depth === 16
+      ? new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength))
+      : new Uint8Array(data);
   return { data: samples, width: info.width, height: info.height, channels: info.channels };
 }
 

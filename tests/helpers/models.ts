@@ -40,7 +40,8 @@ export function colorizeGraph(
   const [lo, hi] = conv.range ?? [0, 1];
   const mean = conv.normalization?.mean[0] ?? 0;
   const std = conv.normalization?.std[0] ?? 1;
-  const [olo, ohi] = conv.outputRange ?? (kind === 'rgb' ? [0, 1] : kind === 'ab' ? [-128, 128] : [-0.5, 0.5]);
+  const [olo, ohi] =
+    conv.outputRange ?? (kind === 'rgb' ? [0, 1] : kind === 'ab' ? [-128, 128] : [-0.5, 0.5]);
   const [clo, chi] = kind === 'rgb' ? [0, 1] : kind === 'ab' ? [-128, 128] : [-0.5, 0.5];
   const size = conv.size ?? { kind: 'dynamic', multiple: 1 };
   const dimH = size.kind === 'fixed' ? size.value : 'height';
@@ -50,7 +51,10 @@ export function colorizeGraph(
   const axis = layout === 'NCHW' ? 1 : 3;
   const first = g.node('Slice', [x, g.int64([0]), g.int64([1]), g.int64([axis])]);
   // p = (x*std + mean - lo) / (hi - lo)
-  const p = g.node('Add', [g.node('Mul', [first, g.constant([std / (hi - lo)], [1])]), g.constant([(mean - lo) / (hi - lo)], [1])]);
+  const p = g.node('Add', [
+    g.node('Mul', [first, g.constant([std / (hi - lo)], [1])]),
+    g.constant([(mean - lo) / (hi - lo)], [1]),
+  ]);
   const outs: string[] = [];
   for (let k = 0; k < a.length; k++) {
     // canonical value a*p+b, then into the model's output range
@@ -65,7 +69,9 @@ export function colorizeGraph(
 }
 
 /** A fully convolutional restorer: three 3×3 convolutions with fixed pseudo-random weights (+ pixel shuffle for ×s). */
-export function convGraph(opts: { channels?: 1 | 3; scale?: number; seed?: number; range?: [number, number] } = {}): Uint8Array {
+export function convGraph(
+  opts: { channels?: 1 | 3; scale?: number; seed?: number; range?: [number, number] } = {},
+): Uint8Array {
   const c = opts.channels ?? 3;
   const s = opts.scale ?? 1;
   let seed = opts.seed ?? 1;
@@ -79,7 +85,9 @@ export function convGraph(opts: { channels?: 1 | 3; scale?: number; seed?: numbe
   const layer = (cin: number, cout: number, relu: boolean) => {
     const w = new Float32Array(cout * cin * 9).map(() => rand() * 0.4);
     const bias = new Float32Array(cout).map(() => rand() * 0.1);
-    t = g.node('Conv', [t, g.constant(w, [cout, cin, 3, 3]), g.constant(bias, [cout])], { pads: [1, 1, 1, 1] });
+    t = g.node('Conv', [t, g.constant(w, [cout, cin, 3, 3]), g.constant(bias, [cout])], {
+      pads: [1, 1, 1, 1],
+    });
     if (relu) t = g.node('Relu', [t]);
   };
   layer(c, hidden, true);
@@ -117,7 +125,11 @@ export function sha256(bytes: Uint8Array): string {
 }
 
 /** Writes <dir>/<id>/{model.onnx,manifest.json}; returns the manifest path. */
-export function installModel(dir: string, manifest: Omit<ManifestInput, 'file' | 'sha256' | 'license' | 'source' | 'name'> & Partial<ManifestInput>, bytes: Uint8Array): string {
+export function installModel(
+  dir: string,
+  manifest: Omit<ManifestInput, 'file' | 'sha256' | 'license' | 'source' | 'name'> & Partial<ManifestInput>,
+  bytes: Uint8Array,
+): string {
   const folder = join(dir, manifest.id);
   mkdirSync(folder, { recursive: true });
   writeFileSync(join(folder, 'model.onnx'), bytes);
@@ -157,7 +169,10 @@ export function installColorizer(
         normalization: conv.normalization ?? null,
       },
       size: conv.size ?? { kind: 'dynamic', multiple: 1 },
-      output: { kind, range: conv.outputRange ?? (kind === 'rgb' ? [0, 1] : kind === 'ab' ? [-128, 128] : [-0.5, 0.5]) },
+      output: {
+        kind,
+        range: conv.outputRange ?? (kind === 'rgb' ? [0, 1] : kind === 'ab' ? [-128, 128] : [-0.5, 0.5]),
+      },
       renderSize,
     },
     colorizeGraph(conv, kind, a, b),

@@ -27,13 +27,15 @@ function valueInfo(name: string, dims: Dim[], elemType = FLOAT): InstanceType<ty
 
 function attribute(name: string, value: Attr): InstanceType<typeof onnx.AttributeProto> {
   const A = onnx.AttributeProto.AttributeType;
-  if (typeof value === 'string') return onnx.AttributeProto.create({ name, type: A.STRING, s: Buffer.from(value) });
+  if (typeof value === 'string')
+    return onnx.AttributeProto.create({ name, type: A.STRING, s: Buffer.from(value) });
   if (typeof value === 'number') {
     return Number.isInteger(value)
       ? onnx.AttributeProto.create({ name, type: A.INT, i: value })
       : onnx.AttributeProto.create({ name, type: A.FLOAT, f: value });
   }
-  if (value instanceof Float32Array) return onnx.AttributeProto.create({ name, type: A.FLOATS, floats: [...value] });
+  if (value instanceof Float32Array)
+    return onnx.AttributeProto.create({ name, type: A.FLOATS, floats: [...value] });
   if (Array.isArray(value)) return onnx.AttributeProto.create({ name, type: A.INTS, ints: value });
   if ('floats' in value) return onnx.AttributeProto.create({ name, type: A.FLOATS, floats: value.floats });
   return onnx.AttributeProto.create({ name, type: A.INTS, ints: value.ints });
@@ -71,7 +73,8 @@ export class GraphBuilder {
   constant(values: ArrayLike<number>, dims: number[], name = this.fresh('c')): string {
     const data = values instanceof Float32Array ? values : Float32Array.from(values);
     const expected = dims.reduce((a, b) => a * b, 1);
-    if (data.length !== expected) throw new Error(`constant ${name}: ${data.length} values for shape ${dims}`);
+    if (data.length !== expected)
+      throw new Error(`constant ${name}: ${data.length} values for shape ${dims}`);
     this.initializers.push(
       onnx.TensorProto.create({
         name,

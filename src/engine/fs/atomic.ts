@@ -39,7 +39,11 @@ export async function commitTemp(tmp: string, dest: string, overwrite: boolean):
  * Writes bytes so that `dest` is either untouched or complete: a crash or kill mid-write leaves at
  * most a hidden temp file, never a truncated output. Data is fsynced before it is moved into place.
  */
-export async function writeFileAtomic(dest: string, data: Uint8Array, opts: { overwrite?: boolean } = {}): Promise<void> {
+export async function writeFileAtomic(
+  dest: string,
+  data: Uint8Array,
+  opts: { overwrite?: boolean } = {},
+): Promise<void> {
   const tmp = tempPathFor(dest);
   try {
     const fh = await open(tmp, 'wx');

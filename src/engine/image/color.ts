@@ -73,7 +73,7 @@ function linearToSrgb(c: number): number {
   return v < 0 ? 0 : v > 1 ? 1 : v;
 }
 function fLab(t: number): number {
-  return t > 216 / 24389 ? Math.cbrt(t) : (24389 / 27 * t + 16) / 116;
+  return t > 216 / 24389 ? Math.cbrt(t) : ((24389 / 27) * t + 16) / 116;
 }
 function fLabInv(t: number): number {
   const t3 = t * t * t;

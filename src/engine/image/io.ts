@@ -51,13 +51,22 @@ export async function readImage(path: string): Promise<LoadedImage> {
   } catch (err) {
     const msg = errorMessage(err);
     if (/unsupported image format/i.test(msg)) {
-      throw fileError(path, 'not an image Tintype can read (JPEG, PNG, TIFF or WebP expected)', 'NOT_IMAGE', err);
+      throw fileError(
+        path,
+        'not an image Tintype can read (JPEG, PNG, TIFF or WebP expected)',
+        'NOT_IMAGE',
+        err,
+      );
     }
     throw fileError(path, `cannot read image header: ${msg}`, 'CORRUPT_IMAGE', err);
   }
   const format = meta.format as string;
   if (!(READABLE_FORMATS as readonly string[]).includes(format)) {
-    throw fileError(path, `unsupported format "${format}" (Tintype reads JPEG, PNG, TIFF and WebP)`, 'UNSUPPORTED_FORMAT');
+    throw fileError(
+      path,
+      `unsupported format "${format}" (Tintype reads JPEG, PNG, TIFF and WebP)`,
+      'UNSUPPORTED_FORMAT',
+    );
   }
   const width = meta.width ?? 0;
   const height = meta.height ?? 0;
@@ -71,7 +80,11 @@ export async function readImage(path: string): Promise<LoadedImage> {
   }
 
   const depth: 8 | 16 = meta.depth === 'ushort' ? 16 : 8;
-  const grey = meta.space === 'b-w' || meta.space === 'grey16' || meta.channels === 1 || (meta.channels === 2 && meta.hasAlpha === true);
+  const grey =
+    meta.space === 'b-w' ||
+    meta.space === 'grey16' ||
+    meta.channels === 1 ||
+    (meta.channels === 2 && meta.hasAlpha === true);
   const space = grey ? (depth === 16 ? 'grey16' : 'b-w') : depth === 16 ? 'rgb16' : 'srgb';
   let decoded: { data: Buffer; info: OutputInfo };
   try {
@@ -180,18 +193,23 @@ async function drawWatermark(
   sixteen: boolean,
   text: string,
 ): Promise<Uint8Array | Uint16Array> {
-  let img = sharp(data, { raw: { width: raster.width, height: raster.height, channels: channels as 1 | 2 | 3 | 4 } });
+  let img = sharp(data, {
+    raw: { width: raster.width, height: raster.height, channels: channels as 1 | 2 | 3 | 4 },
+  });
   if (sixteen) img = img.toColourspace(raster.channels === 1 ? 'grey16' : 'rgb16');
   const { data: out, info } = await img
     .composite([{ input: watermarkSvg(raster.width, raster.height, text) }])
     .raw({ depth: sixteen ? 'ushort' : 'uchar' })
     .toBuffer({ resolveWithObject: true });
-  const bytes = sixteen ? new Uint16Array(out.buffer, out.byteOffset, out.byteLength / 2) : new Uint8Array(out);
+  const bytes = sixteen
+    ? new Uint16Array(out.buffer, out.byteOffset, out.byteLength / 2)
+    : new Uint8Array(out);
   if (info.channels === channels) return bytes;
   // Drop the alpha band the composite added; keep our own channels.
   const n = raster.width * raster.height;
   const res = sixteen ? new Uint16Array(n * channels) : new Uint8Array(n * channels);
-  for (let i = 0; i < n; i++) for (let c = 0; c < channels; c++) res[i * channels + c] = bytes[i * info.channels + c];
+  for (let i = 0; i < n; i++)
+    for (let c = 0; c < channels; c++) res[i * channels + c] = bytes[i * info.channels + c];
   return res;
 }
 
@@ -256,8 +274,16 @@ export async function writeImage(path: string, raster: Raster, opts: WriteOption
   } catch (err) {
     if (err instanceof TintypeError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw fileError(path, 'output already exists (use --overwrite to replace it)', 'OUTPUT_EXISTS', err);
-    if (code === 'ENOENT' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOTDIR' || code === 'ENOSPC') {
+    if (code === 'EEXIST')
+      throw fileError(path, 'output already exists (use --overwrite to replace it)', 'OUTPUT_EXISTS', err);
+    if (
+      code === 'ENOENT' ||
+      code === 'EACCES' ||
+      code === 'EPERM' ||
+      code === 'EROFS' ||
+      code === 'ENOTDIR' ||
+      code === 'ENOSPC'
+    ) {
       throw fileError(path, `cannot write output (${code})`, 'OUTPUT_UNWRITABLE', err);
     }
     throw fileError(path, `cannot encode output: ${errorMessage(err)}`, 'OUTPUT_UNWRITABLE', err);

@@ -11,17 +11,24 @@ function asTyped(buf: Buffer, depth: 8 | 16): Uint8Array | Uint16Array {
 }
 
 /** Resizes a raster to exactly width×height (aspect not kept), with sharp. */
-export async function resizeRaster(r: Raster, width: number, height: number, kernel: Kernel = 'lanczos3'): Promise<Raster> {
+export async function resizeRaster(
+  r: Raster,
+  width: number,
+  height: number,
+  kernel: Kernel = 'lanczos3',
+): Promise<Raster> {
   if (r.width === width && r.height === height) return r;
-  let img = sharp(r.data, { raw: { width: r.width, height: r.height, channels: r.channels }, limitInputPixels: false }).resize(
-    width,
-    height,
-    { fit: 'fill', kernel },
-  );
+  let img = sharp(r.data, {
+    raw: { width: r.width, height: r.height, channels: r.channels },
+    limitInputPixels: false,
+  }).resize(width, height, { fit: 'fill', kernel });
   if (r.depth === 16) img = img.toColourspace(r.channels === 1 ? 'grey16' : 'rgb16');
   else if (r.channels === 1) img = img.toColourspace('b-w');
-  const { data, info } = await img.raw({ depth: r.depth === 16 ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
-  if (info.channels !== r.channels) throw new Error(`resize: expected ${r.channels} channels, got ${info.channels}`);
+  const { data, info } = await img
+    .raw({ depth: r.depth === 16 ? 'ushort' : 'uchar' })
+    .toBuffer({ resolveWithObject: true });
+  if (info.channels !== r.channels)
+    throw new Error(`resize: expected ${r.channels} channels, got ${info.channels}`);
   return { width, height, channels: r.channels, depth: r.depth, data: asTyped(data, r.depth) };
 }
 
@@ -58,8 +65,16 @@ export async function resizePlane(
  * The BT.601 luma of a raster, resized to width×height, in one libvips pass (multi-threaded, no
  * full-resolution grey copy in JS). Used for the colorizer's small greyscale render.
  */
-export async function lumaResized(r: Raster, width: number, height: number, kernel: Kernel = 'cubic'): Promise<Raster> {
-  let img = sharp(r.data, { raw: { width: r.width, height: r.height, channels: r.channels }, limitInputPixels: false });
+export async function lumaResized(
+  r: Raster,
+  width: number,
+  height: number,
+  kernel: Kernel = 'cubic',
+): Promise<Raster> {
+  let img = sharp(r.data, {
+    raw: { width: r.width, height: r.height, channels: r.channels },
+    limitInputPixels: false,
+  });
   if (r.channels === 3) {
     img = img.recomb([
       [0.299, 0.587, 0.114],
@@ -73,7 +88,12 @@ export async function lumaResized(r: Raster, width: number, height: number, kern
     .toColourspace(r.depth === 16 ? 'grey16' : 'b-w')
     .raw({ depth: r.depth === 16 ? 'ushort' : 'uchar' })
     .toBuffer();
-  return resizeRaster({ width: r.width, height: r.height, channels: 1, depth: r.depth, data: asTyped(grey, r.depth) }, width, height, kernel);
+  return resizeRaster(
+    { width: r.width, height: r.height, channels: 1, depth: r.depth, data: asTyped(grey, r.depth) },
+    width,
+    height,
+    kernel,
+  );
 }
 
 /**

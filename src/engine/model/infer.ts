@@ -56,7 +56,11 @@ export async function infer(model: LoadedModel, input: Planes, stats?: InferStat
     for (let i = 0; i < hw; i++) x[base + i] = (input.data[base + i] * span + lo - mean) * inv;
   }
   const nhwc = spec.layout === 'NHWC';
-  const tensor = new ort.Tensor('float32', nhwc ? transpose(x, c, h, w, true) : x, nhwc ? [1, h, w, c] : [1, c, h, w]);
+  const tensor = new ort.Tensor(
+    'float32',
+    nhwc ? transpose(x, c, h, w, true) : x,
+    nhwc ? [1, h, w, c] : [1, c, h, w],
+  );
   const t0 = performance.now();
   let result: ort.InferenceSession.OnnxValueMapType;
   try {
@@ -73,7 +77,11 @@ export async function infer(model: LoadedModel, input: Planes, stats?: InferStat
   const out = result[model.outputName] as ort.Tensor;
   const dims = out.dims;
   if (dims.length !== 4 || out.type !== 'float32') {
-    throw fileError(manifest.modelPath, `output "${model.outputName}" is ${out.type} [${dims.join(', ')}], expected a 4-D float32 image`, 'MODEL_OUTPUT');
+    throw fileError(
+      manifest.modelPath,
+      `output "${model.outputName}" is ${out.type} [${dims.join(', ')}], expected a 4-D float32 image`,
+      'MODEL_OUTPUT',
+    );
   }
   const outNhwc = (manifest.output.layout ?? spec.layout) === 'NHWC';
   const oc = outNhwc ? dims[3] : dims[1];
@@ -87,7 +95,11 @@ export async function infer(model: LoadedModel, input: Planes, stats?: InferStat
   for (let i = 0; i < planar.length; i++) {
     const v = planar[i];
     if (!Number.isFinite(v)) {
-      throw fileError(manifest.modelPath, `model returned ${Number.isNaN(v) ? 'NaN' : 'infinite'} values`, 'MODEL_OUTPUT');
+      throw fileError(
+        manifest.modelPath,
+        `model returned ${Number.isNaN(v) ? 'NaN' : 'infinite'} values`,
+        'MODEL_OUTPUT',
+      );
     }
     planar[i] = (v - olo) * k + clo;
   }

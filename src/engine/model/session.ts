@@ -81,7 +81,8 @@ export class SessionCache {
     } catch (err) {
       throw fileError(manifest.modelPath, 'model file not found', 'MODEL_NOT_FOUND', err);
     }
-    const tryEp = async (ep: ConcreteEp): Promise<ort.InferenceSession> => this.create(bytes, this.sessionOptions(ep));
+    const tryEp = async (ep: ConcreteEp): Promise<ort.InferenceSession> =>
+      this.create(bytes, this.sessionOptions(ep));
     let session: ort.InferenceSession | undefined;
     let ep: ConcreteEp = 'cpu';
     if (this.ep === 'auto') {
@@ -126,7 +127,12 @@ export class SessionCache {
       try {
         session = await tryEp('cpu');
       } catch (err) {
-        throw fileError(manifest.modelPath, `not a valid ONNX model (${errorMessage(err).split('\n')[0]})`, 'BAD_MODEL', err);
+        throw fileError(
+          manifest.modelPath,
+          `not a valid ONNX model (${errorMessage(err).split('\n')[0]})`,
+          'BAD_MODEL',
+          err,
+        );
       }
     }
     const loaded: LoadedModel = {
@@ -167,10 +173,18 @@ function checkShapes(m: LoadedModel): void {
   const { manifest, session } = m;
   const where = manifest.modelPath;
   if (!session.inputNames.includes(m.inputName)) {
-    throw fileError(where, `model has no input "${m.inputName}" (it has ${session.inputNames.join(', ')})`, 'MODEL_SHAPE');
+    throw fileError(
+      where,
+      `model has no input "${m.inputName}" (it has ${session.inputNames.join(', ')})`,
+      'MODEL_SHAPE',
+    );
   }
   if (!session.outputNames.includes(m.outputName)) {
-    throw fileError(where, `model has no output "${m.outputName}" (it has ${session.outputNames.join(', ')})`, 'MODEL_SHAPE');
+    throw fileError(
+      where,
+      `model has no output "${m.outputName}" (it has ${session.outputNames.join(', ')})`,
+      'MODEL_SHAPE',
+    );
   }
   const metas = (session as unknown as { inputMetadata?: Meta[] }).inputMetadata;
   const meta = metas?.find((x) => x.name === m.inputName);
@@ -178,7 +192,11 @@ function checkShapes(m: LoadedModel): void {
   const shape = meta.shape;
   const describe = `[${shape.join(', ')}]`;
   if (shape.length !== 4) {
-    throw fileError(where, `input "${m.inputName}" has shape ${describe}; the manifest expects a 4-D image tensor`, 'MODEL_SHAPE');
+    throw fileError(
+      where,
+      `input "${m.inputName}" has shape ${describe}; the manifest expects a 4-D image tensor`,
+      'MODEL_SHAPE',
+    );
   }
   if (meta.type && meta.type !== 'float32') {
     throw fileError(where, `input "${m.inputName}" is ${meta.type}; Tintype feeds float32`, 'MODEL_SHAPE');
@@ -198,13 +216,21 @@ function checkShapes(m: LoadedModel): void {
   if (manifest.size.kind === 'fixed') {
     for (const d of [h, w]) {
       if (typeof d === 'number' && d !== manifest.size.value) {
-        throw fileError(where, `input shape ${describe} is not the fixed size ${manifest.size.value} its manifest states`, 'MODEL_SHAPE');
+        throw fileError(
+          where,
+          `input shape ${describe} is not the fixed size ${manifest.size.value} its manifest states`,
+          'MODEL_SHAPE',
+        );
       }
     }
   } else {
     for (const d of [h, w]) {
       if (typeof d === 'number' && d > 0) {
-        throw fileError(where, `input shape ${describe} is fixed but the manifest says dynamic size`, 'MODEL_SHAPE');
+        throw fileError(
+          where,
+          `input shape ${describe} is fixed but the manifest says dynamic size`,
+          'MODEL_SHAPE',
+        );
       }
     }
   }

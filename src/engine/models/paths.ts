@@ -19,7 +19,9 @@ export function userDataDir(): string {
 
 /** Models the user installed or imported. TINTYPE_MODELS_DIR overrides it (tests, portable installs). */
 export function userModelsDir(): string {
-  return process.env.TINTYPE_MODELS_DIR ? resolve(process.env.TINTYPE_MODELS_DIR) : join(userDataDir(), 'models');
+  return process.env.TINTYPE_MODELS_DIR
+    ? resolve(process.env.TINTYPE_MODELS_DIR)
+    : join(userDataDir(), 'models');
 }
 
 /**

@@ -41,7 +41,9 @@ export class ModelRegistry {
     for (const dir of this.dirs) {
       let entries: string[];
       try {
-        entries = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+        entries = (await readdir(dir, { withFileTypes: true }))
+          .filter((e) => e.isDirectory())
+          .map((e) => e.name);
       } catch {
         continue;
       }
@@ -91,13 +93,15 @@ export class ModelRegistry {
     await this.ensure();
     if (opts.id) {
       const m = await this.get(opts.id);
-      if (m.task !== task) throw new TintypeError(`model "${m.id}" is a ${m.task} model, not ${task}`, 'BAD_ARGUMENT');
+      if (m.task !== task)
+        throw new TintypeError(`model "${m.id}" is a ${m.task} model, not ${task}`, 'BAD_ARGUMENT');
       if (task === 'upscale' && opts.scale && m.scale !== opts.scale) {
         throw new TintypeError(`model "${m.id}" upscales ×${m.scale}, not ×${opts.scale}`, 'BAD_ARGUMENT');
       }
       return m;
     }
-    const wanted = task === 'upscale' ? this.defaults.upscale?.[String(opts.scale ?? 4)] : this.defaults[task];
+    const wanted =
+      task === 'upscale' ? this.defaults.upscale?.[String(opts.scale ?? 4)] : this.defaults[task];
     if (wanted && this.models.has(wanted)) return this.models.get(wanted)!;
     const fits = [...this.models.values()].filter(
       (m) => m.task === task && (task !== 'upscale' || m.scale === (opts.scale ?? 4)),

@@ -16,13 +16,19 @@ export function effectiveRenderSize(m: Manifest, wanted?: number): number {
   const rs = m.renderSize!;
   if (m.size.kind === 'fixed') {
     if (wanted !== undefined && wanted !== m.size.value) {
-      throw new TintypeError(`model "${m.id}" only runs at ${m.size.value} px; render size ${wanted} is not possible`, 'BAD_ARGUMENT');
+      throw new TintypeError(
+        `model "${m.id}" only runs at ${m.size.value} px; render size ${wanted} is not possible`,
+        'BAD_ARGUMENT',
+      );
     }
     return m.size.value;
   }
   const size = wanted ?? rs.default;
   if (!Number.isInteger(size) || size < rs.min || size > rs.max) {
-    throw new TintypeError(`render size ${size} is outside ${rs.min}–${rs.max} px for model "${m.id}"`, 'BAD_ARGUMENT');
+    throw new TintypeError(
+      `render size ${size} is outside ${rs.min}–${rs.max} px for model "${m.id}"`,
+      'BAD_ARGUMENT',
+    );
   }
   const k = m.size.multiple;
   return Math.max(k, Math.round(size / k) * k);
@@ -87,7 +93,8 @@ export async function colorize(
     case 'ab': {
       want(2);
       const rgb = new Float32Array(on * 3);
-      for (let i = 0; i < on; i++) labToRgb(labLOfGrey(greyAtOut[i]), out.data[i], out.data[on + i], rgb, i * 3);
+      for (let i = 0; i < on; i++)
+        labToRgb(labLOfGrey(greyAtOut[i]), out.data[i], out.data[on + i], rgb, i * 3);
       ({ u, v } = chromaFromRgb(rgb, on));
       break;
     }
@@ -98,7 +105,11 @@ export async function colorize(
       break;
     }
     default:
-      throw new TintypeError(`model "${m.id}" outputs ${m.output.kind}, which carries no colour`, 'BAD_MANIFEST', m.manifestPath);
+      throw new TintypeError(
+        `model "${m.id}" outputs ${m.output.kind}, which carries no colour`,
+        'BAD_MANIFEST',
+        m.manifestPath,
+      );
   }
   const W = raster.width;
   const H = raster.height;

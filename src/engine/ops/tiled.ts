@@ -19,7 +19,12 @@ export function tileStarts(length: number, tile: number, overlap: number): numbe
  * neighbour the first quarter of the overlap gets weight 0 (the model saw zero padding there), then
  * the weight ramps up linearly across the middle half; image borders keep weight 1.
  */
-export function featherWeights(size: number, overlap: number, leftShared: boolean, rightShared: boolean): Float32Array {
+export function featherWeights(
+  size: number,
+  overlap: number,
+  leftShared: boolean,
+  rightShared: boolean,
+): Float32Array {
   const w = new Float32Array(size).fill(1);
   if (overlap <= 0) return w;
   const margin = Math.floor(overlap / 4);
@@ -53,7 +58,12 @@ function roundUp(v: number, k: number): number {
  * For a fully convolutional model whose receptive field fits in a quarter of the overlap, the tiled
  * result equals the untiled one.
  */
-export async function runTiled(raster: Raster, model: LoadedModel, opts: TiledOptions = {}, stats?: InferStats): Promise<Raster> {
+export async function runTiled(
+  raster: Raster,
+  model: LoadedModel,
+  opts: TiledOptions = {},
+  stats?: InferStats,
+): Promise<Raster> {
   const m = model.manifest;
   const s = m.scale;
   const spec = m.input;
@@ -74,7 +84,8 @@ export async function runTiled(raster: Raster, model: LoadedModel, opts: TiledOp
   const OW = W * s;
   const OH = H * s;
   const outMax = srcMax;
-  const out = raster.depth === 16 ? new Uint16Array(OW * OH * outChannels) : new Uint8Array(OW * OH * outChannels);
+  const out =
+    raster.depth === 16 ? new Uint16Array(OW * OH * outChannels) : new Uint8Array(OW * OH * outChannels);
   const tileH = Math.min(T, H);
   const tileW = Math.min(T, W);
   // Accumulators for one band of output rows: [bandTop, bandTop + tileH*s).
@@ -147,7 +158,11 @@ export async function runTiled(raster: Raster, model: LoadedModel, opts: TiledOp
           );
         }
         if (res.channels !== 1 && res.channels !== 3) {
-          throw new TintypeError(`model "${m.id}" returned ${res.channels} channels`, 'MODEL_OUTPUT', m.modelPath);
+          throw new TintypeError(
+            `model "${m.id}" returned ${res.channels} channels`,
+            'MODEL_OUTPUT',
+            m.modelPath,
+          );
         }
         const ohw = res.width * res.height;
         for (let y = 0; y < tileH * s; y++) {

@@ -79,7 +79,11 @@ export class EnginePool {
     this.maxQueue = Math.max(1, opts.maxQueue ?? 64);
     this.queue = new PQueue({ concurrency: workers });
     const workerPath = opts.workerPath ?? locateWorker();
-    const init = { ep: opts.ep, modelDirs: opts.modelDirs, threads: Math.max(1, Math.floor(threads / workers)) };
+    const init = {
+      ep: opts.ep,
+      modelDirs: opts.modelDirs,
+      threads: Math.max(1, Math.floor(threads / workers)),
+    };
     for (let i = 0; i < workers; i++) {
       const worker = startWorker(workerPath, init);
       const slot: Slot = { worker, busy: false };
@@ -109,7 +113,8 @@ export class EnginePool {
     }
     this.pending.delete(msg.id);
     p.slot.busy = false;
-    if (msg.type === 'error') p.reject(new TintypeError(msg.message, (msg.code as ErrorCode) ?? 'BAD_ARGUMENT'));
+    if (msg.type === 'error')
+      p.reject(new TintypeError(msg.message, (msg.code as ErrorCode) ?? 'BAD_ARGUMENT'));
     else p.resolve(msg);
   }
 

@@ -17,13 +17,20 @@ const engine = new Engine({
 port.on('message', async (req: WorkerRequest) => {
   try {
     if (req.kind === 'file') {
-      const result = await engine.processFile(req.job, (event) => post({ id: req.id, type: 'progress', event }));
+      const result = await engine.processFile(req.job, (event) =>
+        post({ id: req.id, type: 'progress', event }),
+      );
       post({ id: req.id, type: 'file', result });
     } else {
       const raster = await engine.processRaster(req.raster, req.ops, req.options);
       post({ id: req.id, type: 'raster', raster }, [raster.data.buffer as ArrayBuffer]);
     }
   } catch (err) {
-    post({ id: req.id, type: 'error', message: errorMessage(err), code: err instanceof TintypeError ? err.code : undefined });
+    post({
+      id: req.id,
+      type: 'error',
+      message: errorMessage(err),
+      code: err instanceof TintypeError ? err.code : undefined,
+    });
   }
 });
