@@ -2,15 +2,22 @@ import { z } from 'zod';
 import { api, DESKTOP_ONLY, isMethod, type Method, type ParsedReq, type Res } from '../shared/api';
 import type { ApiError, ApiResult } from '../shared/bridge';
 import { LibraryVersionError } from './db';
+import type { LoopLag } from './loop-lag';
 import { NotFoundError, UnavailableError, type LibraryService } from './service';
 
 export type Handler<M extends Method> = (req: ParsedReq<M>) => Res<M> | Promise<Res<M>>;
 export type Handlers = { [M in Method]?: Handler<M> };
 
 /** The service's answers to every method that does not need native UI. */
-export function serviceHandlers(s: LibraryService): Handlers {
+export function serviceHandlers(s: LibraryService, lag?: LoopLag): Handlers {
   return {
     'app.info': () => s.info(),
+    'app.stats': (r) => ({
+      eventLoop: lag ? lag.snapshot(r.reset) : { meanMs: 0, p50Ms: 0, p99Ms: 0, maxMs: 0, samples: 0 },
+      uptimeSec: lag ? lag.uptimeSec : process.uptime(),
+      rssMb: Math.round(process.memoryUsage().rss / 1048576),
+      busy: s.busy,
+    }),
     'settings.get': () => s.getSettings(),
     'settings.update': (r) => s.updateSettings(r),
     'projects.list': () => s.listProjects(),

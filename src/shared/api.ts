@@ -231,6 +231,22 @@ export const api = {
       engineError: z.string().nullable(),
     }),
   },
+  /** Health of the backend process: event-loop delay (is the UI's backend responsive?) and memory. */
+  'app.stats': {
+    req: z.object({ reset: z.boolean().default(false) }).strict().default({ reset: false }),
+    res: z.object({
+      eventLoop: z.object({
+        meanMs: z.number(),
+        p50Ms: z.number(),
+        p99Ms: z.number(),
+        maxMs: z.number(),
+        samples: z.number().int(),
+      }),
+      uptimeSec: z.number(),
+      rssMb: z.number(),
+      busy: z.boolean(),
+    }),
+  },
   'settings.get': { req: Empty, res: SettingsSchema.extend({ restartRequired: z.boolean() }) },
   'settings.update': {
     req: SettingsSchema.partial().strict(),

@@ -1,0 +1,211 @@
+import { timingSafeEqual } from 'node:crypto';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { extname, join, normalize, sep } from 'node:path';
+import type { Logger } from '../engine/log';
+import { dispatch, type DispatchOptions, type Handlers } from '../library/dispatch';
+import type { MediaFile } from '../library/media';
+import type { ApiEvent, ApiResult } from '../shared/bridge';
+
+export interface HttpOptions {
+  handlers: Handlers;
+  token: string;
+  /** The built renderer (out/renderer); the server serves it so a browser can run the UI unchanged. */
+  staticDir: string | null;
+  resolveMedia: (key: string) => MediaFile | null;
+  subscribe: (listener: (e: ApiEvent) => void) => () => void;
+  log: Logger;
+  dispatch?: DispatchOptions;
+}
+
+const MAX_BODY = 4 * 1024 * 1024;
+
+// The same policy the desktop window enforces: nothing remote, no inline or eval'd script.
+export const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const STATIC_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.json': 'application/json',
+};
+
+const STATUS: Record<string, number> = {
+  BAD_REQUEST: 400,
+  UNKNOWN_METHOD: 404,
+  NOT_FOUND: 404,
+  UNAUTHORIZED: 401,
+  UNAVAILABLE: 501,
+  FAILED: 500,
+};
+
+function sameToken(given: string | null | undefined, token: string): boolean {
+  if (!given) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function sendJson(res: ServerResponse, status: number, body: ApiResult<unknown>): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new Error(`request body over ${MAX_BODY} bytes`));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * The API over HTTP on localhost, for the browser build of the UI and the end-to-end tests:
+ *   POST /api/<method>   JSON body, `Authorization: Bearer <token>`, answers an ApiResult
+ *   GET  /api/events     server-sent events (token in the query: EventSource cannot send headers)
+ *   GET  /media/<key>    thumbnails, display copies and previews (token in the query, for <img>)
+ *   GET  /…              the built renderer
+ * Every data route needs the per-run token; the Host header must be a loopback name, which stops a
+ * web page from reaching the server through DNS rebinding.
+ */
+export function createHttpServer(opts: HttpOptions): Server {
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      opts.log.warn(`http: ${req.method} ${req.url}: ${(err as Error).message}`);
+      if (!res.headersSent) sendJson(res, 500, { ok: false, error: { code: 'FAILED', message: (err as Error).message } });
+      else res.destroy();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    res.setHeader('x-content-type-options', 'nosniff');
+    res.setHeader('referrer-policy', 'no-referrer');
+    res.setHeader('cross-origin-resource-policy', 'same-origin');
+    const host = (req.headers.host ?? '').replace(/:\d+$/, '');
+    if (!['127.0.0.1', 'localhost', '[::1]'].includes(host)) {
+      res.writeHead(421, { 'content-type': 'text/plain' }).end('wrong host');
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+
+    if (path.startsWith('/api/')) {
+      const method = decodeURIComponent(path.slice('/api/'.length));
+      if (method === 'events' && req.method === 'GET') {
+        if (!sameToken(url.searchParams.get('token'), opts.token)) {
+          sendJson(res, 401, { ok: false, error: { code: 'UNAUTHORIZED', message: 'missing or wrong token' } });
+          return;
+        }
+        events(req, res);
+        return;
+      }
+      const auth = req.headers.authorization;
+      if (!sameToken(auth?.startsWith('Bearer ') ? auth.slice(7) : null, opts.token)) {
+        sendJson(res, 401, { ok: false, error: { code: 'UNAUTHORIZED', message: 'missing or wrong token' } });
+        return;
+      }
+      // A cross-site page cannot read the answer, but it must not be able to trigger work either.
+      const origin = req.headers.origin;
+      if (origin && origin !== `http://${req.headers.host}`) {
+        sendJson(res, 403, { ok: false, error: { code: 'UNAUTHORIZED', message: `cross-origin request from ${origin}` } });
+        return;
+      }
+      if (req.method !== 'POST') {
+        res.setHeader('allow', 'POST');
+        sendJson(res, 405, { ok: false, error: { code: 'BAD_REQUEST', message: 'use POST' } });
+        return;
+      }
+      let payload: unknown;
+      try {
+        const body = await readBody(req);
+        payload = body.trim() ? JSON.parse(body) : undefined;
+      } catch (err) {
+        sendJson(res, 400, { ok: false, error: { code: 'BAD_REQUEST', message: `${method}: body is not JSON: ${(err as Error).message}` } });
+        return;
+      }
+      const result = await dispatch(opts.handlers, method, payload, opts.dispatch);
+      sendJson(res, result.ok ? 200 : (STATUS[result.error.code] ?? 500), result);
+      return;
+    }
+
+    if (path.startsWith('/media/')) {
+      if (!sameToken(url.searchParams.get('token'), opts.token)) {
+        res.writeHead(401, { 'content-type': 'text/plain' }).end('missing or wrong token');
+        return;
+      }
+      const media = opts.resolveMedia(decodeURIComponent(path.slice('/media/'.length)));
+      if (!media) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('no such media');
+        return;
+      }
+      const st = statSync(media.path);
+      res.writeHead(200, { 'content-type': media.contentType, 'content-length': st.size, 'cache-control': 'private, max-age=60' });
+      createReadStream(media.path).pipe(res);
+      return;
+    }
+
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { 'content-type': 'text/plain' }).end('method not allowed');
+      return;
+    }
+    serveStatic(path, res);
+  }
+
+  function serveStatic(path: string, res: ServerResponse): void {
+    if (!opts.staticDir) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('this server was started without the UI (build it with npm run build)');
+      return;
+    }
+    const rel = normalize(decodeURIComponent(path === '/' ? '/index.html' : path)).replace(/^([/\\])+/, '');
+    const file = join(opts.staticDir, rel);
+    if (rel.split(sep).includes('..') || !file.startsWith(opts.staticDir + sep) || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      return;
+    }
+    const type = STATIC_TYPES[extname(file)] ?? 'application/octet-stream';
+    const headers: Record<string, string> = { 'content-type': type, 'cache-control': type.startsWith('text/html') ? 'no-store' : 'public, max-age=3600' };
+    if (type.startsWith('text/html')) {
+      headers['content-security-policy'] = CSP;
+      headers['x-frame-options'] = 'DENY';
+    }
+    res.writeHead(200, headers);
+    createReadStream(file).pipe(res);
+  }
+
+  function events(req: IncomingMessage, res: ServerResponse): void {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    res.write(': connected\n\n');
+    const off = opts.subscribe((e) => res.write(`data: ${JSON.stringify(e)}\n\n`));
+    const beat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    req.on('close', () => {
+      clearInterval(beat);
+      off();
+    });
+  }
+
+  return server;
+}

@@ -1,0 +1,7 @@
+import { main } from './cli';
+
+// Entry of out/main/serve.js.
+main(process.argv).catch((err: unknown) => {
+  process.stderr.write(`tintype serve: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
