@@ -156,6 +156,19 @@ describe('catalog install', () => {
     expect(sha256Of(await readFile(join(t.modelsDir, 'test-model', 'model.onnx')))).toBe(sha256Of(MODEL));
   });
 
+  it('treats a stalled transfer as dropped and resumes it after the idle timeout', async () => {
+    const t = fresh(MODEL, { stallAfter: 80_000 });
+    await installModel('test-model', {
+      ...quick,
+      modelsDir: t.modelsDir,
+      catalog: t.catalog,
+      idleTimeoutMs: 300,
+    });
+    const gets = server.log.filter((r) => r.path === `${t.base}/m.onnx`);
+    expect(gets.map((g) => g.range)).toEqual([undefined, 'bytes=80000-']);
+    expect(sha256Of(await readFile(join(t.modelsDir, 'test-model', 'model.onnx')))).toBe(sha256Of(MODEL));
+  });
+
   it('starts over when a server ignores the Range request', async () => {
     const t = fresh(MODEL, { cutAfter: 50_000, ignoreRange: true });
     await installModel('test-model', { ...quick, modelsDir: t.modelsDir, catalog: t.catalog });
