@@ -1,6 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
-import { IMAGE_EXTENSIONS } from '../engine/image/io';
+import { IMAGE_EXTENSIONS } from '../engine/image/formats';
 import type { OutputFormat } from '../engine/types';
 
 export interface PlannedFile {

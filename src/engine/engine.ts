@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Task } from '../shared/manifest';
-import { errorMessage, fileError, TintypeError } from './errors';
+import { errorMessage, fileError } from './errors';
 import { formatFromPath, readImage, writeImage } from './image/io';
 import type { Logger } from './log';
 import { silentLogger } from './log';
@@ -8,6 +8,8 @@ import type { InferStats } from './model/infer';
 import { SessionCache, type LoadedModel } from './model/session';
 import { ModelRegistry } from './models/registry';
 import { colorize } from './ops/colorize';
+import { orderedOps } from './ops/order';
+export { orderedOps } from './ops/order';
 import { runTiled } from './ops/tiled';
 import type {
   ExecutionProviderChoice,
@@ -18,7 +20,6 @@ import type {
   ProgressEvent,
   Raster,
 } from './types';
-import { OPS } from './types';
 
 export interface EngineOptions {
   ep?: ExecutionProviderChoice;
@@ -27,18 +28,6 @@ export interface EngineOptions {
   /** Folders holding <id>/manifest.json; default: bundled models, then the user's models folder. */
   modelDirs?: string[];
   log?: Logger;
-}
-
-/** Ops always run restore → colorize → upscale: repair at the source size, colour, then enlarge. */
-export function orderedOps(ops: readonly OpName[]): OpName[] {
-  const unknown = ops.filter((o) => !OPS.includes(o));
-  if (unknown.length)
-    throw new TintypeError(
-      `unknown operation(s): ${unknown.join(', ')} (use ${OPS.join(', ')})`,
-      'BAD_ARGUMENT',
-    );
-  if (ops.length === 0) throw new TintypeError('no operation given', 'BAD_ARGUMENT');
-  return OPS.filter((o) => ops.includes(o));
 }
 
 const TASK_OF: Record<OpName, Task> = { restore: 'restore', colorize: 'colorize', upscale: 'upscale' };

@@ -17,4 +17,4 @@ export { ModelRegistry } from './models/registry';
 export { loadManifest, sha256File, type LoadedManifest } from './models/manifest-io';
 export { bundledModelsDir, userModelsDir, userDataDir, defaultModelDirs } from './models/paths';
 export { writeFileAtomic, writeTextAtomic, tempPathFor, commitTemp } from './fs/atomic';
-export { effectiveRenderSize } from './ops/colorize';
+export { effectiveRenderSize } from './ops/render-size';

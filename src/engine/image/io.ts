@@ -10,8 +10,8 @@ import { spliceExif } from './exif';
 /** Larger images are refused before decoding: a "pixel bomb" declares huge dimensions in a tiny file. */
 export const MAX_INPUT_PIXELS = 16384 * 16384;
 
-export const READABLE_FORMATS = ['jpeg', 'png', 'tiff', 'webp'] as const;
-export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.tif', '.tiff', '.webp'];
+import { READABLE_FORMATS } from './formats';
+export { IMAGE_EXTENSIONS, READABLE_FORMATS } from './formats';
 
 export interface LoadedImage {
   /** Upright (EXIF orientation applied), in sRGB, alpha removed. */

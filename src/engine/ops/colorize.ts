@@ -1,5 +1,5 @@
-import type { Manifest } from '../../shared/manifest';
 import { TintypeError } from '../errors';
+import { effectiveRenderSize } from './render-size';
 import { chromaFromRgb, labLOfGrey, labToRgb, maxValue, mergeLumaChroma } from '../image/color';
 import { lumaResized, resizePlane, resizePlanePair } from '../image/resize';
 import { infer, type InferStats } from '../model/infer';
@@ -9,29 +9,6 @@ import type { Raster } from '../types';
 export interface ColorizeOptions {
   renderSize?: number;
   saturation?: number;
-}
-
-/** The square size the model actually runs at, checked against the manifest. */
-export function effectiveRenderSize(m: Manifest, wanted?: number): number {
-  const rs = m.renderSize!;
-  if (m.size.kind === 'fixed') {
-    if (wanted !== undefined && wanted !== m.size.value) {
-      throw new TintypeError(
-        `model "${m.id}" only runs at ${m.size.value} px; render size ${wanted} is not possible`,
-        'BAD_ARGUMENT',
-      );
-    }
-    return m.size.value;
-  }
-  const size = wanted ?? rs.default;
-  if (!Number.isInteger(size) || size < rs.min || size > rs.max) {
-    throw new TintypeError(
-      `render size ${size} is outside ${rs.min}–${rs.max} px for model "${m.id}"`,
-      'BAD_ARGUMENT',
-    );
-  }
-  const k = m.size.multiple;
-  return Math.max(k, Math.round(size / k) * k);
 }
 
 // Chroma planes are resized through 16-bit samples over this range; |U| ≤ 0.436, |V| ≤ 0.615.
