@@ -10,6 +10,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
@@ -21,10 +22,30 @@ def list_images(root: Path) -> list[Path]:
                   key=lambda p: p.relative_to(root).as_posix())
 
 
-def _bsd100_stems(datasets_root: Path) -> set[str]:
-    # CBSD68 (a denoising benchmark) is a subset of BSD100: none of it may be trained on.
-    bsd = datasets_root / "eval" / "sr" / "BSD100"
-    return {p.stem for p in list_images(bsd)} if bsd.is_dir() else set()
+def _thumb(path: Path) -> tuple[float, np.ndarray]:
+    with Image.open(path) as im:
+        w, h = im.size
+        t = np.asarray(im.convert("L").resize((16, 16), Image.BILINEAR), dtype=np.float32)
+    return w / h, t
+
+
+class BenchmarkGuard:
+    """Keeps benchmark images (eval/**: BSD100 and its CBSD68 subset, LIVE1, Kodak24...) out of a pack.
+
+    BSD100 files are renamed (img_001.png) and re-encoded, so names cannot be trusted: a train image
+    is dropped when its 16x16 thumbnail matches a benchmark image's (same aspect ratio)."""
+
+    def __init__(self, datasets_root: Path, tolerance: float = 6.0):
+        self.tolerance = tolerance
+        eval_root = datasets_root / "eval"
+        self.thumbs = [(p, *_thumb(p)) for p in list_images(eval_root)] if eval_root.is_dir() else []
+
+    def match(self, path: Path) -> Path | None:
+        aspect, t = _thumb(path)
+        for p, a, u in self.thumbs:
+            if abs(a - aspect) < 0.01 and float(np.sqrt(((t - u) ** 2).mean())) < self.tolerance:
+                return p
+        return None
 
 
 def _encode(path: Path, short_side: int, quality: int) -> tuple[bytes, int, int]:
@@ -47,7 +68,7 @@ def build_pack(datasets_root: str | Path, out_dir: str | Path, short_side: int =
                max_mb: float = 50.0, limit: int = 0, splits: tuple[str, ...] = ("train", "val"), log=print) -> dict:
     datasets_root = Path(datasets_root)
     out_dir = Path(out_dir)
-    excluded = _bsd100_stems(datasets_root)
+    guard = BenchmarkGuard(datasets_root)
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -57,9 +78,14 @@ def build_pack(datasets_root: str | Path, out_dir: str | Path, short_side: int =
         if not src.is_dir():
             raise FileNotFoundError(f"{src}: dataset split not found")
         files = list_images(src)
-        if split == "train" and excluded:
-            kept = [p for p in files if p.stem not in excluded]
-            skipped += [p.relative_to(datasets_root).as_posix() for p in files if p.stem in excluded]
+        if guard.thumbs:
+            kept = []
+            for p in files:
+                hit = guard.match(p)
+                if hit is None:
+                    kept.append(p)
+                else:
+                    skipped.append(f"{p.relative_to(datasets_root).as_posix()} = {hit.relative_to(datasets_root).as_posix()}")
             files = kept
         if limit:
             files = files[:limit]
@@ -71,7 +97,7 @@ def build_pack(datasets_root: str | Path, out_dir: str | Path, short_side: int =
             total += len(data)
             entries.append({"file": name, "source": path.relative_to(datasets_root).as_posix(), "width": w,
                             "height": h, "sha256": hashlib.sha256(data).hexdigest()})
-        log(f"pack: {split}: {len(files)} images")
+        log(f"pack: {split}: {len(files)} images" + (f" ({len(skipped)} benchmark images left out so far)" if skipped else ""))
     if total > max_mb * 1024 * 1024:
         shutil.rmtree(tmp)
         raise ValueError(f"pack would be {total / 2**20:.1f} MiB > --max-mb {max_mb}: lower --short-side or --quality")

@@ -167,10 +167,12 @@ class Trainer:
             ds = PairDataset(self.train_images, self.task, int(d["crop"]), int(self.cfg["seed"]),
                              stability=float(self.cfg["loss"]["stability"]) > 0)
             workers = int(d["workers"])
+            # Its own generator: a DataLoader iterator otherwise draws a seed from the global torch RNG,
+            # so a resumed run (new iterator) would see different dropout masks than an uninterrupted one.
+            extra = {"num_workers": workers, "prefetch_factor": 4} if workers else {}
             loader = DataLoader(ds, batch_size=int(d["batch"]), sampler=CountingSampler(self.samples, 2 ** 40),
-                                num_workers=workers, pin_memory=self.device.type == "cuda",
-                                persistent_workers=False, prefetch_factor=4 if workers else None)\
-                if workers else DataLoader(ds, batch_size=int(d["batch"]), sampler=CountingSampler(self.samples, 2 ** 40))
+                                pin_memory=self.device.type == "cuda", generator=torch.Generator().manual_seed(0),
+                                **extra)
             self._loader_iter = iter(loader)
         batch = next(self._loader_iter)
         self.samples += int(self.cfg["data"]["batch"])

@@ -1,0 +1,196 @@
+"""Checkpoint resume, the NoGAN phases, selection and the pack, on tiny generated images."""
+
+import json
+import tempfile
+import unittest
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from helpers import make_datasets, quiet, tiny_config
+from tintype_train.checkpoint import load_checkpoint
+from tintype_train.compat import strip_spectral_norm
+from tintype_train.models import Generator, GeneratorConfig
+from tintype_train.pack import build_pack
+from tintype_train.selection import read_curve, select_best, smooth, write_curve
+from tintype_train.train import Trainer
+
+torch.set_num_threads(1)
+
+
+class _Fixture(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls._tmp = tempfile.TemporaryDirectory()
+        cls.root = Path(cls._tmp.name)
+        make_datasets(cls.root / "ds")
+        build_pack(cls.root / "ds", cls.root / "pack", log=quiet)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._tmp.cleanup()
+
+
+def _states_equal(test, a: dict, b: dict):
+    test.assertEqual(sorted(a), sorted(b))
+    for k in a:
+        test.assertTrue(torch.equal(a[k], b[k]), k)
+
+
+class ResumeTest(_Fixture):
+    def _run(self, name, cfg, splits):
+        run = self.root / name
+        for steps in splits:
+            Trainer(cfg, run, device="cpu", log=quiet).run(max_steps=steps)
+        return load_checkpoint(run / "latest.pt"), run
+
+    def test_resumed_training_is_identical(self):
+        for task in ("restore", "colorize"):
+            cfg = tiny_config(self.root / "pack", task, loss={"stability": 1.0})
+            # gen 3 + save_outputs + critic 2 + gan 2: straight through, or in pieces across "sessions"
+            a, run_a = self._run(f"{task}-straight", cfg, [100])
+            b, run_b = self._run(f"{task}-pieces", cfg, [2, 2, 1, 100])
+            self.assertEqual(a["phase"], "done")
+            self.assertEqual((a["phase"], a["step"]), (b["phase"], b["step"]))
+            _states_equal(self, a["models"]["gen"], b["models"]["gen"])
+            _states_equal(self, a["models"]["critic"], b["models"]["critic"])
+            strip = lambda rows: [{k: v for k, v in r.items() if k != "elapsed_s"} for r in rows]
+            self.assertEqual(strip(read_curve(run_a)), strip(read_curve(run_b)))
+            self.assertTrue((run_a / "best_gen.pt").is_file())
+
+    def test_checkpoint_holds_everything_needed(self):
+        cfg = tiny_config(self.root / "pack")
+        ckpt, _ = self._run("contents", cfg, [2])
+        self.assertEqual((ckpt["phase"], ckpt["step"], ckpt["phase_step"]), ("gen", 2, 2))
+        self.assertIn("state", ckpt["optimizers"]["gen"])
+        self.assertEqual(set(ckpt["rng"]) >= {"python", "numpy", "torch"}, True)
+        self.assertEqual(ckpt["extra"]["samples"], 4)
+        self.assertEqual(len(ckpt["extra"]["curve"]), 1)
+
+    def test_bfloat16_optimizer_state_resumes(self):
+        cfg = tiny_config(self.root / "pack", optimizer_dtype="bfloat16")
+        ckpt, run = self._run("bf16", cfg, [2])
+        moments = [v for s in ckpt["optimizers"]["gen"]["state"].values() for v in s.values()
+                   if torch.is_tensor(v) and v.dim() > 0]
+        self.assertTrue(moments and all(m.dtype == torch.bfloat16 for m in moments))
+        t = Trainer(cfg, run, device="cpu", log=quiet)
+        t.run(max_steps=1)
+        self.assertEqual(t.step, 3)
+
+    def test_lost_generator_outputs_are_regenerated(self):
+        cfg = tiny_config(self.root / "pack")
+        _, run = self._run("regen", cfg, [3 + 1])  # through save_outputs (the phase change is not a step)
+        t = Trainer(cfg, run, device="cpu", log=quiet)
+        self.assertEqual(t.phase, "critic")
+        first = np.load(run / "gen_outputs.npz")["fake"].copy()
+        (run / "gen_outputs.npz").unlink()
+        t.run(max_steps=1)
+        np.testing.assert_array_equal(np.load(run / "gen_outputs.npz")["fake"], first)
+
+    def test_changed_architecture_is_refused(self):
+        cfg = tiny_config(self.root / "pack")
+        _, run = self._run("arch", cfg, [1])
+        other = tiny_config(self.root / "pack", generator={"width": 16})
+        with self.assertRaisesRegex(ValueError, "generator"):
+            Trainer(other, run, device="cpu", log=quiet)
+
+    def test_broken_checkpoint_is_named(self):
+        run = self.root / "broken"
+        run.mkdir()
+        (run / "latest.pt").write_bytes(b"not a checkpoint")
+        with self.assertRaisesRegex(ValueError, "latest.pt"):
+            Trainer(tiny_config(self.root / "pack"), run, device="cpu", log=quiet)
+
+
+class SelectionTest(unittest.TestCase):
+    rows = [{"step": s, "phase": p, "score": v} for s, p, v in
+            [(100, "gen", 20.0), (200, "gen", 22.0), (300, "gen", 23.0), (400, "gan", 23.5), (500, "gan", 23.4),
+             (600, "gan", 21.0), (700, "gan", 23.6)]]
+
+    def test_picks_the_peak(self):
+        self.assertEqual(select_best(self.rows)["step"], 700)
+        self.assertEqual(select_best(self.rows[:6])["step"], 400)
+
+    def test_smoothing_ignores_a_lone_spike(self):
+        self.assertEqual(select_best(self.rows, window=2)["step"], 500)
+
+    def test_phase_filter_ties_and_direction(self):
+        self.assertEqual(select_best(self.rows, phases=["gen"])["step"], 300)
+        tie = [{"step": 1, "score": 1.0}, {"step": 2, "score": 1.0}]
+        self.assertEqual(select_best(tie)["step"], 1)
+        self.assertEqual(select_best(self.rows, higher_is_better=False)["step"], 100)
+        self.assertIsNone(select_best([{"step": 1}]))
+
+    def test_smooth_is_trailing(self):
+        self.assertEqual(smooth([1, 3, 5], 2), [1, 2, 4])
+
+    def test_curve_files(self):
+        with tempfile.TemporaryDirectory() as d:
+            write_curve(self.rows + [{"step": 800, "phase": "gan", "score": 1.0, "psnr": 2.0}], d)
+            self.assertEqual(read_curve(d)[-1]["psnr"], 2.0)
+            lines = (Path(d) / "metrics.csv").read_text().splitlines()
+            self.assertEqual(lines[0], "step,phase,score,psnr")
+            self.assertEqual(len(lines), 9)
+
+
+class PackTest(_Fixture):
+    def test_pack_is_deterministic(self):
+        build_pack(self.root / "ds", self.root / "pack2", log=quiet)
+        a = (self.root / "pack" / "manifest.json").read_bytes()
+        self.assertEqual(a, (self.root / "pack2" / "manifest.json").read_bytes())
+        m = json.loads(a)
+        self.assertEqual(len(m["images"]), 8)
+        self.assertEqual({e["file"].split("/")[0] for e in m["images"]}, {"train", "val"})
+
+    def test_size_limit_and_resize(self):
+        with self.assertRaisesRegex(ValueError, "max-mb"):
+            build_pack(self.root / "ds", self.root / "pack3", max_mb=0.001, log=quiet)
+        self.assertFalse((self.root / "pack3").exists())
+        m = build_pack(self.root / "ds", self.root / "pack4", short_side=24, log=quiet)
+        self.assertTrue(all(min(e["width"], e["height"]) == 24 for e in m["images"]))
+
+    def test_benchmark_images_stay_out(self):
+        ds = self.root / "ds-leak"
+        make_datasets(ds, train=3, val=1, seed=4)
+        bench = ds / "eval" / "sr" / "BSD100"
+        bench.mkdir(parents=True)
+        from PIL import Image
+        src = ds / "train" / "synthetic" / "001.png"
+        Image.open(src).save(bench / "img_001.png")
+        # Renamed and re-encoded as JPEG, as the real train/ copies would be.
+        Image.open(src).convert("RGB").save(ds / "train" / "synthetic" / "999.jpg", quality=90)
+        src.unlink()
+        m = build_pack(ds, self.root / "pack-leak", log=quiet)
+        self.assertEqual(len(m["excluded_as_benchmark"]), 1)
+        self.assertIn("999.jpg", m["excluded_as_benchmark"][0])
+        self.assertEqual(len([e for e in m["images"] if e["file"].startswith("train/")]), 2)
+
+
+class ModelTest(unittest.TestCase):
+    def test_strip_spectral_norm_keeps_outputs(self):
+        torch.manual_seed(0)
+        g = Generator(GeneratorConfig(width=8, depth=2, blocks=1, attention_level=1, zero_head=False))
+        g.train()
+        g(torch.rand(2, 3, 16, 16))  # one power iteration, as in training
+        g.eval()
+        x = torch.rand(1, 3, 16, 24)
+        with torch.no_grad():
+            before = g(x)
+            after = strip_spectral_norm(g)(x)
+        torch.testing.assert_close(after, before, atol=1e-5, rtol=1e-5)
+
+    def test_three_frames_and_scale(self):
+        g = Generator(GeneratorConfig(in_channels=1, out_channels=1, frames=3, scale=4, width=8, depth=2,
+                                      attention_level=1)).eval()
+        self.assertEqual(tuple(g(torch.rand(1, 3, 8, 12)).shape), (1, 1, 32, 48))
+
+    def test_residual_generator_starts_as_identity(self):
+        g = Generator(GeneratorConfig(width=8, depth=2, blocks=1)).eval()
+        x = torch.rand(1, 3, 16, 16)
+        with torch.no_grad():
+            torch.testing.assert_close(g(x), x)
+
+
+if __name__ == "__main__":
+    unittest.main()
