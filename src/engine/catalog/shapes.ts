@@ -36,7 +36,12 @@ export async function openSession(
 
 function tensorInfo(meta: ort.InferenceSession.ValueMetadata): TensorInfo {
   if (!meta.isTensor) return { name: meta.name, type: 'non-tensor', shape: [] };
-  return { name: meta.name, type: meta.type, shape: [...meta.shape] };
+  // An unknown dimension may come back as -1 rather than a name: it is dynamic either way.
+  return {
+    name: meta.name,
+    type: meta.type,
+    shape: meta.shape.map((d) => (typeof d === 'number' && d < 0 ? '?' : d)),
+  };
 }
 
 export function sessionInfo(session: ort.InferenceSession): ModelInfo {
