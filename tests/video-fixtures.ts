@@ -50,11 +50,15 @@ export interface ClipOptions {
 /** A testsrc2 clip (moving pattern with a frame counter: every frame differs) with optional tones. */
 export async function makeClip(path: string, o: ClipOptions = {}): Promise<string> {
   const seconds = o.seconds ?? 2;
-  const args = ['-f', 'lavfi', '-i', `testsrc2=size=${o.size ?? '96x64'}:rate=${o.rate ?? '25'}:duration=${seconds}`];
+  const [w, h] = (o.size ?? '96x64').split('x').map(Number);
+  // testsrc2 rounds odd sizes down; an odd size is cut from the next even one.
+  const even = `${w + (w % 2)}x${h + (h % 2)}`;
+  const filters = [...(w % 2 || h % 2 ? [`format=rgb24,crop=${w}:${h}:0:0`] : []), ...(o.grey ? ['format=gray'] : [])];
+  const args = ['-f', 'lavfi', '-i', `testsrc2=size=${even}:rate=${o.rate ?? '25'}:duration=${seconds}`];
   for (const f of o.audio ?? []) args.push('-f', 'lavfi', '-i', `sine=frequency=${f}:duration=${seconds}:sample_rate=48000`);
   args.push('-map', '0:v');
   (o.audio ?? []).forEach((_f, i) => args.push('-map', `${i + 1}:a`));
-  if (o.grey) args.push('-vf', 'format=gray');
+  if (filters.length) args.push('-vf', filters.join(','));
   args.push(...(o.video ?? ['-c:v', 'libx264', '-preset', 'ultrafast', ...(o.grey ? [] : ['-pix_fmt', 'yuv420p'])]));
   if (o.audio?.length) args.push('-c:a', o.audioCodec ?? 'aac');
   args.push(...(o.extra ?? []));
@@ -89,8 +93,8 @@ export async function packetHashes(file: string, map: string): Promise<string[]>
 }
 
 export async function countFrames(file: string): Promise<number> {
-  const { stdout } = await exec('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-count_frames', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', file]);
-  return Number(stdout.trim());
+  const { stdout } = await exec('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-count_frames', '-show_entries', 'stream=nb_read_frames', '-of', 'json', file]);
+  return Number((JSON.parse(stdout) as { streams: { nb_read_frames: string }[] }).streams[0].nb_read_frames);
 }
 
 export const invertFrame = async (f: Raster): Promise<Raster> => {

@@ -27,13 +27,15 @@ export function swsRange(range: string | undefined): 'tv' | 'pc' {
   return range === 'pc' || range === 'jpeg' ? 'pc' : 'tv';
 }
 
-/** Encoder flags that tag the output with the source's colour description (only what the source stated). */
+/** Encoder flags that tag the output with the source's colour description (what the source stated, plus the range). */
 export function colorTagArgs(c: ColorInfo, opts: { rgb: boolean }): string[] {
   const args: string[] = [];
   if (c.primaries) args.push('-color_primaries', c.primaries);
   if (c.transfer) args.push('-color_trc', c.transfer);
   if (opts.rgb) args.push('-colorspace', 'rgb');
   else if (c.space && c.space !== 'gbr' && c.space !== 'rgb') args.push('-colorspace', c.space);
-  if (!opts.rgb && c.range) args.push('-color_range', c.range);
+  // Always state the range we converted to: rawvideo RGB input is "full range", and without this the
+  // encoder would flag limited-range YUV as full (yuvj) and players would show washed-out colours.
+  if (!opts.rgb) args.push('-color_range', swsRange(c.range));
   return args;
 }

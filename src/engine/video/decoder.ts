@@ -87,6 +87,7 @@ export function openDecoder(o: DecodeOptions, formatStart: number): FrameStream 
 
   child.stderr.on('data', (d: Buffer) => stderr.push(d));
   child.stdout.on('data', (chunk: Buffer) => {
+    if (closing) return;
     let offset = 0;
     while (offset < chunk.length) {
       const n = Math.min(bytes - filled, chunk.length - offset);
@@ -103,10 +104,13 @@ export function openDecoder(o: DecodeOptions, formatStart: number): FrameStream 
   });
   queue.onDrain = () => child.stdout.resume();
 
-  const onAbort = (): void => {
+  // A paused stdout never reaches 'close': when stopping, let the rest of the pipe drain into nothing.
+  const stop = (): void => {
     closing = true;
-    child.kill('SIGKILL');
+    child.stdout.resume();
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };
+  const onAbort = (): void => stop();
   o.signal?.addEventListener('abort', onAbort, { once: true });
 
   const done = new Promise<void>((resolve) => {
@@ -133,10 +137,7 @@ export function openDecoder(o: DecodeOptions, formatStart: number): FrameStream 
       return framesRead;
     },
     async close() {
-      if (child.exitCode === null && child.signalCode === null) {
-        closing = true;
-        child.kill('SIGKILL');
-      }
+      stop();
       await exited(child);
       await done;
     },

@@ -101,6 +101,8 @@ export async function joinVideo(o: JoinVideoOptions): Promise<StreamReport> {
     if (!o.range) args.push('-map_chapters', '1');
   }
   args.push('-c', 'copy');
+  // ffmpeg before 6 calls FLAC in MP4 experimental; the stream is still copied untouched.
+  if (o.format.container === 'mp4' && report.audio.some((a) => a.action === 'copied' && a.codec === 'flac')) args.push('-strict', 'experimental');
   report.audio.forEach((a, i) => {
     if (a.action === 'aac') args.push(`-c:a:${i}`, 'aac', `-b:a:${i}`, '192k');
   });

@@ -48,3 +48,19 @@ export function checkRaster(r: Raster, what: string): void {
     throw new Error(`${what}: not a valid raster (${r?.width}x${r?.height}x${r?.channels}, ${r?.depth}-bit, ${r?.data?.length} samples)`);
   }
 }
+
+/**
+ * Exact depth change for image outputs: 8→16 is v × 257 (0→0, 255→65535), 16→8 rounds v / 257.
+ * Done here rather than in swscale, whose 8→16 expansion is approximate (2 → 511, not 514).
+ */
+export function toDepth(r: Raster, depth: 8 | 16): Raster {
+  if (r.depth === depth) return r;
+  if (depth === 16) {
+    const out = new Uint16Array(r.data.length);
+    for (let i = 0; i < out.length; i++) out[i] = r.data[i] * 257;
+    return { ...r, depth: 16, data: out };
+  }
+  const out = new Uint8Array(r.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = Math.round(r.data[i] / 257);
+  return { ...r, depth: 8, data: out };
+}

@@ -11,7 +11,7 @@ import { openEncoder, type EncodeSettings, type FrameSink } from './encoder';
 import { isImageSequenceInput, isTiffInput, openImageSequence, openTiffStack } from './image-source';
 import { fingerprintOf, readJournal, removeWorkDir, syncPath, writeJournal, type Journal, type SegmentRecord } from './journal';
 import { joinSequence, joinTiffStack, joinVideo, type StreamReport } from './join';
-import { checkRaster, layoutOf, type FrameLayout } from './pixels';
+import { checkRaster, layoutOf, toDepth, type FrameLayout } from './pixels';
 import { formatRational, parseRational, toNumber, type Rational } from './rational';
 import type { FrameSource } from './source';
 import { openVideoSource } from './video-source';
@@ -412,7 +412,8 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
     format,
     fps: source.fps,
     sar: source.media?.video?.sar ?? { num: 1, den: 1 },
-    color: source.media?.video?.color ?? {},
+    // An RGB source's range/matrix tags describe RGB, not the YUV we encode to.
+    color: source.media?.video ? (source.media.video.rgb ? { ...source.media.video.color, range: undefined, space: undefined } : source.media.video.color) : {},
     sourceHeight: source.media?.video?.height ?? source.layout.height,
     crf: o.crf,
     preset: o.preset,
@@ -472,6 +473,7 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
         if (index < resumeFrame) return; // smoothing warm-up only
         if (index !== nextOut) throw new Error(`internal: frame ${index} arrived, ${nextOut} expected`);
         nextOut += 1;
+        if (o.bitDepth && format.kind !== 'video') raster = toDepth(raster, o.bitDepth);
         meter?.add(raster);
         const rel = index - rangeStart;
         if (!segment) {
