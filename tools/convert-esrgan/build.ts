@@ -29,13 +29,13 @@ export function sha256Hex(bytes: Uint8Array): string {
 }
 
 /**
- * Overlap between neighbouring tiles in input pixels: twice the receptive radius, so that output
- * cut anywhere in the middle of the overlap (or the whole overlap used as context on each side)
- * never sees the zero padding at a tile edge. The result then equals a whole-image run.
+ * Overlap between neighbouring tiles in input pixels. The engine's tiler (src/engine/ops/tiled.ts)
+ * gives the outer quarter of each shared overlap weight 0 and feathers across the middle half, so
+ * the output is seamless when the receptive radius fits in a quarter of the overlap.
  */
 export function tileOverlap(spec: ModelSpec, receptiveRadius: number): number {
   const radius = Math.min(receptiveRadius, spec.effectiveRadius ?? receptiveRadius);
-  return 2 * radius;
+  return 4 * radius;
 }
 
 export async function buildModel(spec: ModelSpec): Promise<BuiltModel> {
@@ -47,7 +47,7 @@ export async function buildModel(spec: ModelSpec): Promise<BuiltModel> {
   }
   if (converted.outputChannels !== 3) throw new Error(`${model.path}: ${converted.outputChannels} output channels, expected 3`);
   const overlap = tileOverlap(spec, converted.receptiveRadius);
-  if (overlap >= spec.tileSize) throw new Error(`${spec.id}: overlap ${overlap} leaves nothing of a ${spec.tileSize} px tile`);
+  if (2 * overlap > spec.tileSize) throw new Error(`${spec.id}: overlap ${overlap} is more than half a ${spec.tileSize} px tile`);
 
   const manifestIn: ManifestInput = {
     id: spec.id,
@@ -65,7 +65,8 @@ export async function buildModel(spec: ModelSpec): Promise<BuiltModel> {
     sha256: sha256Hex(converted.onnx),
     description:
       `UpscalerJS ESRGAN ${spec.variant} (${ARCH[spec.variant]}, trained on DIV2K), converted from TF.js ` +
-      `by tools/convert-esrgan. Output is not clamped to the range. Receptive radius ${converted.receptiveRadius} input px.`,
+      `by tools/convert-esrgan. Output is not clamped to the range. Receptive radius ${converted.receptiveRadius} input px` +
+      (spec.effectiveRadius ? ` (${spec.effectiveRadius} px in effect).` : '.'),
   };
   const manifest = ManifestSchema.parse(manifestIn);
   const licenseText = await readFile(join(root, 'LICENSE'), 'utf8');

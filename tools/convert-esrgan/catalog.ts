@@ -24,11 +24,15 @@ export interface ModelSpec {
   modelPath: string;
   /** RDN (slim, medium) works on 0..255; the RRDN (thick) on 0..1, as UpscalerJS's definitions state. */
   range: [number, number];
-  /** Input tile edge for the engine's tiler; keeps the 4x upsampled 48-channel tensor near 200 MB. */
+  /**
+   * Input tile edge for the engine's tiler. 192 keeps one ×4 inference near 0.5 GB peak RSS (256
+   * needs ~0.9 GB and 384 ~1.8 GB for medium) for 10-20% more time per megapixel (docs/sr-models.md).
+   */
   tileSize: number;
   /**
-   * Where the theoretical receptive field is far wider than what matters (thick: 154 px), the
-   * radius beyond which no input pixel moves the output by more than 0.5/255, measured (docs/sr-models.md).
+   * Where the theoretical receptive field is far wider than what matters (medium 18 px, thick
+   * 154 px), the context radius beyond which cutting the image changes no output value by more than
+   * 0.05 on the 0..255 scale, measured on photos (docs/sr-models.md, tests/esrgan-tiling.test.ts).
    */
   effectiveRadius?: number;
 }
@@ -45,7 +49,8 @@ export function spec(variant: Variant, scale: Scale): ModelSpec {
     packageName: `@upscalerjs/esrgan-${variant}`,
     modelPath: `models/x${scale}/model.json`,
     range: variant === 'thick' ? [0, 1] : [0, 255],
-    tileSize: 256,
+    tileSize: 192,
+    effectiveRadius: variant === 'slim' ? undefined : 12,
   };
 }
 

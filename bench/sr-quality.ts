@@ -1,0 +1,332 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import { ManifestSchema, type Manifest } from '../src/shared/manifest';
+
+/**
+ * Super-resolution quality and speed (not a test): PSNR and SSIM on the BT.601 luma of Set5,
+ * Set14 and BSD100 (border of `scale` px cropped), with low-resolution inputs made here by bicubic
+ * downscaling, for every upscale model found and for plain bicubic upscaling; plus inference
+ * seconds per output megapixel on whole images.
+ *
+ *   npx tsx bench/sr-quality.ts [--models ID,ID] [--model-dirs DIR,DIR] [--sets Set5,Set14,BSD100]
+ *       [--scales 2,4] [--limit N] [--threads 2] [--lr matlab|sharp] [--json FILE]
+ */
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const DATA = resolve(ROOT, '..', 'shared', 'datasets', 'eval', 'sr');
+
+export interface Rgb {
+  width: number;
+  height: number;
+  /** Interleaved 8-bit RGB. */
+  data: Uint8Array;
+}
+
+/** BT.601 studio-swing luma as in MATLAB's rgb2ycbcr (16..235), kept fractional. */
+export function lumaBT601(img: Rgb): Float64Array {
+  const n = img.width * img.height;
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = img.data[i * 3];
+    const g = img.data[i * 3 + 1];
+    const b = img.data[i * 3 + 2];
+    y[i] = 16 + (65.481 * r + 128.553 * g + 24.966 * b) / 255;
+  }
+  return y;
+}
+
+/** The plane without a border of `border` pixels on every side. */
+export function cropBorder(p: Float64Array, width: number, height: number, border: number) {
+  const w = width - 2 * border;
+  const h = height - 2 * border;
+  if (w <= 0 || h <= 0) throw new Error(`a ${width}x${height} image has nothing left inside a ${border} px border`);
+  const out = new Float64Array(w * h);
+  for (let y = 0; y < h; y++) out.set(p.subarray((y + border) * width + border, (y + border) * width + border + w), y * w);
+  return { data: out, width: w, height: h };
+}
+
+export function psnr(a: Float64Array, b: Float64Array, peak = 255): number {
+  let se = 0;
+  for (let i = 0; i < a.length; i++) se += (a[i] - b[i]) ** 2;
+  const mse = se / a.length;
+  return mse === 0 ? Infinity : 10 * Math.log10((peak * peak) / mse);
+}
+
+function gaussian1d(size: number, sigma: number): Float64Array {
+  const k = new Float64Array(size);
+  const c = (size - 1) / 2;
+  let sum = 0;
+  for (let i = 0; i < size; i++) sum += k[i] = Math.exp(-((i - c) ** 2) / (2 * sigma * sigma));
+  return k.map((v) => v / sum);
+}
+
+/** Separable 'valid' filtering: the output shrinks by size-1 in each direction. */
+function filterValid(p: Float64Array, width: number, height: number, k: Float64Array): Float64Array {
+  const n = k.length;
+  const w = width - n + 1;
+  const h = height - n + 1;
+  const tmp = new Float64Array(w * height);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < w; x++) {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += k[i] * p[y * width + x + i];
+      tmp[y * w + x] = s;
+    }
+  const out = new Float64Array(w * h);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += k[i] * tmp[(y + i) * w + x];
+      out[y * w + x] = s;
+    }
+  return out;
+}
+
+/** SSIM of Wang et al. (2004): 11x11 Gaussian window, sigma 1.5, K1 0.01, K2 0.03, mean over the valid map. */
+export function ssim(a: Float64Array, b: Float64Array, width: number, height: number, peak = 255): number {
+  const k = gaussian1d(11, 1.5);
+  const c1 = (0.01 * peak) ** 2;
+  const c2 = (0.03 * peak) ** 2;
+  const mul = (x: Float64Array, y: Float64Array) => x.map((v, i) => v * y[i]);
+  const ma = filterValid(a, width, height, k);
+  const mb = filterValid(b, width, height, k);
+  const saa = filterValid(mul(a, a), width, height, k);
+  const sbb = filterValid(mul(b, b), width, height, k);
+  const sab = filterValid(mul(a, b), width, height, k);
+  let sum = 0;
+  for (let i = 0; i < ma.length; i++) {
+    const va = saa[i] - ma[i] * ma[i];
+    const vb = sbb[i] - mb[i] * mb[i];
+    const cov = sab[i] - ma[i] * mb[i];
+    sum += ((2 * ma[i] * mb[i] + c1) * (2 * cov + c2)) / ((ma[i] ** 2 + mb[i] ** 2 + c1) * (va + vb + c2));
+  }
+  return sum / ma.length;
+}
+
+async function readRgb(path: string): Promise<Rgb> {
+  const { data, info } = await sharp(path).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3) throw new Error(`${path}: expected 3 channels after conversion, got ${info.channels}`);
+  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+}
+
+/** Keys' cubic convolution kernel with a = -0.5, the one MATLAB's imresize uses. */
+function cubicKernel(x: number): number {
+  const a = Math.abs(x);
+  if (a <= 1) return 1.5 * a ** 3 - 2.5 * a ** 2 + 1;
+  if (a < 2) return -0.5 * a ** 3 + 2.5 * a ** 2 - 4 * a + 2;
+  return 0;
+}
+
+/** Resamples one axis of interleaved RGB: centre-aligned, kernel widened when shrinking (antialiasing). */
+function resizeAxis(src: Float64Array, width: number, height: number, outLen: number, horizontal: boolean): Float64Array {
+  const inLen = horizontal ? width : height;
+  const across = horizontal ? height : width;
+  const scale = outLen / inLen;
+  const shrink = scale < 1;
+  const support = shrink ? 4 / scale : 4;
+  const ow = horizontal ? outLen : width;
+  const out = new Float64Array((horizontal ? outLen * height : width * outLen) * 3);
+  for (let o = 0; o < outLen; o++) {
+    const centre = (o + 0.5) / scale - 0.5;
+    const first = Math.floor(centre - support / 2);
+    const taps: number[] = [];
+    const weights: number[] = [];
+    for (let j = first; j <= first + Math.ceil(support) + 1; j++) {
+      const w = shrink ? scale * cubicKernel(scale * (centre - j)) : cubicKernel(centre - j);
+      if (w === 0) continue;
+      taps.push(Math.min(inLen - 1, Math.max(0, j)));
+      weights.push(w);
+    }
+    const total = weights.reduce((a, b) => a + b, 0);
+    for (let k = 0; k < across; k++)
+      for (let c = 0; c < 3; c++) {
+        let v = 0;
+        for (let t = 0; t < taps.length; t++) {
+          const at = horizontal ? (k * width + taps[t]) * 3 + c : (taps[t] * width + k) * 3 + c;
+          v += (weights[t] / total) * src[at];
+        }
+        out[(horizontal ? k * ow + o : o * ow + k) * 3 + c] = v;
+      }
+  }
+  return out;
+}
+
+/**
+ * Bicubic resize as MATLAB's imresize does it (antialiased when shrinking, rows first, rounded to
+ * 8 bits), so the numbers compare with published SR tables. sharp's cubic upscaling aligns pixel
+ * corners instead of centres, which shifts the image by half an output pixel and costs bicubic
+ * ~3 dB at ×2; its downscaling is close to this (`--lr sharp` uses it for the inputs).
+ */
+export function resizeBicubic(img: Rgb, width: number, height: number): Rgb {
+  const rows = resizeAxis(Float64Array.from(img.data), img.width, img.height, height, false);
+  const both = resizeAxis(rows, img.width, height, width, true);
+  return { width, height, data: Uint8Array.from(both, (v) => Math.min(255, Math.max(0, Math.round(v)))) };
+}
+
+async function sharpCubic(img: Rgb, width: number, height: number): Promise<Rgb> {
+  const data = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .resize({ width, height, fit: 'fill', kernel: 'cubic' })
+    .raw()
+    .toBuffer();
+  return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+}
+
+/** The HR image cut to a multiple of the scale (top-left kept), as the usual SR protocol does. */
+async function modcrop(img: Rgb, scale: number): Promise<Rgb> {
+  const width = img.width - (img.width % scale);
+  const height = img.height - (img.height % scale);
+  if (width === img.width && height === img.height) return img;
+  const data = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .extract({ left: 0, top: 0, width, height })
+    .raw()
+    .toBuffer();
+  return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+}
+
+interface Model {
+  manifest: Manifest;
+  session: ort.InferenceSession;
+}
+
+/** Runs a whole image through a manifest-described NCHW model; output rounded to 8 bits like a saved file. */
+async function upscaleWith(model: Model, lr: Rgb): Promise<{ img: Rgb; ms: number }> {
+  const { manifest: m, session } = model;
+  if (m.input.layout !== 'NCHW' || m.input.normalization) throw new Error(`${m.id}: the bench handles plain NCHW models only`);
+  const [lo, hi] = m.input.range;
+  const hw = lr.width * lr.height;
+  const x = new Float32Array(3 * hw);
+  for (let i = 0; i < hw; i++) for (let c = 0; c < 3; c++) x[c * hw + i] = lo + (lr.data[i * 3 + c] / 255) * (hi - lo);
+  const t0 = performance.now();
+  const res = await session.run({ [m.input.name ?? session.inputNames[0]]: new ort.Tensor('float32', x, [1, 3, lr.height, lr.width]) });
+  const ms = performance.now() - t0;
+  const out = res[m.output.name ?? session.outputNames[0]] as ort.Tensor;
+  const [, oc, oh, ow] = out.dims;
+  if (oc !== 3 || oh !== lr.height * m.scale || ow !== lr.width * m.scale) throw new Error(`${m.id}: unexpected output [${out.dims}]`);
+  const [olo, ohi] = m.output.range;
+  const y = out.data as Float32Array;
+  const ohw = oh * ow;
+  const data = new Uint8Array(ohw * 3);
+  for (let i = 0; i < ohw; i++)
+    for (let c = 0; c < 3; c++) {
+      const v = ((y[c * ohw + i] - olo) / (ohi - olo)) * 255;
+      data[i * 3 + c] = Math.min(255, Math.max(0, Math.round(v)));
+    }
+  return { img: { width: ow, height: oh, data }, ms };
+}
+
+async function findModels(dirs: string[], ids: string[] | undefined, scales: number[]): Promise<Manifest[]> {
+  const found = new Map<string, Manifest & { dir: string }>();
+  for (const dir of dirs) {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries.filter((d) => d.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
+      const path = join(dir, e.name, 'manifest.json');
+      const raw = await readFile(path, 'utf8').catch(() => null);
+      if (raw === null) continue;
+      const m = ManifestSchema.parse(JSON.parse(raw));
+      if (m.task === 'upscale' && scales.includes(m.scale) && (!ids || ids.includes(m.id))) {
+        found.set(m.id, { ...m, file: join(dir, e.name, m.file), dir });
+      }
+    }
+  }
+  const missing = ids?.filter((id) => !found.has(id)) ?? [];
+  if (missing.length) throw new Error(`model(s) not found in ${dirs.join(', ')}: ${missing.join(', ')}`);
+  return [...found.values()];
+}
+
+interface Row {
+  set: string;
+  scale: number;
+  method: string;
+  images: number;
+  psnr: number;
+  ssim: number;
+  /** Seconds of inference per output megapixel (models only). */
+  sPerMp?: number;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      models: { type: 'string' },
+      'model-dirs': { type: 'string', default: join(ROOT, 'resources', 'models') },
+      sets: { type: 'string', default: 'Set5,Set14,BSD100' },
+      scales: { type: 'string', default: '2,4' },
+      limit: { type: 'string' },
+      threads: { type: 'string', default: '2' },
+      lr: { type: 'string', default: 'matlab' },
+      json: { type: 'string' },
+    },
+  });
+  const scales = values.scales.split(',').map(Number);
+  const sets = values.sets.split(',');
+  const limit = values.limit ? Number(values.limit) : Infinity;
+  const threads = Number(values.threads);
+  if (values.lr !== 'matlab' && values.lr !== 'sharp') throw new Error('--lr is matlab or sharp');
+  const manifests = await findModels(values['model-dirs'].split(','), values.models?.split(','), scales);
+  console.log(
+    `# ${cpus().length} CPU(s) ${cpus()[0]?.model ?? ''}; ${threads} ORT thread(s); LR by ${values.lr}; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+  );
+  console.log(`# models: ${manifests.map((m) => m.id).join(', ') || 'none'}`);
+
+  const rows: Row[] = [];
+  for (const scale of scales) {
+    const models: Model[] = [];
+    for (const m of manifests.filter((mm) => mm.scale === scale)) {
+      models.push({ manifest: m, session: await ort.InferenceSession.create(m.file, { intraOpNumThreads: threads, interOpNumThreads: 1 }) });
+    }
+    for (const set of sets) {
+      const dir = join(DATA, set);
+      const files = (await readdir(dir)).filter((f) => /\.(png|bmp|jpe?g)$/i.test(f)).sort().slice(0, limit);
+      const acc = new Map<string, { p: number; s: number; ms: number; mp: number }>();
+      const add = (method: string, hr: Rgb, sr: Rgb, ms = 0) => {
+        const a = cropBorder(lumaBT601(hr), hr.width, hr.height, scale);
+        const b = cropBorder(lumaBT601(sr), sr.width, sr.height, scale);
+        const e = acc.get(method) ?? { p: 0, s: 0, ms: 0, mp: 0 };
+        e.p += psnr(a.data, b.data);
+        e.s += ssim(a.data, b.data, a.width, a.height);
+        e.ms += ms;
+        e.mp += (sr.width * sr.height) / 1e6;
+        acc.set(method, e);
+      };
+      for (const f of files) {
+        const hr = await modcrop(await readRgb(join(dir, f)), scale);
+        const lr =
+          values.lr === 'sharp'
+            ? await sharpCubic(hr, hr.width / scale, hr.height / scale)
+            : resizeBicubic(hr, hr.width / scale, hr.height / scale);
+        add('bicubic', hr, resizeBicubic(lr, hr.width, hr.height));
+        for (const model of models) {
+          const { img, ms } = await upscaleWith(model, lr);
+          add(model.manifest.id, hr, img, ms);
+        }
+        process.stderr.write(`\r${set} x${scale}: ${basename(f)}   `);
+      }
+      process.stderr.write('\n');
+      for (const [method, e] of acc) {
+        const row: Row = { set, scale, method, images: files.length, psnr: e.p / files.length, ssim: e.s / files.length };
+        if (method !== 'bicubic') row.sPerMp = e.ms / 1000 / e.mp;
+        rows.push(row);
+        console.log(
+          `${set}\tx${scale}\t${method.padEnd(18)}\t${row.psnr.toFixed(2)} dB\t${row.ssim.toFixed(4)}` +
+            (row.sPerMp !== undefined ? `\t${row.sPerMp.toFixed(2)} s/MP` : ''),
+        );
+      }
+    }
+    await Promise.all(models.map((m) => m.session.release()));
+  }
+  if (values.json) {
+    await writeFile(values.json, `${JSON.stringify({ date: new Date().toISOString(), cpus: cpus().length, threads, lr: values.lr, rows }, null, 2)}\n`);
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exitCode = 1;
+  });
+}
