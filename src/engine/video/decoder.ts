@@ -123,7 +123,7 @@ export function openDecoder(o: DecodeOptions, formatStart: number): FrameStream 
       if (closing) queue.end();
       else if (code !== 0) {
         const why = stderr.lines() || `ffmpeg exited with ${code ?? signal}`;
-        queue.end(new VideoError(`${o.input}: decoding failed after ${framesRead} frames: ${why}`, 'DECODE_FAILED', o.input));
+        queue.end(new VideoError(`${o.input}: decoding failed after source frame ${o.fromFrame + framesRead}: ${why}`, 'DECODE_FAILED', o.input));
       } else if (filled !== 0) {
         queue.end(new VideoError(`${o.input}: decoder stopped in the middle of frame ${framesRead + 1}`, 'DECODE_FAILED', o.input));
       } else queue.end();

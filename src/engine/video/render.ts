@@ -269,9 +269,10 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
     format: format.format,
     processor: o.processorKey,
     windowFrames: o.processor.frames,
-    crf: o.crf ?? null,
-    preset: o.preset ?? null,
-    bitDepth: o.bitDepth ?? null,
+    // Only what the chosen encoder uses: a preset does not change an FFV1 file.
+    crf: format.format === 'mp4' || format.format === 'h265' ? (o.crf ?? null) : null,
+    preset: format.format === 'mp4' || format.format === 'h265' ? (o.preset ?? null) : null,
+    bitDepth: format.kind !== 'video' ? (o.bitDepth ?? null) : null,
     rangeStart,
     rangeEnd: rangeEnd ?? null,
     fps: formatRational(source.fps),
