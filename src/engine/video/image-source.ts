@@ -5,7 +5,7 @@ import type { Raster } from '../types';
 import { messageOf, VideoError } from './errors';
 import type { FrameLayout } from './pixels';
 import type { Rational } from './rational';
-import { streamFrom, type FrameSource } from './source';
+import { fileIdentity, streamFrom, type FrameSource } from './source';
 
 const IMAGE_EXTS = new Set(['.tif', '.tiff', '.png', '.jpg', '.jpeg', '.webp', '.bmp']);
 
@@ -117,6 +117,7 @@ export async function openTiffStack(input: string, fps: Rational): Promise<Frame
     frameCountExact: true,
     rotationApplied: true,
     notes: [],
+    identity: () => fileIdentity(input),
     async open(from, max) {
       const count = Math.max(0, Math.min(pages - from, max ?? Infinity));
       return streamFrom((i) => readImageFrame(input, i, layout), from, count);
@@ -137,6 +138,16 @@ export async function openImageSequence(input: string, fps: Rational): Promise<F
     frameCountExact: true,
     rotationApplied: true,
     notes: [],
+    async identity() {
+      let size = 0;
+      let mtimeMs = 0;
+      for (const f of files) {
+        const s = await stat(f);
+        size += s.size;
+        mtimeMs = Math.max(mtimeMs, s.mtimeMs);
+      }
+      return { size, mtimeMs };
+    },
     async open(from, max) {
       const count = Math.max(0, Math.min(files.length - from, max ?? Infinity));
       return streamFrom((i) => readImageFrame(files[i], 0, layout), from, count);

@@ -282,7 +282,7 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
     rotationApplied: source.rotationApplied,
   };
   const fingerprint = fingerprintOf(settings);
-  const inputStat = await stat(source.path);
+  const inputStat = await source.identity();
 
   // Output and work folder checks happen before any work, so a mistake costs nothing.
   const outputTaken = format.kind === 'sequence' ? await nonEmptyDir(paths.output) : await exists(paths.output);
@@ -620,7 +620,7 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
       const pages: string[] = [];
       for (const dir of segments) for (const n of (await readdir(dir)).sort()) pages.push(join(dir, n));
       const layout = outLayout ?? (await pageLayout(pages[0]));
-      await joinTiffStack(pages, paths.output, { channels: layout.channels, depth: o.bitDepth ?? layout.depth });
+      await joinTiffStack(pages, paths.output, { ...layout, depth: o.bitDepth ?? layout.depth });
     }
   } catch (err) {
     if (err instanceof VideoError && err.code === 'CANCELLED') throw err;
@@ -659,6 +659,7 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
   };
 }
 
+/** The layout of a page written by an earlier run (when this run rendered nothing itself). */
 async function pageLayout(file: string): Promise<FrameLayout> {
   const sharp = (await import('sharp')).default;
   const m = await sharp(file).metadata();

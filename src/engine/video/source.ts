@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import type { Raster } from '../types';
 import type { FrameStream } from './decoder';
 import type { FrameLayout } from './pixels';
@@ -18,6 +19,8 @@ export interface FrameSource {
   /** Whether the frames come out turned upright (rotation applied to the pixels). */
   rotationApplied: boolean;
   notes: string[];
+  /** Size and modification time of what is read (for a sequence: all files), so a resume notices a changed input. */
+  identity(): Promise<{ size: number; mtimeMs: number }>;
   /** Frames from `fromFrame` (0-based), at most `maxFrames`. */
   open(fromFrame: number, maxFrames: number | undefined, signal?: AbortSignal): Promise<FrameStream>;
 }
@@ -54,4 +57,9 @@ export function streamFrom(produce: (index: number) => Promise<Raster>, from: nu
       await Promise.allSettled(pending.splice(0));
     },
   };
+}
+
+export async function fileIdentity(path: string): Promise<{ size: number; mtimeMs: number }> {
+  const s = await stat(path);
+  return { size: s.size, mtimeMs: s.mtimeMs };
 }

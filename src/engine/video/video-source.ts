@@ -4,7 +4,7 @@ import type { FfmpegBinaries } from './ffmpeg-binaries';
 import type { FrameLayout } from './pixels';
 import { probeMedia, quarterTurns, type MediaInfo } from './probe';
 import { formatRational, type Rational } from './rational';
-import type { FrameSource } from './source';
+import { fileIdentity, type FrameSource } from './source';
 
 export interface VideoSourceOptions {
   /** Turn frames upright (the output cannot carry a rotation flag). */
@@ -52,6 +52,7 @@ export async function openVideoSource(bins: FfmpegBinaries, input: string, o: Vi
     media,
     rotationApplied: o.autorotate,
     notes,
+    identity: () => fileIdentity(input),
     async open(from, max, signal) {
       let seek: 'accurate' | 'trim' = 'trim';
       if (from > 0 && seekable) {
