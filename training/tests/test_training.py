@@ -78,6 +78,27 @@ class ResumeTest(_Fixture):
         t.run(max_steps=1)
         self.assertEqual(t.step, 3)
 
+    def test_split_checkpoint_files_resume(self):
+        cfg = tiny_config(self.root / "pack", max_file_mb=0.05)
+        ckpt, run = self._run("parts", cfg, [2])
+        parts = sorted(p.name for p in run.glob("latest.pt*"))
+        self.assertGreater(len(parts), 1)
+        self.assertTrue(all(n.startswith("latest.pt.part") for n in parts))
+        self.assertTrue(all(p.stat().st_size <= 0.05 * 2 ** 20 for p in run.glob("latest.pt.part*")))
+        t = Trainer(cfg, run, device="cpu", log=quiet)
+        self.assertEqual(t.step, 2)
+        t.run(max_steps=1)
+        self.assertEqual(load_checkpoint(run / "latest.pt")["step"], 3)
+
+    def test_weights_only_checkpoint_resumes_without_adam(self):
+        cfg = tiny_config(self.root / "pack", optimizer_dtype="none")
+        ckpt, run = self._run("noopt", cfg, [2])
+        self.assertEqual(ckpt["optimizers"], {})
+        lines = []
+        t = Trainer(cfg, run, device="cpu", log=lines.append)
+        self.assertTrue(any("Adam restarts" in line for line in lines))
+        _states_equal(self, {k: v for k, v in t.gen.state_dict().items()}, ckpt["models"]["gen"])
+
     def test_lost_generator_outputs_are_regenerated(self):
         cfg = tiny_config(self.root / "pack")
         _, run = self._run("regen", cfg, [3 + 1])  # through save_outputs (the phase change is not a step)

@@ -33,7 +33,7 @@ def main(argv=None) -> int:
     p = sub.add_parser("pack", help="build the deterministic training pack")
     p.add_argument("--datasets", default="../shared/datasets")
     p.add_argument("--out", default="training/data/pack")
-    p.add_argument("--short-side", type=int, default=256)
+    p.add_argument("--short-side", type=int, default=224)
     p.add_argument("--quality", type=int, default=85)
     p.add_argument("--max-mb", type=float, default=50.0)
     p.add_argument("--limit", type=int, default=0, help="at most N images per split (tests)")

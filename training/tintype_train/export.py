@@ -14,7 +14,8 @@ from typing import Optional
 import numpy as np
 import torch
 
-from .compat import load_torch, onnx_export_kwargs, strip_spectral_norm
+from .checkpoint import checkpoint_exists, read_checkpoint_file
+from .compat import onnx_export_kwargs, strip_spectral_norm
 from .models import Generator, count_params
 from .tasks import ColorizeTask, make_task
 
@@ -24,14 +25,14 @@ OPSET = 17  # the newest torch 1.13 writes; onnxruntime-node 1.30 reads it
 def load_generator(path: str | Path):
     """(task, generator in eval mode, record) from best_gen.pt or latest.pt."""
     path = Path(path)
-    if not path.is_file():
+    if not checkpoint_exists(path):
         raise FileNotFoundError(f"{path}: no generator checkpoint")
-    rec = load_torch(path)
+    rec = read_checkpoint_file(path)
     if not isinstance(rec, dict) or "config" not in rec:
         raise ValueError(f"{path}: not a tintype checkpoint")
     state = rec["generator"] if "generator" in rec else rec["models"]["gen"]
     prior = rec.get("prior", rec.get("extra", {}).get("prior"))
-    task = make_task(rec["config"], torch.device("cpu"))
+    task = make_task(rec["config"], torch.device("cpu"), training=False)
     if isinstance(task, ColorizeTask):
         task.set_prior(prior)
     gen = Generator(task.generator_config())

@@ -63,9 +63,12 @@ class ColorLoss(nn.Module):
 _VGG16_CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
 
 
-def vgg16_features() -> nn.Sequential:
+def vgg16_features(layers_used: int = 0) -> nn.Sequential:
+    """torchvision's VGG16 `features`; with layers_used > 0 only its first layers_used modules."""
     layers, c = [], 3
     for v in _VGG16_CFG:
+        if layers_used and len(layers) >= layers_used:
+            break
         if v == "M":
             layers.append(nn.MaxPool2d(2, 2))
         else:
@@ -74,15 +77,16 @@ def vgg16_features() -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def load_vgg16_features(path: Optional[str | Path], allow_random: bool = False) -> nn.Sequential:
+def load_vgg16_features(path: Optional[str | Path], allow_random: bool = False,
+                        layers_used: int = 23) -> nn.Sequential:
     """VGG16 features from a user-supplied file (torchvision's vgg16 state dict, or just its
     `features.*` part). No weights can be downloaded here: without a file, only tests may ask
     for random weights."""
-    net = vgg16_features()
     if path is None:
         if not allow_random:
-            raise ValueError("feature loss needs VGG16 weights: pass --vgg-weights FILE (torchvision vgg16 .pth)")
-        return net.eval().requires_grad_(False)
+            raise ValueError("feature loss needs VGG16 weights: set loss.vgg_weights to a torchvision vgg16 .pth file")
+        return vgg16_features(layers_used).eval().requires_grad_(False)
+    net = vgg16_features()
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: VGG16 weights file not found")
@@ -98,7 +102,7 @@ def load_vgg16_features(path: Optional[str | Path], allow_random: bool = False) 
         net.load_state_dict(feats, strict=True)
     except RuntimeError as err:
         raise ValueError(f"{path}: not VGG16 feature weights ({str(err).splitlines()[0]})") from err
-    return net.eval().requires_grad_(False)
+    return net[:layers_used].eval().requires_grad_(False)
 
 
 def gram(x: torch.Tensor) -> torch.Tensor:

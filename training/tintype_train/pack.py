@@ -64,7 +64,7 @@ def _encode(path: Path, short_side: int, quality: int) -> tuple[bytes, int, int]
         raise ValueError(f"{path}: cannot read image ({err})") from err
 
 
-def build_pack(datasets_root: str | Path, out_dir: str | Path, short_side: int = 256, quality: int = 85,
+def build_pack(datasets_root: str | Path, out_dir: str | Path, short_side: int = 224, quality: int = 85,
                max_mb: float = 50.0, limit: int = 0, splits: tuple[str, ...] = ("train", "val"), log=print) -> dict:
     datasets_root = Path(datasets_root)
     out_dir = Path(out_dir)

@@ -29,7 +29,7 @@ class Task:
     out_channels = 3
     manifest_task = "restore"
 
-    def __init__(self, cfg: dict, device: torch.device):
+    def __init__(self, cfg: dict, device: torch.device, training: bool = True):
         self.cfg = cfg
         self.device = device
         self.crappifier = make_crappifier(cfg["crappifier"]["kind"], cfg["crappifier"].get("options"))
@@ -39,7 +39,7 @@ class Task:
         lcfg = cfg.get("loss", {})
         self.feature: Optional[FeatureLoss] = None
         self.feature_weight = float(lcfg.get("feature", 0.0))
-        if self.feature_weight > 0:
+        if self.feature_weight > 0 and training:
             vgg = load_vgg16_features(lcfg.get("vgg_weights"), allow_random=bool(lcfg.get("vgg_random", False)))
             self.feature = FeatureLoss(vgg).to(device)
 
@@ -109,8 +109,8 @@ class MicroscopyTask(Task):
     in_channels = 1
     out_channels = 1
 
-    def __init__(self, cfg: dict, device: torch.device):
-        super().__init__(cfg, device)
+    def __init__(self, cfg: dict, device: torch.device, training: bool = True):
+        super().__init__(cfg, device, training)
         opts = cfg["crappifier"].get("options") or {}
         if int(opts.get("scale", 1)) != self.scale:
             raise ValueError("microscopy: crappifier.options.scale must equal generator.scale")
@@ -123,14 +123,14 @@ class ColorizeTask(Task):
     name = "colorize"
     in_channels = 1
 
-    def __init__(self, cfg: dict, device: torch.device, prior: Optional[torch.Tensor] = None):
-        super().__init__(cfg, device)
+    def __init__(self, cfg: dict, device: torch.device, training: bool = True):
+        super().__init__(cfg, device, training)
         c = cfg.get("loss", {}).get("color", {})
         self.bins = ChromaBins(int(c.get("bins", 16)))
         self.out_channels = self.bins.q
         self.temperature = float(c.get("temperature", 0.4))
         self.color_opts = c
-        self.set_prior(prior)
+        self.set_prior(None)
 
     def set_prior(self, prior: Optional[torch.Tensor]) -> None:
         c = self.color_opts
@@ -217,8 +217,9 @@ class _ColorizeExport(nn.Module):
 TASKS = {"restore": RestoreTask, "colorize": ColorizeTask, "microscopy": MicroscopyTask}
 
 
-def make_task(cfg: dict, device: torch.device) -> Task:
+def make_task(cfg: dict, device: torch.device, training: bool = True) -> Task:
+    """training=False (export, evaluation) skips what only losses need, such as VGG16."""
     name = cfg.get("task")
     if name not in TASKS:
         raise ValueError(f"config: task must be one of {sorted(TASKS)}, got {name!r}")
-    return TASKS[name](cfg, device)
+    return TASKS[name](cfg, device, training)

@@ -16,7 +16,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from .checkpoint import atomic_save, load_checkpoint, restore_optimizer, save_checkpoint, set_rng_state
+from .checkpoint import (atomic_save, checkpoint_exists, load_checkpoint, restore_optimizer, save_checkpoint,
+                         set_rng_state)
 from .color import rgb_to_lab
 from .data import CountingSampler, ImageCache, PairDataset, centre_crop, chw
 from .losses import critic_loss, generator_adv_loss, stability_loss
@@ -44,7 +45,9 @@ DEFAULTS: dict = {
     "val_every": 250,
     "checkpoint_every": 250,
     "optimizer_dtype": "float32",
-    "amp": True,
+    "max_file_mb": 0,
+    # bf16 autocast is opt-in (spectral norm's power iteration was not checked under it); TF32 is on.
+    "amp": False,
 }
 
 # Changing these would make a checkpoint's weights meaningless.
@@ -87,8 +90,12 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.log = log
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        if self.device.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+            torch.backends.cudnn.benchmark = True
         ckpt_path = self.run_dir / "latest.pt"
-        ckpt = load_checkpoint(ckpt_path) if resume and ckpt_path.is_file() else None
+        ckpt = load_checkpoint(ckpt_path) if resume and checkpoint_exists(ckpt_path) else None
         if ckpt is not None:
             for key in _FROZEN:
                 if json.dumps(ckpt["config"].get(key), sort_keys=True) != json.dumps(cfg.get(key), sort_keys=True):
@@ -137,8 +144,11 @@ class Trainer:
     def _restore(self, ckpt: dict) -> None:
         self.gen.load_state_dict(ckpt["models"]["gen"])
         self.critic.load_state_dict(ckpt["models"]["critic"])
-        restore_optimizer(self.opt_g, ckpt["optimizers"]["gen"])
-        restore_optimizer(self.opt_c, ckpt["optimizers"]["critic"])
+        if ckpt["optimizers"]:
+            restore_optimizer(self.opt_g, ckpt["optimizers"]["gen"])
+            restore_optimizer(self.opt_c, ckpt["optimizers"]["critic"])
+        else:
+            self.log("resume: checkpoint has no optimizer state (optimizer_dtype none): Adam restarts")
         self.phase, self.step, self.phase_step = ckpt["phase"], ckpt["step"], ckpt["phase_step"]
         e = ckpt["extra"]
         self.samples, self.curve, self.best = e["samples"], e["curve"], e["best"]
@@ -152,13 +162,13 @@ class Trainer:
         save_checkpoint(self.run_dir / "latest.pt", config=self.cfg, phase=self.phase, step=self.step,
                         phase_step=self.phase_step, models={"gen": self.gen, "critic": self.critic},
                         optimizers={"gen": self.opt_g, "critic": self.opt_c}, extra=extra,
-                        optimizer_dtype=self.cfg["optimizer_dtype"])
+                        optimizer_dtype=self.cfg["optimizer_dtype"], max_file_mb=float(self.cfg["max_file_mb"]))
         write_curve(self.curve, self.run_dir)
 
     def save_generator(self, path: Path, metrics: dict) -> None:
         atomic_save({"format": 1, "config": self.cfg, "step": self.step, "phase": self.phase, "metrics": metrics,
                      "generator": {n: t.detach().cpu() for n, t in self.gen.state_dict().items()},
-                     "prior": getattr(self.task, "prior", None)}, path)
+                     "prior": getattr(self.task, "prior", None)}, path, float(self.cfg["max_file_mb"]))
 
     # data ---------------------------------------------------------------------------------
     def _batch(self):
