@@ -1,7 +1,8 @@
 /**
  * Runs an exported model in onnxruntime-node on the input the Python exporter saved and compares
- * with PyTorch's output: `npx tsx training/parity.ts EXPORT_DIR`.
+ * with PyTorch's output: `npx tsx training/parity.ts EXPORT_DIR` (or the --parity-dir folder).
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -29,26 +30,32 @@ async function readF32(file: string, shape: number[]): Promise<Float32Array> {
   return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
 }
 
-export async function checkParity(exportDir: string): Promise<ParityResult> {
-  const fixture = JSON.parse(await readFile(path.join(exportDir, 'parity', 'parity.json'), 'utf8')) as {
+/** `dir`: a parity fixture folder (parity.json) or an export folder holding parity/. */
+export async function checkParity(dir: string): Promise<ParityResult> {
+  const fixtureDir = existsSync(path.join(dir, 'parity.json')) ? dir : path.join(dir, 'parity');
+  const fixture = JSON.parse(await readFile(path.join(fixtureDir, 'parity.json'), 'utf8')) as {
     input: TensorFile;
     output: TensorFile;
     tolerance: number;
+    /** The model, relative to the fixture folder (else the manifest beside parity/ names it). */
+    model?: string;
   };
-  const manifest = JSON.parse(await readFile(path.join(exportDir, 'manifest.json'), 'utf8')) as { file: string };
-  const input = await readF32(path.join(exportDir, 'parity', fixture.input.file), fixture.input.shape);
-  const expected = await readF32(path.join(exportDir, 'parity', fixture.output.file), fixture.output.shape);
-  const session = await ort.InferenceSession.create(path.join(exportDir, manifest.file), {
+  const modelPath = fixture.model
+    ? path.join(fixtureDir, fixture.model)
+    : path.join(dir, (JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as { file: string }).file);
+  const input = await readF32(path.join(fixtureDir, fixture.input.file), fixture.input.shape);
+  const expected = await readF32(path.join(fixtureDir, fixture.output.file), fixture.output.shape);
+  const session = await ort.InferenceSession.create(modelPath, {
     executionProviders: ['cpu'],
     intraOpNumThreads: 2,
   });
   try {
     const out = await session.run({ [fixture.input.name]: new ort.Tensor('float32', input, fixture.input.shape) });
     const got = out[fixture.output.name];
-    if (!got) throw new Error(`${manifest.file}: no output named ${fixture.output.name}`);
+    if (!got) throw new Error(`${modelPath}: no output named ${fixture.output.name}`);
     const shape = got.dims.map(Number);
     if (shape.join(',') !== fixture.output.shape.join(',')) {
-      throw new Error(`${manifest.file}: output shape [${shape}] != PyTorch's [${fixture.output.shape}]`);
+      throw new Error(`${modelPath}: output shape [${shape}] != PyTorch's [${fixture.output.shape}]`);
     }
     const data = got.data as Float32Array;
     let maxAbsDiff = 0;
@@ -67,7 +74,7 @@ const invoked = process.argv[1] && path.resolve(process.argv[1]) === path.resolv
 if (invoked) {
   const dir = process.argv[2];
   if (!dir) {
-    console.error('usage: npx tsx training/parity.ts EXPORT_DIR');
+    console.error('usage: npx tsx training/parity.ts EXPORT_DIR|PARITY_DIR');
     process.exit(2);
   }
   checkParity(dir).then(

@@ -47,6 +47,8 @@ def main(argv=None) -> int:
     p.add_argument("--stop-after", choices=["gen", "save_outputs", "critic", "gan"])
     p.add_argument("--device")
     p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint in RUN_DIR")
+    p.add_argument("--enter-phase", choices=["gen", "save_outputs", "critic", "gan"],
+                   help="continue a resumed run in this phase (e.g. more GAN after 'done'); its step count restarts")
 
     p = sub.add_parser("export", help="ONNX + manifest.json + parity fixture")
     p.add_argument("--checkpoint", required=True)
@@ -59,6 +61,7 @@ def main(argv=None) -> int:
     p.add_argument("--temperature", type=float, help="colorize: annealed-mean decoding temperature")
     p.add_argument("--card", help="also write a model card (Markdown) here")
     p.add_argument("--card-notes", default="")
+    p.add_argument("--parity-dir", help="where the parity fixture goes (default OUT/parity)")
 
     p = sub.add_parser("select", help="best point of a run's validation curve")
     p.add_argument("--run-dir", required=True)
@@ -97,11 +100,13 @@ def _run(a) -> int:
         from .train import Trainer, load_config
         cfg = _set(load_config(a.config), a.set)
         trainer = Trainer(cfg, a.run_dir, device=a.device, resume=not a.fresh)
+        if a.enter_phase:
+            trainer.enter_phase(a.enter_phase)
         trainer.run(minutes=a.minutes, max_steps=a.max_steps, stop_after=a.stop_after)
     elif a.cmd == "export":
         from .export import export_model, write_model_card
         man = export_model(a.checkpoint, a.out, a.id, a.name, license=a.license, source=a.source, version=a.version,
-                           temperature=a.temperature)
+                           temperature=a.temperature, parity_dir=a.parity_dir)
         if a.card:
             write_model_card(a.card, man, a.checkpoint, notes=a.card_notes)
     elif a.cmd == "select":

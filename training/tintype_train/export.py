@@ -47,7 +47,10 @@ def _write_f32(path: Path, arr: np.ndarray) -> None:
 
 def export_model(checkpoint: str | Path, out_dir: str | Path, model_id: str, name: str, *,
                  license: str = "MIT", source: str = "Tintype training toolkit", version: str = "1.0.0",
-                 temperature: Optional[float] = None, parity_size: Optional[tuple] = None, log=print) -> dict:
+                 temperature: Optional[float] = None, parity_size: Optional[tuple] = None,
+                 parity_dir: Optional[str | Path] = None, log=print) -> dict:
+    """Writes OUT/ID.onnx and OUT/manifest.json, and the parity fixture to parity_dir (default
+    OUT/parity; keep it out of resources/models, the app does not need it)."""
     task, gen, rec = load_generator(checkpoint)
     if temperature is not None and isinstance(task, ColorizeTask):
         task.temperature = float(temperature)
@@ -82,14 +85,18 @@ def export_model(checkpoint: str | Path, out_dir: str | Path, model_id: str, nam
     x = torch.rand(1, cin, h, w, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         y = module(x)
-    pdir = out_dir / "parity"
-    pdir.mkdir(exist_ok=True)
+    pdir = Path(parity_dir) if parity_dir else out_dir / "parity"
+    pdir.mkdir(parents=True, exist_ok=True)
     _write_f32(pdir / "input.f32", x.numpy())
     _write_f32(pdir / "output.f32", y.numpy())
     _atomic_json(pdir / "parity.json", {"input": {"name": "input", "shape": list(x.shape), "file": "input.f32"},
                                         "output": {"name": "output", "shape": list(y.shape), "file": "output.f32"},
                                         "tolerance": 1e-3})
-    log(f"export: {out_dir / onnx_name} ({(out_dir / onnx_name).stat().st_size / 2**20:.1f} MiB), manifest, parity fixture")
+    # parity.json names the model so a fixture kept elsewhere still finds it
+    fixture = json.loads((pdir / "parity.json").read_text())
+    fixture["model"] = os.path.relpath(out_dir / onnx_name, pdir)
+    _atomic_json(pdir / "parity.json", fixture)
+    log(f"export: {out_dir / onnx_name} ({(out_dir / onnx_name).stat().st_size / 2**20:.1f} MiB), manifest, parity fixture in {pdir}")
     return manifest
 
 

@@ -355,6 +355,15 @@ class Trainer:
         self.log("val: " + " ".join(f"{k}={v}" for k, v in row.items()))
         return row
 
+    def enter_phase(self, phase: str) -> None:
+        if phase not in PHASES[:-1]:
+            raise ValueError(f"phase must be one of {PHASES[:-1]}")
+        if phase != self.phase:
+            self.log(f"phase {self.phase} -> {phase} (requested)")
+            self.phase, self.phase_step, self._loader_iter = phase, 0, None
+            if phase == "gan":
+                self.caught_up = False
+
     def _advance(self) -> None:
         self.phase = PHASES[PHASES.index(self.phase) + 1]
         self.phase_step = 0

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# One GPU session's training, launched through the device tool from the repository root:
+#   bash training/run_gpu.sh MODEL MINUTES [--set key=value ...]
+# MODEL is restore or colorize (training/configs/MODEL.json). It needs the pack carried along
+# (carry: ["training/data/pack"]), resumes from training/checkpoints/MODEL/ when that holds a
+# checkpoint, trains for MINUTES, exports to check the graph, and leaves in $OUT (at most 8 files
+# of <= 16 MiB come back): latest.pt (or latest.pt.partNNN), best_gen.pt, run.tar.gz (logs, curve,
+# manifest, parity fixture). docs/training.md says what to do with them.
+set -euo pipefail
+model="${1:?usage: run_gpu.sh restore|colorize MINUTES [--set k=v ...]}"
+minutes="${2:-9}"
+shift $(( $# >= 2 ? 2 : $# ))
+cd "$(dirname "$0")/.."
+out="${OUT:-training/runs/out-$model}"
+mkdir -p "$out"
+# On the GPU machine the plain python3 is the one with PyTorch (/usr/bin/python3 may lack it).
+if [ -z "${TINTYPE_PYTHON:-}" ]; then
+  for py in "$(command -v python3)" /usr/bin/python3; do
+    if [ -n "$py" ] && "$py" -c 'import torch' 2>/dev/null; then TINTYPE_PYTHON="$py"; break; fi
+  done
+fi
+[ -n "${TINTYPE_PYTHON:-}" ] || { echo "no python3 with torch found (set TINTYPE_PYTHON)" >&2; exit 2; }
+export TINTYPE_PYTHON
+export PYTHONUNBUFFERED=1
+run="training/runs/$model"
+mkdir -p "$run"
+log="$run/train.log"
+
+[ -f training/data/pack/manifest.json ] || { echo "no training pack: build it with 'training/tintype-train pack' and carry training/data/pack" >&2; exit 2; }
+if compgen -G "training/checkpoints/$model/latest.pt*" >/dev/null; then
+  cp training/checkpoints/"$model"/latest.pt* training/checkpoints/"$model"/best_gen.pt* "$run"/ 2>/dev/null || true
+  echo "resuming from training/checkpoints/$model" | tee -a "$log"
+fi
+{ nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true; "$TINTYPE_PYTHON" -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available())'; } | tee -a "$log"
+
+set +e
+training/tintype-train train --config "training/configs/$model.json" --run-dir "$run" --minutes "$minutes" "$@" 2>&1 | tee -a "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+# Export on the GPU machine too: it proves the graph exports under PyTorch 2.x (the bundled model is
+# exported again on the CPU machine from best_gen.pt, where onnxruntime-node checks parity).
+if compgen -G "$run/best_gen.pt*" >/dev/null; then
+  training/tintype-train export --checkpoint "$run/best_gen.pt" --out "$run/export" --id "tintype-$model" \
+    --name "Tintype $model" 2>&1 | tee -a "$log" || echo "export failed" | tee -a "$log"
+  if [ -f "$run/export/tintype-$model.onnx" ] && "$TINTYPE_PYTHON" -c 'import onnxruntime' 2>/dev/null; then
+    "$TINTYPE_PYTHON" - "$run/export" <<'PY' 2>&1 | tee -a "$log"
+import json, sys, numpy as np, onnxruntime as ort
+d = sys.argv[1]
+p = json.load(open(f"{d}/parity/parity.json"))
+m = json.load(open(f"{d}/manifest.json"))
+x = np.fromfile(f"{d}/parity/input.f32", "<f4").reshape(p["input"]["shape"])
+y = np.fromfile(f"{d}/parity/output.f32", "<f4").reshape(p["output"]["shape"])
+got = ort.InferenceSession(f"{d}/{m['file']}", providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
+print("parity (python onnxruntime):", float(np.abs(got - y).max()))
+PY
+  fi
+fi
+
+cp "$run"/latest.pt* "$out"/ 2>/dev/null || true
+cp "$run"/best_gen.pt* "$out"/ 2>/dev/null || true
+tar -czf "$out/run.tar.gz" -C "$run" $(cd "$run" && ls -d train.log metrics.csv metrics.json export/manifest.json export/parity 2>/dev/null)
+ls -la "$out"
+exit "$status"
