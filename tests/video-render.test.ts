@@ -167,6 +167,20 @@ describe('film metadata', () => {
     const v = (await ffprobeJson(out)).streams[0];
     expect([v.width, v.height, v.sample_aspect_ratio]).toEqual([192, 128, '32:27']);
   });
+
+  it('variable frame rate input becomes constant rate, and the result says so', async () => {
+    // 25 fps with a 12-frame hole after frame 25: 50 pictures spread over 2.48 s.
+    const src = join(dir, 'vfr.mp4');
+    await makeClip(src, { seconds: 2, extra: ['-vf', "setpts='if(lt(N,25),N,N+12)/25/TB'", '-fps_mode', 'vfr'] });
+    const out = join(dir, 'vfr-out.mkv');
+    const r = await renderVideo({ input: src, output: out, processor: invertProcessor(), processorKey: 'invert' });
+    expect(r.notes.join('\n')).toMatch(/variable frame rate input .*converted to constant 25\/1 fps/);
+    expect(r.fps).toBe('25/1');
+    expect(r.frames).toBe(62); // the hole is filled by repeating the last picture
+    const v = (await ffprobeJson(out)).streams[0];
+    expect(v.r_frame_rate).toBe('25/1');
+    expect(await countFrames(out)).toBe(62);
+  });
 });
 
 describe('preview and formats', () => {

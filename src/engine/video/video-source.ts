@@ -3,7 +3,7 @@ import { VideoError } from './errors';
 import type { FfmpegBinaries } from './ffmpeg-binaries';
 import type { FrameLayout } from './pixels';
 import { probeMedia, quarterTurns, type MediaInfo } from './probe';
-import { formatRational, type Rational } from './rational';
+import { formatRational, toNumber, type Rational } from './rational';
 import { fileIdentity, type FrameSource } from './source';
 
 export interface VideoSourceOptions {
@@ -26,7 +26,9 @@ export async function openVideoSource(bins: FfmpegBinaries, input: string, o: Vi
   }
   const notes: string[] = [];
   const cfr = v.vfr || !!o.forceCfr;
-  const fps: Rational = v.vfr ? v.avgFps : v.fps;
+  // The constant rate for irregular input: the container's base rate when it is a real frame rate
+  // (gaps become repeated frames, nothing is dropped), else the average (r_frame_rate can be 90000).
+  const fps: Rational = v.vfr && toNumber(v.fps) > 120 ? v.avgFps : v.fps;
   if (cfr) {
     notes.push(
       `variable frame rate input (r_frame_rate ${formatRational(v.fps)}, average ${formatRational(v.avgFps)}): converted to constant ${formatRational(fps)} fps (frames duplicated or dropped to keep timing)`,
