@@ -43,7 +43,7 @@ set -e
 if compgen -G "$run/best_gen.pt*" >/dev/null; then
   training/tintype-train export --checkpoint "$run/best_gen.pt" --out "$run/export" --id "tintype-$model" \
     --name "Tintype $model" 2>&1 | tee -a "$log" || echo "export failed" | tee -a "$log"
-  if [ -f "$run/export/tintype-$model.onnx" ] && "$TINTYPE_PYTHON" -c 'import onnxruntime' 2>/dev/null; then
+  if [ -f "$run/export/model.onnx" ] && "$TINTYPE_PYTHON" -c 'import onnxruntime' 2>/dev/null; then
     "$TINTYPE_PYTHON" - "$run/export" <<'PY' 2>&1 | tee -a "$log"
 import json, sys, numpy as np, onnxruntime as ort
 d = sys.argv[1]

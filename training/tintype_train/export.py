@@ -59,7 +59,7 @@ def export_model(checkpoint: str | Path, out_dir: str | Path, model_id: str, nam
     gcfg = plain.cfg
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    onnx_name = f"{model_id}.onnx"
+    onnx_name = "model.onnx"
     m = gcfg.multiple
     cin = gcfg.in_channels * gcfg.frames
     dummy = torch.rand(1, cin, 2 * m, 2 * m, generator=torch.Generator().manual_seed(0))

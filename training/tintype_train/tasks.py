@@ -90,10 +90,10 @@ class Task:
     def manifest_fields(self, gcfg: GeneratorConfig) -> dict:
         return {
             "task": "upscale" if self.scale > 1 else "restore",
-            "input": {"layout": "NCHW", "channels": self.in_channels, "frames": self.frames, "range": [0, 1],
+            "input": {"name": "input", "layout": "NCHW", "channels": self.in_channels, "frames": self.frames, "range": [0, 1],
                       "normalization": None},
             "size": {"kind": "dynamic", "multiple": gcfg.multiple},
-            "output": {"layout": "NCHW", "kind": "rgb" if self.out_channels == 3 else "grey", "range": [0, 1]},
+            "output": {"name": "output", "layout": "NCHW", "kind": "rgb" if self.out_channels == 3 else "grey", "range": [0, 1]},
             "scale": self.scale,
             # Self-attention sees the whole tile, so overlap generously to hide seams.
             "tile": {"size": 256, "overlap": 32},
@@ -191,10 +191,10 @@ class ColorizeTask(Task):
         lo = max(m, int(math.ceil(128 / m)) * m)
         return {
             "task": "colorize",
-            "input": {"layout": "NCHW", "channels": 1, "frames": self.frames, "range": [0, 1], "normalization": None},
+            "input": {"name": "input", "layout": "NCHW", "channels": 1, "frames": self.frames, "range": [0, 1], "normalization": None},
             "size": {"kind": "dynamic", "multiple": m},
             # Annealed-mean a,b divided by 128: the canonical -128..128 maps from -1..1.
-            "output": {"layout": "NCHW", "kind": "ab", "range": [-1, 1]},
+            "output": {"name": "output", "layout": "NCHW", "kind": "ab", "range": [-1, 1]},
             "scale": 1,
             "renderSize": {"default": max(lo, 256 // m * m), "min": lo, "max": max(lo, 512 // m * m)},
         }
