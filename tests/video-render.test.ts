@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Raster } from '../src/engine/types';
 import { perFrame, renderVideo, VideoError, type VideoProgress } from '../src/engine/video';
-import { countFrames, decodeAll, ffprobeJson, invertFrame, invertProcessor, makeClip, packetHashes, sleep, tempDir } from './video-fixtures';
+import { countFrames, decodeAll, ffmpeg, ffprobeJson, invertFrame, invertProcessor, makeClip, packetHashes, sleep, tempDir } from './video-fixtures';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -107,6 +107,24 @@ describe('film metadata', () => {
     const r2 = await renderVideo({ input: src, output: mkv, processor: invertProcessor(), processorKey: 'invert' });
     expect(r2.streams.audio.map((a) => a.action)).toEqual(['copied', 'copied']);
     expect(await packetHashes(mkv, '0:a:1')).toEqual(await packetHashes(src, '0:a:1'));
+  });
+
+  it('carries subtitles: copied into Matroska, converted to mov_text for MP4', async () => {
+    const srt = join(dir, 'subs.srt');
+    await writeFile(srt, '1\n00:00:00,000 --> 00:00:00,800\nHello\n\n2\n00:00:01,000 --> 00:00:01,500\nWorld\n');
+    const plain = await makeClip(join(dir, 'subbed-plain.mkv'), { seconds: 2, audio: [500] });
+    const src = join(dir, 'subbed.mkv');
+    await ffmpeg(['-i', plain, '-i', srt, '-map', '0', '-map', '1', '-c', 'copy', '-c:s', 'srt', src]);
+    const mkv = join(dir, 'subbed-out.mkv');
+    const r1 = await renderVideo({ input: src, output: mkv, processor: invertProcessor(), processorKey: 'invert' });
+    expect(r1.streams.subtitles.map((x) => x.action)).toEqual(['copied']);
+    expect(await packetHashes(mkv, '0:s')).toEqual(await packetHashes(src, '0:s'));
+    const mp4 = join(dir, 'subbed-out.mp4');
+    const r2 = await renderVideo({ input: src, output: mp4, processor: invertProcessor(), processorKey: 'invert', preset: 'ultrafast' });
+    expect(r2.streams.subtitles.map((x) => x.action)).toEqual(['mov_text']);
+    expect(r2.notes.join('\n')).toMatch(/subtitle stream 2 \(subrip\) converted to mov_text/);
+    const subs = (await ffprobeJson(mp4)).streams.filter((x) => x.codec_type === 'subtitle');
+    expect(subs.map((x) => x.codec_name)).toEqual(['mov_text']);
   });
 
   it('a clip without audio gives a video-only file', async () => {
