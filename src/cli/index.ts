@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { errorMessage } from '../engine/errors';
 import { registerImageCommands } from './image-command';
 import { registerModelsCommand } from './models-command';
+import { registerVideoCommand } from './video-command';
 
 /** Builds the `tintype` command line. Sub-commands register themselves here. */
 export function buildProgram(setExit: (code: number) => void): Command {
@@ -11,6 +12,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .showHelpAfterError()
     .exitOverride();
   registerImageCommands(program, setExit);
+  registerVideoCommand(program);
   registerModelsCommand(program, { setExit });
   return program;
 }
