@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { LibraryLayout } from './layout';
+import { renderThumbPath } from './probe';
 import type { Store } from './store';
 
 export interface MediaFile {
@@ -15,7 +16,7 @@ const TYPES: Record<string, string> = { '.jpg': 'image/jpeg', '.jpeg': 'image/jp
  * Nothing else is reachable: the renderer cannot name a path, only a key for a known record.
  */
 export function resolveMedia(store: Store, layout: LibraryLayout, key: string): MediaFile | null {
-  const m = /^(thumb|view|render|preview)\/([A-Za-z0-9._-]+)$/.exec(key);
+  const m = /^(thumb|view|render|rthumb|preview)\/([A-Za-z0-9._-]+)$/.exec(key);
   if (!m) return null;
   const [, kind, ref] = m;
   let path: string | null = null;
@@ -31,6 +32,8 @@ export function resolveMedia(store: Store, layout: LibraryLayout, key: string): 
     } else {
       const row = store.db.prepare('SELECT view_path AS p FROM renders WHERE id = ?').get(id) as { p: string | null } | undefined;
       path = layout.abs(row?.p ?? null);
+      // A render's thumbnail sits beside its display copy (renderThumbPath); older renders have none.
+      if (kind === 'rthumb' && path && existsSync(renderThumbPath(path))) path = renderThumbPath(path);
     }
   }
   if (!path || !existsSync(path)) return null;

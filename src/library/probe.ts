@@ -92,11 +92,17 @@ export async function makeVideoViews(src: string, probe: Probe, viewOut: string,
   await writeJpeg(sharp(viewOut).resize(THUMB_EDGE, THUMB_EDGE, { fit: 'inside', withoutEnlargement: true }), thumbOut);
 }
 
+/** Where the grid thumbnail of a render's display copy lives: next to it. */
+export function renderThumbPath(viewPath: string): string {
+  return viewPath.replace(/\.jpg$/, '.thumb.jpg');
+}
+
 /** A display copy of a finished render (PNG, 16-bit for 16-bit inputs) for the compare view; stretched like its original. */
 export async function makeRenderView(src: string, out: string, opts: { stretch: boolean }): Promise<{ width: number; height: number }> {
   const meta = await sharp(src).metadata();
   let p = sharp(src);
   if (opts.stretch) p = p.normalise();
   await writeJpeg(p.resize(VIEW_EDGE, VIEW_EDGE, { fit: 'inside', withoutEnlargement: true }).toColourspace('srgb'), out);
+  await writeJpeg(sharp(out).resize(THUMB_EDGE, THUMB_EDGE, { fit: 'inside', withoutEnlargement: true }), renderThumbPath(out));
   return { width: meta.width ?? 0, height: meta.height ?? 0 };
 }

@@ -13,6 +13,7 @@ import { JobStore } from './jobs-store';
 import { LibraryLayout } from './layout';
 import { resolveMedia, type MediaFile } from './media';
 import { Previewer } from './preview';
+import { renderThumbPath } from './probe';
 import { JobRunner } from './queue';
 import { canonicalRecipe, recipeHash } from './recipe';
 import { readLibraryDir, SettingsStore, writeLibraryDir } from './settings';
@@ -288,7 +289,7 @@ export class LibraryService {
         output_path: string | null;
         view_path: string | null;
       }[]) {
-        for (const p of [r.output_path, r.view_path]) if (p && !isAbsolute(p)) files.push(p);
+        for (const p of [r.output_path, r.view_path, r.view_path && renderThumbPath(r.view_path)]) if (p && !isAbsolute(p)) files.push(p);
       }
     }
     const removed = this.store.deleteAssets(req.ids);

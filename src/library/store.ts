@@ -293,6 +293,7 @@ export class Store {
       inferenceMs: r.inference_ms,
       createdAt: r.created_at,
       view: r.view_path ? `render/${r.id}` : null,
+      thumb: r.view_path ? `rthumb/${r.id}` : null,
     };
   }
 }

@@ -1,21 +1,135 @@
-import { app, BrowserWindow } from 'electron';
+import { app, BrowserWindow, ipcMain, Menu, Notification, session } from 'electron';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { userDataDir } from '../engine/models/paths';
+import { openBackend } from '../library/backend';
+import { serviceHandlers } from '../library/dispatch';
+import { fileLogger } from '../library/log';
+import { LoopLag } from '../library/loop-lag';
+import type { LibraryService } from '../library/service';
+import type { Batch } from '../shared/api';
+import { IPC_EVENT, type MenuAction } from '../shared/bridge';
+import { desktopHandlers } from './dialogs';
+import { forwardEvents, registerIpc } from './ipc';
+import { buildMenu } from './menu';
+import { handleMediaScheme, registerMediaScheme } from './protocol';
+import { hardenApp, hardenSession } from './security';
 
-// Minimal shell until the desktop-app issue lands: one secure window.
-function createWindow(): void {
-  const win = new BrowserWindow({
-    width: 1280,
-    height: 800,
+// The same per-user folder the CLI and the server use (engine/models/paths), so all three share
+// settings, models and the library.
+app.setName('Tintype');
+app.setPath('userData', userDataDir());
+registerMediaScheme();
+app.enableSandbox();
+hardenApp();
+
+const devServer = process.env.ELECTRON_RENDERER_URL ?? null;
+const rendererFile = join(import.meta.dirname, '../renderer/index.html');
+const rendererUrl = devServer ?? pathToFileURL(rendererFile).toString();
+
+let win: BrowserWindow | null = null;
+let service: LibraryService | null = null;
+let closed = false;
+
+function createWindow(): BrowserWindow {
+  const w = new BrowserWindow({
+    width: 1360,
+    height: 860,
+    minWidth: 900,
+    minHeight: 600,
+    show: false,
+    title: 'Tintype',
+    backgroundColor: '#1a1b1e',
     webPreferences: {
       preload: join(import.meta.dirname, '../preload/index.cjs'),
       contextIsolation: true,
       nodeIntegration: false,
       sandbox: true,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      spellcheck: false,
     },
   });
-  if (process.env.ELECTRON_RENDERER_URL) void win.loadURL(process.env.ELECTRON_RENDERER_URL);
-  else void win.loadFile(join(import.meta.dirname, '../renderer/index.html'));
+  w.once('ready-to-show', () => w.show());
+  w.on('closed', () => {
+    if (win === w) win = null;
+  });
+  if (devServer) void w.loadURL(devServer);
+  else void w.loadFile(rendererFile);
+  return w;
 }
 
-void app.whenReady().then(createWindow);
-app.on('window-all-closed', () => app.quit());
+/** Overall progress of unfinished batches on the taskbar (Windows/Linux) or dock (macOS). */
+function showProgress(s: LibraryService): void {
+  if (!win) return;
+  const open = s.jobs.listBatches(20).filter((b) => b.finishedAt === null);
+  const total = open.reduce((n, b) => n + b.total, 0);
+  const finished = open.reduce((n, b) => n + b.done + b.failed + b.canceled, 0);
+  win.setProgressBar(total > 0 ? finished / total : -1);
+}
+
+function notifyBatchDone(b: Batch): void {
+  if (!Notification.isSupported()) return;
+  const parts = [`${b.done} done`, b.failed ? `${b.failed} failed` : '', b.canceled ? `${b.canceled} canceled` : ''].filter(Boolean);
+  new Notification({ title: `Batch finished: ${b.name}`, body: parts.join(', ') }).show();
+}
+
+async function start(): Promise<void> {
+  const dataDir = app.getPath('userData');
+  const logFile = join(dataDir, 'logs', 'main.log');
+  const log = fileLogger(logFile, !app.isPackaged);
+  log.info(`Tintype ${app.getVersion()} starting (Electron ${process.versions.electron}, ${process.platform})`);
+  process.on('uncaughtException', (err) => log.error(`uncaught: ${err.stack ?? err.message}`));
+  process.on('unhandledRejection', (err) => log.error(`unhandled rejection: ${(err as Error)?.stack ?? String(err)}`));
+
+  const lag = new LoopLag();
+  const s = openBackend({ dataDir, mode: 'electron', version: app.getVersion(), log, logFile });
+  service = s;
+  hardenSession(session.defaultSession, devServer);
+  handleMediaScheme((key) => s.resolveMedia(key));
+  registerIpc(ipcMain, { ...serviceHandlers(s, lag), ...desktopHandlers(() => win) }, {
+    validateResponses: !app.isPackaged,
+    onError: (method, err) => log.warn(`${method}: ${(err as Error).message}`),
+    // Only our own page, in our own window, may call the backend.
+    isTrustedSender: (e) => e.sender === win?.webContents && (e.senderFrame?.url ?? '').startsWith(rendererUrl.split('#')[0]),
+  });
+
+  win = createWindow();
+  const send = (action: MenuAction) => win?.webContents.send(IPC_EVENT, { type: 'menu', action });
+  Menu.setApplicationMenu(buildMenu(send, { logFile, dev: !app.isPackaged }));
+  forwardEvents((l) => s.on(l), () => win?.webContents ?? null);
+  s.on((e) => {
+    if (e.type === 'batch' || e.type === 'batch-done') showProgress(s);
+    if (e.type === 'batch-done') notifyBatchDone(e.batch);
+  });
+  const resumed = s.start();
+  if (resumed) log.info(`resumed ${resumed} job(s) interrupted by the last exit`);
+}
+
+if (!app.requestSingleInstanceLock()) {
+  // A second launch hands over to the running app (which focuses its window) and leaves.
+  app.quit();
+} else {
+  app.on('second-instance', () => {
+    if (!win) return;
+    if (win.isMinimized()) win.restore();
+    win.focus();
+  });
+  app.whenReady().then(start, (err: unknown) => {
+    console.error(err);
+    app.exit(1);
+  });
+  app.on('activate', () => {
+    if (service && BrowserWindow.getAllWindows().length === 0) win = createWindow();
+  });
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit();
+  });
+  app.on('before-quit', (event) => {
+    if (closed || !service) return;
+    // Close the library cleanly first (a render in progress is redone at the next start).
+    event.preventDefault();
+    closed = true;
+    void service.close().finally(() => app.quit());
+  });
+}

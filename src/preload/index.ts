@@ -1,3 +1,18 @@
-import { contextBridge } from 'electron';
+import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
+import { IPC_EVENT, IPC_INVOKE, type ApiEvent, type TintypeBridge } from '../shared/bridge';
 
-contextBridge.exposeInMainWorld('tintype', { version: '0.1.0' });
+/**
+ * The whole surface the sandboxed renderer gets: one invoke (validated in main), one event stream,
+ * and the path of a dropped file. No ipcRenderer, no Node, nothing else.
+ */
+const bridge: TintypeBridge = {
+  invoke: (method, payload) => ipcRenderer.invoke(IPC_INVOKE, method, payload),
+  onEvent(listener) {
+    const wrapped = (_e: IpcRendererEvent, event: ApiEvent) => listener(event);
+    ipcRenderer.on(IPC_EVENT, wrapped);
+    return () => ipcRenderer.removeListener(IPC_EVENT, wrapped);
+  },
+  pathForFile: (file) => webUtils.getPathForFile(file),
+};
+
+contextBridge.exposeInMainWorld('tintype', bridge);

@@ -92,7 +92,8 @@ function readBody(req: IncomingMessage): Promise<string> {
  * Every data route needs the per-run token; the Host header must be a loopback name, which stops a
  * web page from reaching the server through DNS rebinding.
  */
-export function createHttpServer(opts: HttpOptions): Server {
+export function createHttpServer(opts: HttpOptions): Server & { endStreams(): void } {
+  const streams = new Set<ServerResponse>();
   const server = createServer((req, res) => {
     handle(req, res).catch((err) => {
       opts.log.warn(`http: ${req.method} ${req.url}: ${(err as Error).message}`);
@@ -201,11 +202,19 @@ export function createHttpServer(opts: HttpOptions): Server {
     res.write(': connected\n\n');
     const off = opts.subscribe((e) => res.write(`data: ${JSON.stringify(e)}\n\n`));
     const beat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    streams.add(res);
     req.on('close', () => {
       clearInterval(beat);
       off();
+      streams.delete(res);
     });
   }
 
-  return server;
+  // On shutdown, event streams end properly instead of being cut mid-chunk.
+  return Object.assign(server, {
+    endStreams() {
+      for (const res of streams) res.end();
+      streams.clear();
+    },
+  });
 }

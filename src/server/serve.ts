@@ -98,6 +98,9 @@ export async function serve(opts: ServeOptions = {}): Promise<Serving> {
     log,
     close() {
       closing ??= (async () => {
+        server.endStreams();
+        server.closeIdleConnections();
+        await new Promise((r) => setTimeout(r, 50));
         server.closeAllConnections();
         await new Promise<void>((r) => server.close(() => r()));
         await service.close();

@@ -47,7 +47,7 @@ export type RecipeInput = z.input<typeof RecipeSchema>;
  * a URL (tintype-media:// in Electron, /media/ on the server) and the backend maps it back to a file
  * it knows, so the renderer can never ask for an arbitrary file.
  */
-export const MediaKey = z.string().regex(/^(thumb|view|render|preview)\/[A-Za-z0-9._-]+$/);
+export const MediaKey = z.string().regex(/^(thumb|view|render|rthumb|preview)\/[A-Za-z0-9._-]+$/);
 export type MediaKey = string;
 
 export const ImageFormatSchema = z.enum(['jpg', 'png', 'tif']);
@@ -86,6 +86,7 @@ export const RenderSchema = z.object({
   inferenceMs: z.number().nullable(),
   createdAt: z.number(),
   view: MediaKey.nullable(),
+  thumb: MediaKey.nullable(),
 });
 export type Render = z.infer<typeof RenderSchema>;
 

@@ -1,0 +1,193 @@
+import { ActionIcon, Alert, AppShell, Badge, Button, Center, Group, Stack, Text, Title, Tooltip, useMantineColorScheme } from '@mantine/core';
+import { useHotkeys } from '@mantine/hooks';
+import { useEffect, useState } from 'react';
+import type { Res } from '../../shared/api';
+import type { MenuAction } from '../../shared/bridge';
+import { useApi, useApiEvent } from './api/context';
+import { AssetView } from './components/AssetView';
+import { BatchModal } from './components/BatchModal';
+import { ExportModal } from './components/ExportModal';
+import { IconMoon, IconQueue, IconSettings, IconSun } from './components/icons';
+import { ImportModal } from './components/ImportModal';
+import { LibraryView } from './components/LibraryView';
+import { ProjectList } from './components/ProjectList';
+import { QueuePanel } from './components/QueuePanel';
+import { SettingsModal } from './components/SettingsModal';
+import { useToast } from './components/Toasts';
+import { useStoredRecipe } from './state/recipe';
+import { useRemote } from './state/remote';
+
+type View = { kind: 'library' } | { kind: 'asset'; id: number; neighbours: number[] };
+const PROJECT_KEY = 'tintype.project';
+
+export function App() {
+  const api = useApi();
+  const toast = useToast();
+  const { setColorScheme, colorScheme } = useMantineColorScheme();
+  const info = useRemote(() => api.call('app.info', {}), []);
+  const projects = useRemote(() => api.call('projects.list', {}), [], (e) => e.type === 'library' || (e.type === 'job' && e.job.status === 'done'));
+  const models = useRemote(() => api.call('models.list', {}), []);
+  const [settings, setSettings] = useState<Res<'settings.get'> | undefined>(undefined);
+  const [projectId, setProjectId] = useState<number | null>(() => Number(localStorage.getItem(PROJECT_KEY)) || null);
+  const [view, setView] = useState<View>({ kind: 'library' });
+  const [selection, setSelection] = useState<Set<number>>(new Set());
+  const [recipe, setRecipe] = useStoredRecipe();
+  const [queueOpen, setQueueOpen] = useState(true);
+  const [importOpen, setImportOpen] = useState(false);
+  const [batchOpen, setBatchOpen] = useState(false);
+  const [settingsOpen, setSettingsOpen] = useState(false);
+  const [creating, setCreating] = useState(false);
+  const [exportIds, setExportIds] = useState<number[] | null>(null);
+  const [activeJobs, setActiveJobs] = useState(0);
+
+  useEffect(() => {
+    void api.call('settings.get', {}).then(setSettings);
+  }, [api]);
+  useEffect(() => {
+    if (settings) setColorScheme(settings.theme);
+  }, [settings, setColorScheme]);
+
+  const list = projects.data ?? [];
+  const project = list.find((p) => p.id === projectId) ?? null;
+  useEffect(() => {
+    // The remembered project was deleted (or this is a new library): fall back to the first one.
+    if (projects.data && !project) setProjectId(list[0]?.id ?? null);
+  }, [projects.data, project, list]);
+  useEffect(() => {
+    if (projectId) localStorage.setItem(PROJECT_KEY, String(projectId));
+    setSelection(new Set());
+    setView({ kind: 'library' });
+  }, [projectId]);
+
+  const refreshActive = () => void api.call('jobs.list', { limit: 1 }).then((r) => setActiveJobs(r.batches.reduce((n, b) => n + b.queued + b.running, 0)));
+  useEffect(refreshActive, [api]);
+  const toggleTheme = () => {
+    const next = colorScheme === 'dark' ? 'light' : 'dark';
+    setColorScheme(next);
+    void api.call('settings.update', { theme: next }).then(setSettings);
+  };
+  const onMenu = (action: MenuAction) => {
+    if (action === 'new-project') setCreating(true);
+    else if (action === 'import-files' || action === 'import-folder') setImportOpen(true);
+    else if (action === 'settings') setSettingsOpen(true);
+    else if (action === 'toggle-queue') setQueueOpen((o) => !o);
+    else if (action === 'toggle-theme') toggleTheme();
+    else if (action === 'export' && view.kind === 'library' && selection.size) toast({ title: 'Export', message: 'Use the export button of the selection or of a render.' });
+  };
+  useApiEvent((e) => {
+    if (e.type === 'menu') onMenu(e.action);
+    if (e.type === 'batch' || e.type === 'batch-done') refreshActive();
+    if (e.type === 'settings') void api.call('settings.get', {}).then(setSettings);
+  });
+  useHotkeys([
+    ['mod+J', () => setQueueOpen((o) => !o)],
+    ['mod+shift+L', toggleTheme],
+  ]);
+
+  const modelList = models.data ?? [];
+  const dialogs = info.data?.dialogs ?? false;
+
+  return (
+    <AppShell
+      header={{ height: 48 }}
+      navbar={{ width: 250, breakpoint: 0 }}
+      aside={{ width: 320, breakpoint: 0, collapsed: { desktop: !queueOpen, mobile: !queueOpen } }}
+      padding="md"
+    >
+      <AppShell.Header>
+        <Group h="100%" px="md" justify="space-between">
+          <Group gap="xs">
+            <img src="./tintype.svg" alt="" width={22} height={22} />
+            <Title order={4}>Tintype</Title>
+            {info.data?.mode === 'server' && (
+              <Badge variant="light" size="xs">
+                browser
+              </Badge>
+            )}
+          </Group>
+          <Group gap={4}>
+            <Tooltip label="Light / dark (Ctrl+Shift+L)">
+              <ActionIcon variant="subtle" onClick={toggleTheme} aria-label="Toggle theme" data-testid="theme-toggle">
+                {colorScheme === 'dark' ? <IconSun /> : <IconMoon />}
+              </ActionIcon>
+            </Tooltip>
+            <Tooltip label="Queue (Ctrl+J)">
+              <Button variant={queueOpen ? 'light' : 'subtle'} size="xs" leftSection={<IconQueue size={14} />} onClick={() => setQueueOpen((o) => !o)} data-testid="queue-toggle">
+                Queue{activeJobs ? ` (${activeJobs})` : ''}
+              </Button>
+            </Tooltip>
+            <Tooltip label="Settings">
+              <ActionIcon variant="subtle" onClick={() => setSettingsOpen(true)} aria-label="Settings" data-testid="settings-button">
+                <IconSettings />
+              </ActionIcon>
+            </Tooltip>
+          </Group>
+        </Group>
+      </AppShell.Header>
+
+      <AppShell.Navbar p="sm">
+        <ProjectList projects={list} current={projectId} onSelect={setProjectId} creating={creating} setCreating={setCreating} />
+      </AppShell.Navbar>
+
+      <AppShell.Aside p="sm">{queueOpen && <QueuePanel />}</AppShell.Aside>
+
+      <AppShell.Main style={{ height: '100dvh', display: 'flex', flexDirection: 'column' }}>
+        {models.data && modelList.length === 0 && (
+          <Alert color="yellow" mb="sm" title="No models installed" data-testid="no-models">
+            Rendering needs models: run <code>tintype models install</code>, or put model folders in the models folder.
+          </Alert>
+        )}
+        <div style={{ flex: 1, minHeight: 0 }}>
+          {!project ? (
+            <Center h="100%">
+              <Stack align="center">
+                <Text c="dimmed">Start with a project: one per album, box of scans or film reel.</Text>
+                <Button onClick={() => setCreating(true)} data-testid="first-project">
+                  New project
+                </Button>
+              </Stack>
+            </Center>
+          ) : view.kind === 'asset' ? (
+            <AssetView
+              assetId={view.id}
+              neighbours={view.neighbours}
+              onNavigate={(id) => setView({ ...view, id })}
+              onBack={() => setView({ kind: 'library' })}
+              recipe={recipe}
+              setRecipe={setRecipe}
+              models={modelList}
+              onExport={setExportIds}
+            />
+          ) : (
+            <LibraryView
+              project={project}
+              selection={selection}
+              setSelection={setSelection}
+              onOpen={(id, neighbours) => setView({ kind: 'asset', id, neighbours })}
+              onImport={() => setImportOpen(true)}
+              onBatch={() => setBatchOpen(true)}
+              onExport={setExportIds}
+            />
+          )}
+        </div>
+      </AppShell.Main>
+
+      <ImportModal opened={importOpen} onClose={() => setImportOpen(false)} projectId={projectId} dialogs={dialogs} />
+      {project && (
+        <BatchModal
+          opened={batchOpen}
+          onClose={() => setBatchOpen(false)}
+          projectId={project.id}
+          selection={[...selection]}
+          recipe={recipe}
+          setRecipe={setRecipe}
+          models={modelList}
+          dialogs={dialogs}
+          onStarted={() => setQueueOpen(true)}
+        />
+      )}
+      <ExportModal opened={exportIds !== null} onClose={() => setExportIds(null)} renderIds={exportIds ?? []} settings={settings} dialogs={dialogs} video={info.data?.video ?? false} />
+      <SettingsModal opened={settingsOpen} onClose={() => setSettingsOpen(false)} settings={settings} onSaved={setSettings} info={info.data} />
+    </AppShell>
+  );
+}

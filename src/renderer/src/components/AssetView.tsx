@@ -1,0 +1,339 @@
+import { ActionIcon, Alert, Badge, Box, Button, Divider, Group, Loader, ScrollArea, SegmentedControl, Stack, Text, Title, Tooltip, UnstyledButton } from '@mantine/core';
+import { useDebouncedValue, useHotkeys } from '@mantine/hooks';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { ModelInfo, Recipe, Render } from '../../../shared/api';
+import { useApi } from '../api/context';
+import { formatBytes, formatDuration, formatMs, renderFactor } from '../format';
+import { useRemote } from '../state/remote';
+import { CompareViewer, FIT, zoomAt, type CompareMode, type ViewState } from './CompareViewer';
+import { IconBack, IconExport, IconNext, IconPlay } from './icons';
+import { RecipePanel, renderRange } from './RecipePanel';
+import { useToast } from './Toasts';
+
+type After = { kind: 'preview'; media: string; label: string } | { kind: 'render'; render: Render };
+
+function describeRecipe(r: Recipe): string {
+  const parts: string[] = r.ops.map((op) => (op === 'colorize' && r.options.renderSize ? `colorize ${r.options.renderSize}px` : op === 'upscale' ? `upscale ×${r.options.scale ?? 4}` : op));
+  return parts.join(' → ');
+}
+
+/** Sizes for the sweep strip: five steps across the colorize model's range, on 16 px (render_factor) steps. */
+function sweepSizes(range: { min: number; max: number }): number[] {
+  const out = new Set<number>();
+  const lo = Math.ceil(range.min / 16) * 16;
+  const hi = Math.floor(range.max / 16) * 16;
+  for (let i = 0; i < 5; i++) out.add(Math.round((lo + ((hi - lo) * i) / 4) / 16) * 16);
+  return [...out].filter((s) => s >= range.min && s <= range.max);
+}
+
+export function AssetView(props: {
+  assetId: number;
+  neighbours: number[];
+  onNavigate: (id: number) => void;
+  onBack: () => void;
+  recipe: Recipe;
+  setRecipe: (r: Recipe) => void;
+  models: ModelInfo[];
+  onExport: (renderIds: number[]) => void;
+}) {
+  const { assetId, recipe, setRecipe, models } = props;
+  const api = useApi();
+  const toast = useToast();
+  const detail = useRemote(
+    () => api.call('assets.get', { id: assetId }),
+    [assetId],
+    (e) => (e.type === 'job' && e.job.assetId === assetId && (e.job.status === 'done' || e.job.status === 'failed')) || e.type === 'library',
+  );
+  const [mode, setMode] = useState<CompareMode>('slider');
+  const [view, setView] = useState<ViewState>(FIT);
+  const [after, setAfter] = useState<After | null>(null);
+  const [previewBusy, setPreviewBusy] = useState(false);
+  const [previewError, setPreviewError] = useState<string | null>(null);
+  const [live, setLive] = useState(true);
+  const [sweep, setSweep] = useState<{ renderSize: number; media: string; ms: number }[] | null>(null);
+  const [sweeping, setSweeping] = useState(false);
+  const [rendering, setRendering] = useState(false);
+  const [debouncedRecipe] = useDebouncedValue(recipe, 150);
+  const asset = detail.data?.asset;
+  const renders = useMemo(() => detail.data?.renders ?? [], [detail.data]);
+
+  // A new asset starts from its latest render, or from a preview when it has none.
+  useEffect(() => {
+    setAfter(null);
+    setSweep(null);
+    setView(FIT);
+    setPreviewError(null);
+  }, [assetId]);
+  const latestDone = renders.find((r) => r.status === 'done') ?? null;
+  useEffect(() => {
+    if (after === null && latestDone) setAfter({ kind: 'render', render: latestDone });
+  }, [after, latestDone]);
+
+  const assetRef = useRef(asset);
+  assetRef.current = asset;
+  const runPreview = useCallback(
+    async (r: Recipe) => {
+      const a = assetRef.current;
+      if (!a || a.problem || r.ops.length === 0) return;
+      setPreviewBusy(true);
+      try {
+        const p = await api.call('preview.render', { assetId: a.id, recipe: r, maxEdge: 320 });
+        if (assetRef.current?.id !== a.id) return; // the user moved on meanwhile
+        setAfter({ kind: 'preview', media: p.media, label: `Preview ${p.width}×${p.height} · ${Math.round(p.ms)} ms` });
+        setPreviewError(null);
+      } catch (err) {
+        setPreviewError((err as Error).message);
+      } finally {
+        setPreviewBusy(false);
+      }
+    },
+    [api],
+  );
+
+  // Live preview: every recipe change (the render-size slider included) re-renders a small preview.
+  // An item that already has a render shows that render until the recipe is changed.
+  const openedWith = useRef<{ id: number; recipe: Recipe } | null>(null);
+  const hasRender = useRef(false);
+  hasRender.current = latestDone !== null;
+  const assetReady = asset?.id ?? null;
+  useEffect(() => {
+    if (!live || assetReady === null) return;
+    if (openedWith.current?.id !== assetReady) {
+      openedWith.current = { id: assetReady, recipe: debouncedRecipe };
+      if (hasRender.current) return;
+    } else if (openedWith.current.recipe === debouncedRecipe && hasRender.current) return;
+    void runPreview(debouncedRecipe);
+    // Only a recipe change (or another item) starts a preview; a reload of the render list does not.
+  }, [debouncedRecipe, live, assetReady, runPreview]);
+
+  const render = async () => {
+    setRendering(true);
+    try {
+      const r = await api.call('batch.start', { target: { kind: 'assets', ids: [assetId] }, recipe, skipDone: true });
+      if (r.queued === 0) {
+        const done = renders.find((x) => x.status === 'done' && JSON.stringify(x.recipe) === JSON.stringify(recipe));
+        if (done) setAfter({ kind: 'render', render: done });
+        toast({ title: 'Already rendered', message: 'This photo already has a render with exactly these settings.' });
+      }
+    } catch (err) {
+      toast({ title: 'Could not start the render', message: (err as Error).message, color: 'red' });
+    } finally {
+      setRendering(false);
+    }
+  };
+
+  // When a render of this asset finishes, show it.
+  const newest = renders[0];
+  const newestId = newest?.id;
+  useEffect(() => {
+    if (newest && newest.status === 'done' && Date.now() - newest.createdAt < 10_000) setAfter({ kind: 'render', render: newest });
+    // Only a new render id should switch the view, not every reload of the same list.
+  }, [newestId]);
+
+  const runSweep = async () => {
+    if (!asset) return;
+    setSweeping(true);
+    try {
+      const r = await api.call('preview.sweep', { assetId: asset.id, recipe, sizes: sweepSizes(renderRange(recipe, models)), maxEdge: 192 });
+      setSweep(r.items);
+    } catch (err) {
+      toast({ title: 'Sweep failed', message: (err as Error).message, color: 'red' });
+    } finally {
+      setSweeping(false);
+    }
+  };
+
+  const idx = props.neighbours.indexOf(assetId);
+  const prev = idx > 0 ? props.neighbours[idx - 1] : null;
+  const next = idx >= 0 && idx < props.neighbours.length - 1 ? props.neighbours[idx + 1] : null;
+  const viewer = useRef<HTMLDivElement | null>(null);
+  /** Keyboard zoom keeps the middle of the (left) pane where it is. */
+  const zoomCentre = (factor: number) => {
+    const r = viewer.current?.getBoundingClientRect();
+    const w = r ? (mode === 'side' ? r.width / 2 : r.width) : 0;
+    setView((v) => zoomAt(v, factor, w / 2, (r?.height ?? 0) / 2));
+  };
+  // Shortcuts work everywhere except while typing; arrow keys belong to a focused slider (render
+  // size, divider) before they mean previous/next.
+  const when = (fn: () => void, opts: { arrows?: boolean } = {}) => (e: KeyboardEvent) => {
+    const t = e.target as HTMLElement | null;
+    const typing = !!t && (t.tagName === 'TEXTAREA' || t.isContentEditable || (t.tagName === 'INPUT' && !['radio', 'checkbox', 'button', 'range'].includes((t as HTMLInputElement).type)));
+    if (typing || (opts.arrows && t?.closest?.('[role="slider"], [role="radiogroup"]'))) return;
+    fn();
+  };
+  useHotkeys(
+    [
+      ['c', when(() => setMode((m) => (m === 'slider' ? 'side' : 'slider')))],
+      ['=', when(() => zoomCentre(1.25))],
+      ['plus', when(() => zoomCentre(1.25))],
+      ['shift+plus', when(() => zoomCentre(1.25))],
+      ['minus', when(() => zoomCentre(0.8))],
+      ['0', when(() => setView(FIT))],
+      ['ArrowLeft', when(() => prev && props.onNavigate(prev), { arrows: true })],
+      ['ArrowRight', when(() => next && props.onNavigate(next), { arrows: true })],
+      ['Escape', when(props.onBack)],
+    ],
+    [],
+  );
+
+  if (detail.error) return <Alert color="red" title="Cannot open this item">{detail.error}</Alert>;
+  if (!asset) return <Loader m="xl" />;
+
+  const afterUrl = after ? api.mediaUrl(after.kind === 'preview' ? after.media : (after.render.view ?? '')) : null;
+  const afterLabel = after ? (after.kind === 'preview' ? after.label : `Render #${after.render.id} · ${describeRecipe(after.render.recipe)}`) : 'After';
+
+  return (
+    <Box style={{ display: 'flex', height: '100%', gap: 12 }} data-testid="asset-view">
+      <Stack style={{ flex: 1, minWidth: 0 }} gap="xs">
+        <Group justify="space-between" wrap="nowrap">
+          <Group gap="xs" wrap="nowrap" style={{ minWidth: 0 }}>
+            <Tooltip label="Back to the library (Esc)">
+              <Button size="compact-sm" variant="subtle" onClick={props.onBack} data-testid="back-to-library">
+                Library
+              </Button>
+            </Tooltip>
+            <Tooltip label="Previous (←)">
+              <ActionIcon variant="subtle" disabled={!prev} onClick={() => prev && props.onNavigate(prev)} aria-label="Previous">
+                <IconBack />
+              </ActionIcon>
+            </Tooltip>
+            <Tooltip label="Next (→)">
+              <ActionIcon variant="subtle" disabled={!next} onClick={() => next && props.onNavigate(next)} aria-label="Next">
+                <IconNext />
+              </ActionIcon>
+            </Tooltip>
+            <Title order={4} style={{ overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }} data-testid="asset-title">
+              {asset.name}
+            </Title>
+          </Group>
+          <Group gap="xs" wrap="nowrap">
+            <SegmentedControl
+              size="xs"
+              value={mode}
+              onChange={(v) => setMode(v as CompareMode)}
+              data={[
+                { value: 'slider', label: 'Slider' },
+                { value: 'side', label: 'Side by side' },
+              ]}
+              data-testid="compare-mode"
+            />
+            <Text size="xs" c="dimmed" w={48} ta="right">
+              {Math.round(view.scale * 100)}%
+            </Text>
+          </Group>
+        </Group>
+        <Box ref={viewer} style={{ flex: 1, minHeight: 0, borderRadius: 8, overflow: 'hidden', background: 'var(--mantine-color-default-hover)' }}>
+          {asset.problem ? (
+            <Alert color="red" title="This file cannot be read" m="md">
+              {asset.problem}
+            </Alert>
+          ) : (
+            <CompareViewer before={asset.view ? api.mediaUrl(asset.view) : null} after={afterUrl} afterLabel={afterLabel} mode={mode} view={view} onView={setView} busy={previewBusy} />
+          )}
+        </Box>
+        {sweep && (
+          <ScrollArea type="auto" data-testid="sweep-strip">
+            <Group gap="xs" wrap="nowrap" pb={6}>
+              {sweep.map((s) => {
+                const chosen = (recipe.options.renderSize ?? renderRange(recipe, models).default) === s.renderSize;
+                return (
+                  <UnstyledButton
+                    key={s.renderSize}
+                    onClick={() => setRecipe({ ...recipe, options: { ...recipe.options, renderSize: s.renderSize } })}
+                    style={{ border: `2px solid ${chosen ? 'var(--mantine-primary-color-filled)' : 'transparent'}`, borderRadius: 6, padding: 2 }}
+                    data-testid={`sweep-${s.renderSize}`}
+                  >
+                    <img src={api.mediaUrl(s.media)} alt={`render size ${s.renderSize}`} style={{ height: 110, display: 'block', borderRadius: 4 }} />
+                    <Text size="xs" ta="center">
+                      {s.renderSize} px · rf {renderFactor(s.renderSize)}
+                    </Text>
+                  </UnstyledButton>
+                );
+              })}
+            </Group>
+          </ScrollArea>
+        )}
+      </Stack>
+
+      <ScrollArea w={330} type="auto">
+        <Stack gap="sm" pr="xs">
+          <Group gap={6}>
+            <Badge variant="light">{asset.kind}</Badge>
+            {asset.width && (
+              <Badge variant="default">
+                {asset.width}×{asset.height}
+              </Badge>
+            )}
+            {asset.depth && asset.depth > 8 && <Badge variant="default">{asset.depth}-bit</Badge>}
+            {asset.pages && <Badge variant="default">{asset.pages} frames</Badge>}
+            {asset.durationSec !== null && <Badge variant="default">{formatDuration(asset.durationSec)}</Badge>}
+            <Badge variant="default">{formatBytes(asset.size)}</Badge>
+          </Group>
+          <Text size="xs" c="dimmed" style={{ wordBreak: 'break-all' }} title={asset.sourcePath}>
+            {asset.sourcePath}
+          </Text>
+          <Divider label="Recipe" labelPosition="left" />
+          <RecipePanel recipe={recipe} onChange={setRecipe} models={models} />
+          <Group gap="xs">
+            <Button size="xs" variant={live ? 'light' : 'default'} onClick={() => setLive((l) => !l)} data-testid="live-toggle">
+              Live preview {live ? 'on' : 'off'}
+            </Button>
+            <Button size="xs" variant="default" onClick={() => void runPreview(recipe)} loading={previewBusy} disabled={recipe.ops.length === 0 || !!asset.problem} data-testid="preview-button">
+              Preview
+            </Button>
+            <Button
+              size="xs"
+              variant="default"
+              onClick={() => void runSweep()}
+              loading={sweeping}
+              disabled={!recipe.ops.includes('colorize') || !!asset.problem}
+              data-testid="sweep-button"
+            >
+              Sweep sizes
+            </Button>
+          </Group>
+          {previewError && (
+            <Alert color="red" p="xs" data-testid="preview-error">
+              <Text size="xs">{previewError}</Text>
+            </Alert>
+          )}
+          <Button leftSection={<IconPlay size={14} />} onClick={() => void render()} loading={rendering} disabled={recipe.ops.length === 0} data-testid="render-button">
+            Render full size
+          </Button>
+          <Divider label="Renders" labelPosition="left" />
+          {renders.length === 0 && (
+            <Text size="xs" c="dimmed">
+              No renders yet.
+            </Text>
+          )}
+          {renders.map((r) => (
+            <Group key={r.id} gap={6} wrap="nowrap" justify="space-between" data-testid={`history-${r.id}`}>
+              <UnstyledButton
+                disabled={r.status !== 'done'}
+                onClick={() => setAfter({ kind: 'render', render: r })}
+                style={{ flex: 1, minWidth: 0, opacity: after?.kind === 'render' && after.render.id === r.id ? 1 : 0.75 }}
+              >
+                <Text size="xs" fw={after?.kind === 'render' && after.render.id === r.id ? 700 : 400} truncate>
+                  #{r.id} {describeRecipe(r.recipe)}
+                </Text>
+                <Text size="xs" c={r.status === 'failed' ? 'red' : 'dimmed'} lineClamp={2}>
+                  {r.status === 'failed' ? r.error : `${r.width}×${r.height} · ${formatMs(r.ms)} · ${r.models.join(', ')}`}
+                </Text>
+              </UnstyledButton>
+              {r.status === 'done' && (
+                <Tooltip label="Export">
+                  <ActionIcon size="sm" variant="subtle" onClick={() => props.onExport([r.id])} aria-label={`Export render ${r.id}`} data-testid={`export-render-${r.id}`}>
+                    <IconExport size={14} />
+                  </ActionIcon>
+                </Tooltip>
+              )}
+            </Group>
+          ))}
+          <Text size="xs" c="dimmed">
+            Keys: C compare mode · + / − zoom · 0 fit · ← → previous/next · Esc library
+          </Text>
+        </Stack>
+      </ScrollArea>
+    </Box>
+  );
+}

@@ -1,0 +1,178 @@
+import { Badge, Box } from '@mantine/core';
+import { useEffect, useRef, useState, type CSSProperties, type PointerEvent as RPointerEvent } from 'react';
+
+export interface ViewState {
+  scale: number;
+  x: number;
+  y: number;
+}
+export const FIT: ViewState = { scale: 1, x: 0, y: 0 };
+export type CompareMode = 'slider' | 'side';
+
+const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
+
+/** Zoom by `factor` keeping the point (px, py) of the pane where it is. */
+export function zoomAt(v: ViewState, factor: number, px: number, py: number): ViewState {
+  const scale = clamp(v.scale * factor, 1, 32);
+  const k = scale / v.scale;
+  if (scale === 1) return FIT;
+  return { scale, x: px - (px - v.x) * k, y: py - (py - v.y) * k };
+}
+
+function Layer({ src, view, alt, testId }: { src: string | null; view: ViewState; alt: string; testId: string }) {
+  const style: CSSProperties = {
+    position: 'absolute',
+    inset: 0,
+    transformOrigin: '0 0',
+    transform: `translate(${view.x}px, ${view.y}px) scale(${view.scale})`,
+    willChange: 'transform',
+  };
+  return (
+    <div style={style} data-layer>
+      {src && (
+        <img
+          src={src}
+          alt={alt}
+          draggable={false}
+          data-testid={testId}
+          style={{ width: '100%', height: '100%', objectFit: 'contain', imageRendering: view.scale > 3 ? 'pixelated' : 'auto', userSelect: 'none' }}
+        />
+      )}
+    </div>
+  );
+}
+
+/** Pan with drag, zoom with the wheel; both panes (or both layers) share one view, so they stay in sync. */
+function usePanZoom(view: ViewState, onView: (v: ViewState) => void) {
+  const drag = useRef<{ x: number; y: number; vx: number; vy: number } | null>(null);
+  const wheelTarget = useRef<HTMLDivElement | null>(null);
+  const viewRef = useRef(view);
+  viewRef.current = view;
+  useEffect(() => {
+    const el = wheelTarget.current;
+    if (!el) return;
+    // A passive listener could not stop the page from scrolling; React's onWheel is passive.
+    const onWheel = (e: WheelEvent) => {
+      e.preventDefault();
+      const r = el.getBoundingClientRect();
+      const pane = el.querySelector('[data-pane]')?.getBoundingClientRect().width ?? r.width;
+      const px = (e.clientX - r.left) % pane;
+      onView(zoomAt(viewRef.current, Math.exp(-e.deltaY * 0.0015), px, e.clientY - r.top));
+    };
+    el.addEventListener('wheel', onWheel, { passive: false });
+    return () => el.removeEventListener('wheel', onWheel);
+  }, [onView]);
+  const handlers = {
+    onPointerDown: (e: RPointerEvent<HTMLDivElement>) => {
+      if ((e.target as HTMLElement).dataset.divider) return;
+      e.currentTarget.setPointerCapture(e.pointerId);
+      drag.current = { x: e.clientX, y: e.clientY, vx: view.x, vy: view.y };
+    },
+    onPointerMove: (e: RPointerEvent<HTMLDivElement>) => {
+      const d = drag.current;
+      if (!d || view.scale === 1) return;
+      onView({ ...view, x: d.vx + e.clientX - d.x, y: d.vy + e.clientY - d.y });
+    },
+    onPointerUp: () => {
+      drag.current = null;
+    },
+    onDoubleClick: () => onView(FIT),
+  };
+  return { wheelTarget, handlers };
+}
+
+export function CompareViewer(props: {
+  before: string | null;
+  after: string | null;
+  afterLabel: string;
+  mode: CompareMode;
+  view: ViewState;
+  onView: (v: ViewState) => void;
+  busy?: boolean;
+}) {
+  const { before, after, mode, view, onView } = props;
+  const [split, setSplit] = useState(0.5);
+  const { wheelTarget, handlers } = usePanZoom(view, onView);
+  const dividerDrag = useRef(false);
+  const box: CSSProperties = { position: 'relative', overflow: 'hidden', height: '100%', cursor: view.scale > 1 ? 'grab' : 'zoom-in', touchAction: 'none' };
+
+  if (mode === 'side') {
+    return (
+      <Box ref={wheelTarget} style={{ display: 'flex', gap: 4, height: '100%' }} {...handlers} data-testid="compare-side">
+        {[
+          { src: before, label: 'Before', id: 'before-image' },
+          { src: after, label: props.afterLabel, id: 'after-image' },
+        ].map((p) => (
+          <div key={p.id} data-pane style={{ ...box, flex: 1, background: 'var(--mantine-color-body)' }}>
+            <Layer src={p.src} view={view} alt={p.label} testId={p.id} />
+            <Badge style={{ position: 'absolute', left: 8, top: 8 }} variant="default">
+              {p.label}
+            </Badge>
+          </div>
+        ))}
+      </Box>
+    );
+  }
+
+  return (
+    <Box
+      ref={wheelTarget}
+      data-pane
+      data-testid="compare-slider"
+      style={box}
+      {...handlers}
+      onPointerMove={(e) => {
+        if (dividerDrag.current) {
+          const r = e.currentTarget.getBoundingClientRect();
+          setSplit(clamp((e.clientX - r.left) / r.width, 0, 1));
+        } else handlers.onPointerMove(e);
+      }}
+      onPointerUp={() => {
+        dividerDrag.current = false;
+        handlers.onPointerUp();
+      }}
+    >
+      <Layer src={before} view={view} alt="Before" testId="before-image" />
+      <div style={{ position: 'absolute', inset: 0, clipPath: `inset(0 0 0 ${split * 100}%)` }}>
+        <Layer src={after} view={view} alt={props.afterLabel} testId="after-image" />
+      </div>
+      <div
+        data-divider="1"
+        role="slider"
+        aria-label="Before/after divider"
+        aria-valuenow={Math.round(split * 100)}
+        aria-valuemin={0}
+        aria-valuemax={100}
+        tabIndex={0}
+        onPointerDown={(e) => {
+          e.stopPropagation();
+          e.currentTarget.parentElement?.setPointerCapture(e.pointerId);
+          dividerDrag.current = true;
+        }}
+        onKeyDown={(e) => {
+          if (e.key === 'ArrowLeft') setSplit((s) => clamp(s - 0.05, 0, 1));
+          if (e.key === 'ArrowRight') setSplit((s) => clamp(s + 0.05, 0, 1));
+          e.stopPropagation();
+        }}
+        style={{
+          position: 'absolute',
+          top: 0,
+          bottom: 0,
+          left: `calc(${split * 100}% - 12px)`,
+          width: 24,
+          cursor: 'ew-resize',
+          display: 'flex',
+          justifyContent: 'center',
+        }}
+      >
+        <div data-divider="1" style={{ width: 2, height: '100%', background: 'white', boxShadow: '0 0 4px rgba(0,0,0,.6)' }} />
+      </div>
+      <Badge style={{ position: 'absolute', left: 8, top: 8 }} variant="default">
+        Before
+      </Badge>
+      <Badge style={{ position: 'absolute', right: 8, top: 8 }} variant="default" color={props.busy ? 'yellow' : undefined}>
+        {props.afterLabel}
+      </Badge>
+    </Box>
+  );
+}

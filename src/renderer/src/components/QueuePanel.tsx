@@ -1,0 +1,150 @@
+import { ActionIcon, Badge, Button, Card, Group, Progress, ScrollArea, Stack, Text, Title, Tooltip } from '@mantine/core';
+import { useCallback, useEffect, useState } from 'react';
+import type { Batch, Job } from '../../../shared/api';
+import { useApi, useApiEvent } from '../api/context';
+import { formatDuration, formatRate } from '../format';
+import { IconRetry, IconX } from './icons';
+import { useToast } from './Toasts';
+
+const STATUS_COLOR: Record<Job['status'], string> = { queued: 'gray', running: 'blue', done: 'green', failed: 'red', canceled: 'dark' };
+
+function JobRow({ job }: { job: Job }) {
+  const api = useApi();
+  return (
+    <Stack gap={2} data-testid="queue-job" data-status={job.status} data-name={job.assetName}>
+      <Group justify="space-between" gap={4} wrap="nowrap">
+        <Text size="xs" truncate style={{ flex: 1 }}>
+          {job.assetName}
+        </Text>
+        <Badge size="xs" variant="light" color={STATUS_COLOR[job.status]}>
+          {job.status}
+        </Badge>
+        {(job.status === 'queued' || job.status === 'running') && (
+          <Tooltip label="Cancel">
+            <ActionIcon size="xs" variant="subtle" onClick={() => void api.call('jobs.cancel', { jobIds: [job.id] })} aria-label={`Cancel ${job.assetName}`}>
+              <IconX size={12} />
+            </ActionIcon>
+          </Tooltip>
+        )}
+        {(job.status === 'failed' || job.status === 'canceled') && (
+          <Tooltip label="Retry">
+            <ActionIcon size="xs" variant="subtle" onClick={() => void api.call('jobs.retry', { jobIds: [job.id] })} aria-label={`Retry ${job.assetName}`}>
+              <IconRetry size={12} />
+            </ActionIcon>
+          </Tooltip>
+        )}
+      </Group>
+      {job.status === 'running' && (
+        <>
+          <Progress value={job.progress * 100} size="sm" animated />
+          <Text size="xs" c="dimmed">
+            {job.stage} · {Math.round(job.progress * 100)}% · ETA {formatDuration(job.etaSec)}
+          </Text>
+        </>
+      )}
+      {job.error && (
+        <Text size="xs" c="red" style={{ wordBreak: 'break-word' }} data-testid="job-error">
+          {job.error}
+        </Text>
+      )}
+    </Stack>
+  );
+}
+
+function BatchCard({ batch, jobs }: { batch: Batch; jobs: Job[] }) {
+  const api = useApi();
+  const [open, setOpen] = useState(batch.finishedAt === null || batch.failed > 0);
+  const finished = batch.done + batch.failed + batch.canceled;
+  const active = batch.queued + batch.running > 0;
+  const shown = open ? jobs.filter((j) => j.status !== 'done' || jobs.length <= 12) : [];
+  return (
+    <Card withBorder padding="xs" radius="md" data-testid="queue-batch" data-done={batch.done} data-failed={batch.failed} data-finished={batch.finishedAt !== null}>
+      <Stack gap={6}>
+        <Group justify="space-between" wrap="nowrap" gap={4}>
+          <Text size="sm" fw={600} truncate style={{ flex: 1, cursor: 'pointer' }} onClick={() => setOpen((o) => !o)}>
+            {batch.name}
+          </Text>
+          {active ? (
+            <Button size="compact-xs" variant="subtle" color="red" onClick={() => void api.call('jobs.cancel', { batchId: batch.id })}>
+              Cancel
+            </Button>
+          ) : batch.failed + batch.canceled > 0 ? (
+            <Button size="compact-xs" variant="subtle" onClick={() => void api.call('jobs.retry', { batchId: batch.id })}>
+              Retry {batch.failed + batch.canceled}
+            </Button>
+          ) : null}
+        </Group>
+        <Progress.Root size="md">
+          <Progress.Section value={(batch.done / Math.max(1, batch.total)) * 100} color="green" />
+          <Progress.Section value={(batch.failed / Math.max(1, batch.total)) * 100} color="red" />
+          <Progress.Section value={(batch.canceled / Math.max(1, batch.total)) * 100} color="gray" />
+        </Progress.Root>
+        <Text size="xs" c="dimmed" data-testid="batch-summary">
+          {finished}/{batch.total} · {batch.done} done{batch.failed ? ` · ${batch.failed} failed` : ''}
+          {batch.canceled ? ` · ${batch.canceled} canceled` : ''} · {formatRate(batch.itemsPerSec)}
+          {active ? ` · ETA ${formatDuration(batch.etaSec)}` : ''}
+        </Text>
+        {shown.map((j) => (
+          <JobRow key={j.id} job={j} />
+        ))}
+      </Stack>
+    </Card>
+  );
+}
+
+/** Every batch and job with progress, speed and ETA; cancel and retry. Updated live from events. */
+export function QueuePanel() {
+  const api = useApi();
+  const toast = useToast();
+  const [jobs, setJobs] = useState<Map<number, Job>>(new Map());
+  const [batches, setBatches] = useState<Map<number, Batch>>(new Map());
+  const load = useCallback(async () => {
+    const r = await api.call('jobs.list', { limit: 1000 });
+    setJobs(new Map(r.jobs.map((j) => [j.id, j])));
+    setBatches(new Map(r.batches.map((b) => [b.id, b])));
+  }, [api]);
+  useEffect(() => {
+    void load();
+  }, [load]);
+  useApiEvent((e) => {
+    if (e.type === 'job') setJobs((m) => new Map(m).set(e.job.id, e.job));
+    else if (e.type === 'batch' || e.type === 'batch-done') {
+      if (!batches.has(e.batch.id)) void load();
+      else setBatches((m) => new Map(m).set(e.batch.id, e.batch));
+      if (e.type === 'batch-done') {
+        const b = e.batch;
+        toast({ title: `Batch finished: ${b.name}`, message: `${b.done} done${b.failed ? `, ${b.failed} failed` : ''}${b.canceled ? `, ${b.canceled} canceled` : ''}`, color: b.failed ? 'yellow' : 'green' });
+      }
+    } else if (e.type === 'library' && e.projectId === null) void load();
+  });
+
+  const list = [...batches.values()].sort((a, b) => b.id - a.id);
+  const byBatch = new Map<number, Job[]>();
+  for (const j of [...jobs.values()].sort((a, b) => a.id - b.id)) byBatch.set(j.batchId, [...(byBatch.get(j.batchId) ?? []), j]);
+  const anyFinished = list.some((b) => b.queued + b.running === 0);
+
+  return (
+    <Stack gap="xs" h="100%" data-testid="queue-panel">
+      <Group justify="space-between">
+        <Title order={5}>Queue</Title>
+        {anyFinished && (
+          <Button size="compact-xs" variant="subtle" onClick={() => void api.call('jobs.clearFinished', {}).then(load)}>
+            Clear finished
+          </Button>
+        )}
+      </Group>
+      <ScrollArea style={{ flex: 1 }}>
+        <Stack gap="xs">
+          {list.length === 0 && (
+            <Text size="sm" c="dimmed">
+              Nothing queued.
+            </Text>
+          )}
+          {list.map((b) => (
+            <BatchCard key={b.id} batch={b} jobs={byBatch.get(b.id) ?? []} />
+          ))}
+        </Stack>
+      </ScrollArea>
+    </Stack>
+  );
+}

@@ -1,0 +1,111 @@
+import { Group, SegmentedControl, Select, Slider, Stack, Switch, Text } from '@mantine/core';
+import type { ModelInfo, OpName, Recipe } from '../../../shared/api';
+import { renderFactor } from '../format';
+import { toggleOp } from '../state/recipe';
+
+const LABELS: Record<OpName, { title: string; hint: string }> = {
+  restore: { title: 'Restore', hint: 'remove JPEG blocks, noise and grain' },
+  colorize: { title: 'Colorize', hint: 'add plausible colour to black-and-white' },
+  upscale: { title: 'Upscale', hint: 'enlarge with detail' },
+};
+
+export const RENDER_DEFAULT = { min: 224, max: 360, default: 288 };
+
+/** The colorize model's render-size range (DeOldify: 224–360 px), or the usual one. */
+export function renderRange(recipe: Recipe, models: ModelInfo[]): { min: number; max: number; default: number } {
+  const id = recipe.options.models?.colorize;
+  const m = models.find((x) => x.task === 'colorize' && (id ? x.id === id : true));
+  return m?.renderSize ?? RENDER_DEFAULT;
+}
+
+export function RecipePanel({ recipe, onChange, models }: { recipe: Recipe; onChange: (r: Recipe) => void; models: ModelInfo[] }) {
+  const setModel = (op: OpName, id: string | null) => {
+    const next = { ...recipe.options.models };
+    if (id) next[op] = id;
+    else delete next[op];
+    onChange({ ...recipe, options: { ...recipe.options, models: Object.keys(next).length ? next : undefined } });
+  };
+  const range = renderRange(recipe, models);
+  const size = recipe.options.renderSize ?? range.default;
+  const scale = recipe.options.scale ?? 4;
+
+  return (
+    <Stack gap="sm" data-testid="recipe">
+      {(['restore', 'colorize', 'upscale'] as const).map((op) => {
+        const on = recipe.ops.includes(op);
+        const choices = models.filter((m) => m.task === op && (op !== 'upscale' || m.scale === scale));
+        return (
+          <Stack key={op} gap={6}>
+            <Switch
+              checked={on}
+              onChange={(e) => onChange(toggleOp(recipe, op, e.currentTarget.checked))}
+              label={LABELS[op].title}
+              description={LABELS[op].hint}
+              data-testid={`op-${op}`}
+            />
+            {on && (
+              <Stack gap={6} pl={46}>
+                <Select
+                  size="xs"
+                  aria-label={`${LABELS[op].title} model`}
+                  placeholder={choices.length ? 'Default model' : 'No model installed'}
+                  data={choices.map((m) => ({ value: m.id, label: `${m.name} ${m.version}` }))}
+                  value={recipe.options.models?.[op] ?? null}
+                  onChange={(v) => setModel(op, v)}
+                  clearable
+                  data-testid={`model-${op}`}
+                />
+                {op === 'colorize' && (
+                  <>
+                    <Group justify="space-between" gap={4}>
+                      <Text size="xs">Render size</Text>
+                      <Text size="xs" c="dimmed" data-testid="render-factor">
+                        {size} px · render_factor {renderFactor(size)}
+                      </Text>
+                    </Group>
+                    <Slider
+                      min={range.min}
+                      max={range.max}
+                      step={8}
+                      value={size}
+                      label={(v) => `${v} px (render_factor ${renderFactor(v)})`}
+                      marks={[{ value: range.min, label: String(range.min) }, { value: range.max, label: String(range.max) }]}
+                      onChange={(v) => onChange({ ...recipe, options: { ...recipe.options, renderSize: v } })}
+                      aria-label="Render size"
+                      data-testid="render-size"
+                      mb="md"
+                    />
+                    <Text size="xs" c="dimmed">
+                      Smaller renders give bolder, more stable colour; larger ones keep more detail but may wash out.
+                    </Text>
+                  </>
+                )}
+                {op === 'upscale' && (
+                  <SegmentedControl
+                    size="xs"
+                    data={[
+                      { value: '2', label: '×2' },
+                      { value: '4', label: '×4' },
+                    ]}
+                    value={String(scale)}
+                    onChange={(v) => {
+                      const models = { ...recipe.options.models };
+                      delete models.upscale;
+                      onChange({ ...recipe, options: { ...recipe.options, scale: Number(v) as 2 | 4, models: Object.keys(models).length ? models : undefined } });
+                    }}
+                  />
+                )}
+              </Stack>
+            )}
+          </Stack>
+        );
+      })}
+      <Switch
+        size="xs"
+        checked={recipe.watermark}
+        onChange={(e) => onChange({ ...recipe, watermark: e.currentTarget.checked })}
+        label="Mark output as AI-colorized"
+      />
+    </Stack>
+  );
+}

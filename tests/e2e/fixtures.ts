@@ -1,0 +1,121 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import sharp from 'sharp';
+import { GraphBuilder } from '../../tools/onnx/builder';
+import { installColorizer, installModel } from '../helpers/models';
+import { writePhoto } from '../library-helpers';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const SERVE = join(ROOT, 'out', 'main', 'serve.js');
+export const RENDERER = join(ROOT, 'out', 'renderer', 'index.html');
+export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+export const SHOTS = join(ROOT, 'test-results', 'e2e');
+
+/** The build the e2e tests drive; they exercise what ships, so a missing build is a failure, not a skip. */
+export function requireBuild(): void {
+  for (const f of [SERVE, RENDERER]) {
+    if (!existsSync(f)) throw new Error(`${f} is missing: run "npm run build" (npm test does) before the e2e tests`);
+  }
+}
+
+const common = {
+  input: { layout: 'NCHW' as const, channels: 3 as const, frames: 1 as const, range: [0, 1] as [number, number], normalization: null },
+  size: { kind: 'dynamic' as const, multiple: 1 },
+  output: { kind: 'rgb' as const, range: [0, 1] as [number, number] },
+};
+
+/** A 3×3 smoothing filter per channel (a tiny "denoise" restorer). */
+function smoothGraph(): Uint8Array {
+  const g = new GraphBuilder('smooth');
+  const x = g.input('input', [1, 3, 'height', 'width']);
+  const k = [1, 2, 1, 2, 4, 2, 1, 2, 1].map((v) => v / 16);
+  const w = new Float32Array(27);
+  for (let c = 0; c < 3; c++) w.set(k, c * 9);
+  g.node('Conv', [x, g.constant(w, [3, 1, 3, 3])], { pads: [1, 1, 1, 1], group: 3 }, ['output']);
+  g.output('output', [1, 3, 'height', 'width']);
+  return g.encode();
+}
+
+/** Cubic ×2 enlargement (a tiny "upscaler"). */
+function cubicGraph(): Uint8Array {
+  const g = new GraphBuilder('cubic2x');
+  const x = g.input('input', [1, 3, 'height', 'width']);
+  const y = g.node('Resize', [x, '', g.constant([1, 1, 2, 2], [4])], { mode: 'cubic' });
+  g.node('Clip', [y, g.constant([0], []), g.constant([1], [])], {}, ['output']);
+  g.output('output', [1, 3, 'height2', 'width2']);
+  return g.encode();
+}
+
+/**
+ * Real ONNX models, generated: a colorizer in DeOldify's style (render size 224–360, chroma only,
+ * luminance kept), a smoothing restorer and a ×2 upscaler. The engine runs them like any other.
+ */
+export function installTestModels(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  // u, v chroma as a function of the grey level it sees: cool shadows, warm highlights.
+  installColorizer(dir, 'e2e-colorize', {}, 'uv', [-0.3, 0.3], [0.12, -0.08], { default: 288, min: 224, max: 360 });
+  installModel(dir, { ...common, id: 'e2e-smooth', name: 'Smooth (test)', task: 'restore', tile: { size: 128, overlap: 8 } }, smoothGraph());
+  installModel(dir, { ...common, id: 'e2e-cubic2x', name: 'Cubic ×2 (test)', task: 'upscale', scale: 2, tile: { size: 128, overlap: 8 } }, cubicGraph());
+}
+
+/**
+ * A folder like a user's: a few black-and-white photos in nested folders (real historical ones from
+ * the shared datasets when present, generated otherwise, all small) and one damaged JPEG.
+ */
+export async function makePhotoFolder(dir: string): Promise<{ photos: string[]; corrupt: string }> {
+  mkdirSync(join(dir, '1950s'), { recursive: true });
+  const names = [join(dir, 'portrait.jpg'), join(dir, '1950s', 'beach.jpg'), join(dir, '1950s', 'street.jpg')];
+  const real = join(ROOT, '..', 'shared', 'datasets', 'bw', 'deoldify-test-images');
+  const sources = existsSync(real) ? readdirSync(real).filter((f) => /\.jpe?g$/i.test(f)).sort().slice(0, 3) : [];
+  for (let i = 0; i < names.length; i++) {
+    if (sources[i]) await sharp(join(real, sources[i])).resize(360, 360, { fit: 'inside' }).greyscale().jpeg({ quality: 88 }).toFile(names[i]);
+    else await writePhoto(names[i], 320, 240, i + 1, true);
+  }
+  const good = await sharp(names[0]).jpeg().toBuffer();
+  const corrupt = join(dir, 'damaged.jpg');
+  writeFileSync(corrupt, good.subarray(0, Math.floor(good.length * 0.5)));
+  return { photos: names, corrupt };
+}
+
+export interface Server {
+  url: string;
+  token: string;
+  port: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts `node out/main/serve.js` (the shipped server) and waits for its URL. */
+export async function startServer(opts: { dataDir: string; libraryDir: string; modelsDir: string }): Promise<Server> {
+  const child = spawn(process.execPath, [SERVE, '--json', '--data-dir', opts.dataDir, '--library', opts.libraryDir, '--models', opts.modelsDir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TINTYPE_MODELS_DIR: opts.modelsDir, TINTYPE_BUNDLED_MODELS_DIR: opts.modelsDir },
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const info = await new Promise<{ url: string; token: string; port: number }>((ok, fail) => {
+    let out = '';
+    const timer = setTimeout(() => fail(new Error(`server did not start in 30 s: ${stderr}`)), 30_000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        ok(JSON.parse(out.slice(0, nl)));
+      }
+    });
+    child.on('exit', (code) => fail(new Error(`server exited (${code}): ${stderr}`)));
+  });
+  return {
+    ...info,
+    child,
+    stop: () =>
+      new Promise<void>((ok) => {
+        if (child.exitCode !== null) return ok();
+        child.once('exit', () => ok());
+        child.kill('SIGTERM');
+      }),
+  };
+}
