@@ -57,7 +57,7 @@ describe.skipIf(!electron.path)('Tintype desktop app (Electron)', () => {
     expect(await page.title()).toBe('Tintype');
     const prefs = await app.evaluate(({ BrowserWindow }) => {
       const w = BrowserWindow.getAllWindows()[0];
-      const p = w.webContents.getLastWebPreferences();
+      const p = (w.webContents as unknown as { getLastWebPreferences(): { contextIsolation?: boolean; nodeIntegration?: boolean; sandbox?: boolean } | null }).getLastWebPreferences();
       return { count: BrowserWindow.getAllWindows().length, contextIsolation: p?.contextIsolation, nodeIntegration: p?.nodeIntegration, sandbox: p?.sandbox };
     });
     expect(prefs).toEqual({ count: 1, contextIsolation: true, nodeIntegration: false, sandbox: true });
@@ -86,11 +86,12 @@ describe.skipIf(!electron.path)('Tintype desktop app (Electron)', () => {
   it('shows imported photos through tintype-media:// and blocks navigation, popups and the network', async () => {
     const photos = join(dir, 'photos');
     const width = await page.evaluate(async (folder) => {
-      const t = (window as unknown as { tintype: { invoke(m: string, p: unknown): Promise<{ ok: boolean; value: any }> } }).tintype;
-      const projects = (await t.invoke('projects.list', {})).value;
-      const report = (await t.invoke('assets.import', { projectId: projects[0].id, paths: [folder] })).value;
+      type Answer<T> = Promise<{ ok: boolean; value: T }>;
+      const t = (window as unknown as { tintype: { invoke<T>(m: string, p: unknown): Answer<T> } }).tintype;
+      const projects = (await t.invoke<{ id: number }[]>('projects.list', {})).value;
+      const report = (await t.invoke<{ added: { thumb: string | null }[] }>('assets.import', { projectId: projects[0].id, paths: [folder] })).value;
       const img = new Image();
-      img.src = `tintype-media://media/${report.added.find((a: { thumb: string | null }) => a.thumb).thumb}`;
+      img.src = `tintype-media://media/${report.added.find((a) => a.thumb)!.thumb}`;
       await img.decode();
       return img.naturalWidth;
     }, photos);
