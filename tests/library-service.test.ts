@@ -114,7 +114,8 @@ describe('library: projects', () => {
     await svc.idle();
     expect(svc.renameProject({ id: a.id, name: 'Grandma' }).name).toBe('Grandma');
     const listed = svc.listProjects().find((p) => p.id === a.id)!;
-    expect(listed).toMatchObject({ name: 'Grandma', assetCount: 5, renderedCount: 4 }); // the damaged JPEG has no render
+    // No render for the damaged JPEG, nor for the stack (this service has no video pipeline).
+    expect(listed).toMatchObject({ name: 'Grandma', assetCount: 5, renderedCount: 3 });
 
     const projectDir = svc.layout.projectDir(a.id);
     expect(existsSync(join(projectDir, 'renders'))).toBe(true);
@@ -134,7 +135,7 @@ describe('library: projects', () => {
 });
 
 describe('library: batch, queue and export', () => {
-  it('renders a batch; a damaged file fails alone with its name; done files are skipped next time', async () => {
+  it('renders a batch; files that fail are reported by name without stopping the rest; done files are skipped next time', async () => {
     const f = await makeFolder(join(dir, 'src'), { video: false });
     const p = svc.createProject({ name: 'x' });
     const recipe = { ops: ['colorize' as const], options: { renderSize: 288 }, watermark: false };
@@ -146,14 +147,15 @@ describe('library: batch, queue and export', () => {
       if (e.type === 'batch-done') events.push(`done ${e.batch.done}/${e.batch.failed}`);
     });
     await svc.idle();
-    expect(events).toEqual(['done 4/1']);
+    expect(events).toEqual(['done 3/2']);
     const { jobs, batches } = svc.listJobs({ limit: 100 });
-    expect(batches[0]).toMatchObject({ total: 5, done: 4, failed: 1, queued: 0, running: 0 });
+    expect(batches[0]).toMatchObject({ total: 5, done: 3, failed: 2, queued: 0, running: 0 });
     expect(batches[0].finishedAt).not.toBeNull();
     expect(batches[0].itemsPerSec).toBeGreaterThan(0);
-    const failed = jobs.filter((j) => j.status === 'failed');
-    expect(failed.map((j) => j.assetName)).toEqual(['damaged.jpg']);
-    expect(failed[0].error).toContain(f.corrupt);
+    const failed = jobs.filter((j) => j.status === 'failed').sort((a, b) => a.assetName.localeCompare(b.assetName));
+    expect(failed.map((j) => j.assetName)).toEqual(['cells.tif', 'damaged.jpg']);
+    expect(failed[0].error).toBe(`${f.stack}: rendering stacks needs the video pipeline, which this build does not include`);
+    expect(failed[1].error).toContain(f.corrupt);
 
     const assets = svc.listAssets({ projectId: p.id });
     const portrait = assets.find((a) => a.name === 'portrait.jpg')!;
@@ -165,9 +167,9 @@ describe('library: batch, queue and export', () => {
     expect(out.isOpaque).toBe(true);
     expect(svc.resolveMedia(render.view!)).not.toBeNull();
 
-    // Same recipe again: everything done is skipped, only the damaged file is tried again.
+    // Same recipe again: everything done is skipped, only the two failures are tried again.
     const again = await svc.startBatch({ target: { kind: 'project', projectId: p.id }, recipe, skipDone: true });
-    expect(again).toMatchObject({ queued: 1, skipped: 4 });
+    expect(again).toMatchObject({ queued: 2, skipped: 3 });
     await svc.idle();
     // A different recipe is not "done".
     const other = await svc.startBatch({ target: { kind: 'assets', ids: [portrait.id] }, recipe: { ops: ['restore'], options: {}, watermark: false }, skipDone: true });

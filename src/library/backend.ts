@@ -3,6 +3,7 @@ import { defaultModelDirs } from '../engine/models/paths';
 import type { ModelInfo } from '../shared/api';
 import type { EngineFactory, ModelCatalog, VideoRenderer } from './engine';
 import { LibraryService } from './service';
+import { engineVideoRenderer } from './video';
 
 export interface BackendOptions {
   dataDir: string;
@@ -13,6 +14,7 @@ export interface BackendOptions {
   version: string;
   log: Logger;
   logFile?: string;
+  /** Films and stacks; default: the engine's video pipeline. null turns them off. */
   video?: VideoRenderer | null;
 }
 
@@ -57,7 +59,7 @@ export function openBackend(opts: BackendOptions): LibraryService {
     libraryDir: opts.libraryDir,
     engineFactory: enginePoolFactory(opts),
     catalog: registryCatalog(opts),
-    video: opts.video ?? null,
+    video: opts.video === undefined ? engineVideoRenderer(opts) : opts.video,
     log: opts.log,
     logFile: opts.logFile,
     mode: opts.mode,

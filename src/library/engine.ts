@@ -1,4 +1,4 @@
-import type { FileJob, FileResult, ProgressEvent } from '../engine/types';
+import type { FileJob, FileResult, OpName, OpOptions, ProgressEvent, Raster } from '../engine/types';
 import type { ModelInfo, Settings } from '../shared/api';
 
 /**
@@ -8,6 +8,8 @@ import type { ModelInfo, Settings } from '../shared/api';
  */
 export interface RenderEngine {
   processFile(job: FileJob, onProgress?: (e: ProgressEvent) => void): Promise<FileResult>;
+  /** One frame in memory (films and stacks go through this, frame by frame). */
+  processRaster?(raster: Raster, ops: OpName[], options: OpOptions): Promise<Raster>;
   close(): Promise<void>;
 }
 
@@ -19,14 +21,16 @@ export interface ModelCatalog {
 }
 
 /**
- * Video work (from src/engine/video): a whole clip in, a whole clip out. Optional: without it, video
- * assets are imported and shown but rendering them fails with a clear message.
+ * Films and image stacks (from src/engine/video): a whole clip or multi-page TIFF in, the same out,
+ * frame by frame through the engine. Optional: without it, such assets are imported and shown but
+ * rendering them fails with a clear message.
  */
 export interface VideoRenderer {
   processVideo(
-    job: { input: string; output: string; ops: FileJob['ops']; options: FileJob['options']; watermark?: boolean },
+    job: { input: string; output: string; kind: 'video' | 'stack'; ops: FileJob['ops']; options: FileJob['options']; signal?: AbortSignal },
+    engine: RenderEngine,
     onProgress?: (e: ProgressEvent & { fps?: number }) => void,
   ): Promise<FileResult>;
-  /** Re-encodes a rendered clip (or writes an image sequence) for export. */
-  exportVideo?(input: string, output: string, format: 'mp4' | 'mkv' | 'mov' | 'frames'): Promise<void>;
+  /** Writes a rendered clip or stack in an export format (a folder of frames for 'frames'). */
+  exportVideo(input: string, output: string, kind: 'video' | 'stack', format: 'mp4' | 'mkv' | 'mov' | 'frames'): Promise<void>;
 }

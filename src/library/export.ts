@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import sharp from 'sharp';
 import { commitTemp, tempPathFor } from '../engine/fs/atomic';
@@ -31,11 +31,26 @@ async function writeUnique(base: string, ext: string, overwrite: boolean, make: 
       await commitTemp(tmp, dest, overwrite);
       return dest;
     } catch (err) {
-      await rm(tmp, { force: true });
+      await rm(tmp, { recursive: true, force: true });
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
   }
   throw new Error(`${base}${ext}: too many files with this name`);
+}
+
+async function exportMedia(
+  video: VideoRenderer | null,
+  name: string,
+  src: string,
+  base: string,
+  kind: 'video' | 'stack',
+  req: ExportRequest,
+): Promise<string> {
+  if (!video) throw new Error(`${name}: exporting ${kind === 'video' ? 'films' : 'stacks'} needs the video pipeline, which this build does not include`);
+  const format = req.format as 'mp4' | 'mkv' | 'mov' | 'frames';
+  // A sequence is a folder of numbered frames; a film is one file.
+  const ext = format === 'frames' ? '-frames' : `.${format}`;
+  return writeUnique(base, ext, req.overwrite, (tmp) => video.exportVideo(src, format === 'frames' ? join(tmp, `frame_%06d.${kind === 'stack' ? 'tif' : 'png'}`) : tmp, kind, format));
 }
 
 /**
@@ -57,20 +72,17 @@ export async function exportRenders(
       const src = deps.layout.abs(render.output_path);
       const stem = basename(asset.name, extname(asset.name));
       const base = join(req.folder, `${stem}-tintype`);
-      const isVideo = asset.kind === 'video';
       const wantsVideo = VIDEO_FORMATS.has(req.format);
-      if (isVideo !== wantsVideo) {
-        throw new Error(
-          isVideo ? `${asset.name} is a video: export it as mp4, mkv, mov or an image sequence` : `${asset.name} is an image: export it as jpg, png or tif`,
-        );
-      }
       let path: string;
-      if (isVideo) {
-        const exportVideo = deps.video?.exportVideo;
-        if (!exportVideo) throw new Error(`${asset.name}: exporting video needs the video pipeline, which this build does not include`);
-        const ext = req.format === 'frames' ? '' : `.${req.format}`;
-        path = await writeUnique(base, ext, req.overwrite, (tmp) => exportVideo.call(deps.video, src, tmp, req.format as 'mp4'));
+      if (asset.kind === 'video') {
+        if (!wantsVideo) throw new Error(`${asset.name} is a film: export it as mp4, mkv, mov or an image sequence`);
+        path = await exportMedia(deps.video, asset.name, src, base, 'video', req);
+      } else if (asset.kind === 'stack') {
+        if (req.format === 'tif') path = await writeUnique(base, '.tif', req.overwrite, (tmp) => copyFile(src, tmp));
+        else if (req.format === 'frames') path = await exportMedia(deps.video, asset.name, src, base, 'stack', req);
+        else throw new Error(`${asset.name} is a stack: export it as a multi-page TIFF (tif) or as an image sequence`);
       } else {
+        if (wantsVideo) throw new Error(`${asset.name} is an image: export it as jpg, png or tif`);
         const meta = await sharp(src).metadata();
         const grey = (meta.channels ?? 3) < 3;
         path = await writeUnique(base, `.${req.format}`, req.overwrite, async (tmp) => {

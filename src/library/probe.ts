@@ -88,6 +88,7 @@ export async function makeImageViews(src: string, probe: Probe, viewOut: string,
 
 export async function makeVideoViews(src: string, probe: Probe, viewOut: string, thumbOut: string): Promise<void> {
   const at = probe.durationSec && probe.durationSec > 1 ? Math.min(probe.durationSec / 10, 5) : 0;
+  await mkdir(dirname(viewOut), { recursive: true });
   await extractFrame(src, at, viewOut, VIEW_EDGE);
   await writeJpeg(sharp(viewOut).resize(THUMB_EDGE, THUMB_EDGE, { fit: 'inside', withoutEnlargement: true }), thumbOut);
 }
@@ -105,4 +106,10 @@ export async function makeRenderView(src: string, out: string, opts: { stretch: 
   await writeJpeg(p.resize(VIEW_EDGE, VIEW_EDGE, { fit: 'inside', withoutEnlargement: true }).toColourspace('srgb'), out);
   await writeJpeg(sharp(out).resize(THUMB_EDGE, THUMB_EDGE, { fit: 'inside', withoutEnlargement: true }), renderThumbPath(out));
   return { width: meta.width ?? 0, height: meta.height ?? 0 };
+}
+
+/** A display copy of a rendered film: one frame, as for the original. */
+export async function makeVideoRenderView(src: string, out: string): Promise<void> {
+  const probe = await probeMedia(src, 'video');
+  await makeVideoViews(src, probe, out, renderThumbPath(out));
 }

@@ -6,7 +6,7 @@ import type { ApiEvent } from '../shared/bridge';
 import type { RenderEngine, VideoRenderer } from './engine';
 import type { JobRow, JobStore, LiveProgress } from './jobs-store';
 import type { LibraryLayout } from './layout';
-import { makeRenderView } from './probe';
+import { makeRenderView, makeVideoRenderView } from './probe';
 import { recipeFromRow, type AssetRow, type Store } from './store';
 
 export interface RunnerDeps {
@@ -41,6 +41,8 @@ function aboutFile(path: string, message: string): string {
  */
 export class JobRunner {
   readonly live = new Map<number, LiveProgress>();
+  /** Renders that can be stopped midway (films and stacks). */
+  private readonly aborts = new Map<number, AbortController>();
   private readonly inFlight = new Set<Promise<void>>();
   private running = false;
   private stopped = false;
@@ -59,6 +61,13 @@ export class JobRunner {
   stop(): void {
     this.stopped = true;
     this.running = false;
+    // The video pipeline keeps finished segments: the job resumes from them at the next start.
+    for (const a of this.aborts.values()) a.abort();
+  }
+
+  /** Stops running renders that support it (the rest finish and are discarded). */
+  abort(jobIds: number[]): void {
+    for (const id of jobIds) this.aborts.get(id)?.abort();
   }
 
   /** Resolves when the jobs now running have settled. */
@@ -126,9 +135,10 @@ export class JobRunner {
     }
     const recipe = recipeFromRow(job);
     const input = layout.abs(asset.path);
-    const isVideo = asset.kind === 'video';
+    const media = asset.kind === 'photo' ? null : asset.kind;
     const stem = basename(asset.name, extname(asset.name)).replace(/[^\w.-]+/g, '_').slice(0, 80) || 'asset';
-    const outRel = layout.projectFile(asset.project_id, 'renders', `${stem}-j${job.id}.${isVideo ? 'mkv' : 'png'}`);
+    const ext = media === 'video' ? 'mkv' : media === 'stack' ? 'tif' : 'png';
+    const outRel = layout.projectFile(asset.project_id, 'renders', `${stem}-j${job.id}.${ext}`);
     const output = layout.abs(outRel);
     const started = Date.now();
     let lastEmit = 0;
@@ -145,18 +155,24 @@ export class JobRunner {
     };
 
     let result: FileResult;
+    const abort = new AbortController();
+    this.aborts.set(job.id, abort);
     try {
       await mkdir(dirname(output), { recursive: true });
-      const fileJob = { input, output, ops: recipe.ops, options: recipe.options, watermark: recipe.watermark };
-      if (isVideo) {
-        if (!this.d.video) throw new Error(`${input}: rendering video needs the video pipeline, which this build does not include`);
-        result = await this.d.video.processVideo(fileJob, onProgress);
+      const engine = await this.d.engine();
+      if (media) {
+        if (!this.d.video) throw new Error(`${input}: rendering ${media === 'video' ? 'films' : 'stacks'} needs the video pipeline, which this build does not include`);
+        result = await this.d.video.processVideo({ input, output, kind: media, ops: recipe.ops, options: recipe.options, signal: abort.signal }, engine, onProgress);
       } else {
-        const engine = await this.d.engine();
-        result = await engine.processFile({ ...fileJob, format: 'png', overwrite: true, keep16bit: true }, onProgress);
+        result = await engine.processFile(
+          { input, output, ops: recipe.ops, options: recipe.options, watermark: recipe.watermark, format: 'png', overwrite: true, keep16bit: true },
+          onProgress,
+        );
       }
     } catch (err) {
       result = { input, output, ok: false, error: errorText(err), ops: recipe.ops, models: [] };
+    } finally {
+      this.aborts.delete(job.id);
     }
     // Shutting down: leave the row 'running' so the next start redoes this job from scratch.
     if (this.stopped) return;
@@ -186,7 +202,7 @@ export class JobRunner {
       let viewRel: string | null = layout.projectFile(asset.project_id, 'views', `render-j${job.id}.jpg`);
       let dims = { width: result.width ?? null, height: result.height ?? null } as { width: number | null; height: number | null };
       try {
-        if (isVideo) viewRel = null;
+        if (media === 'video') await makeVideoRenderView(output, layout.abs(viewRel));
         else dims = await makeRenderView(output, layout.abs(viewRel), { stretch: (asset.depth ?? 8) > 8 });
       } catch (err) {
         this.d.log.warn(`queue: no display copy for ${output}: ${errorText(err)}`);

@@ -376,6 +376,7 @@ export class LibraryService {
   cancelJobs(req: ParsedReq<'jobs.cancel'>): Res<'jobs.cancel'> {
     if (!req.jobIds && req.batchId === undefined) throw new Error('name the jobs (jobIds) or the batch (batchId) to cancel');
     const { canceled, flagged } = this.jobs.cancel(req);
+    this.runner.abort(flagged.map((j) => j.id));
     for (const j of canceled) {
       const job = this.jobs.jobView(j.id, this.runner.live);
       if (job) this.emit({ type: 'job', job });

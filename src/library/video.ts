@@ -1,0 +1,72 @@
+import { ModelRegistry, type Logger } from '../engine/index';
+import { defaultModelDirs } from '../engine/models/paths';
+import { perFrame, renderVideo } from '../engine/video/index';
+import type { FileResult } from '../engine/types';
+import type { VideoRenderer } from './engine';
+import { PIPELINE_ORDER } from './recipe';
+
+/**
+ * Films and stacks through the video pipeline, frame by frame on the engine pool. The library keeps
+ * a lossless master (FFV1 in Matroska for films, a multi-page TIFF at the source depth for stacks)
+ * and exports other formats from it. Renders are resumable: a job interrupted by a crash continues
+ * from its last finished segment when the queue picks it up again.
+ */
+export function engineVideoRenderer(opts: { modelDirs?: string[]; log: Logger }): VideoRenderer {
+  return {
+    async processVideo(job, engine, onProgress): Promise<FileResult> {
+      const processRaster = engine.processRaster?.bind(engine);
+      if (!processRaster) throw new Error(`${job.input}: this engine cannot process frames`);
+      const ops = PIPELINE_ORDER.filter((op) => job.ops.includes(op));
+      const registry = new ModelRegistry({ dirs: opts.modelDirs ?? defaultModelDirs(), log: opts.log });
+      const key: string[] = [];
+      const models: string[] = [];
+      for (const op of ops) {
+        const m = await registry.resolve(op, { id: job.options.models?.[op], scale: job.options.scale ?? (op === 'upscale' ? 4 : undefined) });
+        if (m.input.frames === 3) throw new Error(`${job.input}: model "${m.id}" needs 3-frame windows, which the engine pool cannot run yet`);
+        key.push(`${op}:${m.id}@${m.version}#${m.sha256.slice(0, 12)}`);
+        models.push(m.id);
+      }
+      key.push(`renderSize=${job.options.renderSize ?? 'default'}`, `saturation=${job.options.saturation ?? 1}`, `scale=${job.options.scale ?? 1}`);
+      const t0 = Date.now();
+      const options = { ...job.options, scale: job.options.scale ?? (ops.includes('upscale') ? 4 : undefined) };
+      const r = await renderVideo({
+        input: job.input,
+        output: job.output,
+        format: job.kind === 'stack' ? 'tiff-stack' : 'mkv',
+        processor: perFrame((f) => processRaster(f, ops, options)),
+        processorKey: key.join(' '),
+        resume: true,
+        overwrite: true,
+        signal: job.signal,
+        onNote: (n) => opts.log.info(`video: ${n}`),
+        onProgress: (p) => {
+          if (p.framesTotal) onProgress?.({ fraction: p.framesDone / p.framesTotal, stage: p.stage, fps: p.fps });
+        },
+      });
+      return {
+        input: job.input,
+        output: r.output,
+        ok: true,
+        ops,
+        models,
+        width: r.width,
+        height: r.height,
+        ms: Date.now() - t0,
+        inferenceMs: r.processorMs,
+      };
+    },
+
+    async exportVideo(input, output, kind, format): Promise<void> {
+      const target = format === 'frames' ? (kind === 'stack' ? 'tif' : 'png') : format;
+      await renderVideo({
+        input,
+        output,
+        format: target,
+        // The master is already rendered: exporting re-encodes its frames unchanged.
+        processor: perFrame(async (f) => f),
+        processorKey: 'export',
+        overwrite: true,
+      });
+    },
+  };
+}
