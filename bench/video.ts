@@ -10,8 +10,12 @@
  * There are no colorization weights here: the model is bench/models.ts's DeOldify-sized U-Net with
  * fixed random weights (its cost is a real model's; its colours mean nothing).
  *
- * Run: npm run bench -- video [--seconds=10] [--size=1920x1080] [--fps=24] [--render-size=280] [--skip-pytorch]
- * (also BENCH_VIDEO_SECONDS etc.). It prints a Markdown table; copy it into docs/video.md.
+ * A last part measures colour flicker (FlickerMeter) on a small grainy clip colorized by the same
+ * model, with and without temporal chroma smoothing.
+ *
+ * Run: npm run bench -- video [--seconds=10] [--size=1920x1080] [--fps=24] [--render-size=280]
+ *      [--skip-pytorch] [--only=speed|flicker]   (also BENCH_VIDEO_SECONDS etc.)
+ * It prints Markdown tables; copy them into docs/video.md.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -131,7 +135,14 @@ const arg = (name: string, env: string, fallback: string): string => {
 /* ---------- child mode: the Tintype render, in its own process so its peak RSS is its own ---------- */
 
 if (process.argv[2] === '--child') {
-  const o = JSON.parse(process.argv[3]) as { input: string; output: string; models: string; id: string; renderSize: number; crf: number };
+  const o = JSON.parse(process.argv[3]) as {
+    input: string;
+    output: string;
+    models: string;
+    id: string;
+    renderSize: number;
+    crf: number;
+  };
   const { EnginePool } = await import('../src/engine/pool/pool');
   const { perFrame, renderVideo } = await import('../src/engine/video');
   const pool = new EnginePool({ modelDirs: [o.models], workers: 1 });
@@ -141,7 +152,9 @@ if (process.argv[2] === '--child') {
   const r = await renderVideo({
     input: o.input,
     output: o.output,
-    processor: perFrame((f) => pool.processRaster(f, ['colorize'], { models: { colorize: o.id }, renderSize: o.renderSize })),
+    processor: perFrame((f) =>
+      pool.processRaster(f, ['colorize'], { models: { colorize: o.id }, renderSize: o.renderSize }),
+    ),
     processorKey: 'bench',
     crf: o.crf,
     batchSize: 2,
@@ -156,7 +169,9 @@ if (process.argv[2] === '--child') {
   await pool.close();
   // Steady state: from the first finished frame to the last (worker start and model load excluded).
   const steadyFps = (r.frames - 1) / Math.max(0.001, (lastFrameAt - firstFrameAt) / 1000);
-  process.stdout.write(`${JSON.stringify({ frames: r.frames, wallMs, steadyFps, processorMs: r.processorMs, maxRssKb: process.resourceUsage().maxRSS })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ frames: r.frames, wallMs, steadyFps, processorMs: r.processorMs, maxRssKb: process.resourceUsage().maxRSS })}\n`,
+  );
   process.exit(0);
 }
 
@@ -193,7 +208,11 @@ function du(path: string): number {
 }
 
 /** Runs a command while sampling the size of `watch` folders; returns its stdout, wall time and the peak size. */
-function measured(cmd: string, args: string[], watch: string[]): Promise<{ stdout: string; ms: number; peakDisk: number }> {
+function measured(
+  cmd: string,
+  args: string[],
+  watch: string[],
+): Promise<{ stdout: string; ms: number; peakDisk: number }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -201,120 +220,247 @@ function measured(cmd: string, args: string[], watch: string[]): Promise<{ stdou
     let stderr = '';
     let peakDisk = 0;
     const timer = setInterval(() => {
-      peakDisk = Math.max(peakDisk, watch.reduce((a, w) => a + du(w), 0));
+      peakDisk = Math.max(
+        peakDisk,
+        watch.reduce((a, w) => a + du(w), 0),
+      );
     }, 250);
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('close', (code) => {
       clearInterval(timer);
-      peakDisk = Math.max(peakDisk, watch.reduce((a, w) => a + du(w), 0));
+      peakDisk = Math.max(
+        peakDisk,
+        watch.reduce((a, w) => a + du(w), 0),
+      );
       if (code !== 0) reject(new Error(`${cmd} exited with ${code}: ${stderr.slice(-2000)}`));
       else resolve({ stdout, ms: performance.now() - t0, peakDisk });
     });
   });
 }
 
-// A greyscale "film" with moving detail and grain, and a tone: what a digitised reel looks like to the codecs.
-run('ffmpeg', [
-  '-hide_banner', '-y',
-  '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${fps}:duration=${seconds}`,
-  '-f', 'lavfi', '-i', `sine=frequency=330:duration=${seconds}:sample_rate=48000`,
-  '-vf', 'noise=alls=12:allf=t,format=gray,format=yuv420p',
-  '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', '-c:a', 'aac', '-b:a', '160k', clip,
-]);
-const frames = Math.round(seconds * fps);
-
-/* 1. Model only: the same inferences the render makes, with nothing around them. */
-const session = await ort.InferenceSession.create(modelPath, { graphOptimizationLevel: 'all', executionProviders: ['cpu'], interOpNumThreads: 1 });
-const probeInput = new Float32Array(3 * renderSize * renderSize);
-for (let i = 0; i < probeInput.length; i++) probeInput[i] = ((i * 7919) % 1000) / 1000;
-const probeTensor = new ort.Tensor('float32', probeInput, [1, 3, renderSize, renderSize]);
-const probeOutput = (await session.run({ input: probeTensor })).output.data as Float32Array; // also the warm-up
-const modelRuns = Math.min(frames, Number(arg('model-frames', 'BENCH_MODEL_FRAMES', '48')));
-const tm = performance.now();
-for (let i = 0; i < modelRuns; i++) await session.run({ input: probeTensor });
-const modelMsPerFrame = (performance.now() - tm) / modelRuns;
-const modelFps = 1000 / modelMsPerFrame;
-await session.release();
-
-/* 2. Tintype end to end (process start excluded; pool start, model load, decode, colorize, encode and mux included). */
-const tintypeOut = join(work, 'tintype.mp4');
-const child = await measured(
-  process.execPath,
-  ['--import', 'tsx', join(import.meta.dirname, 'video.ts'), '--child', JSON.stringify({ input: clip, output: tintypeOut, models, id, renderSize, crf })],
-  [`${tintypeOut}.tintype-work`],
-);
-const t = JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}') as { frames: number; wallMs: number; steadyFps: number; processorMs: number; maxRssKb: number };
-const tintypeFps = t.frames / (t.wallMs / 1000);
-
-/* 3. DeOldify-style pipeline with the same weights in PyTorch eager. */
-interface PyResult {
-  frames: number;
-  extractS: number;
-  colorizeS: number;
-  encodeS: number;
-  totalS: number;
-  maxRssKb: number;
-  maxAbsDiff: number;
-  torchThreads: number;
-  torch: string;
-}
-let py: (PyResult & { peakDisk: number }) | undefined;
-let pyError: string | undefined;
-if (!skipPytorch) {
-  // The ONNX initializers, in graph order, for the PyTorch mirror of the same U-Net.
-  const { onnx } = onnxProto;
-  const model = onnx.ModelProto.decode(readFileSync(modelPath));
-  const tensors: { dims: number[]; offset: number; length: number }[] = [];
-  const chunks: Buffer[] = [];
-  let offset = 0;
-  for (const init of model.graph?.initializer ?? []) {
-    const dims = (init.dims ?? []).map(Number);
-    const raw = init.rawData && init.rawData.length ? Buffer.from(init.rawData) : Buffer.from(Float32Array.from(init.floatData ?? []).buffer);
-    tensors.push({ dims, offset, length: raw.length / 4 });
-    chunks.push(raw);
-    offset += raw.length;
-  }
-  const weights = join(work, 'weights.bin');
-  writeFileSync(weights, Buffer.concat(chunks));
-  writeFileSync(join(work, 'weights.json'), JSON.stringify(tensors));
-  writeFileSync(join(work, 'probe-in.bin'), Buffer.from(probeInput.buffer));
-  writeFileSync(join(work, 'probe-out.bin'), Buffer.from(probeOutput.buffer, probeOutput.byteOffset, probeOutput.byteLength));
-  const script = join(work, 'deoldify_style.py');
-  writeFileSync(script, PYTHON);
-  const dirs = [join(work, 'bwframes'), join(work, 'colorframes')];
-  try {
-    const r = await measured(python, [script, work, clip, join(work, 'deoldify.mp4'), String(fps), String(renderSize), String(availableParallelism())], dirs);
-    py = { ...(JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as PyResult), peakDisk: r.peakDisk };
-  } catch (err) {
-    pyError = (err as Error).message.split('\n').slice(-3).join(' ');
-  }
-}
-
-/* Report. */
+const only = arg('only', 'BENCH_VIDEO_ONLY', '');
 const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MB`;
 console.log(
-  `\nTintype film benchmark: ${cpus().length}x ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, onnxruntime-node CPU${py ? `, PyTorch ${py.torch} (${py.torchThreads} threads)` : ''}`,
+  `\nTintype film benchmark: ${cpus().length}x ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, onnxruntime-node CPU`,
 );
-console.log(`clip: ${size}, ${fps} fps, ${seconds} s (${frames} frames) + AAC tone; model ${id} (U-Net, random weights, DeOldify-sized) at ${renderSize} px; H.264 CRF ${crf}\n`);
-console.log('| measurement | value | goal |');
-console.log('|---|---|---|');
-console.log(`| model only (onnxruntime-node, ${renderSize}², ${modelRuns} runs) | ${modelFps.toFixed(2)} fps (${modelMsPerFrame.toFixed(0)} ms/frame) | |`);
-console.log(`| Tintype end to end (pool start, model load, decode, colorize ${size}, encode, mux) | ${tintypeFps.toFixed(2)} fps (${(t.wallMs / 1000).toFixed(1)} s) | |`);
-console.log(`| Tintype steady state (first to last finished frame) | ${t.steadyFps.toFixed(2)} fps | |`);
-console.log(`| Tintype steady state / model only | ${(t.steadyFps / modelFps).toFixed(2)}x | >= 0.9x |`);
-console.log(`| Tintype end to end / model only | ${(tintypeFps / modelFps).toFixed(2)}x | |`);
-console.log(`| Tintype peak RSS (Node process; ffmpeg children not included) | ${(t.maxRssKb / 1024).toFixed(0)} MB | |`);
-console.log(`| Tintype temporary disk (peak of the segment folder) | ${mb(child.peakDisk)} | |`);
-if (py) {
-  console.log(`| DeOldify-style end to end (extract JPEGs, PyTorch eager, JPEGs, encode + mux) | ${(py.frames / py.totalS).toFixed(2)} fps (${py.totalS.toFixed(1)} s: extract ${py.extractS.toFixed(1)}, colorize ${py.colorizeS.toFixed(1)}, encode ${py.encodeS.toFixed(1)}) | |`);
-  console.log(`| Tintype speed-up over DeOldify-style | ${(tintypeFps / (py.frames / py.totalS)).toFixed(2)}x | >= 3x |`);
-  console.log(`| PyTorch eager colorize loop alone | ${(py.frames / py.colorizeS).toFixed(2)} fps | |`);
-  console.log(`| DeOldify-style peak RSS (Python process) | ${(py.maxRssKb / 1024).toFixed(0)} MB | |`);
-  console.log(`| DeOldify-style temporary disk (two JPEGs per frame) | ${mb(py.peakDisk)} | |`);
-  console.log(`| same weights: max abs difference, ONNX vs PyTorch output | ${py.maxAbsDiff.toExponential(2)} | |`);
-} else {
-  console.log(`| DeOldify-style pipeline | not run${pyError ? `: ${pyError}` : ' (--skip-pytorch)'} | |`);
-}
+
+if (only !== 'flicker') await speed();
+if (only !== 'speed') await flicker();
 rmSync(work, { recursive: true, force: true });
 
+async function speed(): Promise<void> {
+  // A greyscale "film" with moving detail and grain, and a tone: what a digitised reel looks like to the codecs.
+  run('ffmpeg', [
+    '-hide_banner',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${size}:rate=${fps}:duration=${seconds}`,
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=330:duration=${seconds}:sample_rate=48000`,
+    '-vf',
+    'noise=alls=12:allf=t,format=gray,format=yuv420p',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-crf',
+    '18',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '160k',
+    clip,
+  ]);
+  const frames = Math.round(seconds * fps);
+
+  /* 1. Model only: the same inferences the render makes, with nothing around them. */
+  const session = await ort.InferenceSession.create(modelPath, {
+    graphOptimizationLevel: 'all',
+    executionProviders: ['cpu'],
+    interOpNumThreads: 1,
+  });
+  const probeInput = new Float32Array(3 * renderSize * renderSize);
+  for (let i = 0; i < probeInput.length; i++) probeInput[i] = ((i * 7919) % 1000) / 1000;
+  const probeTensor = new ort.Tensor('float32', probeInput, [1, 3, renderSize, renderSize]);
+  const probeOutput = (await session.run({ input: probeTensor })).output.data as Float32Array; // also the warm-up
+  const modelRuns = Math.min(frames, Number(arg('model-frames', 'BENCH_MODEL_FRAMES', '48')));
+  const tm = performance.now();
+  for (let i = 0; i < modelRuns; i++) await session.run({ input: probeTensor });
+  const modelMsPerFrame = (performance.now() - tm) / modelRuns;
+  const modelFps = 1000 / modelMsPerFrame;
+  await session.release();
+
+  /* 2. Tintype end to end (process start excluded; pool start, model load, decode, colorize, encode and mux included). */
+  const tintypeOut = join(work, 'tintype.mp4');
+  const child = await measured(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(import.meta.dirname, 'video.ts'),
+      '--child',
+      JSON.stringify({ input: clip, output: tintypeOut, models, id, renderSize, crf }),
+    ],
+    [`${tintypeOut}.tintype-work`],
+  );
+  const t = JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}') as {
+    frames: number;
+    wallMs: number;
+    steadyFps: number;
+    processorMs: number;
+    maxRssKb: number;
+  };
+  const tintypeFps = t.frames / (t.wallMs / 1000);
+
+  /* 3. DeOldify-style pipeline with the same weights in PyTorch eager. */
+  interface PyResult {
+    frames: number;
+    extractS: number;
+    colorizeS: number;
+    encodeS: number;
+    totalS: number;
+    maxRssKb: number;
+    maxAbsDiff: number;
+    torchThreads: number;
+    torch: string;
+  }
+  let py: (PyResult & { peakDisk: number }) | undefined;
+  let pyError: string | undefined;
+  if (!skipPytorch) {
+    // The ONNX initializers, in graph order, for the PyTorch mirror of the same U-Net.
+    const { onnx } = onnxProto;
+    const model = onnx.ModelProto.decode(readFileSync(modelPath));
+    const tensors: { dims: number[]; offset: number; length: number }[] = [];
+    const chunks: Buffer[] = [];
+    let offset = 0;
+    for (const init of model.graph?.initializer ?? []) {
+      const dims = (init.dims ?? []).map(Number);
+      const raw =
+        init.rawData && init.rawData.length
+          ? Buffer.from(init.rawData)
+          : Buffer.from(Float32Array.from(init.floatData ?? []).buffer);
+      tensors.push({ dims, offset, length: raw.length / 4 });
+      chunks.push(raw);
+      offset += raw.length;
+    }
+    const weights = join(work, 'weights.bin');
+    writeFileSync(weights, Buffer.concat(chunks));
+    writeFileSync(join(work, 'weights.json'), JSON.stringify(tensors));
+    writeFileSync(join(work, 'probe-in.bin'), Buffer.from(probeInput.buffer));
+    writeFileSync(
+      join(work, 'probe-out.bin'),
+      Buffer.from(probeOutput.buffer, probeOutput.byteOffset, probeOutput.byteLength),
+    );
+    const script = join(work, 'deoldify_style.py');
+    writeFileSync(script, PYTHON);
+    const dirs = [join(work, 'bwframes'), join(work, 'colorframes')];
+    try {
+      const r = await measured(
+        python,
+        [
+          script,
+          work,
+          clip,
+          join(work, 'deoldify.mp4'),
+          String(fps),
+          String(renderSize),
+          String(availableParallelism()),
+        ],
+        dirs,
+      );
+      py = { ...(JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as PyResult), peakDisk: r.peakDisk };
+    } catch (err) {
+      pyError = (err as Error).message.split('\n').slice(-3).join(' ');
+    }
+  }
+
+  /* Report. */
+  console.log(`\n## Speed${py ? ` (PyTorch ${py.torch}, ${py.torchThreads} threads)` : ''}\n`);
+  console.log(
+    `clip: ${size}, ${fps} fps, ${seconds} s (${frames} frames) + AAC tone; model ${id} (U-Net, random weights, DeOldify-sized) at ${renderSize} px; H.264 CRF ${crf}\n`,
+  );
+  console.log('| measurement | value | goal |');
+  console.log('|---|---|---|');
+  console.log(
+    `| model only (onnxruntime-node, ${renderSize}², ${modelRuns} runs) | ${modelFps.toFixed(2)} fps (${modelMsPerFrame.toFixed(0)} ms/frame) | |`,
+  );
+  console.log(
+    `| Tintype end to end (pool start, model load, decode, colorize ${size}, encode, mux) | ${tintypeFps.toFixed(2)} fps (${(t.wallMs / 1000).toFixed(1)} s) | |`,
+  );
+  console.log(`| Tintype steady state (first to last finished frame) | ${t.steadyFps.toFixed(2)} fps | |`);
+  console.log(`| Tintype steady state / model only | ${(t.steadyFps / modelFps).toFixed(2)}x | >= 0.9x |`);
+  console.log(`| Tintype end to end / model only | ${(tintypeFps / modelFps).toFixed(2)}x | |`);
+  console.log(
+    `| Tintype peak RSS (Node process; ffmpeg children not included) | ${(t.maxRssKb / 1024).toFixed(0)} MB | |`,
+  );
+  console.log(`| Tintype temporary disk (peak of the segment folder) | ${mb(child.peakDisk)} | |`);
+  if (py) {
+    console.log(
+      `| DeOldify-style end to end (extract JPEGs, PyTorch eager, JPEGs, encode + mux) | ${(py.frames / py.totalS).toFixed(2)} fps (${py.totalS.toFixed(1)} s: extract ${py.extractS.toFixed(1)}, colorize ${py.colorizeS.toFixed(1)}, encode ${py.encodeS.toFixed(1)}) | |`,
+    );
+    console.log(
+      `| Tintype speed-up over DeOldify-style | ${(tintypeFps / (py.frames / py.totalS)).toFixed(2)}x | >= 3x |`,
+    );
+    console.log(`| PyTorch eager colorize loop alone | ${(py.frames / py.colorizeS).toFixed(2)} fps | |`);
+    console.log(`| DeOldify-style peak RSS (Python process) | ${(py.maxRssKb / 1024).toFixed(0)} MB | |`);
+    console.log(`| DeOldify-style temporary disk (two JPEGs per frame) | ${mb(py.peakDisk)} | |`);
+    console.log(
+      `| same weights: max abs difference, ONNX vs PyTorch output | ${py.maxAbsDiff.toExponential(2)} | |`,
+    );
+  } else {
+    console.log(`| DeOldify-style pipeline | not run${pyError ? `: ${pyError}` : ' (--skip-pytorch)'} | |`);
+  }
+}
+
+/* 4. Flicker: the metric with and without temporal chroma smoothing, on a model's real output. */
+async function flicker(): Promise<void> {
+  const flickClip = join(work, 'flicker-src.mkv');
+  run('ffmpeg', [
+    '-hide_banner',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=320x240:rate=24:duration=2`,
+    '-vf',
+    'noise=alls=3:allf=t,format=gray',
+    '-c:v',
+    'ffv1',
+    flickClip,
+  ]);
+  const { Engine } = await import('../src/engine/engine');
+  const { perFrame, renderVideo } = await import('../src/engine/video');
+  const engine = new Engine({ modelDirs: [models] });
+  const processor = perFrame(
+    async (f) => (await engine.run(f, ['colorize'], { models: { colorize: id }, renderSize: 224 })).raster,
+  );
+  console.log(`\n## Flicker\n`);
+  console.log(
+    `clip: testsrc2 320x240, 24 fps, 2 s, greyscale with light temporal grain; colorized by ${id} at 224 px; lossless FFV1 output\n`,
+  );
+  console.log(
+    '| smoothing | flicker (mean chroma change in static areas, 8-bit levels) | static pixels | render time |',
+  );
+  console.log('|---|---|---|---|');
+  for (const smooth of [false, true]) {
+    const t0 = performance.now();
+    const r = await renderVideo({
+      input: flickClip,
+      output: join(work, `flicker-${smooth ? 'smooth' : 'plain'}.mkv`),
+      processor,
+      processorKey: 'flicker',
+      measureFlicker: true,
+      smoothChroma: smooth,
+      batchSize: 1,
+    });
+    const f = r.flicker!;
+    console.log(
+      `| ${smooth ? 'on (defaults)' : 'off'} | ${f.meanChromaChange.toFixed(3)} | ${(f.staticFraction * 100).toFixed(1)} % | ${((performance.now() - t0) / 1000).toFixed(1)} s |`,
+    );
+  }
+}

@@ -28,13 +28,35 @@ describe('tintype video', () => {
     });
     try {
       await program().parseAsync(
-        ['video', clip, '-o', out, '--ops', 'upscale', '--scale', '2', '--model', 'esrgan-slim-x2', '--duration', '0.4', '--preset', 'ultrafast', '--json', '--threads', '2'],
+        [
+          'video',
+          clip,
+          '-o',
+          out,
+          '--ops',
+          'upscale',
+          '--scale',
+          '2',
+          '--model',
+          'esrgan-slim-x2',
+          '--duration',
+          '0.4',
+          '--preset',
+          'ultrafast',
+          '--json',
+          '--threads',
+          '2',
+        ],
         { from: 'user' },
       );
     } finally {
       write.mockRestore();
     }
-    const result = JSON.parse(printed.join('').trim().split('\n').pop() ?? '{}') as { frames: number; width: number; height: number };
+    const result = JSON.parse(printed.join('').trim().split('\n').pop() ?? '{}') as {
+      frames: number;
+      width: number;
+      height: number;
+    };
     expect(result).toMatchObject({ frames: 10, width: 128, height: 96 });
     expect(await countFrames(out)).toBe(10);
     const v = (await ffprobeJson(out)).streams.find((s) => s.codec_type === 'video');
@@ -46,10 +68,15 @@ describe('tintype video', () => {
     const clip = await makeClip(join(dir, 'c2.mp4'), { seconds: 1 });
     const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
-      await expect(program().parseAsync(['video', clip, '-o', join(dir, 'x.avi'), '--format', 'avi'], { from: 'user' })).rejects.toThrow(/Allowed choices/);
-      await expect(program().parseAsync(['video', clip, '-o', join(dir, 'y.mp4'), '--ops', 'upscale', '--model', 'no-such-model'], { from: 'user' })).rejects.toThrow(
-        /model "no-such-model" not found/,
-      );
+      await expect(
+        program().parseAsync(['video', clip, '-o', join(dir, 'x.avi'), '--format', 'avi'], { from: 'user' }),
+      ).rejects.toThrow(/Allowed choices/);
+      await expect(
+        program().parseAsync(
+          ['video', clip, '-o', join(dir, 'y.mp4'), '--ops', 'upscale', '--model', 'no-such-model'],
+          { from: 'user' },
+        ),
+      ).rejects.toThrow(/model "no-such-model" not found/);
     } finally {
       err.mockRestore();
     }

@@ -13,21 +13,32 @@ import { perFrame, type VideoProcessor } from '../src/engine/video';
 const exec = promisify(execFile);
 
 export async function ffmpeg(args: string[]): Promise<string> {
-  const { stderr } = await exec('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', ...args], { maxBuffer: 64 << 20 });
+  const { stderr } = await exec('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', ...args], {
+    maxBuffer: 64 << 20,
+  });
   return stderr;
 }
 
-export async function ffprobeJson(file: string, extra: string[] = []): Promise<{
+export async function ffprobeJson(
+  file: string,
+  extra: string[] = [],
+): Promise<{
   format: { duration?: string };
   streams: Record<string, unknown>[];
 }> {
-  const { stdout } = await exec('ffprobe', ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...extra, file], {
-    maxBuffer: 64 << 20,
-  });
+  const { stdout } = await exec(
+    'ffprobe',
+    ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...extra, file],
+    {
+      maxBuffer: 64 << 20,
+    },
+  );
   return JSON.parse(stdout);
 }
 
-export async function tempDir(prefix = 'tintype-video-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+export async function tempDir(
+  prefix = 'tintype-video-',
+): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
@@ -53,13 +64,19 @@ export async function makeClip(path: string, o: ClipOptions = {}): Promise<strin
   const [w, h] = (o.size ?? '96x64').split('x').map(Number);
   // testsrc2 rounds odd sizes down; an odd size is cut from the next even one.
   const even = `${w + (w % 2)}x${h + (h % 2)}`;
-  const filters = [...(w % 2 || h % 2 ? [`format=rgb24,crop=${w}:${h}:0:0`] : []), ...(o.grey ? ['format=gray'] : [])];
+  const filters = [
+    ...(w % 2 || h % 2 ? [`format=rgb24,crop=${w}:${h}:0:0`] : []),
+    ...(o.grey ? ['format=gray'] : []),
+  ];
   const args = ['-f', 'lavfi', '-i', `testsrc2=size=${even}:rate=${o.rate ?? '25'}:duration=${seconds}`];
-  for (const f of o.audio ?? []) args.push('-f', 'lavfi', '-i', `sine=frequency=${f}:duration=${seconds}:sample_rate=48000`);
+  for (const f of o.audio ?? [])
+    args.push('-f', 'lavfi', '-i', `sine=frequency=${f}:duration=${seconds}:sample_rate=48000`);
   args.push('-map', '0:v');
   (o.audio ?? []).forEach((_f, i) => args.push('-map', `${i + 1}:a`));
   if (filters.length) args.push('-vf', filters.join(','));
-  args.push(...(o.video ?? ['-c:v', 'libx264', '-preset', 'ultrafast', ...(o.grey ? [] : ['-pix_fmt', 'yuv420p'])]));
+  args.push(
+    ...(o.video ?? ['-c:v', 'libx264', '-preset', 'ultrafast', ...(o.grey ? [] : ['-pix_fmt', 'yuv420p'])]),
+  );
   if (o.audio?.length) args.push('-c:a', o.audioCodec ?? 'aac');
   args.push(...(o.extra ?? []));
   if (!o.rotate) {
@@ -77,7 +94,24 @@ export async function makeClip(path: string, o: ClipOptions = {}): Promise<strin
 export async function decodeAll(file: string, pixFmt = 'rgb24', extra: string[] = []): Promise<Buffer> {
   const { stdout } = await exec(
     'ffmpeg',
-    ['-hide_banner', '-nostdin', '-loglevel', 'error', '-i', file, ...extra, '-map', '0:v:0', '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', pixFmt, '-'],
+    [
+      '-hide_banner',
+      '-nostdin',
+      '-loglevel',
+      'error',
+      '-i',
+      file,
+      ...extra,
+      '-map',
+      '0:v:0',
+      '-fps_mode',
+      'passthrough',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      pixFmt,
+      '-',
+    ],
     { encoding: 'buffer', maxBuffer: 512 << 20 },
   );
   return stdout as unknown as Buffer;
@@ -85,7 +119,21 @@ export async function decodeAll(file: string, pixFmt = 'rgb24', extra: string[] 
 
 /** MD5 of every packet of one stream, copied without decoding (proves a stream-copy is bit-exact). */
 export async function packetHashes(file: string, map: string): Promise<string[]> {
-  const { stdout } = await exec('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-i', file, '-map', map, '-c', 'copy', '-f', 'framemd5', '-']);
+  const { stdout } = await exec('ffmpeg', [
+    '-hide_banner',
+    '-nostdin',
+    '-loglevel',
+    'error',
+    '-i',
+    file,
+    '-map',
+    map,
+    '-c',
+    'copy',
+    '-f',
+    'framemd5',
+    '-',
+  ]);
   return stdout
     .split('\n')
     .filter((l) => l && !l.startsWith('#'))
@@ -93,7 +141,18 @@ export async function packetHashes(file: string, map: string): Promise<string[]>
 }
 
 export async function countFrames(file: string): Promise<number> {
-  const { stdout } = await exec('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-count_frames', '-show_entries', 'stream=nb_read_frames', '-of', 'json', file]);
+  const { stdout } = await exec('ffprobe', [
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-count_frames',
+    '-show_entries',
+    'stream=nb_read_frames',
+    '-of',
+    'json',
+    file,
+  ]);
   return Number((JSON.parse(stdout) as { streams: { nb_read_frames: string }[] }).streams[0].nb_read_frames);
 }
 

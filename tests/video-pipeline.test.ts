@@ -1,7 +1,14 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Raster } from '../src/engine/types';
-import { ChromaSmoother, FlickerMeter, perFrame, renderVideo, resolveFfmpeg, SlidingWindow } from '../src/engine/video';
+import {
+  ChromaSmoother,
+  FlickerMeter,
+  perFrame,
+  renderVideo,
+  resolveFfmpeg,
+  SlidingWindow,
+} from '../src/engine/video';
 import { openDecoder } from '../src/engine/video/decoder';
 import { probeMedia } from '../src/engine/video/probe';
 import { makeClip, sleep, tempDir } from './video-fixtures';
@@ -18,7 +25,10 @@ const grey = (v: number): Raster => ({ width: 1, height: 1, channels: 1, depth: 
 describe('sliding window', () => {
   it('gives t-1, t, t+1 with the edge frame repeated at both ends', () => {
     const w = new SlidingWindow(0, 0, Infinity);
-    const got = [...[10, 11, 12, 13].flatMap((v) => w.push(grey(v))), ...w.end()].map((x) => [x.index, ...x.frames.map((f) => f.data[0])]);
+    const got = [...[10, 11, 12, 13].flatMap((v) => w.push(grey(v))), ...w.end()].map((x) => [
+      x.index,
+      ...x.frames.map((f) => f.data[0]),
+    ]);
     expect(got).toEqual([
       [0, 10, 10, 11],
       [1, 10, 11, 12],
@@ -29,7 +39,10 @@ describe('sliding window', () => {
 
   it('uses frames outside the emitted range as neighbours only', () => {
     const w = new SlidingWindow(4, 5, 7); // frames 4..7 decoded, centres 5 and 6 wanted
-    const got = [...[4, 5, 6, 7].flatMap((v) => w.push(grey(v))), ...w.end()].map((x) => [x.index, ...x.frames.map((f) => f.data[0])]);
+    const got = [...[4, 5, 6, 7].flatMap((v) => w.push(grey(v))), ...w.end()].map((x) => [
+      x.index,
+      ...x.frames.map((f) => f.data[0]),
+    ]);
     expect(got).toEqual([
       [5, 4, 5, 6],
       [6, 5, 6, 7],
@@ -79,7 +92,14 @@ describe('back-pressure', () => {
       inside -= 1;
       return f;
     });
-    await renderVideo({ input: clip, output: join(dir, 'slow-out.mkv'), processor: slow, processorKey: 'id', batchSize: 2, inFlightBatches: 2 });
+    await renderVideo({
+      input: clip,
+      output: join(dir, 'slow-out.mkv'),
+      processor: slow,
+      processorKey: 'id',
+      batchSize: 2,
+      inFlightBatches: 2,
+    });
     expect(most).toBeLessThanOrEqual(4);
     expect(most).toBeGreaterThanOrEqual(2); // batches do overlap
   });
@@ -106,7 +126,7 @@ function scene(t: number, w = 64, h = 48): { frame: Raster; moving: (x: number, 
 function flicker(f: Raster, t: number): Raster {
   const data = new Uint8Array(f.data.length);
   const rnd = Math.sin(t * 12.9898) * 43758.5453;
-  const dr = Math.round(((rnd - Math.floor(rnd)) - 0.5) * 16);
+  const dr = Math.round((rnd - Math.floor(rnd) - 0.5) * 16);
   for (let i = 0; i < data.length; i += 3) {
     const r = f.data[i] + dr;
     const b = f.data[i + 2] - dr;
@@ -156,7 +176,8 @@ describe('flicker', () => {
           for (let c = 0; c < 3; c++) {
             // Where the picture changed (the square's leading and trailing edges) the output must be
             // the current frame: no colour dragged along from the previous one.
-            if (t > 0 && moving(x, y) !== prevMoving(x, y)) worstAtMotion = Math.max(worstAtMotion, Math.abs(smooth.data[i + c] - noisy.data[i + c]));
+            if (t > 0 && moving(x, y) !== prevMoving(x, y))
+              worstAtMotion = Math.max(worstAtMotion, Math.abs(smooth.data[i + c] - noisy.data[i + c]));
             errNoisy += Math.abs(noisy.data[i + c] - clean.data[i + c]);
             errSmooth += Math.abs(smooth.data[i + c] - clean.data[i + c]);
           }
@@ -164,7 +185,8 @@ describe('flicker', () => {
       }
       // Luma is never changed (up to rounding).
       const y0 = (d: ArrayLike<number>, i: number) => 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2];
-      for (let i = 0; i < smooth.data.length; i += 3 * 97) expect(Math.abs(y0(smooth.data, i) - y0(noisy.data, i))).toBeLessThan(1.5);
+      for (let i = 0; i < smooth.data.length; i += 3 * 97)
+        expect(Math.abs(y0(smooth.data, i) - y0(noisy.data, i))).toBeLessThan(1.5);
     }
     expect(after.stats.meanChromaChange).toBeLessThan(before.stats.meanChromaChange * 0.6);
     expect(worstAtMotion).toBeLessThanOrEqual(1);
@@ -173,13 +195,23 @@ describe('flicker', () => {
   });
 
   it('renderVideo reports the metric, and smoothing lowers it on a clip', async () => {
-    const clip = await makeClip(join(dir, 'flicker-src.mkv'), { seconds: 1, video: ['-c:v', 'ffv1', '-pix_fmt', 'gbrp'] });
+    const clip = await makeClip(join(dir, 'flicker-src.mkv'), {
+      seconds: 1,
+      video: ['-c:v', 'ffv1', '-pix_fmt', 'gbrp'],
+    });
     let t = 0;
     const jitter = () => {
       t = 0;
       return perFrame(async (f) => flicker(f, t++));
     };
-    const plain = await renderVideo({ input: clip, output: join(dir, 'f-plain.mkv'), processor: jitter(), processorKey: 'jitter', measureFlicker: true, batchSize: 1 });
+    const plain = await renderVideo({
+      input: clip,
+      output: join(dir, 'f-plain.mkv'),
+      processor: jitter(),
+      processorKey: 'jitter',
+      measureFlicker: true,
+      batchSize: 1,
+    });
     const smooth = await renderVideo({
       input: clip,
       output: join(dir, 'f-smooth.mkv'),

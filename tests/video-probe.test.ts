@@ -26,7 +26,10 @@ describe('ffmpeg resolution', () => {
     // ffprobe is looked for beside the chosen ffmpeg.
     expect(fromSetting.ffprobe).toBe(join(fake, 'ffprobe'));
 
-    const fromEnv = await resolveFfmpeg({ env: { ...env, FFMPEG_PATH: join(fake, 'ffmpeg') }, skipStatic: true });
+    const fromEnv = await resolveFfmpeg({
+      env: { ...env, FFMPEG_PATH: join(fake, 'ffmpeg') },
+      skipStatic: true,
+    });
     expect(fromEnv.source.ffmpeg).toBe('FFMPEG_PATH');
 
     const fromPath = await resolveFfmpeg({ env, skipStatic: true });
@@ -36,7 +39,11 @@ describe('ffmpeg resolution', () => {
   });
 
   it('falls through a setting that does not exist', async () => {
-    const r = await resolveFfmpeg({ ffmpegPath: join(dir, 'nope', 'ffmpeg'), env: { PATH: '/usr/bin' }, skipStatic: true });
+    const r = await resolveFfmpeg({
+      ffmpegPath: join(dir, 'nope', 'ffmpeg'),
+      env: { PATH: '/usr/bin' },
+      skipStatic: true,
+    });
     expect(r.ffmpeg).toBe('/usr/bin/ffmpeg');
   });
 
@@ -46,7 +53,11 @@ describe('ffmpeg resolution', () => {
   });
 
   it('names everything it tried when ffmpeg is missing', async () => {
-    const err = await resolveFfmpeg({ ffmpegPath: '/nowhere/ffmpeg', env: { PATH: join(dir, 'empty'), FFMPEG_PATH: '/also/missing' }, skipStatic: true }).catch((e: unknown) => e);
+    const err = await resolveFfmpeg({
+      ffmpegPath: '/nowhere/ffmpeg',
+      env: { PATH: join(dir, 'empty'), FFMPEG_PATH: '/also/missing' },
+      skipStatic: true,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(VideoError);
     expect((err as VideoError).code).toBe('FFMPEG_NOT_FOUND');
     expect((err as VideoError).message).toMatch(/ffmpeg was not found/);
@@ -75,7 +86,20 @@ describe('probe', () => {
       seconds: 2,
       rotate: 90,
       audio: [440],
-      video: ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'bt709'],
+      video: [
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        '-pix_fmt',
+        'yuv420p',
+        '-color_primaries',
+        'bt709',
+        '-color_trc',
+        'bt709',
+        '-colorspace',
+        'bt709',
+      ],
       extra: ['-aspect', '16:9'],
     });
     const { ffprobe } = await resolveFfmpeg();
@@ -94,7 +118,10 @@ describe('probe', () => {
   });
 
   it('sees greyscale and high bit depth, and counts frames when the container does not say', async () => {
-    const grey = await makeClip(join(dir, 'grey16.mkv'), { grey: true, video: ['-c:v', 'ffv1', '-pix_fmt', 'gray16le'] });
+    const grey = await makeClip(join(dir, 'grey16.mkv'), {
+      grey: true,
+      video: ['-c:v', 'ffv1', '-pix_fmt', 'gray16le'],
+    });
     const { ffprobe } = await resolveFfmpeg();
     const v = (await probeMedia(ffprobe, grey)).video!;
     expect(v.grey).toBe(true);
@@ -106,13 +133,22 @@ describe('probe', () => {
   it('rejects a missing file, an empty file and a non-media file by name', async () => {
     const { ffprobe } = await resolveFfmpeg();
     const missing = join(dir, 'missing.mp4');
-    await expect(probeMedia(ffprobe, missing)).rejects.toMatchObject({ code: 'INPUT_NOT_FOUND', message: expect.stringContaining(missing) });
+    await expect(probeMedia(ffprobe, missing)).rejects.toMatchObject({
+      code: 'INPUT_NOT_FOUND',
+      message: expect.stringContaining(missing),
+    });
     const empty = join(dir, 'empty.mp4');
     await writeFile(empty, '');
-    await expect(probeMedia(ffprobe, empty)).rejects.toMatchObject({ code: 'NOT_MEDIA', message: expect.stringContaining('empty') });
+    await expect(probeMedia(ffprobe, empty)).rejects.toMatchObject({
+      code: 'NOT_MEDIA',
+      message: expect.stringContaining('empty'),
+    });
     const text = join(dir, 'notes.mp4');
     await writeFile(text, 'this is not a film, just some words in a file\n'.repeat(20));
-    await expect(probeMedia(ffprobe, text)).rejects.toMatchObject({ code: 'NOT_MEDIA', message: expect.stringContaining(text) });
+    await expect(probeMedia(ffprobe, text)).rejects.toMatchObject({
+      code: 'NOT_MEDIA',
+      message: expect.stringContaining(text),
+    });
   });
 });
 
@@ -120,7 +156,12 @@ describe('inputs without a picture', () => {
   it('refuses an audio-only file, naming its streams', async () => {
     const audio = join(dir, 'tone.m4a');
     await ffmpeg(['-f', 'lavfi', '-i', 'sine=frequency=440:duration=1', '-c:a', 'aac', audio]);
-    const err = (await renderVideo({ input: audio, output: join(dir, 'tone-out.mp4'), processor: invertProcessor(), processorKey: 'i' }).catch((e: unknown) => e)) as VideoError;
+    const err = (await renderVideo({
+      input: audio,
+      output: join(dir, 'tone-out.mp4'),
+      processor: invertProcessor(),
+      processorKey: 'i',
+    }).catch((e: unknown) => e)) as VideoError;
     expect(err.code).toBe('NO_VIDEO_STREAM');
     expect(err.message).toContain(audio);
     expect(err.message).toMatch(/audio-only file \(streams: audio aac\)/);
@@ -131,7 +172,12 @@ describe('inputs without a picture', () => {
     await writeFile(srt, '1\n00:00:00,000 --> 00:00:01,000\nHello\n');
     const mkv = join(dir, 'subs-only.mkv');
     await ffmpeg(['-i', srt, '-c:s', 'srt', mkv]);
-    const err = (await renderVideo({ input: mkv, output: join(dir, 'subs-out.mp4'), processor: invertProcessor(), processorKey: 'i' }).catch((e: unknown) => e)) as VideoError;
+    const err = (await renderVideo({
+      input: mkv,
+      output: join(dir, 'subs-out.mp4'),
+      processor: invertProcessor(),
+      processorKey: 'i',
+    }).catch((e: unknown) => e)) as VideoError;
     expect(err.code).toBe('NO_VIDEO_STREAM');
     expect(err.message).toMatch(/without a video stream/);
   });

@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Raster } from '../src/engine/types';
 import { renderVideo, VideoError } from '../src/engine/video';
-import { countFrames, decodeAll, ffmpeg, invertProcessor, makeClip, packetHashes, tempDir } from './video-fixtures';
+import {
+  countFrames,
+  decodeAll,
+  ffmpeg,
+  invertProcessor,
+  makeClip,
+  packetHashes,
+  tempDir,
+} from './video-fixtures';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -14,16 +22,28 @@ const FRAME = 96 * 64 * 3;
 
 beforeAll(async () => {
   ({ dir, cleanup } = await tempDir());
-  clip = await makeClip(join(dir, 'clip.mkv'), { seconds: 3, video: ['-c:v', 'ffv1', '-pix_fmt', 'gbrp'], audio: [330] });
+  clip = await makeClip(join(dir, 'clip.mkv'), {
+    seconds: 3,
+    video: ['-c:v', 'ffv1', '-pix_fmt', 'gbrp'],
+    audio: [330],
+  });
 });
 afterAll(() => cleanup());
 
 /** Starts a render in a child process and SIGKILLs it once `segments` segments are committed. */
-function renderAndKill(output: string, format: string, segments: number): Promise<{ killedAt: number; signal: string | null }> {
+function renderAndKill(
+  output: string,
+  format: string,
+  segments: number,
+): Promise<{ killedAt: number; signal: string | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'video-render-child.ts'), clip, output, format, '10', '25'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(__dirname, 'video-render-child.ts'), clip, output, format, '10', '25'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let buf = '';
     let err = '';
     let killedAt = -1;
@@ -57,12 +77,21 @@ describe('kill during a render, then --resume', () => {
     expect(signal).toBe('SIGKILL');
     expect(killedAt).toBeGreaterThanOrEqual(33);
     const work = `${out}.tintype-work`;
-    const journal = JSON.parse(await readFile(join(work, 'journal.json'), 'utf8')) as { segments: { frames: number }[] };
+    const journal = JSON.parse(await readFile(join(work, 'journal.json'), 'utf8')) as {
+      segments: { frames: number }[];
+    };
     expect(journal.segments.length).toBeGreaterThanOrEqual(3);
     await expect(stat(out)).rejects.toThrow(); // nothing half-written in place of the output
 
     const seen: Raster[] = [];
-    const r = await renderVideo({ input: clip, output: out, processor: invertProcessor(seen), processorKey: 'invert', segmentFrames: 10, resume: true });
+    const r = await renderVideo({
+      input: clip,
+      output: out,
+      processor: invertProcessor(seen),
+      processorKey: 'invert',
+      segmentFrames: 10,
+      resume: true,
+    });
     const kept = journal.segments.length * 10;
     expect(r.resumedFromFrame).toBe(kept);
     expect(seen.length).toBe(75 - kept); // finished segments were not rendered again
@@ -73,7 +102,8 @@ describe('kill during a render, then --resume', () => {
     for (let f = 0; f < 75; f++) {
       const o = got.subarray(f * FRAME, (f + 1) * FRAME);
       const s = src.subarray(f * FRAME, (f + 1) * FRAME);
-      if (!o.every((v, i) => v === 255 - s[i])) throw new Error(`frame ${f} is not source frame ${f} inverted`);
+      if (!o.every((v, i) => v === 255 - s[i]))
+        throw new Error(`frame ${f} is not source frame ${f} inverted`);
     }
     expect(await packetHashes(out, '0:a')).toEqual(await packetHashes(clip, '0:a'));
   });
@@ -81,9 +111,24 @@ describe('kill during a render, then --resume', () => {
   it('H.264 output: the resumed file decodes to the same frames as an uninterrupted render', async () => {
     const out = join(dir, 'killed.mp4');
     await renderAndKill(out, 'mp4', 2);
-    await renderVideo({ input: clip, output: out, processor: invertProcessor(), processorKey: 'invert', segmentFrames: 10, preset: 'ultrafast', resume: true });
+    await renderVideo({
+      input: clip,
+      output: out,
+      processor: invertProcessor(),
+      processorKey: 'invert',
+      segmentFrames: 10,
+      preset: 'ultrafast',
+      resume: true,
+    });
     const straight = join(dir, 'straight.mp4');
-    await renderVideo({ input: clip, output: straight, processor: invertProcessor(), processorKey: 'invert', segmentFrames: 10, preset: 'ultrafast' });
+    await renderVideo({
+      input: clip,
+      output: straight,
+      processor: invertProcessor(),
+      processorKey: 'invert',
+      segmentFrames: 10,
+      preset: 'ultrafast',
+    });
     expect(await countFrames(out)).toBe(75);
     expect((await decodeAll(out)).equals(await decodeAll(straight))).toBe(true);
     expect(await packetHashes(out, '0:a')).toEqual(await packetHashes(clip, '0:a'));
@@ -97,7 +142,15 @@ describe('kill during a render, then --resume', () => {
     const bytes = await readFile(seg1);
     await writeFile(seg1, bytes.subarray(0, Math.floor(bytes.length / 2)));
     const notes: string[] = [];
-    const r = await renderVideo({ input: clip, output: out, processor: invertProcessor(), processorKey: 'invert', segmentFrames: 10, resume: true, onNote: (n) => notes.push(n) });
+    const r = await renderVideo({
+      input: clip,
+      output: out,
+      processor: invertProcessor(),
+      processorKey: 'invert',
+      segmentFrames: 10,
+      resume: true,
+      onNote: (n) => notes.push(n),
+    });
     expect(r.resumedFromFrame).toBe(10);
     expect(notes.join('\n')).toMatch(/segment 1 is missing or incomplete/);
     const src = await decodeAll(clip);
@@ -109,18 +162,28 @@ describe('kill during a render, then --resume', () => {
 
 describe('damaged input', () => {
   it('a truncated file: a clear error with the frames done, finished segments kept', async () => {
-    const whole = await makeClip(join(dir, 'whole.mkv'), { seconds: 3, video: ['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '10', '-pix_fmt', 'yuv420p'] });
+    const whole = await makeClip(join(dir, 'whole.mkv'), {
+      seconds: 3,
+      video: ['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '10', '-pix_fmt', 'yuv420p'],
+    });
     const bytes = await readFile(whole);
     const cut = join(dir, 'cut.mkv');
     await writeFile(cut, bytes.subarray(0, Math.floor(bytes.length * 0.5)));
     const out = join(dir, 'cut-out.mp4');
-    const err = (await renderVideo({ input: cut, output: out, processor: invertProcessor(), processorKey: 'invert', segmentFrames: 10, preset: 'ultrafast' }).catch(
-      (e: unknown) => e,
-    )) as VideoError;
+    const err = (await renderVideo({
+      input: cut,
+      output: out,
+      processor: invertProcessor(),
+      processorKey: 'invert',
+      segmentFrames: 10,
+      preset: 'ultrafast',
+    }).catch((e: unknown) => e)) as VideoError;
     expect(err).toBeInstanceOf(VideoError);
     expect(err.code).toBe('TRUNCATED');
     expect(err.message).toContain(cut);
-    expect(err.message).toMatch(/input ended after frame \d+ but should have 75 frames \(truncated or damaged file\)/);
+    expect(err.message).toMatch(
+      /input ended after frame \d+ but should have 75 frames \(truncated or damaged file\)/,
+    );
     expect(err.message).toMatch(/\d+ of 75 frames done/);
     expect(err.progress?.segmentsKept).toBeGreaterThanOrEqual(1);
     const work = await readdir(`${out}.tintype-work`);
@@ -129,7 +192,10 @@ describe('damaged input', () => {
   });
 
   it('corruption in the middle stops at the damage (strict), or is concealed when asked', async () => {
-    const whole = await makeClip(join(dir, 'whole2.mkv'), { seconds: 3, video: ['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '10', '-pix_fmt', 'yuv420p'] });
+    const whole = await makeClip(join(dir, 'whole2.mkv'), {
+      seconds: 3,
+      video: ['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '10', '-pix_fmt', 'yuv420p'],
+    });
     const bytes = Buffer.from(await readFile(whole));
     // Overwrite 3 kB in the middle with noise (deterministic).
     let x = 12345;
@@ -140,9 +206,13 @@ describe('damaged input', () => {
     const bad = join(dir, 'corrupt.mkv');
     await writeFile(bad, bytes);
     const out = join(dir, 'corrupt-out.mkv');
-    const err = (await renderVideo({ input: bad, output: out, processor: invertProcessor(), processorKey: 'invert', segmentFrames: 10 }).catch(
-      (e: unknown) => e,
-    )) as VideoError;
+    const err = (await renderVideo({
+      input: bad,
+      output: out,
+      processor: invertProcessor(),
+      processorKey: 'invert',
+      segmentFrames: 10,
+    }).catch((e: unknown) => e)) as VideoError;
     expect(err.code).toBe('DECODE_FAILED');
     expect(err.message).toMatch(/decoding failed after source frame \d+/);
     expect(err.message).toMatch(/\d+ of \d+ frames done; [1-9]\d* finished segments kept/);
@@ -150,16 +220,38 @@ describe('damaged input', () => {
     expect(kept).toBeGreaterThanOrEqual(1);
 
     const tolerant = join(dir, 'corrupt-tolerant.mkv');
-    const r = await renderVideo({ input: bad, output: tolerant, processor: invertProcessor(), processorKey: 'invert', segmentFrames: 10, strict: false });
+    const r = await renderVideo({
+      input: bad,
+      output: tolerant,
+      processor: invertProcessor(),
+      processorKey: 'invert',
+      segmentFrames: 10,
+      strict: false,
+    });
     expect(r.frames).toBeGreaterThan(kept * 10);
     expect(await countFrames(tolerant)).toBe(r.frames);
   });
 
   it('a file that is not a video at all is named in the error', async () => {
     const junk = join(dir, 'junk.mp4');
-    await ffmpeg(['-f', 'lavfi', '-i', 'sine=duration=1', '-c:a', 'pcm_s16le', '-f', 'wav', join(dir, 'x.wav')]);
+    await ffmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=duration=1',
+      '-c:a',
+      'pcm_s16le',
+      '-f',
+      'wav',
+      join(dir, 'x.wav'),
+    ]);
     await writeFile(junk, Buffer.alloc(4096, 7));
-    const err = (await renderVideo({ input: junk, output: join(dir, 'junk-out.mp4'), processor: invertProcessor(), processorKey: 'i' }).catch((e: unknown) => e)) as VideoError;
+    const err = (await renderVideo({
+      input: junk,
+      output: join(dir, 'junk-out.mp4'),
+      processor: invertProcessor(),
+      processorKey: 'i',
+    }).catch((e: unknown) => e)) as VideoError;
     expect(err.code).toBe('NOT_MEDIA');
     expect(err.message).toContain(junk);
   });

@@ -26,7 +26,10 @@ function stackFrame(k: number): Uint16Array {
 async function writeStack(path: string, pages: number): Promise<void> {
   const all = new Uint16Array(W * H * pages);
   for (let k = 0; k < pages; k++) all.set(stackFrame(k), k * W * H);
-  await sharp(all, { raw: { width: W, height: H * pages, channels: 1, pageHeight: H } }).toColourspace('grey16').tiff({ compression: 'deflate' }).toFile(path);
+  await sharp(all, { raw: { width: W, height: H * pages, channels: 1, pageHeight: H } })
+    .toColourspace('grey16')
+    .tiff({ compression: 'deflate' })
+    .toFile(path);
 }
 
 async function readPage(path: string, page: number): Promise<Uint16Array> {
@@ -58,7 +61,13 @@ describe('microscopy stacks', () => {
     await writeStack(input, 9);
     const out = join(dir, 'stack16-out.tif');
     const calls: number[] = [];
-    const r = await renderVideo({ input, output: out, processor: revealWindow(calls), processorKey: 'reveal', segmentFrames: 4 });
+    const r = await renderVideo({
+      input,
+      output: out,
+      processor: revealWindow(calls),
+      processorKey: 'reveal',
+      segmentFrames: 4,
+    });
     expect(r.frames).toBe(9);
     expect(r.segments).toBe(3);
     expect(calls).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
@@ -66,7 +75,11 @@ describe('microscopy stacks', () => {
     expect([meta.pages, meta.width, meta.depth, meta.channels]).toEqual([9, W, 'ushort', 1]);
     for (let k = 0; k < 9; k++) {
       const page = await readPage(out, k);
-      expect([frameOf(page[0]), frameOf(page[1]), frameOf(page[2])]).toEqual([Math.max(0, k - 1), k, Math.min(8, k + 1)]);
+      expect([frameOf(page[0]), frameOf(page[1]), frameOf(page[2])]).toEqual([
+        Math.max(0, k - 1),
+        k,
+        Math.min(8, k + 1),
+      ]);
       const want = stackFrame(k);
       expect(page.subarray(3).every((v, i) => v === want[i + 3])).toBe(true);
     }
@@ -94,7 +107,14 @@ describe('microscopy stacks', () => {
     expect(err.code).toBe('CANCELLED');
     expect(err.progress?.segmentsKept).toBe(1);
     const second: number[] = [];
-    const r = await renderVideo({ input, output: out, processor: revealWindow(second), processorKey: 'reveal', segmentFrames: 4, resume: true });
+    const r = await renderVideo({
+      input,
+      output: out,
+      processor: revealWindow(second),
+      processorKey: 'reveal',
+      segmentFrames: 4,
+      resume: true,
+    });
     expect(r.resumedFromFrame).toBe(4);
     expect(second).toEqual([4, 5, 6, 7, 8, 9]);
     const page4 = await readPage(out, 4);
@@ -107,7 +127,15 @@ describe('microscopy stacks', () => {
     const input = join(dir, 'stack-preview.tif');
     await writeStack(input, 10);
     const out = join(dir, 'preview.tif');
-    const r = await renderVideo({ input, output: out, processor: revealWindow([]), processorKey: 'reveal', fps: 10, start: 0.3, duration: 0.4 });
+    const r = await renderVideo({
+      input,
+      output: out,
+      processor: revealWindow([]),
+      processorKey: 'reveal',
+      fps: 10,
+      start: 0.3,
+      duration: 0.4,
+    });
     expect(r.frames).toBe(4);
     const firstPage = await readPage(out, 0);
     const lastPage = await readPage(out, 3);
@@ -120,20 +148,37 @@ describe('microscopy stacks', () => {
     await mkdir(seqDir, { recursive: true });
     for (let k = 1; k <= 12; k++) {
       const d = new Uint8Array(64 * 48).fill(k * 20);
-      await sharp(d, { raw: { width: 64, height: 48, channels: 1 } }).toColourspace('b-w').png().toFile(join(seqDir, `frame_${String(k).padStart(4, '0')}.png`));
+      await sharp(d, { raw: { width: 64, height: 48, channels: 1 } })
+        .toColourspace('b-w')
+        .png()
+        .toFile(join(seqDir, `frame_${String(k).padStart(4, '0')}.png`));
     }
     await writeFile(join(seqDir, 'notes.txt'), 'not an image');
     const out = join(dir, 'seq.mp4');
     const seen: Raster[] = [];
-    const r = await renderVideo({ input: join(seqDir, 'frame_%04d.png'), output: out, processor: invertProcessor(seen), processorKey: 'invert', fps: 10, preset: 'ultrafast' });
+    const r = await renderVideo({
+      input: join(seqDir, 'frame_%04d.png'),
+      output: out,
+      processor: invertProcessor(seen),
+      processorKey: 'invert',
+      fps: 10,
+      preset: 'ultrafast',
+    });
     expect(r.frames).toBe(12);
-    expect(seen.map((f) => [f.channels, f.depth, f.data[0]])).toEqual(Array.from({ length: 12 }, (_v, i) => [1, 8, (i + 1) * 20]));
+    expect(seen.map((f) => [f.channels, f.depth, f.data[0]])).toEqual(
+      Array.from({ length: 12 }, (_v, i) => [1, 8, (i + 1) * 20]),
+    );
     const v = (await ffprobeJson(out)).streams[0];
     expect(v.r_frame_rate).toBe('10/1');
     expect(await countFrames(out)).toBe(12);
     // The same folder given as a folder reads the same frames in numeric order.
     const seen2: Raster[] = [];
-    await renderVideo({ input: seqDir, output: join(dir, 'seq2.mkv'), processor: invertProcessor(seen2), processorKey: 'invert' });
+    await renderVideo({
+      input: seqDir,
+      output: join(dir, 'seq2.mkv'),
+      processor: invertProcessor(seen2),
+      processorKey: 'invert',
+    });
     expect(seen2.map((f) => f.data[0])).toEqual(seen.map((f) => f.data[0]));
   });
 
@@ -143,18 +188,32 @@ describe('microscopy stacks', () => {
     for (let k = 0; k < 3; k++) {
       const d = new Uint16Array(8 * 6 * 3);
       for (let i = 0; i < d.length; i++) d[i] = 20000 + k * 1000 + i * 7;
-      await sharp(d, { raw: { width: 8, height: 6, channels: 3 } }).pipelineColourspace('rgb16').toColourspace('rgb16').png().toFile(join(seqDir, `f${k}.png`));
+      await sharp(d, { raw: { width: 8, height: 6, channels: 3 } })
+        .pipelineColourspace('rgb16')
+        .toColourspace('rgb16')
+        .png()
+        .toFile(join(seqDir, `f${k}.png`));
     }
     const out = join(dir, 'rgb16-stack.tif');
     await renderVideo({ input: seqDir, output: out, processor: invertProcessor(), processorKey: 'invert' });
     const m = await sharp(out).metadata();
     expect([m.pages, m.depth, m.channels]).toEqual([3, 'ushort', 3]);
-    const p2 = await sharp(out, { page: 2 }).pipelineColourspace('rgb16').toColourspace('rgb16').raw({ depth: 'ushort' }).toBuffer();
+    const p2 = await sharp(out, { page: 2 })
+      .pipelineColourspace('rgb16')
+      .toColourspace('rgb16')
+      .raw({ depth: 'ushort' })
+      .toBuffer();
     const px = new Uint16Array(p2.buffer, p2.byteOffset, p2.byteLength / 2);
     expect([px[0], px[1], px[143]]).toEqual([65535 - 22000, 65535 - 22007, 65535 - (22000 + 143 * 7)]);
 
     const tifDir = join(dir, 'rgb16-tifs');
-    await renderVideo({ input: seqDir, output: tifDir, format: 'tif', processor: invertProcessor(), processorKey: 'invert' });
+    await renderVideo({
+      input: seqDir,
+      output: tifDir,
+      format: 'tif',
+      processor: invertProcessor(),
+      processorKey: 'invert',
+    });
     const t = await sharp(join(tifDir, 'frame_000002.tif')).metadata();
     expect([t.depth, t.channels]).toEqual(['ushort', 3]);
   });
@@ -164,9 +223,17 @@ describe('microscopy stacks', () => {
     await mkdir(seqDir, { recursive: true });
     for (let k = 1; k <= 3; k++) {
       const w = k === 3 ? 50 : 40;
-      await sharp(new Uint8Array(w * 30).fill(9), { raw: { width: w, height: 30, channels: 1 } }).toColourspace('b-w').png().toFile(join(seqDir, `img${k}.png`));
+      await sharp(new Uint8Array(w * 30).fill(9), { raw: { width: w, height: 30, channels: 1 } })
+        .toColourspace('b-w')
+        .png()
+        .toFile(join(seqDir, `img${k}.png`));
     }
-    const err = (await renderVideo({ input: seqDir, output: join(dir, 'mixed.tif'), processor: invertProcessor(), processorKey: 'i' }).catch((e: unknown) => e)) as VideoError;
+    const err = (await renderVideo({
+      input: seqDir,
+      output: join(dir, 'mixed.tif'),
+      processor: invertProcessor(),
+      processorKey: 'i',
+    }).catch((e: unknown) => e)) as VideoError;
     expect(err).toBeInstanceOf(VideoError);
     expect(err.message).toContain(join(seqDir, 'img3.png'));
     expect(err.message).toMatch(/50x30x1 differs from the first frame's 40x30x1/);

@@ -5,7 +5,14 @@ import { ModelRegistry } from '../engine/models/registry';
 import { defaultModelDirs } from '../engine/models/paths';
 import { consoleLogger, silentLogger } from '../engine/log';
 import { OPS, type ExecutionProviderChoice, type OpName, type OpOptions } from '../engine/types';
-import { perFrame, renderVideo, VIDEO_FORMATS, VideoError, type VideoProgress, type VideoResult } from '../engine/video';
+import {
+  perFrame,
+  renderVideo,
+  VIDEO_FORMATS,
+  VideoError,
+  type VideoProgress,
+  type VideoResult,
+} from '../engine/video';
 import { formatSeconds, ProgressBar } from './progress';
 
 /**
@@ -45,20 +52,25 @@ interface VideoCommandOptions {
   quiet?: boolean;
 }
 
-const number = (name: string, min: number, max: number, integer = false) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new InvalidArgumentError(`${name} must be a ${integer ? 'whole ' : ''}number from ${min} to ${max}`);
-  }
-  return n;
-};
+const number =
+  (name: string, min: number, max: number, integer = false) =>
+  (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+      throw new InvalidArgumentError(
+        `${name} must be a ${integer ? 'whole ' : ''}number from ${min} to ${max}`,
+      );
+    }
+    return n;
+  };
 
 const parseOps = (v: string): OpName[] => {
   const ops = v
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean) as OpName[];
-  if (ops.length === 0 || ops.some((o) => !OPS.includes(o))) throw new InvalidArgumentError(`operations are ${OPS.join(', ')} (comma-separated)`);
+  if (ops.length === 0 || ops.some((o) => !OPS.includes(o)))
+    throw new InvalidArgumentError(`operations are ${OPS.join(', ')} (comma-separated)`);
   return ops;
 };
 
@@ -74,9 +86,15 @@ function summary(r: VideoResult): string {
     `wrote ${r.output}: ${r.frames} frames ${r.width}x${r.height} at ${r.fps} fps (${r.durationSeconds.toFixed(2)} s), ${r.formatLabel}`,
     `rendered ${r.framesRendered} frames in ${(r.elapsedMs / 1000).toFixed(1)} s (${r.renderFps.toFixed(2)} fps)${r.resumedFromFrame ? `, resumed at frame ${r.resumedFromFrame}` : ''}`,
   ];
-  for (const a of r.streams.audio) lines.push(`audio stream ${a.index} (${a.codec}): ${a.action === 'copied' ? 'copied as is' : 're-encoded to AAC'}`);
+  for (const a of r.streams.audio)
+    lines.push(
+      `audio stream ${a.index} (${a.codec}): ${a.action === 'copied' ? 'copied as is' : 're-encoded to AAC'}`,
+    );
   for (const s of r.streams.subtitles) lines.push(`subtitle stream ${s.index} (${s.codec}): ${s.action}`);
-  if (r.flicker) lines.push(`flicker: ${r.flicker.meanChromaChange.toFixed(3)} (mean chroma change in static areas, 8-bit levels)`);
+  if (r.flicker)
+    lines.push(
+      `flicker: ${r.flicker.meanChromaChange.toFixed(3)} (mean chroma change in static areas, 8-bit levels)`,
+    );
   for (const n of r.notes) lines.push(`note: ${n}`);
   return lines.join('\n') + '\n';
 }
@@ -107,7 +125,11 @@ async function runVideoCommand(input: string, o: VideoCommandOptions): Promise<v
     key.push(`${op}:${m.id}@${m.version}#${m.sha256.slice(0, 12)}`);
     log.info(`${op} with ${m.id}`);
   }
-  key.push(`renderSize=${o.renderSize ?? 'default'}`, `saturation=${o.saturation ?? 1}`, `scale=${options.scale ?? 1}`);
+  key.push(
+    `renderSize=${o.renderSize ?? 'default'}`,
+    `saturation=${o.saturation ?? 1}`,
+    `scale=${options.scale ?? 1}`,
+  );
 
   const workers = o.workers ?? 1;
   const pool = new EnginePool({ ep: o.ep, threads: o.threads, workers, modelDirs, log });
@@ -170,33 +192,63 @@ export function registerVideoCommand(program: Command): void {
   program
     .command('video')
     .description('colorize, restore or upscale a film (or a microscopy stack) frame by frame; resumable')
-    .argument('<input>', 'video file, multi-page TIFF, folder of numbered images or a pattern like frames/f_%04d.tif')
-    .requiredOption('-o, --output <path>', 'output file (.mp4 .mkv .mov .tif), or a folder / %d pattern for png/tif frames')
+    .argument(
+      '<input>',
+      'video file, multi-page TIFF, folder of numbered images or a pattern like frames/f_%04d.tif',
+    )
+    .requiredOption(
+      '-o, --output <path>',
+      'output file (.mp4 .mkv .mov .tif), or a folder / %d pattern for png/tif frames',
+    )
     .option('--ops <list>', 'comma-separated: restore,colorize,upscale', parseOps, ['colorize'] as OpName[])
     .option('--model <id>', 'model to use (repeatable: one per operation)', collect)
-    .option('--render-size <px>', 'colorize render size (DeOldify render_factor = size/16)', number('render size', 16, 2048, true))
+    .option(
+      '--render-size <px>',
+      'colorize render size (DeOldify render_factor = size/16)',
+      number('render size', 16, 2048, true),
+    )
     .option('--scale <n>', 'upscale factor', number('scale', 2, 8, true))
     .option('--saturation <x>', 'colorize chroma strength, 1 = as predicted', number('saturation', 0, 2))
-    .addOption(new Option('--format <fmt>', 'output format (default: from the output name)').choices([...VIDEO_FORMATS]))
+    .addOption(
+      new Option('--format <fmt>', 'output format (default: from the output name)').choices([
+        ...VIDEO_FORMATS,
+      ]),
+    )
     .option('--crf <n>', 'H.264/H.265 quality, lower is better (default 18 / 20)', number('crf', 0, 51, true))
     .option('--preset <name>', 'x264/x265 speed preset (default medium)')
-    .addOption(new Option('--bit-depth <n>', 'PNG/TIFF sample depth (default: as processed)').choices(['8', '16']).argParser((v) => Number(v) as 8 | 16))
+    .addOption(
+      new Option('--bit-depth <n>', 'PNG/TIFF sample depth (default: as processed)')
+        .choices(['8', '16'])
+        .argParser((v) => Number(v) as 8 | 16),
+    )
     .option('--start <seconds>', 'preview: start here', number('start', 0, 1e7))
     .option('--duration <seconds>', 'preview: render only this long', number('duration', 0.001, 1e7))
     .option('--fps <rate>', 'frame rate for image stacks and sequences (default 24), e.g. 10 or 30000/1001')
     .option('--resume', 'continue the unfinished render of this output')
     .option('--restart', 'discard an unfinished render of this output and start again')
     .option('--overwrite', 'replace an existing output')
-    .option('--segment-seconds <s>', 'segment length: the most a crash can lose (default 10)', number('segment length', 0.1, 3600))
+    .option(
+      '--segment-seconds <s>',
+      'segment length: the most a crash can lose (default 10)',
+      number('segment length', 0.1, 3600),
+    )
     .option('--smooth-chroma', 'temporal chroma smoothing against colour flicker (motion-adaptive)')
     .option('--flicker', 'measure colour flicker of the output and print it')
     .option('--tolerate-errors', 'conceal decoding errors and accept a short input instead of stopping')
     .option('--cfr', 'resample to a constant frame rate even if the input looks constant')
     .option('--ffmpeg <path>', 'ffmpeg binary (default: FFMPEG_PATH, ffmpeg-static, PATH)')
     .option('--ffprobe <path>', 'ffprobe binary (default: FFPROBE_PATH, beside ffmpeg, PATH)')
-    .addOption(new Option('--ep <provider>', 'execution provider').choices(['auto', 'cpu', 'cuda', 'dml', 'coreml']).default('auto'))
+    .addOption(
+      new Option('--ep <provider>', 'execution provider')
+        .choices(['auto', 'cpu', 'cuda', 'dml', 'coreml'])
+        .default('auto'),
+    )
     .option('--threads <n>', 'CPU threads for inference', number('threads', 1, 256, true))
-    .option('--workers <n>', 'frames processed at once (each worker loads its own models)', number('workers', 1, 16, true))
+    .option(
+      '--workers <n>',
+      'frames processed at once (each worker loads its own models)',
+      number('workers', 1, 16, true),
+    )
     .option('--models-dir <dir>', 'extra folder of models (repeatable)', collect)
     .option('--json', 'print the result as JSON on stdout')
     .option('-q, --quiet', 'no progress bar or summary')

@@ -40,7 +40,12 @@ export interface FrameStream {
 }
 
 /** Where accurate seeking lands for frame k: half a frame early, so rounding can never skip frame k. */
-export function seekSeconds(video: VideoStreamInfo, formatStart: number, frame: number, fps: Rational): number {
+export function seekSeconds(
+  video: VideoStreamInfo,
+  formatStart: number,
+  frame: number,
+  fps: Rational,
+): number {
   return Math.max(0, video.startTime - formatStart + (frame - 0.5) / toNumber(fps));
 }
 
@@ -62,7 +67,8 @@ export function decoderArgs(o: DecodeOptions, formatStart: number): string[] {
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'error'];
   if (o.strict) args.push('-xerror');
   if (!o.autorotate) args.push('-noautorotate');
-  if (o.seek === 'accurate' && o.fromFrame > 0) args.push('-ss', seekSeconds(o.video, formatStart, o.fromFrame, o.fps).toFixed(6));
+  if (o.seek === 'accurate' && o.fromFrame > 0)
+    args.push('-ss', seekSeconds(o.video, formatStart, o.fromFrame, o.fps).toFixed(6));
   args.push('-i', o.input, '-map', `0:${o.video.index}`, '-an', '-sn', '-dn');
   args.push('-vf', filterChain(o));
   args.push('-fps_mode', o.cfr ? 'cfr' : 'passthrough');
@@ -123,9 +129,21 @@ export function openDecoder(o: DecodeOptions, formatStart: number): FrameStream 
       if (closing) queue.end();
       else if (code !== 0) {
         const why = stderr.lines() || `ffmpeg exited with ${code ?? signal}`;
-        queue.end(new VideoError(`${o.input}: decoding failed after source frame ${o.fromFrame + framesRead}: ${why}`, 'DECODE_FAILED', o.input));
+        queue.end(
+          new VideoError(
+            `${o.input}: decoding failed after source frame ${o.fromFrame + framesRead}: ${why}`,
+            'DECODE_FAILED',
+            o.input,
+          ),
+        );
       } else if (filled !== 0) {
-        queue.end(new VideoError(`${o.input}: decoder stopped in the middle of frame ${framesRead + 1}`, 'DECODE_FAILED', o.input));
+        queue.end(
+          new VideoError(
+            `${o.input}: decoder stopped in the middle of frame ${framesRead + 1}`,
+            'DECODE_FAILED',
+            o.input,
+          ),
+        );
       } else queue.end();
       resolve();
     });
@@ -161,7 +179,20 @@ export async function verifySeek(
   const expected = video.startTime + frame / toNumber(fps);
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'info', '-noautorotate'];
   args.push('-ss', seekSeconds(video, formatStart, frame, fps).toFixed(6), '-copyts', '-i', input);
-  args.push('-map', `0:${video.index}`, '-an', '-sn', '-dn', '-vf', 'showinfo', '-frames:v', '1', '-f', 'null', '-');
+  args.push(
+    '-map',
+    `0:${video.index}`,
+    '-an',
+    '-sn',
+    '-dn',
+    '-vf',
+    'showinfo',
+    '-frames:v',
+    '1',
+    '-f',
+    'null',
+    '-',
+  );
   const r = await runCommand(ffmpeg, args, signal);
   const m = /pts_time:\s*(-?[\d.]+)/.exec(r.stderr);
   if (r.code !== 0 || !m) return { ok: false, expected };

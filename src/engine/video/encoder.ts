@@ -51,17 +51,30 @@ export function encodePlan(s: EncodeSettings, l: FrameLayout): EncodePlan {
     case 'mp4': {
       // 4:2:0 needs even sizes; odd-sized frames keep their exact size in 4:4:4 instead of being cropped.
       const pixFmt = odd ? 'yuv444p' : 'yuv420p';
-      if (odd) notes.push(`odd frame size ${l.width}x${l.height}: H.264 encoded as 4:4:4 (High 4:4:4 profile) to keep every pixel`);
+      if (odd)
+        notes.push(
+          `odd frame size ${l.width}x${l.height}: H.264 encoded as 4:4:4 (High 4:4:4 profile) to keep every pixel`,
+        );
       return {
         pixFmt,
-        args: [...yuv(pixFmt), '-c:v', 'libx264', '-preset', s.preset ?? 'medium', '-crf', String(s.crf ?? 18), ...colorTagArgs(s.color, { rgb: false })],
+        args: [
+          ...yuv(pixFmt),
+          '-c:v',
+          'libx264',
+          '-preset',
+          s.preset ?? 'medium',
+          '-crf',
+          String(s.crf ?? 18),
+          ...colorTagArgs(s.color, { rgb: false }),
+        ],
         notes,
       };
     }
     case 'h265': {
       const deep = l.depth === 16;
       const pixFmt = odd ? (deep ? 'yuv444p10le' : 'yuv444p') : deep ? 'yuv420p10le' : 'yuv420p';
-      if (odd) notes.push(`odd frame size ${l.width}x${l.height}: H.265 encoded as 4:4:4 to keep every pixel`);
+      if (odd)
+        notes.push(`odd frame size ${l.width}x${l.height}: H.265 encoded as 4:4:4 to keep every pixel`);
       return {
         pixFmt,
         args: [
@@ -83,7 +96,8 @@ export function encodePlan(s: EncodeSettings, l: FrameLayout): EncodePlan {
     }
     case 'mkv': {
       // Lossless: store exactly the RGB (or grey) the model produced.
-      const pixFmt = l.channels === 1 ? (l.depth === 16 ? 'gray16le' : 'gray') : l.depth === 16 ? 'gbrp16le' : 'gbrp';
+      const pixFmt =
+        l.channels === 1 ? (l.depth === 16 ? 'gray16le' : 'gray') : l.depth === 16 ? 'gbrp16le' : 'gbrp';
       return {
         pixFmt,
         args: [
@@ -106,7 +120,16 @@ export function encodePlan(s: EncodeSettings, l: FrameLayout): EncodePlan {
       const pixFmt = 'yuv422p10le';
       return {
         pixFmt,
-        args: [...yuv(pixFmt), '-c:v', 'prores_ks', '-profile:v', '3', '-vendor', 'apl0', ...colorTagArgs(s.color, { rgb: false })],
+        args: [
+          ...yuv(pixFmt),
+          '-c:v',
+          'prores_ks',
+          '-profile:v',
+          '3',
+          '-vendor',
+          'apl0',
+          ...colorTagArgs(s.color, { rgb: false }),
+        ],
         notes,
       };
     }
@@ -115,8 +138,20 @@ export function encodePlan(s: EncodeSettings, l: FrameLayout): EncodePlan {
     case 'tiff-stack': {
       const depth = s.bitDepth ?? l.depth;
       const be = s.format.format === 'png';
-      const pixFmt = l.channels === 1 ? (depth === 16 ? (be ? 'gray16be' : 'gray16le') : 'gray') : depth === 16 ? (be ? 'rgb48be' : 'rgb48le') : 'rgb24';
-      const codec = s.format.format === 'png' ? ['-c:v', 'png'] : ['-c:v', 'tiff', '-compression_algo', 'deflate'];
+      const pixFmt =
+        l.channels === 1
+          ? depth === 16
+            ? be
+              ? 'gray16be'
+              : 'gray16le'
+            : 'gray'
+          : depth === 16
+            ? be
+              ? 'rgb48be'
+              : 'rgb48le'
+            : 'rgb24';
+      const codec =
+        s.format.format === 'png' ? ['-c:v', 'png'] : ['-c:v', 'tiff', '-compression_algo', 'deflate'];
       return { pixFmt, args: ['-vf', `format=${pixFmt}`, ...codec], notes };
     }
   }
@@ -130,17 +165,38 @@ export interface SinkTarget {
 }
 
 /** One ffmpeg encoder fed raw frames on stdin; waits for 'drain' so a slow encoder slows the pipeline, not memory. */
-export function openEncoder(ffmpeg: string, s: EncodeSettings, layout: FrameLayout, target: SinkTarget, signal?: AbortSignal): FrameSink & { notes: string[] } {
+export function openEncoder(
+  ffmpeg: string,
+  s: EncodeSettings,
+  layout: FrameLayout,
+  target: SinkTarget,
+  signal?: AbortSignal,
+): FrameSink & { notes: string[] } {
   const plan = encodePlan(s, layout);
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'];
-  args.push('-f', 'rawvideo', '-pix_fmt', rawPixFmt(layout), '-s', `${layout.width}x${layout.height}`, '-framerate', formatRational(s.fps), '-i', 'pipe:0');
+  args.push(
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    rawPixFmt(layout),
+    '-s',
+    `${layout.width}x${layout.height}`,
+    '-framerate',
+    formatRational(s.fps),
+    '-i',
+    'pipe:0',
+  );
   args.push(...plan.args);
   if (s.format.kind === 'video') {
     if (s.format.container === 'mp4' || s.format.container === 'mov') {
       const ts = String(timescaleFor(s.fps));
       args.push('-video_track_timescale', ts, '-movie_timescale', ts);
     }
-    args.push('-f', s.format.container === 'matroska' ? 'matroska' : s.format.container === 'mov' ? 'mov' : 'mp4', target.path);
+    args.push(
+      '-f',
+      s.format.container === 'matroska' ? 'matroska' : s.format.container === 'mov' ? 'mov' : 'mp4',
+      target.path,
+    );
   } else {
     args.push('-f', 'image2', '-start_number', String(target.startNumber ?? 1), target.path);
   }

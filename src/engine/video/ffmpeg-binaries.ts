@@ -63,7 +63,11 @@ async function staticBinaries(): Promise<{ ffmpeg?: string; ffprobe?: string }> 
   return { ffmpeg: await load('ffmpeg-static'), ffprobe: await load('ffprobe-static') };
 }
 
-async function pick(name: 'ffmpeg' | 'ffprobe', candidates: Candidate[], env: NodeJS.ProcessEnv): Promise<Candidate> {
+async function pick(
+  name: 'ffmpeg' | 'ffprobe',
+  candidates: Candidate[],
+  env: NodeJS.ProcessEnv,
+): Promise<Candidate> {
   const tried: string[] = [];
   for (const c of candidates) {
     const path = isAbsolute(c.path) ? c.path : ((await findOnPath(c.path, env)) ?? c.path);
@@ -95,11 +99,18 @@ export async function resolveFfmpeg(opts: ResolveFfmpegOptions = {}): Promise<Ff
   const probeCandidates: Candidate[] = [];
   if (opts.ffprobePath) probeCandidates.push({ path: opts.ffprobePath, from: 'setting' });
   if (env.FFPROBE_PATH) probeCandidates.push({ path: env.FFPROBE_PATH, from: 'FFPROBE_PATH' });
-  const sibling = ffmpeg.path.replace(/ffmpeg(\.exe)?$/i, (_m, ext: string | undefined) => `ffprobe${ext ?? ''}`);
+  const sibling = ffmpeg.path.replace(
+    /ffmpeg(\.exe)?$/i,
+    (_m, ext: string | undefined) => `ffprobe${ext ?? ''}`,
+  );
   if (sibling !== ffmpeg.path) probeCandidates.push({ path: sibling, from: `beside ${ffmpeg.from} ffmpeg` });
   if (stat.ffprobe) probeCandidates.push({ path: stat.ffprobe, from: 'ffprobe-static' });
   const ffprobe = await pick('ffprobe', probeCandidates, env);
-  return { ffmpeg: ffmpeg.path, ffprobe: ffprobe.path, source: { ffmpeg: ffmpeg.from, ffprobe: ffprobe.from } };
+  return {
+    ffmpeg: ffmpeg.path,
+    ffprobe: ffprobe.path,
+    source: { ffmpeg: ffmpeg.from, ffprobe: ffprobe.from },
+  };
 }
 
 /** `ffmpeg -version`'s first line, or a VideoError if the binary does not run. */
@@ -108,7 +119,9 @@ export function ffmpegVersion(bin: string): Promise<string> {
     const child = spawn(bin, ['-hide_banner', '-version'], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', (err) => reject(new VideoError(`${bin} does not run: ${err.message}`, 'FFMPEG_NOT_FOUND', bin)));
+    child.on('error', (err) =>
+      reject(new VideoError(`${bin} does not run: ${err.message}`, 'FFMPEG_NOT_FOUND', bin)),
+    );
     child.on('close', (code) =>
       code === 0
         ? resolvePromise(out.split('\n')[0] ?? '')
@@ -151,7 +164,13 @@ export function ffmpegCapabilities(bin: string): Promise<FfmpegCapabilities> {
       }
       // Git builds report "N-xxxxx": treat them as new.
       const git = /version\s+N-/.test(version);
-      return { version, major, minor, encoders, displayRotationOption: git || major > 6 || (major === 6 && minor >= 1) };
+      return {
+        version,
+        major,
+        minor,
+        encoders,
+        displayRotationOption: git || major > 6 || (major === 6 && minor >= 1),
+      };
     })();
     capsCache.set(bin, p);
     p.catch(() => capsCache.delete(bin));

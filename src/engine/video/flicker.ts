@@ -43,7 +43,13 @@ export class FlickerMeter {
     const prevFrame = this.prevFrame;
     this.prev = cur;
     this.prevFrame = frame;
-    if (!prevFrame || prevFrame.width !== frame.width || prevFrame.height !== frame.height || prevFrame.channels !== frame.channels) return;
+    if (
+      !prevFrame ||
+      prevFrame.width !== frame.width ||
+      prevFrame.height !== frame.height ||
+      prevFrame.channels !== frame.channels
+    )
+      return;
     this.pairs += 1;
     const n = frame.width * frame.height;
     this.pixels += n;
@@ -114,7 +120,9 @@ export class ChromaSmoother {
     }
     const max = frame.depth === 16 ? 65535 : 255;
     const { Y, Cb, Cr } = toYCbCr(frame);
-    const pY = this.prevY, pCb = this.prevCb, pCr = this.prevCr;
+    const pY = this.prevY,
+      pCb = this.prevCb,
+      pCr = this.prevCr;
     this.prevY = Y;
     if (!pY || !pCb || !pCr) {
       this.prevCb = Cb;

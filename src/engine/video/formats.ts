@@ -20,13 +20,47 @@ export interface FormatSpec {
 }
 
 export const FORMATS: Record<VideoFormat, FormatSpec> = {
-  mp4: { format: 'mp4', kind: 'video', ext: 'mp4', container: 'mp4', label: 'H.264 (libx264) in MP4', keepsRotation: true },
-  h265: { format: 'h265', kind: 'video', ext: 'mp4', container: 'mp4', label: 'H.265 (libx265) in MP4', keepsRotation: true },
-  mkv: { format: 'mkv', kind: 'video', ext: 'mkv', container: 'matroska', label: 'FFV1 lossless in Matroska', keepsRotation: false },
-  mov: { format: 'mov', kind: 'video', ext: 'mov', container: 'mov', label: 'ProRes 422 HQ (prores_ks) in QuickTime', keepsRotation: true },
+  mp4: {
+    format: 'mp4',
+    kind: 'video',
+    ext: 'mp4',
+    container: 'mp4',
+    label: 'H.264 (libx264) in MP4',
+    keepsRotation: true,
+  },
+  h265: {
+    format: 'h265',
+    kind: 'video',
+    ext: 'mp4',
+    container: 'mp4',
+    label: 'H.265 (libx265) in MP4',
+    keepsRotation: true,
+  },
+  mkv: {
+    format: 'mkv',
+    kind: 'video',
+    ext: 'mkv',
+    container: 'matroska',
+    label: 'FFV1 lossless in Matroska',
+    keepsRotation: false,
+  },
+  mov: {
+    format: 'mov',
+    kind: 'video',
+    ext: 'mov',
+    container: 'mov',
+    label: 'ProRes 422 HQ (prores_ks) in QuickTime',
+    keepsRotation: true,
+  },
   png: { format: 'png', kind: 'sequence', ext: 'png', label: 'PNG sequence', keepsRotation: false },
   tif: { format: 'tif', kind: 'sequence', ext: 'tif', label: 'TIFF sequence', keepsRotation: false },
-  'tiff-stack': { format: 'tiff-stack', kind: 'stack', ext: 'tif', label: 'multi-page TIFF', keepsRotation: false },
+  'tiff-stack': {
+    format: 'tiff-stack',
+    kind: 'stack',
+    ext: 'tif',
+    label: 'multi-page TIFF',
+    keepsRotation: false,
+  },
 };
 
 /** A format from an explicit choice, else from the output name: .mp4 .mkv .mov .tif(f); a folder or %d pattern with .png/.tif is a sequence. */
@@ -34,7 +68,10 @@ export function formatFor(output: string, explicit?: string): FormatSpec {
   if (explicit) {
     const f = explicit.toLowerCase() === 'tiff' ? 'tif' : explicit.toLowerCase();
     if (!(VIDEO_FORMATS as readonly string[]).includes(f)) {
-      throw new VideoError(`unknown video format "${explicit}" (use ${VIDEO_FORMATS.join(', ')})`, 'BAD_ARGUMENT');
+      throw new VideoError(
+        `unknown video format "${explicit}" (use ${VIDEO_FORMATS.join(', ')})`,
+        'BAD_ARGUMENT',
+      );
     }
     return FORMATS[f as VideoFormat];
   }
@@ -46,15 +83,39 @@ export function formatFor(output: string, explicit?: string): FormatSpec {
   if (ext === '.mov') return FORMATS.mov;
   if (ext === '.mp4' || ext === '.m4v') return FORMATS.mp4;
   if (ext === '') {
-    throw new VideoError(`${output}: no extension; name a file (.mp4 .mkv .mov .tif) or pass --format png|tif for a folder of frames`, 'BAD_ARGUMENT', output);
+    throw new VideoError(
+      `${output}: no extension; name a file (.mp4 .mkv .mov .tif) or pass --format png|tif for a folder of frames`,
+      'BAD_ARGUMENT',
+      output,
+    );
   }
-  throw new VideoError(`${output}: cannot tell the format from the extension "${ext}"; pass --format`, 'BAD_ARGUMENT', output);
+  throw new VideoError(
+    `${output}: cannot tell the format from the extension "${ext}"; pass --format`,
+    'BAD_ARGUMENT',
+    output,
+  );
 }
 
 /** Audio codecs each container takes as they are (stream copy); anything else becomes AAC. */
 const AUDIO_COPY: Record<Container, Set<string> | 'any'> = {
   mp4: new Set(['aac', 'mp3', 'mp2', 'ac3', 'eac3', 'opus', 'flac', 'alac']),
-  mov: new Set(['aac', 'mp3', 'mp2', 'ac3', 'eac3', 'alac', 'pcm_s16le', 'pcm_s16be', 'pcm_s24le', 'pcm_s24be', 'pcm_s32le', 'pcm_s32be', 'pcm_f32le', 'pcm_f32be', 'pcm_u8']),
+  mov: new Set([
+    'aac',
+    'mp3',
+    'mp2',
+    'ac3',
+    'eac3',
+    'alac',
+    'pcm_s16le',
+    'pcm_s16be',
+    'pcm_s24le',
+    'pcm_s24be',
+    'pcm_s32le',
+    'pcm_s32be',
+    'pcm_f32le',
+    'pcm_f32be',
+    'pcm_u8',
+  ]),
   matroska: 'any',
 };
 
@@ -66,7 +127,11 @@ export function audioCopyable(container: Container, codec: string): boolean {
 const TEXT_SUBTITLES = new Set(['subrip', 'srt', 'ass', 'ssa', 'webvtt', 'mov_text', 'text']);
 
 /** 'copy', a codec to convert text subtitles to, or null when the container cannot hold them. */
-export function subtitlePlan(container: Container, codec: string, bitmap: boolean): 'copy' | 'mov_text' | 'srt' | null {
+export function subtitlePlan(
+  container: Container,
+  codec: string,
+  bitmap: boolean,
+): 'copy' | 'mov_text' | 'srt' | null {
   if (container === 'matroska') return codec === 'mov_text' ? 'srt' : 'copy';
   if (codec === 'mov_text') return 'copy';
   if (bitmap || !TEXT_SUBTITLES.has(codec)) return null;

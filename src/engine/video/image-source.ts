@@ -14,7 +14,10 @@ function patternRegex(pattern: string): RegExp | undefined {
   const m = /%0?(\d*)d/.exec(pattern);
   if (!m) return undefined;
   const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`^${esc(pattern.slice(0, m.index))}(\\d+)${esc(pattern.slice(m.index + m[0].length))}$`, 'i');
+  return new RegExp(
+    `^${esc(pattern.slice(0, m.index))}(\\d+)${esc(pattern.slice(m.index + m[0].length))}$`,
+    'i',
+  );
 }
 
 /** Is this input a numbered sequence (a folder of images or a %d pattern) rather than a single file? */
@@ -40,12 +43,19 @@ export async function listSequence(input: string): Promise<string[]> {
   try {
     names = await readdir(dir);
   } catch (err) {
-    throw new VideoError(`${input}: cannot list the image sequence (${messageOf(err)})`, 'INPUT_NOT_FOUND', input);
+    throw new VideoError(
+      `${input}: cannot list the image sequence (${messageOf(err)})`,
+      'INPUT_NOT_FOUND',
+      input,
+    );
   }
   const files = re
     ? names.filter((n) => re.test(n)).sort((a, b) => Number(re.exec(a)?.[1]) - Number(re.exec(b)?.[1]))
-    : names.filter((n) => IMAGE_EXTS.has(extname(n).toLowerCase())).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
-  if (files.length === 0) throw new VideoError(`${input}: no images found for the sequence`, 'INPUT_NOT_FOUND', input);
+    : names
+        .filter((n) => IMAGE_EXTS.has(extname(n).toLowerCase()))
+        .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  if (files.length === 0)
+    throw new VideoError(`${input}: no images found for the sequence`, 'INPUT_NOT_FOUND', input);
   return files.map((n) => join(dir, n));
 }
 
@@ -58,7 +68,11 @@ async function layoutOfImage(file: string, page: number): Promise<FrameLayout> {
   }
   if (!meta.width || !meta.height) throw new VideoError(`${file}: image has no size`, 'NOT_MEDIA', file);
   if (meta.depth === 'float' || meta.depth === 'double' || meta.depth === 'int' || meta.depth === 'uint') {
-    throw new VideoError(`${file}: ${meta.depth} samples are not supported (use 8 or 16-bit images)`, 'NOT_MEDIA', file);
+    throw new VideoError(
+      `${file}: ${meta.depth} samples are not supported (use 8 or 16-bit images)`,
+      'NOT_MEDIA',
+      file,
+    );
   }
   const colourChannels = (meta.channels ?? 3) - (meta.hasAlpha ? 1 : 0);
   return {
@@ -78,14 +92,24 @@ export async function readImageFrame(file: string, page: number, layout: FrameLa
   });
   if (meta.hasAlpha) img = img.removeAlpha();
   if (layout.channels === 1) img = img.toColourspace(layout.depth === 16 ? 'grey16' : 'b-w');
-  else img = layout.depth === 16 ? img.pipelineColourspace('rgb16').toColourspace('rgb16') : img.toColourspace('srgb');
+  else
+    img =
+      layout.depth === 16
+        ? img.pipelineColourspace('rgb16').toColourspace('rgb16')
+        : img.toColourspace('srgb');
   let out: { data: Buffer; info: OutputInfo };
   try {
-    out = await img.raw({ depth: layout.depth === 16 ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
+    out = await img
+      .raw({ depth: layout.depth === 16 ? 'ushort' : 'uchar' })
+      .toBuffer({ resolveWithObject: true });
   } catch (err) {
     throw new VideoError(`${where}: cannot decode (${messageOf(err)})`, 'DECODE_FAILED', file);
   }
-  if (out.info.width !== layout.width || out.info.height !== layout.height || out.info.channels !== layout.channels) {
+  if (
+    out.info.width !== layout.width ||
+    out.info.height !== layout.height ||
+    out.info.channels !== layout.channels
+  ) {
     throw new VideoError(
       `${where}: ${out.info.width}x${out.info.height}x${out.info.channels} differs from the first frame's ${layout.width}x${layout.height}x${layout.channels}; every frame of a stack needs the same size`,
       'DECODE_FAILED',

@@ -58,14 +58,23 @@ export function streamPlan(o: Pick<JoinVideoOptions, 'format' | 'source'>): Stre
   for (const a of o.source.audio) {
     const copy = audioCopyable(container, a.codec);
     report.audio.push({ index: a.index, codec: a.codec, action: copy ? 'copied' : 'aac' });
-    if (!copy) report.notes.push(`audio stream ${a.index} (${a.codec}) cannot go into ${o.format.ext.toUpperCase()} as it is: re-encoded to AAC`);
+    if (!copy)
+      report.notes.push(
+        `audio stream ${a.index} (${a.codec}) cannot go into ${o.format.ext.toUpperCase()} as it is: re-encoded to AAC`,
+      );
   }
   for (const s of o.source.subtitles) {
     const plan = subtitlePlan(container, s.codec, s.bitmap);
     const action = plan === null ? 'dropped' : plan === 'copy' ? 'copied' : plan;
     report.subtitles.push({ index: s.index, codec: s.codec, action });
-    if (plan === null) report.notes.push(`subtitle stream ${s.index} (${s.codec}) cannot be stored in ${o.format.ext.toUpperCase()}: dropped (use --format mkv to keep it)`);
-    else if (plan !== 'copy') report.notes.push(`subtitle stream ${s.index} (${s.codec}) converted to ${plan} (text kept, styling may be lost)`);
+    if (plan === null)
+      report.notes.push(
+        `subtitle stream ${s.index} (${s.codec}) cannot be stored in ${o.format.ext.toUpperCase()}: dropped (use --format mkv to keep it)`,
+      );
+    else if (plan !== 'copy')
+      report.notes.push(
+        `subtitle stream ${s.index} (${s.codec}) converted to ${plan} (text kept, styling may be lost)`,
+      );
   }
   return report;
 }
@@ -88,7 +97,8 @@ export async function joinVideo(o: JoinVideoOptions): Promise<StreamReport> {
   // ffmpeg 6.1 dropped the rotate tag in favour of an input option taking the same angle ffprobe reports.
   if (o.rotation && o.displayRotationOption) args.push('-display_rotation:v:0', String(o.rotation));
   args.push('-f', 'concat', '-safe', '0', '-i', list);
-  const withStreams = !!src && (report.audio.length > 0 || report.subtitles.some((s) => s.action !== 'dropped'));
+  const withStreams =
+    !!src && (report.audio.length > 0 || report.subtitles.some((s) => s.action !== 'dropped'));
   if (src && withStreams) {
     if (o.range) args.push('-ss', o.range.start.toFixed(6), '-t', o.range.duration.toFixed(6));
     args.push('-i', src.path);
@@ -102,7 +112,8 @@ export async function joinVideo(o: JoinVideoOptions): Promise<StreamReport> {
   }
   args.push('-c', 'copy');
   // ffmpeg before 6 calls FLAC in MP4 experimental; the stream is still copied untouched.
-  if (o.format.container === 'mp4' && report.audio.some((a) => a.action === 'copied' && a.codec === 'flac')) args.push('-strict', 'experimental');
+  if (o.format.container === 'mp4' && report.audio.some((a) => a.action === 'copied' && a.codec === 'flac'))
+    args.push('-strict', 'experimental');
   report.audio.forEach((a, i) => {
     if (a.action === 'aac') args.push(`-c:a:${i}`, 'aac', `-b:a:${i}`, '192k');
   });
@@ -111,15 +122,24 @@ export async function joinVideo(o: JoinVideoOptions): Promise<StreamReport> {
     .forEach((s, i) => {
       if (s.action === 'mov_text' || s.action === 'srt') args.push(`-c:s:${i}`, s.action);
     });
-  if (o.rotation && !o.displayRotationOption) args.push('-metadata:s:v:0', `rotate=${normaliseRotate(o.rotation)}`);
+  if (o.rotation && !o.displayRotationOption)
+    args.push('-metadata:s:v:0', `rotate=${normaliseRotate(o.rotation)}`);
   if (o.format.container === 'mp4' || o.format.container === 'mov') {
     args.push('-video_track_timescale', String(timescaleFor(o.fps)), '-movflags', '+faststart');
   }
-  args.push('-f', o.format.container === 'matroska' ? 'matroska' : o.format.container === 'mov' ? 'mov' : 'mp4', tmp);
+  args.push(
+    '-f',
+    o.format.container === 'matroska' ? 'matroska' : o.format.container === 'mov' ? 'mov' : 'mp4',
+    tmp,
+  );
   try {
     const r = await runCommand(o.ffmpeg, args, o.signal);
     if (r.code !== 0) {
-      throw new VideoError(`${o.output}: joining ${o.segments.length} segments failed: ${r.stderr.trim().split('\n').slice(-4).join(' | ')}`, 'JOIN_FAILED', o.output);
+      throw new VideoError(
+        `${o.output}: joining ${o.segments.length} segments failed: ${r.stderr.trim().split('\n').slice(-4).join(' | ')}`,
+        'JOIN_FAILED',
+        o.output,
+      );
     }
     await syncPath(tmp);
     await rename(tmp, o.output);
@@ -156,7 +176,11 @@ export async function joinSequence(segmentDirs: string[], outputDir: string): Pr
  * height instead: exact at 16 bits, at the cost of holding the whole stack in memory once (a
  * 100-page 1024² 16-bit stack is 200 MB). For larger stacks, write a TIFF sequence.
  */
-export async function joinTiffStack(pageFiles: string[], output: string, layout: { width: number; height: number; channels: 1 | 3; depth: 8 | 16 }): Promise<void> {
+export async function joinTiffStack(
+  pageFiles: string[],
+  output: string,
+  layout: { width: number; height: number; channels: 1 | 3; depth: 8 | 16 },
+): Promise<void> {
   const tmp = join(dirname(output), `.${basename(output)}.${process.pid}.tmp.tif`);
   const pageBytes = layout.width * layout.height * layout.channels * (layout.depth / 8);
   try {
@@ -164,16 +188,29 @@ export async function joinTiffStack(pageFiles: string[], output: string, layout:
     for (let i = 0; i < pageFiles.length; i++) {
       let img = sharp(pageFiles[i], { limitInputPixels: false });
       if (layout.channels === 1) img = img.toColourspace(layout.depth === 16 ? 'grey16' : 'b-w');
-      else img = layout.depth === 16 ? img.pipelineColourspace('rgb16').toColourspace('rgb16') : img.toColourspace('srgb');
-      const { data, info } = await img.raw({ depth: layout.depth === 16 ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
+      else
+        img =
+          layout.depth === 16
+            ? img.pipelineColourspace('rgb16').toColourspace('rgb16')
+            : img.toColourspace('srgb');
+      const { data, info } = await img
+        .raw({ depth: layout.depth === 16 ? 'ushort' : 'uchar' })
+        .toBuffer({ resolveWithObject: true });
       if (data.byteLength !== pageBytes) {
-        throw new Error(`${pageFiles[i]} is ${info.width}x${info.height}x${info.channels}, not ${layout.width}x${layout.height}x${layout.channels}`);
+        throw new Error(
+          `${pageFiles[i]} is ${info.width}x${info.height}x${info.channels}, not ${layout.width}x${layout.height}x${layout.channels}`,
+        );
       }
       all.set(data, i * pageBytes);
     }
     const raw = layout.depth === 16 ? new Uint16Array(all.buffer) : all;
     let img = sharp(raw, {
-      raw: { width: layout.width, height: layout.height * pageFiles.length, channels: layout.channels, pageHeight: layout.height },
+      raw: {
+        width: layout.width,
+        height: layout.height * pageFiles.length,
+        channels: layout.channels,
+        pageHeight: layout.height,
+      },
       limitInputPixels: false,
     });
     if (layout.channels === 1) img = img.toColourspace(layout.depth === 16 ? 'grey16' : 'b-w');
@@ -183,6 +220,12 @@ export async function joinTiffStack(pageFiles: string[], output: string, layout:
     await rename(tmp, output);
   } catch (err) {
     await rm(tmp, { force: true });
-    throw new VideoError(`${output}: writing the multi-page TIFF failed (${messageOf(err)})`, 'JOIN_FAILED', output, undefined, { cause: err });
+    throw new VideoError(
+      `${output}: writing the multi-page TIFF failed (${messageOf(err)})`,
+      'JOIN_FAILED',
+      output,
+      undefined,
+      { cause: err },
+    );
   }
 }

@@ -45,7 +45,9 @@ export function bytesOf(r: Raster): Uint8Array {
 export function checkRaster(r: Raster, what: string): void {
   const expected = r.width * r.height * r.channels;
   if (!r || r.data.length !== expected || (r.depth === 16) !== r.data instanceof Uint16Array) {
-    throw new Error(`${what}: not a valid raster (${r?.width}x${r?.height}x${r?.channels}, ${r?.depth}-bit, ${r?.data?.length} samples)`);
+    throw new Error(
+      `${what}: not a valid raster (${r?.width}x${r?.height}x${r?.channels}, ${r?.depth}-bit, ${r?.data?.length} samples)`,
+    );
   }
 }
 

@@ -85,7 +85,12 @@ async function pixelFormats(ffprobe: string): Promise<Map<string, PixFmtInfo>> {
   const map = new Map<string, PixFmtInfo>();
   if (r.code === 0) {
     const parsed = JSON.parse(r.stdout) as {
-      pixel_formats?: { name: string; nb_components: number; flags?: { rgb?: number }; components?: { bit_depth: number }[] }[];
+      pixel_formats?: {
+        name: string;
+        nb_components: number;
+        flags?: { rgb?: number };
+        components?: { bit_depth: number }[];
+      }[];
     };
     for (const f of parsed.pixel_formats ?? []) {
       map.set(f.name, {
@@ -99,7 +104,13 @@ async function pixelFormats(ffprobe: string): Promise<Map<string, PixFmtInfo>> {
   return map;
 }
 
-const BITMAP_SUBTITLES = new Set(['dvd_subtitle', 'hdmv_pgs_subtitle', 'dvb_subtitle', 'xsub', 'dvb_teletext']);
+const BITMAP_SUBTITLES = new Set([
+  'dvd_subtitle',
+  'hdmv_pgs_subtitle',
+  'dvb_subtitle',
+  'xsub',
+  'dvb_teletext',
+]);
 
 interface RawStream {
   index: number;
@@ -140,7 +151,8 @@ function tagDuration(tags: Record<string, string> | undefined): number | undefin
   return m ? Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]) : undefined;
 }
 
-const known = (v: string | undefined): string | undefined => (v && v !== 'unknown' && v !== 'reserved' ? v : undefined);
+const known = (v: string | undefined): string | undefined =>
+  v && v !== 'unknown' && v !== 'reserved' ? v : undefined;
 
 export interface ProbeOptions {
   /** Count packets when the container does not state a frame count (demuxes the whole file; no decoding). */
@@ -148,7 +160,11 @@ export interface ProbeOptions {
   signal?: AbortSignal;
 }
 
-export async function probeMedia(ffprobe: string, input: string, opts: ProbeOptions = {}): Promise<MediaInfo> {
+export async function probeMedia(
+  ffprobe: string,
+  input: string,
+  opts: ProbeOptions = {},
+): Promise<MediaInfo> {
   let size: number;
   try {
     const s = await stat(input);
@@ -162,10 +178,14 @@ export async function probeMedia(ffprobe: string, input: string, opts: ProbeOpti
   const args = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', input];
   const r = await runCommand(ffprobe, args, opts.signal);
   if (r.code !== 0) {
-    const why = r.stderr.trim().split('\n').pop()?.replace(`${input}: `, '') || `ffprobe exited with ${r.code}`;
+    const why =
+      r.stderr.trim().split('\n').pop()?.replace(`${input}: `, '') || `ffprobe exited with ${r.code}`;
     throw new VideoError(`${input}: not a readable video or audio file (${why})`, 'NOT_MEDIA', input);
   }
-  let parsed: { format?: { format_name?: string; duration?: string; start_time?: string }; streams?: RawStream[] };
+  let parsed: {
+    format?: { format_name?: string; duration?: string; start_time?: string };
+    streams?: RawStream[];
+  };
   try {
     parsed = JSON.parse(r.stdout);
   } catch (err) {
@@ -192,7 +212,12 @@ export async function probeMedia(ffprobe: string, input: string, opts: ProbeOpti
       });
     } else if (s.codec_type === 'subtitle') {
       const codec = s.codec_name ?? 'unknown';
-      info.subtitles.push({ index: s.index, codec, language: s.tags?.language, bitmap: BITMAP_SUBTITLES.has(codec) });
+      info.subtitles.push({
+        index: s.index,
+        codec,
+        language: s.tags?.language,
+        bitmap: BITMAP_SUBTITLES.has(codec),
+      });
     }
   }
   // Cover art is a video stream too; a film's picture is the first real one.
@@ -201,7 +226,13 @@ export async function probeMedia(ffprobe: string, input: string, opts: ProbeOpti
   return info;
 }
 
-async function videoInfo(ffprobe: string, input: string, v: RawStream, info: MediaInfo, opts: ProbeOptions): Promise<VideoStreamInfo> {
+async function videoInfo(
+  ffprobe: string,
+  input: string,
+  v: RawStream,
+  info: MediaInfo,
+  opts: ProbeOptions,
+): Promise<VideoStreamInfo> {
   const fmts = await pixelFormats(ffprobe);
   const pixFmt = v.pix_fmt ?? 'unknown';
   const pf = fmts.get(pixFmt);
@@ -211,7 +242,11 @@ async function videoInfo(ffprobe: string, input: string, v: RawStream, info: Med
   const avgFps = parseRational(v.avg_frame_rate);
   const fps = rFps ?? avgFps;
   if (!fps || !v.width || !v.height) {
-    throw new VideoError(`${input}: the video stream has no usable size or frame rate`, 'NO_VIDEO_STREAM', input);
+    throw new VideoError(
+      `${input}: the video stream has no usable size or frame rate`,
+      'NO_VIDEO_STREAM',
+      input,
+    );
   }
   const vfr = !!avgFps && Math.abs(toNumber(avgFps) / toNumber(fps) - 1) > 0.002;
   const duration = num(v.duration) ?? tagDuration(v.tags);
@@ -220,7 +255,18 @@ async function videoInfo(ffprobe: string, input: string, v: RawStream, info: Med
   if (!frameCountExact && opts.countFrames !== false) {
     const counted = await runCommand(
       ffprobe,
-      ['-v', 'error', '-select_streams', String(v.index), '-count_packets', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', input],
+      [
+        '-v',
+        'error',
+        '-select_streams',
+        String(v.index),
+        '-count_packets',
+        '-show_entries',
+        'stream=nb_read_packets',
+        '-of',
+        'csv=p=0',
+        input,
+      ],
       opts.signal,
     );
     const n = num(counted.stdout.trim().split(/[\s,]+/)[0]);
@@ -231,7 +277,13 @@ async function videoInfo(ffprobe: string, input: string, v: RawStream, info: Med
   }
   const rate = toNumber(vfr && avgFps ? avgFps : fps);
   const stated = duration !== undefined ? Math.round(duration * rate) : undefined;
-  if (frameCountExact && frameCount !== undefined && stated !== undefined && num(v.nb_frames) === undefined && frameCount < stated - Math.max(2, rate / 2)) {
+  if (
+    frameCountExact &&
+    frameCount !== undefined &&
+    stated !== undefined &&
+    num(v.nb_frames) === undefined &&
+    frameCount < stated - Math.max(2, rate / 2)
+  ) {
     // Packets were counted, and there are far fewer than the stream's stated duration needs: the
     // file was cut short. Expect the stated length so the render reports the damage.
     frameCount = stated;

@@ -4,12 +4,25 @@ import type { Raster } from '../types';
 import { runCommand } from './child';
 import type { FrameStream } from './decoder';
 import { messageOf, VideoError } from './errors';
-import { ffmpegCapabilities, resolveFfmpeg, type FfmpegBinaries, type ResolveFfmpegOptions } from './ffmpeg-binaries';
+import {
+  ffmpegCapabilities,
+  resolveFfmpeg,
+  type FfmpegBinaries,
+  type ResolveFfmpegOptions,
+} from './ffmpeg-binaries';
 import { ChromaSmoother, FlickerMeter, type ChromaSmoothingOptions, type FlickerStats } from './flicker';
 import { formatFor, type FormatSpec } from './formats';
 import { openEncoder, type EncodeSettings, type FrameSink } from './encoder';
 import { isImageSequenceInput, isTiffInput, openImageSequence, openTiffStack } from './image-source';
-import { fingerprintOf, readJournal, removeWorkDir, syncPath, writeJournal, type Journal, type SegmentRecord } from './journal';
+import {
+  fingerprintOf,
+  readJournal,
+  removeWorkDir,
+  syncPath,
+  writeJournal,
+  type Journal,
+  type SegmentRecord,
+} from './journal';
 import { joinSequence, joinTiffStack, joinVideo, type StreamReport } from './join';
 import { checkRaster, layoutOf, toDepth, type FrameLayout } from './pixels';
 import { formatRational, parseRational, toNumber, type Rational } from './rational';
@@ -183,7 +196,18 @@ async function openSource(
 
 /** ffprobe's packet count for a finished segment file; frames are packets for every codec we write. */
 async function countPackets(ffprobe: string, file: string): Promise<number> {
-  const r = await runCommand(ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-count_packets', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', file]);
+  const r = await runCommand(ffprobe, [
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-count_packets',
+    '-show_entries',
+    'stream=nb_read_packets',
+    '-of',
+    'csv=p=0',
+    file,
+  ]);
   const n = Number(r.stdout.trim().split(/[\s,]+/)[0]);
   return r.code === 0 && Number.isFinite(n) ? n : -1;
 }
@@ -229,16 +253,35 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
   const input = resolve(o.input);
   const format = formatFor(o.output, o.format);
   const paths = pathsFor(o.output, format);
-  if (input === paths.output) throw new VideoError(`${o.output}: the output would overwrite the input`, 'BAD_ARGUMENT', o.output);
-  if (o.crf !== undefined && !(o.crf >= 0 && o.crf <= 51)) throw new VideoError(`--crf ${o.crf}: use 0..51`, 'BAD_ARGUMENT');
-  if (o.start !== undefined && !(o.start >= 0)) throw new VideoError(`--start ${o.start}: use a time in seconds ≥ 0`, 'BAD_ARGUMENT');
-  if (o.duration !== undefined && !(o.duration > 0)) throw new VideoError(`--duration ${o.duration}: use seconds > 0`, 'BAD_ARGUMENT');
+  if (input === paths.output)
+    throw new VideoError(`${o.output}: the output would overwrite the input`, 'BAD_ARGUMENT', o.output);
+  if (o.crf !== undefined && !(o.crf >= 0 && o.crf <= 51))
+    throw new VideoError(`--crf ${o.crf}: use 0..51`, 'BAD_ARGUMENT');
+  if (o.start !== undefined && !(o.start >= 0))
+    throw new VideoError(`--start ${o.start}: use a time in seconds ≥ 0`, 'BAD_ARGUMENT');
+  if (o.duration !== undefined && !(o.duration > 0))
+    throw new VideoError(`--duration ${o.duration}: use seconds > 0`, 'BAD_ARGUMENT');
 
-  const bins = 'ffmpeg' in (o.ffmpeg ?? {}) && 'ffprobe' in (o.ffmpeg ?? {}) ? (o.ffmpeg as FfmpegBinaries) : await resolveFfmpeg(o.ffmpeg as ResolveFfmpegOptions);
+  const bins =
+    'ffmpeg' in (o.ffmpeg ?? {}) && 'ffprobe' in (o.ffmpeg ?? {})
+      ? (o.ffmpeg as FfmpegBinaries)
+      : await resolveFfmpeg(o.ffmpeg as ResolveFfmpegOptions);
   const caps = await ffmpegCapabilities(bins.ffmpeg);
-  const encoderName = { mp4: 'libx264', h265: 'libx265', mkv: 'ffv1', mov: 'prores_ks', png: 'png', tif: 'tiff', 'tiff-stack': 'tiff' }[format.format];
+  const encoderName = {
+    mp4: 'libx264',
+    h265: 'libx265',
+    mkv: 'ffv1',
+    mov: 'prores_ks',
+    png: 'png',
+    tif: 'tiff',
+    'tiff-stack': 'tiff',
+  }[format.format];
   if (!caps.encoders.has(encoderName)) {
-    throw new VideoError(`${bins.ffmpeg} has no ${encoderName} encoder, needed for ${format.label}; pick another --format or another ffmpeg`, 'FFMPEG_NOT_FOUND', bins.ffmpeg);
+    throw new VideoError(
+      `${bins.ffmpeg} has no ${encoderName} encoder, needed for ${format.label}; pick another --format or another ffmpeg`,
+      'FFMPEG_NOT_FOUND',
+      bins.ffmpeg,
+    );
   }
 
   const batchSize = Math.max(1, o.batchSize ?? 4);
@@ -252,13 +295,21 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
   // The frame range: the whole source, or a preview window.
   const rangeStart = Math.round((o.start ?? 0) * fpsNum);
   if (source.frameCount !== undefined && source.frameCountExact && rangeStart >= source.frameCount) {
-    throw new VideoError(`${o.input}: --start ${o.start} s is past the end (${source.frameCount} frames)`, 'BAD_ARGUMENT', o.input);
+    throw new VideoError(
+      `${o.input}: --start ${o.start} s is past the end (${source.frameCount} frames)`,
+      'BAD_ARGUMENT',
+      o.input,
+    );
   }
-  let rangeEnd: number | undefined = o.duration !== undefined ? rangeStart + Math.max(1, Math.round(o.duration * fpsNum)) : undefined;
-  if (rangeEnd !== undefined && source.frameCount !== undefined && source.frameCountExact) rangeEnd = Math.min(rangeEnd, source.frameCount);
+  let rangeEnd: number | undefined =
+    o.duration !== undefined ? rangeStart + Math.max(1, Math.round(o.duration * fpsNum)) : undefined;
+  if (rangeEnd !== undefined && source.frameCount !== undefined && source.frameCountExact)
+    rangeEnd = Math.min(rangeEnd, source.frameCount);
   // Where the source should run out: the preview's end, or the end of the film (an estimate when inexact).
   const expectedEnd =
-    rangeEnd !== undefined && source.frameCount !== undefined ? Math.min(rangeEnd, source.frameCount) : (rangeEnd ?? source.frameCount);
+    rangeEnd !== undefined && source.frameCount !== undefined
+      ? Math.min(rangeEnd, source.frameCount)
+      : (rangeEnd ?? source.frameCount);
   const framesTotal = expectedEnd !== undefined ? expectedEnd - rangeStart : undefined;
   const segmentFrames = Math.max(1, o.segmentFrames ?? Math.round((o.segmentSeconds ?? 10) * fpsNum));
   const smoothing = o.smoothChroma ? (o.smoothChroma === true ? {} : o.smoothChroma) : undefined;
@@ -285,9 +336,14 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
   const inputStat = await source.identity();
 
   // Output and work folder checks happen before any work, so a mistake costs nothing.
-  const outputTaken = format.kind === 'sequence' ? await nonEmptyDir(paths.output) : await exists(paths.output);
+  const outputTaken =
+    format.kind === 'sequence' ? await nonEmptyDir(paths.output) : await exists(paths.output);
   if (outputTaken && !o.overwrite) {
-    throw new VideoError(`${paths.output}: already exists (pass --overwrite to replace it)`, 'OUTPUT_EXISTS', paths.output);
+    throw new VideoError(
+      `${paths.output}: already exists (pass --overwrite to replace it)`,
+      'OUTPUT_EXISTS',
+      paths.output,
+    );
   }
   let journal = await readJournal(paths.workDir).catch(async (err: unknown) => {
     if (o.restart) return undefined;
@@ -316,7 +372,8 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
         if (JSON.stringify(settings[k]) !== JSON.stringify(journal.settings[k])) changed.push(k);
       }
     }
-    if (journal.input.size !== inputStat.size || Math.abs(journal.input.mtimeMs - inputStat.mtimeMs) > 1) changed.push('input file');
+    if (journal.input.size !== inputStat.size || Math.abs(journal.input.mtimeMs - inputStat.mtimeMs) > 1)
+      changed.push('input file');
     if (changed.length) {
       throw new VideoError(
         `${paths.workDir}: the unfinished render used different ${changed.join(', ')}; resume with the same settings, or pass --restart`,
@@ -355,7 +412,11 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
   };
   const kept: SegmentRecord[] = [];
   for (const s of J.segments) {
-    if (s.index !== kept.length || s.firstFrame !== kept.reduce((a, g) => a + g.frames, 0) || !(await verifySegment(s))) {
+    if (
+      s.index !== kept.length ||
+      s.firstFrame !== kept.reduce((a, g) => a + g.frames, 0) ||
+      !(await verifySegment(s))
+    ) {
       note(`segment ${s.index} is missing or incomplete: it and the ones after it are rendered again`);
       break;
     }
@@ -374,7 +435,8 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
 
   const resumedFrames = J.segments.reduce((a, s) => a + s.frames, 0);
   const resumeFrame = rangeStart + resumedFrames;
-  if (resumedFrames > 0) note(`resuming at frame ${resumedFrames} of the range (${J.segments.length} finished segments kept)`);
+  if (resumedFrames > 0)
+    note(`resuming at frame ${resumedFrames} of the range (${J.segments.length} finished segments kept)`);
 
   let framesDone = resumedFrames;
   let processorMs = 0;
@@ -400,7 +462,11 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
       resumedFrames,
     });
   };
-  const failure = (message: string, code: ConstructorParameters<typeof VideoError>[1], cause?: unknown): VideoError =>
+  const failure = (
+    message: string,
+    code: ConstructorParameters<typeof VideoError>[1],
+    cause?: unknown,
+  ): VideoError =>
     new VideoError(
       `${message} (${framesDone}${framesTotal !== undefined ? ` of ${framesTotal}` : ''} frames done; ${J.segments.length} finished segments kept in ${paths.workDir}${J.segments.length ? ', continue with --resume' : ''})`,
       code,
@@ -414,7 +480,11 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
     fps: source.fps,
     sar: source.media?.video?.sar ?? { num: 1, den: 1 },
     // An RGB source's range/matrix tags describe RGB, not the YUV we encode to.
-    color: source.media?.video ? (source.media.video.rgb ? { ...source.media.video.color, range: undefined, space: undefined } : source.media.video.color) : {},
+    color: source.media?.video
+      ? source.media.video.rgb
+        ? { ...source.media.video.color, range: undefined, space: undefined }
+        : source.media.video.color
+      : {},
     sourceHeight: source.media?.video?.height ?? source.layout.height,
     crf: o.crf,
     preset: o.preset,
@@ -440,7 +510,8 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
       if (signal?.aborted) throw failure('cancelled', 'CANCELLED');
       stream = await source.open(decodeFrom, decodeCount, signal);
       const s = stream;
-      const window = o.processor.frames === 3 ? new SlidingWindow(decodeFrom, processFrom, emitEnd) : undefined;
+      const window =
+        o.processor.frames === 3 ? new SlidingWindow(decodeFrom, processFrom, emitEnd) : undefined;
       let decodeIndex = decodeFrom;
       const items = async function* (): AsyncGenerator<Item> {
         for (;;) {
@@ -459,9 +530,14 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
         segment = undefined;
         await seg.sink.finish();
         const finalPath = segPath(seg.record);
-        const actual = format.kind === 'video' ? await countPackets(bins.ffprobe, seg.path) : await countFiles(seg.path);
+        const actual =
+          format.kind === 'video' ? await countPackets(bins.ffprobe, seg.path) : await countFiles(seg.path);
         if (actual !== seg.record.frames) {
-          throw new VideoError(`${seg.path}: segment holds ${actual} frames, ${seg.record.frames} were written`, 'ENCODE_FAILED', seg.path);
+          throw new VideoError(
+            `${seg.path}: segment holds ${actual} frames, ${seg.record.frames} were written`,
+            'ENCODE_FAILED',
+            seg.path,
+          );
         }
         await syncPath(seg.path);
         await rename(seg.path, finalPath);
@@ -479,7 +555,12 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
         const rel = index - rangeStart;
         if (!segment) {
           const segIndex = Math.floor(rel / segmentFrames);
-          const record: SegmentRecord = { index: segIndex, firstFrame: rel, frames: 0, name: basename(segPath(segIndex)) };
+          const record: SegmentRecord = {
+            index: segIndex,
+            firstFrame: rel,
+            frames: 0,
+            name: basename(segPath(segIndex)),
+          };
           const path = segPath(segIndex, true);
           await rm(path, { recursive: true, force: true });
           const layout = layoutOf(raster);
@@ -488,7 +569,13 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
           if (format.kind === 'video') target = { path };
           else {
             await mkdir(path, { recursive: true });
-            target = { path: join(path, format.kind === 'stack' ? `page_%06d.${format.ext}` : (paths.pattern as string)), startNumber: rel + 1 };
+            target = {
+              path: join(
+                path,
+                format.kind === 'stack' ? `page_%06d.${format.ext}` : (paths.pattern as string),
+              ),
+              startNumber: rel + 1,
+            };
           }
           const sink = openEncoder(bins.ffmpeg, encodeSettings(), layout, target, signal);
           for (const n of sink.notes) note(n);
@@ -511,7 +598,9 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
             : await o.processor.process(batch.map((b) => b.frame as Raster));
         processorMs += Date.now() - t0;
         if (!Array.isArray(out) || out.length !== batch.length) {
-          throw new Error(`the processor returned ${Array.isArray(out) ? out.length : 'no'} frames for a batch of ${batch.length}`);
+          throw new Error(
+            `the processor returned ${Array.isArray(out) ? out.length : 'no'} frames for a batch of ${batch.length}`,
+          );
         }
         return out;
       };
@@ -543,7 +632,11 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
         try {
           outs = await head.result;
         } catch (err) {
-          throw failure(`processing frame ${head.batch[0].index + 1} failed: ${messageOf(err)}`, 'PROCESS_FAILED', err);
+          throw failure(
+            `processing frame ${head.batch[0].index + 1} failed: ${messageOf(err)}`,
+            'PROCESS_FAILED',
+            err,
+          );
         }
         for (let i = 0; i < outs.length; i++) {
           if (signal?.aborted) throw failure('cancelled', 'CANCELLED');
@@ -565,11 +658,16 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
       if (expectedEnd !== undefined && o.strict !== false) {
         const tolerance = source.frameCountExact ? 2 : Math.max(2, Math.round(fpsNum / 2));
         if (produced < expectedEnd - tolerance) {
-          throw failure(`${o.input}: the input ended after frame ${produced} but should have ${expectedEnd} frames (truncated or damaged file)`, 'TRUNCATED');
+          throw failure(
+            `${o.input}: the input ended after frame ${produced} but should have ${expectedEnd} frames (truncated or damaged file)`,
+            'TRUNCATED',
+          );
         }
       }
-      if (produced === resumeFrame && J.segments.length === 0) throw failure(`${o.input}: no frames could be decoded`, 'DECODE_FAILED');
-      if (expectedEnd !== undefined && produced < expectedEnd) note(`input ended after ${produced - rangeStart} of ${expectedEnd - rangeStart} expected frames`);
+      if (produced === resumeFrame && J.segments.length === 0)
+        throw failure(`${o.input}: no frames could be decoded`, 'DECODE_FAILED');
+      if (expectedEnd !== undefined && produced < expectedEnd)
+        note(`input ended after ${produced - rangeStart} of ${expectedEnd - rangeStart} expected frames`);
       await commitSegment();
       J.complete = true;
       await writeJournal(paths.workDir, J);
@@ -598,9 +696,13 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
   const rotation = source.media?.video?.rotation ?? 0;
   try {
     // Files are replaced by the final rename; a frame folder is emptied first so no stale frames stay.
-    if (o.overwrite && outputTaken && format.kind === 'sequence') await rm(paths.output, { recursive: true, force: true });
+    if (o.overwrite && outputTaken && format.kind === 'sequence')
+      await rm(paths.output, { recursive: true, force: true });
     if (format.kind === 'video') {
-      const range = o.start !== undefined || o.duration !== undefined ? { start: rangeStart / fpsNum, duration: frames / fpsNum } : undefined;
+      const range =
+        o.start !== undefined || o.duration !== undefined
+          ? { start: rangeStart / fpsNum, duration: frames / fpsNum }
+          : undefined;
       streams = await joinVideo({
         ffmpeg: bins.ffmpeg,
         format,
@@ -628,7 +730,8 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
     throw failure(messageOf(err), err instanceof VideoError ? err.code : 'JOIN_FAILED', err);
   }
   for (const n of streams.notes) note(n);
-  if (source.media && format.kind !== 'video' && source.media.audio.length) note('image output: the audio is not carried over');
+  if (source.media && format.kind !== 'video' && source.media.audio.length)
+    note('image output: the audio is not carried over');
   if (!o.keepWork) await removeWorkDir(paths.workDir);
   progress('done', true);
 
@@ -663,5 +766,10 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
 async function pageLayout(file: string): Promise<FrameLayout> {
   const sharp = (await import('sharp')).default;
   const m = await sharp(file).metadata();
-  return { width: m.width ?? 0, height: m.height ?? 0, channels: (m.channels ?? 3) >= 3 ? 3 : 1, depth: m.depth === 'ushort' ? 16 : 8 };
+  return {
+    width: m.width ?? 0,
+    height: m.height ?? 0,
+    channels: (m.channels ?? 3) >= 3 ? 3 : 1,
+    depth: m.depth === 'ushort' ? 16 : 8,
+  };
 }

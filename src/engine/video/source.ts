@@ -26,7 +26,12 @@ export interface FrameSource {
 }
 
 /** A FrameStream over an async producer of frames, with a small read-ahead so file reads overlap processing. */
-export function streamFrom(produce: (index: number) => Promise<Raster>, from: number, count: number, readAhead = 2): FrameStream {
+export function streamFrom(
+  produce: (index: number) => Promise<Raster>,
+  from: number,
+  count: number,
+  readAhead = 2,
+): FrameStream {
   let nextIndex = from;
   const end = from + count;
   const pending: Promise<Raster>[] = [];

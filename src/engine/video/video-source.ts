@@ -17,12 +17,20 @@ export interface VideoSourceOptions {
   signal?: AbortSignal;
 }
 
-export async function openVideoSource(bins: FfmpegBinaries, input: string, o: VideoSourceOptions): Promise<FrameSource> {
+export async function openVideoSource(
+  bins: FfmpegBinaries,
+  input: string,
+  o: VideoSourceOptions,
+): Promise<FrameSource> {
   const media: MediaInfo = await probeMedia(bins.ffprobe, input, { signal: o.signal });
   const v = media.video;
   if (!v) {
     const what = media.audio.length ? 'an audio-only file' : 'a file without a video stream';
-    throw new VideoError(`${input}: ${what} (streams: ${describeStreams(media)}); there is no picture to process`, 'NO_VIDEO_STREAM', input);
+    throw new VideoError(
+      `${input}: ${what} (streams: ${describeStreams(media)}); there is no picture to process`,
+      'NO_VIDEO_STREAM',
+      input,
+    );
   }
   const notes: string[] = [];
   const cfr = v.vfr || !!o.forceCfr;
@@ -35,7 +43,10 @@ export async function openVideoSource(bins: FfmpegBinaries, input: string, o: Vi
     );
   }
   const turned = o.autorotate && quarterTurns(v.rotation) % 2 === 1;
-  if (o.autorotate && v.rotation) notes.push(`rotation ${v.rotation}° applied to the pixels: the output format cannot carry a rotation flag`);
+  if (o.autorotate && v.rotation)
+    notes.push(
+      `rotation ${v.rotation}° applied to the pixels: the output format cannot carry a rotation flag`,
+    );
   const layout: FrameLayout = {
     width: turned ? v.height : v.width,
     height: turned ? v.width : v.height,
@@ -90,9 +101,6 @@ export async function openVideoSource(bins: FfmpegBinaries, input: string, o: Vi
 }
 
 export function describeStreams(m: MediaInfo): string {
-  const parts = [
-    ...m.audio.map((a) => `audio ${a.codec}`),
-    ...m.subtitles.map((s) => `subtitle ${s.codec}`),
-  ];
+  const parts = [...m.audio.map((a) => `audio ${a.codec}`), ...m.subtitles.map((s) => `subtitle ${s.codec}`)];
   return parts.length ? parts.join(', ') : 'none';
 }
