@@ -30,6 +30,13 @@ export function serviceHandlers(s: LibraryService, lag?: LoopLag): Handlers {
     'assets.import': (r) => s.importAssets(r),
     'assets.remove': (r) => s.removeAssets(r),
     'models.list': () => s.listModels(),
+    'models.catalog': () => s.modelCatalog(),
+    'models.install': (r) => s.models.install(r.id),
+    'models.cancelInstall': (r) => ({ canceled: s.models.cancel(r.id) }),
+    'models.remove': async (r) => {
+      await s.models.remove(r.id);
+      return { ok: true as const };
+    },
     'preview.render': (r) => s.preview(r),
     'preview.sweep': (r) => s.sweep(r),
     'batch.start': (r) => s.startBatch(r),

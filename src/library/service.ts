@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import { readdir, rm, rmdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import type { StoreOptions } from '../engine/catalog/store';
 import { silentLogger, type Logger } from '../engine/log';
+import type { Catalog } from '../shared/catalog';
 import type { ParsedReq, Res, Settings } from '../shared/api';
 import type { ApiEvent } from '../shared/bridge';
 import { openDatabase, type Db } from './db';
@@ -12,6 +14,7 @@ import { importPaths } from './importer';
 import { JobStore } from './jobs-store';
 import { LibraryLayout } from './layout';
 import { resolveMedia, type MediaFile } from './media';
+import { ModelManager } from './models';
 import { Previewer } from './preview';
 import { renderThumbPath } from './probe';
 import { JobRunner } from './queue';
@@ -36,6 +39,8 @@ export interface ServiceOptions {
   logFile?: string;
   mode: 'electron' | 'server';
   version: string;
+  /** Where the model manager installs (default: the user's models folder) and what it offers. */
+  models?: { store?: StoreOptions; catalog?: Catalog; tuning?: ConstructorParameters<typeof ModelManager>[0]['tuning'] };
 }
 
 type Listener = (e: ApiEvent) => void;
@@ -52,6 +57,7 @@ export class LibraryService {
   private readonly settings: SettingsStore;
   private readonly runner: JobRunner;
   private readonly previewer: Previewer;
+  readonly models: ModelManager;
   private readonly listeners = new Set<Listener>();
   private readonly log: Logger;
   private enginePromise: Promise<RenderEngine> | null = null;
@@ -79,6 +85,7 @@ export class LibraryService {
       concurrency: () => this.settings.read().concurrency,
       modelVersions: async () => new Map((await opts.catalog.list()).map((m) => [m.id, m.version])),
     });
+    this.models = new ModelManager({ ...opts.models, emit: (e) => this.emit(e), log: this.log });
     this.log.info(`library open at ${this.layout.root}`);
   }
 
@@ -119,6 +126,7 @@ export class LibraryService {
     if (this.closed) return;
     this.closed = true;
     this.runner.stop();
+    this.models.close();
     const engine = this.enginePromise;
     this.enginePromise = null;
     // A render in progress is not waited for long: its job stays 'running' and is redone at the next
@@ -300,6 +308,10 @@ export class LibraryService {
 
   async listModels(): Promise<Res<'models.list'>> {
     return this.opts.catalog.list();
+  }
+
+  async modelCatalog(): Promise<Res<'models.catalog'>> {
+    return { models: await this.models.list(), modelsDir: this.models.modelsDir };
   }
 
   preview(req: ParsedReq<'preview.render'>): Promise<Res<'preview.render'>> {

@@ -176,6 +176,37 @@ export const ModelInfoSchema = z.object({
 });
 export type ModelInfo = z.infer<typeof ModelInfoSchema>;
 
+const ModelProgressSchema = z.object({
+  phase: z.enum(['hash', 'download', 'verify', 'install', 'done']),
+  receivedBytes: z.number(),
+  totalBytes: z.number().nullable(),
+  bytesPerSecond: z.number(),
+  etaSeconds: z.number().nullable(),
+});
+export type ModelProgress = z.infer<typeof ModelProgressSchema>;
+
+/** One row of the Models page: a catalog entry (installed or not) or a model already on disk. */
+export const ModelRowSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  task: OpNameSchema,
+  version: z.string(),
+  license: z.string(),
+  source: z.string(),
+  description: z.string().nullable(),
+  publisher: z.string().nullable(),
+  origin: z.enum(['bundled', 'catalog', 'imported']).nullable(),
+  installed: z.boolean(),
+  removable: z.boolean(),
+  sizeOnDisk: z.number().nullable(),
+  downloadBytes: z.number().nullable(),
+  /** Bytes of an interrupted download that an install resumes from. */
+  partialBytes: z.number(),
+  installing: z.boolean(),
+  progress: ModelProgressSchema.nullable(),
+});
+export type ModelRow = z.infer<typeof ModelRowSchema>;
+
 export const ThemeSchema = z.enum(['light', 'dark', 'auto']);
 export const SettingsSchema = z
   .object({
@@ -289,6 +320,12 @@ export const api = {
     res: z.object({ removed: z.number().int() }),
   },
   'models.list': { req: Empty, res: z.array(ModelInfoSchema) },
+  /** The model manager: the catalog with what is installed, downloads and removal. */
+  'models.catalog': { req: Empty, res: z.object({ models: z.array(ModelRowSchema), modelsDir: z.string() }) },
+  /** Starts a download in the background; progress and the outcome arrive as 'model' events. */
+  'models.install': { req: z.object({ id: z.string().min(1).max(200) }).strict(), res: z.object({ started: z.boolean() }) },
+  'models.cancelInstall': { req: z.object({ id: z.string().min(1).max(200) }).strict(), res: z.object({ canceled: z.boolean() }) },
+  'models.remove': { req: z.object({ id: z.string().min(1).max(200) }).strict(), res: Ok },
   /** A fast, small render for the live preview; never queued, never stored as a render. */
   'preview.render': {
     req: z

@@ -1,4 +1,4 @@
-import type { Batch, Job, Settings } from './api';
+import type { Batch, Job, ModelProgress, Settings } from './api';
 
 /**
  * The zod-free half of the contract: what the sandboxed preload needs (channel names, the shape of
@@ -29,6 +29,7 @@ export type ApiEvent =
   | { type: 'batch-done'; batch: Batch }
   | { type: 'library'; projectId: number | null }
   | { type: 'settings'; settings: Settings }
+  | { type: 'model'; id: string; state: 'installing' | 'installed' | 'failed' | 'canceled' | 'removed'; progress: ModelProgress | null; error: string | null }
   | { type: 'menu'; action: MenuAction };
 
 /** What the preload puts on window.tintype. */

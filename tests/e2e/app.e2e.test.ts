@@ -198,6 +198,19 @@ describe('Tintype in a browser against the headless server', () => {
     expect(await page.locator('[data-testid^="history-"]').filter({ hasText: 'colorize' }).count()).toBeGreaterThanOrEqual(1);
     await page.getByTestId('theme-toggle').click();
     await shot('08-after-restart-dark');
+  });
+
+  it('shows installed models and the catalog in the model manager', async () => {
+    await page.getByTestId('models-button').click();
+    const rows = page.getByTestId('model-row');
+    await expect.poll(() => rows.count()).toBeGreaterThanOrEqual(3);
+    for (const id of ['e2e-colorize', 'e2e-smooth', 'e2e-cubic2x']) {
+      expect(await page.locator(`[data-testid="model-row"][data-id="${id}"]`).getByText('installed').count()).toBe(1);
+    }
+    // Catalog entries not on disk offer an install (not clicked: this machine has no internet).
+    expect(await page.getByTestId('model-install').count()).toBeGreaterThan(0);
+    await shot('09-models');
+    await page.keyboard.press('Escape');
     expect(consoleErrors).toEqual([]);
   });
 });

@@ -9,6 +9,7 @@ import { BatchModal } from './components/BatchModal';
 import { ExportModal } from './components/ExportModal';
 import { IconMoon, IconQueue, IconSettings, IconSun } from './components/icons';
 import { ImportModal } from './components/ImportModal';
+import { ModelsModal } from './components/ModelsModal';
 import { LibraryView } from './components/LibraryView';
 import { ProjectList } from './components/ProjectList';
 import { QueuePanel } from './components/QueuePanel';
@@ -26,7 +27,8 @@ export function App() {
   const { setColorScheme, colorScheme } = useMantineColorScheme();
   const info = useRemote(() => api.call('app.info', {}), []);
   const projects = useRemote(() => api.call('projects.list', {}), [], (e) => e.type === 'library' || (e.type === 'job' && e.job.status === 'done'));
-  const models = useRemote(() => api.call('models.list', {}), []);
+  const models = useRemote(() => api.call('models.list', {}), [], (e) => e.type === 'model' && (e.state === 'installed' || e.state === 'removed'));
+  const [modelsOpen, setModelsOpen] = useState(false);
   const [settings, setSettings] = useState<Res<'settings.get'> | undefined>(undefined);
   const [projectId, setProjectId] = useState<number | null>(() => Number(localStorage.getItem(PROJECT_KEY)) || null);
   const [view, setView] = useState<View>({ kind: 'library' });
@@ -116,6 +118,9 @@ export function App() {
                 Queue{activeJobs ? ` (${activeJobs})` : ''}
               </Button>
             </Tooltip>
+            <Button variant="subtle" size="xs" onClick={() => setModelsOpen(true)} data-testid="models-button">
+              Models
+            </Button>
             <Tooltip label="Settings">
               <ActionIcon variant="subtle" onClick={() => setSettingsOpen(true)} aria-label="Settings" data-testid="settings-button">
                 <IconSettings />
@@ -134,7 +139,11 @@ export function App() {
       <AppShell.Main style={{ height: '100dvh', display: 'flex', flexDirection: 'column' }}>
         {models.data && modelList.length === 0 && (
           <Alert color="yellow" mb="sm" title="No models installed" data-testid="no-models">
-            Rendering needs models: run <code>tintype models install</code>, or put model folders in the models folder.
+            Rendering needs models.{' '}
+            <Button size="compact-xs" variant="light" onClick={() => setModelsOpen(true)}>
+              Open Models
+            </Button>{' '}
+            to download one, or run <code>tintype models install</code>.
           </Alert>
         )}
         <div style={{ flex: 1, minHeight: 0 }}>
@@ -187,6 +196,7 @@ export function App() {
         />
       )}
       <ExportModal opened={exportIds !== null} onClose={() => setExportIds(null)} renderIds={exportIds ?? []} settings={settings} dialogs={dialogs} video={info.data?.video ?? false} />
+      <ModelsModal opened={modelsOpen} onClose={() => setModelsOpen(false)} />
       <SettingsModal opened={settingsOpen} onClose={() => setSettingsOpen(false)} settings={settings} onSaved={setSettings} info={info.data} />
     </AppShell>
   );

@@ -1,0 +1,127 @@
+import { installModel, isCatalogError, listModels, removeModel, type InstallOptions } from '../engine/catalog/index';
+import type { StoreOptions } from '../engine/catalog/store';
+import { modelsDirOf } from '../engine/catalog/store';
+import type { Logger } from '../engine/log';
+import type { ModelProgress, ModelRow } from '../shared/api';
+import type { ApiEvent } from '../shared/bridge';
+import type { Catalog, DownloadProgress } from '../shared/catalog';
+
+const progressOf = (p: DownloadProgress): ModelProgress => ({
+  phase: p.phase,
+  receivedBytes: p.receivedBytes,
+  totalBytes: p.totalBytes,
+  bytesPerSecond: p.bytesPerSecond,
+  etaSeconds: p.etaSeconds,
+});
+
+/**
+ * The Models page over the engine's model manager (src/engine/catalog): installs run in the
+ * background, one per model, and report through events; an interrupted download resumes next time.
+ */
+export class ModelManager {
+  private readonly running = new Map<string, { abort: AbortController; progress: ModelProgress | null }>();
+
+  constructor(
+    private readonly opts: {
+      store?: StoreOptions;
+      catalog?: Catalog;
+      emit: (e: ApiEvent) => void;
+      log: Logger;
+      /** Transport knobs for tests (progress interval, retries); the engine's defaults otherwise. */
+      tuning?: Pick<InstallOptions, 'fetch' | 'progressIntervalMs' | 'retryDelayMs'>;
+    },
+  ) {}
+
+  get modelsDir(): string {
+    return modelsDirOf(this.opts.store ?? {});
+  }
+
+  async list(): Promise<ModelRow[]> {
+    const rows = await listModels({ ...this.opts.store, catalog: this.opts.catalog });
+    return rows.map((r) => {
+      const run = this.running.get(r.id);
+      return {
+        id: r.id,
+        name: r.name,
+        task: r.task,
+        version: r.installed?.manifest.version ?? r.entry?.version ?? '1.0.0',
+        license: r.license,
+        source: r.source,
+        description: r.entry?.description ?? r.installed?.manifest.description ?? null,
+        publisher: r.entry?.publisher ?? null,
+        origin: r.installed?.origin ?? null,
+        installed: r.installed !== null,
+        removable: r.installed?.removable ?? false,
+        sizeOnDisk: r.installed?.sizeOnDisk ?? null,
+        downloadBytes: r.downloadBytes,
+        partialBytes: r.partialBytes,
+        installing: run !== undefined,
+        progress: run?.progress ?? null,
+      };
+    });
+  }
+
+  install(id: string): { started: boolean } {
+    if (this.running.has(id)) return { started: false };
+    const abort = new AbortController();
+    const state = { abort, progress: null as ModelProgress | null };
+    this.running.set(id, state);
+    this.opts.emit({ type: 'model', id, state: 'installing', progress: null, error: null });
+    // Every phase change is shown at once; within the download a few updates a second, the last
+    // one always (a stalled download must show where it stopped).
+    let last = 0;
+    let lastPhase = '';
+    let trailing: NodeJS.Timeout | null = null;
+    const send = () => {
+      trailing = null;
+      last = Date.now();
+      if (this.running.get(id) === state) this.opts.emit({ type: 'model', id, state: 'installing', progress: state.progress, error: null });
+    };
+    installModel(id, {
+      ...this.opts.store,
+      catalog: this.opts.catalog,
+      ...this.opts.tuning,
+      signal: abort.signal,
+      onProgress: (p) => {
+        state.progress = progressOf(p);
+        if (p.phase !== lastPhase || Date.now() - last > 200) {
+          lastPhase = p.phase;
+          if (trailing) clearTimeout(trailing);
+          send();
+        } else trailing ??= setTimeout(send, 200 - (Date.now() - last));
+      },
+    }).then(
+      () => {
+        if (trailing) clearTimeout(trailing);
+        this.running.delete(id);
+        this.opts.log.info(`model ${id} installed`);
+        this.opts.emit({ type: 'model', id, state: 'installed', progress: null, error: null });
+      },
+      (err: unknown) => {
+        if (trailing) clearTimeout(trailing);
+        this.running.delete(id);
+        const canceled = abort.signal.aborted || isCatalogError(err, 'CANCELLED');
+        const message = err instanceof Error ? err.message : String(err);
+        this.opts.log.warn(`model ${id}: ${canceled ? 'download canceled' : message}`);
+        this.opts.emit({ type: 'model', id, state: canceled ? 'canceled' : 'failed', progress: null, error: canceled ? null : message });
+      },
+    );
+    return { started: true };
+  }
+
+  cancel(id: string): boolean {
+    const run = this.running.get(id);
+    run?.abort.abort();
+    return run !== undefined;
+  }
+
+  async remove(id: string): Promise<void> {
+    await removeModel(id, this.opts.store);
+    this.opts.emit({ type: 'model', id, state: 'removed', progress: null, error: null });
+  }
+
+  /** Stops downloads (they resume from the partial file next time). */
+  close(): void {
+    for (const r of this.running.values()) r.abort.abort();
+  }
+}
