@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Raster } from '../src/engine/types';
@@ -157,6 +157,39 @@ describe('kill during a render, then --resume', () => {
     const got = await decodeAll(out);
     expect(got.length).toBe(75 * FRAME);
     expect(got.subarray(40 * FRAME, 41 * FRAME).every((v, i) => v === 255 - src[40 * FRAME + i])).toBe(true);
+  });
+});
+
+describe('one render per output', () => {
+  it('refuses while another live process holds the work folder, and takes over a dead one', async () => {
+    const out = join(dir, 'locked.mkv');
+    const work = `${out}.tintype-work`;
+    await mkdir(work, { recursive: true });
+    const other = spawn('sleep', ['30']);
+    try {
+      await writeFile(join(work, 'lock'), String(other.pid));
+      const err = (await renderVideo({
+        input: clip,
+        output: out,
+        processor: invertProcessor(),
+        processorKey: 'invert',
+        duration: 0.2,
+      }).catch((e: unknown) => e)) as VideoError;
+      expect(err.code).toBe('WORK_EXISTS');
+      expect(err.message).toMatch(new RegExp(`another render \\(process ${other.pid}\\)`));
+    } finally {
+      other.kill('SIGKILL');
+      await new Promise((r) => other.once('close', r));
+    }
+    const r = await renderVideo({
+      input: clip,
+      output: out,
+      processor: invertProcessor(),
+      processorKey: 'invert',
+      duration: 0.2,
+    });
+    expect(r.frames).toBe(5);
+    await expect(stat(work)).rejects.toThrow();
   });
 });
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { messageOf, VideoError } from './errors';
@@ -87,4 +87,50 @@ export async function readJournal(workDir: string): Promise<Journal | undefined>
 
 export async function removeWorkDir(workDir: string): Promise<void> {
   await rm(workDir, { recursive: true, force: true });
+}
+
+export const LOCK_NAME = 'lock';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes the work folder's lock (a file holding our pid, created exclusively). A lock whose process
+ * is gone (a crash or kill) is taken over; a live one means another render owns this output.
+ */
+export async function lockWorkDir(workDir: string): Promise<{ release(): Promise<void> }> {
+  const path = join(workDir, LOCK_NAME);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fh = await open(path, 'wx');
+      await fh.writeFile(String(process.pid));
+      await fh.close();
+      return { release: () => rm(path, { force: true }) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+      if (pid && alive(pid)) {
+        throw new VideoError(
+          `${workDir}: another render (process ${pid}) is writing this output; wait for it or stop it first`,
+          'WORK_EXISTS',
+          workDir,
+        );
+      }
+      await rm(path, { force: true });
+    }
+  }
+  throw new VideoError(`${workDir}: cannot take the lock`, 'WORK_EXISTS', workDir);
+}
+
+/** Empties the work folder but keeps it (and our lock). */
+export async function clearWorkDir(workDir: string): Promise<void> {
+  for (const name of await readdir(workDir).catch(() => [] as string[])) {
+    if (name !== LOCK_NAME) await rm(join(workDir, name), { recursive: true, force: true });
+  }
 }

@@ -15,7 +15,11 @@ import { formatFor, type FormatSpec } from './formats';
 import { openEncoder, type EncodeSettings, type FrameSink } from './encoder';
 import { isImageSequenceInput, isTiffInput, openImageSequence, openTiffStack } from './image-source';
 import {
+  clearWorkDir,
   fingerprintOf,
+  JOURNAL_NAME,
+  LOCK_NAME,
+  lockWorkDir,
   readJournal,
   removeWorkDir,
   syncPath,
@@ -345,421 +349,433 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
       paths.output,
     );
   }
-  let journal = await readJournal(paths.workDir).catch(async (err: unknown) => {
-    if (o.restart) return undefined;
-    throw err;
-  });
-  if (journal && o.restart) {
-    await removeWorkDir(paths.workDir);
-    journal = undefined;
+  // One render per output at a time: a second one (the app and the CLI on the same file) would
+  // interleave segments. A lock left by a killed process (its pid is gone) is taken over.
+  await mkdir(paths.workDir, { recursive: true });
+  const lock = await lockWorkDir(paths.workDir);
+  try {
+    return await locked();
+  } finally {
+    await lock.release();
   }
-  if (!journal && (await exists(paths.workDir))) {
-    // A work folder without a journal holds no committed segment: nothing to lose.
-    await removeWorkDir(paths.workDir);
-  }
-  if (journal && !o.resume) {
-    const done = journal.segments.reduce((s, g) => s + g.frames, 0);
-    throw new VideoError(
-      `${paths.workDir}: an unfinished render of this output is there (${journal.segments.length} segments, ${done} frames done): pass --resume to continue it or --restart to discard it`,
-      'WORK_EXISTS',
-      paths.workDir,
-    );
-  }
-  if (journal) {
-    const changed: string[] = [];
-    if (journal.fingerprint !== fingerprint) {
-      for (const k of Object.keys(settings)) {
-        if (JSON.stringify(settings[k]) !== JSON.stringify(journal.settings[k])) changed.push(k);
-      }
+
+  async function locked(): Promise<VideoResult> {
+    let journal = await readJournal(paths.workDir).catch(async (err: unknown) => {
+      if (o.restart) return undefined;
+      throw err;
+    });
+    if (journal && o.restart) {
+      await clearWorkDir(paths.workDir);
+      journal = undefined;
     }
-    if (journal.input.size !== inputStat.size || Math.abs(journal.input.mtimeMs - inputStat.mtimeMs) > 1)
-      changed.push('input file');
-    if (changed.length) {
+    if (!journal) {
+      // A work folder without a journal holds no committed segment: nothing to lose.
+      await clearWorkDir(paths.workDir);
+    }
+    if (journal && !o.resume) {
+      const done = journal.segments.reduce((s, g) => s + g.frames, 0);
       throw new VideoError(
-        `${paths.workDir}: the unfinished render used different ${changed.join(', ')}; resume with the same settings, or pass --restart`,
-        'JOURNAL_MISMATCH',
+        `${paths.workDir}: an unfinished render of this output is there (${journal.segments.length} segments, ${done} frames done): pass --resume to continue it or --restart to discard it`,
+        'WORK_EXISTS',
         paths.workDir,
       );
     }
-  } else {
-    if (o.resume) note('nothing to resume: starting from the first frame');
-    journal = {
-      version: 1,
-      input: { path: input, size: inputStat.size, mtimeMs: inputStat.mtimeMs },
+    if (journal) {
+      const changed: string[] = [];
+      if (journal.fingerprint !== fingerprint) {
+        for (const k of Object.keys(settings)) {
+          if (JSON.stringify(settings[k]) !== JSON.stringify(journal.settings[k])) changed.push(k);
+        }
+      }
+      if (journal.input.size !== inputStat.size || Math.abs(journal.input.mtimeMs - inputStat.mtimeMs) > 1)
+        changed.push('input file');
+      if (changed.length) {
+        throw new VideoError(
+          `${paths.workDir}: the unfinished render used different ${changed.join(', ')}; resume with the same settings, or pass --restart`,
+          'JOURNAL_MISMATCH',
+          paths.workDir,
+        );
+      }
+    } else {
+      if (o.resume) note('nothing to resume: starting from the first frame');
+      journal = {
+        version: 1,
+        input: { path: input, size: inputStat.size, mtimeMs: inputStat.mtimeMs },
+        output: paths.output,
+        format: format.format,
+        fingerprint,
+        settings,
+        segmentFrames,
+        segments: [],
+        complete: false,
+        updated: new Date().toISOString(),
+      };
+    }
+    await mkdir(paths.workDir, { recursive: true });
+    const J: Journal = journal;
+
+    // Resume: keep the longest prefix of segments that are really there and complete.
+    const segPath = (s: SegmentRecord | number, part = false): string => {
+      const index = typeof s === 'number' ? s : s.index;
+      const name = `seg-${seq(index)}${part ? '.part' : ''}${format.kind === 'video' ? `.${format.ext}` : ''}`;
+      return join(paths.workDir, name);
+    };
+    const verifySegment = async (s: SegmentRecord): Promise<boolean> => {
+      const p = segPath(s);
+      const n = format.kind === 'video' ? await countPackets(bins.ffprobe, p) : await countFiles(p);
+      return n === s.frames;
+    };
+    const kept: SegmentRecord[] = [];
+    for (const s of J.segments) {
+      if (
+        s.index !== kept.length ||
+        s.firstFrame !== kept.reduce((a, g) => a + g.frames, 0) ||
+        !(await verifySegment(s))
+      ) {
+        note(`segment ${s.index} is missing or incomplete: it and the ones after it are rendered again`);
+        break;
+      }
+      kept.push(s);
+    }
+    if (kept.length !== J.segments.length) {
+      J.segments = kept;
+      J.complete = false;
+    }
+    // Anything in the work folder that the journal does not list (a segment in flight at the kill) goes.
+    const listed = new Set([JOURNAL_NAME, LOCK_NAME, ...J.segments.map((s) => basename(segPath(s)))]);
+    for (const name of await readdir(paths.workDir)) {
+      if (!listed.has(name)) await rm(join(paths.workDir, name), { recursive: true, force: true });
+    }
+    await writeJournal(paths.workDir, J);
+
+    const resumedFrames = J.segments.reduce((a, s) => a + s.frames, 0);
+    const resumeFrame = rangeStart + resumedFrames;
+    if (resumedFrames > 0)
+      note(`resuming at frame ${resumedFrames} of the range (${J.segments.length} finished segments kept)`);
+
+    let framesDone = resumedFrames;
+    let processorMs = 0;
+    let outLayout: FrameLayout | undefined;
+    const rate = new Rate();
+    rate.add(0);
+    let framesThisRun = 0;
+    let lastProgress = 0;
+    const progress = (stage: VideoProgress['stage'], force = false): void => {
+      if (!o.onProgress) return;
+      const now = Date.now();
+      if (!force && now - lastProgress < 200) return;
+      lastProgress = now;
+      const fps = rate.fps;
+      const total = framesTotal;
+      o.onProgress({
+        stage,
+        framesDone,
+        framesTotal: total,
+        fps,
+        etaSeconds: total !== undefined && fps > 0 ? Math.max(0, (total - framesDone) / fps) : undefined,
+        segmentsDone: J.segments.length,
+        resumedFrames,
+      });
+    };
+    const failure = (
+      message: string,
+      code: ConstructorParameters<typeof VideoError>[1],
+      cause?: unknown,
+    ): VideoError =>
+      new VideoError(
+        `${message} (${framesDone}${framesTotal !== undefined ? ` of ${framesTotal}` : ''} frames done; ${J.segments.length} finished segments kept in ${paths.workDir}${J.segments.length ? ', continue with --resume' : ''})`,
+        code,
+        o.input,
+        { framesDone, framesTotal, segmentsKept: J.segments.length, workDir: paths.workDir },
+        { cause },
+      );
+
+    const encodeSettings = (): EncodeSettings => ({
+      format,
+      fps: source.fps,
+      sar: source.media?.video?.sar ?? { num: 1, den: 1 },
+      // An RGB source's range/matrix tags describe RGB, not the YUV we encode to.
+      color: source.media?.video
+        ? source.media.video.rgb
+          ? { ...source.media.video.color, range: undefined, space: undefined }
+          : source.media.video.color
+        : {},
+      sourceHeight: source.media?.video?.height ?? source.layout.height,
+      crf: o.crf,
+      preset: o.preset,
+      bitDepth: o.bitDepth,
+    });
+
+    const meter = o.measureFlicker ? new FlickerMeter() : undefined;
+    if (!J.complete) {
+      // With smoothing, a few frames before the resume point are processed again (not written) so the
+      // smoothing state is warm; a 3-frame model also needs the frame before the first one it outputs.
+      const warmup = smoothing && resumeFrame > rangeStart ? Math.max(0, o.smoothingWarmup ?? 8) : 0;
+      const processFrom = Math.max(rangeStart, resumeFrame - warmup);
+      const context = o.processor.frames === 3 ? 1 : 0;
+      const decodeFrom = Math.max(0, processFrom - context);
+      const emitEnd = rangeEnd ?? Number.POSITIVE_INFINITY;
+      const decodeCount = rangeEnd !== undefined ? rangeEnd + context - decodeFrom : undefined;
+      const smoother = smoothing ? new ChromaSmoother(smoothing) : undefined;
+
+      let stream: FrameStream | undefined;
+      let segment: { record: SegmentRecord; sink: FrameSink; path: string } | undefined;
+      let nextOut = resumeFrame;
+      try {
+        if (signal?.aborted) throw failure('cancelled', 'CANCELLED');
+        stream = await source.open(decodeFrom, decodeCount, signal);
+        const s = stream;
+        const window =
+          o.processor.frames === 3 ? new SlidingWindow(decodeFrom, processFrom, emitEnd) : undefined;
+        let decodeIndex = decodeFrom;
+        const items = async function* (): AsyncGenerator<Item> {
+          for (;;) {
+            const f = await s.next();
+            if (!f) break;
+            const index = decodeIndex++;
+            if (window) for (const w of window.push(f)) yield { index: w.index, window: w };
+            else if (index >= processFrom && index < emitEnd) yield { index, frame: f };
+          }
+          if (window) for (const w of window.end()) yield { index: w.index, window: w };
+        };
+
+        const commitSegment = async (): Promise<void> => {
+          const seg = segment;
+          if (!seg) return;
+          segment = undefined;
+          await seg.sink.finish();
+          const finalPath = segPath(seg.record);
+          const actual =
+            format.kind === 'video' ? await countPackets(bins.ffprobe, seg.path) : await countFiles(seg.path);
+          if (actual !== seg.record.frames) {
+            throw new VideoError(
+              `${seg.path}: segment holds ${actual} frames, ${seg.record.frames} were written`,
+              'ENCODE_FAILED',
+              seg.path,
+            );
+          }
+          await syncPath(seg.path);
+          await rename(seg.path, finalPath);
+          J.segments.push(seg.record);
+          await writeJournal(paths.workDir, J);
+          progress('rendering', true);
+        };
+
+        const emit = async (index: number, raster: Raster): Promise<void> => {
+          if (index < resumeFrame) return; // smoothing warm-up only
+          if (index !== nextOut) throw new Error(`internal: frame ${index} arrived, ${nextOut} expected`);
+          nextOut += 1;
+          if (o.bitDepth && format.kind !== 'video') raster = toDepth(raster, o.bitDepth);
+          meter?.add(raster);
+          const rel = index - rangeStart;
+          if (!segment) {
+            const segIndex = Math.floor(rel / segmentFrames);
+            const record: SegmentRecord = {
+              index: segIndex,
+              firstFrame: rel,
+              frames: 0,
+              name: basename(segPath(segIndex)),
+            };
+            const path = segPath(segIndex, true);
+            await rm(path, { recursive: true, force: true });
+            const layout = layoutOf(raster);
+            outLayout ??= layout;
+            let target: { path: string; startNumber?: number };
+            if (format.kind === 'video') target = { path };
+            else {
+              await mkdir(path, { recursive: true });
+              target = {
+                path: join(
+                  path,
+                  format.kind === 'stack' ? `page_%06d.${format.ext}` : (paths.pattern as string),
+                ),
+                startNumber: rel + 1,
+              };
+            }
+            const sink = openEncoder(bins.ffmpeg, encodeSettings(), layout, target, signal);
+            for (const n of sink.notes) note(n);
+            segment = { record, sink, path };
+          }
+          await segment.sink.write(raster);
+          segment.record.frames += 1;
+          framesDone += 1;
+          framesThisRun += 1;
+          rate.add(framesThisRun);
+          if (segment.record.frames === segmentFrames) await commitSegment();
+          progress('rendering');
+        };
+
+        const run = async (batch: Item[]): Promise<Raster[]> => {
+          const t0 = Date.now();
+          const out =
+            o.processor.frames === 3
+              ? await o.processor.process(batch.map((b) => b.window as FrameWindow))
+              : await o.processor.process(batch.map((b) => b.frame as Raster));
+          processorMs += Date.now() - t0;
+          if (!Array.isArray(out) || out.length !== batch.length) {
+            throw new Error(
+              `the processor returned ${Array.isArray(out) ? out.length : 'no'} frames for a batch of ${batch.length}`,
+            );
+          }
+          return out;
+        };
+
+        const it = items();
+        const pending: { batch: Item[]; result: Promise<Raster[]> }[] = [];
+        let exhausted = false;
+        for (;;) {
+          while (!exhausted && pending.length < inFlight) {
+            const batch: Item[] = [];
+            while (batch.length < batchSize) {
+              if (signal?.aborted) throw failure('cancelled', 'CANCELLED');
+              const r = await it.next();
+              if (r.done) {
+                exhausted = true;
+                break;
+              }
+              batch.push(r.value);
+            }
+            if (batch.length) {
+              const result = run(batch);
+              result.catch(() => undefined); // awaited in order below
+              pending.push({ batch, result });
+            }
+          }
+          const head = pending.shift();
+          if (!head) break;
+          let outs: Raster[];
+          try {
+            outs = await head.result;
+          } catch (err) {
+            throw failure(
+              `processing frame ${head.batch[0].index + 1} failed: ${messageOf(err)}`,
+              'PROCESS_FAILED',
+              err,
+            );
+          }
+          for (let i = 0; i < outs.length; i++) {
+            if (signal?.aborted) throw failure('cancelled', 'CANCELLED');
+            const idx = head.batch[i].index;
+            let r = outs[i];
+            try {
+              checkRaster(r, `processed frame ${idx + 1}`);
+            } catch (err) {
+              throw failure(messageOf(err), 'PROCESS_FAILED', err);
+            }
+            if (smoother) r = smoother.apply(r);
+            await emit(idx, r);
+          }
+        }
+
+        // The source has ended. A short file is an error unless the caller accepts damage.
+        if (signal?.aborted) throw failure('cancelled', 'CANCELLED');
+        const produced = nextOut;
+        if (expectedEnd !== undefined && o.strict !== false) {
+          const tolerance = source.frameCountExact ? 2 : Math.max(2, Math.round(fpsNum / 2));
+          if (produced < expectedEnd - tolerance) {
+            throw failure(
+              `${o.input}: the input ended after frame ${produced} but should have ${expectedEnd} frames (truncated or damaged file)`,
+              'TRUNCATED',
+            );
+          }
+        }
+        if (produced === resumeFrame && J.segments.length === 0)
+          throw failure(`${o.input}: no frames could be decoded`, 'DECODE_FAILED');
+        if (expectedEnd !== undefined && produced < expectedEnd)
+          note(`input ended after ${produced - rangeStart} of ${expectedEnd - rangeStart} expected frames`);
+        await commitSegment();
+        J.complete = true;
+        await writeJournal(paths.workDir, J);
+      } catch (err) {
+        if (segment) {
+          await segment.sink.abort().catch(() => undefined);
+          await rm(segment.path, { recursive: true, force: true }).catch(() => undefined);
+        }
+        if (err instanceof VideoError && err.progress) throw err;
+        if (signal?.aborted) throw failure('cancelled', 'CANCELLED', err);
+        if (err instanceof VideoError) {
+          throw failure(err.message, err.code, err);
+        }
+        throw failure(messageOf(err), 'PROCESS_FAILED', err);
+      } finally {
+        await stream?.close();
+      }
+    }
+
+    // Join.
+    progress('joining', true);
+    const segments = J.segments.map((s) => segPath(s));
+    const frames = J.segments.reduce((a, s) => a + s.frames, 0);
+    if (frames === 0) throw failure('nothing was rendered', 'DECODE_FAILED');
+    let streams: StreamReport = { audio: [], subtitles: [], notes: [] };
+    const rotation = source.media?.video?.rotation ?? 0;
+    try {
+      // Files are replaced by the final rename; a frame folder is emptied first so no stale frames stay.
+      if (o.overwrite && outputTaken && format.kind === 'sequence')
+        await rm(paths.output, { recursive: true, force: true });
+      if (format.kind === 'video') {
+        const range =
+          o.start !== undefined || o.duration !== undefined
+            ? { start: rangeStart / fpsNum, duration: frames / fpsNum }
+            : undefined;
+        streams = await joinVideo({
+          ffmpeg: bins.ffmpeg,
+          format,
+          segments: J.segments.map((s) => ({ path: segPath(s), frames: s.frames })),
+          workDir: paths.workDir,
+          output: paths.output,
+          fps: source.fps,
+          source: source.media,
+          range,
+          rotation: source.rotationApplied ? 0 : rotation,
+          displayRotationOption: caps.displayRotationOption,
+          signal,
+        });
+      } else if (format.kind === 'sequence') {
+        await joinSequence(segments, paths.output);
+      } else {
+        const pages: string[] = [];
+        for (const dir of segments) for (const n of (await readdir(dir)).sort()) pages.push(join(dir, n));
+        const layout = outLayout ?? (await pageLayout(pages[0]));
+        await joinTiffStack(pages, paths.output, { ...layout, depth: o.bitDepth ?? layout.depth });
+      }
+    } catch (err) {
+      if (err instanceof VideoError && err.code === 'CANCELLED') throw err;
+      if (signal?.aborted) throw failure('cancelled while joining', 'CANCELLED', err);
+      throw failure(messageOf(err), err instanceof VideoError ? err.code : 'JOIN_FAILED', err);
+    }
+    for (const n of streams.notes) note(n);
+    if (source.media && format.kind !== 'video' && source.media.audio.length)
+      note('image output: the audio is not carried over');
+    if (!o.keepWork) await removeWorkDir(paths.workDir);
+    progress('done', true);
+
+    const elapsedMs = Date.now() - started;
+    const first = outLayout ?? source.layout;
+    return {
+      input: o.input,
       output: paths.output,
       format: format.format,
-      fingerprint,
-      settings,
-      segmentFrames,
-      segments: [],
-      complete: false,
-      updated: new Date().toISOString(),
+      formatLabel: format.label,
+      frames,
+      width: first.width,
+      height: first.height,
+      fps: formatRational(source.fps),
+      durationSeconds: frames / fpsNum,
+      resumedFromFrame: resumedFrames,
+      framesRendered: framesThisRun,
+      segments: J.segments.length,
+      elapsedMs,
+      renderFps: framesThisRun / Math.max(0.001, elapsedMs / 1000),
+      processorMs,
+      rotation,
+      rotationApplied: source.rotationApplied,
+      streams,
+      notes,
+      flicker: meter?.stats,
+      workDir: paths.workDir,
     };
   }
-  await mkdir(paths.workDir, { recursive: true });
-  const J: Journal = journal;
-
-  // Resume: keep the longest prefix of segments that are really there and complete.
-  const segPath = (s: SegmentRecord | number, part = false): string => {
-    const index = typeof s === 'number' ? s : s.index;
-    const name = `seg-${seq(index)}${part ? '.part' : ''}${format.kind === 'video' ? `.${format.ext}` : ''}`;
-    return join(paths.workDir, name);
-  };
-  const verifySegment = async (s: SegmentRecord): Promise<boolean> => {
-    const p = segPath(s);
-    const n = format.kind === 'video' ? await countPackets(bins.ffprobe, p) : await countFiles(p);
-    return n === s.frames;
-  };
-  const kept: SegmentRecord[] = [];
-  for (const s of J.segments) {
-    if (
-      s.index !== kept.length ||
-      s.firstFrame !== kept.reduce((a, g) => a + g.frames, 0) ||
-      !(await verifySegment(s))
-    ) {
-      note(`segment ${s.index} is missing or incomplete: it and the ones after it are rendered again`);
-      break;
-    }
-    kept.push(s);
-  }
-  if (kept.length !== J.segments.length) {
-    J.segments = kept;
-    J.complete = false;
-  }
-  // Anything in the work folder that the journal does not list (a segment in flight at the kill) goes.
-  const listed = new Set(['journal.json', ...J.segments.map((s) => basename(segPath(s)))]);
-  for (const name of await readdir(paths.workDir)) {
-    if (!listed.has(name)) await rm(join(paths.workDir, name), { recursive: true, force: true });
-  }
-  await writeJournal(paths.workDir, J);
-
-  const resumedFrames = J.segments.reduce((a, s) => a + s.frames, 0);
-  const resumeFrame = rangeStart + resumedFrames;
-  if (resumedFrames > 0)
-    note(`resuming at frame ${resumedFrames} of the range (${J.segments.length} finished segments kept)`);
-
-  let framesDone = resumedFrames;
-  let processorMs = 0;
-  let outLayout: FrameLayout | undefined;
-  const rate = new Rate();
-  rate.add(0);
-  let framesThisRun = 0;
-  let lastProgress = 0;
-  const progress = (stage: VideoProgress['stage'], force = false): void => {
-    if (!o.onProgress) return;
-    const now = Date.now();
-    if (!force && now - lastProgress < 200) return;
-    lastProgress = now;
-    const fps = rate.fps;
-    const total = framesTotal;
-    o.onProgress({
-      stage,
-      framesDone,
-      framesTotal: total,
-      fps,
-      etaSeconds: total !== undefined && fps > 0 ? Math.max(0, (total - framesDone) / fps) : undefined,
-      segmentsDone: J.segments.length,
-      resumedFrames,
-    });
-  };
-  const failure = (
-    message: string,
-    code: ConstructorParameters<typeof VideoError>[1],
-    cause?: unknown,
-  ): VideoError =>
-    new VideoError(
-      `${message} (${framesDone}${framesTotal !== undefined ? ` of ${framesTotal}` : ''} frames done; ${J.segments.length} finished segments kept in ${paths.workDir}${J.segments.length ? ', continue with --resume' : ''})`,
-      code,
-      o.input,
-      { framesDone, framesTotal, segmentsKept: J.segments.length, workDir: paths.workDir },
-      { cause },
-    );
-
-  const encodeSettings = (): EncodeSettings => ({
-    format,
-    fps: source.fps,
-    sar: source.media?.video?.sar ?? { num: 1, den: 1 },
-    // An RGB source's range/matrix tags describe RGB, not the YUV we encode to.
-    color: source.media?.video
-      ? source.media.video.rgb
-        ? { ...source.media.video.color, range: undefined, space: undefined }
-        : source.media.video.color
-      : {},
-    sourceHeight: source.media?.video?.height ?? source.layout.height,
-    crf: o.crf,
-    preset: o.preset,
-    bitDepth: o.bitDepth,
-  });
-
-  const meter = o.measureFlicker ? new FlickerMeter() : undefined;
-  if (!J.complete) {
-    // With smoothing, a few frames before the resume point are processed again (not written) so the
-    // smoothing state is warm; a 3-frame model also needs the frame before the first one it outputs.
-    const warmup = smoothing && resumeFrame > rangeStart ? Math.max(0, o.smoothingWarmup ?? 8) : 0;
-    const processFrom = Math.max(rangeStart, resumeFrame - warmup);
-    const context = o.processor.frames === 3 ? 1 : 0;
-    const decodeFrom = Math.max(0, processFrom - context);
-    const emitEnd = rangeEnd ?? Number.POSITIVE_INFINITY;
-    const decodeCount = rangeEnd !== undefined ? rangeEnd + context - decodeFrom : undefined;
-    const smoother = smoothing ? new ChromaSmoother(smoothing) : undefined;
-
-    let stream: FrameStream | undefined;
-    let segment: { record: SegmentRecord; sink: FrameSink; path: string } | undefined;
-    let nextOut = resumeFrame;
-    try {
-      if (signal?.aborted) throw failure('cancelled', 'CANCELLED');
-      stream = await source.open(decodeFrom, decodeCount, signal);
-      const s = stream;
-      const window =
-        o.processor.frames === 3 ? new SlidingWindow(decodeFrom, processFrom, emitEnd) : undefined;
-      let decodeIndex = decodeFrom;
-      const items = async function* (): AsyncGenerator<Item> {
-        for (;;) {
-          const f = await s.next();
-          if (!f) break;
-          const index = decodeIndex++;
-          if (window) for (const w of window.push(f)) yield { index: w.index, window: w };
-          else if (index >= processFrom && index < emitEnd) yield { index, frame: f };
-        }
-        if (window) for (const w of window.end()) yield { index: w.index, window: w };
-      };
-
-      const commitSegment = async (): Promise<void> => {
-        const seg = segment;
-        if (!seg) return;
-        segment = undefined;
-        await seg.sink.finish();
-        const finalPath = segPath(seg.record);
-        const actual =
-          format.kind === 'video' ? await countPackets(bins.ffprobe, seg.path) : await countFiles(seg.path);
-        if (actual !== seg.record.frames) {
-          throw new VideoError(
-            `${seg.path}: segment holds ${actual} frames, ${seg.record.frames} were written`,
-            'ENCODE_FAILED',
-            seg.path,
-          );
-        }
-        await syncPath(seg.path);
-        await rename(seg.path, finalPath);
-        J.segments.push(seg.record);
-        await writeJournal(paths.workDir, J);
-        progress('rendering', true);
-      };
-
-      const emit = async (index: number, raster: Raster): Promise<void> => {
-        if (index < resumeFrame) return; // smoothing warm-up only
-        if (index !== nextOut) throw new Error(`internal: frame ${index} arrived, ${nextOut} expected`);
-        nextOut += 1;
-        if (o.bitDepth && format.kind !== 'video') raster = toDepth(raster, o.bitDepth);
-        meter?.add(raster);
-        const rel = index - rangeStart;
-        if (!segment) {
-          const segIndex = Math.floor(rel / segmentFrames);
-          const record: SegmentRecord = {
-            index: segIndex,
-            firstFrame: rel,
-            frames: 0,
-            name: basename(segPath(segIndex)),
-          };
-          const path = segPath(segIndex, true);
-          await rm(path, { recursive: true, force: true });
-          const layout = layoutOf(raster);
-          outLayout ??= layout;
-          let target: { path: string; startNumber?: number };
-          if (format.kind === 'video') target = { path };
-          else {
-            await mkdir(path, { recursive: true });
-            target = {
-              path: join(
-                path,
-                format.kind === 'stack' ? `page_%06d.${format.ext}` : (paths.pattern as string),
-              ),
-              startNumber: rel + 1,
-            };
-          }
-          const sink = openEncoder(bins.ffmpeg, encodeSettings(), layout, target, signal);
-          for (const n of sink.notes) note(n);
-          segment = { record, sink, path };
-        }
-        await segment.sink.write(raster);
-        segment.record.frames += 1;
-        framesDone += 1;
-        framesThisRun += 1;
-        rate.add(framesThisRun);
-        if (segment.record.frames === segmentFrames) await commitSegment();
-        progress('rendering');
-      };
-
-      const run = async (batch: Item[]): Promise<Raster[]> => {
-        const t0 = Date.now();
-        const out =
-          o.processor.frames === 3
-            ? await o.processor.process(batch.map((b) => b.window as FrameWindow))
-            : await o.processor.process(batch.map((b) => b.frame as Raster));
-        processorMs += Date.now() - t0;
-        if (!Array.isArray(out) || out.length !== batch.length) {
-          throw new Error(
-            `the processor returned ${Array.isArray(out) ? out.length : 'no'} frames for a batch of ${batch.length}`,
-          );
-        }
-        return out;
-      };
-
-      const it = items();
-      const pending: { batch: Item[]; result: Promise<Raster[]> }[] = [];
-      let exhausted = false;
-      for (;;) {
-        while (!exhausted && pending.length < inFlight) {
-          const batch: Item[] = [];
-          while (batch.length < batchSize) {
-            if (signal?.aborted) throw failure('cancelled', 'CANCELLED');
-            const r = await it.next();
-            if (r.done) {
-              exhausted = true;
-              break;
-            }
-            batch.push(r.value);
-          }
-          if (batch.length) {
-            const result = run(batch);
-            result.catch(() => undefined); // awaited in order below
-            pending.push({ batch, result });
-          }
-        }
-        const head = pending.shift();
-        if (!head) break;
-        let outs: Raster[];
-        try {
-          outs = await head.result;
-        } catch (err) {
-          throw failure(
-            `processing frame ${head.batch[0].index + 1} failed: ${messageOf(err)}`,
-            'PROCESS_FAILED',
-            err,
-          );
-        }
-        for (let i = 0; i < outs.length; i++) {
-          if (signal?.aborted) throw failure('cancelled', 'CANCELLED');
-          const idx = head.batch[i].index;
-          let r = outs[i];
-          try {
-            checkRaster(r, `processed frame ${idx + 1}`);
-          } catch (err) {
-            throw failure(messageOf(err), 'PROCESS_FAILED', err);
-          }
-          if (smoother) r = smoother.apply(r);
-          await emit(idx, r);
-        }
-      }
-
-      // The source has ended. A short file is an error unless the caller accepts damage.
-      if (signal?.aborted) throw failure('cancelled', 'CANCELLED');
-      const produced = nextOut;
-      if (expectedEnd !== undefined && o.strict !== false) {
-        const tolerance = source.frameCountExact ? 2 : Math.max(2, Math.round(fpsNum / 2));
-        if (produced < expectedEnd - tolerance) {
-          throw failure(
-            `${o.input}: the input ended after frame ${produced} but should have ${expectedEnd} frames (truncated or damaged file)`,
-            'TRUNCATED',
-          );
-        }
-      }
-      if (produced === resumeFrame && J.segments.length === 0)
-        throw failure(`${o.input}: no frames could be decoded`, 'DECODE_FAILED');
-      if (expectedEnd !== undefined && produced < expectedEnd)
-        note(`input ended after ${produced - rangeStart} of ${expectedEnd - rangeStart} expected frames`);
-      await commitSegment();
-      J.complete = true;
-      await writeJournal(paths.workDir, J);
-    } catch (err) {
-      if (segment) {
-        await segment.sink.abort().catch(() => undefined);
-        await rm(segment.path, { recursive: true, force: true }).catch(() => undefined);
-      }
-      if (err instanceof VideoError && err.progress) throw err;
-      if (signal?.aborted) throw failure('cancelled', 'CANCELLED', err);
-      if (err instanceof VideoError) {
-        throw failure(err.message, err.code, err);
-      }
-      throw failure(messageOf(err), 'PROCESS_FAILED', err);
-    } finally {
-      await stream?.close();
-    }
-  }
-
-  // Join.
-  progress('joining', true);
-  const segments = J.segments.map((s) => segPath(s));
-  const frames = J.segments.reduce((a, s) => a + s.frames, 0);
-  if (frames === 0) throw failure('nothing was rendered', 'DECODE_FAILED');
-  let streams: StreamReport = { audio: [], subtitles: [], notes: [] };
-  const rotation = source.media?.video?.rotation ?? 0;
-  try {
-    // Files are replaced by the final rename; a frame folder is emptied first so no stale frames stay.
-    if (o.overwrite && outputTaken && format.kind === 'sequence')
-      await rm(paths.output, { recursive: true, force: true });
-    if (format.kind === 'video') {
-      const range =
-        o.start !== undefined || o.duration !== undefined
-          ? { start: rangeStart / fpsNum, duration: frames / fpsNum }
-          : undefined;
-      streams = await joinVideo({
-        ffmpeg: bins.ffmpeg,
-        format,
-        segments: J.segments.map((s) => ({ path: segPath(s), frames: s.frames })),
-        workDir: paths.workDir,
-        output: paths.output,
-        fps: source.fps,
-        source: source.media,
-        range,
-        rotation: source.rotationApplied ? 0 : rotation,
-        displayRotationOption: caps.displayRotationOption,
-        signal,
-      });
-    } else if (format.kind === 'sequence') {
-      await joinSequence(segments, paths.output);
-    } else {
-      const pages: string[] = [];
-      for (const dir of segments) for (const n of (await readdir(dir)).sort()) pages.push(join(dir, n));
-      const layout = outLayout ?? (await pageLayout(pages[0]));
-      await joinTiffStack(pages, paths.output, { ...layout, depth: o.bitDepth ?? layout.depth });
-    }
-  } catch (err) {
-    if (err instanceof VideoError && err.code === 'CANCELLED') throw err;
-    if (signal?.aborted) throw failure('cancelled while joining', 'CANCELLED', err);
-    throw failure(messageOf(err), err instanceof VideoError ? err.code : 'JOIN_FAILED', err);
-  }
-  for (const n of streams.notes) note(n);
-  if (source.media && format.kind !== 'video' && source.media.audio.length)
-    note('image output: the audio is not carried over');
-  if (!o.keepWork) await removeWorkDir(paths.workDir);
-  progress('done', true);
-
-  const elapsedMs = Date.now() - started;
-  const first = outLayout ?? source.layout;
-  return {
-    input: o.input,
-    output: paths.output,
-    format: format.format,
-    formatLabel: format.label,
-    frames,
-    width: first.width,
-    height: first.height,
-    fps: formatRational(source.fps),
-    durationSeconds: frames / fpsNum,
-    resumedFromFrame: resumedFrames,
-    framesRendered: framesThisRun,
-    segments: J.segments.length,
-    elapsedMs,
-    renderFps: framesThisRun / Math.max(0.001, elapsedMs / 1000),
-    processorMs,
-    rotation,
-    rotationApplied: source.rotationApplied,
-    streams,
-    notes,
-    flicker: meter?.stats,
-    workDir: paths.workDir,
-  };
 }
 
 /** The layout of a page written by an earlier run (when this run rendered nothing itself). */
