@@ -123,3 +123,34 @@ class LossTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class EvaluateTest(unittest.TestCase):
+    def test_metrics(self):
+        from tintype_train.evaluate import psnr, ssim, y_channel
+        self.assertAlmostEqual(float(y_channel(np.zeros((1, 1, 3)))[0, 0]), 16.0)
+        self.assertAlmostEqual(float(y_channel(np.full((1, 1, 3), 255))[0, 0]), 235.0, places=3)
+        a = np.random.default_rng(0).uniform(0, 255, (32, 32))
+        self.assertAlmostEqual(psnr(a, a + 1.0), 20 * np.log10(255.0), places=6)
+        self.assertAlmostEqual(ssim(a, a), 1.0, places=9)
+        noise = np.random.default_rng(1).normal(0, 1, a.shape)
+        self.assertLess(ssim(a, a + 40 * noise), ssim(a, a + 5 * noise))
+        self.assertLess(ssim(a, a + 5 * noise), 1.0)
+
+    def test_tiling_matches_whole_image_for_a_local_model(self):
+        from tintype_train.evaluate import GeneratorRunner
+        conv = torch.nn.Conv2d(3, 3, 3, padding=1)
+
+        class Cfg:
+            scale, out_channels = 1, 3
+
+        class LocalRunner(GeneratorRunner):
+            def __init__(self):  # no checkpoint: a 3x3 convolution stands in for the generator
+                self.gen = type("G", (), {"cfg": Cfg})()
+
+            def __call__(self, t):
+                return conv(t)
+
+        x = torch.rand(1, 3, 70, 90)
+        with torch.no_grad():
+            torch.testing.assert_close(LocalRunner().tiled(x, tile=32, overlap=4), conv(x), atol=1e-6, rtol=0)

@@ -73,6 +73,7 @@ def main(argv=None) -> int:
     p.add_argument("--datasets", default="../shared/datasets")
     p.add_argument("--checkpoint", help="generator checkpoint; without it only the degraded-input baseline")
     p.add_argument("--limit", type=int, default=0)
+    p.add_argument("--only", action="append", help='e.g. "LIVE1 jpeg q10" (repeatable; a prefix matches)')
     p.add_argument("--json")
 
     p = sub.add_parser("eval-colorize", help="colourfulness and PSNR on datasets/val")
@@ -117,7 +118,7 @@ def _run(a) -> int:
         print(json.dumps(best))
     elif a.cmd == "eval-restore":
         from .evaluate import eval_restore
-        res = eval_restore(a.datasets, a.checkpoint, limit=a.limit)
+        res = eval_restore(a.datasets, a.checkpoint, limit=a.limit, only=a.only)
         _emit(res, a.json)
     elif a.cmd == "eval-colorize":
         from .evaluate import contact_sheet, eval_colorize

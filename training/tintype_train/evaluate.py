@@ -84,9 +84,28 @@ class GeneratorRunner:
         s = self.gen.cfg.scale
         return y[..., : h * s, : w * s]
 
+    def tiled(self, x: torch.Tensor, tile: int = 384, overlap: int = 32) -> torch.Tensor:
+        """Runs overlapping tiles and keeps each tile's centre, as the engine tiles restore models
+        (self-attention over a whole large photo would need tens of GB)."""
+        h, w = x.shape[-2:]
+        if h <= tile and w <= tile:
+            return self(x)
+        s = self.gen.cfg.scale
+        out = torch.zeros(x.shape[0], self.gen.cfg.out_channels, h * s, w * s)
+        step = tile - 2 * overlap
+        for y0 in range(0, h, step):
+            for x0 in range(0, w, step):
+                ty, tx = max(0, min(y0 - overlap, h - tile)), max(0, min(x0 - overlap, w - tile))
+                y = self(x[..., ty: ty + tile, tx: tx + tile])
+                ky, kx = y0 - ty, x0 - tx
+                hh, ww = min(step, h - y0), min(step, w - x0)
+                out[..., y0 * s: (y0 + hh) * s, x0 * s: (x0 + ww) * s] = \
+                    y[..., ky * s: (ky + hh) * s, kx * s: (kx + ww) * s]
+        return out
+
     def restore(self, rgb: np.ndarray) -> np.ndarray:
         x = torch.from_numpy(rgb.transpose(2, 0, 1)[None].astype(np.float32) / 255.0)
-        y = self(x)[0].clamp(0, 1).numpy().transpose(1, 2, 0)
+        y = self.tiled(x)[0].clamp(0, 1).numpy().transpose(1, 2, 0)
         return np.clip(np.rint(y * 255), 0, 255).astype(np.uint8)
 
     def colorize(self, rgb: np.ndarray, size: int) -> np.ndarray:
@@ -131,11 +150,17 @@ def _degrade(case: dict, clean: np.ndarray, index: int) -> np.ndarray:
 
 
 def eval_restore(datasets: str | Path, checkpoint: Optional[str] = None, limit: int = 0,
-                 log: Callable = print) -> Dict:
+                 only: Optional[List[str]] = None, log: Callable = print) -> Dict:
+    """`only`: case names such as "LIVE1" or "LIVE1 jpeg q10" (a prefix of "SET DEGRADATION")."""
     datasets = Path(datasets)
     runner = GeneratorRunner(checkpoint) if checkpoint else None
     rows = []
-    for case in _restore_cases(datasets):
+    cases = _restore_cases(datasets)
+    if only:
+        cases = [c for c in cases if any(f"{c['set']} {c['degradation']}".startswith(o) for o in only)]
+        if not cases:
+            raise ValueError(f"--only {only}: no benchmark case matches")
+    for case in cases:
         files = case["files"][:limit] if limit else case["files"]
         if not files:
             log(f"eval-restore: {case['set']}: no images, skipped")
@@ -218,8 +243,8 @@ def contact_sheet(datasets: str | Path, checkpoint: str, out: str | Path, size: 
     tiles = []
     for f in files:
         rgb = load_rgb(f)
-        out = runner.colorize(rgb, size)
-        pair = np.concatenate([rgb, out], 1)
+        coloured = runner.colorize(rgb, size)
+        pair = np.concatenate([rgb, coloured], 1)
         h, w = pair.shape[:2]
         sc = thumb / h
         tiles.append(np.asarray(Image.fromarray(pair).resize((max(1, round(w * sc)), thumb), Image.BILINEAR)))

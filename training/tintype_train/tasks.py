@@ -77,7 +77,13 @@ class Task:
 
     def metrics(self, pred: torch.Tensor, target: torch.Tensor, inp: torch.Tensor) -> Dict[str, list]:
         out = self.image(pred, target).clamp(0, 1)
-        return {"psnr": psnr(out, target).tolist()}
+        m = {"psnr": psnr(out, target).tolist()}
+        c = self.in_channels
+        centre = inp if self.frames == 1 else inp[:, c: 2 * c]
+        if self.scale == 1 and centre.shape == target.shape:
+            # The damaged input's own PSNR: the model is only useful above it.
+            m["psnr_input"] = psnr(centre, target).tolist()
+        return m
 
     @staticmethod
     def score(m: Dict[str, float]) -> float:
