@@ -5,7 +5,7 @@ import { serve } from './serve';
  * `node out/main/serve.js` (or `tintype serve`): the headless server. Prints the URL (with its
  * one-time token) on stdout; --json prints one JSON line instead, for scripts and tests.
  * `argv` is shaped like process.argv (two leading entries, then options), so the CLI can hand over
- * its own with "serve" in second place.
+ * its own with "serve" in second place. Resolves when the server has stopped.
  */
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('tintype serve')
@@ -27,10 +27,13 @@ export async function main(argv: string[]): Promise<void> {
   if (o.json) process.stdout.write(`${JSON.stringify({ url: s.url, port: s.port, token: s.token })}\n`);
   else process.stdout.write(`Tintype is serving at ${s.url}\n(open it in a browser; press Ctrl+C to stop)\n`);
 
-  const stop = (signal: string) => {
-    s.log.info(`serve: ${signal}, shutting down`);
-    void s.close().then(() => process.exit(0));
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  // Resolves once the server has shut down (Ctrl+C or SIGTERM), so a caller can await the whole run.
+  await new Promise<void>((done) => {
+    const stop = (signal: string) => {
+      s.log.info(`serve: ${signal}, shutting down`);
+      void s.close().then(done);
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
 }
