@@ -11,6 +11,9 @@ const svg = join(here, 'icon.svg');
 await sharp(svg, { density: 300 }).resize(1024, 1024).png().toFile(join(here, 'icon.png'));
 mkdirSync(join(here, 'icons'), { recursive: true });
 for (const size of [16, 32, 48, 64, 128, 256, 512]) {
-  await sharp(svg, { density: 300 }).resize(size, size).png().toFile(join(here, 'icons', `${size}x${size}.png`));
+  await sharp(svg, { density: 300 })
+    .resize(size, size)
+    .png()
+    .toFile(join(here, 'icons', `${size}x${size}.png`));
 }
 console.log('icons written to', here);

@@ -18,7 +18,8 @@ function fakeIpc() {
   return {
     handle: (channel: string, l: Listener) => void handlers.set(channel, l),
     removeHandler: (channel: string) => void handlers.delete(channel),
-    invoke: (method: unknown, payload?: unknown, sender = { id: 1 }) => handlers.get(IPC_INVOKE)!({ sender } as unknown as IpcMainInvokeEvent, method, payload),
+    invoke: (method: unknown, payload?: unknown, sender = { id: 1 }) =>
+      handlers.get(IPC_INVOKE)!({ sender } as unknown as IpcMainInvokeEvent, method, payload),
     handlers,
   };
 }
@@ -30,7 +31,13 @@ let handlers: Handlers;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'tintype-ipc-'));
-  svc = new LibraryService({ dataDir: dir, engineFactory: () => sharpProcessor(), catalog: testCatalog, mode: 'electron', version: 'test' });
+  svc = new LibraryService({
+    dataDir: dir,
+    engineFactory: () => sharpProcessor(),
+    catalog: testCatalog,
+    mode: 'electron',
+    version: 'test',
+  });
   svc.start();
   ipc = fakeIpc();
   handlers = {
@@ -64,10 +71,16 @@ describe('IPC validation', () => {
   });
 
   it('rejects malformed payloads with BAD_REQUEST and a message naming the problem', async () => {
-    expect(await error('projects.create', { name: 42 })).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('name') });
+    expect(await error('projects.create', { name: 42 })).toMatchObject({
+      code: 'BAD_REQUEST',
+      message: expect.stringContaining('name'),
+    });
     expect(await error('projects.create', {})).toMatchObject({ code: 'BAD_REQUEST' });
     expect(await error('projects.create', { name: '   ' })).toMatchObject({ code: 'BAD_REQUEST' });
-    expect(await error('projects.create', { name: 'x', sneaky: true })).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('sneaky') });
+    expect(await error('projects.create', { name: 'x', sneaky: true })).toMatchObject({
+      code: 'BAD_REQUEST',
+      message: expect.stringContaining('sneaky'),
+    });
     expect(await error('projects.create', 'a string')).toMatchObject({ code: 'BAD_REQUEST' });
     expect(await error('projects.create', null)).toMatchObject({ code: 'BAD_REQUEST' });
     expect(await error('projects.rename', { id: -1, name: 'x' })).toMatchObject({ code: 'BAD_REQUEST' });
@@ -77,16 +90,32 @@ describe('IPC validation', () => {
       message: expect.stringContaining('must be an absolute path'),
     });
     expect(await error('assets.import', { projectId: 1, paths: [] })).toMatchObject({ code: 'BAD_REQUEST' });
-    expect(await error('batch.start', { target: { kind: 'everything' }, recipe: { ops: ['colorize'] } })).toMatchObject({ code: 'BAD_REQUEST' });
-    expect(await error('batch.start', { target: { kind: 'project', projectId: 1 }, recipe: { ops: ['colorize', 'colorize'] } })).toMatchObject({
+    expect(
+      await error('batch.start', { target: { kind: 'everything' }, recipe: { ops: ['colorize'] } }),
+    ).toMatchObject({ code: 'BAD_REQUEST' });
+    expect(
+      await error('batch.start', {
+        target: { kind: 'project', projectId: 1 },
+        recipe: { ops: ['colorize', 'colorize'] },
+      }),
+    ).toMatchObject({
       code: 'BAD_REQUEST',
       message: expect.stringContaining('each op at most once'),
     });
-    expect(await error('batch.start', { target: { kind: 'project', projectId: 1 }, recipe: { ops: ['rm -rf'] } })).toMatchObject({ code: 'BAD_REQUEST' });
-    expect(await error('preview.render', { assetId: 1, recipe: { ops: ['colorize'], options: { renderSize: 1e9 } } })).toMatchObject({ code: 'BAD_REQUEST' });
+    expect(
+      await error('batch.start', { target: { kind: 'project', projectId: 1 }, recipe: { ops: ['rm -rf'] } }),
+    ).toMatchObject({ code: 'BAD_REQUEST' });
+    expect(
+      await error('preview.render', {
+        assetId: 1,
+        recipe: { ops: ['colorize'], options: { renderSize: 1e9 } },
+      }),
+    ).toMatchObject({ code: 'BAD_REQUEST' });
     expect(await error('settings.update', { threads: 'all' })).toMatchObject({ code: 'BAD_REQUEST' });
     expect(await error('settings.update', { theme: 'neon' })).toMatchObject({ code: 'BAD_REQUEST' });
-    expect(await error('export.run', { renderIds: [1], format: 'exe' })).toMatchObject({ code: 'BAD_REQUEST' });
+    expect(await error('export.run', { renderIds: [1], format: 'exe' })).toMatchObject({
+      code: 'BAD_REQUEST',
+    });
   });
 
   it('rejects unknown methods, including prototype names and non-strings', async () => {
@@ -96,9 +125,15 @@ describe('IPC validation', () => {
   });
 
   it('reports missing records, desktop-only methods and failing handlers as errors', async () => {
-    expect(await error('projects.rename', { id: 999, name: 'x' })).toEqual({ code: 'NOT_FOUND', message: 'no project with id 999' });
+    expect(await error('projects.rename', { id: 999, name: 'x' })).toEqual({
+      code: 'NOT_FOUND',
+      message: 'no project with id 999',
+    });
     expect(await error('dialog.openFiles', {})).toMatchObject({ code: 'UNAVAILABLE' });
-    expect(await error('shell.reveal', { path: '/tmp' })).toEqual({ code: 'FAILED', message: 'boom: the shell is gone' });
+    expect(await error('shell.reveal', { path: '/tmp' })).toEqual({
+      code: 'FAILED',
+      message: 'boom: the shell is gone',
+    });
     // ...and main carries on.
     expect((await ipc.invoke('app.info')).ok).toBe(true);
   });
@@ -109,7 +144,21 @@ describe('IPC validation', () => {
   });
 
   it('survives junk sent to every method', async () => {
-    const junk: unknown[] = [undefined, null, 0, -1, 'x', [], [1, 2], { id: 'x' }, { ids: [0] }, { projectId: {} }, { recipe: 5 }, { __proto__: { id: 1 } }, JSON.parse('{"__proto__": {"polluted": 1}}')];
+    const junk: unknown[] = [
+      undefined,
+      null,
+      0,
+      -1,
+      'x',
+      [],
+      [1, 2],
+      { id: 'x' },
+      { ids: [0] },
+      { projectId: {} },
+      { recipe: 5 },
+      { __proto__: { id: 1 } },
+      JSON.parse('{"__proto__": {"polluted": 1}}'),
+    ];
     let answered = 0;
     for (const m of METHODS) {
       if (m === 'dialog.openFiles' || m === 'dialog.openFolder') continue;
@@ -125,12 +174,18 @@ describe('IPC validation', () => {
   });
 
   it('answers match the contract (checked on every call here)', async () => {
-    const p = (await ipc.invoke('projects.create', { name: 'contract' })) as { ok: true; value: { id: number } };
+    const p = (await ipc.invoke('projects.create', { name: 'contract' })) as {
+      ok: true;
+      value: { id: number };
+    };
     const photo = join(dir, 'c.jpg');
     await writePhoto(photo, 20, 16);
     const imp = await ipc.invoke('assets.import', { projectId: p.value.id, paths: [photo] });
     expect(imp.ok).toBe(true);
-    const b = await ipc.invoke('batch.start', { target: { kind: 'project', projectId: p.value.id }, recipe: { ops: ['colorize'] } });
+    const b = await ipc.invoke('batch.start', {
+      target: { kind: 'project', projectId: p.value.id },
+      recipe: { ops: ['colorize'] },
+    });
     expect(b).toMatchObject({ ok: true, value: { queued: 1 } });
     await svc.idle();
     for (const [m, payload] of [

@@ -13,8 +13,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT = join(ROOT, 'out');
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; optionalDependencies?: Record<string, string> };
-const quietLogger = { add: () => {}, isEnabled: false } as unknown as Parameters<typeof validateConfiguration>[1];
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  dependencies: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+};
+const quietLogger = { add: () => {}, isEnabled: false } as unknown as Parameters<
+  typeof validateConfiguration
+>[1];
 
 let config: Configuration;
 beforeAll(async () => {
@@ -28,7 +33,9 @@ describe('electron-builder configuration', () => {
   it('loads from electron-builder.yml and passes electron-builder validation', async () => {
     await expect(validateConfiguration(config, quietLogger)).resolves.toBeUndefined();
     // The validator is real: a misspelt option is refused.
-    await expect(validateConfiguration({ ...config, asarUnpak: ['x'] } as Configuration, quietLogger)).rejects.toThrow(/asarUnpak/);
+    await expect(
+      validateConfiguration({ ...config, asarUnpak: ['x'] } as Configuration, quietLogger),
+    ).rejects.toThrow(/asarUnpak/);
   });
 
   it('builds AppImage and deb, NSIS and DMG', () => {
@@ -59,15 +66,24 @@ describe('electron-builder configuration', () => {
 
 describe('built bundles (out/)', () => {
   beforeAll(() => {
-    if (!existsSync(join(OUT, 'main', 'index.js'))) throw new Error(`${OUT} is not built: run "npm run build" (npm test does)`);
+    if (!existsSync(join(OUT, 'main', 'index.js')))
+      throw new Error(`${OUT} is not built: run "npm run build" (npm test does)`);
   });
 
   it('has every entry: app, preload, renderer, CLI, headless server, engine worker', () => {
-    for (const f of ['main/index.js', 'main/serve.js', 'main/cli.js', 'main/engine-worker.js', 'preload/index.cjs', 'renderer/index.html']) {
+    for (const f of [
+      'main/index.js',
+      'main/serve.js',
+      'main/cli.js',
+      'main/engine-worker.js',
+      'preload/index.cjs',
+      'renderer/index.html',
+    ]) {
       expect(existsSync(join(OUT, f)), f).toBe(true);
     }
     const html = readFileSync(join(OUT, 'renderer', 'index.html'), 'utf8');
-    for (const ref of html.matchAll(/(?:src|href)="\.\/([^"]+)"/g)) expect(existsSync(join(OUT, 'renderer', ref[1])), ref[1]).toBe(true);
+    for (const ref of html.matchAll(/(?:src|href)="\.\/([^"]+)"/g))
+      expect(existsSync(join(OUT, 'renderer', ref[1])), ref[1]).toBe(true);
     expect(html).toMatch(/Content-Security-Policy[^>]+script-src 'self'/);
     expect(html).not.toMatch(/unsafe-eval/);
   });
@@ -80,7 +96,11 @@ describe('built bundles (out/)', () => {
   });
 
   it('loads only production dependencies and Node built-ins from the main bundles', () => {
-    const allowed = new Set([...Object.keys(pkg.dependencies), ...Object.keys(pkg.optionalDependencies ?? {}), 'electron']);
+    const allowed = new Set([
+      ...Object.keys(pkg.dependencies),
+      ...Object.keys(pkg.optionalDependencies ?? {}),
+      'electron',
+    ]);
     const files = [
       ...readdirSync(join(OUT, 'main')).filter((f) => f.endsWith('.js')),
       ...readdirSync(join(OUT, 'main', 'chunks')).map((f) => join('chunks', f)),
@@ -88,13 +108,17 @@ describe('built bundles (out/)', () => {
     const bare = new Set<string>();
     for (const f of files) {
       const code = readFileSync(join(OUT, 'main', f), 'utf8');
-      for (const m of code.matchAll(/(?:from\s+|import\(\s*|require\(\s*)["']([^"'./][^"']*)["']/g)) bare.add(m[1]);
+      for (const m of code.matchAll(/(?:from\s+|import\(\s*|require\(\s*)["']([^"'./][^"']*)["']/g))
+        bare.add(m[1]);
     }
-    const packages = [...bare].filter((s) => !s.startsWith('node:')).map((s) => (s.startsWith('@') ? s.split('/').slice(0, 2).join('/') : s.split('/')[0]));
+    const packages = [...bare]
+      .filter((s) => !s.startsWith('node:'))
+      .map((s) => (s.startsWith('@') ? s.split('/').slice(0, 2).join('/') : s.split('/')[0]));
     expect(packages.length).toBeGreaterThan(3);
     expect(packages.filter((p) => !allowed.has(p))).toEqual([]);
     // Electron itself only in the desktop entry's own code, never in the shared engine/library chunks.
-    for (const f of files.filter((f) => f.startsWith('chunks'))) expect(readFileSync(join(OUT, 'main', f), 'utf8'), f).not.toMatch(/from\s+["']electron["']/);
+    for (const f of files.filter((f) => f.startsWith('chunks')))
+      expect(readFileSync(join(OUT, 'main', f), 'utf8'), f).not.toMatch(/from\s+["']electron["']/);
   });
 
   it('does not ship Node built-ins to the renderer', () => {

@@ -26,7 +26,13 @@ beforeAll(async () => {
   writeFileSync(join(ui, 'index.html'), '<!doctype html><title>Tintype</title>');
   writeFileSync(join(ui, 'assets', 'app.js'), 'console.log(1)');
   writeFileSync(join(dir, 'secret.txt'), 'do not serve');
-  svc = new LibraryService({ dataDir: join(dir, 'data'), engineFactory: () => sharpProcessor(), catalog: testCatalog, mode: 'server', version: 'test' });
+  svc = new LibraryService({
+    dataDir: join(dir, 'data'),
+    engineFactory: () => sharpProcessor(),
+    catalog: testCatalog,
+    mode: 'server',
+    version: 'test',
+  });
   svc.start();
   lag = new LoopLag();
   server = createHttpServer({
@@ -49,8 +55,16 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const call = (method: string, body?: unknown, headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }) =>
-  fetch(`${base}/api/${method}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+const call = (
+  method: string,
+  body?: unknown,
+  headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` },
+) =>
+  fetch(`${base}/api/${method}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
 
 function rawGet(path: string, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -79,7 +93,10 @@ describe('headless server', () => {
   it('needs the token, a loopback Host and same-origin calls', async () => {
     expect((await call('projects.list', {}, {})).status).toBe(401);
     expect((await call('projects.list', {}, { authorization: 'Bearer wrong' })).status).toBe(401);
-    expect((await call('projects.list', {}, { authorization: `Bearer ${TOKEN}`, origin: 'http://evil.example' })).status).toBe(403);
+    expect(
+      (await call('projects.list', {}, { authorization: `Bearer ${TOKEN}`, origin: 'http://evil.example' }))
+        .status,
+    ).toBe(403);
     expect(await rawGet('/', 'evil.example')).toBe(421);
     expect(await rawGet('/', `localhost:${new URL(base).port}`)).toBe(200);
     const ok = await call('projects.list', {});
@@ -88,16 +105,25 @@ describe('headless server', () => {
   });
 
   it('answers bad requests with an error result and a 4xx status', async () => {
-    const notJson = await fetch(`${base}/api/projects.create`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: '{name:' });
+    const notJson = await fetch(`${base}/api/projects.create`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+      body: '{name:',
+    });
     expect(notJson.status).toBe(400);
-    expect(await notJson.json()).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST', message: expect.stringContaining('not JSON') } });
+    expect(await notJson.json()).toMatchObject({
+      ok: false,
+      error: { code: 'BAD_REQUEST', message: expect.stringContaining('not JSON') },
+    });
     const invalid = await call('projects.create', { name: 7 });
     expect(invalid.status).toBe(400);
     expect(await invalid.json()).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
     expect((await call('no.such.method', {})).status).toBe(404);
     expect((await call('projects.rename', { id: 12345, name: 'x' })).status).toBe(404);
     expect((await call('dialog.openFolder', {})).status).toBe(501);
-    expect((await fetch(`${base}/api/projects.list`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(405);
+    expect(
+      (await fetch(`${base}/api/projects.list`, { headers: { authorization: `Bearer ${TOKEN}` } })).status,
+    ).toBe(405);
   });
 
   it('streams events and serves media by key only', async () => {
@@ -112,7 +138,8 @@ describe('headless server', () => {
         const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
         if (done) return;
         buf += new TextDecoder().decode(value);
-        for (const block of buf.split('\n\n').slice(0, -1)) if (block.startsWith('data: ')) events.push(JSON.parse(block.slice(6)));
+        for (const block of buf.split('\n\n').slice(0, -1))
+          if (block.startsWith('data: ')) events.push(JSON.parse(block.slice(6)));
         buf = buf.slice(buf.lastIndexOf('\n\n') + 2);
       }
     })();
@@ -131,7 +158,10 @@ describe('headless server', () => {
     expect((await fetch(`${base}/media/preview/..%2f..%2flibrary.sqlite?token=${TOKEN}`)).status).toBe(404);
     expect((await fetch(`${base}/api/events?token=nope`)).status).toBe(401);
 
-    await call('batch.start', { target: { kind: 'project', projectId: project.id }, recipe: { ops: ['colorize'] } });
+    await call('batch.start', {
+      target: { kind: 'project', projectId: project.id },
+      recipe: { ops: ['colorize'] },
+    });
     await svc.idle();
     await new Promise((r) => setTimeout(r, 100));
     controller.abort();

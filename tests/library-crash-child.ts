@@ -17,8 +17,10 @@ const svc = new LibraryService({
   version: 'test',
 });
 svc.on((e) => {
-  if (e.type === 'job' && e.job.status === 'done') process.stdout.write(`done ${e.job.id} ${e.job.renderId}\n`);
-  if (e.type === 'job' && e.job.status === 'running' && e.job.progress > 0) process.stdout.write(`rendering ${e.job.id}\n`);
+  if (e.type === 'job' && e.job.status === 'done')
+    process.stdout.write(`done ${e.job.id} ${e.job.renderId}\n`);
+  if (e.type === 'job' && e.job.status === 'running' && e.job.progress > 0)
+    process.stdout.write(`rendering ${e.job.id}\n`);
 });
 const project = svc.createProject({ name: 'crash' });
 const started = await svc.startBatch({

@@ -23,9 +23,13 @@ it('a batch killed with SIGKILL resumes at the next start; finished renders stay
   const libraryDir = join(dir, 'library');
 
   // Run the batch in a child process and kill it hard once two jobs are done and a third is mid-render.
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'library-crash-child.ts'), libraryDir, photos], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'library-crash-child.ts'), libraryDir, photos],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const finished = await new Promise<{ job: number; render: number }[]>((resolve, reject) => {
@@ -54,19 +58,30 @@ it('a batch killed with SIGKILL resumes at the next start; finished renders stay
 
   // What the kill left behind: two done jobs with their renders, the rest queued or mid-render.
   const db = openDatabase(join(libraryDir, 'library.sqlite'));
-  const states = db.prepare('SELECT status, count(*) AS n FROM jobs GROUP BY status ORDER BY status').all() as { status: string; n: number }[];
+  const states = db
+    .prepare('SELECT status, count(*) AS n FROM jobs GROUP BY status ORDER BY status')
+    .all() as { status: string; n: number }[];
   const count = (s: string) => states.find((x) => x.status === s)?.n ?? 0;
   expect(count('done')).toBeGreaterThanOrEqual(2);
   expect(count('done') + count('running') + count('queued')).toBe(6);
   expect(count('done')).toBeLessThan(6);
   expect(count('running')).toBe(1);
-  const before = db.prepare("SELECT id, output_path FROM renders WHERE status = 'done' ORDER BY id").all() as { id: number; output_path: string }[];
+  const before = db
+    .prepare("SELECT id, output_path FROM renders WHERE status = 'done' ORDER BY id")
+    .all() as { id: number; output_path: string }[];
   db.close();
   const hashes = new Map(before.map((r) => [r.id, sha(join(libraryDir, r.output_path))]));
   for (const f of finished) expect(hashes.has(f.render)).toBe(true);
 
   // Restart: the interrupted job goes back to the queue and everything finishes once.
-  const svc = new LibraryService({ dataDir: join(dir, 'data'), libraryDir, engineFactory: () => sharpProcessor(), catalog: testCatalog, mode: 'server', version: 'test' });
+  const svc = new LibraryService({
+    dataDir: join(dir, 'data'),
+    libraryDir,
+    engineFactory: () => sharpProcessor(),
+    catalog: testCatalog,
+    mode: 'server',
+    version: 'test',
+  });
   try {
     const resumed = svc.start();
     expect(resumed).toBe(count('running'));
@@ -74,7 +89,9 @@ it('a batch killed with SIGKILL resumes at the next start; finished renders stay
     const { jobs, batches } = svc.listJobs({ limit: 100 });
     expect(jobs.map((j) => j.status)).toEqual(Array(6).fill('done'));
     expect(batches[0]).toMatchObject({ total: 6, done: 6, failed: 0 });
-    const renders = svc.db.prepare("SELECT asset_id, count(*) AS n FROM renders WHERE status = 'done' GROUP BY asset_id").all() as { n: number }[];
+    const renders = svc.db
+      .prepare("SELECT asset_id, count(*) AS n FROM renders WHERE status = 'done' GROUP BY asset_id")
+      .all() as { n: number }[];
     expect(renders.length).toBe(6);
     expect(renders.every((r) => r.n === 1)).toBe(true);
     for (const [id, hash] of hashes) expect(sha(svc.store.rendersByIds([id])[0].outputPath!)).toBe(hash);

@@ -12,7 +12,9 @@ import type { ModelInfo } from '../src/shared/api';
  * sharp (so outputs are real files with real pixels) but none of the engine's model work.
  */
 
-export function sharpProcessor(opts: { delayMs?: number; calls?: string[] } = {}): RenderEngine & { closed: boolean } {
+export function sharpProcessor(
+  opts: { delayMs?: number; calls?: string[] } = {},
+): RenderEngine & { closed: boolean } {
   const engine = {
     closed: false,
     async processFile(job: FileJob, onProgress?: (e: ProgressEvent) => void): Promise<FileResult> {
@@ -48,7 +50,14 @@ export function sharpProcessor(opts: { delayMs?: number; calls?: string[] } = {}
         };
       } catch (err) {
         await rm(`${job.output}.tmp-${process.pid}`, { force: true });
-        return { input: job.input, output: job.output, ok: false, error: `${job.input}: ${(err as Error).message}`, ops: job.ops, models: [] };
+        return {
+          input: job.input,
+          output: job.output,
+          ok: false,
+          error: `${job.input}: ${(err as Error).message}`,
+          ops: job.ops,
+          models: [],
+        };
       }
     },
     async close() {
@@ -61,8 +70,26 @@ export function sharpProcessor(opts: { delayMs?: number; calls?: string[] } = {}
 export const testCatalog: ModelCatalog = {
   async list(): Promise<ModelInfo[]> {
     return [
-      { id: 'test-colorize', name: 'Test colorizer', version: '1.0.0', task: 'colorize', scale: 1, renderSize: { default: 288, min: 224, max: 360 }, description: null, license: 'MIT' },
-      { id: 'test-restore', name: 'Test restorer', version: '2.1.0', task: 'restore', scale: 1, renderSize: null, description: null, license: 'MIT' },
+      {
+        id: 'test-colorize',
+        name: 'Test colorizer',
+        version: '1.0.0',
+        task: 'colorize',
+        scale: 1,
+        renderSize: { default: 288, min: 224, max: 360 },
+        description: null,
+        license: 'MIT',
+      },
+      {
+        id: 'test-restore',
+        name: 'Test restorer',
+        version: '2.1.0',
+        task: 'restore',
+        scale: 1,
+        renderSize: null,
+        description: null,
+        license: 'MIT',
+      },
     ];
   },
 };
@@ -73,7 +100,8 @@ export async function writePhoto(path: string, w: number, h: number, seed = 1, g
   const data = Buffer.alloc(w * h * ch);
   for (let y = 0; y < h; y++)
     for (let x = 0; x < w; x++)
-      for (let c = 0; c < ch; c++) data[(y * w + x) * ch + c] = (x * 7 + y * 5 + c * 60 + seed * 31 + ((x * y * seed) % 23)) & 255;
+      for (let c = 0; c < ch; c++)
+        data[(y * w + x) * ch + c] = (x * 7 + y * 5 + c * 60 + seed * 31 + ((x * y * seed) % 23)) & 255;
   const img = sharp(data, { raw: { width: w, height: h, channels: ch } });
   await (path.endsWith('.png') ? img.png() : img.jpeg({ quality: 90 })).toFile(path);
 }
@@ -129,16 +157,36 @@ export function haveFfmpeg(): boolean {
 }
 
 export function writeVideo(path: string): void {
-  execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=5', '-t', '1', '-pix_fmt', 'yuv420p', '-y', path]);
+  execFileSync('ffmpeg', [
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=64x48:rate=5',
+    '-t',
+    '1',
+    '-pix_fmt',
+    'yuv420p',
+    '-y',
+    path,
+  ]);
 }
 
 /**
  * A folder the way a user has one: photos in nested folders, a 16-bit stack, a video, a JPEG cut off
  * halfway (a damaged download) and a text file that is not media.
  */
-export async function makeFolder(root: string, opts: { video?: boolean } = {}): Promise<{ photos: string[]; stack: string; video: string | null; corrupt: string; text: string }> {
+export async function makeFolder(
+  root: string,
+  opts: { video?: boolean } = {},
+): Promise<{ photos: string[]; stack: string; video: string | null; corrupt: string; text: string }> {
   mkdirSync(join(root, 'album', '1952 wedding'), { recursive: true });
-  const photos = [join(root, 'album', 'portrait.jpg'), join(root, 'album', '1952 wedding', 'wedding-01.png'), join(root, 'album', '1952 wedding', 'wedding-02.jpg')];
+  const photos = [
+    join(root, 'album', 'portrait.jpg'),
+    join(root, 'album', '1952 wedding', 'wedding-01.png'),
+    join(root, 'album', '1952 wedding', 'wedding-02.jpg'),
+  ];
   await writePhoto(photos[0], 48, 64, 1, true);
   await writePhoto(photos[1], 64, 48, 2);
   await writePhoto(photos[2], 60, 40, 3, true);

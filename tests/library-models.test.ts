@@ -32,14 +32,20 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tintype-models-'));
   const modelsDir = join(dir, 'models');
   const catalog = catalogOf(
-    entry('grandma-colorizer', [{ url: server.url('/m.onnx'), crc32Url: server.url('/m.hash') }], { description: 'for tests' }),
+    entry('grandma-colorizer', [{ url: server.url('/m.onnx'), crc32Url: server.url('/m.hash') }], {
+      description: 'for tests',
+    }),
     entry('slow-colorizer', [{ url: server.url('/slow.onnx'), crc32Url: server.url('/slow.hash') }]),
   );
   svc = new LibraryService({
     dataDir: join(dir, 'data'),
     engineFactory: () => sharpProcessor(),
     catalog: registryCatalog({ modelDirs: [modelsDir], log: silentLogger }),
-    models: { store: { modelsDir, bundledDir: null }, catalog, tuning: { progressIntervalMs: 0, retryDelayMs: 0 } },
+    models: {
+      store: { modelsDir, bundledDir: null },
+      catalog,
+      tuning: { progressIntervalMs: 0, retryDelayMs: 0 },
+    },
     mode: 'server',
     version: 'test',
   });
@@ -65,7 +71,10 @@ const until = async (pred: () => boolean, what: string) => {
 
 describe('models page backend', () => {
   it('lists the catalog with nothing installed', async () => {
-    const r: { models: { id: string; installed: boolean; description: string | null }[] } = await call('models.catalog', {});
+    const r: { models: { id: string; installed: boolean; description: string | null }[] } = await call(
+      'models.catalog',
+      {},
+    );
     expect(r.models.map((m) => [m.id, m.installed])).toEqual([
       ['grandma-colorizer', false],
       ['slow-colorizer', false],
@@ -76,24 +85,47 @@ describe('models page backend', () => {
 
   it('installs in the background with progress events; the model is then usable', async () => {
     expect(await call('models.install', { id: 'grandma-colorizer' })).toEqual({ started: true });
-    await until(() => events.some((e) => e.type === 'model' && e.id === 'grandma-colorizer' && e.state !== 'installing'), 'install');
+    await until(
+      () =>
+        events.some((e) => e.type === 'model' && e.id === 'grandma-colorizer' && e.state !== 'installing'),
+      'install',
+    );
     const mine = events.filter((e) => e.type === 'model' && e.id === 'grandma-colorizer');
     expect(mine.at(-1)).toMatchObject({ state: 'installed', error: null });
     expect(mine.some((e) => e.type === 'model' && e.progress?.phase === 'download')).toBe(true);
     const listed: { id: string; task: string }[] = await call('models.list', {});
     expect(listed.map((m) => [m.id, m.task])).toEqual([['grandma-colorizer', 'colorize']]);
-    const row = ((await call('models.catalog', {})) as { models: { id: string; installed: boolean; removable: boolean; origin: string }[] }).models[0];
+    const row = (
+      (await call('models.catalog', {})) as {
+        models: { id: string; installed: boolean; removable: boolean; origin: string }[];
+      }
+    ).models[0];
     expect(row).toMatchObject({ installed: true, removable: true, origin: 'catalog' });
   });
 
   it('cancels a download midway, keeping the partial file for a later resume', async () => {
     await call('models.install', { id: 'slow-colorizer' });
-    await until(() => events.some((e) => e.type === 'model' && e.id === 'slow-colorizer' && (e.progress?.receivedBytes ?? 0) >= 50_000), 'progress');
-    const rows = ((await call('models.catalog', {})) as { models: { id: string; installing: boolean }[] }).models;
+    await until(
+      () =>
+        events.some(
+          (e) =>
+            e.type === 'model' && e.id === 'slow-colorizer' && (e.progress?.receivedBytes ?? 0) >= 50_000,
+        ),
+      'progress',
+    );
+    const rows = ((await call('models.catalog', {})) as { models: { id: string; installing: boolean }[] })
+      .models;
     expect(rows.find((m) => m.id === 'slow-colorizer')?.installing).toBe(true);
     expect(await call('models.cancelInstall', { id: 'slow-colorizer' })).toEqual({ canceled: true });
-    await until(() => events.some((e) => e.type === 'model' && e.id === 'slow-colorizer' && e.state === 'canceled'), 'cancel');
-    const after = ((await call('models.catalog', {})) as { models: { id: string; installing: boolean; partialBytes: number }[] }).models.find((m) => m.id === 'slow-colorizer')!;
+    await until(
+      () => events.some((e) => e.type === 'model' && e.id === 'slow-colorizer' && e.state === 'canceled'),
+      'cancel',
+    );
+    const after = (
+      (await call('models.catalog', {})) as {
+        models: { id: string; installing: boolean; partialBytes: number }[];
+      }
+    ).models.find((m) => m.id === 'slow-colorizer')!;
     expect(after.installing).toBe(false);
     expect(after.partialBytes).toBe(50_000);
   });

@@ -40,9 +40,23 @@ describe('library: import', () => {
     expect(report.errors).toEqual([]);
     const byName = Object.fromEntries(report.added.map((a) => [a.name, a]));
     expect(Object.keys(byName).sort()).toEqual(
-      ['cells.tif', 'damaged.jpg', 'portrait.jpg', 'wedding-01.png', 'wedding-02.jpg', ...(f.video ? ['home-movie.mp4'] : [])].sort(),
+      [
+        'cells.tif',
+        'damaged.jpg',
+        'portrait.jpg',
+        'wedding-01.png',
+        'wedding-02.jpg',
+        ...(f.video ? ['home-movie.mp4'] : []),
+      ].sort(),
     );
-    expect(byName['portrait.jpg']).toMatchObject({ kind: 'photo', width: 48, height: 64, depth: 8, status: 'new', problem: null });
+    expect(byName['portrait.jpg']).toMatchObject({
+      kind: 'photo',
+      width: 48,
+      height: 64,
+      depth: 8,
+      status: 'new',
+      problem: null,
+    });
     expect(byName['cells.tif']).toMatchObject({ kind: 'stack', pages: 3, depth: 16, width: 24, height: 20 });
     expect(byName['damaged.jpg'].status).toBe('unreadable');
     expect(byName['damaged.jpg'].problem).toContain(f.corrupt);
@@ -110,7 +124,11 @@ describe('library: projects', () => {
     const b = svc.createProject({ name: 'B', copyOriginals: true });
     await svc.importAssets({ projectId: a.id, paths: [join(dir, 'src')] });
     await svc.importAssets({ projectId: b.id, paths: [f.photos[1]] });
-    await svc.startBatch({ target: { kind: 'project', projectId: a.id }, recipe: { ops: ['colorize'], options: {}, watermark: false }, skipDone: true });
+    await svc.startBatch({
+      target: { kind: 'project', projectId: a.id },
+      recipe: { ops: ['colorize'], options: {}, watermark: false },
+      skipDone: true,
+    });
     await svc.idle();
     expect(svc.renameProject({ id: a.id, name: 'Grandma' }).name).toBe('Grandma');
     const listed = svc.listProjects().find((p) => p.id === a.id)!;
@@ -139,7 +157,11 @@ describe('library: batch, queue and export', () => {
     const f = await makeFolder(join(dir, 'src'), { video: false });
     const p = svc.createProject({ name: 'x' });
     const recipe = { ops: ['colorize' as const], options: { renderSize: 288 }, watermark: false };
-    const started = await svc.startBatch({ target: { kind: 'folder', projectId: p.id, path: join(dir, 'src') }, recipe, skipDone: true });
+    const started = await svc.startBatch({
+      target: { kind: 'folder', projectId: p.id, path: join(dir, 'src') },
+      recipe,
+      skipDone: true,
+    });
     expect(started.import!.added.length).toBe(5);
     expect(started.queued).toBe(5);
     const events: string[] = [];
@@ -152,9 +174,13 @@ describe('library: batch, queue and export', () => {
     expect(batches[0]).toMatchObject({ total: 5, done: 3, failed: 2, queued: 0, running: 0 });
     expect(batches[0].finishedAt).not.toBeNull();
     expect(batches[0].itemsPerSec).toBeGreaterThan(0);
-    const failed = jobs.filter((j) => j.status === 'failed').sort((a, b) => a.assetName.localeCompare(b.assetName));
+    const failed = jobs
+      .filter((j) => j.status === 'failed')
+      .sort((a, b) => a.assetName.localeCompare(b.assetName));
     expect(failed.map((j) => j.assetName)).toEqual(['cells.tif', 'damaged.jpg']);
-    expect(failed[0].error).toBe(`${f.stack}: rendering stacks needs the video pipeline, which this build does not include`);
+    expect(failed[0].error).toBe(
+      `${f.stack}: rendering stacks needs the video pipeline, which this build does not include`,
+    );
     expect(failed[1].error).toContain(f.corrupt);
 
     const assets = svc.listAssets({ projectId: p.id });
@@ -168,11 +194,19 @@ describe('library: batch, queue and export', () => {
     expect(svc.resolveMedia(render.view!)).not.toBeNull();
 
     // Same recipe again: everything done is skipped, only the two failures are tried again.
-    const again = await svc.startBatch({ target: { kind: 'project', projectId: p.id }, recipe, skipDone: true });
+    const again = await svc.startBatch({
+      target: { kind: 'project', projectId: p.id },
+      recipe,
+      skipDone: true,
+    });
     expect(again).toMatchObject({ queued: 2, skipped: 3 });
     await svc.idle();
     // A different recipe is not "done".
-    const other = await svc.startBatch({ target: { kind: 'assets', ids: [portrait.id] }, recipe: { ops: ['restore'], options: {}, watermark: false }, skipDone: true });
+    const other = await svc.startBatch({
+      target: { kind: 'assets', ids: [portrait.id] },
+      recipe: { ops: ['restore'], options: {}, watermark: false },
+      skipDone: true,
+    });
     expect(other.queued).toBe(1);
     await svc.idle();
     expect(svc.getAsset({ id: portrait.id }).renders.length).toBe(2);
@@ -184,7 +218,11 @@ describe('library: batch, queue and export', () => {
     const f = await makeFolder(join(dir, 'src'), { video: false });
     const p = svc.createProject({ name: 'x' });
     await svc.importAssets({ projectId: p.id, paths: f.photos });
-    const { batch } = await svc.startBatch({ target: { kind: 'project', projectId: p.id }, recipe: { ops: ['upscale'], options: { scale: 2 }, watermark: false }, skipDone: true });
+    const { batch } = await svc.startBatch({
+      target: { kind: 'project', projectId: p.id },
+      recipe: { ops: ['upscale'], options: { scale: 2 }, watermark: false },
+      skipDone: true,
+    });
     await new Promise((r) => setTimeout(r, 50));
     const running = svc.listJobs({ limit: 10 }).jobs.filter((j) => j.status === 'running');
     expect(running.length).toBe(1);
@@ -195,7 +233,11 @@ describe('library: batch, queue and export', () => {
     expect(after.batches[0].finishedAt).not.toBeNull();
     // The canceled running job left no render and no output file behind.
     expect(svc.listAssets({ projectId: p.id }).every((a) => a.latestRender === null)).toBe(true);
-    expect(existsSync(join(svc.layout.projectDir(p.id), 'renders')) ? statSync(join(svc.layout.projectDir(p.id), 'renders')).isDirectory() : true).toBe(true);
+    expect(
+      existsSync(join(svc.layout.projectDir(p.id), 'renders'))
+        ? statSync(join(svc.layout.projectDir(p.id), 'renders')).isDirectory()
+        : true,
+    ).toBe(true);
 
     expect(svc.retryJobs({ batchId: batch!.id }).requeued).toBe(3);
     await svc.idle();
@@ -212,7 +254,11 @@ describe('library: batch, queue and export', () => {
     const photo = join(dir, 'old.jpg');
     await writePhoto(photo, 40, 30, 5, true);
     await svc.importAssets({ projectId: p.id, paths: [photo] });
-    await svc.startBatch({ target: { kind: 'project', projectId: p.id }, recipe: { ops: ['colorize'], options: {}, watermark: false }, skipDone: true });
+    await svc.startBatch({
+      target: { kind: 'project', projectId: p.id },
+      recipe: { ops: ['colorize'], options: {}, watermark: false },
+      skipDone: true,
+    });
     await svc.idle();
     const render = svc.listAssets({ projectId: p.id })[0].latestRender!;
     const folder = join(dir, 'export');
@@ -223,7 +269,12 @@ describe('library: batch, queue and export', () => {
     }
     const tif = await sharp(join(folder, 'old-tintype.tif')).metadata();
     expect([tif.format, tif.depth, tif.width]).toEqual(['tiff', 'ushort', 40]);
-    const second = await svc.exportRenders({ renderIds: [render.id], folder, format: 'jpg', overwrite: false });
+    const second = await svc.exportRenders({
+      renderIds: [render.id],
+      folder,
+      format: 'jpg',
+      overwrite: false,
+    });
     expect(second.files[0].path).toBe(join(folder, 'old-tintype-2.jpg'));
     const bad = await svc.exportRenders({ renderIds: [render.id], folder, format: 'mp4', overwrite: false });
     expect(bad.errors[0].error).toBe('old.jpg is an image: export it as jpg, png or tif');
@@ -247,9 +298,18 @@ describe('library: batch, queue and export', () => {
   });
 
   it('keeps settings in the library and the library location in config.json', async () => {
-    expect(svc.getSettings()).toMatchObject({ executionProvider: 'auto', outputFormat: 'jpg', restartRequired: false });
+    expect(svc.getSettings()).toMatchObject({
+      executionProvider: 'auto',
+      outputFormat: 'jpg',
+      restartRequired: false,
+    });
     const s = await svc.updateSettings({ theme: 'dark', threads: 2, libraryDir: join(dir, 'elsewhere') });
-    expect(s).toMatchObject({ theme: 'dark', threads: 2, libraryDir: join(dir, 'elsewhere'), restartRequired: true });
+    expect(s).toMatchObject({
+      theme: 'dark',
+      threads: 2,
+      libraryDir: join(dir, 'elsewhere'),
+      restartRequired: true,
+    });
     await svc.close();
     svc = open();
     expect(svc.layout.root).toBe(join(dir, 'elsewhere'));

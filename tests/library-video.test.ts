@@ -25,7 +25,22 @@ function invertingEngine(): RenderEngine {
 }
 
 const frames = (file: string) =>
-  Number(execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', file]).toString().trim());
+  Number(
+    execFileSync('ffprobe', [
+      '-v',
+      'error',
+      '-count_frames',
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'stream=nb_read_frames',
+      '-of',
+      'csv=p=0',
+      file,
+    ])
+      .toString()
+      .trim(),
+  );
 
 describe.skipIf(!haveFfmpeg())('library: films and stacks through the video pipeline', () => {
   let dir: string;
@@ -50,7 +65,11 @@ describe.skipIf(!haveFfmpeg())('library: films and stacks through the video pipe
     svc.start();
     projectId = svc.createProject({ name: 'film' }).id;
     await svc.importAssets({ projectId, paths: [join(dir, 'src')] });
-    await svc.startBatch({ target: { kind: 'project', projectId }, recipe: { ops: ['colorize'], options: {}, watermark: false }, skipDone: true });
+    await svc.startBatch({
+      target: { kind: 'project', projectId },
+      recipe: { ops: ['colorize'], options: {}, watermark: false },
+      skipDone: true,
+    });
     await svc.idle();
   });
   afterAll(async () => {
@@ -78,7 +97,11 @@ describe.skipIf(!haveFfmpeg())('library: films and stacks through the video pipe
     const meta = await sharp(r.outputPath!).metadata();
     expect([meta.pages, meta.depth, meta.width, meta.height]).toEqual([3, 'ushort', 24, 20]);
     const page = async (file: string, n: number) =>
-      new Uint16Array((await sharp(file, { page: n }).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer()).buffer.slice(0));
+      new Uint16Array(
+        (
+          await sharp(file, { page: n }).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer()
+        ).buffer.slice(0),
+      );
     const src = await page(stack.path, 1);
     const out = await page(r.outputPath!, 1);
     expect(out[0]).toBe(65535 - src[0]);
@@ -95,10 +118,20 @@ describe.skipIf(!haveFfmpeg())('library: films and stacks through the video pipe
     expect(frames(mp4.files[0].path)).toBe(5);
     const tif = await svc.exportRenders({ renderIds: [stack.id], folder, format: 'tif', overwrite: false });
     expect((await sharp(tif.files[0].path).metadata()).pages).toBe(3);
-    const seq = await svc.exportRenders({ renderIds: [stack.id], folder, format: 'frames', overwrite: false });
+    const seq = await svc.exportRenders({
+      renderIds: [stack.id],
+      folder,
+      format: 'frames',
+      overwrite: false,
+    });
     expect(seq.errors).toEqual([]);
     expect(readdirSync(seq.files[0].path).filter((f) => f.endsWith('.tif')).length).toBe(3);
-    const bad = await svc.exportRenders({ renderIds: [film.id, stack.id], folder, format: 'jpg', overwrite: false });
+    const bad = await svc.exportRenders({
+      renderIds: [film.id, stack.id],
+      folder,
+      format: 'jpg',
+      overwrite: false,
+    });
     expect(bad.errors.map((e) => e.error)).toEqual([
       'reel.mp4 is a film: export it as mp4, mkv, mov or an image sequence',
       'cells.tif is a stack: export it as a multi-page TIFF (tif) or as an image sequence',

@@ -29,14 +29,18 @@ export function openDatabase(file: string, migrations: readonly Migration[] = MI
 }
 
 export function schemaVersion(db: Db): number {
-  const table = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
+  const table = db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+    .get();
   if (!table) return 0;
   const row = db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null };
   return row.v ?? 0;
 }
 
 export function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): number {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+  );
   const current = schemaVersion(db);
   const known = migrations.length ? migrations[migrations.length - 1].version : 0;
   if (current > Math.max(known, LATEST_VERSION)) {

@@ -62,19 +62,38 @@ export interface DispatchOptions {
  * The single entry for every call from IPC or HTTP: unknown methods and payloads that fail the schema
  * are answered with an error before any handler runs, and no handler failure escapes as an exception.
  */
-export async function dispatch(handlers: Handlers, method: unknown, payload: unknown, opts: DispatchOptions = {}): Promise<ApiResult<unknown>> {
-  if (!isMethod(method)) return fail('UNKNOWN_METHOD', `unknown method ${JSON.stringify(method)?.slice(0, 100) ?? String(method)}`);
+export async function dispatch(
+  handlers: Handlers,
+  method: unknown,
+  payload: unknown,
+  opts: DispatchOptions = {},
+): Promise<ApiResult<unknown>> {
+  if (!isMethod(method))
+    return fail(
+      'UNKNOWN_METHOD',
+      `unknown method ${JSON.stringify(method)?.slice(0, 100) ?? String(method)}`,
+    );
   const handler = handlers[method] as Handler<Method> | undefined;
   if (!handler) {
-    return fail('UNAVAILABLE', DESKTOP_ONLY.includes(method) ? `${method} is only available in the desktop app` : `${method} is not available here`);
+    return fail(
+      'UNAVAILABLE',
+      DESKTOP_ONLY.includes(method)
+        ? `${method} is only available in the desktop app`
+        : `${method} is not available here`,
+    );
   }
   const parsed = api[method].req.safeParse(payload ?? undefined);
-  if (!parsed.success) return fail('BAD_REQUEST', `${method}: invalid request: ${z.prettifyError(parsed.error)}`);
+  if (!parsed.success)
+    return fail('BAD_REQUEST', `${method}: invalid request: ${z.prettifyError(parsed.error)}`);
   try {
     const value = await handler(parsed.data as never);
     if (opts.validateResponses) {
       const checked = api[method].res.safeParse(value);
-      if (!checked.success) return fail('FAILED', `${method}: answer does not match the contract: ${z.prettifyError(checked.error)}`);
+      if (!checked.success)
+        return fail(
+          'FAILED',
+          `${method}: answer does not match the contract: ${z.prettifyError(checked.error)}`,
+        );
       return { ok: true, value: checked.data };
     }
     return { ok: true, value };
@@ -82,7 +101,8 @@ export async function dispatch(handlers: Handlers, method: unknown, payload: unk
     opts.onError?.(method, err);
     const message = err instanceof Error ? err.message : String(err);
     if (err instanceof NotFoundError) return fail('NOT_FOUND', message);
-    if (err instanceof UnavailableError || err instanceof LibraryVersionError) return fail('UNAVAILABLE', message);
+    if (err instanceof UnavailableError || err instanceof LibraryVersionError)
+      return fail('UNAVAILABLE', message);
     return fail('FAILED', message);
   }
 }

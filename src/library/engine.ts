@@ -14,7 +14,9 @@ export interface RenderEngine {
 }
 
 /** Builds an engine for the current settings; called again when the execution provider or threads change. */
-export type EngineFactory = (settings: Pick<Settings, 'executionProvider' | 'threads' | 'concurrency'>) => RenderEngine | Promise<RenderEngine>;
+export type EngineFactory = (
+  settings: Pick<Settings, 'executionProvider' | 'threads' | 'concurrency'>,
+) => RenderEngine | Promise<RenderEngine>;
 
 export interface ModelCatalog {
   list(): Promise<ModelInfo[]>;
@@ -27,10 +29,22 @@ export interface ModelCatalog {
  */
 export interface VideoRenderer {
   processVideo(
-    job: { input: string; output: string; kind: 'video' | 'stack'; ops: FileJob['ops']; options: FileJob['options']; signal?: AbortSignal },
+    job: {
+      input: string;
+      output: string;
+      kind: 'video' | 'stack';
+      ops: FileJob['ops'];
+      options: FileJob['options'];
+      signal?: AbortSignal;
+    },
     engine: RenderEngine,
     onProgress?: (e: ProgressEvent & { fps?: number }) => void,
   ): Promise<FileResult>;
   /** Writes a rendered clip or stack in an export format (a folder of frames for 'frames'). */
-  exportVideo(input: string, output: string, kind: 'video' | 'stack', format: 'mp4' | 'mkv' | 'mov' | 'frames'): Promise<void>;
+  exportVideo(
+    input: string,
+    output: string,
+    kind: 'video' | 'stack',
+    format: 'mp4' | 'mkv' | 'mov' | 'frames',
+  ): Promise<void>;
 }

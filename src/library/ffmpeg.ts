@@ -31,17 +31,29 @@ function parseRate(rate: string | undefined): number | null {
 export async function probeVideo(file: string): Promise<VideoProbe> {
   let stdout: string;
   try {
-    ({ stdout } = await run(ffprobeBin(), ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file], {
-      timeout: 60_000,
-      maxBuffer: 16 * 1024 * 1024,
-    }));
+    ({ stdout } = await run(
+      ffprobeBin(),
+      ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file],
+      {
+        timeout: 60_000,
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    ));
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
-    if (e.code === 'ENOENT') throw new Error(`${file}: cannot read videos: ffprobe was not found (set TINTYPE_FFPROBE)`);
+    if (e.code === 'ENOENT')
+      throw new Error(`${file}: cannot read videos: ffprobe was not found (set TINTYPE_FFPROBE)`);
     throw new Error(`${file}: not a readable video: ${(e.stderr || e.message).trim().split('\n')[0]}`);
   }
   const info = JSON.parse(stdout) as {
-    streams?: { codec_type?: string; width?: number; height?: number; avg_frame_rate?: string; r_frame_rate?: string; duration?: string }[];
+    streams?: {
+      codec_type?: string;
+      width?: number;
+      height?: number;
+      avg_frame_rate?: string;
+      r_frame_rate?: string;
+      duration?: string;
+    }[];
     format?: { duration?: string };
   };
   const video = info.streams?.find((s) => s.codec_type === 'video' && s.width && s.height);
@@ -61,7 +73,22 @@ export async function extractFrame(file: string, atSec: number, out: string, max
   try {
     await run(
       ffmpegBin(),
-      ['-v', 'error', '-ss', atSec.toFixed(3), '-i', file, '-frames:v', '1', '-vf', scale, '-q:v', '3', '-y', out],
+      [
+        '-v',
+        'error',
+        '-ss',
+        atSec.toFixed(3),
+        '-i',
+        file,
+        '-frames:v',
+        '1',
+        '-vf',
+        scale,
+        '-q:v',
+        '3',
+        '-y',
+        out,
+      ],
       { timeout: 60_000 },
     );
   } catch (err) {

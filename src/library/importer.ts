@@ -50,7 +50,8 @@ export async function importPaths(
       let problem: string | null = null;
       try {
         probe = await probeMedia(path, media);
-        if (probe.kind === 'video') await makeVideoViews(path, probe, layout.abs(viewRel), layout.abs(thumbRel));
+        if (probe.kind === 'video')
+          await makeVideoViews(path, probe, layout.abs(viewRel), layout.abs(thumbRel));
         else await makeImageViews(path, probe, layout.abs(viewRel), layout.abs(thumbRel));
       } catch (err) {
         problem = message(err);
@@ -99,6 +100,8 @@ export async function importPaths(
   }
   if (addedIds.length) store.touchProject(projectId);
   report.added = store.listAssets({ ids: addedIds });
-  log.info(`import into project ${projectId}: ${report.added.length} added, ${report.duplicates.length} duplicates, ${report.errors.length} errors`);
+  log.info(
+    `import into project ${projectId}: ${report.added.length} added, ${report.duplicates.length} duplicates, ${report.errors.length} errors`,
+  );
   return { ...report, assetIds: [...addedIds, ...duplicateIds] };
 }

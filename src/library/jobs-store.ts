@@ -49,9 +49,17 @@ export class JobStore {
   createBatch(name: string, projectId: number | null, recipe: Recipe): number {
     return Number(
       this.db
-        .prepare('INSERT INTO batches (name, project_id, ops, options, watermark, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(name, projectId, JSON.stringify(recipe.ops), JSON.stringify(recipe.options), recipe.watermark ? 1 : 0, Date.now())
-        .lastInsertRowid,
+        .prepare(
+          'INSERT INTO batches (name, project_id, ops, options, watermark, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        )
+        .run(
+          name,
+          projectId,
+          JSON.stringify(recipe.ops),
+          JSON.stringify(recipe.options),
+          recipe.watermark ? 1 : 0,
+          Date.now(),
+        ).lastInsertRowid,
     );
   }
 
@@ -64,7 +72,17 @@ export class JobStore {
     const now = Date.now();
     return this.db.transaction(() =>
       assetIds.map((assetId) =>
-        Number(insert.run(batchId, assetId, JSON.stringify(recipe.ops), JSON.stringify(recipe.options), recipe.watermark ? 1 : 0, hash, now).lastInsertRowid),
+        Number(
+          insert.run(
+            batchId,
+            assetId,
+            JSON.stringify(recipe.ops),
+            JSON.stringify(recipe.options),
+            recipe.watermark ? 1 : 0,
+            hash,
+            now,
+          ).lastInsertRowid,
+        ),
       ),
     )();
   }
@@ -91,7 +109,9 @@ export class JobStore {
   /** Jobs a previous run left 'running' (crash, kill, power cut) go back to the queue. */
   recoverInterrupted(): number {
     return this.db
-      .prepare("UPDATE jobs SET status = CASE WHEN cancel_requested = 1 THEN 'canceled' ELSE 'queued' END, started_at = NULL WHERE status = 'running'")
+      .prepare(
+        "UPDATE jobs SET status = CASE WHEN cancel_requested = 1 THEN 'canceled' ELSE 'queued' END, started_at = NULL WHERE status = 'running'",
+      )
       .run().changes;
   }
 
@@ -99,9 +119,15 @@ export class JobStore {
     return this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
   }
 
-  finish(id: number, status: 'done' | 'failed' | 'canceled', fields: { error?: string | null; renderId?: number | null } = {}): void {
+  finish(
+    id: number,
+    status: 'done' | 'failed' | 'canceled',
+    fields: { error?: string | null; renderId?: number | null } = {},
+  ): void {
     this.db
-      .prepare('UPDATE jobs SET status = ?, error = ?, render_id = coalesce(?, render_id), finished_at = ? WHERE id = ?')
+      .prepare(
+        'UPDATE jobs SET status = ?, error = ?, render_id = coalesce(?, render_id), finished_at = ? WHERE id = ?',
+      )
       .run(status, fields.error ?? null, fields.renderId ?? null, Date.now(), id);
   }
 
@@ -149,8 +175,12 @@ export class JobStore {
 
   clearFinished(): number {
     return this.db.transaction(() => {
-      const n = this.db.prepare("DELETE FROM jobs WHERE status IN ('done', 'failed', 'canceled')").run().changes;
-      this.db.prepare('DELETE FROM batches WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.batch_id = batches.id)').run();
+      const n = this.db
+        .prepare("DELETE FROM jobs WHERE status IN ('done', 'failed', 'canceled')")
+        .run().changes;
+      this.db
+        .prepare('DELETE FROM batches WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.batch_id = batches.id)')
+        .run();
       return n;
     })();
   }
@@ -161,7 +191,11 @@ export class JobStore {
       .prepare("SELECT count(*) AS n FROM jobs WHERE batch_id = ? AND status IN ('queued', 'running')")
       .get(batchId) as { n: number };
     if (left.n > 0) return false;
-    return this.db.prepare('UPDATE batches SET finished_at = ? WHERE id = ? AND finished_at IS NULL').run(Date.now(), batchId).changes === 1;
+    return (
+      this.db
+        .prepare('UPDATE batches SET finished_at = ? WHERE id = ? AND finished_at IS NULL')
+        .run(Date.now(), batchId).changes === 1
+    );
   }
 
   listJobs(opts: { batchId?: number; limit: number }, live: Map<number, LiveProgress>): Job[] {
@@ -171,13 +205,17 @@ export class JobStore {
          ${opts.batchId !== undefined ? 'WHERE j.batch_id = ?' : ''}
          ORDER BY j.id DESC LIMIT ?`,
       )
-      .all(...(opts.batchId !== undefined ? [opts.batchId, opts.limit] : [opts.limit])) as (JobRow & { asset_name: string })[];
+      .all(...(opts.batchId !== undefined ? [opts.batchId, opts.limit] : [opts.limit])) as (JobRow & {
+      asset_name: string;
+    })[];
     return rows.map((r) => this.toJob(r, live.get(r.id)));
   }
 
   jobView(id: number, live: Map<number, LiveProgress>): Job | undefined {
     const row = this.db
-      .prepare('SELECT j.*, a.name AS asset_name FROM jobs j JOIN assets a ON a.id = j.asset_id WHERE j.id = ?')
+      .prepare(
+        'SELECT j.*, a.name AS asset_name FROM jobs j JOIN assets a ON a.id = j.asset_id WHERE j.id = ?',
+      )
       .get(id) as (JobRow & { asset_name: string }) | undefined;
     return row ? this.toJob(row, live.get(id)) : undefined;
   }
@@ -219,9 +257,11 @@ export class JobStore {
 
   private toBatch(b: BatchRow): Batch {
     const counts = Object.fromEntries(
-      (this.db.prepare('SELECT status, count(*) AS n FROM jobs WHERE batch_id = ? GROUP BY status').all(b.id) as { status: JobStatus; n: number }[]).map(
-        (r) => [r.status, r.n],
-      ),
+      (
+        this.db
+          .prepare('SELECT status, count(*) AS n FROM jobs WHERE batch_id = ? GROUP BY status')
+          .all(b.id) as { status: JobStatus; n: number }[]
+      ).map((r) => [r.status, r.n]),
     ) as Partial<Record<JobStatus, number>>;
     const t = this.db
       .prepare(

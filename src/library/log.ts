@@ -8,7 +8,10 @@ const MAX_BYTES = 5 * 1024 * 1024;
  * A plain-text log file (with one previous generation kept) that a user can attach to a bug report.
  * Writes are synchronous and small: a line must reach the disk even if the process dies right after.
  */
-export function fileLogger(file: string, alsoConsole = false): Logger & { error(message: string): void; file: string } {
+export function fileLogger(
+  file: string,
+  alsoConsole = false,
+): Logger & { error(message: string): void; file: string } {
   mkdirSync(dirname(file), { recursive: true });
   const write = (level: string, message: string) => {
     const line = `${new Date().toISOString()} ${level} ${message}\n`;

@@ -9,7 +9,12 @@ export interface MediaFile {
   contentType: string;
 }
 
-const TYPES: Record<string, string> = { '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.webp': 'image/webp' };
+const TYPES: Record<string, string> = {
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.png': 'image/png',
+  '.webp': 'image/webp',
+};
 
 /**
  * Maps a media key from the API back to a file the library made (thumbnail, display copy, preview).
@@ -27,10 +32,12 @@ export function resolveMedia(store: Store, layout: LibraryLayout, key: string): 
     const id = Number(ref);
     if (!Number.isSafeInteger(id) || id <= 0) return null;
     if (kind === 'thumb' || kind === 'view') {
-      const row = store.db.prepare(`SELECT ${kind}_path AS p FROM assets WHERE id = ?`).get(id) as { p: string | null } | undefined;
+      const row = store.db.prepare(`SELECT ${kind}_path AS p FROM assets WHERE id = ?`).get(id) as
+        { p: string | null } | undefined;
       path = layout.abs(row?.p ?? null);
     } else {
-      const row = store.db.prepare('SELECT view_path AS p FROM renders WHERE id = ?').get(id) as { p: string | null } | undefined;
+      const row = store.db.prepare('SELECT view_path AS p FROM renders WHERE id = ?').get(id) as
+        { p: string | null } | undefined;
       path = layout.abs(row?.p ?? null);
       // A render's thumbnail sits beside its display copy (renderThumbPath); older renders have none.
       if (kind === 'rthumb' && path && existsSync(renderThumbPath(path))) path = renderThumbPath(path);

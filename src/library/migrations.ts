@@ -115,13 +115,25 @@ export const MIGRATIONS: readonly Migration[] = [
         CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       `);
       // Hashes need the canonical recipe, which only the app knows how to compute.
-      const recipeOf = (ops: string, options: string) => ({ ops: JSON.parse(ops), options: JSON.parse(options), watermark: false });
+      const recipeOf = (ops: string, options: string) => ({
+        ops: JSON.parse(ops),
+        options: JSON.parse(options),
+        watermark: false,
+      });
       const setRender = db.prepare('UPDATE renders SET recipe_hash = ? WHERE id = ?');
-      for (const r of db.prepare('SELECT id, ops, options FROM renders').all() as { id: number; ops: string; options: string }[]) {
+      for (const r of db.prepare('SELECT id, ops, options FROM renders').all() as {
+        id: number;
+        ops: string;
+        options: string;
+      }[]) {
         setRender.run(recipeHash(recipeOf(r.ops, r.options)), r.id);
       }
       const setJob = db.prepare('UPDATE jobs SET recipe_hash = ? WHERE id = ?');
-      for (const j of db.prepare('SELECT id, ops, options FROM jobs').all() as { id: number; ops: string; options: string }[]) {
+      for (const j of db.prepare('SELECT id, ops, options FROM jobs').all() as {
+        id: number;
+        ops: string;
+        options: string;
+      }[]) {
         setJob.run(recipeHash(recipeOf(j.ops, j.options)), j.id);
       }
       // Jobs from before batches existed become one batch, so the queue panel can still show them.

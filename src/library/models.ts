@@ -1,4 +1,10 @@
-import { installModel, isCatalogError, listModels, removeModel, type InstallOptions } from '../engine/catalog/index';
+import {
+  installModel,
+  isCatalogError,
+  listModels,
+  removeModel,
+  type InstallOptions,
+} from '../engine/catalog/index';
 import type { StoreOptions } from '../engine/catalog/store';
 import { modelsDirOf } from '../engine/catalog/store';
 import type { Logger } from '../engine/log';
@@ -75,7 +81,8 @@ export class ModelManager {
     const send = () => {
       trailing = null;
       last = Date.now();
-      if (this.running.get(id) === state) this.opts.emit({ type: 'model', id, state: 'installing', progress: state.progress, error: null });
+      if (this.running.get(id) === state)
+        this.opts.emit({ type: 'model', id, state: 'installing', progress: state.progress, error: null });
     };
     installModel(id, {
       ...this.opts.store,
@@ -103,7 +110,13 @@ export class ModelManager {
         const canceled = abort.signal.aborted || isCatalogError(err, 'CANCELLED');
         const message = err instanceof Error ? err.message : String(err);
         this.opts.log.warn(`model ${id}: ${canceled ? 'download canceled' : message}`);
-        this.opts.emit({ type: 'model', id, state: canceled ? 'canceled' : 'failed', progress: null, error: canceled ? null : message });
+        this.opts.emit({
+          type: 'model',
+          id,
+          state: canceled ? 'canceled' : 'failed',
+          progress: null,
+          error: canceled ? null : message,
+        });
       },
     );
     return { started: true };

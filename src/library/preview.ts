@@ -26,29 +26,48 @@ export class Previewer {
     private readonly engine: () => Promise<RenderEngine>,
   ) {}
 
-  async render(assetId: number, recipe: Recipe, maxEdge: number): Promise<{ media: string; width: number; height: number; ms: number }> {
+  async render(
+    assetId: number,
+    recipe: Recipe,
+    maxEdge: number,
+  ): Promise<{ media: string; width: number; height: number; ms: number }> {
     const t0 = performance.now();
     const asset = this.store.assetRow(assetId);
-    if (!asset.view_path) throw new Error(`${asset.source_path ?? asset.path}: cannot preview: ${asset.problem ?? 'no display copy'}`);
+    if (!asset.view_path)
+      throw new Error(
+        `${asset.source_path ?? asset.path}: cannot preview: ${asset.problem ?? 'no display copy'}`,
+      );
     const dir = this.layout.previewDir();
     const name = `p-${assetId}-${maxEdge}-${recipeHash(recipe)}.jpg`;
     const out = join(dir, name);
     let pending = this.inFlight.get(name);
     if (!pending) {
-      pending = this.make(asset.view_path, assetId, maxEdge, recipe, out, name).finally(() => this.inFlight.delete(name));
+      pending = this.make(asset.view_path, assetId, maxEdge, recipe, out, name).finally(() =>
+        this.inFlight.delete(name),
+      );
       this.inFlight.set(name, pending);
     }
     const r = await pending;
     return { ...r, ms: performance.now() - t0 };
   }
 
-  private async make(viewRel: string, assetId: number, maxEdge: number, recipe: Recipe, out: string, name: string) {
+  private async make(
+    viewRel: string,
+    assetId: number,
+    maxEdge: number,
+    recipe: Recipe,
+    out: string,
+    name: string,
+  ) {
     const dir = this.layout.previewDir();
     if (!existsSync(out)) {
       await mkdir(dir, { recursive: true });
       const src = join(dir, `src-${assetId}-${maxEdge}.png`);
       if (!existsSync(src)) {
-        await sharp(this.layout.abs(viewRel)).resize(maxEdge, maxEdge, { fit: 'inside', withoutEnlargement: true }).png().toFile(src);
+        await sharp(this.layout.abs(viewRel))
+          .resize(maxEdge, maxEdge, { fit: 'inside', withoutEnlargement: true })
+          .png()
+          .toFile(src);
       }
       const engine = await this.engine();
       const result = await engine.processFile({
@@ -71,8 +90,12 @@ export class Previewer {
     const dir = this.layout.previewDir();
     const names = (await readdir(dir)).filter((n) => n.startsWith('p-'));
     if (names.length <= KEEP_PREVIEWS) return;
-    const dated = await Promise.all(names.map(async (n) => ({ n, t: (await stat(join(dir, n)).catch(() => null))?.mtimeMs ?? 0 })));
+    const dated = await Promise.all(
+      names.map(async (n) => ({ n, t: (await stat(join(dir, n)).catch(() => null))?.mtimeMs ?? 0 })),
+    );
     dated.sort((a, b) => a.t - b.t);
-    await Promise.all(dated.slice(0, dated.length - KEEP_PREVIEWS).map(({ n }) => rm(join(dir, n), { force: true })));
+    await Promise.all(
+      dated.slice(0, dated.length - KEEP_PREVIEWS).map(({ n }) => rm(join(dir, n), { force: true })),
+    );
   }
 }

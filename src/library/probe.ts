@@ -24,13 +24,30 @@ export interface Probe {
   fps: number | null;
 }
 
-const DEPTHS: Record<string, number> = { uchar: 8, char: 8, ushort: 16, short: 16, uint: 32, int: 32, float: 32, double: 64 };
+const DEPTHS: Record<string, number> = {
+  uchar: 8,
+  char: 8,
+  ushort: 16,
+  short: 16,
+  uint: 32,
+  int: 32,
+  float: 32,
+  double: 64,
+};
 
 /** Reads only headers: fast, and it tells a multi-page TIFF (a stack) from a photo. */
 export async function probeMedia(path: string, media: MediaClass): Promise<Probe> {
   if (media === 'video') {
     const v = await probeVideo(path);
-    return { kind: 'video', width: v.width, height: v.height, depth: 8, pages: null, durationSec: v.durationSec, fps: v.fps };
+    return {
+      kind: 'video',
+      width: v.width,
+      height: v.height,
+      depth: 8,
+      pages: null,
+      durationSec: v.durationSec,
+      fps: v.fps,
+    };
   }
   let meta: Metadata;
   try {
@@ -71,7 +88,12 @@ async function writeJpeg(pipeline: Sharp, out: string): Promise<void> {
  * and scans are often huge; both copies are what the UI shows, the engine always reads the original.
  * 16-bit images (microscopy) are stretched to their own range so a dim stack is visible.
  */
-export async function makeImageViews(src: string, probe: Probe, viewOut: string, thumbOut: string): Promise<void> {
+export async function makeImageViews(
+  src: string,
+  probe: Probe,
+  viewOut: string,
+  thumbOut: string,
+): Promise<void> {
   const base = () => {
     // failOn 'warning' makes a truncated JPEG an error here instead of a half-grey thumbnail.
     let p = sharp(src, { page: 0, failOn: 'warning', limitInputPixels: 1_000_000_000 }).rotate();
@@ -79,18 +101,32 @@ export async function makeImageViews(src: string, probe: Probe, viewOut: string,
     return p;
   };
   try {
-    await writeJpeg(base().resize(VIEW_EDGE, VIEW_EDGE, { fit: 'inside', withoutEnlargement: true }).toColourspace('srgb'), viewOut);
-    await writeJpeg(sharp(viewOut).resize(THUMB_EDGE, THUMB_EDGE, { fit: 'inside', withoutEnlargement: true }), thumbOut);
+    await writeJpeg(
+      base().resize(VIEW_EDGE, VIEW_EDGE, { fit: 'inside', withoutEnlargement: true }).toColourspace('srgb'),
+      viewOut,
+    );
+    await writeJpeg(
+      sharp(viewOut).resize(THUMB_EDGE, THUMB_EDGE, { fit: 'inside', withoutEnlargement: true }),
+      thumbOut,
+    );
   } catch (err) {
     throw new Error(`${src}: cannot decode image: ${(err as Error).message}`);
   }
 }
 
-export async function makeVideoViews(src: string, probe: Probe, viewOut: string, thumbOut: string): Promise<void> {
+export async function makeVideoViews(
+  src: string,
+  probe: Probe,
+  viewOut: string,
+  thumbOut: string,
+): Promise<void> {
   const at = probe.durationSec && probe.durationSec > 1 ? Math.min(probe.durationSec / 10, 5) : 0;
   await mkdir(dirname(viewOut), { recursive: true });
   await extractFrame(src, at, viewOut, VIEW_EDGE);
-  await writeJpeg(sharp(viewOut).resize(THUMB_EDGE, THUMB_EDGE, { fit: 'inside', withoutEnlargement: true }), thumbOut);
+  await writeJpeg(
+    sharp(viewOut).resize(THUMB_EDGE, THUMB_EDGE, { fit: 'inside', withoutEnlargement: true }),
+    thumbOut,
+  );
 }
 
 /** Where the grid thumbnail of a render's display copy lives: next to it. */
@@ -99,12 +135,22 @@ export function renderThumbPath(viewPath: string): string {
 }
 
 /** A display copy of a finished render (PNG, 16-bit for 16-bit inputs) for the compare view; stretched like its original. */
-export async function makeRenderView(src: string, out: string, opts: { stretch: boolean }): Promise<{ width: number; height: number }> {
+export async function makeRenderView(
+  src: string,
+  out: string,
+  opts: { stretch: boolean },
+): Promise<{ width: number; height: number }> {
   const meta = await sharp(src).metadata();
   let p = sharp(src);
   if (opts.stretch) p = p.normalise();
-  await writeJpeg(p.resize(VIEW_EDGE, VIEW_EDGE, { fit: 'inside', withoutEnlargement: true }).toColourspace('srgb'), out);
-  await writeJpeg(sharp(out).resize(THUMB_EDGE, THUMB_EDGE, { fit: 'inside', withoutEnlargement: true }), renderThumbPath(out));
+  await writeJpeg(
+    p.resize(VIEW_EDGE, VIEW_EDGE, { fit: 'inside', withoutEnlargement: true }).toColourspace('srgb'),
+    out,
+  );
+  await writeJpeg(
+    sharp(out).resize(THUMB_EDGE, THUMB_EDGE, { fit: 'inside', withoutEnlargement: true }),
+    renderThumbPath(out),
+  );
   return { width: meta.width ?? 0, height: meta.height ?? 0 };
 }
 

@@ -108,7 +108,9 @@ export class JobRunner {
     this.d.emit({ type: 'batch', batch });
     if (this.d.jobs.closeBatchIfDone(batchId)) {
       const done = this.d.jobs.batch(batchId)!;
-      this.d.log.info(`queue: batch ${batchId} "${done.name}" finished: ${done.done} done, ${done.failed} failed, ${done.canceled} canceled`);
+      this.d.log.info(
+        `queue: batch ${batchId} "${done.name}" finished: ${done.done} done, ${done.failed} failed, ${done.canceled} canceled`,
+      );
       this.d.emit({ type: 'batch-done', batch: done });
     }
   }
@@ -136,7 +138,10 @@ export class JobRunner {
     const recipe = recipeFromRow(job);
     const input = layout.abs(asset.path);
     const media = asset.kind === 'photo' ? null : asset.kind;
-    const stem = basename(asset.name, extname(asset.name)).replace(/[^\w.-]+/g, '_').slice(0, 80) || 'asset';
+    const stem =
+      basename(asset.name, extname(asset.name))
+        .replace(/[^\w.-]+/g, '_')
+        .slice(0, 80) || 'asset';
     const ext = media === 'video' ? 'mkv' : media === 'stack' ? 'tif' : 'png';
     const outRel = layout.projectFile(asset.project_id, 'renders', `${stem}-j${job.id}.${ext}`);
     const output = layout.abs(outRel);
@@ -161,11 +166,27 @@ export class JobRunner {
       await mkdir(dirname(output), { recursive: true });
       const engine = await this.d.engine();
       if (media) {
-        if (!this.d.video) throw new Error(`${input}: rendering ${media === 'video' ? 'films' : 'stacks'} needs the video pipeline, which this build does not include`);
-        result = await this.d.video.processVideo({ input, output, kind: media, ops: recipe.ops, options: recipe.options, signal: abort.signal }, engine, onProgress);
+        if (!this.d.video)
+          throw new Error(
+            `${input}: rendering ${media === 'video' ? 'films' : 'stacks'} needs the video pipeline, which this build does not include`,
+          );
+        result = await this.d.video.processVideo(
+          { input, output, kind: media, ops: recipe.ops, options: recipe.options, signal: abort.signal },
+          engine,
+          onProgress,
+        );
       } else {
         result = await engine.processFile(
-          { input, output, ops: recipe.ops, options: recipe.options, watermark: recipe.watermark, format: 'png', overwrite: true, keep16bit: true },
+          {
+            input,
+            output,
+            ops: recipe.ops,
+            options: recipe.options,
+            watermark: recipe.watermark,
+            format: 'png',
+            overwrite: true,
+            keep16bit: true,
+          },
           onProgress,
         );
       }
@@ -200,7 +221,10 @@ export class JobRunner {
     if (this.stopped) return;
     if (result.ok) {
       let viewRel: string | null = layout.projectFile(asset.project_id, 'views', `render-j${job.id}.jpg`);
-      let dims = { width: result.width ?? null, height: result.height ?? null } as { width: number | null; height: number | null };
+      let dims = { width: result.width ?? null, height: result.height ?? null } as {
+        width: number | null;
+        height: number | null;
+      };
       try {
         if (media === 'video') await makeVideoRenderView(output, layout.abs(viewRel));
         else dims = await makeRenderView(output, layout.abs(viewRel), { stretch: (asset.depth ?? 8) > 8 });
@@ -225,7 +249,15 @@ export class JobRunner {
       const error = aboutFile(input, result.error ?? 'the engine failed without a message');
       await rm(output, { force: true });
       store.db.transaction(() => {
-        const renderId = store.insertRender({ ...base, output_path: null, status: 'failed', error, width: null, height: null, view_path: null });
+        const renderId = store.insertRender({
+          ...base,
+          output_path: null,
+          status: 'failed',
+          error,
+          width: null,
+          height: null,
+          view_path: null,
+        });
         this.d.jobs.finish(job.id, 'failed', { error, renderId });
       })();
       this.d.log.warn(`queue: job ${job.id} failed: ${error}`);
@@ -236,4 +268,3 @@ export class JobRunner {
     this.d.emit({ type: 'library', projectId: asset.project_id });
   }
 }
-

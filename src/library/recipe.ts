@@ -8,7 +8,11 @@ export const PIPELINE_ORDER: readonly OpName[] = ['restore', 'colorize', 'upscal
  * A recipe reduced to what changes the output: options of ops that are not run are dropped, so
  * "skip what is already done" is not fooled by a render size left over from a colorize toggle.
  */
-export function canonicalRecipe(recipe: { ops: readonly string[]; options?: Recipe['options']; watermark?: boolean }): Recipe {
+export function canonicalRecipe(recipe: {
+  ops: readonly string[];
+  options?: Recipe['options'];
+  watermark?: boolean;
+}): Recipe {
   const ops = PIPELINE_ORDER.filter((op) => recipe.ops.includes(op));
   const o = recipe.options ?? {};
   const options: Recipe['options'] = {};
@@ -33,5 +37,8 @@ function stable(value: unknown): string {
 }
 
 export function recipeHash(recipe: Parameters<typeof canonicalRecipe>[0]): string {
-  return createHash('sha256').update(stable(canonicalRecipe(recipe))).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(stable(canonicalRecipe(recipe)))
+    .digest('hex')
+    .slice(0, 32);
 }

@@ -2,7 +2,18 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 
 export const IMAGE_EXTS = new Set(['.jpg', '.jpeg', '.png', '.tif', '.tiff', '.webp', '.gif', '.avif']);
-export const VIDEO_EXTS = new Set(['.mp4', '.mov', '.mkv', '.avi', '.webm', '.m4v', '.mpg', '.mpeg', '.mts', '.dv']);
+export const VIDEO_EXTS = new Set([
+  '.mp4',
+  '.mov',
+  '.mkv',
+  '.avi',
+  '.webm',
+  '.m4v',
+  '.mpg',
+  '.mpeg',
+  '.mts',
+  '.dv',
+]);
 
 export type MediaClass = 'image' | 'video';
 
@@ -43,7 +54,8 @@ export async function scanPaths(paths: readonly string[]): Promise<ScanResult> {
     for (const e of entries) {
       if (e.name.startsWith('.')) continue;
       const p = join(dir, e.name);
-      if (e.isDirectory() || (e.isSymbolicLink() && (await stat(p).catch(() => null))?.isDirectory())) await walk(p);
+      if (e.isDirectory() || (e.isSymbolicLink() && (await stat(p).catch(() => null))?.isDirectory()))
+        await walk(p);
       else {
         const media = classify(p);
         if (media && !seenFiles.has(p)) {
@@ -57,13 +69,20 @@ export async function scanPaths(paths: readonly string[]): Promise<ScanResult> {
   for (const p of paths) {
     const st = await stat(p).catch((err: NodeJS.ErrnoException) => err);
     if (st instanceof Error) {
-      out.errors.push({ path: p, error: st.code === 'ENOENT' ? `${p}: no such file or folder` : `${p}: ${st.message}` });
+      out.errors.push({
+        path: p,
+        error: st.code === 'ENOENT' ? `${p}: no such file or folder` : `${p}: ${st.message}`,
+      });
       continue;
     }
     if (st.isDirectory()) await walk(p);
     else {
       const media = classify(p);
-      if (!media) out.errors.push({ path: p, error: `${p}: not a supported image or video (${extname(p) || basename(p)})` });
+      if (!media)
+        out.errors.push({
+          path: p,
+          error: `${p}: not a supported image or video (${extname(p) || basename(p)})`,
+        });
       else if (!seenFiles.has(p)) {
         seenFiles.add(p);
         out.files.push({ path: p, media });

@@ -40,7 +40,11 @@ export interface ServiceOptions {
   mode: 'electron' | 'server';
   version: string;
   /** Where the model manager installs (default: the user's models folder) and what it offers. */
-  models?: { store?: StoreOptions; catalog?: Catalog; tuning?: ConstructorParameters<typeof ModelManager>[0]['tuning'] };
+  models?: {
+    store?: StoreOptions;
+    catalog?: Catalog;
+    tuning?: ConstructorParameters<typeof ModelManager>[0]['tuning'];
+  };
 }
 
 type Listener = (e: ApiEvent) => void;
@@ -116,7 +120,10 @@ export class LibraryService {
 
   /** Resolves once every job now queued or running has finished (tests, `serve --exit-when-idle`). */
   async idle(): Promise<void> {
-    while (this.runner.busy || (this.db.prepare("SELECT count(*) AS n FROM jobs WHERE status = 'queued'").get() as { n: number }).n > 0) {
+    while (
+      this.runner.busy ||
+      (this.db.prepare("SELECT count(*) AS n FROM jobs WHERE status = 'queued'").get() as { n: number }).n > 0
+    ) {
       await this.runner.drain();
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -143,7 +150,13 @@ export class LibraryService {
     if (!this.enginePromise) {
       const s = this.settings.read();
       this.enginePromise = Promise.resolve()
-        .then(() => this.opts.engineFactory({ executionProvider: s.executionProvider, threads: s.threads, concurrency: s.concurrency }))
+        .then(() =>
+          this.opts.engineFactory({
+            executionProvider: s.executionProvider,
+            threads: s.threads,
+            concurrency: s.concurrency,
+          }),
+        )
         .then(
           (e) => {
             this.engineError = null;
@@ -191,14 +204,19 @@ export class LibraryService {
   async updateSettings(patch: ParsedReq<'settings.update'>): Promise<Res<'settings.update'>> {
     const { libraryDir, ...rest } = patch;
     if (libraryDir !== undefined) {
-      if (!isAbsolute(libraryDir)) throw new Error(`library location must be an absolute path: ${libraryDir}`);
+      if (!isAbsolute(libraryDir))
+        throw new Error(`library location must be an absolute path: ${libraryDir}`);
       await writeLibraryDir(this.opts.dataDir, libraryDir);
       this.pendingLibraryDir = resolve(libraryDir);
     }
     const before = this.settings.read();
     this.settings.write(rest);
     const after = this.settings.read();
-    if (before.executionProvider !== after.executionProvider || before.threads !== after.threads || before.concurrency !== after.concurrency) {
+    if (
+      before.executionProvider !== after.executionProvider ||
+      before.threads !== after.threads ||
+      before.concurrency !== after.concurrency
+    ) {
       this.resetEngine();
     }
     this.runner.pump();
@@ -233,11 +251,15 @@ export class LibraryService {
   /** Library-made files only (copies, thumbnails, display copies, renders): originals are never touched. */
   async deleteProject(req: ParsedReq<'projects.delete'>): Promise<Res<'projects.delete'>> {
     this.store.projectRow(req.id);
-    const assetIds = (this.db.prepare('SELECT id FROM assets WHERE project_id = ?').all(req.id) as { id: number }[]).map((r) => r.id);
+    const assetIds = (
+      this.db.prepare('SELECT id FROM assets WHERE project_id = ?').all(req.id) as { id: number }[]
+    ).map((r) => r.id);
     if (assetIds.length) this.cancelJobsOfAssets(assetIds);
     this.db.transaction(() => {
       this.store.deleteProject(req.id);
-      this.db.prepare('DELETE FROM batches WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.batch_id = batches.id)').run();
+      this.db
+        .prepare('DELETE FROM batches WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.batch_id = batches.id)')
+        .run();
     })();
     const removedFiles = await this.removeProjectFiles(req.id);
     this.log.info(`project ${req.id} deleted (${removedFiles} library files removed)`);
@@ -261,7 +283,9 @@ export class LibraryService {
   private cancelJobsOfAssets(assetIds: number[]): void {
     const jobIds = (
       this.db
-        .prepare("SELECT id FROM jobs WHERE asset_id IN (SELECT value FROM json_each(?)) AND status IN ('queued', 'running')")
+        .prepare(
+          "SELECT id FROM jobs WHERE asset_id IN (SELECT value FROM json_each(?)) AND status IN ('queued', 'running')",
+        )
         .all(JSON.stringify(assetIds)) as { id: number }[]
     ).map((r) => r.id);
     if (jobIds.length) this.cancelJobs({ jobIds });
@@ -277,7 +301,11 @@ export class LibraryService {
   }
 
   async importAssets(req: ParsedReq<'assets.import'>): Promise<Res<'assets.import'>> {
-    const report = await importPaths({ store: this.store, layout: this.layout, log: this.log }, req.projectId, req.paths);
+    const report = await importPaths(
+      { store: this.store, layout: this.layout, log: this.log },
+      req.projectId,
+      req.paths,
+    );
     this.emit({ type: 'library', projectId: req.projectId });
     return report;
   }
@@ -289,15 +317,17 @@ export class LibraryService {
     const files: string[] = [];
     for (const id of req.ids) {
       const a = this.db.prepare('SELECT path, thumb_path, view_path FROM assets WHERE id = ?').get(id) as
-        | { path: string; thumb_path: string | null; view_path: string | null }
-        | undefined;
+        { path: string; thumb_path: string | null; view_path: string | null } | undefined;
       if (!a) continue;
       for (const p of [a.path, a.thumb_path, a.view_path]) if (p && !isAbsolute(p)) files.push(p);
-      for (const r of this.db.prepare('SELECT output_path, view_path FROM renders WHERE asset_id = ?').all(id) as {
+      for (const r of this.db
+        .prepare('SELECT output_path, view_path FROM renders WHERE asset_id = ?')
+        .all(id) as {
         output_path: string | null;
         view_path: string | null;
       }[]) {
-        for (const p of [r.output_path, r.view_path, r.view_path && renderThumbPath(r.view_path)]) if (p && !isAbsolute(p)) files.push(p);
+        for (const p of [r.output_path, r.view_path, r.view_path && renderThumbPath(r.view_path)])
+          if (p && !isAbsolute(p)) files.push(p);
       }
     }
     const removed = this.store.deleteAssets(req.ids);
@@ -319,7 +349,8 @@ export class LibraryService {
   }
 
   async sweep(req: ParsedReq<'preview.sweep'>): Promise<Res<'preview.sweep'>> {
-    if (!req.recipe.ops.includes('colorize')) throw new Error('a sweep compares colorize render sizes: turn colorize on');
+    if (!req.recipe.ops.includes('colorize'))
+      throw new Error('a sweep compares colorize render sizes: turn colorize on');
     const items = [];
     // One after another: the engine pool is shared with the queue, a burst would stall running jobs.
     for (const renderSize of req.sizes) {
@@ -350,7 +381,11 @@ export class LibraryService {
       assetIds = this.store.listAssets({ projectId }).map((a) => a.id);
     } else {
       projectId = t.projectId;
-      const imported = await importPaths({ store: this.store, layout: this.layout, log: this.log }, t.projectId, [t.path]);
+      const imported = await importPaths(
+        { store: this.store, layout: this.layout, log: this.log },
+        t.projectId,
+        [t.path],
+      );
       const { assetIds: ids, ...rest } = imported;
       report = rest;
       assetIds = ids;
@@ -367,7 +402,8 @@ export class LibraryService {
     const skipped = assetIds.length - toRun.length;
     if (toRun.length === 0) return { batch: null, queued: 0, skipped, import: report };
 
-    const name = req.name?.trim() || `${recipe.ops.join(' + ')} · ${toRun.length} file${toRun.length === 1 ? '' : 's'}`;
+    const name =
+      req.name?.trim() || `${recipe.ops.join(' + ')} · ${toRun.length} file${toRun.length === 1 ? '' : 's'}`;
     const batchId = this.db.transaction(() => {
       const id = this.jobs.createBatch(name, projectId, recipe);
       this.jobs.enqueue(id, toRun, recipe);
@@ -386,7 +422,8 @@ export class LibraryService {
   }
 
   cancelJobs(req: ParsedReq<'jobs.cancel'>): Res<'jobs.cancel'> {
-    if (!req.jobIds && req.batchId === undefined) throw new Error('name the jobs (jobIds) or the batch (batchId) to cancel');
+    if (!req.jobIds && req.batchId === undefined)
+      throw new Error('name the jobs (jobIds) or the batch (batchId) to cancel');
     const { canceled, flagged } = this.jobs.cancel(req);
     this.runner.abort(flagged.map((j) => j.id));
     for (const j of canceled) {
@@ -398,7 +435,8 @@ export class LibraryService {
   }
 
   retryJobs(req: ParsedReq<'jobs.retry'>): Res<'jobs.retry'> {
-    if (!req.jobIds && req.batchId === undefined) throw new Error('name the jobs (jobIds) or the batch (batchId) to retry');
+    if (!req.jobIds && req.batchId === undefined)
+      throw new Error('name the jobs (jobIds) or the batch (batchId) to retry');
     const rows = this.jobs.retry(req);
     for (const b of new Set(rows.map((j) => j.batch_id))) {
       const batch = this.jobs.batch(b);

@@ -36,7 +36,10 @@ export function readLibraryDir(dataDir: string): string {
 
 export async function writeLibraryDir(dataDir: string, libraryDir: string): Promise<void> {
   await mkdir(dataDir, { recursive: true });
-  await writeTextAtomic(join(dataDir, 'config.json'), `${JSON.stringify({ libraryDir: resolve(libraryDir) }, null, 2)}\n`);
+  await writeTextAtomic(
+    join(dataDir, 'config.json'),
+    `${JSON.stringify({ libraryDir: resolve(libraryDir) }, null, 2)}\n`,
+  );
 }
 
 export class SettingsStore {
@@ -63,9 +66,12 @@ export class SettingsStore {
   }
 
   write(patch: Partial<Omit<Settings, 'libraryDir'>>): void {
-    const stmt = this.db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+    const stmt = this.db.prepare(
+      'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+    );
     this.db.transaction(() => {
-      for (const [key, value] of Object.entries(patch)) if (value !== undefined) stmt.run(key, JSON.stringify(value));
+      for (const [key, value] of Object.entries(patch))
+        if (value !== undefined) stmt.run(key, JSON.stringify(value));
     })();
   }
 }

@@ -54,7 +54,11 @@ export interface RenderRow {
 export class NotFoundError extends Error {}
 
 export function recipeFromRow(row: { ops: string; options: string; watermark: number }): Recipe {
-  return canonicalRecipe({ ops: JSON.parse(row.ops), options: JSON.parse(row.options), watermark: row.watermark === 1 });
+  return canonicalRecipe({
+    ops: JSON.parse(row.ops),
+    options: JSON.parse(row.options),
+    watermark: row.watermark === 1,
+  });
 }
 
 /** Reads and writes projects, assets and renders; jobs live in JobStore. */
@@ -112,9 +116,12 @@ export class Store {
 
   updateProject(id: number, patch: { name?: string; copyOriginals?: boolean }): void {
     this.projectRow(id);
-    if (patch.name !== undefined) this.db.prepare('UPDATE projects SET name = ? WHERE id = ?').run(patch.name, id);
+    if (patch.name !== undefined)
+      this.db.prepare('UPDATE projects SET name = ? WHERE id = ?').run(patch.name, id);
     if (patch.copyOriginals !== undefined) {
-      this.db.prepare('UPDATE projects SET copy_originals = ? WHERE id = ?').run(patch.copyOriginals ? 1 : 0, id);
+      this.db
+        .prepare('UPDATE projects SET copy_originals = ? WHERE id = ?')
+        .run(patch.copyOriginals ? 1 : 0, id);
     }
     this.touchProject(id);
   }
@@ -137,7 +144,8 @@ export class Store {
   }
 
   assetByHash(projectId: number, hash: string): AssetRow | undefined {
-    return this.db.prepare('SELECT * FROM assets WHERE project_id = ? AND hash = ?').get(projectId, hash) as AssetRow | undefined;
+    return this.db.prepare('SELECT * FROM assets WHERE project_id = ? AND hash = ?').get(projectId, hash) as
+      AssetRow | undefined;
   }
 
   insertAsset(a: Omit<AssetRow, 'id' | 'created_at'>): number {
@@ -153,7 +161,13 @@ export class Store {
     );
   }
 
-  listAssets(filter: { projectId?: number; ids?: number[]; query?: string; kind?: AssetKind; status?: AssetStatus }): Asset[] {
+  listAssets(filter: {
+    projectId?: number;
+    ids?: number[];
+    query?: string;
+    kind?: AssetKind;
+    status?: AssetStatus;
+  }): Asset[] {
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (filter.projectId !== undefined) {
@@ -232,7 +246,9 @@ export class Store {
   }
 
   deleteAssets(ids: number[]): number {
-    return this.db.prepare('DELETE FROM assets WHERE id IN (SELECT value FROM json_each(?))').run(JSON.stringify(ids)).changes;
+    return this.db
+      .prepare('DELETE FROM assets WHERE id IN (SELECT value FROM json_each(?))')
+      .run(JSON.stringify(ids)).changes;
   }
 
   // ---------- renders ----------
@@ -246,7 +262,9 @@ export class Store {
   }
 
   rendersOf(assetId: number): Render[] {
-    const rows = this.db.prepare('SELECT * FROM renders WHERE asset_id = ? ORDER BY id DESC').all(assetId) as RenderRow[];
+    const rows = this.db
+      .prepare('SELECT * FROM renders WHERE asset_id = ? ORDER BY id DESC')
+      .all(assetId) as RenderRow[];
     return rows.map((r) => this.toRender(r));
   }
 
@@ -259,7 +277,9 @@ export class Store {
   /** A finished render of exactly this recipe, if one exists. */
   doneRender(assetId: number, recipeHash: string): RenderRow | undefined {
     return this.db
-      .prepare("SELECT * FROM renders WHERE asset_id = ? AND recipe_hash = ? AND status = 'done' ORDER BY id DESC LIMIT 1")
+      .prepare(
+        "SELECT * FROM renders WHERE asset_id = ? AND recipe_hash = ? AND status = 'done' ORDER BY id DESC LIMIT 1",
+      )
       .get(assetId, recipeHash) as RenderRow | undefined;
   }
 

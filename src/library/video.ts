@@ -21,14 +21,27 @@ export function engineVideoRenderer(opts: { modelDirs?: string[]; log: Logger })
       const key: string[] = [];
       const models: string[] = [];
       for (const op of ops) {
-        const m = await registry.resolve(op, { id: job.options.models?.[op], scale: job.options.scale ?? (op === 'upscale' ? 4 : undefined) });
-        if (m.input.frames === 3) throw new Error(`${job.input}: model "${m.id}" needs 3-frame windows, which the engine pool cannot run yet`);
+        const m = await registry.resolve(op, {
+          id: job.options.models?.[op],
+          scale: job.options.scale ?? (op === 'upscale' ? 4 : undefined),
+        });
+        if (m.input.frames === 3)
+          throw new Error(
+            `${job.input}: model "${m.id}" needs 3-frame windows, which the engine pool cannot run yet`,
+          );
         key.push(`${op}:${m.id}@${m.version}#${m.sha256.slice(0, 12)}`);
         models.push(m.id);
       }
-      key.push(`renderSize=${job.options.renderSize ?? 'default'}`, `saturation=${job.options.saturation ?? 1}`, `scale=${job.options.scale ?? 1}`);
+      key.push(
+        `renderSize=${job.options.renderSize ?? 'default'}`,
+        `saturation=${job.options.saturation ?? 1}`,
+        `scale=${job.options.scale ?? 1}`,
+      );
       const t0 = Date.now();
-      const options = { ...job.options, scale: job.options.scale ?? (ops.includes('upscale') ? 4 : undefined) };
+      const options = {
+        ...job.options,
+        scale: job.options.scale ?? (ops.includes('upscale') ? 4 : undefined),
+      };
       const r = await renderVideo({
         input: job.input,
         output: job.output,
@@ -40,7 +53,8 @@ export function engineVideoRenderer(opts: { modelDirs?: string[]; log: Logger })
         signal: job.signal,
         onNote: (n) => opts.log.info(`video: ${n}`),
         onProgress: (p) => {
-          if (p.framesTotal) onProgress?.({ fraction: p.framesDone / p.framesTotal, stage: p.stage, fps: p.fps });
+          if (p.framesTotal)
+            onProgress?.({ fraction: p.framesDone / p.framesTotal, stage: p.stage, fps: p.fps });
         },
       });
       return {

@@ -11,7 +11,12 @@ export function desktopHandlers(win: () => BrowserWindow | null): Handlers {
     const w = win();
     const opts = {
       properties,
-      filters: properties.includes('openFile') ? [{ name: 'Photos, scans and films', extensions: exts }, { name: 'All files', extensions: ['*'] }] : undefined,
+      filters: properties.includes('openFile')
+        ? [
+            { name: 'Photos, scans and films', extensions: exts },
+            { name: 'All files', extensions: ['*'] },
+          ]
+        : undefined,
     };
     const r = w ? await dialog.showOpenDialog(w, opts) : await dialog.showOpenDialog(opts);
     return { paths: r.canceled ? [] : r.filePaths };

@@ -70,7 +70,11 @@ function showProgress(s: LibraryService): void {
 
 function notifyBatchDone(b: Batch): void {
   if (!Notification.isSupported()) return;
-  const parts = [`${b.done} done`, b.failed ? `${b.failed} failed` : '', b.canceled ? `${b.canceled} canceled` : ''].filter(Boolean);
+  const parts = [
+    `${b.done} done`,
+    b.failed ? `${b.failed} failed` : '',
+    b.canceled ? `${b.canceled} canceled` : '',
+  ].filter(Boolean);
   new Notification({ title: `Batch finished: ${b.name}`, body: parts.join(', ') }).show();
 }
 
@@ -78,26 +82,38 @@ async function start(): Promise<void> {
   const dataDir = app.getPath('userData');
   const logFile = join(dataDir, 'logs', 'main.log');
   const log = fileLogger(logFile, !app.isPackaged);
-  log.info(`Tintype ${app.getVersion()} starting (Electron ${process.versions.electron}, ${process.platform})`);
+  log.info(
+    `Tintype ${app.getVersion()} starting (Electron ${process.versions.electron}, ${process.platform})`,
+  );
   process.on('uncaughtException', (err) => log.error(`uncaught: ${err.stack ?? err.message}`));
-  process.on('unhandledRejection', (err) => log.error(`unhandled rejection: ${(err as Error)?.stack ?? String(err)}`));
+  process.on('unhandledRejection', (err) =>
+    log.error(`unhandled rejection: ${(err as Error)?.stack ?? String(err)}`),
+  );
 
   const lag = new LoopLag();
   const s = openBackend({ dataDir, mode: 'electron', version: app.getVersion(), log, logFile });
   service = s;
   hardenSession(session.defaultSession, devServer);
   handleMediaScheme((key) => s.resolveMedia(key));
-  registerIpc(ipcMain, { ...serviceHandlers(s, lag), ...desktopHandlers(() => win) }, {
-    validateResponses: !app.isPackaged,
-    onError: (method, err) => log.warn(`${method}: ${(err as Error).message}`),
-    // Only our own page, in our own window, may call the backend.
-    isTrustedSender: (e) => e.sender === win?.webContents && (e.senderFrame?.url ?? '').startsWith(rendererUrl.split('#')[0]),
-  });
+  registerIpc(
+    ipcMain,
+    { ...serviceHandlers(s, lag), ...desktopHandlers(() => win) },
+    {
+      validateResponses: !app.isPackaged,
+      onError: (method, err) => log.warn(`${method}: ${(err as Error).message}`),
+      // Only our own page, in our own window, may call the backend.
+      isTrustedSender: (e) =>
+        e.sender === win?.webContents && (e.senderFrame?.url ?? '').startsWith(rendererUrl.split('#')[0]),
+    },
+  );
 
   win = createWindow();
   const send = (action: MenuAction) => win?.webContents.send(IPC_EVENT, { type: 'menu', action });
   Menu.setApplicationMenu(buildMenu(send, { logFile, dev: !app.isPackaged }));
-  forwardEvents((l) => s.on(l), () => win?.webContents ?? null);
+  forwardEvents(
+    (l) => s.on(l),
+    () => win?.webContents ?? null,
+  );
   s.on((e) => {
     if (e.type === 'batch' || e.type === 'batch-done') showProgress(s);
     if (e.type === 'batch-done') notifyBatchDone(e.batch);

@@ -12,17 +12,23 @@ export function registerIpc(
   handlers: Handlers,
   opts: DispatchOptions & { isTrustedSender?: (e: IpcMainInvokeEvent) => boolean } = {},
 ): () => void {
-  ipc.handle(IPC_INVOKE, async (event: IpcMainInvokeEvent, method: unknown, payload: unknown): Promise<ApiResult<unknown>> => {
-    if (opts.isTrustedSender && !opts.isTrustedSender(event)) {
-      return { ok: false, error: { code: 'UNAUTHORIZED', message: 'IPC from an untrusted frame' } };
-    }
-    return dispatch(handlers, method, payload, opts);
-  });
+  ipc.handle(
+    IPC_INVOKE,
+    async (event: IpcMainInvokeEvent, method: unknown, payload: unknown): Promise<ApiResult<unknown>> => {
+      if (opts.isTrustedSender && !opts.isTrustedSender(event)) {
+        return { ok: false, error: { code: 'UNAUTHORIZED', message: 'IPC from an untrusted frame' } };
+      }
+      return dispatch(handlers, method, payload, opts);
+    },
+  );
   return () => ipc.removeHandler(IPC_INVOKE);
 }
 
 /** Forwards backend events to a window's renderer. */
-export function forwardEvents(subscribe: (l: (e: ApiEvent) => void) => () => void, target: () => WebContents | null): () => void {
+export function forwardEvents(
+  subscribe: (l: (e: ApiEvent) => void) => () => void,
+  target: () => WebContents | null,
+): () => void {
   return subscribe((e) => {
     const wc = target();
     if (wc && !wc.isDestroyed()) wc.send(IPC_EVENT, e);

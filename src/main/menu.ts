@@ -4,7 +4,11 @@ import type { MenuAction } from '../shared/bridge';
 /** The application menu; app actions are sent to the renderer, which owns the UI state. */
 export function buildMenu(send: (action: MenuAction) => void, opts: { logFile: string; dev: boolean }): Menu {
   const isMac = process.platform === 'darwin';
-  const item = (label: string, action: MenuAction, accelerator?: string): MenuItemConstructorOptions => ({ label, accelerator, click: () => send(action) });
+  const item = (label: string, action: MenuAction, accelerator?: string): MenuItemConstructorOptions => ({
+    label,
+    accelerator,
+    click: () => send(action),
+  });
   const template: MenuItemConstructorOptions[] = [
     ...(isMac ? [{ role: 'appMenu' as const }] : []),
     {
@@ -32,7 +36,9 @@ export function buildMenu(send: (action: MenuAction) => void, opts: { logFile: s
         { role: 'zoomOut' },
         { type: 'separator' },
         { role: 'togglefullscreen' },
-        ...(opts.dev ? [{ type: 'separator' as const }, { role: 'reload' as const }, { role: 'toggleDevTools' as const }] : []),
+        ...(opts.dev
+          ? [{ type: 'separator' as const }, { role: 'reload' as const }, { role: 'toggleDevTools' as const }]
+          : []),
       ],
     },
     { role: 'windowMenu' },

@@ -5,7 +5,12 @@ import { MEDIA_SCHEME } from '../shared/bridge';
 
 /** Must run before the app is ready: the scheme behaves like https (secure, fetchable, streamable). */
 export function registerMediaScheme(): void {
-  protocol.registerSchemesAsPrivileged([{ scheme: MEDIA_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true } }]);
+  protocol.registerSchemesAsPrivileged([
+    {
+      scheme: MEDIA_SCHEME,
+      privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true },
+    },
+  ]);
 }
 
 /**
@@ -18,6 +23,9 @@ export function handleMediaScheme(resolve: (key: string) => MediaFile | null): v
     const media = url.host === 'media' ? resolve(decodeURIComponent(url.pathname.replace(/^\/+/, ''))) : null;
     if (!media) return new Response('not found', { status: 404, headers: { 'content-type': 'text/plain' } });
     const file = await net.fetch(pathToFileURL(media.path).toString());
-    return new Response(file.body, { status: 200, headers: { 'content-type': media.contentType, 'cache-control': 'private, max-age=60' } });
+    return new Response(file.body, {
+      status: 200,
+      headers: { 'content-type': media.contentType, 'cache-control': 'private, max-age=60' },
+    });
   });
 }

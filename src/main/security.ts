@@ -7,10 +7,15 @@ import { app, shell, type Session, type WebContents } from 'electron';
 export function hardenSession(ses: Session, devServer: string | null): void {
   ses.setPermissionRequestHandler((_wc, permission, callback) => callback(permission === 'notifications'));
   ses.setPermissionCheckHandler((_wc, permission) => permission === 'notifications');
-  ses.webRequest.onBeforeRequest({ urls: ['http://*/*', 'https://*/*', 'ws://*/*', 'wss://*/*'] }, (details, callback) => {
-    const allowed = devServer !== null && (details.url.startsWith(devServer) || details.url.startsWith(devServer.replace(/^http/, 'ws')));
-    callback({ cancel: !allowed });
-  });
+  ses.webRequest.onBeforeRequest(
+    { urls: ['http://*/*', 'https://*/*', 'ws://*/*', 'wss://*/*'] },
+    (details, callback) => {
+      const allowed =
+        devServer !== null &&
+        (details.url.startsWith(devServer) || details.url.startsWith(devServer.replace(/^http/, 'ws')));
+      callback({ cancel: !allowed });
+    },
+  );
 }
 
 export function hardenContents(contents: WebContents): void {

@@ -19,11 +19,29 @@ export async function main(argv: string[]): Promise<void> {
     .option('--json', 'print {"url","port","token"} as one JSON line')
     .option('-v, --verbose', 'log to stderr too')
     .parse(argv);
-  const o = program.opts<{ port: string; dataDir?: string; library?: string; models?: string[]; token?: string; static?: string; json?: boolean; verbose?: boolean }>();
+  const o = program.opts<{
+    port: string;
+    dataDir?: string;
+    library?: string;
+    models?: string[];
+    token?: string;
+    static?: string;
+    json?: boolean;
+    verbose?: boolean;
+  }>();
   const port = Number(o.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) program.error(`--port: not a port number: ${o.port}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    program.error(`--port: not a port number: ${o.port}`);
 
-  const s = await serve({ port, dataDir: o.dataDir, libraryDir: o.library, modelDirs: o.models, token: o.token, staticDir: o.static, verbose: o.verbose });
+  const s = await serve({
+    port,
+    dataDir: o.dataDir,
+    libraryDir: o.library,
+    modelDirs: o.models,
+    token: o.token,
+    staticDir: o.static,
+    verbose: o.verbose,
+  });
   if (o.json) process.stdout.write(`${JSON.stringify({ url: s.url, port: s.port, token: s.token })}\n`);
   else process.stdout.write(`Tintype is serving at ${s.url}\n(open it in a browser; press Ctrl+C to stop)\n`);
 

@@ -63,7 +63,11 @@ function sameToken(given: string | null | undefined, token: string): boolean {
 
 function sendJson(res: ServerResponse, status: number, body: ApiResult<unknown>): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
@@ -97,7 +101,8 @@ export function createHttpServer(opts: HttpOptions): Server & { endStreams(): vo
   const server = createServer((req, res) => {
     handle(req, res).catch((err) => {
       opts.log.warn(`http: ${req.method} ${req.url}: ${(err as Error).message}`);
-      if (!res.headersSent) sendJson(res, 500, { ok: false, error: { code: 'FAILED', message: (err as Error).message } });
+      if (!res.headersSent)
+        sendJson(res, 500, { ok: false, error: { code: 'FAILED', message: (err as Error).message } });
       else res.destroy();
     });
   });
@@ -118,7 +123,10 @@ export function createHttpServer(opts: HttpOptions): Server & { endStreams(): vo
       const method = decodeURIComponent(path.slice('/api/'.length));
       if (method === 'events' && req.method === 'GET') {
         if (!sameToken(url.searchParams.get('token'), opts.token)) {
-          sendJson(res, 401, { ok: false, error: { code: 'UNAUTHORIZED', message: 'missing or wrong token' } });
+          sendJson(res, 401, {
+            ok: false,
+            error: { code: 'UNAUTHORIZED', message: 'missing or wrong token' },
+          });
           return;
         }
         events(req, res);
@@ -132,7 +140,10 @@ export function createHttpServer(opts: HttpOptions): Server & { endStreams(): vo
       // A cross-site page cannot read the answer, but it must not be able to trigger work either.
       const origin = req.headers.origin;
       if (origin && origin !== `http://${req.headers.host}`) {
-        sendJson(res, 403, { ok: false, error: { code: 'UNAUTHORIZED', message: `cross-origin request from ${origin}` } });
+        sendJson(res, 403, {
+          ok: false,
+          error: { code: 'UNAUTHORIZED', message: `cross-origin request from ${origin}` },
+        });
         return;
       }
       if (req.method !== 'POST') {
@@ -145,7 +156,10 @@ export function createHttpServer(opts: HttpOptions): Server & { endStreams(): vo
         const body = await readBody(req);
         payload = body.trim() ? JSON.parse(body) : undefined;
       } catch (err) {
-        sendJson(res, 400, { ok: false, error: { code: 'BAD_REQUEST', message: `${method}: body is not JSON: ${(err as Error).message}` } });
+        sendJson(res, 400, {
+          ok: false,
+          error: { code: 'BAD_REQUEST', message: `${method}: body is not JSON: ${(err as Error).message}` },
+        });
         return;
       }
       const result = await dispatch(opts.handlers, method, payload, opts.dispatch);
@@ -164,7 +178,11 @@ export function createHttpServer(opts: HttpOptions): Server & { endStreams(): vo
         return;
       }
       const st = statSync(media.path);
-      res.writeHead(200, { 'content-type': media.contentType, 'content-length': st.size, 'cache-control': 'private, max-age=60' });
+      res.writeHead(200, {
+        'content-type': media.contentType,
+        'content-length': st.size,
+        'cache-control': 'private, max-age=60',
+      });
       createReadStream(media.path).pipe(res);
       return;
     }
@@ -178,17 +196,27 @@ export function createHttpServer(opts: HttpOptions): Server & { endStreams(): vo
 
   function serveStatic(path: string, res: ServerResponse): void {
     if (!opts.staticDir) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('this server was started without the UI (build it with npm run build)');
+      res
+        .writeHead(404, { 'content-type': 'text/plain' })
+        .end('this server was started without the UI (build it with npm run build)');
       return;
     }
     const rel = normalize(decodeURIComponent(path === '/' ? '/index.html' : path)).replace(/^([/\\])+/, '');
     const file = join(opts.staticDir, rel);
-    if (rel.split(sep).includes('..') || !file.startsWith(opts.staticDir + sep) || !existsSync(file) || !statSync(file).isFile()) {
+    if (
+      rel.split(sep).includes('..') ||
+      !file.startsWith(opts.staticDir + sep) ||
+      !existsSync(file) ||
+      !statSync(file).isFile()
+    ) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
     }
     const type = STATIC_TYPES[extname(file)] ?? 'application/octet-stream';
-    const headers: Record<string, string> = { 'content-type': type, 'cache-control': type.startsWith('text/html') ? 'no-store' : 'public, max-age=3600' };
+    const headers: Record<string, string> = {
+      'content-type': type,
+      'cache-control': type.startsWith('text/html') ? 'no-store' : 'public, max-age=3600',
+    };
     if (type.startsWith('text/html')) {
       headers['content-security-policy'] = CSP;
       headers['x-frame-options'] = 'DENY';
@@ -198,7 +226,11 @@ export function createHttpServer(opts: HttpOptions): Server & { endStreams(): vo
   }
 
   function events(req: IncomingMessage, res: ServerResponse): void {
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+    });
     res.write(': connected\n\n');
     const off = opts.subscribe((e) => res.write(`data: ${JSON.stringify(e)}\n\n`));
     const beat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);

@@ -58,7 +58,8 @@ export async function serve(opts: ServeOptions = {}): Promise<Serving> {
   const logFile = join(dataDir, 'logs', 'serve.log');
   const log = fileLogger(logFile, opts.verbose);
   const token = opts.token ?? randomBytes(24).toString('base64url');
-  const staticDir = opts.staticDir === undefined ? findRendererDir() : opts.staticDir && resolve(opts.staticDir);
+  const staticDir =
+    opts.staticDir === undefined ? findRendererDir() : opts.staticDir && resolve(opts.staticDir);
   if (!staticDir) log.warn('serve: no built renderer found (npm run build); serving the API only');
 
   const lag = new LoopLag();
@@ -86,7 +87,9 @@ export async function serve(opts: ServeOptions = {}): Promise<Serving> {
   });
   const port = (server.address() as AddressInfo).port;
   const resumed = service.start();
-  log.info(`serve: listening on 127.0.0.1:${port}${resumed ? `, resumed ${resumed} interrupted job(s)` : ''}`);
+  log.info(
+    `serve: listening on 127.0.0.1:${port}${resumed ? `, resumed ${resumed} interrupted job(s)` : ''}`,
+  );
 
   let closing: Promise<void> | null = null;
   return {

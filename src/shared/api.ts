@@ -15,7 +15,10 @@ export const AbsPath = z
   .string()
   .min(1)
   .max(4096)
-  .refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\'), 'must be an absolute path');
+  .refine(
+    (p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\'),
+    'must be an absolute path',
+  );
 
 export const OpNameSchema = z.enum(['restore', 'colorize', 'upscale']);
 export type OpName = z.infer<typeof OpNameSchema>;
@@ -121,7 +124,6 @@ export const AssetSchema = z.object({
   latestRender: RenderSchema.nullable(),
 });
 export type Asset = z.infer<typeof AssetSchema>;
-
 
 export const JobStatusSchema = z.enum(['queued', 'running', 'done', 'failed', 'canceled']);
 export type JobStatus = z.infer<typeof JobStatusSchema>;
@@ -265,7 +267,10 @@ export const api = {
   },
   /** Health of the backend process: event-loop delay (is the UI's backend responsive?) and memory. */
   'app.stats': {
-    req: z.object({ reset: z.boolean().default(false) }).strict().default({ reset: false }),
+    req: z
+      .object({ reset: z.boolean().default(false) })
+      .strict()
+      .default({ reset: false }),
     res: z.object({
       eventLoop: z.object({
         meanMs: z.number(),
@@ -323,8 +328,14 @@ export const api = {
   /** The model manager: the catalog with what is installed, downloads and removal. */
   'models.catalog': { req: Empty, res: z.object({ models: z.array(ModelRowSchema), modelsDir: z.string() }) },
   /** Starts a download in the background; progress and the outcome arrive as 'model' events. */
-  'models.install': { req: z.object({ id: z.string().min(1).max(200) }).strict(), res: z.object({ started: z.boolean() }) },
-  'models.cancelInstall': { req: z.object({ id: z.string().min(1).max(200) }).strict(), res: z.object({ canceled: z.boolean() }) },
+  'models.install': {
+    req: z.object({ id: z.string().min(1).max(200) }).strict(),
+    res: z.object({ started: z.boolean() }),
+  },
+  'models.cancelInstall': {
+    req: z.object({ id: z.string().min(1).max(200) }).strict(),
+    res: z.object({ canceled: z.boolean() }),
+  },
   'models.remove': { req: z.object({ id: z.string().min(1).max(200) }).strict(), res: Ok },
   /** A fast, small render for the live preview; never queued, never stored as a render. */
   'preview.render': {
@@ -357,10 +368,18 @@ export const api = {
         name: z.string().max(200).optional(),
       })
       .strict(),
-    res: z.object({ batch: BatchSchema.nullable(), queued: z.number().int(), skipped: z.number().int(), import: ImportReportSchema.nullable() }),
+    res: z.object({
+      batch: BatchSchema.nullable(),
+      queued: z.number().int(),
+      skipped: z.number().int(),
+      import: ImportReportSchema.nullable(),
+    }),
   },
   'jobs.list': {
-    req: z.object({ batchId: Id.optional(), limit: z.number().int().min(1).max(10_000).default(500) }).strict().default({ limit: 500 }),
+    req: z
+      .object({ batchId: Id.optional(), limit: z.number().int().min(1).max(10_000).default(500) })
+      .strict()
+      .default({ limit: 500 }),
     res: z.object({ jobs: z.array(JobSchema), batches: z.array(BatchSchema) }),
   },
   'jobs.cancel': {

@@ -15,13 +15,7 @@ export interface ApiError {
 }
 
 export type MenuAction =
-  | 'import-files'
-  | 'import-folder'
-  | 'new-project'
-  | 'export'
-  | 'settings'
-  | 'toggle-queue'
-  | 'toggle-theme';
+  'import-files' | 'import-folder' | 'new-project' | 'export' | 'settings' | 'toggle-queue' | 'toggle-theme';
 
 export type ApiEvent =
   | { type: 'job'; job: Job }
@@ -29,7 +23,13 @@ export type ApiEvent =
   | { type: 'batch-done'; batch: Batch }
   | { type: 'library'; projectId: number | null }
   | { type: 'settings'; settings: Settings }
-  | { type: 'model'; id: string; state: 'installing' | 'installed' | 'failed' | 'canceled' | 'removed'; progress: ModelProgress | null; error: string | null }
+  | {
+      type: 'model';
+      id: string;
+      state: 'installing' | 'installed' | 'failed' | 'canceled' | 'removed';
+      progress: ModelProgress | null;
+      error: string | null;
+    }
   | { type: 'menu'; action: MenuAction };
 
 /** What the preload puts on window.tintype. */

@@ -4,7 +4,16 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, CHROMIUM_ARGS, installTestModels, makePhotoFolder, requireBuild, SHOTS, startServer, type Server } from './fixtures';
+import {
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  installTestModels,
+  makePhotoFolder,
+  requireBuild,
+  SHOTS,
+  startServer,
+  type Server,
+} from './fixtures';
 
 /**
  * The renderer, built, in Debian's Chromium, against the shipped headless server (real SQLite, real
@@ -38,8 +47,13 @@ async function api<T>(method: string, body: unknown = {}): Promise<T> {
 async function imagesLoaded(): Promise<{ before: number; after: number; afterSrc: string }> {
   return page.evaluate(async () => {
     const get = (id: string) => document.querySelector<HTMLImageElement>(`[data-testid="${id}"]`);
-    for (const img of [get('before-image'), get('after-image')]) if (img && !img.complete) await img.decode().catch(() => {});
-    return { before: get('before-image')?.naturalWidth ?? 0, after: get('after-image')?.naturalWidth ?? 0, afterSrc: get('after-image')?.getAttribute('src') ?? '' };
+    for (const img of [get('before-image'), get('after-image')])
+      if (img && !img.complete) await img.decode().catch(() => {});
+    return {
+      before: get('before-image')?.naturalWidth ?? 0,
+      after: get('after-image')?.naturalWidth ?? 0,
+      afterSrc: get('after-image')?.getAttribute('src') ?? '',
+    };
   });
 }
 
@@ -80,14 +94,25 @@ describe('Tintype in a browser against the headless server', () => {
     await page.getByTestId('import-button').click();
     await page.getByTestId('import-paths').fill(join(dir, 'Grandma scans'));
     await page.getByTestId('import-run').click();
-    await expect.poll(() => page.getByTestId('import-report').textContent(), { timeout: 30_000 }).toContain('Imported 4 items');
+    await expect
+      .poll(() => page.getByTestId('import-report').textContent(), { timeout: 30_000 })
+      .toContain('Imported 4 items');
     await shot('01-import-report');
     await page.keyboard.press('Escape');
     await expect.poll(() => page.getByTestId('asset-card').count()).toBe(4);
-    expect(await page.locator('[data-testid="asset-card"][data-status="unreadable"]').getAttribute('data-name')).toBe('damaged.jpg');
+    expect(
+      await page.locator('[data-testid="asset-card"][data-status="unreadable"]').getAttribute('data-name'),
+    ).toBe('damaged.jpg');
     // Thumbnails are served through /media and decode.
     const thumbs = await page.locator('[data-testid="asset-card"] img').evaluateAll((imgs) =>
-      Promise.all((imgs as HTMLImageElement[]).map((i) => i.decode().then(() => i.naturalWidth, () => 0))),
+      Promise.all(
+        (imgs as HTMLImageElement[]).map((i) =>
+          i.decode().then(
+            () => i.naturalWidth,
+            () => 0,
+          ),
+        ),
+      ),
     );
     expect(thumbs.length).toBe(3);
     expect(thumbs.every((w) => w > 100)).toBe(true);
@@ -100,7 +125,9 @@ describe('Tintype in a browser against the headless server', () => {
 
   it('previews live while the render size moves, sweeps sizes, renders and compares', async () => {
     await page.locator('[data-testid="asset-card"][data-name="portrait.jpg"]').click();
-    await expect.poll(async () => (await imagesLoaded()).afterSrc, { timeout: 30_000 }).toContain('/media/preview/');
+    await expect
+      .poll(async () => (await imagesLoaded()).afterSrc, { timeout: 30_000 })
+      .toContain('/media/preview/');
     const first = await imagesLoaded();
     expect(first.before).toBeGreaterThan(100);
     expect(first.after).toBeGreaterThan(100);
@@ -111,22 +138,39 @@ describe('Tintype in a browser against the headless server', () => {
     await thumb.focus();
     await page.keyboard.press('ArrowRight');
     await page.keyboard.press('ArrowRight');
-    await expect.poll(() => page.getByTestId('render-factor').textContent()).toBe('304 px · render_factor 19');
+    await expect
+      .poll(() => page.getByTestId('render-factor').textContent())
+      .toBe('304 px · render_factor 19');
     expect(await page.getByTestId('asset-title').textContent()).toBe('portrait.jpg'); // the arrows moved the slider, not to the next photo
-    await expect.poll(async () => (await imagesLoaded()).afterSrc, { timeout: 30_000 }).not.toBe(first.afterSrc);
+    await expect
+      .poll(async () => (await imagesLoaded()).afterSrc, { timeout: 30_000 })
+      .not.toBe(first.afterSrc);
 
     await page.getByTestId('sweep-button').click();
-    await expect.poll(() => page.locator('[data-testid="sweep-strip"] img').count(), { timeout: 60_000 }).toBe(5);
+    await expect
+      .poll(() => page.locator('[data-testid="sweep-strip"] img').count(), { timeout: 60_000 })
+      .toBe(5);
     const sweepWidths = await page.locator('[data-testid="sweep-strip"] img').evaluateAll((imgs) =>
-      Promise.all((imgs as HTMLImageElement[]).map((i) => i.decode().then(() => i.naturalWidth, () => 0))),
+      Promise.all(
+        (imgs as HTMLImageElement[]).map((i) =>
+          i.decode().then(
+            () => i.naturalWidth,
+            () => 0,
+          ),
+        ),
+      ),
     );
     expect(sweepWidths.every((w) => w > 50)).toBe(true);
     await page.getByTestId('sweep-256').click();
-    await expect.poll(() => page.getByTestId('render-factor').textContent()).toBe('256 px · render_factor 16');
+    await expect
+      .poll(() => page.getByTestId('render-factor').textContent())
+      .toBe('256 px · render_factor 16');
     await shot('03-asset-preview-sweep');
 
     await page.getByTestId('render-button').click();
-    await expect.poll(async () => (await imagesLoaded()).afterSrc, { timeout: 60_000 }).toContain('/media/render/');
+    await expect
+      .poll(async () => (await imagesLoaded()).afterSrc, { timeout: 60_000 })
+      .toContain('/media/render/');
     const rendered = await imagesLoaded();
     expect(rendered.after).toBe(first.before); // full size, same as the original's display copy
     await shot('04-compare-slider');
@@ -137,7 +181,9 @@ describe('Tintype in a browser against the headless server', () => {
     await page.keyboard.press('Equal');
     await shot('05-compare-side-zoomed');
     // Zoom is one state for both panes: both images carry the same transform.
-    const transforms = await page.locator('[data-testid="compare-side"] [data-layer]').evaluateAll((els) => els.map((e) => (e as HTMLElement).style.transform));
+    const transforms = await page
+      .locator('[data-testid="compare-side"] [data-layer]')
+      .evaluateAll((els) => els.map((e) => (e as HTMLElement).style.transform));
     expect(transforms.length).toBe(2);
     expect(transforms[0]).toBe(transforms[1]);
     expect(transforms[0]).toContain('scale(1.5625)');
@@ -150,7 +196,9 @@ describe('Tintype in a browser against the headless server', () => {
     await page.getByRole('option', { name: 'TIFF, 16-bit' }).click();
     await page.getByTestId('export-folder').fill(exportDir);
     await page.getByTestId('export-run').click();
-    await expect.poll(() => page.getByTestId('export-result').textContent(), { timeout: 30_000 }).toContain('1 file written');
+    await expect
+      .poll(() => page.getByTestId('export-result').textContent(), { timeout: 30_000 })
+      .toContain('1 file written');
     await shot('06-export');
     const file = join(exportDir, 'portrait-tintype.tif');
     expect(existsSync(file)).toBe(true);
@@ -176,7 +224,9 @@ describe('Tintype in a browser against the headless server', () => {
     const failed = page.locator('[data-testid="queue-job"][data-status="failed"]');
     expect(await failed.getAttribute('data-name')).toBe('damaged.jpg');
     expect(await failed.getByTestId('job-error').textContent()).toContain(folder.corrupt);
-    await expect.poll(() => page.locator('[data-testid="asset-card"][data-status="rendered"]').count()).toBe(3);
+    await expect
+      .poll(() => page.locator('[data-testid="asset-card"][data-status="rendered"]').count())
+      .toBe(3);
     await shot('07-batch-done');
 
     // How responsive the server stayed while the batch rendered (the goal, p99 ≤ 50 ms, is tracked in docs/app.md).
@@ -189,13 +239,19 @@ describe('Tintype in a browser against the headless server', () => {
     await server.stop();
     server = await startServer(dirs);
     await page.goto(server.url);
-    await expect.poll(() => page.getByTestId('project-title').textContent(), { timeout: 30_000 }).toBe('Grandma’s album');
+    await expect
+      .poll(() => page.getByTestId('project-title').textContent(), { timeout: 30_000 })
+      .toBe('Grandma’s album');
     await expect.poll(() => page.getByTestId('asset-card').count()).toBe(4);
     expect(await page.locator('[data-testid="asset-card"][data-status="rendered"]').count()).toBe(3);
     expect(await page.locator('[data-testid="asset-card"][data-status="unreadable"]').count()).toBe(1);
     await page.locator('[data-testid="asset-card"][data-name="portrait.jpg"]').click();
-    await expect.poll(async () => (await imagesLoaded()).afterSrc, { timeout: 30_000 }).toContain('/media/render/');
-    expect(await page.locator('[data-testid^="history-"]').filter({ hasText: 'colorize' }).count()).toBeGreaterThanOrEqual(1);
+    await expect
+      .poll(async () => (await imagesLoaded()).afterSrc, { timeout: 30_000 })
+      .toContain('/media/render/');
+    expect(
+      await page.locator('[data-testid^="history-"]').filter({ hasText: 'colorize' }).count(),
+    ).toBeGreaterThanOrEqual(1);
     await page.getByTestId('theme-toggle').click();
     await shot('08-after-restart-dark');
   });
@@ -205,7 +261,9 @@ describe('Tintype in a browser against the headless server', () => {
     const rows = page.getByTestId('model-row');
     await expect.poll(() => rows.count()).toBeGreaterThanOrEqual(3);
     for (const id of ['e2e-colorize', 'e2e-smooth', 'e2e-cubic2x']) {
-      expect(await page.locator(`[data-testid="model-row"][data-id="${id}"]`).getByText('installed').count()).toBe(1);
+      expect(
+        await page.locator(`[data-testid="model-row"][data-id="${id}"]`).getByText('installed').count(),
+      ).toBe(1);
     }
     // Catalog entries not on disk offer an install (not clicked: this machine has no internet).
     expect(await page.getByTestId('model-install').count()).toBeGreaterThan(0);

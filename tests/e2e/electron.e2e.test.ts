@@ -42,7 +42,12 @@ describe.skipIf(!electron.path)('Tintype desktop app (Electron)', () => {
     app = await _electron.launch({
       executablePath: electron.path!,
       args: [join(ROOT, 'out', 'main', 'index.js')],
-      env: { ...process.env, TINTYPE_HOME: join(dir, 'home'), TINTYPE_MODELS_DIR: join(dir, 'models'), TINTYPE_BUNDLED_MODELS_DIR: join(dir, 'models') },
+      env: {
+        ...process.env,
+        TINTYPE_HOME: join(dir, 'home'),
+        TINTYPE_MODELS_DIR: join(dir, 'models'),
+        TINTYPE_BUNDLED_MODELS_DIR: join(dir, 'models'),
+      },
     });
     page = await app.firstWindow();
     await page.waitForLoadState('domcontentloaded');
@@ -57,8 +62,21 @@ describe.skipIf(!electron.path)('Tintype desktop app (Electron)', () => {
     expect(await page.title()).toBe('Tintype');
     const prefs = await app.evaluate(({ BrowserWindow }) => {
       const w = BrowserWindow.getAllWindows()[0];
-      const p = (w.webContents as unknown as { getLastWebPreferences(): { contextIsolation?: boolean; nodeIntegration?: boolean; sandbox?: boolean } | null }).getLastWebPreferences();
-      return { count: BrowserWindow.getAllWindows().length, contextIsolation: p?.contextIsolation, nodeIntegration: p?.nodeIntegration, sandbox: p?.sandbox };
+      const p = (
+        w.webContents as unknown as {
+          getLastWebPreferences(): {
+            contextIsolation?: boolean;
+            nodeIntegration?: boolean;
+            sandbox?: boolean;
+          } | null;
+        }
+      ).getLastWebPreferences();
+      return {
+        count: BrowserWindow.getAllWindows().length,
+        contextIsolation: p?.contextIsolation,
+        nodeIntegration: p?.nodeIntegration,
+        sandbox: p?.sandbox,
+      };
     });
     expect(prefs).toEqual({ count: 1, contextIsolation: true, nodeIntegration: false, sandbox: true });
     const globals = await page.evaluate(() => ({
@@ -66,12 +84,20 @@ describe.skipIf(!electron.path)('Tintype desktop app (Electron)', () => {
       require: typeof (window as unknown as { require?: unknown }).require,
       process: typeof (window as unknown as { process?: unknown }).process,
     }));
-    expect(globals).toEqual({ bridge: ['invoke', 'onEvent', 'pathForFile'], require: 'undefined', process: 'undefined' });
+    expect(globals).toEqual({
+      bridge: ['invoke', 'onEvent', 'pathForFile'],
+      require: 'undefined',
+      process: 'undefined',
+    });
   });
 
   it('validates IPC payloads in main and answers well-formed calls', async () => {
     const r = await page.evaluate(async () => {
-      const t = (window as unknown as { tintype: { invoke(m: string, p: unknown): Promise<{ ok: boolean; error?: { code: string } }> } }).tintype;
+      const t = (
+        window as unknown as {
+          tintype: { invoke(m: string, p: unknown): Promise<{ ok: boolean; error?: { code: string } }> };
+        }
+      ).tintype;
       return {
         bad: await t.invoke('projects.create', { name: 42 }),
         unknown: await t.invoke('fs.readFile', { path: '/etc/passwd' }),
@@ -89,7 +115,12 @@ describe.skipIf(!electron.path)('Tintype desktop app (Electron)', () => {
       type Answer<T> = Promise<{ ok: boolean; value: T }>;
       const t = (window as unknown as { tintype: { invoke<T>(m: string, p: unknown): Answer<T> } }).tintype;
       const projects = (await t.invoke<{ id: number }[]>('projects.list', {})).value;
-      const report = (await t.invoke<{ added: { thumb: string | null }[] }>('assets.import', { projectId: projects[0].id, paths: [folder] })).value;
+      const report = (
+        await t.invoke<{ added: { thumb: string | null }[] }>('assets.import', {
+          projectId: projects[0].id,
+          paths: [folder],
+        })
+      ).value;
       const img = new Image();
       img.src = `tintype-media://media/${report.added.find((a) => a.thumb)!.thumb}`;
       await img.decode();

@@ -10,18 +10,32 @@ export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const SERVE = join(ROOT, 'out', 'main', 'serve.js');
 export const RENDERER = join(ROOT, 'out', 'renderer', 'index.html');
 export const CHROMIUM = '/usr/bin/chromium';
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 export const SHOTS = join(ROOT, 'test-results', 'e2e');
 
 /** The build the e2e tests drive; they exercise what ships, so a missing build is a failure, not a skip. */
 export function requireBuild(): void {
   for (const f of [SERVE, RENDERER]) {
-    if (!existsSync(f)) throw new Error(`${f} is missing: run "npm run build" (npm test does) before the e2e tests`);
+    if (!existsSync(f))
+      throw new Error(`${f} is missing: run "npm run build" (npm test does) before the e2e tests`);
   }
 }
 
 const common = {
-  input: { layout: 'NCHW' as const, channels: 3 as const, frames: 1 as const, range: [0, 1] as [number, number], normalization: null },
+  input: {
+    layout: 'NCHW' as const,
+    channels: 3 as const,
+    frames: 1 as const,
+    range: [0, 1] as [number, number],
+    normalization: null,
+  },
   size: { kind: 'dynamic' as const, multiple: 1 },
   output: { kind: 'rgb' as const, range: [0, 1] as [number, number] },
 };
@@ -55,9 +69,28 @@ function cubicGraph(): Uint8Array {
 export function installTestModels(dir: string): void {
   mkdirSync(dir, { recursive: true });
   // u, v chroma as a function of the grey level it sees: cool shadows, warm highlights.
-  installColorizer(dir, 'e2e-colorize', {}, 'uv', [-0.3, 0.3], [0.12, -0.08], { default: 288, min: 224, max: 360 });
-  installModel(dir, { ...common, id: 'e2e-smooth', name: 'Smooth (test)', task: 'restore', tile: { size: 128, overlap: 8 } }, smoothGraph());
-  installModel(dir, { ...common, id: 'e2e-cubic2x', name: 'Cubic ×2 (test)', task: 'upscale', scale: 2, tile: { size: 128, overlap: 8 } }, cubicGraph());
+  installColorizer(dir, 'e2e-colorize', {}, 'uv', [-0.3, 0.3], [0.12, -0.08], {
+    default: 288,
+    min: 224,
+    max: 360,
+  });
+  installModel(
+    dir,
+    { ...common, id: 'e2e-smooth', name: 'Smooth (test)', task: 'restore', tile: { size: 128, overlap: 8 } },
+    smoothGraph(),
+  );
+  installModel(
+    dir,
+    {
+      ...common,
+      id: 'e2e-cubic2x',
+      name: 'Cubic ×2 (test)',
+      task: 'upscale',
+      scale: 2,
+      tile: { size: 128, overlap: 8 },
+    },
+    cubicGraph(),
+  );
 }
 
 /**
@@ -66,11 +99,25 @@ export function installTestModels(dir: string): void {
  */
 export async function makePhotoFolder(dir: string): Promise<{ photos: string[]; corrupt: string }> {
   mkdirSync(join(dir, '1950s'), { recursive: true });
-  const names = [join(dir, 'portrait.jpg'), join(dir, '1950s', 'beach.jpg'), join(dir, '1950s', 'street.jpg')];
+  const names = [
+    join(dir, 'portrait.jpg'),
+    join(dir, '1950s', 'beach.jpg'),
+    join(dir, '1950s', 'street.jpg'),
+  ];
   const real = join(ROOT, '..', 'shared', 'datasets', 'bw', 'deoldify-test-images');
-  const sources = existsSync(real) ? readdirSync(real).filter((f) => /\.jpe?g$/i.test(f)).sort().slice(0, 3) : [];
+  const sources = existsSync(real)
+    ? readdirSync(real)
+        .filter((f) => /\.jpe?g$/i.test(f))
+        .sort()
+        .slice(0, 3)
+    : [];
   for (let i = 0; i < names.length; i++) {
-    if (sources[i]) await sharp(join(real, sources[i])).resize(360, 360, { fit: 'inside' }).greyscale().jpeg({ quality: 88 }).toFile(names[i]);
+    if (sources[i])
+      await sharp(join(real, sources[i]))
+        .resize(360, 360, { fit: 'inside' })
+        .greyscale()
+        .jpeg({ quality: 88 })
+        .toFile(names[i]);
     else await writePhoto(names[i], 320, 240, i + 1, true);
   }
   const good = await sharp(names[0]).jpeg().toBuffer();
@@ -88,11 +135,19 @@ export interface Server {
 }
 
 /** Starts `node out/main/serve.js` (the shipped server) and waits for its URL. */
-export async function startServer(opts: { dataDir: string; libraryDir: string; modelsDir: string }): Promise<Server> {
-  const child = spawn(process.execPath, [SERVE, '--json', '--data-dir', opts.dataDir, '--library', opts.libraryDir, '--models', opts.modelsDir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, TINTYPE_MODELS_DIR: opts.modelsDir, TINTYPE_BUNDLED_MODELS_DIR: opts.modelsDir },
-  });
+export async function startServer(opts: {
+  dataDir: string;
+  libraryDir: string;
+  modelsDir: string;
+}): Promise<Server> {
+  const child = spawn(
+    process.execPath,
+    [SERVE, '--json', '--data-dir', opts.dataDir, '--library', opts.libraryDir, '--models', opts.modelsDir],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TINTYPE_MODELS_DIR: opts.modelsDir, TINTYPE_BUNDLED_MODELS_DIR: opts.modelsDir },
+    },
+  );
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const info = await new Promise<{ url: string; token: string; port: number }>((ok, fail) => {

@@ -22,17 +22,28 @@ installTestModels(join(dir, 'models'));
 const real = join(ROOT, '..', 'shared', 'datasets', 'bw', 'deoldify-test-images');
 let sources: string[] = [];
 try {
-  sources = readdirSync(real).filter((f) => /\.jpe?g$/i.test(f)).sort();
+  sources = readdirSync(real)
+    .filter((f) => /\.jpe?g$/i.test(f))
+    .sort();
 } catch {
   // no shared datasets: generated pictures
 }
 for (let i = 0; i < count; i++) {
   const out = join(photos, `photo-${i}.jpg`);
-  if (sources[i]) await sharp(join(real, sources[i])).resize(edge, edge, { fit: 'inside' }).greyscale().jpeg({ quality: 90 }).toFile(out);
+  if (sources[i])
+    await sharp(join(real, sources[i]))
+      .resize(edge, edge, { fit: 'inside' })
+      .greyscale()
+      .jpeg({ quality: 90 })
+      .toFile(out);
   else await writePhoto(out, edge, Math.round(edge * 0.75), i + 1, true);
 }
 
-const server = await startServer({ dataDir: join(dir, 'data'), libraryDir: join(dir, 'library'), modelsDir: join(dir, 'models') });
+const server = await startServer({
+  dataDir: join(dir, 'data'),
+  libraryDir: join(dir, 'library'),
+  modelsDir: join(dir, 'models'),
+});
 const call = async <T>(method: string, body: unknown = {}): Promise<T> => {
   const r = await fetch(`http://127.0.0.1:${server.port}/api/${method}`, {
     method: 'POST',
@@ -43,18 +54,27 @@ const call = async <T>(method: string, body: unknown = {}): Promise<T> => {
   if (!j.ok) throw new Error(`${method}: ${j.error?.message}`);
   return j.value;
 };
-type Stats = { eventLoop: { meanMs: number; p50Ms: number; p99Ms: number; maxMs: number; samples: number }; rssMb: number };
+type Stats = {
+  eventLoop: { meanMs: number; p50Ms: number; p99Ms: number; maxMs: number; samples: number };
+  rssMb: number;
+};
 
 try {
   const project = await call<{ id: number }>('projects.create', { name: 'lag' });
   await call('assets.import', { projectId: project.id, paths: [photos] });
   await call<Stats>('app.stats', { reset: true });
   const t0 = performance.now();
-  await call('batch.start', { target: { kind: 'project', projectId: project.id }, recipe: { ops: ['restore', 'colorize', 'upscale'], options: { scale: 2 } } });
+  await call('batch.start', {
+    target: { kind: 'project', projectId: project.id },
+    recipe: { ops: ['restore', 'colorize', 'upscale'], options: { scale: 2 } },
+  });
   const rtts: number[] = [];
   for (;;) {
     const t = performance.now();
-    const jobs = await call<{ batches: { queued: number; running: number; done: number; failed: number }[] }>('jobs.list', { limit: 50 });
+    const jobs = await call<{ batches: { queued: number; running: number; done: number; failed: number }[] }>(
+      'jobs.list',
+      { limit: 50 },
+    );
     await call('assets.list', { projectId: project.id });
     rtts.push(performance.now() - t);
     const b = jobs.batches[0];
@@ -62,7 +82,8 @@ try {
       const secs = (performance.now() - t0) / 1000;
       const stats = await call<Stats>('app.stats');
       rtts.sort((a, b) => a - b);
-      const pct = (p: number) => rtts[Math.min(rtts.length - 1, Math.floor((p / 100) * rtts.length))].toFixed(1);
+      const pct = (p: number) =>
+        rtts[Math.min(rtts.length - 1, Math.floor((p / 100) * rtts.length))].toFixed(1);
       console.log(
         JSON.stringify(
           {

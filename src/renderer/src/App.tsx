@@ -1,4 +1,17 @@
-import { ActionIcon, Alert, AppShell, Badge, Button, Center, Group, Stack, Text, Title, Tooltip, useMantineColorScheme } from '@mantine/core';
+import {
+  ActionIcon,
+  Alert,
+  AppShell,
+  Badge,
+  Button,
+  Center,
+  Group,
+  Stack,
+  Text,
+  Title,
+  Tooltip,
+  useMantineColorScheme,
+} from '@mantine/core';
 import { useHotkeys } from '@mantine/hooks';
 import { useEffect, useState } from 'react';
 import type { Res } from '../../shared/api';
@@ -26,11 +39,21 @@ export function App() {
   const toast = useToast();
   const { setColorScheme, colorScheme } = useMantineColorScheme();
   const info = useRemote(() => api.call('app.info', {}), []);
-  const projects = useRemote(() => api.call('projects.list', {}), [], (e) => e.type === 'library' || (e.type === 'job' && e.job.status === 'done'));
-  const models = useRemote(() => api.call('models.list', {}), [], (e) => e.type === 'model' && (e.state === 'installed' || e.state === 'removed'));
+  const projects = useRemote(
+    () => api.call('projects.list', {}),
+    [],
+    (e) => e.type === 'library' || (e.type === 'job' && e.job.status === 'done'),
+  );
+  const models = useRemote(
+    () => api.call('models.list', {}),
+    [],
+    (e) => e.type === 'model' && (e.state === 'installed' || e.state === 'removed'),
+  );
   const [modelsOpen, setModelsOpen] = useState(false);
   const [settings, setSettings] = useState<Res<'settings.get'> | undefined>(undefined);
-  const [projectId, setProjectId] = useState<number | null>(() => Number(localStorage.getItem(PROJECT_KEY)) || null);
+  const [projectId, setProjectId] = useState<number | null>(
+    () => Number(localStorage.getItem(PROJECT_KEY)) || null,
+  );
   const [view, setView] = useState<View>({ kind: 'library' });
   const [selection, setSelection] = useState<Set<number>>(new Set());
   const [recipe, setRecipe] = useStoredRecipe();
@@ -61,7 +84,10 @@ export function App() {
     setView({ kind: 'library' });
   }, [projectId]);
 
-  const refreshActive = () => void api.call('jobs.list', { limit: 1 }).then((r) => setActiveJobs(r.batches.reduce((n, b) => n + b.queued + b.running, 0)));
+  const refreshActive = () =>
+    void api
+      .call('jobs.list', { limit: 1 })
+      .then((r) => setActiveJobs(r.batches.reduce((n, b) => n + b.queued + b.running, 0)));
   useEffect(refreshActive, [api]);
   const toggleTheme = () => {
     const next = colorScheme === 'dark' ? 'light' : 'dark';
@@ -74,7 +100,8 @@ export function App() {
     else if (action === 'settings') setSettingsOpen(true);
     else if (action === 'toggle-queue') setQueueOpen((o) => !o);
     else if (action === 'toggle-theme') toggleTheme();
-    else if (action === 'export' && view.kind === 'library' && selection.size) toast({ title: 'Export', message: 'Use the export button of the selection or of a render.' });
+    else if (action === 'export' && view.kind === 'library' && selection.size)
+      toast({ title: 'Export', message: 'Use the export button of the selection or of a render.' });
   };
   useApiEvent((e) => {
     if (e.type === 'menu') onMenu(e.action);
@@ -109,20 +136,41 @@ export function App() {
           </Group>
           <Group gap={4}>
             <Tooltip label="Light / dark (Ctrl+Shift+L)">
-              <ActionIcon variant="subtle" onClick={toggleTheme} aria-label="Toggle theme" data-testid="theme-toggle">
+              <ActionIcon
+                variant="subtle"
+                onClick={toggleTheme}
+                aria-label="Toggle theme"
+                data-testid="theme-toggle"
+              >
                 {colorScheme === 'dark' ? <IconSun /> : <IconMoon />}
               </ActionIcon>
             </Tooltip>
             <Tooltip label="Queue (Ctrl+J)">
-              <Button variant={queueOpen ? 'light' : 'subtle'} size="xs" leftSection={<IconQueue size={14} />} onClick={() => setQueueOpen((o) => !o)} data-testid="queue-toggle">
+              <Button
+                variant={queueOpen ? 'light' : 'subtle'}
+                size="xs"
+                leftSection={<IconQueue size={14} />}
+                onClick={() => setQueueOpen((o) => !o)}
+                data-testid="queue-toggle"
+              >
                 Queue{activeJobs ? ` (${activeJobs})` : ''}
               </Button>
             </Tooltip>
-            <Button variant="subtle" size="xs" onClick={() => setModelsOpen(true)} data-testid="models-button">
+            <Button
+              variant="subtle"
+              size="xs"
+              onClick={() => setModelsOpen(true)}
+              data-testid="models-button"
+            >
               Models
             </Button>
             <Tooltip label="Settings">
-              <ActionIcon variant="subtle" onClick={() => setSettingsOpen(true)} aria-label="Settings" data-testid="settings-button">
+              <ActionIcon
+                variant="subtle"
+                onClick={() => setSettingsOpen(true)}
+                aria-label="Settings"
+                data-testid="settings-button"
+              >
                 <IconSettings />
               </ActionIcon>
             </Tooltip>
@@ -131,7 +179,13 @@ export function App() {
       </AppShell.Header>
 
       <AppShell.Navbar p="sm">
-        <ProjectList projects={list} current={projectId} onSelect={setProjectId} creating={creating} setCreating={setCreating} />
+        <ProjectList
+          projects={list}
+          current={projectId}
+          onSelect={setProjectId}
+          creating={creating}
+          setCreating={setCreating}
+        />
       </AppShell.Navbar>
 
       <AppShell.Aside p="sm">{queueOpen && <QueuePanel />}</AppShell.Aside>
@@ -181,7 +235,12 @@ export function App() {
         </div>
       </AppShell.Main>
 
-      <ImportModal opened={importOpen} onClose={() => setImportOpen(false)} projectId={projectId} dialogs={dialogs} />
+      <ImportModal
+        opened={importOpen}
+        onClose={() => setImportOpen(false)}
+        projectId={projectId}
+        dialogs={dialogs}
+      />
       {project && (
         <BatchModal
           opened={batchOpen}
@@ -195,9 +254,22 @@ export function App() {
           onStarted={() => setQueueOpen(true)}
         />
       )}
-      <ExportModal opened={exportIds !== null} onClose={() => setExportIds(null)} renderIds={exportIds ?? []} settings={settings} dialogs={dialogs} video={info.data?.video ?? false} />
+      <ExportModal
+        opened={exportIds !== null}
+        onClose={() => setExportIds(null)}
+        renderIds={exportIds ?? []}
+        settings={settings}
+        dialogs={dialogs}
+        video={info.data?.video ?? false}
+      />
       <ModelsModal opened={modelsOpen} onClose={() => setModelsOpen(false)} />
-      <SettingsModal opened={settingsOpen} onClose={() => setSettingsOpen(false)} settings={settings} onSaved={setSettings} info={info.data} />
+      <SettingsModal
+        opened={settingsOpen}
+        onClose={() => setSettingsOpen(false)}
+        settings={settings}
+        onSaved={setSettings}
+        info={info.data}
+      />
     </AppShell>
   );
 }

@@ -16,7 +16,11 @@ declare global {
   }
 }
 
-const theme = createTheme({ primaryColor: 'orange', defaultRadius: 'md', fontFamily: 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif' });
+const theme = createTheme({
+  primaryColor: 'orange',
+  defaultRadius: 'md',
+  fontFamily: 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif',
+});
 
 /** The desktop app's preload provides window.tintype; a browser gets its token from the URL. */
 function pickClient(): ApiClient | null {

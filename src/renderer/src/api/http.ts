@@ -38,7 +38,10 @@ export class HttpClient implements ApiClient {
     try {
       body = (await res.json()) as ApiResult<unknown>;
     } catch {
-      throw new ApiCallError(method, { code: 'FAILED', message: `${method}: the server answered ${res.status} without a result` });
+      throw new ApiCallError(method, {
+        code: 'FAILED',
+        message: `${method}: the server answered ${res.status} without a result`,
+      });
     }
     if (!body.ok) throw new ApiCallError(method, body.error);
     return body.value as Res<M>;

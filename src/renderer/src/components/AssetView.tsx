@@ -1,4 +1,20 @@
-import { ActionIcon, Alert, Badge, Box, Button, Divider, Group, Loader, ScrollArea, SegmentedControl, Stack, Text, Title, Tooltip, UnstyledButton } from '@mantine/core';
+import {
+  ActionIcon,
+  Alert,
+  Badge,
+  Box,
+  Button,
+  Divider,
+  Group,
+  Loader,
+  ScrollArea,
+  SegmentedControl,
+  Stack,
+  Text,
+  Title,
+  Tooltip,
+  UnstyledButton,
+} from '@mantine/core';
 import { useDebouncedValue, useHotkeys } from '@mantine/hooks';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ModelInfo, Recipe, Render } from '../../../shared/api';
@@ -13,7 +29,13 @@ import { useToast } from './Toasts';
 type After = { kind: 'preview'; media: string; label: string } | { kind: 'render'; render: Render };
 
 function describeRecipe(r: Recipe): string {
-  const parts: string[] = r.ops.map((op) => (op === 'colorize' && r.options.renderSize ? `colorize ${r.options.renderSize}px` : op === 'upscale' ? `upscale ×${r.options.scale ?? 4}` : op));
+  const parts: string[] = r.ops.map((op) =>
+    op === 'colorize' && r.options.renderSize
+      ? `colorize ${r.options.renderSize}px`
+      : op === 'upscale'
+        ? `upscale ×${r.options.scale ?? 4}`
+        : op,
+  );
   return parts.join(' → ');
 }
 
@@ -42,7 +64,11 @@ export function AssetView(props: {
   const detail = useRemote(
     () => api.call('assets.get', { id: assetId }),
     [assetId],
-    (e) => (e.type === 'job' && e.job.assetId === assetId && (e.job.status === 'done' || e.job.status === 'failed')) || e.type === 'library',
+    (e) =>
+      (e.type === 'job' &&
+        e.job.assetId === assetId &&
+        (e.job.status === 'done' || e.job.status === 'failed')) ||
+      e.type === 'library',
   );
   const [mode, setMode] = useState<CompareMode>('slider');
   const [view, setView] = useState<ViewState>(FIT);
@@ -79,7 +105,11 @@ export function AssetView(props: {
       try {
         const p = await api.call('preview.render', { assetId: a.id, recipe: r, maxEdge: 320 });
         if (assetRef.current?.id !== a.id) return; // the user moved on meanwhile
-        setAfter({ kind: 'preview', media: p.media, label: `Preview ${p.width}×${p.height} · ${Math.round(p.ms)} ms` });
+        setAfter({
+          kind: 'preview',
+          media: p.media,
+          label: `Preview ${p.width}×${p.height} · ${Math.round(p.ms)} ms`,
+        });
         setPreviewError(null);
       } catch (err) {
         setPreviewError((err as Error).message);
@@ -109,11 +139,20 @@ export function AssetView(props: {
   const render = async () => {
     setRendering(true);
     try {
-      const r = await api.call('batch.start', { target: { kind: 'assets', ids: [assetId] }, recipe, skipDone: true });
+      const r = await api.call('batch.start', {
+        target: { kind: 'assets', ids: [assetId] },
+        recipe,
+        skipDone: true,
+      });
       if (r.queued === 0) {
-        const done = renders.find((x) => x.status === 'done' && JSON.stringify(x.recipe) === JSON.stringify(recipe));
+        const done = renders.find(
+          (x) => x.status === 'done' && JSON.stringify(x.recipe) === JSON.stringify(recipe),
+        );
         if (done) setAfter({ kind: 'render', render: done });
-        toast({ title: 'Already rendered', message: 'This photo already has a render with exactly these settings.' });
+        toast({
+          title: 'Already rendered',
+          message: 'This photo already has a render with exactly these settings.',
+        });
       }
     } catch (err) {
       toast({ title: 'Could not start the render', message: (err as Error).message, color: 'red' });
@@ -126,7 +165,8 @@ export function AssetView(props: {
   const newest = renders[0];
   const newestId = newest?.id;
   useEffect(() => {
-    if (newest && newest.status === 'done' && Date.now() - newest.createdAt < 10_000) setAfter({ kind: 'render', render: newest });
+    if (newest && newest.status === 'done' && Date.now() - newest.createdAt < 10_000)
+      setAfter({ kind: 'render', render: newest });
     // Only a new render id should switch the view, not every reload of the same list.
   }, [newestId]);
 
@@ -134,7 +174,12 @@ export function AssetView(props: {
     if (!asset) return;
     setSweeping(true);
     try {
-      const r = await api.call('preview.sweep', { assetId: asset.id, recipe, sizes: sweepSizes(renderRange(recipe, models)), maxEdge: 192 });
+      const r = await api.call('preview.sweep', {
+        assetId: asset.id,
+        recipe,
+        sizes: sweepSizes(renderRange(recipe, models)),
+        maxEdge: 192,
+      });
       setSweep(r.items);
     } catch (err) {
       toast({ title: 'Sweep failed', message: (err as Error).message, color: 'red' });
@@ -155,12 +200,19 @@ export function AssetView(props: {
   };
   // Shortcuts work everywhere except while typing; arrow keys belong to a focused slider (render
   // size, divider) before they mean previous/next.
-  const when = (fn: () => void, opts: { arrows?: boolean } = {}) => (e: KeyboardEvent) => {
-    const t = e.target as HTMLElement | null;
-    const typing = !!t && (t.tagName === 'TEXTAREA' || t.isContentEditable || (t.tagName === 'INPUT' && !['radio', 'checkbox', 'button', 'range'].includes((t as HTMLInputElement).type)));
-    if (typing || (opts.arrows && t?.closest?.('[role="slider"], [role="radiogroup"]'))) return;
-    fn();
-  };
+  const when =
+    (fn: () => void, opts: { arrows?: boolean } = {}) =>
+    (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement | null;
+      const typing =
+        !!t &&
+        (t.tagName === 'TEXTAREA' ||
+          t.isContentEditable ||
+          (t.tagName === 'INPUT' &&
+            !['radio', 'checkbox', 'button', 'range'].includes((t as HTMLInputElement).type)));
+      if (typing || (opts.arrows && t?.closest?.('[role="slider"], [role="radiogroup"]'))) return;
+      fn();
+    };
   useHotkeys(
     [
       ['c', when(() => setMode((m) => (m === 'slider' ? 'side' : 'slider')))],
@@ -176,11 +228,22 @@ export function AssetView(props: {
     [],
   );
 
-  if (detail.error) return <Alert color="red" title="Cannot open this item">{detail.error}</Alert>;
+  if (detail.error)
+    return (
+      <Alert color="red" title="Cannot open this item">
+        {detail.error}
+      </Alert>
+    );
   if (!asset) return <Loader m="xl" />;
 
-  const afterUrl = after ? api.mediaUrl(after.kind === 'preview' ? after.media : (after.render.view ?? '')) : null;
-  const afterLabel = after ? (after.kind === 'preview' ? after.label : `Render #${after.render.id} · ${describeRecipe(after.render.recipe)}`) : 'After';
+  const afterUrl = after
+    ? api.mediaUrl(after.kind === 'preview' ? after.media : (after.render.view ?? ''))
+    : null;
+  const afterLabel = after
+    ? after.kind === 'preview'
+      ? after.label
+      : `Render #${after.render.id} · ${describeRecipe(after.render.recipe)}`
+    : 'After';
 
   return (
     <Box style={{ display: 'flex', height: '100%', gap: 12 }} data-testid="asset-view">
@@ -193,16 +256,30 @@ export function AssetView(props: {
               </Button>
             </Tooltip>
             <Tooltip label="Previous (←)">
-              <ActionIcon variant="subtle" disabled={!prev} onClick={() => prev && props.onNavigate(prev)} aria-label="Previous">
+              <ActionIcon
+                variant="subtle"
+                disabled={!prev}
+                onClick={() => prev && props.onNavigate(prev)}
+                aria-label="Previous"
+              >
                 <IconBack />
               </ActionIcon>
             </Tooltip>
             <Tooltip label="Next (→)">
-              <ActionIcon variant="subtle" disabled={!next} onClick={() => next && props.onNavigate(next)} aria-label="Next">
+              <ActionIcon
+                variant="subtle"
+                disabled={!next}
+                onClick={() => next && props.onNavigate(next)}
+                aria-label="Next"
+              >
                 <IconNext />
               </ActionIcon>
             </Tooltip>
-            <Title order={4} style={{ overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }} data-testid="asset-title">
+            <Title
+              order={4}
+              style={{ overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }}
+              data-testid="asset-title"
+            >
               {asset.name}
             </Title>
           </Group>
@@ -222,28 +299,56 @@ export function AssetView(props: {
             </Text>
           </Group>
         </Group>
-        <Box ref={viewer} style={{ flex: 1, minHeight: 0, borderRadius: 8, overflow: 'hidden', background: 'var(--mantine-color-default-hover)' }}>
+        <Box
+          ref={viewer}
+          style={{
+            flex: 1,
+            minHeight: 0,
+            borderRadius: 8,
+            overflow: 'hidden',
+            background: 'var(--mantine-color-default-hover)',
+          }}
+        >
           {asset.problem ? (
             <Alert color="red" title="This file cannot be read" m="md">
               {asset.problem}
             </Alert>
           ) : (
-            <CompareViewer before={asset.view ? api.mediaUrl(asset.view) : null} after={afterUrl} afterLabel={afterLabel} mode={mode} view={view} onView={setView} busy={previewBusy} />
+            <CompareViewer
+              before={asset.view ? api.mediaUrl(asset.view) : null}
+              after={afterUrl}
+              afterLabel={afterLabel}
+              mode={mode}
+              view={view}
+              onView={setView}
+              busy={previewBusy}
+            />
           )}
         </Box>
         {sweep && (
           <ScrollArea type="auto" data-testid="sweep-strip">
             <Group gap="xs" wrap="nowrap" pb={6}>
               {sweep.map((s) => {
-                const chosen = (recipe.options.renderSize ?? renderRange(recipe, models).default) === s.renderSize;
+                const chosen =
+                  (recipe.options.renderSize ?? renderRange(recipe, models).default) === s.renderSize;
                 return (
                   <UnstyledButton
                     key={s.renderSize}
-                    onClick={() => setRecipe({ ...recipe, options: { ...recipe.options, renderSize: s.renderSize } })}
-                    style={{ border: `2px solid ${chosen ? 'var(--mantine-primary-color-filled)' : 'transparent'}`, borderRadius: 6, padding: 2 }}
+                    onClick={() =>
+                      setRecipe({ ...recipe, options: { ...recipe.options, renderSize: s.renderSize } })
+                    }
+                    style={{
+                      border: `2px solid ${chosen ? 'var(--mantine-primary-color-filled)' : 'transparent'}`,
+                      borderRadius: 6,
+                      padding: 2,
+                    }}
                     data-testid={`sweep-${s.renderSize}`}
                   >
-                    <img src={api.mediaUrl(s.media)} alt={`render size ${s.renderSize}`} style={{ height: 110, display: 'block', borderRadius: 4 }} />
+                    <img
+                      src={api.mediaUrl(s.media)}
+                      alt={`render size ${s.renderSize}`}
+                      style={{ height: 110, display: 'block', borderRadius: 4 }}
+                    />
                     <Text size="xs" ta="center">
                       {s.renderSize} px · rf {renderFactor(s.renderSize)}
                     </Text>
@@ -266,7 +371,9 @@ export function AssetView(props: {
             )}
             {asset.depth && asset.depth > 8 && <Badge variant="default">{asset.depth}-bit</Badge>}
             {asset.pages && <Badge variant="default">{asset.pages} frames</Badge>}
-            {asset.durationSec !== null && <Badge variant="default">{formatDuration(asset.durationSec)}</Badge>}
+            {asset.durationSec !== null && (
+              <Badge variant="default">{formatDuration(asset.durationSec)}</Badge>
+            )}
             <Badge variant="default">{formatBytes(asset.size)}</Badge>
           </Group>
           <Text size="xs" c="dimmed" style={{ wordBreak: 'break-all' }} title={asset.sourcePath}>
@@ -275,10 +382,22 @@ export function AssetView(props: {
           <Divider label="Recipe" labelPosition="left" />
           <RecipePanel recipe={recipe} onChange={setRecipe} models={models} />
           <Group gap="xs">
-            <Button size="xs" variant={live ? 'light' : 'default'} onClick={() => setLive((l) => !l)} data-testid="live-toggle">
+            <Button
+              size="xs"
+              variant={live ? 'light' : 'default'}
+              onClick={() => setLive((l) => !l)}
+              data-testid="live-toggle"
+            >
               Live preview {live ? 'on' : 'off'}
             </Button>
-            <Button size="xs" variant="default" onClick={() => void runPreview(recipe)} loading={previewBusy} disabled={recipe.ops.length === 0 || !!asset.problem} data-testid="preview-button">
+            <Button
+              size="xs"
+              variant="default"
+              onClick={() => void runPreview(recipe)}
+              loading={previewBusy}
+              disabled={recipe.ops.length === 0 || !!asset.problem}
+              data-testid="preview-button"
+            >
               Preview
             </Button>
             <Button
@@ -297,7 +416,13 @@ export function AssetView(props: {
               <Text size="xs">{previewError}</Text>
             </Alert>
           )}
-          <Button leftSection={<IconPlay size={14} />} onClick={() => void render()} loading={rendering} disabled={recipe.ops.length === 0} data-testid="render-button">
+          <Button
+            leftSection={<IconPlay size={14} />}
+            onClick={() => void render()}
+            loading={rendering}
+            disabled={recipe.ops.length === 0}
+            data-testid="render-button"
+          >
             Render full size
           </Button>
           <Divider label="Renders" labelPosition="left" />
@@ -311,18 +436,34 @@ export function AssetView(props: {
               <UnstyledButton
                 disabled={r.status !== 'done'}
                 onClick={() => setAfter({ kind: 'render', render: r })}
-                style={{ flex: 1, minWidth: 0, opacity: after?.kind === 'render' && after.render.id === r.id ? 1 : 0.75 }}
+                style={{
+                  flex: 1,
+                  minWidth: 0,
+                  opacity: after?.kind === 'render' && after.render.id === r.id ? 1 : 0.75,
+                }}
               >
-                <Text size="xs" fw={after?.kind === 'render' && after.render.id === r.id ? 700 : 400} truncate>
+                <Text
+                  size="xs"
+                  fw={after?.kind === 'render' && after.render.id === r.id ? 700 : 400}
+                  truncate
+                >
                   #{r.id} {describeRecipe(r.recipe)}
                 </Text>
                 <Text size="xs" c={r.status === 'failed' ? 'red' : 'dimmed'} lineClamp={2}>
-                  {r.status === 'failed' ? r.error : `${r.width}×${r.height} · ${formatMs(r.ms)} · ${r.models.join(', ')}`}
+                  {r.status === 'failed'
+                    ? r.error
+                    : `${r.width}×${r.height} · ${formatMs(r.ms)} · ${r.models.join(', ')}`}
                 </Text>
               </UnstyledButton>
               {r.status === 'done' && (
                 <Tooltip label="Export">
-                  <ActionIcon size="sm" variant="subtle" onClick={() => props.onExport([r.id])} aria-label={`Export render ${r.id}`} data-testid={`export-render-${r.id}`}>
+                  <ActionIcon
+                    size="sm"
+                    variant="subtle"
+                    onClick={() => props.onExport([r.id])}
+                    aria-label={`Export render ${r.id}`}
+                    data-testid={`export-render-${r.id}`}
+                  >
                     <IconExport size={14} />
                   </ActionIcon>
                 </Tooltip>

@@ -1,4 +1,14 @@
-import { Alert, Button, Checkbox, Group, Modal, SegmentedControl, Stack, Text, TextInput } from '@mantine/core';
+import {
+  Alert,
+  Button,
+  Checkbox,
+  Group,
+  Modal,
+  SegmentedControl,
+  Stack,
+  Text,
+  TextInput,
+} from '@mantine/core';
 import { useEffect, useState } from 'react';
 import type { BatchTarget, ModelInfo, Recipe } from '../../../shared/api';
 import { useApi } from '../api/context';
@@ -39,8 +49,13 @@ export function BatchModal(props: {
     setError(null);
     try {
       const r = await api.call('batch.start', { target: t, recipe: props.recipe, skipDone });
-      const imported = r.import ? ` (${r.import.added.length} imported${r.import.errors.length ? `, ${r.import.errors.length} not importable` : ''})` : '';
-      toast({ title: r.queued ? `Batch started: ${r.queued} queued` : 'Nothing to do', message: `${r.skipped} already done or in the queue${imported}.` });
+      const imported = r.import
+        ? ` (${r.import.added.length} imported${r.import.errors.length ? `, ${r.import.errors.length} not importable` : ''})`
+        : '';
+      toast({
+        title: r.queued ? `Batch started: ${r.queued} queued` : 'Nothing to do',
+        message: `${r.skipped} already done or in the queue${imported}.`,
+      });
       props.onStarted();
       props.onClose();
     } catch (err) {
@@ -57,7 +72,11 @@ export function BatchModal(props: {
           value={target}
           onChange={(v) => setTarget(v as typeof target)}
           data={[
-            { value: 'selection', label: `Selection (${props.selection.length})`, disabled: props.selection.length === 0 },
+            {
+              value: 'selection',
+              label: `Selection (${props.selection.length})`,
+              disabled: props.selection.length === 0,
+            },
             { value: 'project', label: 'Whole project' },
             { value: 'folder', label: 'A folder' },
           ]}
@@ -88,13 +107,22 @@ export function BatchModal(props: {
           </Group>
         )}
         <RecipePanel recipe={props.recipe} onChange={props.setRecipe} models={props.models} />
-        <Checkbox label="Skip items already rendered with this exact recipe" checked={skipDone} onChange={(e) => setSkipDone(e.currentTarget.checked)} />
+        <Checkbox
+          label="Skip items already rendered with this exact recipe"
+          checked={skipDone}
+          onChange={(e) => setSkipDone(e.currentTarget.checked)}
+        />
         <Text size="xs" c="dimmed">
           A file that fails is reported in the queue; the others go on.
         </Text>
         {error && <Alert color="red">{error}</Alert>}
         <Group justify="flex-end">
-          <Button onClick={() => void start()} loading={busy} disabled={props.recipe.ops.length === 0 || (target === 'folder' && !folder.trim())} data-testid="batch-start">
+          <Button
+            onClick={() => void start()}
+            loading={busy}
+            disabled={props.recipe.ops.length === 0 || (target === 'folder' && !folder.trim())}
+            data-testid="batch-start"
+          >
             Start batch
           </Button>
         </Group>

@@ -19,7 +19,17 @@ export function zoomAt(v: ViewState, factor: number, px: number, py: number): Vi
   return { scale, x: px - (px - v.x) * k, y: py - (py - v.y) * k };
 }
 
-function Layer({ src, view, alt, testId }: { src: string | null; view: ViewState; alt: string; testId: string }) {
+function Layer({
+  src,
+  view,
+  alt,
+  testId,
+}: {
+  src: string | null;
+  view: ViewState;
+  alt: string;
+  testId: string;
+}) {
   const style: CSSProperties = {
     position: 'absolute',
     inset: 0,
@@ -35,7 +45,13 @@ function Layer({ src, view, alt, testId }: { src: string | null; view: ViewState
           alt={alt}
           draggable={false}
           data-testid={testId}
-          style={{ width: '100%', height: '100%', objectFit: 'contain', imageRendering: view.scale > 3 ? 'pixelated' : 'auto', userSelect: 'none' }}
+          style={{
+            width: '100%',
+            height: '100%',
+            objectFit: 'contain',
+            imageRendering: view.scale > 3 ? 'pixelated' : 'auto',
+            userSelect: 'none',
+          }}
         />
       )}
     </div>
@@ -94,11 +110,22 @@ export function CompareViewer(props: {
   const [split, setSplit] = useState(0.5);
   const { wheelTarget, handlers } = usePanZoom(view, onView);
   const dividerDrag = useRef(false);
-  const box: CSSProperties = { position: 'relative', overflow: 'hidden', height: '100%', cursor: view.scale > 1 ? 'grab' : 'zoom-in', touchAction: 'none' };
+  const box: CSSProperties = {
+    position: 'relative',
+    overflow: 'hidden',
+    height: '100%',
+    cursor: view.scale > 1 ? 'grab' : 'zoom-in',
+    touchAction: 'none',
+  };
 
   if (mode === 'side') {
     return (
-      <Box ref={wheelTarget} style={{ display: 'flex', gap: 4, height: '100%' }} {...handlers} data-testid="compare-side">
+      <Box
+        ref={wheelTarget}
+        style={{ display: 'flex', gap: 4, height: '100%' }}
+        {...handlers}
+        data-testid="compare-side"
+      >
         {[
           { src: before, label: 'Before', id: 'before-image' },
           { src: after, label: props.afterLabel, id: 'after-image' },
@@ -165,12 +192,19 @@ export function CompareViewer(props: {
           justifyContent: 'center',
         }}
       >
-        <div data-divider="1" style={{ width: 2, height: '100%', background: 'white', boxShadow: '0 0 4px rgba(0,0,0,.6)' }} />
+        <div
+          data-divider="1"
+          style={{ width: 2, height: '100%', background: 'white', boxShadow: '0 0 4px rgba(0,0,0,.6)' }}
+        />
       </div>
       <Badge style={{ position: 'absolute', left: 8, top: 8 }} variant="default">
         Before
       </Badge>
-      <Badge style={{ position: 'absolute', right: 8, top: 8 }} variant="default" color={props.busy ? 'yellow' : undefined}>
+      <Badge
+        style={{ position: 'absolute', right: 8, top: 8 }}
+        variant="default"
+        color={props.busy ? 'yellow' : undefined}
+      >
         {props.afterLabel}
       </Badge>
     </Box>

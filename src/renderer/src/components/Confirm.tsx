@@ -30,7 +30,11 @@ export function useConfirm(): [ReactNode, (a: Ask) => Promise<boolean>] {
         <Button variant="default" onClick={() => close(false)}>
           Cancel
         </Button>
-        <Button color={ask?.danger ? 'red' : undefined} onClick={() => close(true)} data-testid="confirm-button">
+        <Button
+          color={ask?.danger ? 'red' : undefined}
+          onClick={() => close(true)}
+          data-testid="confirm-button"
+        >
           {ask?.confirm}
         </Button>
       </Group>

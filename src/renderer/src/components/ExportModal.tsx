@@ -1,4 +1,15 @@
-import { Alert, Button, Group, List, Modal, NumberInput, Select, Stack, Text, TextInput } from '@mantine/core';
+import {
+  Alert,
+  Button,
+  Group,
+  List,
+  Modal,
+  NumberInput,
+  Select,
+  Stack,
+  Text,
+  TextInput,
+} from '@mantine/core';
 import { useEffect, useState } from 'react';
 import type { ExportFormat, Res, Settings } from '../../../shared/api';
 import { useApi } from '../api/context';
@@ -14,7 +25,14 @@ const FORMATS: { value: ExportFormat; label: string; group: 'Image' | 'Video' }[
 ];
 
 /** Copies finished renders out of the library: JPEG, PNG, 16-bit TIFF; video formats for films. */
-export function ExportModal(props: { opened: boolean; onClose: () => void; renderIds: number[]; settings: Settings | undefined; dialogs: boolean; video: boolean }) {
+export function ExportModal(props: {
+  opened: boolean;
+  onClose: () => void;
+  renderIds: number[];
+  settings: Settings | undefined;
+  dialogs: boolean;
+  video: boolean;
+}) {
   const api = useApi();
   const [format, setFormat] = useState<ExportFormat>('jpg');
   const [folder, setFolder] = useState('');
@@ -37,7 +55,14 @@ export function ExportModal(props: { opened: boolean; onClose: () => void; rende
     setBusy(true);
     setError(null);
     try {
-      setResult(await api.call('export.run', { renderIds: props.renderIds, format, folder: folder.trim() || undefined, quality }));
+      setResult(
+        await api.call('export.run', {
+          renderIds: props.renderIds,
+          format,
+          folder: folder.trim() || undefined,
+          quality,
+        }),
+      );
     } catch (err) {
       setError((err as Error).message);
     } finally {
@@ -47,14 +72,38 @@ export function ExportModal(props: { opened: boolean; onClose: () => void; rende
 
   const groups = ['Image', 'Video'].map((g) => ({
     group: g,
-    items: FORMATS.filter((f) => f.group === g).map((f) => ({ value: f.value, label: f.label, disabled: g === 'Video' && !props.video })),
+    items: FORMATS.filter((f) => f.group === g).map((f) => ({
+      value: f.value,
+      label: f.label,
+      disabled: g === 'Video' && !props.video,
+    })),
   }));
 
   return (
-    <Modal opened={props.opened} onClose={props.onClose} title={`Export ${props.renderIds.length} render${props.renderIds.length === 1 ? '' : 's'}`} centered>
+    <Modal
+      opened={props.opened}
+      onClose={props.onClose}
+      title={`Export ${props.renderIds.length} render${props.renderIds.length === 1 ? '' : 's'}`}
+      centered
+    >
       <Stack>
-        <Select label="Format" data={groups} value={format} onChange={(v) => v && setFormat(v as ExportFormat)} allowDeselect={false} data-testid="export-format" />
-        {format === 'jpg' && <NumberInput label="JPEG quality" min={40} max={100} value={quality} onChange={(v) => setQuality(Number(v) || 92)} />}
+        <Select
+          label="Format"
+          data={groups}
+          value={format}
+          onChange={(v) => v && setFormat(v as ExportFormat)}
+          allowDeselect={false}
+          data-testid="export-format"
+        />
+        {format === 'jpg' && (
+          <NumberInput
+            label="JPEG quality"
+            min={40}
+            max={100}
+            value={quality}
+            onChange={(v) => setQuality(Number(v) || 92)}
+          />
+        )}
         <Group align="end" gap="xs">
           <TextInput
             style={{ flex: 1 }}
@@ -79,7 +128,11 @@ export function ExportModal(props: { opened: boolean; onClose: () => void; rende
         </Group>
         {error && <Alert color="red">{error}</Alert>}
         {result && (
-          <Alert color={result.errors.length ? 'yellow' : 'green'} title={`${result.files.length} file${result.files.length === 1 ? '' : 's'} written to ${result.folder}`} data-testid="export-result">
+          <Alert
+            color={result.errors.length ? 'yellow' : 'green'}
+            title={`${result.files.length} file${result.files.length === 1 ? '' : 's'} written to ${result.folder}`}
+            data-testid="export-result"
+          >
             <List size="xs">
               {result.files.map((f) => (
                 <List.Item key={f.path}>{f.path}</List.Item>
@@ -98,7 +151,12 @@ export function ExportModal(props: { opened: boolean; onClose: () => void; rende
           <Button variant="default" onClick={props.onClose}>
             Close
           </Button>
-          <Button onClick={() => void run()} loading={busy} disabled={props.renderIds.length === 0} data-testid="export-run">
+          <Button
+            onClick={() => void run()}
+            loading={busy}
+            disabled={props.renderIds.length === 0}
+            data-testid="export-run"
+          >
             Export
           </Button>
         </Group>

@@ -7,7 +7,13 @@ import { useApi } from '../api/context';
  * Import files or whole folders (recursively: photos, scans, TIFF stacks, films). The desktop app has
  * native dialogs; in a browser the paths on the server's machine are typed in.
  */
-export function ImportModal(props: { opened: boolean; onClose: () => void; projectId: number | null; dialogs: boolean; initial?: 'files' | 'folder' }) {
+export function ImportModal(props: {
+  opened: boolean;
+  onClose: () => void;
+  projectId: number | null;
+  dialogs: boolean;
+  initial?: 'files' | 'folder';
+}) {
   const api = useApi();
   const [paths, setPaths] = useState('');
   const [busy, setBusy] = useState(false);
@@ -78,9 +84,14 @@ export function ImportModal(props: { opened: boolean; onClose: () => void; proje
         </Group>
         {error && <Alert color="red">{error}</Alert>}
         {report && (
-          <Alert color={report.errors.length ? 'yellow' : 'green'} title={`Imported ${report.added.length} item${report.added.length === 1 ? '' : 's'}`} data-testid="import-report">
+          <Alert
+            color={report.errors.length ? 'yellow' : 'green'}
+            title={`Imported ${report.added.length} item${report.added.length === 1 ? '' : 's'}`}
+            data-testid="import-report"
+          >
             <Text size="sm">
-              {report.duplicates.length} already in this project. {report.added.filter((a) => a.problem).length} added but unreadable.
+              {report.duplicates.length} already in this project.{' '}
+              {report.added.filter((a) => a.problem).length} added but unreadable.
             </Text>
             {report.errors.length > 0 && (
               <List size="xs" mt="xs">

@@ -1,4 +1,21 @@
-import { ActionIcon, Alert, Badge, Box, Button, Card, Checkbox, Group, Loader, Select, SimpleGrid, Stack, Text, TextInput, Title, Tooltip } from '@mantine/core';
+import {
+  ActionIcon,
+  Alert,
+  Badge,
+  Box,
+  Button,
+  Card,
+  Checkbox,
+  Group,
+  Loader,
+  Select,
+  SimpleGrid,
+  Stack,
+  Text,
+  TextInput,
+  Title,
+  Tooltip,
+} from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { useState, type DragEvent } from 'react';
 import type { Asset, AssetKind, AssetStatus, Project } from '../../../shared/api';
@@ -9,9 +26,25 @@ import { IconExport, IconFilm, IconImport, IconLayers, IconPlay, IconTrash } fro
 import { useConfirm } from './Confirm';
 import { useToast } from './Toasts';
 
-const STATUS_COLOR: Record<AssetStatus, string> = { new: 'gray', queued: 'yellow', rendered: 'green', failed: 'red', unreadable: 'red' };
+const STATUS_COLOR: Record<AssetStatus, string> = {
+  new: 'gray',
+  queued: 'yellow',
+  rendered: 'green',
+  failed: 'red',
+  unreadable: 'red',
+};
 
-function AssetCard({ asset, selected, onToggle, onOpen }: { asset: Asset; selected: boolean; onToggle: (range: boolean) => void; onOpen: () => void }) {
+function AssetCard({
+  asset,
+  selected,
+  onToggle,
+  onOpen,
+}: {
+  asset: Asset;
+  selected: boolean;
+  onToggle: (range: boolean) => void;
+  onOpen: () => void;
+}) {
   const api = useApi();
   const thumb = asset.latestRender?.thumb ?? asset.thumb;
   return (
@@ -22,12 +55,31 @@ function AssetCard({ asset, selected, onToggle, onOpen }: { asset: Asset; select
       data-testid="asset-card"
       data-name={asset.name}
       data-status={asset.status}
-      style={{ cursor: 'pointer', outline: selected ? '2px solid var(--mantine-primary-color-filled)' : undefined }}
+      style={{
+        cursor: 'pointer',
+        outline: selected ? '2px solid var(--mantine-primary-color-filled)' : undefined,
+      }}
       onClick={(e) => (e.ctrlKey || e.metaKey || e.shiftKey ? onToggle(e.shiftKey) : onOpen())}
     >
-      <Card.Section style={{ position: 'relative', height: 170, background: 'var(--mantine-color-default-hover)', display: 'flex', alignItems: 'center', justifyContent: 'center', overflow: 'hidden' }}>
+      <Card.Section
+        style={{
+          position: 'relative',
+          height: 170,
+          background: 'var(--mantine-color-default-hover)',
+          display: 'flex',
+          alignItems: 'center',
+          justifyContent: 'center',
+          overflow: 'hidden',
+        }}
+      >
         {thumb ? (
-          <img src={api.mediaUrl(thumb)} alt={asset.name} loading="lazy" style={{ width: '100%', height: '100%', objectFit: 'contain' }} draggable={false} />
+          <img
+            src={api.mediaUrl(thumb)}
+            alt={asset.name}
+            loading="lazy"
+            style={{ width: '100%', height: '100%', objectFit: 'contain' }}
+            draggable={false}
+          />
         ) : (
           <Text size="xs" c="red" p="xs" ta="center">
             {asset.problem ? 'Cannot read this file' : 'No preview'}
@@ -42,7 +94,13 @@ function AssetCard({ asset, selected, onToggle, onOpen }: { asset: Asset; select
           data-testid="asset-select"
         />
         {asset.kind !== 'photo' && (
-          <Badge size="xs" variant="filled" color="dark" style={{ position: 'absolute', top: 6, right: 6 }} leftSection={asset.kind === 'video' ? <IconFilm size={10} /> : <IconLayers size={10} />}>
+          <Badge
+            size="xs"
+            variant="filled"
+            color="dark"
+            style={{ position: 'absolute', top: 6, right: 6 }}
+            leftSection={asset.kind === 'video' ? <IconFilm size={10} /> : <IconLayers size={10} />}
+          >
             {asset.kind === 'video' ? formatDuration(asset.durationSec) : `${asset.pages ?? ''} frames`}
           </Badge>
         )}
@@ -79,9 +137,17 @@ export function LibraryView(props: {
   const [anchor, setAnchor] = useState<number | null>(null);
   const [confirmElement, confirm] = useConfirm();
   const assets = useRemote(
-    () => api.call('assets.list', { projectId: project.id, query: q || undefined, kind: kind ?? undefined, status: status ?? undefined }),
+    () =>
+      api.call('assets.list', {
+        projectId: project.id,
+        query: q || undefined,
+        kind: kind ?? undefined,
+        status: status ?? undefined,
+      }),
     [project.id, q, kind, status],
-    (e) => (e.type === 'library' && (e.projectId === null || e.projectId === project.id)) || (e.type === 'job' && e.job.status !== 'running'),
+    (e) =>
+      (e.type === 'library' && (e.projectId === null || e.projectId === project.id)) ||
+      (e.type === 'job' && e.job.status !== 'running'),
   );
   const list = assets.data ?? [];
 
@@ -103,19 +169,28 @@ export function LibraryView(props: {
     const files = [...e.dataTransfer.files];
     const paths = files.map((f) => api.pathForFile(f)).filter((p): p is string => !!p);
     if (paths.length === 0) {
-      toast({ title: 'Use Import', message: 'Dropped files have no path in a browser: type the folder path in Import instead.', color: 'yellow' });
+      toast({
+        title: 'Use Import',
+        message: 'Dropped files have no path in a browser: type the folder path in Import instead.',
+        color: 'yellow',
+      });
       return;
     }
     try {
       const r = await api.call('assets.import', { projectId: project.id, paths });
-      toast({ title: `Imported ${r.added.length}`, message: `${r.duplicates.length} already here, ${r.errors.length} problems` });
+      toast({
+        title: `Imported ${r.added.length}`,
+        message: `${r.duplicates.length} already here, ${r.errors.length} problems`,
+      });
     } catch (err) {
       toast({ title: 'Import failed', message: (err as Error).message, color: 'red' });
     }
   };
 
   const selectedAssets = list.filter((a) => selection.has(a.id));
-  const exportable = selectedAssets.map((a) => a.latestRender?.id).filter((x): x is number => typeof x === 'number');
+  const exportable = selectedAssets
+    .map((a) => a.latestRender?.id)
+    .filter((x): x is number => typeof x === 'number');
   const remove = async () => {
     const ok = await confirm({
       title: `Remove ${selection.size} item${selection.size === 1 ? '' : 's'}?`,
@@ -145,16 +220,35 @@ export function LibraryView(props: {
             {project.name}
           </Title>
           <Group gap="xs">
-            <Button size="xs" variant="default" leftSection={<IconImport size={14} />} onClick={props.onImport} data-testid="import-button">
+            <Button
+              size="xs"
+              variant="default"
+              leftSection={<IconImport size={14} />}
+              onClick={props.onImport}
+              data-testid="import-button"
+            >
               Import
             </Button>
-            <Button size="xs" leftSection={<IconPlay size={14} />} onClick={props.onBatch} disabled={list.length === 0} data-testid="batch-button">
+            <Button
+              size="xs"
+              leftSection={<IconPlay size={14} />}
+              onClick={props.onBatch}
+              disabled={list.length === 0}
+              data-testid="batch-button"
+            >
               Batch…
             </Button>
           </Group>
         </Group>
         <Group gap="xs">
-          <TextInput size="xs" placeholder="Search names and folders" value={query} onChange={(e) => setQuery(e.currentTarget.value)} w={260} data-testid="search" />
+          <TextInput
+            size="xs"
+            placeholder="Search names and folders"
+            value={query}
+            onChange={(e) => setQuery(e.currentTarget.value)}
+            w={260}
+            data-testid="search"
+          />
           <Select
             size="xs"
             placeholder="All kinds"
@@ -188,19 +282,33 @@ export function LibraryView(props: {
                 Clear selection
               </Button>
               <Tooltip label="Export the latest render of each selected item">
-                <ActionIcon variant="subtle" disabled={exportable.length === 0} onClick={() => props.onExport(exportable)} aria-label="Export selected">
+                <ActionIcon
+                  variant="subtle"
+                  disabled={exportable.length === 0}
+                  onClick={() => props.onExport(exportable)}
+                  aria-label="Export selected"
+                >
                   <IconExport size={16} />
                 </ActionIcon>
               </Tooltip>
               <Tooltip label="Remove from project">
-                <ActionIcon variant="subtle" color="red" onClick={() => void remove()} aria-label="Remove selected">
+                <ActionIcon
+                  variant="subtle"
+                  color="red"
+                  onClick={() => void remove()}
+                  aria-label="Remove selected"
+                >
                   <IconTrash size={16} />
                 </ActionIcon>
               </Tooltip>
             </Group>
           )}
           {list.length > 0 && selection.size < list.length && (
-            <Button size="compact-xs" variant="subtle" onClick={() => setSelection(new Set(list.map((a) => a.id)))}>
+            <Button
+              size="compact-xs"
+              variant="subtle"
+              onClick={() => setSelection(new Set(list.map((a) => a.id)))}
+            >
               Select all
             </Button>
           )}
@@ -209,8 +317,14 @@ export function LibraryView(props: {
         {!assets.data && assets.loading && <Loader size="sm" />}
         {assets.data && list.length === 0 && (
           <Stack align="center" py={60} gap="xs" data-testid="empty-project">
-            <Text c="dimmed">{q || kind || status ? 'Nothing matches.' : 'No photos or films here yet.'}</Text>
-            {!q && !kind && !status && <Text c="dimmed" size="sm">Drop files or folders here, or use Import.</Text>}
+            <Text c="dimmed">
+              {q || kind || status ? 'Nothing matches.' : 'No photos or films here yet.'}
+            </Text>
+            {!q && !kind && !status && (
+              <Text c="dimmed" size="sm">
+                Drop files or folders here, or use Import.
+              </Text>
+            )}
           </Stack>
         )}
         <SimpleGrid cols={{ base: 2, sm: 3, lg: 4, xl: 5 }} spacing="sm" data-testid="asset-grid">
@@ -232,7 +346,16 @@ export function LibraryView(props: {
       </Stack>
       {confirmElement}
       {dragging && (
-        <Box style={{ position: 'absolute', inset: 0, border: '3px dashed var(--mantine-primary-color-filled)', borderRadius: 12, background: 'rgba(100,140,255,0.08)', pointerEvents: 'none' }} />
+        <Box
+          style={{
+            position: 'absolute',
+            inset: 0,
+            border: '3px dashed var(--mantine-primary-color-filled)',
+            borderRadius: 12,
+            background: 'rgba(100,140,255,0.08)',
+            pointerEvents: 'none',
+          }}
+        />
       )}
     </Box>
   );

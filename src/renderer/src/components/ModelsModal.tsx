@@ -4,7 +4,11 @@ import type { ModelRow } from '../../../shared/api';
 import { useApi, useApiEvent } from '../api/context';
 import { formatBytes, formatDuration } from '../format';
 
-const TASK_COLOR: Record<ModelRow['task'], string> = { colorize: 'orange', restore: 'teal', upscale: 'violet' };
+const TASK_COLOR: Record<ModelRow['task'], string> = {
+  colorize: 'orange',
+  restore: 'teal',
+  upscale: 'violet',
+};
 
 /** The model manager: what is installed, what the catalog offers, downloads with progress. */
 export function ModelsModal(props: { opened: boolean; onClose: () => void }) {
@@ -22,7 +26,10 @@ export function ModelsModal(props: { opened: boolean; onClose: () => void }) {
   }, [props.opened]);
   useApiEvent((e) => {
     if (e.type !== 'model' || !props.opened) return;
-    if (e.state === 'installing') setRows((rs) => rs?.map((r) => (r.id === e.id ? { ...r, installing: true, progress: e.progress } : r)) ?? rs);
+    if (e.state === 'installing')
+      setRows(
+        (rs) => rs?.map((r) => (r.id === e.id ? { ...r, installing: true, progress: e.progress } : r)) ?? rs,
+      );
     else {
       if (e.error) setErrors((m) => ({ ...m, [e.id]: e.error! }));
       load();
@@ -41,7 +48,8 @@ export function ModelsModal(props: { opened: boolean; onClose: () => void }) {
     <Modal opened={props.opened} onClose={props.onClose} title="Models" size="xl" centered>
       <Stack gap="sm">
         <Text size="xs" c="dimmed">
-          Models run on this computer; nothing is uploaded. Downloads are checked against the publisher’s hash and resume where they stopped. Folder: {dir}
+          Models run on this computer; nothing is uploaded. Downloads are checked against the publisher’s hash
+          and resume where they stopped. Folder: {dir}
         </Text>
         <ScrollArea.Autosize mah="60vh">
           <Table verticalSpacing={6} data-testid="models-table">
@@ -59,7 +67,10 @@ export function ModelsModal(props: { opened: boolean; onClose: () => void }) {
                 <Table.Tr key={m.id} data-testid="model-row" data-id={m.id}>
                   <Table.Td>
                     <Text size="sm" fw={500}>
-                      {m.name} <Text span size="xs" c="dimmed">{m.version}</Text>
+                      {m.name}{' '}
+                      <Text span size="xs" c="dimmed">
+                        {m.version}
+                      </Text>
                     </Text>
                     {m.description && (
                       <Text size="xs" c="dimmed" lineClamp={2}>
@@ -68,11 +79,21 @@ export function ModelsModal(props: { opened: boolean; onClose: () => void }) {
                     )}
                     {m.installing && m.progress && (
                       <Stack gap={2} mt={4}>
-                        <Progress size="sm" value={m.progress.totalBytes ? (100 * m.progress.receivedBytes) / m.progress.totalBytes : 100} animated={!m.progress.totalBytes} />
+                        <Progress
+                          size="sm"
+                          value={
+                            m.progress.totalBytes
+                              ? (100 * m.progress.receivedBytes) / m.progress.totalBytes
+                              : 100
+                          }
+                          animated={!m.progress.totalBytes}
+                        />
                         <Text size="xs" c="dimmed">
                           {m.progress.phase} · {formatBytes(m.progress.receivedBytes)}
                           {m.progress.totalBytes ? ` of ${formatBytes(m.progress.totalBytes)}` : ''}
-                          {m.progress.etaSeconds !== null ? ` · ${formatDuration(m.progress.etaSeconds)} left` : ''}
+                          {m.progress.etaSeconds !== null
+                            ? ` · ${formatDuration(m.progress.etaSeconds)} left`
+                            : ''}
                         </Text>
                       </Stack>
                     )}
@@ -83,31 +104,59 @@ export function ModelsModal(props: { opened: boolean; onClose: () => void }) {
                     )}
                   </Table.Td>
                   <Table.Td>
-                    <Badge size="xs" variant="light" color={TASK_COLOR[m.task]} style={{ overflow: 'visible' }}>
+                    <Badge
+                      size="xs"
+                      variant="light"
+                      color={TASK_COLOR[m.task]}
+                      style={{ overflow: 'visible' }}
+                    >
                       {m.task}
                     </Badge>
                   </Table.Td>
                   <Table.Td>
-                    <Text size="xs">{m.installed ? formatBytes(m.sizeOnDisk ?? 0) : m.downloadBytes ? `${formatBytes(m.downloadBytes)} download` : '–'}</Text>
+                    <Text size="xs">
+                      {m.installed
+                        ? formatBytes(m.sizeOnDisk ?? 0)
+                        : m.downloadBytes
+                          ? `${formatBytes(m.downloadBytes)} download`
+                          : '–'}
+                    </Text>
                   </Table.Td>
                   <Table.Td>
                     <Text size="xs">{m.license}</Text>
                   </Table.Td>
                   <Table.Td>
                     <Group gap={4} justify="flex-end" wrap="nowrap">
-                      {m.installed && <Badge size="xs" variant="outline">{m.origin === 'bundled' ? 'built in' : 'installed'}</Badge>}
+                      {m.installed && (
+                        <Badge size="xs" variant="outline">
+                          {m.origin === 'bundled' ? 'built in' : 'installed'}
+                        </Badge>
+                      )}
                       {!m.installed && !m.installing && (
-                        <Button size="compact-xs" onClick={() => void act(() => api.call('models.install', { id: m.id }), m.id)} data-testid="model-install">
+                        <Button
+                          size="compact-xs"
+                          onClick={() => void act(() => api.call('models.install', { id: m.id }), m.id)}
+                          data-testid="model-install"
+                        >
                           {m.partialBytes > 0 ? 'Resume' : 'Install'}
                         </Button>
                       )}
                       {m.installing && (
-                        <Button size="compact-xs" variant="default" onClick={() => void act(() => api.call('models.cancelInstall', { id: m.id }), m.id)}>
+                        <Button
+                          size="compact-xs"
+                          variant="default"
+                          onClick={() => void act(() => api.call('models.cancelInstall', { id: m.id }), m.id)}
+                        >
                           Cancel
                         </Button>
                       )}
                       {m.installed && m.removable && (
-                        <Button size="compact-xs" variant="subtle" color="red" onClick={() => void act(() => api.call('models.remove', { id: m.id }), m.id)}>
+                        <Button
+                          size="compact-xs"
+                          variant="subtle"
+                          color="red"
+                          onClick={() => void act(() => api.call('models.remove', { id: m.id }), m.id)}
+                        >
                           Remove
                         </Button>
                       )}
@@ -118,7 +167,9 @@ export function ModelsModal(props: { opened: boolean; onClose: () => void }) {
             </Table.Tbody>
           </Table>
         </ScrollArea.Autosize>
-        {rows?.length === 0 && <Alert color="yellow">The catalog is empty and no models are installed.</Alert>}
+        {rows?.length === 0 && (
+          <Alert color="yellow">The catalog is empty and no models are installed.</Alert>
+        )}
       </Stack>
     </Modal>
   );

@@ -1,4 +1,16 @@
-import { ActionIcon, Button, Checkbox, Group, Menu, Modal, NavLink, ScrollArea, Stack, Text, TextInput } from '@mantine/core';
+import {
+  ActionIcon,
+  Button,
+  Checkbox,
+  Group,
+  Menu,
+  Modal,
+  NavLink,
+  ScrollArea,
+  Stack,
+  Text,
+  TextInput,
+} from '@mantine/core';
 import { useState } from 'react';
 import type { Project } from '../../../shared/api';
 import { useApi } from '../api/context';
@@ -7,7 +19,13 @@ import { IconPencil, IconPlus, IconTrash } from './icons';
 import { useToast } from './Toasts';
 
 /** The project list with create, rename and delete. */
-export function ProjectList(props: { projects: Project[]; current: number | null; onSelect: (id: number) => void; creating: boolean; setCreating: (v: boolean) => void }) {
+export function ProjectList(props: {
+  projects: Project[];
+  current: number | null;
+  onSelect: (id: number) => void;
+  creating: boolean;
+  setCreating: (v: boolean) => void;
+}) {
   const api = useApi();
   const toast = useToast();
   const [name, setName] = useState('');
@@ -43,7 +61,10 @@ export function ProjectList(props: { projects: Project[]; current: number | null
     });
     if (!ok) return;
     const r = await api.call('projects.delete', { id: p.id });
-    toast({ title: `Deleted "${p.name}"`, message: `${r.removedFiles} library file(s) removed; originals kept.` });
+    toast({
+      title: `Deleted "${p.name}"`,
+      message: `${r.removedFiles} library file(s) removed; originals kept.`,
+    });
   };
 
   return (
@@ -83,7 +104,12 @@ export function ProjectList(props: { projects: Project[]; current: number | null
             />
             <Menu position="right-start" withinPortal>
               <Menu.Target>
-                <ActionIcon variant="subtle" size="sm" aria-label={`Project ${p.name} actions`} data-testid="project-menu">
+                <ActionIcon
+                  variant="subtle"
+                  size="sm"
+                  aria-label={`Project ${p.name} actions`}
+                  data-testid="project-menu"
+                >
                   ⋯
                 </ActionIcon>
               </Menu.Target>
@@ -97,7 +123,12 @@ export function ProjectList(props: { projects: Project[]; current: number | null
                 >
                   Rename
                 </Menu.Item>
-                <Menu.Item color="red" leftSection={<IconTrash size={14} />} onClick={() => void remove(p)} data-testid="delete-project">
+                <Menu.Item
+                  color="red"
+                  leftSection={<IconTrash size={14} />}
+                  onClick={() => void remove(p)}
+                  data-testid="delete-project"
+                >
                   Delete
                 </Menu.Item>
               </Menu.Dropdown>
@@ -114,7 +145,14 @@ export function ProjectList(props: { projects: Project[]; current: number | null
           }}
         >
           <Stack>
-            <TextInput label="Name" placeholder="Grandma's albums" value={name} onChange={(e) => setName(e.currentTarget.value)} data-autofocus data-testid="project-name" />
+            <TextInput
+              label="Name"
+              placeholder="Grandma's albums"
+              value={name}
+              onChange={(e) => setName(e.currentTarget.value)}
+              data-autofocus
+              data-testid="project-name"
+            />
             <Checkbox
               label="Copy originals into the library"
               description="Otherwise Tintype refers to your files where they are (never changing them)."
@@ -135,7 +173,13 @@ export function ProjectList(props: { projects: Project[]; current: number | null
           }}
         >
           <Stack>
-            <TextInput label="Name" value={name} onChange={(e) => setName(e.currentTarget.value)} data-autofocus data-testid="rename-input" />
+            <TextInput
+              label="Name"
+              value={name}
+              onChange={(e) => setName(e.currentTarget.value)}
+              data-autofocus
+              data-testid="rename-input"
+            />
             <Button type="submit" disabled={!name.trim()}>
               Rename
             </Button>

@@ -1,4 +1,16 @@
-import { ActionIcon, Badge, Button, Card, Group, Progress, ScrollArea, Stack, Text, Title, Tooltip } from '@mantine/core';
+import {
+  ActionIcon,
+  Badge,
+  Button,
+  Card,
+  Group,
+  Progress,
+  ScrollArea,
+  Stack,
+  Text,
+  Title,
+  Tooltip,
+} from '@mantine/core';
 import { useCallback, useEffect, useState } from 'react';
 import type { Batch, Job } from '../../../shared/api';
 import { useApi, useApiEvent } from '../api/context';
@@ -6,7 +18,13 @@ import { formatDuration, formatRate } from '../format';
 import { IconRetry, IconX } from './icons';
 import { useToast } from './Toasts';
 
-const STATUS_COLOR: Record<Job['status'], string> = { queued: 'gray', running: 'blue', done: 'green', failed: 'red', canceled: 'dark' };
+const STATUS_COLOR: Record<Job['status'], string> = {
+  queued: 'gray',
+  running: 'blue',
+  done: 'green',
+  failed: 'red',
+  canceled: 'dark',
+};
 
 function JobRow({ job }: { job: Job }) {
   const api = useApi();
@@ -21,14 +39,24 @@ function JobRow({ job }: { job: Job }) {
         </Badge>
         {(job.status === 'queued' || job.status === 'running') && (
           <Tooltip label="Cancel">
-            <ActionIcon size="xs" variant="subtle" onClick={() => void api.call('jobs.cancel', { jobIds: [job.id] })} aria-label={`Cancel ${job.assetName}`}>
+            <ActionIcon
+              size="xs"
+              variant="subtle"
+              onClick={() => void api.call('jobs.cancel', { jobIds: [job.id] })}
+              aria-label={`Cancel ${job.assetName}`}
+            >
               <IconX size={12} />
             </ActionIcon>
           </Tooltip>
         )}
         {(job.status === 'failed' || job.status === 'canceled') && (
           <Tooltip label="Retry">
-            <ActionIcon size="xs" variant="subtle" onClick={() => void api.call('jobs.retry', { jobIds: [job.id] })} aria-label={`Retry ${job.assetName}`}>
+            <ActionIcon
+              size="xs"
+              variant="subtle"
+              onClick={() => void api.call('jobs.retry', { jobIds: [job.id] })}
+              aria-label={`Retry ${job.assetName}`}
+            >
               <IconRetry size={12} />
             </ActionIcon>
           </Tooltip>
@@ -58,18 +86,41 @@ function BatchCard({ batch, jobs }: { batch: Batch; jobs: Job[] }) {
   const active = batch.queued + batch.running > 0;
   const shown = open ? jobs.filter((j) => j.status !== 'done' || jobs.length <= 12) : [];
   return (
-    <Card withBorder padding="xs" radius="md" data-testid="queue-batch" data-done={batch.done} data-failed={batch.failed} data-finished={batch.finishedAt !== null}>
+    <Card
+      withBorder
+      padding="xs"
+      radius="md"
+      data-testid="queue-batch"
+      data-done={batch.done}
+      data-failed={batch.failed}
+      data-finished={batch.finishedAt !== null}
+    >
       <Stack gap={6}>
         <Group justify="space-between" wrap="nowrap" gap={4}>
-          <Text size="sm" fw={600} truncate style={{ flex: 1, cursor: 'pointer' }} onClick={() => setOpen((o) => !o)}>
+          <Text
+            size="sm"
+            fw={600}
+            truncate
+            style={{ flex: 1, cursor: 'pointer' }}
+            onClick={() => setOpen((o) => !o)}
+          >
             {batch.name}
           </Text>
           {active ? (
-            <Button size="compact-xs" variant="subtle" color="red" onClick={() => void api.call('jobs.cancel', { batchId: batch.id })}>
+            <Button
+              size="compact-xs"
+              variant="subtle"
+              color="red"
+              onClick={() => void api.call('jobs.cancel', { batchId: batch.id })}
+            >
               Cancel
             </Button>
           ) : batch.failed + batch.canceled > 0 ? (
-            <Button size="compact-xs" variant="subtle" onClick={() => void api.call('jobs.retry', { batchId: batch.id })}>
+            <Button
+              size="compact-xs"
+              variant="subtle"
+              onClick={() => void api.call('jobs.retry', { batchId: batch.id })}
+            >
               Retry {batch.failed + batch.canceled}
             </Button>
           ) : null}
@@ -113,14 +164,19 @@ export function QueuePanel() {
       else setBatches((m) => new Map(m).set(e.batch.id, e.batch));
       if (e.type === 'batch-done') {
         const b = e.batch;
-        toast({ title: `Batch finished: ${b.name}`, message: `${b.done} done${b.failed ? `, ${b.failed} failed` : ''}${b.canceled ? `, ${b.canceled} canceled` : ''}`, color: b.failed ? 'yellow' : 'green' });
+        toast({
+          title: `Batch finished: ${b.name}`,
+          message: `${b.done} done${b.failed ? `, ${b.failed} failed` : ''}${b.canceled ? `, ${b.canceled} canceled` : ''}`,
+          color: b.failed ? 'yellow' : 'green',
+        });
       }
     } else if (e.type === 'library' && e.projectId === null) void load();
   });
 
   const list = [...batches.values()].sort((a, b) => b.id - a.id);
   const byBatch = new Map<number, Job[]>();
-  for (const j of [...jobs.values()].sort((a, b) => a.id - b.id)) byBatch.set(j.batchId, [...(byBatch.get(j.batchId) ?? []), j]);
+  for (const j of [...jobs.values()].sort((a, b) => a.id - b.id))
+    byBatch.set(j.batchId, [...(byBatch.get(j.batchId) ?? []), j]);
   const anyFinished = list.some((b) => b.queued + b.running === 0);
 
   return (
@@ -128,7 +184,11 @@ export function QueuePanel() {
       <Group justify="space-between">
         <Title order={5}>Queue</Title>
         {anyFinished && (
-          <Button size="compact-xs" variant="subtle" onClick={() => void api.call('jobs.clearFinished', {}).then(load)}>
+          <Button
+            size="compact-xs"
+            variant="subtle"
+            onClick={() => void api.call('jobs.clearFinished', {}).then(load)}
+          >
             Clear finished
           </Button>
         )}

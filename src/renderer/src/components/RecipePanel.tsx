@@ -12,18 +12,32 @@ const LABELS: Record<OpName, { title: string; hint: string }> = {
 export const RENDER_DEFAULT = { min: 224, max: 360, default: 288 };
 
 /** The colorize model's render-size range (DeOldify: 224–360 px), or the usual one. */
-export function renderRange(recipe: Recipe, models: ModelInfo[]): { min: number; max: number; default: number } {
+export function renderRange(
+  recipe: Recipe,
+  models: ModelInfo[],
+): { min: number; max: number; default: number } {
   const id = recipe.options.models?.colorize;
   const m = models.find((x) => x.task === 'colorize' && (id ? x.id === id : true));
   return m?.renderSize ?? RENDER_DEFAULT;
 }
 
-export function RecipePanel({ recipe, onChange, models }: { recipe: Recipe; onChange: (r: Recipe) => void; models: ModelInfo[] }) {
+export function RecipePanel({
+  recipe,
+  onChange,
+  models,
+}: {
+  recipe: Recipe;
+  onChange: (r: Recipe) => void;
+  models: ModelInfo[];
+}) {
   const setModel = (op: OpName, id: string | null) => {
     const next = { ...recipe.options.models };
     if (id) next[op] = id;
     else delete next[op];
-    onChange({ ...recipe, options: { ...recipe.options, models: Object.keys(next).length ? next : undefined } });
+    onChange({
+      ...recipe,
+      options: { ...recipe.options, models: Object.keys(next).length ? next : undefined },
+    });
   };
   const range = renderRange(recipe, models);
   const size = recipe.options.renderSize ?? range.default;
@@ -69,14 +83,18 @@ export function RecipePanel({ recipe, onChange, models }: { recipe: Recipe; onCh
                       step={8}
                       value={size}
                       label={(v) => `${v} px (render_factor ${renderFactor(v)})`}
-                      marks={[{ value: range.min, label: String(range.min) }, { value: range.max, label: String(range.max) }]}
+                      marks={[
+                        { value: range.min, label: String(range.min) },
+                        { value: range.max, label: String(range.max) },
+                      ]}
                       onChange={(v) => onChange({ ...recipe, options: { ...recipe.options, renderSize: v } })}
                       aria-label="Render size"
                       data-testid="render-size"
                       mb="md"
                     />
                     <Text size="xs" c="dimmed">
-                      Smaller renders give bolder, more stable colour; larger ones keep more detail but may wash out.
+                      Smaller renders give bolder, more stable colour; larger ones keep more detail but may
+                      wash out.
                     </Text>
                   </>
                 )}
@@ -91,7 +109,14 @@ export function RecipePanel({ recipe, onChange, models }: { recipe: Recipe; onCh
                     onChange={(v) => {
                       const models = { ...recipe.options.models };
                       delete models.upscale;
-                      onChange({ ...recipe, options: { ...recipe.options, scale: Number(v) as 2 | 4, models: Object.keys(models).length ? models : undefined } });
+                      onChange({
+                        ...recipe,
+                        options: {
+                          ...recipe.options,
+                          scale: Number(v) as 2 | 4,
+                          models: Object.keys(models).length ? models : undefined,
+                        },
+                      });
                     }}
                   />
                 )}

@@ -1,4 +1,16 @@
-import { Alert, Button, Group, Modal, NumberInput, SegmentedControl, Select, Stack, Switch, Text, TextInput } from '@mantine/core';
+import {
+  Alert,
+  Button,
+  Group,
+  Modal,
+  NumberInput,
+  SegmentedControl,
+  Select,
+  Stack,
+  Switch,
+  Text,
+  TextInput,
+} from '@mantine/core';
 import { useEffect, useState } from 'react';
 import type { Res, Settings } from '../../../shared/api';
 import { useApi } from '../api/context';
@@ -6,7 +18,13 @@ import { useApi } from '../api/context';
 type Loaded = Res<'settings.get'>;
 
 /** Engine, output, library and appearance settings. The library location applies at the next start. */
-export function SettingsModal(props: { opened: boolean; onClose: () => void; settings: Loaded | undefined; onSaved: (s: Loaded) => void; info: Res<'app.info'> | undefined }) {
+export function SettingsModal(props: {
+  opened: boolean;
+  onClose: () => void;
+  settings: Loaded | undefined;
+  onSaved: (s: Loaded) => void;
+  info: Res<'app.info'> | undefined;
+}) {
   const api = useApi();
   const [draft, setDraft] = useState<Settings | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -56,14 +74,32 @@ export function SettingsModal(props: { opened: boolean; onClose: () => void; set
             allowDeselect={false}
             data-testid="settings-ep"
           />
-          <NumberInput label="Threads" description="0 = all cores" min={0} max={256} value={draft.threads} onChange={(v) => set('threads', Number(v) || 0)} />
-          <NumberInput label="Jobs at once" min={1} max={16} value={draft.concurrency} onChange={(v) => set('concurrency', Math.max(1, Number(v) || 1))} />
+          <NumberInput
+            label="Threads"
+            description="0 = all cores"
+            min={0}
+            max={256}
+            value={draft.threads}
+            onChange={(v) => set('threads', Number(v) || 0)}
+          />
+          <NumberInput
+            label="Jobs at once"
+            min={1}
+            max={16}
+            value={draft.concurrency}
+            onChange={(v) => set('concurrency', Math.max(1, Number(v) || 1))}
+          />
         </Group>
         <Text fw={600} size="sm" mt="xs">
           Output
         </Text>
         <Group grow align="start">
-          <TextInput label="Default export folder" placeholder="Pictures/Tintype" value={draft.outputFolder} onChange={(e) => set('outputFolder', e.currentTarget.value)} />
+          <TextInput
+            label="Default export folder"
+            placeholder="Pictures/Tintype"
+            value={draft.outputFolder}
+            onChange={(e) => set('outputFolder', e.currentTarget.value)}
+          />
           <Select
             label="Default format"
             data={[
@@ -75,19 +111,37 @@ export function SettingsModal(props: { opened: boolean; onClose: () => void; set
             onChange={(v) => v && set('outputFormat', v as Settings['outputFormat'])}
             allowDeselect={false}
           />
-          <NumberInput label="JPEG quality" min={40} max={100} value={draft.jpegQuality} onChange={(v) => set('jpegQuality', Number(v) || 92)} />
+          <NumberInput
+            label="JPEG quality"
+            min={40}
+            max={100}
+            value={draft.jpegQuality}
+            onChange={(v) => set('jpegQuality', Number(v) || 92)}
+          />
         </Group>
-        <Switch label="Mark colorized output with a small “AI-colorized” note" checked={draft.watermark} onChange={(e) => set('watermark', e.currentTarget.checked)} />
+        <Switch
+          label="Mark colorized output with a small “AI-colorized” note"
+          checked={draft.watermark}
+          onChange={(e) => set('watermark', e.currentTarget.checked)}
+        />
         <Text fw={600} size="sm" mt="xs">
           Library
         </Text>
         <TextInput
           label="Library location"
-          description={props.settings?.restartRequired ? 'Changed: takes effect when Tintype restarts.' : 'Moving it takes effect at the next start (copy the folder yourself to keep its contents).'}
+          description={
+            props.settings?.restartRequired
+              ? 'Changed: takes effect when Tintype restarts.'
+              : 'Moving it takes effect at the next start (copy the folder yourself to keep its contents).'
+          }
           value={draft.libraryDir}
           onChange={(e) => set('libraryDir', e.currentTarget.value)}
         />
-        <Switch label="New projects copy originals into the library" checked={draft.copyOriginals} onChange={(e) => set('copyOriginals', e.currentTarget.checked)} />
+        <Switch
+          label="New projects copy originals into the library"
+          checked={draft.copyOriginals}
+          onChange={(e) => set('copyOriginals', e.currentTarget.checked)}
+        />
         <Text fw={600} size="sm" mt="xs">
           Appearance
         </Text>
@@ -103,7 +157,8 @@ export function SettingsModal(props: { opened: boolean; onClose: () => void; set
         />
         {props.info && (
           <Text size="xs" c="dimmed">
-            Tintype {props.info.version} · {props.info.mode === 'electron' ? 'desktop' : 'browser'} · log: {props.info.logFile}
+            Tintype {props.info.version} · {props.info.mode === 'electron' ? 'desktop' : 'browser'} · log:{' '}
+            {props.info.logFile}
           </Text>
         )}
         {error && <Alert color="red">{error}</Alert>}

@@ -21,9 +21,19 @@ export function ToastProvider({ children }: { children: ReactNode }) {
   return (
     <ToastContext.Provider value={notify}>
       {children}
-      <Stack gap="xs" style={{ position: 'fixed', right: 16, bottom: 16, width: 380, zIndex: 1000 }} data-testid="toasts">
+      <Stack
+        gap="xs"
+        style={{ position: 'fixed', right: 16, bottom: 16, width: 380, zIndex: 1000 }}
+        data-testid="toasts"
+      >
         {toasts.map((t) => (
-          <Notification key={t.id} title={t.title} color={t.color ?? 'blue'} onClose={() => setToasts((l) => l.filter((x) => x.id !== t.id))} withBorder>
+          <Notification
+            key={t.id}
+            title={t.title}
+            color={t.color ?? 'blue'}
+            onClose={() => setToasts((l) => l.filter((x) => x.id !== t.id))}
+            withBorder
+          >
             {t.message}
           </Notification>
         ))}

@@ -9,7 +9,8 @@ export function useStoredRecipe(): [Recipe, (r: Recipe) => void] {
   const [recipe, setRecipe] = useState<Recipe>(() => {
     try {
       const r = JSON.parse(localStorage.getItem(KEY) ?? '') as Recipe;
-      if (Array.isArray(r.ops) && r.options && typeof r.options === 'object') return { ...DEFAULT_RECIPE, ...r };
+      if (Array.isArray(r.ops) && r.options && typeof r.options === 'object')
+        return { ...DEFAULT_RECIPE, ...r };
     } catch {
       // first run or an unreadable value
     }

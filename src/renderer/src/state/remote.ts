@@ -13,7 +13,11 @@ export interface Remote<T> {
  * Loads data from the backend and reloads it when an event says it changed. Reloads triggered by
  * bursts of events are coalesced (one in flight, at most one more queued).
  */
-export function useRemote<T>(load: () => Promise<T>, deps: readonly unknown[], refreshOn?: (e: ApiEvent) => boolean): Remote<T> {
+export function useRemote<T>(
+  load: () => Promise<T>,
+  deps: readonly unknown[],
+  refreshOn?: (e: ApiEvent) => boolean,
+): Remote<T> {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(true);
