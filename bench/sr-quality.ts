@@ -14,7 +14,9 @@ import { ManifestSchema, type Manifest } from '../src/shared/manifest';
  * seconds per output megapixel on whole images.
  *
  *   npx tsx bench/sr-quality.ts [--models ID,ID] [--model-dirs DIR,DIR] [--sets Set5,Set14,BSD100]
- *       [--scales 2,4] [--limit N] [--threads 2] [--lr matlab|sharp] [--json FILE]
+ *       [--scales 2,4] [--limit N] [--threads 2] [--lr matlab|sharp] [--speed RUNS] [--json FILE]
+ *
+ * `--sets none --speed 5` only times each model on tiles of its manifest's size.
  */
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -238,6 +240,23 @@ async function findModels(dirs: string[], ids: string[] | undefined, scales: num
   return [...found.values()];
 }
 
+/**
+ * Inference time the way the engine runs a model: one tile of the manifest's size at a time. Seconds
+ * per output megapixel of the whole tile (the engine's overlap costs extra on top, see docs).
+ */
+async function speedOf(model: Model, runs: number): Promise<Row> {
+  const t = model.manifest.tile?.size ?? 192;
+  let seed = 3;
+  const data = new Uint8Array(t * t * 3).map(() => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24);
+  const lr = resizeBicubic(resizeBicubic({ width: t, height: t, data }, t / 4, t / 4), t, t);
+  await upscaleWith(model, lr);
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) times.push((await upscaleWith(model, lr)).ms);
+  times.sort((a, b) => a - b);
+  const mp = (t * model.manifest.scale) ** 2 / 1e6;
+  return { set: 'speed', scale: model.manifest.scale, method: model.manifest.id, images: t, psnr: NaN, ssim: NaN, sPerMp: times[runs >> 1] / 1000 / mp };
+}
+
 interface Row {
   set: string;
   scale: number;
@@ -259,11 +278,13 @@ async function main(): Promise<void> {
       limit: { type: 'string' },
       threads: { type: 'string', default: '2' },
       lr: { type: 'string', default: 'matlab' },
+      speed: { type: 'string', default: '0' },
       json: { type: 'string' },
     },
   });
   const scales = values.scales.split(',').map(Number);
-  const sets = values.sets.split(',');
+  const sets = values.sets === 'none' ? [] : values.sets.split(',');
+  const speedRuns = Number(values.speed);
   const limit = values.limit ? Number(values.limit) : Infinity;
   const threads = Number(values.threads);
   if (values.lr !== 'matlab' && values.lr !== 'sharp') throw new Error('--lr is matlab or sharp');
@@ -315,6 +336,13 @@ async function main(): Promise<void> {
           `${set}\tx${scale}\t${method.padEnd(18)}\t${row.psnr.toFixed(2)} dB\t${row.ssim.toFixed(4)}` +
             (row.sPerMp !== undefined ? `\t${row.sPerMp.toFixed(2)} s/MP` : ''),
         );
+      }
+    }
+    if (speedRuns > 0) {
+      for (const model of models) {
+        const row = await speedOf(model, speedRuns);
+        rows.push(row);
+        console.log(`speed\tx${scale}\t${model.manifest.id.padEnd(18)}\t${row.sPerMp!.toFixed(2)} s/MP (median of ${speedRuns}, ${row.images} px tiles)`);
       }
     }
     await Promise.all(models.map((m) => m.session.release()));

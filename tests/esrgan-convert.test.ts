@@ -10,6 +10,7 @@ import { SHIPPED, specById } from '../tools/convert-esrgan/catalog';
 import { DEFAULT_OUT, compareModel, writeModel } from '../tools/convert-esrgan/index';
 import { loadOriginal, runOriginal, useCpuBackend } from '../tools/convert-esrgan/tfjs-reference';
 import { readLayersModel } from '../tools/convert-esrgan/tfjs-layers';
+import { float16Bits, float16ToNumber } from '../tools/onnx/float16';
 import { convertLayersModel } from '../tools/convert-esrgan/to-onnx';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -182,6 +183,40 @@ describe('layer mappings', () => {
       }
     expect(spread).toBeGreaterThan(0.1);
     expect(maxDiff).toBeLessThan(1e-4);
+  });
+
+  it('stores float16 kernels at half the size and stays close to float32', async () => {
+    const path = await writeSynthetic(tmp);
+    const model = await readLayersModel(path);
+    const full = convertLayersModel(model);
+    const half = convertLayersModel(model, { kernels: 'float16' });
+    expect(half.onnx.length).toBeLessThan(full.onnx.length * 0.75);
+    const x = new ort.Tensor('float32', Float32Array.from({ length: 3 * 8 * 8 }, (_, i) => Math.cos(i)), [1, 3, 8, 8]);
+    const run = async (bytes: Uint8Array) => {
+      const s = await ort.InferenceSession.create(bytes);
+      const y = (await s.run({ input: x })).output.data as Float32Array;
+      await s.release();
+      return y;
+    };
+    const a = await run(full.onnx);
+    const b = await run(half.onnx);
+    let maxDiff = 0;
+    for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+    expect(maxDiff).toBeGreaterThan(0);
+    expect(maxDiff).toBeLessThan(0.02);
+  });
+
+  it('converts to float16 with IEEE rounding', () => {
+    expect(float16Bits(1)).toBe(0x3c00);
+    expect(float16Bits(-2)).toBe(0xc000);
+    expect(float16Bits(0.1)).toBe(0x2e66);
+    expect(float16Bits(65504)).toBe(0x7bff);
+    expect(float16Bits(65520)).toBe(0x7c00); // rounds up past the largest half: Inf
+    expect(float16Bits(2 ** -24)).toBe(0x0001); // smallest subnormal
+    expect(float16Bits(2 ** -26)).toBe(0);
+    expect(float16Bits(1 + 2 ** -11)).toBe(0x3c00); // tie to even
+    expect(float16Bits(1 + 3 * 2 ** -11)).toBe(0x3c02);
+    for (const v of [0.2, -3.14159, 3e-4, 1234.5]) expect(Math.abs(float16ToNumber(float16Bits(v)) - v)).toBeLessThanOrEqual(Math.abs(v) * 2 ** -11);
   });
 
   it('is deterministic', async () => {

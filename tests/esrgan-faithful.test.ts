@@ -10,8 +10,6 @@ import { DEFAULT_OUT } from '../tools/convert-esrgan/index';
  * generated images: the outputs must agree within half a grey level on the 0..255 scale.
  */
 
-const W = 24;
-const H = 20;
 
 /** A deterministic test card in 0..1: gradients, a hard edge, a thin line and some texture. */
 function testCard(width: number, height: number, seed: number): Float32Array {
@@ -54,8 +52,10 @@ describe.each(SHIPPED)('%s', (id) => {
 
   it('matches the TF.js original within 0.5 on the 0..255 scale', async () => {
     const original = await loadOriginal(modelJsonPath(spec));
+    // TF.js runs thick's 154 convolutions slowly on CPU: a smaller card and one seed there.
+    const [W, H] = spec.variant === 'thick' ? [16, 12] : [24, 20];
     try {
-      for (const seed of [1, 2]) {
+      for (const seed of spec.variant === 'thick' ? [1] : [1, 2]) {
         const card = testCard(W, H, seed);
         const nhwc = card.map((v) => lo + v * (hi - lo));
         const ref = await runOriginal(original, nhwc, H, W);

@@ -41,7 +41,7 @@ export function tileOverlap(spec: ModelSpec, receptiveRadius: number): number {
 export async function buildModel(spec: ModelSpec): Promise<BuiltModel> {
   const { root, version } = locatePackage(spec.packageName);
   const model = await readLayersModel(modelJsonPath(spec));
-  const converted = convertLayersModel(model);
+  const converted = convertLayersModel(model, { kernels: spec.kernels });
   if (converted.scale !== spec.scale) {
     throw new Error(`${model.path}: the graph upscales ${converted.scale}x, expected ${spec.scale}x`);
   }
@@ -65,7 +65,8 @@ export async function buildModel(spec: ModelSpec): Promise<BuiltModel> {
     sha256: sha256Hex(converted.onnx),
     description:
       `UpscalerJS ESRGAN ${spec.variant} (${ARCH[spec.variant]}, trained on DIV2K), converted from TF.js ` +
-      `by tools/convert-esrgan. Output is not clamped to the range. Receptive radius ${converted.receptiveRadius} input px` +
+      `by tools/convert-esrgan${spec.kernels === 'float16' ? ' (kernels stored as float16, computed in float32)' : ''}. ` +
+      `Output is not clamped to the range. Receptive radius ${converted.receptiveRadius} input px` +
       (spec.effectiveRadius ? ` (${spec.effectiveRadius} px in effect).` : '.'),
   };
   const manifest = ManifestSchema.parse(manifestIn);

@@ -12,8 +12,12 @@ export type Variant = (typeof VARIANTS)[number];
 export const SCALES = [2, 3, 4, 8] as const;
 export type Scale = (typeof SCALES)[number];
 
-/** Committed to resources/models: the RDN models are small and beat bicubic by 2 dB or more. */
-export const SHIPPED: readonly string[] = ['esrgan-slim-x2', 'esrgan-slim-x4', 'esrgan-medium-x2', 'esrgan-medium-x4'];
+/**
+ * Committed to resources/models. thick is the only one clearly better than bicubic (Set14 ×4
+ * +1.1 dB, ×2 +0.25 dB); slim is the fast choice (10-15× faster, ~bicubic quality, 0.9 MB).
+ * medium sits between them at 2.8 MB and was left out. Measurements: docs/sr-models.md.
+ */
+export const SHIPPED: readonly string[] = ['esrgan-thick-x2', 'esrgan-thick-x4', 'esrgan-slim-x2', 'esrgan-slim-x4'];
 
 export interface ModelSpec {
   id: string;
@@ -25,8 +29,9 @@ export interface ModelSpec {
   /** RDN (slim, medium) works on 0..255; the RRDN (thick) on 0..1, as UpscalerJS's definitions state. */
   range: [number, number];
   /**
-   * Input tile edge for the engine's tiler. 192 keeps one ×4 inference near 0.5 GB peak RSS (256
-   * needs ~0.9 GB and 384 ~1.8 GB for medium) for 10-20% more time per megapixel (docs/sr-models.md).
+   * Input tile edge for the engine's tiler. 192 keeps one RDN ×4 inference near 0.5 GB peak RSS (256
+   * needs ~0.9 GB, 384 ~1.8 GB) for 10-20% more time per megapixel; thick's features are leaner, so
+   * it takes 256 tiles (~0.6 GB) and wastes less on the overlap (docs/sr-models.md).
    */
   tileSize: number;
   /**
@@ -35,6 +40,8 @@ export interface ModelSpec {
    * 0.05 on the 0..255 scale, measured on photos (docs/sr-models.md, tests/esrgan-tiling.test.ts).
    */
   effectiveRadius?: number;
+  /** thick's kernels are stored as float16: 14.5 MB instead of 29 MB, outputs within ~0.1/255 of float32. */
+  kernels: 'float32' | 'float16';
 }
 
 export function modelId(variant: Variant, scale: Scale): string {
@@ -49,8 +56,9 @@ export function spec(variant: Variant, scale: Scale): ModelSpec {
     packageName: `@upscalerjs/esrgan-${variant}`,
     modelPath: `models/x${scale}/model.json`,
     range: variant === 'thick' ? [0, 1] : [0, 255],
-    tileSize: 192,
+    tileSize: variant === 'thick' ? 256 : 192,
     effectiveRadius: variant === 'slim' ? undefined : 12,
+    kernels: variant === 'thick' ? 'float16' : 'float32',
   };
 }
 

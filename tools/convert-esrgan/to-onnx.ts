@@ -50,7 +50,15 @@ export function hwioToOihw(w: WeightTensor): { data: Float32Array; dims: number[
   return { data: out, dims: [cout, cin, kh, kw] };
 }
 
-export function convertLayersModel(model: LayersModel): ConvertedGraph {
+export interface ConvertOptions {
+  /**
+   * How convolution kernels are stored. float16 halves the file; the graph casts them back and
+   * computes in float32, so only the weights' own rounding (2^-11 relative) changes the output.
+   */
+  kernels?: 'float32' | 'float16';
+}
+
+export function convertLayersModel(model: LayersModel, opts: ConvertOptions = {}): ConvertedGraph {
   const where = (layer: KerasLayer): string => `${model.path}: layer ${layer.name} (${layer.className})`;
   const g = new GraphBuilder('esrgan', 17);
   const tensors = new Map<string, Tensor>();
@@ -105,7 +113,8 @@ export function convertLayersModel(model: LayersModel): ConvertedGraph {
           throw new Error(`${where(layer)}: kernel shape ${k.shape} does not fit ${kh}x${kw}, ${x.channels} -> ${String(c.filters)}`);
         }
         const { data, dims } = hwioToOihw(k);
-        const inputs = [x.name, g.constant(data, dims, `${layer.name}/kernel`)];
+        const kernel = opts.kernels === 'float16' ? g.constantHalf(data, dims, `${layer.name}/kernel`) : g.constant(data, dims, `${layer.name}/kernel`);
+        const inputs = [x.name, kernel];
         if (c.use_bias) {
           const b = weight(layer, 'bias');
           inputs.push(g.constant(b.data, [b.data.length], `${layer.name}/bias`));

@@ -1,4 +1,5 @@
 import onnxProto from 'onnx-proto';
+import { toFloat16Array } from './float16';
 
 const { onnx } = onnxProto;
 
@@ -12,6 +13,7 @@ export type Attr = number | number[] | string | Float32Array | { floats: number[
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT64 = onnx.TensorProto.DataType.INT64;
+const FLOAT16 = onnx.TensorProto.DataType.FLOAT16;
 
 function valueInfo(name: string, dims: Dim[], elemType = FLOAT): InstanceType<typeof onnx.ValueInfoProto> {
   return onnx.ValueInfoProto.create({
@@ -84,6 +86,18 @@ export class GraphBuilder {
       }),
     );
     return name;
+  }
+
+  /** A float32 constant stored as float16 (half the bytes) and cast back to float32 in the graph. */
+  constantHalf(values: ArrayLike<number>, dims: number[], name = this.fresh('c')): string {
+    const expected = dims.reduce((a, b) => a * b, 1);
+    if (values.length !== expected) throw new Error(`constant ${name}: ${values.length} values for shape ${dims}`);
+    const bits = toFloat16Array(values);
+    const stored = `${name}/f16`;
+    this.initializers.push(
+      onnx.TensorProto.create({ name: stored, dims, dataType: FLOAT16, rawData: new Uint8Array(bits.buffer) }),
+    );
+    return this.node('Cast', [stored], { to: FLOAT }, [name]);
   }
 
   /** An int64 constant (shapes, axes). */
