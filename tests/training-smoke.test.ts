@@ -22,8 +22,16 @@ let dir: string;
 async function writePicture(file: string, seed: number, width = 64, height = 48): Promise<void> {
   const px = Buffer.alloc(width * height * 3);
   let s = seed * 2654435761;
-  const rand = () => ((s = (s * 1103515245 + 12345) >>> 0) % 256);
-  const rects = Array.from({ length: 4 }, () => [rand() % width, rand() % height, 6 + (rand() % 20), 6 + (rand() % 16), rand(), rand(), rand()]);
+  const rand = () => (s = (s * 1103515245 + 12345) >>> 0) % 256;
+  const rects = Array.from({ length: 4 }, () => [
+    rand() % width,
+    rand() % height,
+    6 + (rand() % 20),
+    6 + (rand() % 16),
+    rand(),
+    rand(),
+    rand(),
+  ]);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const i = (y * width + x) * 3;
@@ -35,7 +43,9 @@ async function writePicture(file: string, seed: number, width = 64, height = 48)
       }
     }
   }
-  await sharp(px, { raw: { width, height, channels: 3 } }).png().toFile(file);
+  await sharp(px, { raw: { width, height, channels: 3 } })
+    .png()
+    .toFile(file);
 }
 
 function tinyConfig(task: 'restore' | 'colorize' | 'microscopy', pack: string): object {
@@ -44,8 +54,14 @@ function tinyConfig(task: 'restore' | 'colorize' | 'microscopy', pack: string): 
     task,
     crappifier: { kind: crappifier, options: task === 'microscopy' ? { scale: 2 } : {} },
     // zero_head off: a residual model would otherwise start as the identity and parity would prove little.
-    generator: { width: 8, depth: 2, blocks: 1, attention_level: 1, zero_head: false,
-      ...(task === 'microscopy' ? { frames: 3, scale: 2 } : {}) },
+    generator: {
+      width: 8,
+      depth: 2,
+      blocks: 1,
+      attention_level: 1,
+      zero_head: false,
+      ...(task === 'microscopy' ? { frames: 3, scale: 2 } : {}),
+    },
     critic: { width: 8, layers: 1 },
     loss: {
       stability: 1.0,
@@ -54,7 +70,14 @@ function tinyConfig(task: 'restore' | 'colorize' | 'microscopy', pack: string): 
         : {}),
     },
     data: { pack, crop: 32, batch: 2, val_size: 32, val_count: 2, val_batch: 2 },
-    schedule: { gen_steps: 2, save_outputs: 4, critic_steps: 2, gan_steps: 2, catchup_max: 2, critic_steps_per_gen: 2 },
+    schedule: {
+      gen_steps: 2,
+      save_outputs: 4,
+      critic_steps: 2,
+      gan_steps: 2,
+      catchup_max: 2,
+      critic_steps_per_gen: 2,
+    },
     val_every: 2,
     checkpoint_every: 1,
   };
@@ -81,9 +104,13 @@ describe.skipIf(skip)('training toolkit smoke test (CPU)', () => {
     const why = await missingTorch();
     if (why) throw new Error(`training smoke test cannot run: ${why}`);
     dir = mkdtempSync(join(tmpdir(), 'tintype-train-'));
-    for (const [split, n] of [['train', 5], ['val', 2]] as const) {
+    for (const [split, n] of [
+      ['train', 5],
+      ['val', 2],
+    ] as const) {
       mkdirSync(join(dir, 'ds', split, 'gen'), { recursive: true });
-      for (let i = 0; i < n; i++) await writePicture(join(dir, 'ds', split, 'gen', `${i}.png`), i + (split === 'val' ? 50 : 1));
+      for (let i = 0; i < n; i++)
+        await writePicture(join(dir, 'ds', split, 'gen', `${i}.png`), i + (split === 'val' ? 50 : 1));
     }
     pack = join(dir, 'pack');
     await runToolkit(['pack', '--datasets', join(dir, 'ds'), '--out', pack]);
@@ -96,8 +123,13 @@ describe.skipIf(skip)('training toolkit smoke test (CPU)', () => {
   it('packs deterministically into images plus a manifest', () => {
     const m = json<{ images: { file: string }[] }>(join(pack, 'manifest.json'));
     expect(m.images.map((e) => e.file)).toEqual([
-      'train/00000.jpg', 'train/00001.jpg', 'train/00002.jpg', 'train/00003.jpg', 'train/00004.jpg',
-      'val/00000.jpg', 'val/00001.jpg',
+      'train/00000.jpg',
+      'train/00001.jpg',
+      'train/00002.jpg',
+      'train/00003.jpg',
+      'train/00004.jpg',
+      'val/00000.jpg',
+      'val/00001.jpg',
     ]);
   });
 
@@ -122,15 +154,29 @@ describe.skipIf(skip)('training toolkit smoke test (CPU)', () => {
       expect(log3).toMatch(/stopped in phase done at step 6/);
 
       const curve = json<{ step: number; phase: string; score: number }[]>(join(run, 'metrics.json'));
-      expect(curve.map((r) => [r.step, r.phase])).toEqual([[2, 'gen'], [6, 'gan']]);
+      expect(curve.map((r) => [r.step, r.phase])).toEqual([
+        [2, 'gen'],
+        [6, 'gan'],
+      ]);
       expect(curve.every((r) => Number.isFinite(r.score))).toBe(true);
       expect(readFileSync(join(run, 'metrics.csv'), 'utf8').split('\n')[0]).toMatch(/^step,phase,phase_step/);
       const best = JSON.parse(await runToolkit(['select', '--run-dir', run])) as { step: number };
       expect([2, 6]).toContain(best.step);
 
       const out = join(dir, `export-${task}`);
-      await runToolkit(['export', '--checkpoint', join(run, 'best_gen.pt'), '--out', out, '--id', `tintype-${task}-smoke`,
-        '--name', `Smoke ${task}`, '--card', join(out, 'MODEL_CARD.md')]);
+      await runToolkit([
+        'export',
+        '--checkpoint',
+        join(run, 'best_gen.pt'),
+        '--out',
+        out,
+        '--id',
+        `tintype-${task}-smoke`,
+        '--name',
+        `Smoke ${task}`,
+        '--card',
+        join(out, 'MODEL_CARD.md'),
+      ]);
       await checkExport(out, task);
       if (task === 'colorize') {
         const m = ManifestSchema.parse(json(join(out, 'manifest.json')));
@@ -145,9 +191,29 @@ describe.skipIf(skip)('training toolkit smoke test (CPU)', () => {
     const cfgFile = join(dir, 'microscopy.json');
     writeFileSync(cfgFile, JSON.stringify(tinyConfig('microscopy', pack)));
     const run = join(dir, 'run-microscopy');
-    await runToolkit(['train', '--config', cfgFile, '--run-dir', run, '--device', 'cpu', '--stop-after', 'gen']);
+    await runToolkit([
+      'train',
+      '--config',
+      cfgFile,
+      '--run-dir',
+      run,
+      '--device',
+      'cpu',
+      '--stop-after',
+      'gen',
+    ]);
     const out = join(dir, 'export-microscopy');
-    await runToolkit(['export', '--checkpoint', join(run, 'best_gen.pt'), '--out', out, '--id', 'tintype-micro-smoke', '--name', 'Smoke SR']);
+    await runToolkit([
+      'export',
+      '--checkpoint',
+      join(run, 'best_gen.pt'),
+      '--out',
+      out,
+      '--id',
+      'tintype-micro-smoke',
+      '--name',
+      'Smoke SR',
+    ]);
     await checkExport(out, 'upscale');
     const m = ManifestSchema.parse(json(join(out, 'manifest.json')));
     expect(m).toMatchObject({ scale: 2, input: { channels: 1, frames: 3 }, output: { kind: 'grey' } });

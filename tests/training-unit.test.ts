@@ -9,9 +9,12 @@ describe.skipIf(skip)('training toolkit unit tests (python -m unittest)', () => 
   it('pass', async () => {
     const why = await missingTorch();
     if (why) throw new Error(`training unit tests cannot run: ${why}`);
-    const r = await runPython(['-m', 'unittest', 'discover', '-s', 'training/tests', '-t', 'training/tests'], {
-      timeoutMs: 300_000,
-    });
+    const r = await runPython(
+      ['-m', 'unittest', 'discover', '-s', 'training/tests', '-t', 'training/tests'],
+      {
+        timeoutMs: 300_000,
+      },
+    );
     if (r.code !== 0) console.error(r.stderr);
     expect(r.stderr).toMatch(/\nOK/);
     expect(r.code).toBe(0);

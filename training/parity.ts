@@ -24,7 +24,9 @@ async function readF32(file: string, shape: number[]): Promise<Float32Array> {
   const buf = await readFile(file);
   const count = shape.reduce((a, b) => a * b, 1);
   if (buf.byteLength !== count * 4) {
-    throw new Error(`${file}: ${buf.byteLength} bytes, expected ${count * 4} for shape [${shape.join(', ')}]`);
+    throw new Error(
+      `${file}: ${buf.byteLength} bytes, expected ${count * 4} for shape [${shape.join(', ')}]`,
+    );
   }
   // Copy into an aligned buffer: a Buffer's offset into its pool need not be a multiple of 4.
   return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
@@ -42,7 +44,10 @@ export async function checkParity(dir: string): Promise<ParityResult> {
   };
   const modelPath = fixture.model
     ? path.join(fixtureDir, fixture.model)
-    : path.join(dir, (JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as { file: string }).file);
+    : path.join(
+        dir,
+        (JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as { file: string }).file,
+      );
   const input = await readF32(path.join(fixtureDir, fixture.input.file), fixture.input.shape);
   const expected = await readF32(path.join(fixtureDir, fixture.output.file), fixture.output.shape);
   const session = await ort.InferenceSession.create(modelPath, {
@@ -50,7 +55,9 @@ export async function checkParity(dir: string): Promise<ParityResult> {
     intraOpNumThreads: 2,
   });
   try {
-    const out = await session.run({ [fixture.input.name]: new ort.Tensor('float32', input, fixture.input.shape) });
+    const out = await session.run({
+      [fixture.input.name]: new ort.Tensor('float32', input, fixture.input.shape),
+    });
     const got = out[fixture.output.name];
     if (!got) throw new Error(`${modelPath}: no output named ${fixture.output.name}`);
     const shape = got.dims.map(Number);
@@ -70,7 +77,8 @@ export async function checkParity(dir: string): Promise<ParityResult> {
   }
 }
 
-const invoked = process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname);
+const invoked =
+  process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname);
 if (invoked) {
   const dir = process.argv[2];
   if (!dir) {
