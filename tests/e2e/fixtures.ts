@@ -9,7 +9,8 @@ import { writePhoto } from '../library-helpers';
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const SERVE = join(ROOT, 'out', 'main', 'serve.js');
 export const RENDERER = join(ROOT, 'out', 'renderer', 'index.html');
-export const CHROMIUM = '/usr/bin/chromium';
+/** Debian's Chromium (apt install chromium); TINTYPE_CHROMIUM points elsewhere. */
+export const CHROMIUM = process.env.TINTYPE_CHROMIUM ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
