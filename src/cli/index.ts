@@ -14,6 +14,17 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerImageCommands(program, setExit);
   registerVideoCommand(program);
   registerModelsCommand(program, { setExit });
+  program
+    .command('serve')
+    .description("serve the app's UI and API on 127.0.0.1, for a browser (headless mode)")
+    .allowUnknownOption()
+    .helpOption(false)
+    .argument('[options...]', 'see "tintype serve --help"')
+    .action(async (args: string[]) => {
+      // Loaded on demand: the server pulls in SQLite and the library, which other commands never need.
+      const { main: serve } = await import('../server/cli');
+      await serve(['node', 'tintype serve', ...args]);
+    });
   return program;
 }
 

@@ -40,6 +40,9 @@ function locateWorker(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   for (const dir of [here, dirname(here)]) {
     const built = join(dir, 'engine-worker.js');
+    // In a packaged app the worker is unpacked beside the asar archive (electron-builder asarUnpack).
+    const unpacked = built.replace(/app\.asar([\\/])/, 'app.asar.unpacked$1');
+    if (unpacked !== built && existsSync(unpacked)) return unpacked;
     if (existsSync(built)) return built;
   }
   const source = join(here, 'worker.ts');
