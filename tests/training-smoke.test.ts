@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Engine } from '../src/engine';
+import type { Raster } from '../src/engine/types';
 import { ManifestSchema } from '../src/shared/manifest';
 import { checkParity } from '../training/parity';
 import { missingTorch, runToolkit } from '../training/runner';
@@ -97,6 +99,20 @@ async function checkExport(out: string, expectTask: string): Promise<void> {
   expect(parity.ok).toBe(true);
 }
 
+/** The app's own engine loads the export through its manifest and runs it (padding, tiling, colour). */
+async function runInEngine(modelsDir: string, id: string, op: 'restore' | 'colorize'): Promise<Raster> {
+  const width = 37;
+  const height = 29; // not multiples of the model's size multiple: the engine must pad
+  const data = new Uint8Array(width * height * 3);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 37) % 251;
+  const engine = new Engine({ modelDirs: [modelsDir], ep: 'cpu', threads: 1 });
+  const out = await engine.processRaster({ width, height, channels: 3, depth: 8, data }, [op], {
+    models: { [op]: id },
+  });
+  expect([out.width, out.height, out.channels]).toEqual([width, height, 3]);
+  return out;
+}
+
 describe.skipIf(skip)('training toolkit smoke test (CPU)', () => {
   let pack: string;
 
@@ -163,7 +179,8 @@ describe.skipIf(skip)('training toolkit smoke test (CPU)', () => {
       const best = JSON.parse(await runToolkit(['select', '--run-dir', run])) as { step: number };
       expect([2, 6]).toContain(best.step);
 
-      const out = join(dir, `export-${task}`);
+      const id = `tintype-${task}-smoke`;
+      const out = join(dir, 'models', id);
       await runToolkit([
         'export',
         '--checkpoint',
@@ -171,7 +188,7 @@ describe.skipIf(skip)('training toolkit smoke test (CPU)', () => {
         '--out',
         out,
         '--id',
-        `tintype-${task}-smoke`,
+        id,
         '--name',
         `Smoke ${task}`,
         '--card',
@@ -183,6 +200,8 @@ describe.skipIf(skip)('training toolkit smoke test (CPU)', () => {
         expect(m.output).toMatchObject({ kind: 'ab', range: [-1, 1] });
         expect(m.renderSize?.default).toBe(256);
       }
+      const result = await runInEngine(join(dir, 'models'), id, task);
+      expect(new Set(result.data).size).toBeGreaterThan(1);
       expect(readFileSync(join(out, 'MODEL_CARD.md'), 'utf8')).toMatch(/Selected checkpoint: step/);
     });
   }
