@@ -11,7 +11,7 @@ const KB = 0.114;
 const KG = 1 - KR - KB;
 
 export interface FlickerOptions {
-  /** A pixel counts as static when the mean luma change around it (5×5) is below this (0..1 of full scale). Default 3/255. */
+  /** A pixel counts as static when the motion around it (see regionalMotion) is below this (0..1 of full scale). Default 3/255. */
   lumaThreshold?: number;
 }
 
@@ -85,8 +85,8 @@ export interface ChromaSmoothingOptions {
 
 /**
  * Motion-adaptive temporal chroma smoothing: per pixel, the chroma is blended with the previous
- * output's chroma in proportion to how static the pixel is (mean luma change over its 5×5
- * neighbourhood, so film grain does not read as motion), and not
+ * output's chroma in proportion to how static the pixel is (regionalMotion: film grain does
+ * not read as motion), and not
  * at all where it moves or where the colour changes a lot. Luma is left exactly as it was, so
  * detail and motion stay sharp; only the colour is steadied. Frames must be fed in order.
  */
@@ -187,10 +187,8 @@ function toYCbCr(frame: Raster): YCbCr {
 
 const RADIUS = 2;
 
-/** Mean |ΔY| over each pixel's 5×5 neighbourhood (separable running sums; edges use the pixels that exist). */
-export function regionalMotion(a: Float32Array, b: Float32Array, w: number, h: number): Float32Array {
-  const d = new Float32Array(a.length);
-  for (let i = 0; i < a.length; i++) d[i] = Math.abs(a[i] - b[i]);
+/** Mean over each pixel's 5×5 neighbourhood (separable; edges use the pixels that exist). */
+function box5(d: Float32Array, w: number, h: number): Float32Array {
   const rows = new Float32Array(d.length);
   for (let y = 0; y < h; y++) {
     const row = y * w;
@@ -213,4 +211,23 @@ export function regionalMotion(a: Float32Array, b: Float32Array, w: number, h: n
     }
   }
   return out;
+}
+
+/**
+ * How much the picture moved around each pixel (0..1 luma units). Film grain changes every pixel
+ * every frame but averages out over a neighbourhood, while motion shifts whole edges: so motion is
+ * the larger of |mean ΔY| over 5×5 (grain cancels, edges do not) and a third of mean |ΔY| (so
+ * fine texture sliding past, whose signed differences also cancel, still counts as moving).
+ */
+export function regionalMotion(a: Float32Array, b: Float32Array, w: number, h: number): Float32Array {
+  const signed = new Float32Array(a.length);
+  const abs = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) {
+    signed[i] = a[i] - b[i];
+    abs[i] = Math.abs(signed[i]);
+  }
+  const ms = box5(signed, w, h);
+  const ma = box5(abs, w, h);
+  for (let i = 0; i < ms.length; i++) ms[i] = Math.max(Math.abs(ms[i]), ma[i] / 3);
+  return ms;
 }
