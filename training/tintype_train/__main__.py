@@ -60,7 +60,8 @@ def main(argv=None) -> int:
     p.add_argument("--source", default="Tintype training toolkit (training/)")
     p.add_argument("--temperature", type=float, help="colorize: annealed-mean decoding temperature")
     p.add_argument("--card", help="also write a model card (Markdown) here")
-    p.add_argument("--card-notes", default="")
+    p.add_argument("--card-notes", default="", help="free text for the card: GPU time, sessions, caveats")
+    p.add_argument("--card-metrics", action="append", help="eval-restore/eval-colorize --json output to include")
     p.add_argument("--parity-dir", help="where the parity fixture goes (default OUT/parity)")
 
     p = sub.add_parser("select", help="best point of a run's validation curve")
@@ -109,7 +110,15 @@ def _run(a) -> int:
         man = export_model(a.checkpoint, a.out, a.id, a.name, license=a.license, source=a.source, version=a.version,
                            temperature=a.temperature, parity_dir=a.parity_dir)
         if a.card:
-            write_model_card(a.card, man, a.checkpoint, notes=a.card_notes)
+            metrics = None
+            if a.card_metrics:
+                metrics = {}
+                for f in a.card_metrics:
+                    try:
+                        metrics[Path(f).stem] = json.loads(Path(f).read_text())
+                    except (OSError, json.JSONDecodeError) as err:
+                        raise ValueError(f"{f}: cannot read metrics ({err})") from err
+            write_model_card(a.card, man, a.checkpoint, metrics=metrics, notes=a.card_notes)
     elif a.cmd == "select":
         from .selection import read_curve, select_best
         best = select_best(read_curve(a.run_dir), key=a.key, window=a.window, phases=a.phase)

@@ -123,7 +123,19 @@ def write_model_card(path: str | Path, manifest: dict, checkpoint: str | Path, m
              f"- Validation at that step: {json.dumps(rec.get('metrics', {}), sort_keys=True)}",
              f"- sha256 of {manifest['file']}: {manifest['sha256']}", ""]
     if metrics:
-        lines += ["## Benchmarks", "", "```", json.dumps(metrics, indent=1), "```", ""]
+        lines += ["## Benchmarks", ""]
+        for name, res in metrics.items():
+            lines += [f"### {name}", "", res.get("metric", ""), ""]
+            rows = res.get("rows")
+            if rows:
+                keys = [k for k in rows[0] if k not in ("set", "degradation")]
+                lines += ["| set | degradation | " + " | ".join(keys) + " |",
+                          "|---|---|" + "---|" * len(keys)]
+                lines += [f"| {r['set']} | {r['degradation']} | " + " | ".join(str(r.get(k, "")) for k in keys) + " |"
+                          for r in rows]
+            else:
+                lines += [f"- {k}: {v}" for k, v in res.items() if k != "metric"]
+            lines.append("")
     if notes:
         lines += ["## Notes", "", notes, ""]
     tmp = Path(path).with_name(f".{Path(path).name}.tmp")
