@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { _electron, type ElectronApplication, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installTestModels, makePhotoFolder, requireBuild, ROOT, SHOTS } from './fixtures';
@@ -12,6 +12,12 @@ import { installTestModels, makePhotoFolder, requireBuild, ROOT, SHOTS } from '.
  * install time; where that download was impossible the suite is skipped and says why.
  */
 function electronBinary(): { path: string | null; reason: string } {
+  const require = createRequire(import.meta.url);
+  // Requiring "electron" without its binary starts a download: look for the marker file first.
+  const marker = join(dirname(require.resolve('electron/package.json')), 'path.txt');
+  if (!existsSync(marker) && !process.env.ELECTRON_OVERRIDE_DIST_PATH) {
+    return { path: null, reason: 'the Electron binary was never downloaded (node_modules/electron/path.txt is missing)' };
+  }
   try {
     const path = createRequire(import.meta.url)('electron') as unknown as string;
     if (typeof path === 'string' && existsSync(path)) return { path, reason: '' };
