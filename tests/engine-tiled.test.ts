@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine';
 import { featherWeights, runTiled, tileStarts } from '../src/engine/ops/tiled';
-import { convGraph, installModel, invertGraph } from './helpers/models';
+import { convGraph, frameSelectGraph, installModel, invertGraph } from './helpers/models';
 import { greyPattern, sepiaPattern, tempDir } from './helpers/images';
 
 describe('tiled restore and upscale', () => {
@@ -61,7 +61,43 @@ describe('tiled restore and upscale', () => {
         return convGraph({ scale: 1, seed: 3 });
       })(),
     );
+    for (const pick of [0, 2] as const) {
+      installModel(
+        dir,
+        {
+          ...common,
+          id: `frame-${pick}`,
+          task: 'restore',
+          scale: 1,
+          input: { ...common.input, frames: 3 },
+          tile: { size: 32, overlap: 8 },
+        },
+        frameSelectGraph(pick),
+      );
+    }
     engine = new Engine({ modelDirs: [dir] });
+  });
+
+  it('feeds a 3-frame model t-1, t, t+1 in order, and a still image as itself three times', async () => {
+    const prev = sepiaPattern(45, 37);
+    const cur = { ...prev, data: prev.data.map((v) => 255 - v) };
+    const next = { ...prev, data: prev.data.map((v) => (v * 3) % 256) };
+    const first = await engine.processWindow([prev, cur, next], ['restore'], {
+      models: { restore: 'frame-0' },
+    });
+    const last = await engine.processWindow([prev, cur, next], ['restore'], {
+      models: { restore: 'frame-2' },
+    });
+    const still = await engine.processRaster(cur, ['restore'], { models: { restore: 'frame-0' } });
+    const diff = (a: Uint8Array | Uint16Array, b: Uint8Array | Uint16Array) => {
+      let m = 0;
+      for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+      return m;
+    };
+    expect(diff(first.data, prev.data)).toBeLessThanOrEqual(1);
+    expect(diff(last.data, next.data)).toBeLessThanOrEqual(1);
+    expect(diff(still.data, cur.data)).toBeLessThanOrEqual(1);
+    expect(await engine.framesWanted(['restore'], { models: { restore: 'frame-0' } })).toBe(3);
   });
 
   it('tile origins cover the image and end flush with the edge', () => {

@@ -61,11 +61,16 @@ export class Engine {
     return this.sessions.get(manifest);
   }
 
+  /**
+   * `neighbours` are the previous and next frames of a film or stack, for models that take three
+   * consecutive frames; they reach the first operation only (later ones see processed frames).
+   */
   async run(
     raster: Raster,
     ops: readonly OpName[],
     options: OpOptions = {},
     onProgress?: (e: ProgressEvent) => void,
+    neighbours?: [Raster, Raster],
   ): Promise<RasterResult> {
     const order = orderedOps(ops);
     const stats: InferStats = { ms: 0 };
@@ -89,7 +94,10 @@ export class Engine {
         current = await runTiled(
           current,
           model,
-          { onTile: (d, t) => onProgress?.({ fraction: base + (span * d) / t, stage: op }) },
+          {
+            onTile: (d, t) => onProgress?.({ fraction: base + (span * d) / t, stage: op }),
+            neighbours: i === 0 ? neighbours : undefined,
+          },
           stats,
         );
       }
@@ -100,6 +108,25 @@ export class Engine {
 
   async processRaster(raster: Raster, ops: readonly OpName[], options: OpOptions = {}): Promise<Raster> {
     return (await this.run(raster, ops, options)).raster;
+  }
+
+  /** One frame of a sequence with its neighbours: [t-1, t, t+1] (repeat the edge frame at the ends). */
+  async processWindow(
+    frames: [Raster, Raster, Raster],
+    ops: readonly OpName[],
+    options: OpOptions = {},
+  ): Promise<Raster> {
+    return (await this.run(frames[1], ops, options, undefined, [frames[0], frames[2]])).raster;
+  }
+
+  /** How many consecutive frames the chain's first operation wants (1, or 3 for multi-frame models). */
+  async framesWanted(ops: readonly OpName[], options: OpOptions = {}): Promise<1 | 3> {
+    const first = orderedOps(ops)[0];
+    const m = await this.registry.resolve(TASK_OF[first], {
+      id: options.models?.[first],
+      scale: options.scale,
+    });
+    return m.input.frames;
   }
 
   /** Reads, processes and atomically writes one file; never throws, the result says what happened. */

@@ -178,3 +178,14 @@ export function installColorizer(
     colorizeGraph(conv, kind, a, b),
   );
 }
+
+/** A 3-frame model (frames stacked t-1, t, t+1 on the channel axis) that returns frame `pick`. */
+export function frameSelectGraph(pick: 0 | 1 | 2, channels: 1 | 3 = 3): Uint8Array {
+  const g = new GraphBuilder('frame-select');
+  const x = g.input('input', [1, channels * 3, 'height', 'width']);
+  g.node('Slice', [x, g.int64([pick * channels]), g.int64([(pick + 1) * channels]), g.int64([1])], {}, [
+    'output',
+  ]);
+  g.output('output', [1, channels, 'height', 'width']);
+  return g.encode();
+}

@@ -1,4 +1,8 @@
 import sharp from 'sharp';
+
+// libvips' operation cache keeps recent inputs alive; every engine call has new pixels, so over a
+// film it only grows memory (measured: ~1 GB more after 240 1080p frames).
+sharp.cache(false);
 import type { Raster } from '../types';
 
 export type Kernel = 'nearest' | 'linear' | 'cubic' | 'lanczos3';

@@ -46,6 +46,8 @@ export interface TiledOptions {
   /** Overrides the manifest's tile size (tests compare tiled and untiled output). */
   tileSize?: number;
   overlap?: number;
+  /** The previous and next frames, for models that take 3 consecutive frames (same size as the image). */
+  neighbours?: [Raster, Raster];
 }
 
 function roundUp(v: number, k: number): number {
@@ -72,6 +74,14 @@ export async function runTiled(
   const T = fixed ?? opts.tileSize ?? m.tile?.size ?? 256;
   const O = Math.min(opts.overlap ?? m.tile?.overlap ?? 16, Math.floor(T / 2));
   const { width: W, height: H } = raster;
+  for (const n of opts.neighbours ?? []) {
+    if (n.width !== W || n.height !== H || n.channels !== raster.channels || n.depth !== raster.depth) {
+      throw new TintypeError(
+        `neighbouring frames must match the frame (${W}×${H}, ${raster.channels} channel(s), ${raster.depth}-bit)`,
+        'BAD_ARGUMENT',
+      );
+    }
+  }
   const srcMax = maxValue(raster.depth);
   const outChannels = raster.channels;
   // The model works on 1 or 3 channels; an RGB photo through a grey model runs once per channel.
@@ -134,21 +144,30 @@ export async function runTiled(
         const planes = spec.channels * spec.frames;
         const hw = ph * pw;
         const input = new Float32Array(planes * hw);
-        const src = raster.data;
         const rc = raster.channels;
-        for (let y = 0; y < ph; y++) {
-          const sy = y0 + Math.min(y, tileH - 1);
-          for (let x = 0; x < pw; x++) {
-            const sx = x0 + Math.min(x, tileW - 1);
-            const p = (sy * W + sx) * rc;
-            for (let c = 0; c < spec.channels; c++) {
-              const sc = passes === 3 ? pass : rc === 1 ? 0 : c;
-              input[c * hw + y * pw + x] = src[p + sc] / srcMax;
+        const fill = (frame: Raster, f: number) => {
+          const src = frame.data;
+          const base = f * spec.channels * hw;
+          for (let y = 0; y < ph; y++) {
+            const sy = y0 + Math.min(y, tileH - 1);
+            for (let x = 0; x < pw; x++) {
+              const sx = x0 + Math.min(x, tileW - 1);
+              const p = (sy * W + sx) * rc;
+              for (let c = 0; c < spec.channels; c++) {
+                const sc = passes === 3 ? pass : rc === 1 ? 0 : c;
+                input[base + c * hw + y * pw + x] = src[p + sc] / srcMax;
+              }
             }
           }
+        };
+        if (spec.frames === 3) {
+          // t-1, t, t+1 on the channel axis; a still image (no neighbours) repeats itself.
+          fill(opts.neighbours?.[0] ?? raster, 0);
+          fill(raster, 1);
+          fill(opts.neighbours?.[1] ?? raster, 2);
+        } else {
+          fill(raster, 0);
         }
-        // Frames: a still image repeats itself as t-1, t, t+1.
-        for (let f = 1; f < spec.frames; f++) input.copyWithin(f * spec.channels * hw, 0, spec.channels * hw);
         const res = await infer(model, { data: input, channels: planes, height: ph, width: pw }, stats);
         if (res.height !== ph * s || res.width !== pw * s) {
           throw new TintypeError(

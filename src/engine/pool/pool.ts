@@ -167,6 +167,17 @@ export class EnginePool {
     return reply.raster;
   }
 
+  /** One frame with its neighbours [t-1, t, t+1], for multi-frame (3-frame) models. */
+  async processWindow(
+    frames: [Raster, Raster, Raster],
+    ops: OpName[],
+    options: OpOptions = {},
+  ): Promise<Raster> {
+    const reply = await this.submit((id) => ({ id, kind: 'window', frames, ops, options }), []);
+    if (reply.type !== 'raster') throw new Error('internal: unexpected reply');
+    return reply.raster;
+  }
+
   /** Waits for queued work, then stops the threads. */
   async close(): Promise<void> {
     await this.queue.onIdle();

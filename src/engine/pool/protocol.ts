@@ -6,7 +6,8 @@ export type WorkerInit = Omit<EngineOptions, 'log'>;
 
 export type WorkerRequest =
   | { id: number; kind: 'file'; job: FileJob }
-  | { id: number; kind: 'raster'; raster: Raster; ops: OpName[]; options: OpOptions };
+  | { id: number; kind: 'raster'; raster: Raster; ops: OpName[]; options: OpOptions }
+  | { id: number; kind: 'window'; frames: [Raster, Raster, Raster]; ops: OpName[]; options: OpOptions };
 
 export type WorkerReply =
   | { id: number; type: 'progress'; event: ProgressEvent }

@@ -22,7 +22,10 @@ port.on('message', async (req: WorkerRequest) => {
       );
       post({ id: req.id, type: 'file', result });
     } else {
-      const raster = await engine.processRaster(req.raster, req.ops, req.options);
+      const raster =
+        req.kind === 'window'
+          ? await engine.processWindow(req.frames, req.ops, req.options)
+          : await engine.processRaster(req.raster, req.ops, req.options);
       post({ id: req.id, type: 'raster', raster }, [raster.data.buffer as ArrayBuffer]);
     }
   } catch (err) {
