@@ -20,7 +20,13 @@ const renderSize = Number(process.env.BENCH_RENDER_SIZE ?? 280);
 async function photo(path: string, width: number, height: number): Promise<void> {
   // A greyscale "scan" with real texture: JPEG sizes and decode costs like a photo's.
   const noise = await sharp({
-    create: { width, height, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 40 } },
+    create: {
+      width,
+      height,
+      channels: 3,
+      background: '#808080',
+      noise: { type: 'gaussian', mean: 128, sigma: 40 },
+    },
   })
     .blur(1.2)
     .greyscale()

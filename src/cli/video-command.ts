@@ -7,6 +7,7 @@ import { consoleLogger, silentLogger } from '../engine/log';
 import { OPS, type ExecutionProviderChoice, type OpName, type OpOptions } from '../engine/types';
 import {
   perFrame,
+  perWindow,
   renderVideo,
   VIDEO_FORMATS,
   VideoError,
@@ -114,13 +115,13 @@ async function runVideoCommand(input: string, o: VideoCommandOptions): Promise<v
   };
   // Resolve the models now: fail before decoding anything, and name them in the resume fingerprint.
   const key: string[] = [];
-  for (const op of ops) {
+  let frames: 1 | 3 = 1;
+  for (const [i, op] of ops.entries()) {
     const m = await registry.resolve(op, { id: options.models?.[op], scale: options.scale });
     if (m.input.frames === 3) {
-      throw new VideoError(
-        `model "${m.id}" takes 3 consecutive frames; the engine pool cannot run multi-frame models yet (renderVideo supports them through a window processor)`,
-        'BAD_ARGUMENT',
-      );
+      // Only the first operation sees real neighbouring frames; later ones get processed frames.
+      if (i > 0) throw new VideoError(`3-frame model "${m.id}" must be the first operation`, 'BAD_ARGUMENT');
+      frames = 3;
     }
     key.push(`${op}:${m.id}@${m.version}#${m.sha256.slice(0, 12)}`);
     log.info(`${op} with ${m.id}`);
@@ -143,7 +144,10 @@ async function runVideoCommand(input: string, o: VideoCommandOptions): Promise<v
       input,
       output: o.output,
       format: o.format,
-      processor: perFrame((f) => pool.processRaster(f, ops, options)),
+      processor:
+        frames === 3
+          ? perWindow((w) => pool.processWindow([w.frames[0], w.frames[1], w.frames[2]], ops, options))
+          : perFrame((f) => pool.processRaster(f, ops, options)),
       processorKey: key.join(' '),
       crf: o.crf,
       preset: o.preset,

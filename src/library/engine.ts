@@ -10,6 +10,8 @@ export interface RenderEngine {
   processFile(job: FileJob, onProgress?: (e: ProgressEvent) => void): Promise<FileResult>;
   /** One frame in memory (films and stacks go through this, frame by frame). */
   processRaster?(raster: Raster, ops: OpName[], options: OpOptions): Promise<Raster>;
+  /** One frame with its neighbours [t-1, t, t+1], for 3-frame models. */
+  processWindow?(frames: [Raster, Raster, Raster], ops: OpName[], options: OpOptions): Promise<Raster>;
   close(): Promise<void>;
 }
 

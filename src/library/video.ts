@@ -1,6 +1,6 @@
 import { ModelRegistry, type Logger } from '../engine/index';
 import { defaultModelDirs } from '../engine/models/paths';
-import { perFrame, renderVideo } from '../engine/video/index';
+import { perFrame, perWindow, renderVideo } from '../engine/video/index';
 import type { FileResult } from '../engine/types';
 import type { VideoRenderer } from './engine';
 import { PIPELINE_ORDER } from './recipe';
@@ -20,15 +20,17 @@ export function engineVideoRenderer(opts: { modelDirs?: string[]; log: Logger })
       const registry = new ModelRegistry({ dirs: opts.modelDirs ?? defaultModelDirs(), log: opts.log });
       const key: string[] = [];
       const models: string[] = [];
-      for (const op of ops) {
+      let frames: 1 | 3 = 1;
+      for (const [i, op] of ops.entries()) {
         const m = await registry.resolve(op, {
           id: job.options.models?.[op],
           scale: job.options.scale ?? (op === 'upscale' ? 4 : undefined),
         });
-        if (m.input.frames === 3)
-          throw new Error(
-            `${job.input}: model "${m.id}" needs 3-frame windows, which the engine pool cannot run yet`,
-          );
+        if (m.input.frames === 3) {
+          // Only the first operation sees real neighbouring frames; later ones get processed frames.
+          if (i > 0) throw new Error(`${job.input}: 3-frame model "${m.id}" must be the first operation`);
+          frames = 3;
+        }
         key.push(`${op}:${m.id}@${m.version}#${m.sha256.slice(0, 12)}`);
         models.push(m.id);
       }
@@ -46,7 +48,14 @@ export function engineVideoRenderer(opts: { modelDirs?: string[]; log: Logger })
         input: job.input,
         output: job.output,
         format: job.kind === 'stack' ? 'tiff-stack' : 'mkv',
-        processor: perFrame((f) => processRaster(f, ops, options)),
+        processor:
+          frames === 3
+            ? perWindow((w) => {
+                if (!engine.processWindow)
+                  throw new Error(`${job.input}: this engine cannot run 3-frame models`);
+                return engine.processWindow([w.frames[0], w.frames[1], w.frames[2]], ops, options);
+              })
+            : perFrame((f) => processRaster(f, ops, options)),
         processorKey: key.join(' '),
         resume: true,
         overwrite: true,
