@@ -236,7 +236,7 @@ def eval_colorize(datasets: str | Path, checkpoint: Optional[str] = None, size: 
 
 
 def contact_sheet(datasets: str | Path, checkpoint: str, out: str | Path, size: int = 256,
-                  temperature: Optional[float] = None, thumb: int = 192, columns: int = 6) -> None:
+                  temperature: Optional[float] = None, thumb: int = 160, row_width: int = 1600) -> None:
     """Historical photos (datasets/bw) side by side: original | colorized."""
     runner = GeneratorRunner(checkpoint, temperature=temperature)
     files = list_images(Path(datasets) / "bw")
@@ -248,12 +248,25 @@ def contact_sheet(datasets: str | Path, checkpoint: str, out: str | Path, size: 
         h, w = pair.shape[:2]
         sc = thumb / h
         tiles.append(np.asarray(Image.fromarray(pair).resize((max(1, round(w * sc)), thumb), Image.BILINEAR)))
-    width = max(t.shape[1] for t in tiles)
-    rows = [tiles[i: i + columns // 2] for i in range(0, len(tiles), columns // 2)]
-    sheet = np.full((thumb * len(rows), width * (columns // 2), 3), 255, np.uint8)
+    # Rows filled left to right up to `row_width` pixels, so wide and narrow pairs pack tightly.
+    rows, row, used = [], [], 0
+    for t in tiles:
+        if row and used + t.shape[1] > row_width:
+            rows.append(row)
+            row, used = [], 0
+        row.append(t)
+        used += t.shape[1] + 8
+    if row:
+        rows.append(row)
+    width = max(sum(t.shape[1] + 8 for t in r) for r in rows)
+    sheet = np.full((len(rows) * (thumb + 8), width, 3), 255, np.uint8)
     for r, row in enumerate(rows):
-        for c, t in enumerate(row):
-            sheet[r * thumb: (r + 1) * thumb, c * width: c * width + t.shape[1]] = t
-    tmp = Path(out).with_name(f".{Path(out).name}.tmp.png")
-    Image.fromarray(sheet).save(tmp)
+        x = 0
+        for t in row:
+            sheet[r * (thumb + 8): r * (thumb + 8) + thumb, x: x + t.shape[1]] = t
+            x += t.shape[1] + 8
+    out = Path(out)
+    tmp = out.with_name(f".{out.stem}.tmp{out.suffix}")
+    # JPEG (by extension) keeps a sheet of 69 photo pairs small enough to commit.
+    Image.fromarray(sheet).save(tmp, quality=85) if out.suffix.lower() in (".jpg", ".jpeg") else Image.fromarray(sheet).save(tmp)
     tmp.replace(out)
