@@ -48,7 +48,7 @@ function timeCli(args: string[]): { ms: number; maxRssMb: number; ok: boolean; e
   return { ms, maxRssMb: m ? Number(m[1]) / 1024 : NaN, ok: r.status === 0, err: r.stderr };
 }
 
-async function modelOnly(): Promise<{ createMs: number; runMs: number }> {
+async function modelOnly(): Promise<{ createMs: number; firstRunMs: number; runMs: number }> {
   const bytes = readFileSync(join(models, id, 'model.onnx'));
   const t0 = performance.now();
   const session = await ort.InferenceSession.create(bytes, {
@@ -63,7 +63,9 @@ async function modelOnly(): Promise<{ createMs: number; runMs: number }> {
     renderSize,
     renderSize,
   ]);
-  await session.run({ input }); // warm-up
+  const tFirst = performance.now();
+  await session.run({ input }); // the first run also packs weights and sizes the memory arena
+  const firstRunMs = performance.now() - tFirst;
   const runs: number[] = [];
   for (let i = 0; i < 3; i++) {
     const t = performance.now();
@@ -71,7 +73,7 @@ async function modelOnly(): Promise<{ createMs: number; runMs: number }> {
     runs.push(performance.now() - t);
   }
   runs.sort((a, b) => a - b);
-  return { createMs, runMs: runs[1] };
+  return { createMs, firstRunMs, runMs: runs[1] };
 }
 
 const p12 = join(work, 'photo-12mp.jpg');
@@ -111,16 +113,19 @@ const f = (n: number) => n.toFixed(0);
 console.log(
   `\nTintype engine benchmark — ${cpus().length}× ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, onnxruntime-node CPU`,
 );
-console.log(`model: ${id} (U-Net, random weights, ~25 GFLOP at 280 px), render size ${renderSize}\n`);
+console.log(
+  `model: ${id} (U-Net, random weights, ~86 GFLOP at 280 px, about DeOldify's cost), render size ${renderSize}\n`,
+);
+const cold = model.createMs + model.firstRunMs;
 console.log('| measurement | value | goal |');
 console.log('|---|---|---|');
-console.log(`| model-only: one inference at ${renderSize}² (warm session) | ${f(model.runMs)} ms | |`);
-console.log(`| model-only: session creation + one inference | ${f(model.createMs + model.runMs)} ms | |`);
-console.log(`| end-to-end CLI, 12 MP JPEG in → JPEG out (process start to exit) | ${f(cli12.ms)} ms | |`);
+console.log(`| model-only, warm: one inference at ${renderSize}² | ${f(model.runMs)} ms | |`);
 console.log(
-  `| ratio end-to-end / (session + inference) | ${(cli12.ms / (model.createMs + model.runMs)).toFixed(2)}× | ≤ 1.3× |`,
+  `| model-only, cold: session creation + first inference (what one photo needs) | ${f(cold)} ms | |`,
 );
-console.log(`| ratio end-to-end / inference alone | ${(cli12.ms / model.runMs).toFixed(2)}× | |`);
+console.log(`| end-to-end CLI, 12 MP JPEG in → JPEG out (process start to exit) | ${f(cli12.ms)} ms | |`);
+console.log(`| ratio end-to-end / model-only (cold) | ${(cli12.ms / cold).toFixed(2)}× | ≤ 1.3× |`);
+console.log(`| ratio end-to-end / model-only (warm) | ${(cli12.ms / model.runMs).toFixed(2)}× | |`);
 console.log(`| end-to-end CLI, 40 MP JPEG | ${f(cli40.ms)} ms | |`);
 console.log(`| peak RSS, 40 MP colorize (whole CLI process) | ${cli40.maxRssMb.toFixed(0)} MB | ≤ 1536 MB |`);
 console.log(`| peak RSS, 12 MP colorize | ${cli12.maxRssMb.toFixed(0)} MB | |`);

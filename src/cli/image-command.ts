@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { Engine } from '../engine/engine';
 import { EnginePool } from '../engine/pool/pool';
 import { ModelRegistry } from '../engine/models/registry';
 import { defaultModelDirs } from '../engine/models/paths';
@@ -118,6 +119,13 @@ async function modelsByOp(
   return out;
 }
 
+function inProcess(engine: Engine): Pick<EnginePool, 'processFile' | 'close'> {
+  return {
+    processFile: (job, onProgress) => engine.processFile(job, onProgress),
+    close: async () => undefined,
+  };
+}
+
 /** Runs an image command; resolves to the process exit code (0 only when every file succeeded). */
 export async function runImageCommand(
   files: string[],
@@ -152,7 +160,12 @@ export async function runImageCommand(
     return 1;
   }
   const plan = await planOutputs(found, suffix ?? ordered.join('-'), o.output, o.format);
-  const pool = new EnginePool({ ep: o.ep, threads: o.threads, workers: o.workers, modelDirs, log });
+  // One photo runs in this thread (a worker would only add its start-up); batches use the pool so
+  // the progress bar stays live and several workers can share the cores.
+  const pool: Pick<EnginePool, 'processFile' | 'close'> =
+    plan.length === 1 && !o.workers
+      ? inProcess(new Engine({ ep: o.ep, threads: o.threads, modelDirs, log }))
+      : new EnginePool({ ep: o.ep, threads: o.threads, workers: o.workers, modelDirs, log });
   const bar = o.json || o.quiet ? undefined : new ProgressBar(plan.length);
   const partial = new Map<number, number>();
   let finished = 0;

@@ -144,8 +144,15 @@ export class Engine {
       const format = job.format ?? formatFromPath(job.output);
       if (!format)
         throw fileError(job.output, 'cannot tell the output format from its extension', 'BAD_ARGUMENT');
+      // Load the models while the image decodes: session creation and decoding both take a while.
+      const warm = Promise.all(orderedOps(job.ops).map((op) => this.model(op, job.options)));
+      warm.catch(() => undefined);
       const image = await readImage(job.input);
+      const tRead = performance.now();
+      await warm;
+      const tModels = performance.now();
       const result = await this.run(image.raster, job.ops, job.options, onProgress);
+      const tProcess = performance.now();
       const colorized = job.ops.includes('colorize');
       const note = `${colorized ? 'AI-colorized' : 'AI-processed'} by Tintype (${orderedOps(job.ops).join(', ')}) with model ${result.models.join(', ')}`;
       let alpha = image.alpha;
@@ -174,6 +181,12 @@ export class Engine {
         height: result.raster.height,
         ms: performance.now() - t0,
         inferenceMs: result.inferenceMs,
+        timings: {
+          readMs: tRead - t0,
+          modelsMs: tModels - tRead,
+          processMs: tProcess - tModels,
+          writeMs: performance.now() - tProcess,
+        },
       };
     } catch (err) {
       const message = errorMessage(err);

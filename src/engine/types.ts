@@ -61,6 +61,8 @@ export interface FileResult {
   /** Milliseconds: total, and the part spent inside model inference. */
   ms?: number;
   inferenceMs?: number;
+  /** Where the time went (ms): decoding, loading models, processing (inference included), encoding. */
+  timings?: { readMs: number; modelsMs: number; processMs: number; writeMs: number };
 }
 
 export interface ProgressEvent {

@@ -1,7 +1,7 @@
 import { TintypeError } from '../errors';
 import { effectiveRenderSize } from './render-size';
-import { chromaFromRgb, labLOfGrey, labToRgb, maxValue, mergeLumaChroma } from '../image/color';
-import { lumaResized, resizePlane, resizePlanePair } from '../image/resize';
+import { chromaFromRgb, KB, KG, KR, labLOfGrey, labToRgb, maxValue, mergeLumaChroma } from '../image/color';
+import { resizePlane, resizeRaster } from '../image/resize';
 import { infer, type InferStats } from '../model/infer';
 import type { LoadedModel } from '../model/session';
 import type { Raster } from '../types';
@@ -10,10 +10,6 @@ export interface ColorizeOptions {
   renderSize?: number;
   saturation?: number;
 }
-
-// Chroma planes are resized through 16-bit samples over this range; |U| ≤ 0.436, |V| ≤ 0.615.
-const CHROMA_LO = -0.75;
-const CHROMA_HI = 0.75;
 
 /**
  * DeOldify's method: the model sees a small square greyscale render; its colours are scaled back to
@@ -28,11 +24,16 @@ export async function colorize(
 ): Promise<Raster> {
   const m = model.manifest;
   const size = effectiveRenderSize(m, opts.renderSize);
-  const small = await lumaResized(raster, size, size, 'cubic');
+  // Resize first, then take the luma: both are linear, and the luma of 80 k pixels costs nothing.
+  const small = await resizeRaster(raster, size, size, 'cubic');
   const n = size * size;
   const inv = 1 / maxValue(small.depth);
   const greyPlane = new Float32Array(n);
-  for (let i = 0; i < n; i++) greyPlane[i] = small.data[i] * inv;
+  const sd = small.data;
+  if (small.channels === 1) for (let i = 0; i < n; i++) greyPlane[i] = sd[i] * inv;
+  else
+    for (let i = 0; i < n; i++)
+      greyPlane[i] = Math.min(1, (KR * sd[i * 3] + KG * sd[i * 3 + 1] + KB * sd[i * 3 + 2]) * inv);
   const planes = m.input.channels * m.input.frames;
   const input = new Float32Array(n * planes);
   for (let k = 0; k < planes; k++) input.set(greyPlane, k * n);
@@ -88,8 +89,5 @@ export async function colorize(
         m.manifestPath,
       );
   }
-  const W = raster.width;
-  const H = raster.height;
-  const chroma = await resizePlanePair(u, v, out.width, out.height, W, H, CHROMA_LO, CHROMA_HI);
-  return mergeLumaChroma(raster, chroma, opts.saturation ?? 1, raster.depth);
+  return mergeLumaChroma(raster, u, v, out.width, out.height, opts.saturation ?? 1, raster.depth);
 }
