@@ -24,7 +24,7 @@ export TINTYPE_PYTHON
 export PYTHONUNBUFFERED=1
 run="training/runs/$model"
 mkdir -p "$run"
-log="$run/train.log"
+log="$run/train_log.txt"
 
 [ -f training/data/pack/manifest.json ] || { echo "no training pack: build it with 'training/tintype-train pack' and carry training/data/pack" >&2; exit 2; }
 if compgen -G "training/checkpoints/$model/latest.pt*" >/dev/null; then
@@ -59,6 +59,6 @@ fi
 
 cp "$run"/latest.pt* "$out"/ 2>/dev/null || true
 cp "$run"/best_gen.pt* "$out"/ 2>/dev/null || true
-tar -czf "$out/run.tar.gz" -C "$run" $(cd "$run" && ls -d train.log metrics.csv metrics.json export/manifest.json export/parity 2>/dev/null)
+tar -czf "$out/run.tar.gz" -C "$run" $(cd "$run" && ls -d train_log.txt metrics.csv metrics.json export/manifest.json export/parity 2>/dev/null)
 ls -la "$out"
 exit "$status"
