@@ -1,0 +1,56 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Engine, sha256File } from '../src/engine';
+import { ModelRegistry } from '../src/engine/models/registry';
+import { sepiaPattern } from './helpers/images';
+
+const BUNDLED = join(import.meta.dirname, '..', 'resources', 'models');
+
+/** What ships in resources/models: every manifest valid, every file the one its hash names, every model runnable. */
+describe('bundled models', () => {
+  const registry = new ModelRegistry({ dirs: [BUNDLED] });
+
+  it('every bundled model has a valid manifest whose sha256 matches its .onnx', async () => {
+    const models = await registry.list();
+    expect(models.length).toBeGreaterThanOrEqual(5);
+    for (const m of models) {
+      expect(await sha256File(m.modelPath), m.id).toBe(m.sha256);
+      expect(m.license, m.id).toBeTruthy();
+      expect(m.source, m.id).toBeTruthy();
+    }
+  });
+
+  it('defaults.json names bundled models of the right task and scale', async () => {
+    const defaults = JSON.parse(readFileSync(join(BUNDLED, 'defaults.json'), 'utf8')) as {
+      restore?: string;
+      colorize?: string;
+      upscale?: Record<string, string>;
+    };
+    if (defaults.restore) expect((await registry.get(defaults.restore)).task).toBe('restore');
+    if (defaults.colorize) expect((await registry.get(defaults.colorize)).task).toBe('colorize');
+    for (const [scale, id] of Object.entries(defaults.upscale ?? {})) {
+      const m = await registry.get(id);
+      expect([m.task, m.scale]).toEqual(['upscale', Number(scale)]);
+      expect((await registry.resolve('upscale', { scale: Number(scale) })).id).toBe(id);
+    }
+  });
+
+  it('each bundled model runs through the engine on an odd-sized photo', async () => {
+    const engine = new Engine({ modelDirs: [BUNDLED], ep: 'cpu' });
+    const img = sepiaPattern(27, 19);
+    for (const m of await registry.list()) {
+      const op = m.task;
+      const out = await engine.processRaster(img, [op], { models: { [op]: m.id }, scale: m.scale });
+      expect([out.width, out.height], m.id).toEqual([27 * m.scale, 19 * m.scale]);
+      // Not a pass-through and not a blank: the output varies and differs from a plain resize of nothing.
+      let lo = 255;
+      let hi = 0;
+      for (const v of out.data) {
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+      expect(hi - lo, m.id).toBeGreaterThan(20);
+    }
+  });
+});
