@@ -5,19 +5,9 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine';
 import { decode, greyPattern, luma601, saveRaster, sepiaPattern, tempDir } from './helpers/images';
-import { installColorizer, installModel, invertGraph, nanGraph } from './helpers/models';
+import { installColorizer, installModel, invertGraph, nanGraph, RGB_01 } from './helpers/models';
 
-const common = {
-  input: {
-    layout: 'NCHW' as const,
-    channels: 3 as const,
-    frames: 1 as const,
-    range: [0, 1] as [number, number],
-    normalization: null,
-  },
-  size: { kind: 'dynamic' as const, multiple: 1 },
-  output: { kind: 'rgb' as const, range: [0, 1] as [number, number] },
-};
+const common = RGB_01;
 
 describe('files in, files out', () => {
   const models = tempDir();

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine';
 import { featherWeights, runTiled, tileStarts } from '../src/engine/ops/tiled';
-import { convGraph, frameSelectGraph, installModel, invertGraph } from './helpers/models';
+import { convGraph, frameSelectGraph, installModel, invertGraph, RGB_01 } from './helpers/models';
 import { greyPattern, sepiaPattern, tempDir } from './helpers/images';
 
 describe('tiled restore and upscale', () => {
@@ -9,17 +9,7 @@ describe('tiled restore and upscale', () => {
   let engine: Engine;
 
   beforeAll(() => {
-    const common = {
-      input: {
-        layout: 'NCHW' as const,
-        channels: 3 as const,
-        frames: 1 as const,
-        range: [0, 1] as [number, number],
-        normalization: null,
-      },
-      size: { kind: 'dynamic' as const, multiple: 1 },
-      output: { kind: 'rgb' as const, range: [0, 1] as [number, number] },
-    };
+    const common = RGB_01;
     installModel(
       dir,
       { ...common, id: 'conv-x1', task: 'restore', scale: 1, tile: { size: 48, overlap: 16 } },

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { Engine } from '../engine/engine';
 import { EnginePool } from '../engine/pool/pool';
 import { ModelRegistry } from '../engine/models/registry';
@@ -11,7 +11,6 @@ import { renderFactorOf } from '../shared/manifest';
 import { errorMessage } from '../engine/errors';
 import { consoleLogger, silentLogger } from '../engine/log';
 import {
-  OPS,
   type ExecutionProviderChoice,
   type FileResult,
   type OpName,
@@ -19,6 +18,7 @@ import {
   type OutputFormat,
 } from '../engine/types';
 import { collectInputs, planOutputs } from './files';
+import { collect, intOption, numberOption, parseOps } from './options';
 import { ProgressBar } from './progress';
 
 export interface ImageCommandOptions {
@@ -40,33 +40,6 @@ export interface ImageCommandOptions {
   modelsDir?: string[];
 }
 
-const int = (name: string, min: number, max: number) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}`);
-  return n;
-};
-
-const num = (name: string, min: number, max: number) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max)
-    throw new InvalidArgumentError(`${name} must be a number from ${min} to ${max}`);
-  return n;
-};
-
-const parseOps = (v: string): OpName[] => {
-  const ops = v
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean) as OpName[];
-  const bad = ops.filter((o) => !OPS.includes(o));
-  if (bad.length || ops.length === 0)
-    throw new InvalidArgumentError(`operations are ${OPS.join(', ')} (comma-separated)`);
-  return ops;
-};
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
-
 /** Options shared by every image command. */
 export function addImageOptions(cmd: Command): Command {
   return cmd
@@ -76,20 +49,24 @@ export function addImageOptions(cmd: Command): Command {
     .option(
       '--render-size <px>',
       'colorize render size, 224–360 for DeOldify-style models (render_factor = size/16)',
-      int('render size', 16, 2048),
+      intOption('render size', 16, 2048),
     )
-    .option('--scale <n>', 'upscale factor', int('scale', 2, 8))
-    .option('--saturation <x>', 'colorize chroma strength, 1 = as predicted', num('saturation', 0, 2))
+    .option('--scale <n>', 'upscale factor', intOption('scale', 2, 8))
+    .option(
+      '--saturation <x>',
+      'colorize chroma strength, 1 = as predicted',
+      numberOption('saturation', 0, 2),
+    )
     .addOption(
       new Option('--ep <provider>', 'execution provider')
         .choices(['auto', 'cpu', 'cuda', 'dml', 'coreml'])
         .default('auto'),
     )
-    .option('--threads <n>', 'CPU threads for inference', int('threads', 1, 256))
+    .option('--threads <n>', 'CPU threads for inference', intOption('threads', 1, 256))
     .option(
       '--workers <n>',
       'images processed at once (each worker loads its own models)',
-      int('workers', 1, 16),
+      intOption('workers', 1, 16),
     )
     .addOption(
       new Option('--format <fmt>', 'output format (default: same as input)').choices([

@@ -1,10 +1,10 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { orderedOps } from '../engine/ops/order';
 import { EnginePool } from '../engine/pool/pool';
 import { ModelRegistry } from '../engine/models/registry';
 import { defaultModelDirs } from '../engine/models/paths';
 import { consoleLogger, silentLogger } from '../engine/log';
-import { OPS, type ExecutionProviderChoice, type OpName, type OpOptions } from '../engine/types';
+import type { ExecutionProviderChoice, OpName, OpOptions } from '../engine/types';
 import {
   perFrame,
   perWindow,
@@ -14,6 +14,7 @@ import {
   type VideoProgress,
   type VideoResult,
 } from '../engine/video';
+import { collect, numberOption, parseOps } from './options';
 import { formatSeconds, ProgressBar } from './progress';
 
 /**
@@ -52,30 +53,6 @@ interface VideoCommandOptions {
   json?: boolean;
   quiet?: boolean;
 }
-
-const number =
-  (name: string, min: number, max: number, integer = false) =>
-  (v: string) => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-      throw new InvalidArgumentError(
-        `${name} must be a ${integer ? 'whole ' : ''}number from ${min} to ${max}`,
-      );
-    }
-    return n;
-  };
-
-const parseOps = (v: string): OpName[] => {
-  const ops = v
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean) as OpName[];
-  if (ops.length === 0 || ops.some((o) => !OPS.includes(o)))
-    throw new InvalidArgumentError(`operations are ${OPS.join(', ')} (comma-separated)`);
-  return ops;
-};
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 function progressLine(p: VideoProgress): string {
   const total = p.framesTotal !== undefined ? `/${p.framesTotal}` : '';
@@ -209,24 +186,32 @@ export function registerVideoCommand(program: Command): void {
     .option(
       '--render-size <px>',
       'colorize render size (DeOldify render_factor = size/16)',
-      number('render size', 16, 2048, true),
+      numberOption('render size', 16, 2048, true),
     )
-    .option('--scale <n>', 'upscale factor', number('scale', 2, 8, true))
-    .option('--saturation <x>', 'colorize chroma strength, 1 = as predicted', number('saturation', 0, 2))
+    .option('--scale <n>', 'upscale factor', numberOption('scale', 2, 8, true))
+    .option(
+      '--saturation <x>',
+      'colorize chroma strength, 1 = as predicted',
+      numberOption('saturation', 0, 2),
+    )
     .addOption(
       new Option('--format <fmt>', 'output format (default: from the output name)').choices([
         ...VIDEO_FORMATS,
       ]),
     )
-    .option('--crf <n>', 'H.264/H.265 quality, lower is better (default 18 / 20)', number('crf', 0, 51, true))
+    .option(
+      '--crf <n>',
+      'H.264/H.265 quality, lower is better (default 18 / 20)',
+      numberOption('crf', 0, 51, true),
+    )
     .option('--preset <name>', 'x264/x265 speed preset (default medium)')
     .addOption(
       new Option('--bit-depth <n>', 'PNG/TIFF sample depth (default: as processed)')
         .choices(['8', '16'])
         .argParser((v) => Number(v) as 8 | 16),
     )
-    .option('--start <seconds>', 'preview: start here', number('start', 0, 1e7))
-    .option('--duration <seconds>', 'preview: render only this long', number('duration', 0.001, 1e7))
+    .option('--start <seconds>', 'preview: start here', numberOption('start', 0, 1e7))
+    .option('--duration <seconds>', 'preview: render only this long', numberOption('duration', 0.001, 1e7))
     .option('--fps <rate>', 'frame rate for image stacks and sequences (default 24), e.g. 10 or 30000/1001')
     .option('--resume', 'continue the unfinished render of this output')
     .option('--restart', 'discard an unfinished render of this output and start again')
@@ -234,7 +219,7 @@ export function registerVideoCommand(program: Command): void {
     .option(
       '--segment-seconds <s>',
       'segment length: the most a crash can lose (default 10)',
-      number('segment length', 0.1, 3600),
+      numberOption('segment length', 0.1, 3600),
     )
     .option('--smooth-chroma', 'temporal chroma smoothing against colour flicker (motion-adaptive)')
     .option('--flicker', 'measure colour flicker of the output and print it')
@@ -247,11 +232,11 @@ export function registerVideoCommand(program: Command): void {
         .choices(['auto', 'cpu', 'cuda', 'dml', 'coreml'])
         .default('auto'),
     )
-    .option('--threads <n>', 'CPU threads for inference', number('threads', 1, 256, true))
+    .option('--threads <n>', 'CPU threads for inference', numberOption('threads', 1, 256, true))
     .option(
       '--workers <n>',
       'frames processed at once (each worker loads its own models)',
-      number('workers', 1, 16, true),
+      numberOption('workers', 1, 16, true),
     )
     .option('--models-dir <dir>', 'extra folder of models (repeatable)', collect)
     .option('--json', 'print the result as JSON on stdout')

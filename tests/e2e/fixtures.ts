@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { GraphBuilder } from '../../tools/onnx/builder';
-import { installColorizer, installModel } from '../helpers/models';
+import { installColorizer, installModel, RGB_01 } from '../helpers/models';
 import { writePhoto } from '../library-helpers';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -29,17 +29,7 @@ export function requireBuild(): void {
   }
 }
 
-const common = {
-  input: {
-    layout: 'NCHW' as const,
-    channels: 3 as const,
-    frames: 1 as const,
-    range: [0, 1] as [number, number],
-    normalization: null,
-  },
-  size: { kind: 'dynamic' as const, multiple: 1 },
-  output: { kind: 'rgb' as const, range: [0, 1] as [number, number] },
-};
+const common = RGB_01;
 
 /** A 3×3 smoothing filter per channel (a tiny "denoise" restorer). */
 function smoothGraph(): Uint8Array {

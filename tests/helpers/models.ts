@@ -10,6 +10,19 @@ import { GraphBuilder } from '../../tools/onnx/builder';
  * convention (range, normalization, layout, output kind) correctly.
  */
 
+/** The plainest manifest conventions: NCHW RGB in 0..1, dynamic size, RGB out in 0..1. */
+export const RGB_01 = {
+  input: {
+    layout: 'NCHW' as const,
+    channels: 3 as const,
+    frames: 1 as const,
+    range: [0, 1] as [number, number],
+    normalization: null,
+  },
+  size: { kind: 'dynamic' as const, multiple: 1 },
+  output: { kind: 'rgb' as const, range: [0, 1] as [number, number] },
+};
+
 export interface Conventions {
   layout?: 'NCHW' | 'NHWC';
   channels?: 1 | 3;
