@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine';
 import { decode, greyPattern, luma601, saveRaster, sepiaPattern, tempDir } from './helpers/images';
-import { installColorizer, installModel, invertGraph, nanGraph, RGB_01 } from './helpers/models';
+import { convGraph, installColorizer, installModel, invertGraph, nanGraph, RGB_01 } from './helpers/models';
 
 const common = RGB_01;
 
@@ -22,6 +22,7 @@ describe('files in, files out', () => {
       invertGraph(),
     );
     installModel(models, { ...common, id: 'nan', task: 'restore' }, nanGraph());
+    installModel(models, { ...common, id: 'x2', task: 'upscale', scale: 2 }, convGraph({ scale: 2 }));
     // Manifest claims 1 channel; the graph takes 3.
     installModel(
       models,
@@ -173,6 +174,33 @@ describe('files in, files out', () => {
     }
     expect(corner).toBeGreaterThan(1000);
     expect(elsewhere).toBe(0);
+  });
+
+  it('upscaling resizes the alpha channel on the same pixel grid (centres aligned)', async () => {
+    const src = join(work, 'edge.png');
+    const w = 20,
+      h = 10;
+    const rgba = new Uint8Array(w * h * 4);
+    for (let i = 0; i < w * h; i++) rgba.set([120, 110, 100, i % w >= 10 ? 255 : 0], i * 4);
+    await sharp(rgba, { raw: { width: w, height: h, channels: 4 } })
+      .png()
+      .toFile(src);
+    const out = join(work, 'edge.upscale.png');
+    const r = await engine.processFile({
+      input: src,
+      output: out,
+      ops: ['upscale'],
+      options: { models: { upscale: 'x2' }, scale: 2 },
+    });
+    expect(r.ok, r.error).toBe(true);
+    const { data, info } = await sharp(out).raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height, info.channels]).toEqual([40, 20, 4]);
+    const alphaAt = (x: number) => data[(10 * 40 + x) * 4 + 3];
+    // The edge between source columns 9 and 10 lands between output columns 19 and 20, symmetrically.
+    expect(Math.abs(alphaAt(19) - 64)).toBeLessThanOrEqual(1);
+    expect(Math.abs(alphaAt(20) - 191)).toBeLessThanOrEqual(1);
+    expect(alphaAt(0)).toBe(0);
+    expect(alphaAt(39)).toBe(255);
   });
 
   it('never overwrites an existing output unless asked, and never writes over the original', async () => {

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Task } from '../shared/manifest';
 import { errorMessage, fileError } from './errors';
+import { resizeChannelBilinear } from './image/color';
 import { formatFromPath, readImage, writeImage } from './image/io';
 import type { Logger } from './log';
 import { silentLogger } from './log';
@@ -160,7 +161,14 @@ export class Engine {
         alpha &&
         (result.raster.width !== image.raster.width || result.raster.height !== image.raster.height)
       ) {
-        alpha = await scaleAlpha(alpha, image.raster, result.raster.width, result.raster.height);
+        // Upscaling leaves alpha untouched in meaning: it is only resized to the new pixel grid.
+        alpha = resizeChannelBilinear(
+          alpha,
+          image.raster.width,
+          image.raster.height,
+          result.raster.width,
+          result.raster.height,
+        );
       }
       await writeImage(job.output, result.raster, {
         format,
@@ -201,16 +209,4 @@ export class Engine {
       };
     }
   }
-}
-
-/** Upscaling leaves alpha untouched in meaning: it is only resized to the new pixel grid. */
-async function scaleAlpha(alpha: Uint8Array | Uint16Array, like: Raster, width: number, height: number) {
-  const { resizeRaster } = await import('./image/resize');
-  const r = await resizeRaster(
-    { width: like.width, height: like.height, channels: 1, depth: like.depth, data: alpha },
-    width,
-    height,
-    'cubic',
-  );
-  return r.data;
 }

@@ -103,7 +103,7 @@ export function labToRgb(L: number, a: number, b: number, out: Float32Array, o: 
 }
 
 /** Source index pairs and weights for bilinear sampling along one axis (pixel centres aligned). */
-function bilinearAxis(from: number, to: number): { i0: Int32Array; i1: Int32Array; f: Float32Array } {
+export function bilinearAxis(from: number, to: number): { i0: Int32Array; i1: Int32Array; f: Float32Array } {
   const i0 = new Int32Array(to);
   const i1 = new Int32Array(to);
   const f = new Float32Array(to);
@@ -210,4 +210,32 @@ export function mergeLumaChroma(
     }
   }
   return { width, height, channels: 3, depth: outDepth, data: out };
+}
+
+/**
+ * Bilinear resize of one channel with pixel centres aligned. sharp 0.35 enlarges with corners
+ * aligned, which shifts an upscaled plane by half an output pixel against the model's output.
+ */
+export function resizeChannelBilinear(
+  src: Uint8Array | Uint16Array,
+  width: number,
+  height: number,
+  toWidth: number,
+  toHeight: number,
+): Uint8Array | Uint16Array {
+  const out =
+    src instanceof Uint16Array ? new Uint16Array(toWidth * toHeight) : new Uint8Array(toWidth * toHeight);
+  const ax = bilinearAxis(width, toWidth);
+  const ay = bilinearAxis(height, toHeight);
+  for (let y = 0; y < toHeight; y++) {
+    const r0 = ay.i0[y] * width;
+    const r1 = ay.i1[y] * width;
+    const fy = ay.f[y];
+    for (let x = 0; x < toWidth; x++) {
+      const a = src[r0 + ax.i0[x]] + (src[r0 + ax.i1[x]] - src[r0 + ax.i0[x]]) * ax.f[x];
+      const b = src[r1 + ax.i0[x]] + (src[r1 + ax.i1[x]] - src[r1 + ax.i0[x]]) * ax.f[x];
+      out[y * toWidth + x] = a + (b - a) * fy + 0.5;
+    }
+  }
+  return out;
 }
