@@ -14,9 +14,10 @@ import { ManifestSchema, type Manifest } from '../src/shared/manifest';
  * seconds per output megapixel on whole images.
  *
  *   npx tsx bench/sr-quality.ts [--models ID,ID] [--model-dirs DIR,DIR] [--sets Set5,Set14,BSD100]
- *       [--scales 2,4] [--limit N] [--threads 2] [--lr matlab|sharp] [--speed RUNS] [--json FILE]
+ *       [--scales 2,4] [--limit N] [--threads 2] [--lr matlab|sharp] [--speed RUNS] [--context] [--json FILE]
  *
- * `--sets none --speed 5` only times each model on tiles of its manifest's size.
+ * `--sets none --speed 5` only times each model on tiles of its manifest's size; `--sets none --context`
+ * measures how much context each model needs (the tile overlap).
  */
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -46,9 +47,11 @@ export function lumaBT601(img: Rgb): Float64Array {
 export function cropBorder(p: Float64Array, width: number, height: number, border: number) {
   const w = width - 2 * border;
   const h = height - 2 * border;
-  if (w <= 0 || h <= 0) throw new Error(`a ${width}x${height} image has nothing left inside a ${border} px border`);
+  if (w <= 0 || h <= 0)
+    throw new Error(`a ${width}x${height} image has nothing left inside a ${border} px border`);
   const out = new Float64Array(w * h);
-  for (let y = 0; y < h; y++) out.set(p.subarray((y + border) * width + border, (y + border) * width + border + w), y * w);
+  for (let y = 0; y < h; y++)
+    out.set(p.subarray((y + border) * width + border, (y + border) * width + border + w), y * w);
   return { data: out, width: w, height: h };
 }
 
@@ -111,9 +114,18 @@ export function ssim(a: Float64Array, b: Float64Array, width: number, height: nu
 }
 
 async function readRgb(path: string): Promise<Rgb> {
-  const { data, info } = await sharp(path).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-  if (info.channels !== 3) throw new Error(`${path}: expected 3 channels after conversion, got ${info.channels}`);
-  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+  const { data, info } = await sharp(path)
+    .removeAlpha()
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3)
+    throw new Error(`${path}: expected 3 channels after conversion, got ${info.channels}`);
+  return {
+    width: info.width,
+    height: info.height,
+    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+  };
 }
 
 /** Keys' cubic convolution kernel with a = -0.5, the one MATLAB's imresize uses. */
@@ -125,7 +137,13 @@ function cubicKernel(x: number): number {
 }
 
 /** Resamples one axis of interleaved RGB: centre-aligned, kernel widened when shrinking (antialiasing). */
-function resizeAxis(src: Float64Array, width: number, height: number, outLen: number, horizontal: boolean): Float64Array {
+function resizeAxis(
+  src: Float64Array,
+  width: number,
+  height: number,
+  outLen: number,
+  horizontal: boolean,
+): Float64Array {
   const inLen = horizontal ? width : height;
   const across = horizontal ? height : width;
   const scale = outLen / inLen;
@@ -198,17 +216,22 @@ interface Model {
 /** Runs a whole image through a manifest-described NCHW model; output rounded to 8 bits like a saved file. */
 async function upscaleWith(model: Model, lr: Rgb): Promise<{ img: Rgb; ms: number }> {
   const { manifest: m, session } = model;
-  if (m.input.layout !== 'NCHW' || m.input.normalization) throw new Error(`${m.id}: the bench handles plain NCHW models only`);
+  if (m.input.layout !== 'NCHW' || m.input.normalization)
+    throw new Error(`${m.id}: the bench handles plain NCHW models only`);
   const [lo, hi] = m.input.range;
   const hw = lr.width * lr.height;
   const x = new Float32Array(3 * hw);
-  for (let i = 0; i < hw; i++) for (let c = 0; c < 3; c++) x[c * hw + i] = lo + (lr.data[i * 3 + c] / 255) * (hi - lo);
+  for (let i = 0; i < hw; i++)
+    for (let c = 0; c < 3; c++) x[c * hw + i] = lo + (lr.data[i * 3 + c] / 255) * (hi - lo);
   const t0 = performance.now();
-  const res = await session.run({ [m.input.name ?? session.inputNames[0]]: new ort.Tensor('float32', x, [1, 3, lr.height, lr.width]) });
+  const res = await session.run({
+    [m.input.name ?? session.inputNames[0]]: new ort.Tensor('float32', x, [1, 3, lr.height, lr.width]),
+  });
   const ms = performance.now() - t0;
   const out = res[m.output.name ?? session.outputNames[0]] as ort.Tensor;
   const [, oc, oh, ow] = out.dims;
-  if (oc !== 3 || oh !== lr.height * m.scale || ow !== lr.width * m.scale) throw new Error(`${m.id}: unexpected output [${out.dims}]`);
+  if (oc !== 3 || oh !== lr.height * m.scale || ow !== lr.width * m.scale)
+    throw new Error(`${m.id}: unexpected output [${out.dims}]`);
   const [olo, ohi] = m.output.range;
   const y = out.data as Float32Array;
   const ohw = oh * ow;
@@ -254,7 +277,78 @@ async function speedOf(model: Model, runs: number): Promise<Row> {
   for (let i = 0; i < runs; i++) times.push((await upscaleWith(model, lr)).ms);
   times.sort((a, b) => a - b);
   const mp = (t * model.manifest.scale) ** 2 / 1e6;
-  return { set: 'speed', scale: model.manifest.scale, method: model.manifest.id, images: t, psnr: NaN, ssim: NaN, sPerMp: times[runs >> 1] / 1000 / mp };
+  return {
+    set: 'speed',
+    scale: model.manifest.scale,
+    method: model.manifest.id,
+    images: t,
+    psnr: NaN,
+    ssim: NaN,
+    sPerMp: times[runs >> 1] / 1000 / mp,
+  };
+}
+
+/**
+ * How much real context a model needs: the output over a centre block, computed from a crop with
+ * r px of context on each side, against a whole-image run (worst case over the images, 0..255).
+ * This is what sets the tile overlap in tools/convert-esrgan/catalog.ts.
+ */
+async function contextSensitivity(
+  model: Model,
+  images: Rgb[],
+  radii: number[],
+): Promise<Map<number, number>> {
+  const block = 16;
+  const worst = new Map<number, number>();
+  const crop = (img: Rgb, x0: number, y0: number, w: number, h: number): Rgb => {
+    const data = new Uint8Array(w * h * 3);
+    for (let y = 0; y < h; y++)
+      data.set(
+        img.data.subarray(((y0 + y) * img.width + x0) * 3, ((y0 + y) * img.width + x0 + w) * 3),
+        y * w * 3,
+      );
+    return { width: w, height: h, data };
+  };
+  const s = model.manifest.scale;
+  for (const full of images) {
+    const n = Math.min(full.width, full.height, 2 * Math.max(...radii) + block + 64);
+    const img = crop(full, 0, 0, n, n);
+    const whole = (await upscaleWithFloat(model, img)).data;
+    const c0 = (n - block) >> 1;
+    for (const r of radii) {
+      const part = await upscaleWithFloat(model, crop(img, c0 - r, c0 - r, block + 2 * r, block + 2 * r));
+      let m = 0;
+      for (let c = 0; c < 3; c++)
+        for (let y = 0; y < block * s; y++)
+          for (let x = 0; x < block * s; x++) {
+            const a = part.data[(c * part.height + y + r * s) * part.width + x + r * s];
+            const b = whole[(c * n * s + y + c0 * s) * n * s + x + c0 * s];
+            m = Math.max(m, Math.abs(a - b));
+          }
+      worst.set(r, Math.max(worst.get(r) ?? 0, m));
+    }
+  }
+  return worst;
+}
+
+/** Planar float output on the 0..255 scale, unrounded. */
+async function upscaleWithFloat(
+  model: Model,
+  lr: Rgb,
+): Promise<{ data: Float32Array; width: number; height: number }> {
+  const { manifest: m, session } = model;
+  const [lo, hi] = m.input.range;
+  const hw = lr.width * lr.height;
+  const x = new Float32Array(3 * hw);
+  for (let i = 0; i < hw; i++)
+    for (let c = 0; c < 3; c++) x[c * hw + i] = lo + (lr.data[i * 3 + c] / 255) * (hi - lo);
+  const res = await session.run({
+    [m.input.name ?? session.inputNames[0]]: new ort.Tensor('float32', x, [1, 3, lr.height, lr.width]),
+  });
+  const out = res[m.output.name ?? session.outputNames[0]] as ort.Tensor;
+  const [olo, ohi] = m.output.range;
+  const data = Float32Array.from(out.data as Float32Array, (v) => ((v - olo) / (ohi - olo)) * 255);
+  return { data, height: out.dims[2], width: out.dims[3] };
 }
 
 interface Row {
@@ -279,6 +373,7 @@ async function main(): Promise<void> {
       threads: { type: 'string', default: '2' },
       lr: { type: 'string', default: 'matlab' },
       speed: { type: 'string', default: '0' },
+      context: { type: 'boolean', default: false },
       json: { type: 'string' },
     },
   });
@@ -290,7 +385,9 @@ async function main(): Promise<void> {
   if (values.lr !== 'matlab' && values.lr !== 'sharp') throw new Error('--lr is matlab or sharp');
   const manifests = await findModels(values['model-dirs'].split(','), values.models?.split(','), scales);
   console.log(
-    `# ${cpus().length} CPU(s) ${cpus()[0]?.model ?? ''}; ${threads} ORT thread(s); LR by ${values.lr}; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+    `# ${cpus().length} CPU(s) ${cpus()[0]?.model ?? ''}; ${threads} ORT thread(s); LR by ${values.lr}; load ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
   );
   console.log(`# models: ${manifests.map((m) => m.id).join(', ') || 'none'}`);
 
@@ -298,11 +395,20 @@ async function main(): Promise<void> {
   for (const scale of scales) {
     const models: Model[] = [];
     for (const m of manifests.filter((mm) => mm.scale === scale)) {
-      models.push({ manifest: m, session: await ort.InferenceSession.create(m.file, { intraOpNumThreads: threads, interOpNumThreads: 1 }) });
+      models.push({
+        manifest: m,
+        session: await ort.InferenceSession.create(m.file, {
+          intraOpNumThreads: threads,
+          interOpNumThreads: 1,
+        }),
+      });
     }
     for (const set of sets) {
       const dir = join(DATA, set);
-      const files = (await readdir(dir)).filter((f) => /\.(png|bmp|jpe?g)$/i.test(f)).sort().slice(0, limit);
+      const files = (await readdir(dir))
+        .filter((f) => /\.(png|bmp|jpe?g)$/i.test(f))
+        .sort()
+        .slice(0, limit);
       const acc = new Map<string, { p: number; s: number; ms: number; mp: number }>();
       const add = (method: string, hr: Rgb, sr: Rgb, ms = 0) => {
         const a = cropBorder(lumaBT601(hr), hr.width, hr.height, scale);
@@ -329,7 +435,14 @@ async function main(): Promise<void> {
       }
       process.stderr.write('\n');
       for (const [method, e] of acc) {
-        const row: Row = { set, scale, method, images: files.length, psnr: e.p / files.length, ssim: e.s / files.length };
+        const row: Row = {
+          set,
+          scale,
+          method,
+          images: files.length,
+          psnr: e.p / files.length,
+          ssim: e.s / files.length,
+        };
         if (method !== 'bicubic') row.sPerMp = e.ms / 1000 / e.mp;
         rows.push(row);
         console.log(
@@ -338,17 +451,39 @@ async function main(): Promise<void> {
         );
       }
     }
+    if (values.context) {
+      const files = [
+        'Set14/img_005.png',
+        'Set14/img_013.png',
+        'Set5/img_003.png',
+        'BSD100/img_010.png',
+        'BSD100/img_050.png',
+      ];
+      const images = await Promise.all(files.map((f) => readRgb(join(DATA, f))));
+      const radii = [4, 8, 12, 16, 20, 24, 32];
+      for (const model of models) {
+        const worst = await contextSensitivity(model, images, radii);
+        console.log(
+          `context\tx${scale}\t${model.manifest.id.padEnd(18)}\t${[...worst].map(([r, d]) => `r=${r}: ${d.toFixed(4)}`).join('  ')}`,
+        );
+      }
+    }
     if (speedRuns > 0) {
       for (const model of models) {
         const row = await speedOf(model, speedRuns);
         rows.push(row);
-        console.log(`speed\tx${scale}\t${model.manifest.id.padEnd(18)}\t${row.sPerMp!.toFixed(2)} s/MP (median of ${speedRuns}, ${row.images} px tiles)`);
+        console.log(
+          `speed\tx${scale}\t${model.manifest.id.padEnd(18)}\t${row.sPerMp!.toFixed(2)} s/MP (median of ${speedRuns}, ${row.images} px tiles)`,
+        );
       }
     }
     await Promise.all(models.map((m) => m.session.release()));
   }
   if (values.json) {
-    await writeFile(values.json, `${JSON.stringify({ date: new Date().toISOString(), cpus: cpus().length, threads, lr: values.lr, rows }, null, 2)}\n`);
+    await writeFile(
+      values.json,
+      `${JSON.stringify({ date: new Date().toISOString(), cpus: cpus().length, threads, lr: values.lr, rows }, null, 2)}\n`,
+    );
   }
 }
 

@@ -44,13 +44,23 @@ describe('committed models', () => {
     expect(m.task).toBe('upscale');
     expect(m.scale).toBe(spec.scale);
     expect(m.license).toBe('MIT');
-    expect(m.source).toMatch(new RegExp(`^${spec.packageName}@\\d+\\.\\d+\\.\\d+ models/x${spec.scale}/model\\.json$`));
-    expect(m.input).toMatchObject({ name: 'input', layout: 'NCHW', channels: 3, frames: 1, normalization: null });
+    expect(m.source).toMatch(
+      new RegExp(`^${spec.packageName}@\\d+\\.\\d+\\.\\d+ models/x${spec.scale}/model\\.json$`),
+    );
+    expect(m.input).toMatchObject({
+      name: 'input',
+      layout: 'NCHW',
+      channels: 3,
+      frames: 1,
+      normalization: null,
+    });
     expect(m.size).toEqual({ kind: 'dynamic', multiple: 1 });
     expect(m.sha256).toBe(sha256(await readFile(join(DEFAULT_OUT, id, m.file))));
     // The engine's tiler zero-weights a quarter of the overlap: that quarter must hold the radius.
     const built = await buildModel(spec);
-    expect(m.tile!.overlap / 4).toBeGreaterThanOrEqual(Math.min(built.receptiveRadius, spec.effectiveRadius ?? Infinity));
+    expect(m.tile!.overlap / 4).toBeGreaterThanOrEqual(
+      Math.min(built.receptiveRadius, spec.effectiveRadius ?? Infinity),
+    );
     const license = await readFile(join(DEFAULT_OUT, id, 'LICENSE'), 'utf8');
     expect(license).toContain('MIT License');
     expect(license).toContain(spec.packageName);
@@ -60,7 +70,9 @@ describe('committed models', () => {
     const s = await ort.InferenceSession.create(join(DEFAULT_OUT, SHIPPED[0], 'model.onnx'));
     expect(s.inputNames).toEqual(['input']);
     expect(s.outputNames).toEqual(['output']);
-    const out = await s.run({ input: new ort.Tensor('float32', new Float32Array(3 * 7 * 5).fill(100), [1, 3, 7, 5]) });
+    const out = await s.run({
+      input: new ort.Tensor('float32', new Float32Array(3 * 7 * 5).fill(100), [1, 3, 7, 5]),
+    });
     const scale = specById(SHIPPED[0]).scale;
     expect(out.output.dims).toEqual([1, 3, 7 * scale, 5 * scale]);
     await s.release();
@@ -76,7 +88,14 @@ describe('committed models', () => {
  * A small Keras graph that uses every mapping the converter has, including the thick models' custom
  * layers, with random weights: TF.js and ONNX Runtime must agree on it.
  */
-function conv(name: string, input: string, filters: number, k: number, padding: string, activation = 'linear') {
+function conv(
+  name: string,
+  input: string,
+  filters: number,
+  k: number,
+  padding: string,
+  activation = 'linear',
+) {
   return {
     class_name: 'Conv2D',
     name,
@@ -110,7 +129,12 @@ const TOPOLOGY = {
     config: {
       name: 'synthetic',
       layers: [
-        { class_name: 'InputLayer', name: 'in', inbound_nodes: [], config: { name: 'in', batch_input_shape: [null, null, null, 3], dtype: 'float32' } },
+        {
+          class_name: 'InputLayer',
+          name: 'in',
+          inbound_nodes: [],
+          config: { name: 'in', batch_input_shape: [null, null, null, 3], dtype: 'float32' },
+        },
         conv('c1', 'in', 8, 3, 'same', 'relu'),
         conv('c2', 'c1', 8, 1, 'same'),
         node('MultiplyBeta', 'beta', ['c2'], { beta: 0.2 }),
@@ -118,7 +142,11 @@ const TOPOLOGY = {
         node('Concatenate', 'cat', ['sum3', 'c1'], { axis: -1 }),
         conv('c3', 'cat', 12, 5, 'same'),
         node('PixelShuffle2x', 'shuffle', ['c3'], { scale: 2 }),
-        node('UpSampling2D', 'up', ['shuffle'], { size: [2, 2], data_format: 'channels_last', interpolation: 'nearest' }),
+        node('UpSampling2D', 'up', ['shuffle'], {
+          size: [2, 2],
+          data_format: 'channels_last',
+          interpolation: 'nearest',
+        }),
         node('Activation', 'act', ['up'], { activation: 'relu' }),
         conv('out', 'act', 3, 3, 'valid'),
       ],
@@ -128,22 +156,33 @@ const TOPOLOGY = {
   },
 };
 const WEIGHTS: [string, number[]][] = [
-  ['c1/kernel', [3, 3, 3, 8]], ['c1/bias', [8]],
-  ['c2/kernel', [1, 1, 8, 8]], ['c2/bias', [8]],
-  ['c3/kernel', [5, 5, 16, 12]], ['c3/bias', [12]],
-  ['out/kernel', [3, 3, 3, 3]], ['out/bias', [3]],
+  ['c1/kernel', [3, 3, 3, 8]],
+  ['c1/bias', [8]],
+  ['c2/kernel', [1, 1, 8, 8]],
+  ['c2/bias', [8]],
+  ['c3/kernel', [5, 5, 16, 12]],
+  ['c3/bias', [12]],
+  ['out/kernel', [3, 3, 3, 3]],
+  ['out/bias', [3]],
 ];
 
 async function writeSynthetic(dir: string, layers = TOPOLOGY.model_config.config.layers): Promise<string> {
   let s = 7;
-  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5);
-  const chunks = WEIGHTS.map(([, shape]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, rand));
+  const rand = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5;
+  const chunks = WEIGHTS.map(([, shape]) =>
+    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, rand),
+  );
   const bin = Buffer.concat(chunks.map((c) => Buffer.from(c.buffer)));
-  const topology = { ...TOPOLOGY, model_config: { ...TOPOLOGY.model_config, config: { ...TOPOLOGY.model_config.config, layers } } };
+  const topology = {
+    ...TOPOLOGY,
+    model_config: { ...TOPOLOGY.model_config, config: { ...TOPOLOGY.model_config.config, layers } },
+  };
   const json = {
     format: 'layers-model',
     modelTopology: topology,
-    weightsManifest: [{ paths: ['w.bin'], weights: WEIGHTS.map(([name, shape]) => ({ name, shape, dtype: 'float32' })) }],
+    weightsManifest: [
+      { paths: ['w.bin'], weights: WEIGHTS.map(([name, shape]) => ({ name, shape, dtype: 'float32' })) },
+    ],
   };
   await writeFile(join(dir, 'w.bin'), bin);
   await writeFile(join(dir, 'model.json'), JSON.stringify(json));
@@ -191,7 +230,11 @@ describe('layer mappings', () => {
     const full = convertLayersModel(model);
     const half = convertLayersModel(model, { kernels: 'float16' });
     expect(half.onnx.length).toBeLessThan(full.onnx.length * 0.75);
-    const x = new ort.Tensor('float32', Float32Array.from({ length: 3 * 8 * 8 }, (_, i) => Math.cos(i)), [1, 3, 8, 8]);
+    const x = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: 3 * 8 * 8 }, (_, i) => Math.cos(i)),
+      [1, 3, 8, 8],
+    );
     const run = async (bytes: Uint8Array) => {
       const s = await ort.InferenceSession.create(bytes);
       const y = (await s.run({ input: x })).output.data as Float32Array;
@@ -216,7 +259,8 @@ describe('layer mappings', () => {
     expect(float16Bits(2 ** -26)).toBe(0);
     expect(float16Bits(1 + 2 ** -11)).toBe(0x3c00); // tie to even
     expect(float16Bits(1 + 3 * 2 ** -11)).toBe(0x3c02);
-    for (const v of [0.2, -3.14159, 3e-4, 1234.5]) expect(Math.abs(float16ToNumber(float16Bits(v)) - v)).toBeLessThanOrEqual(Math.abs(v) * 2 ** -11);
+    for (const v of [0.2, -3.14159, 3e-4, 1234.5])
+      expect(Math.abs(float16ToNumber(float16Bits(v)) - v)).toBeLessThanOrEqual(Math.abs(v) * 2 ** -11);
   });
 
   it('is deterministic', async () => {
@@ -256,6 +300,8 @@ describe('bad input', () => {
     layers[6] = conv('c3', 'sum3', 12, 5, 'same'); // 8 channels in, kernel says 16
     layers[5] = node('Concatenate', 'cat', ['sum3', 'c1'], { axis: -1 });
     const path = await writeSynthetic(tmp, layers);
-    await expect(readLayersModel(path).then(convertLayersModel)).rejects.toThrow(/layer c3 \(Conv2D\): kernel shape 5,5,16,12/);
+    await expect(readLayersModel(path).then(convertLayersModel)).rejects.toThrow(
+      /layer c3 \(Conv2D\): kernel shape 5,5,16,12/,
+    );
   });
 });

@@ -10,18 +10,18 @@ import { DEFAULT_OUT } from '../tools/convert-esrgan/index';
  * generated images: the outputs must agree within half a grey level on the 0..255 scale.
  */
 
-
 /** A deterministic test card in 0..1: gradients, a hard edge, a thin line and some texture. */
 function testCard(width: number, height: number, seed: number): Float32Array {
   const out = new Float32Array(width * height * 3);
   let s = seed >>> 0;
-  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const rand = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   for (let y = 0; y < height; y++)
     for (let x = 0; x < width; x++) {
       const edge = x > width * 0.6 ? 0.35 : 0;
       const line = y === Math.floor(height / 3) ? 0.4 : 0;
       for (let c = 0; c < 3; c++) {
-        const v = 0.15 + (0.5 * x) / width + (0.2 * y * (c + 1)) / (3 * height) + edge - line + 0.08 * (rand() - 0.5);
+        const v =
+          0.15 + (0.5 * x) / width + (0.2 * y * (c + 1)) / (3 * height) + edge - line + 0.08 * (rand() - 0.5);
         out[(y * width + x) * 3 + c] = Math.min(1, Math.max(0, v));
       }
     }
@@ -44,7 +44,9 @@ describe.each(SHIPPED)('%s', (id) => {
   let session: ort.InferenceSession;
 
   beforeAll(async () => {
-    session = await ort.InferenceSession.create(join(DEFAULT_OUT, id, 'model.onnx'), { intraOpNumThreads: 1 });
+    session = await ort.InferenceSession.create(join(DEFAULT_OUT, id, 'model.onnx'), {
+      intraOpNumThreads: 1,
+    });
   });
   afterAll(async () => {
     await session?.release();
@@ -61,7 +63,9 @@ describe.each(SHIPPED)('%s', (id) => {
         const ref = await runOriginal(original, nhwc, H, W);
         expect(ref.shape).toEqual([1, H * spec.scale, W * spec.scale, 3]);
 
-        const res = await session.run({ input: new ort.Tensor('float32', toNchw(card, H, W, hi - lo), [1, 3, H, W]) });
+        const res = await session.run({
+          input: new ort.Tensor('float32', toNchw(card, H, W, hi - lo), [1, 3, H, W]),
+        });
         const out = res.output;
         expect(out.dims).toEqual([1, 3, H * spec.scale, W * spec.scale]);
         const data = out.data as Float32Array;

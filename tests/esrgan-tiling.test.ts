@@ -17,7 +17,7 @@ import { runTiled } from '../src/engine/ops/tiled';
 function card(width: number, height: number): Raster {
   const data = new Uint8Array(width * height * 3);
   let s = 12345;
-  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const rand = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   for (let y = 0; y < height; y++)
     for (let x = 0; x < width; x++) {
       const disc = (x - width * 0.4) ** 2 + (y - height * 0.5) ** 2 < (height * 0.3) ** 2;
@@ -37,7 +37,8 @@ async function wholeImage(id: string, r: Raster): Promise<Uint8Array> {
   const [lo, hi] = m.input.range;
   const hw = r.width * r.height;
   const x = new Float32Array(3 * hw);
-  for (let i = 0; i < hw; i++) for (let c = 0; c < 3; c++) x[c * hw + i] = lo + (r.data[i * 3 + c] / 255) * (hi - lo);
+  for (let i = 0; i < hw; i++)
+    for (let c = 0; c < 3; c++) x[c * hw + i] = lo + (r.data[i * 3 + c] / 255) * (hi - lo);
   const session = await ort.InferenceSession.create(m.modelPath, { intraOpNumThreads: 2 });
   const y = (await session.run({ input: new ort.Tensor('float32', x, [1, 3, r.height, r.width]) })).output;
   await session.release();
@@ -45,7 +46,8 @@ async function wholeImage(id: string, r: Raster): Promise<Uint8Array> {
   const out = new Uint8Array(ohw * 3);
   const d = y.data as Float32Array;
   for (let i = 0; i < ohw; i++)
-    for (let c = 0; c < 3; c++) out[i * 3 + c] = Math.min(255, Math.max(0, Math.round(((d[c * ohw + i] - lo) / (hi - lo)) * 255)));
+    for (let c = 0; c < 3; c++)
+      out[i * 3 + c] = Math.min(255, Math.max(0, Math.round(((d[c * ohw + i] - lo) / (hi - lo)) * 255)));
   return out;
 }
 

@@ -45,9 +45,11 @@ export async function buildModel(spec: ModelSpec): Promise<BuiltModel> {
   if (converted.scale !== spec.scale) {
     throw new Error(`${model.path}: the graph upscales ${converted.scale}x, expected ${spec.scale}x`);
   }
-  if (converted.outputChannels !== 3) throw new Error(`${model.path}: ${converted.outputChannels} output channels, expected 3`);
+  if (converted.outputChannels !== 3)
+    throw new Error(`${model.path}: ${converted.outputChannels} output channels, expected 3`);
   const overlap = tileOverlap(spec, converted.receptiveRadius);
-  if (2 * overlap > spec.tileSize) throw new Error(`${spec.id}: overlap ${overlap} is more than half a ${spec.tileSize} px tile`);
+  if (2 * overlap > spec.tileSize)
+    throw new Error(`${spec.id}: overlap ${overlap} is more than half a ${spec.tileSize} px tile`);
 
   const manifestIn: ManifestInput = {
     id: spec.id,
@@ -55,7 +57,14 @@ export async function buildModel(spec: ModelSpec): Promise<BuiltModel> {
     version,
     task: 'upscale',
     file: MODEL_FILE,
-    input: { name: INPUT_NAME, layout: 'NCHW', channels: 3, frames: 1, range: spec.range, normalization: null },
+    input: {
+      name: INPUT_NAME,
+      layout: 'NCHW',
+      channels: 3,
+      frames: 1,
+      range: spec.range,
+      normalization: null,
+    },
     size: { kind: 'dynamic', multiple: 1 },
     output: { name: OUTPUT_NAME, layout: 'NCHW', kind: 'rgb', range: spec.range },
     scale: spec.scale,

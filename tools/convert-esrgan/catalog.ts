@@ -14,10 +14,15 @@ export type Scale = (typeof SCALES)[number];
 
 /**
  * Committed to resources/models. thick is the only one clearly better than bicubic (Set14 ×4
- * +1.1 dB, ×2 +0.25 dB); slim is the fast choice (10-15× faster, ~bicubic quality, 0.9 MB).
+ * +1.1 dB, ×2 +0.25 dB); slim is the fast choice (19-30× faster, ~bicubic quality, 0.9 MB).
  * medium sits between them at 2.8 MB and was left out. Measurements: docs/sr-models.md.
  */
-export const SHIPPED: readonly string[] = ['esrgan-thick-x2', 'esrgan-thick-x4', 'esrgan-slim-x2', 'esrgan-slim-x4'];
+export const SHIPPED: readonly string[] = [
+  'esrgan-thick-x2',
+  'esrgan-thick-x4',
+  'esrgan-slim-x2',
+  'esrgan-slim-x4',
+];
 
 export interface ModelSpec {
   id: string;
@@ -84,7 +89,9 @@ export function locatePackage(packageName: string): { root: string; version: str
       return { root: dirname(pkgJson), version };
     }
   }
-  throw new Error(`${packageName} is not installed (it is a devDependency of Tintype: install the dev dependencies)`);
+  throw new Error(
+    `${packageName} is not installed (it is a devDependency of Tintype: install the dev dependencies)`,
+  );
 }
 
 export function modelJsonPath(s: ModelSpec): string {

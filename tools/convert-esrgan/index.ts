@@ -11,7 +11,13 @@ import { MODEL_FILE, buildModel, type BuiltModel } from './build';
  * files, so rerunning reproduces the committed files byte for byte; `--check` verifies exactly that.
  */
 
-export const DEFAULT_OUT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'resources', 'models');
+export const DEFAULT_OUT = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'resources',
+  'models',
+);
 
 export function selectSpecs(models: string): ModelSpec[] {
   if (models === 'shipped') return SHIPPED.map(specById);
@@ -81,7 +87,9 @@ async function main(): Promise<void> {
       console.log(`${spec.id}: ${differing.length ? `DIFFERS: ${differing.join(', ')}` : 'up to date'}`);
     } else {
       const dir = await writeModel(built, outDir);
-      console.log(`${spec.id}: ${dir} (${mb} MB, sha256 ${built.manifest.sha256.slice(0, 12)}…, tile ${built.manifest.tile?.size}/${built.manifest.tile?.overlap})`);
+      console.log(
+        `${spec.id}: ${dir} (${mb} MB, sha256 ${built.manifest.sha256.slice(0, 12)}…, tile ${built.manifest.tile?.size}/${built.manifest.tile?.overlap})`,
+      );
     }
   }
   if (stale) {

@@ -34,13 +34,21 @@ interface ModelJson {
     model_config?: {
       class_name?: string;
       config?: {
-        layers?: { class_name: string; name: string; config: Record<string, unknown>; inbound_nodes: unknown[] }[];
+        layers?: {
+          class_name: string;
+          name: string;
+          config: Record<string, unknown>;
+          inbound_nodes: unknown[];
+        }[];
         input_layers?: [string, number, number][];
         output_layers?: [string, number, number][];
       };
     };
   };
-  weightsManifest?: { paths: string[]; weights: { name: string; shape: number[]; dtype: string; quantization?: unknown }[] }[];
+  weightsManifest?: {
+    paths: string[];
+    weights: { name: string; shape: number[]; dtype: string; quantization?: unknown }[];
+  }[];
 }
 
 function fail(path: string, problem: string): never {
@@ -49,12 +57,15 @@ function fail(path: string, problem: string): never {
 
 function inboundNames(path: string, layerName: string, inbound: unknown[]): string[] {
   if (inbound.length === 0) return [];
-  if (inbound.length > 1) fail(path, `layer ${layerName} is called ${inbound.length} times; shared layers are not supported`);
+  if (inbound.length > 1)
+    fail(path, `layer ${layerName} is called ${inbound.length} times; shared layers are not supported`);
   const node = inbound[0];
   if (!Array.isArray(node)) fail(path, `layer ${layerName} has a malformed inbound node`);
   return node.map((entry: unknown) => {
-    if (!Array.isArray(entry) || typeof entry[0] !== 'string') fail(path, `layer ${layerName} has a malformed inbound node`);
-    if (entry[1] !== 0 || entry[2] !== 0) fail(path, `layer ${layerName} uses a non-first output of ${entry[0]}`);
+    if (!Array.isArray(entry) || typeof entry[0] !== 'string')
+      fail(path, `layer ${layerName} has a malformed inbound node`);
+    if (entry[1] !== 0 || entry[2] !== 0)
+      fail(path, `layer ${layerName} uses a non-first output of ${entry[0]}`);
     return entry[0];
   });
 }
@@ -66,7 +77,8 @@ export async function readLayersModel(modelJsonPath: string): Promise<LayersMode
   } catch (err) {
     fail(modelJsonPath, `cannot read the TF.js model: ${(err as Error).message}`);
   }
-  if (json.format !== 'layers-model') fail(modelJsonPath, `format is ${String(json.format)}, expected layers-model`);
+  if (json.format !== 'layers-model')
+    fail(modelJsonPath, `format is ${String(json.format)}, expected layers-model`);
   const cfg = json.modelTopology?.model_config;
   if (cfg?.class_name !== 'Functional' && cfg?.class_name !== 'Model') {
     fail(modelJsonPath, `model class ${String(cfg?.class_name)} is not a functional Keras model`);
@@ -99,7 +111,8 @@ export async function readLayersModel(modelJsonPath: string): Promise<LayersMode
     const bytes = Buffer.concat(shards);
     let offset = 0;
     for (const w of group.weights) {
-      if (w.dtype !== 'float32' || w.quantization) fail(modelJsonPath, `weight ${w.name}: only unquantized float32 is supported`);
+      if (w.dtype !== 'float32' || w.quantization)
+        fail(modelJsonPath, `weight ${w.name}: only unquantized float32 is supported`);
       const count = w.shape.reduce((a, b) => a * b, 1);
       const end = offset + count * 4;
       if (end > bytes.length) fail(modelJsonPath, `weight ${w.name} runs past the end of the shards`);
@@ -109,7 +122,8 @@ export async function readLayersModel(modelJsonPath: string): Promise<LayersMode
       weights.set(w.name, { shape: w.shape, data });
       offset = end;
     }
-    if (offset !== bytes.length) fail(modelJsonPath, `${bytes.length - offset} unused bytes at the end of the weight shards`);
+    if (offset !== bytes.length)
+      fail(modelJsonPath, `${bytes.length - offset} unused bytes at the end of the weight shards`);
   }
 
   return { path: modelJsonPath, layers, inputName: ins[0][0], outputName: outs[0][0], weights };

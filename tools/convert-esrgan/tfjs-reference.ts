@@ -70,11 +70,16 @@ export async function loadOriginal(modelJsonPath: string): Promise<tf.LayersMode
     weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
   };
   const shards: Buffer[] = [];
-  for (const g of json.weightsManifest) for (const p of g.paths) shards.push(await readFile(join(dirname(modelJsonPath), p)));
+  for (const g of json.weightsManifest)
+    for (const p of g.paths) shards.push(await readFile(join(dirname(modelJsonPath), p)));
   const bytes = Buffer.concat(shards);
   const weightData = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   return tf.loadLayersModel(
-    tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest.flatMap((g) => g.weights), weightData }),
+    tf.io.fromMemory({
+      modelTopology: json.modelTopology,
+      weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
+      weightData,
+    }),
   );
 }
 

@@ -93,7 +93,8 @@ export function convertLayersModel(model: LayersModel, opts: ConvertOptions = {}
     switch (layer.className) {
       case 'InputLayer': {
         const shape = c.batch_input_shape;
-        if (!Array.isArray(shape) || shape.length !== 4) throw new Error(`${where(layer)}: expected a 4-D input`);
+        if (!Array.isArray(shape) || shape.length !== 4)
+          throw new Error(`${where(layer)}: expected a 4-D input`);
         const channels = shape[3] as number;
         g.input(INPUT_NAME, ['batch', channels, 'height', 'width']);
         out = { name: INPUT_NAME, channels, scale: 1, radius: 0 };
@@ -107,13 +108,25 @@ export function convertLayersModel(model: LayersModel, opts: ConvertOptions = {}
         if (strides.some((s) => s !== 1) || dilation.some((d) => d !== 1) || (c.groups ?? 1) !== 1) {
           throw new Error(`${where(layer)}: only stride 1, dilation 1, groups 1 are supported`);
         }
-        if (c.data_format !== 'channels_last') throw new Error(`${where(layer)}: data_format must be channels_last`);
+        if (c.data_format !== 'channels_last')
+          throw new Error(`${where(layer)}: data_format must be channels_last`);
         const k = weight(layer, 'kernel');
-        if (k.shape.length !== 4 || k.shape[0] !== kh || k.shape[1] !== kw || k.shape[2] !== x.channels || k.shape[3] !== c.filters) {
-          throw new Error(`${where(layer)}: kernel shape ${k.shape} does not fit ${kh}x${kw}, ${x.channels} -> ${String(c.filters)}`);
+        if (
+          k.shape.length !== 4 ||
+          k.shape[0] !== kh ||
+          k.shape[1] !== kw ||
+          k.shape[2] !== x.channels ||
+          k.shape[3] !== c.filters
+        ) {
+          throw new Error(
+            `${where(layer)}: kernel shape ${k.shape} does not fit ${kh}x${kw}, ${x.channels} -> ${String(c.filters)}`,
+          );
         }
         const { data, dims } = hwioToOihw(k);
-        const kernel = opts.kernels === 'float16' ? g.constantHalf(data, dims, `${layer.name}/kernel`) : g.constant(data, dims, `${layer.name}/kernel`);
+        const kernel =
+          opts.kernels === 'float16'
+            ? g.constantHalf(data, dims, `${layer.name}/kernel`)
+            : g.constant(data, dims, `${layer.name}/kernel`);
         const inputs = [x.name, kernel];
         if (c.use_bias) {
           const b = weight(layer, 'bias');
@@ -121,14 +134,24 @@ export function convertLayersModel(model: LayersModel, opts: ConvertOptions = {}
         }
         // TF "same" with stride 1 pads (k-1) in total, the smaller half before; "valid" pads nothing.
         let pads = [0, 0, 0, 0];
-        if (c.padding === 'same') pads = [(kh - 1) >> 1, (kw - 1) >> 1, kh - 1 - ((kh - 1) >> 1), kw - 1 - ((kw - 1) >> 1)];
-        else if (c.padding !== 'valid') throw new Error(`${where(layer)}: padding ${String(c.padding)} is not supported`);
+        if (c.padding === 'same')
+          pads = [(kh - 1) >> 1, (kw - 1) >> 1, kh - 1 - ((kh - 1) >> 1), kw - 1 - ((kw - 1) >> 1)];
+        else if (c.padding !== 'valid')
+          throw new Error(`${where(layer)}: padding ${String(c.padding)} is not supported`);
         const hasAct = c.activation !== 'linear' && c.activation !== undefined;
-        let y = g.node('Conv', inputs, { kernel_shape: [kh, kw], pads, strides: [1, 1], dilations: [1, 1], group: 1 }, [
-          hasAct ? `${layer.name}/conv` : layer.name,
-        ]);
+        let y = g.node(
+          'Conv',
+          inputs,
+          { kernel_shape: [kh, kw], pads, strides: [1, 1], dilations: [1, 1], group: 1 },
+          [hasAct ? `${layer.name}/conv` : layer.name],
+        );
         y = activation(layer, y, c.activation, layer.name);
-        out = { name: y, channels: k.shape[3], scale: x.scale, radius: x.radius + (Math.max(kh, kw) - 1) / 2 / x.scale };
+        out = {
+          name: y,
+          channels: k.shape[3],
+          scale: x.scale,
+          radius: x.radius + (Math.max(kh, kw) - 1) / 2 / x.scale,
+        };
         break;
       }
       case 'Activation': {
@@ -140,9 +163,20 @@ export function convertLayersModel(model: LayersModel, opts: ConvertOptions = {}
         const xs = inputOf(layer);
         const axis = NHWC_TO_NCHW[c.axis as number];
         if (axis !== 1) throw new Error(`${where(layer)}: only channel concatenation is supported`);
-        if (new Set(xs.map((t) => t.scale)).size !== 1) throw new Error(`${where(layer)}: inputs differ in resolution`);
-        const y = g.node('Concat', xs.map((t) => t.name), { axis }, [layer.name]);
-        out = { name: y, channels: xs.reduce((s, t) => s + t.channels, 0), scale: xs[0].scale, radius: Math.max(...xs.map((t) => t.radius)) };
+        if (new Set(xs.map((t) => t.scale)).size !== 1)
+          throw new Error(`${where(layer)}: inputs differ in resolution`);
+        const y = g.node(
+          'Concat',
+          xs.map((t) => t.name),
+          { axis },
+          [layer.name],
+        );
+        out = {
+          name: y,
+          channels: xs.reduce((s, t) => s + t.channels, 0),
+          scale: xs[0].scale,
+          radius: Math.max(...xs.map((t) => t.radius)),
+        };
         break;
       }
       case 'Add': {
@@ -150,7 +184,12 @@ export function convertLayersModel(model: LayersModel, opts: ConvertOptions = {}
         if (xs.length < 2 || new Set(xs.map((t) => `${t.channels}@${t.scale}`)).size !== 1) {
           throw new Error(`${where(layer)}: Add needs two or more inputs of one shape`);
         }
-        const y = g.node(xs.length === 2 ? 'Add' : 'Sum', xs.map((t) => t.name), {}, [layer.name]);
+        const y = g.node(
+          xs.length === 2 ? 'Add' : 'Sum',
+          xs.map((t) => t.name),
+          {},
+          [layer.name],
+        );
         out = { ...xs[0], name: y, radius: Math.max(...xs.map((t) => t.radius)) };
         break;
       }
@@ -158,7 +197,8 @@ export function convertLayersModel(model: LayersModel, opts: ConvertOptions = {}
         const [x] = inputOf(layer, 1);
         const [sh, sw] = pair(c.size, `${where(layer)} size`);
         if (sh !== sw) throw new Error(`${where(layer)}: only square upsampling is supported`);
-        if (c.interpolation !== 'nearest') throw new Error(`${where(layer)}: interpolation ${String(c.interpolation)} is not supported`);
+        if (c.interpolation !== 'nearest')
+          throw new Error(`${where(layer)}: interpolation ${String(c.interpolation)} is not supported`);
         // Keras nearest upsampling repeats each pixel: out[i] = in[floor(i / s)], which is exactly
         // ONNX Resize nearest with asymmetric coordinates and floor rounding at an integer scale.
         const scales = g.constant([1, 1, sh, sw], [4], `${layer.name}/scales`);
@@ -183,8 +223,10 @@ export function convertLayersModel(model: LayersModel, opts: ConvertOptions = {}
         if (!shuffle) throw new Error(`${where(layer)}: layer type is not supported`);
         const [x] = inputOf(layer, 1);
         const s = Number(c.scale ?? shuffle[1]);
-        if (s !== Number(shuffle[1])) throw new Error(`${where(layer)}: scale ${s} contradicts the class name`);
-        if (x.channels % (s * s) !== 0) throw new Error(`${where(layer)}: ${x.channels} channels do not split into ${s}x${s}`);
+        if (s !== Number(shuffle[1]))
+          throw new Error(`${where(layer)}: scale ${s} contradicts the class name`);
+        if (x.channels % (s * s) !== 0)
+          throw new Error(`${where(layer)}: ${x.channels} channels do not split into ${s}x${s}`);
         // tf.depthToSpace (NHWC) reads channel (i*s + j)*C + c for offset (i, j): ONNX's DCR order.
         const y = g.node('DepthToSpace', [x.name], { blocksize: s, mode: 'DCR' }, [layer.name]);
         out = { name: y, channels: x.channels / (s * s), scale: x.scale * s, radius: x.radius };

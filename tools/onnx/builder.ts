@@ -91,11 +91,17 @@ export class GraphBuilder {
   /** A float32 constant stored as float16 (half the bytes) and cast back to float32 in the graph. */
   constantHalf(values: ArrayLike<number>, dims: number[], name = this.fresh('c')): string {
     const expected = dims.reduce((a, b) => a * b, 1);
-    if (values.length !== expected) throw new Error(`constant ${name}: ${values.length} values for shape ${dims}`);
+    if (values.length !== expected)
+      throw new Error(`constant ${name}: ${values.length} values for shape ${dims}`);
     const bits = toFloat16Array(values);
     const stored = `${name}/f16`;
     this.initializers.push(
-      onnx.TensorProto.create({ name: stored, dims, dataType: FLOAT16, rawData: new Uint8Array(bits.buffer) }),
+      onnx.TensorProto.create({
+        name: stored,
+        dims,
+        dataType: FLOAT16,
+        rawData: new Uint8Array(bits.buffer),
+      }),
     );
     return this.node('Cast', [stored], { to: FLOAT }, [name]);
   }
