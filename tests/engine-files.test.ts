@@ -95,6 +95,21 @@ describe('files in, files out', () => {
     expect(meta.xmp?.toString()).toMatch(/AI-colorized by Tintype.*warm/);
     // The original is untouched.
     expect((await sharp(src).metadata()).size).toBe(before.size);
+    // WebP carries the whole EXIF block too (TIFF output has none: libvips does not write it).
+    for (const format of ['webp'] as const) {
+      const o = join(work, `meta.colorize.${format}`);
+      const res = await engine.processFile({
+        input: src,
+        output: o,
+        ops: ['colorize'],
+        options: { models: { colorize: 'warm' } },
+      });
+      expect(res.ok, res.error).toBe(true);
+      const m = await sharp(o).metadata();
+      expect(m.exif?.toString('latin1'), format).toContain('Brownie No. 2');
+      expect(m.exif?.toString('latin1'), format).toContain('The Family');
+      expect(m.xmp?.toString(), format).toMatch(/AI-colorized by Tintype/);
+    }
   });
 
   it('round-trips a 16-bit TIFF and keeps 16-bit luminance', async () => {

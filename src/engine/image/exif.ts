@@ -3,7 +3,9 @@ import { crc32 } from 'node:zlib';
 /**
  * sharp can only re-attach EXIF as string fields, which loses most tags. Tintype outputs are
  * re-encoded from raw pixels, so the original EXIF block is spliced into the encoded file instead
- * (JPEG APP1, PNG eXIf), with the orientation reset: the pixels are already upright.
+ * (JPEG APP1, PNG eXIf, WebP EXIF chunk), with the orientation reset: the pixels are already
+ * upright. TIFF output carries no EXIF: its EXIF lives in the TIFF's own IFD tree, which libvips
+ * does not write (the XMP note and the ICC profile are kept there).
  */
 
 const EXIF_HEADER = Buffer.from('Exif\0\0', 'binary');
@@ -61,11 +63,26 @@ function splicePng(png: Buffer, exif: Buffer): Buffer {
   return Buffer.concat([png.subarray(0, 33), head, data, crc, png.subarray(33)]);
 }
 
-/** Inserts EXIF into an encoded JPEG or PNG; other formats are returned unchanged. */
+function spliceWebp(webp: Buffer, exif: Buffer): Buffer {
+  // Only the extended format (VP8X) can carry EXIF; Tintype's WebP always has XMP, hence VP8X.
+  if (webp.toString('latin1', 0, 4) !== 'RIFF' || webp.toString('latin1', 12, 16) !== 'VP8X') return webp;
+  const data = tiffPart(exif);
+  const head = Buffer.alloc(8);
+  head.write('EXIF', 0, 'latin1');
+  head.writeUInt32LE(data.length, 4);
+  const pad = data.length % 2 ? Buffer.alloc(1) : Buffer.alloc(0);
+  const out = Buffer.concat([webp, head, data, pad]);
+  out.writeUInt32LE(out.length - 8, 4);
+  out[20] |= 0x08; // VP8X flags: EXIF present
+  return out;
+}
+
+/** Inserts EXIF into an encoded JPEG, PNG or WebP; other formats are returned unchanged. */
 export function spliceExif(encoded: Buffer, format: string, exif: Buffer | undefined): Buffer {
   if (!exif || exif.length < 8) return encoded;
   const upright = withUprightOrientation(exif);
   if (format === 'jpeg') return spliceJpeg(encoded, upright);
   if (format === 'png') return splicePng(encoded, upright);
+  if (format === 'webp') return spliceWebp(encoded, upright);
   return encoded;
 }
