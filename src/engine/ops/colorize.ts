@@ -51,11 +51,6 @@ export async function colorize(
       );
     }
   };
-  // The luminance the model was shown, at the output's size (needed to rebuild colour from ab).
-  const greyAtOut =
-    out.width === size && out.height === size
-      ? greyPlane
-      : await resizePlane(greyPlane, size, size, out.width, out.height, 0, 1);
   switch (m.output.kind) {
     case 'rgb': {
       want(3);
@@ -70,6 +65,11 @@ export async function colorize(
     }
     case 'ab': {
       want(2);
+      // Lab needs the luminance the model was shown, at the output's size.
+      const greyAtOut =
+        out.width === size && out.height === size
+          ? greyPlane
+          : await resizePlane(greyPlane, size, size, out.width, out.height, 0, 1);
       const rgb = new Float32Array(on * 3);
       for (let i = 0; i < on; i++)
         labToRgb(labLOfGrey(greyAtOut[i]), out.data[i], out.data[on + i], rgb, i * 3);
