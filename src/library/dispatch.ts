@@ -37,6 +37,8 @@ export function serviceHandlers(s: LibraryService, lag?: LoopLag): Handlers {
       await s.models.remove(r.id);
       return { ok: true as const };
     },
+    'models.probe': (r) => s.models.probe(r.path),
+    'models.import': (r) => s.models.importFile(r.path, r.manifest),
     'preview.render': (r) => s.preview(r),
     'preview.sweep': (r) => s.sweep(r),
     'batch.start': (r) => s.startBatch(r),

@@ -1,14 +1,17 @@
 import {
+  importModel,
   installModel,
   isCatalogError,
   listModels,
+  MODEL_FILE,
+  probeOnnx,
   removeModel,
   type InstallOptions,
 } from '../engine/catalog/index';
 import type { StoreOptions } from '../engine/catalog/store';
 import { modelsDirOf } from '../engine/catalog/store';
 import type { Logger } from '../engine/log';
-import type { ModelProgress, ModelRow } from '../shared/api';
+import type { ImportProbeResult, ManifestDraft, ModelProgress, ModelRow } from '../shared/api';
 import type { ApiEvent } from '../shared/bridge';
 import type { Catalog, DownloadProgress } from '../shared/catalog';
 
@@ -120,6 +123,29 @@ export class ModelManager {
       },
     );
     return { started: true };
+  }
+
+  /** The import wizard's first step: what the file declares and a proposed manifest (only reads the file). */
+  async probe(file: string): Promise<ImportProbeResult> {
+    const p = await probeOnnx(file);
+    return { ...p, proposal: p.proposal as ManifestDraft | null };
+  }
+
+  /**
+   * The wizard's last step: the engine checks the manifest against the file (shapes and a test run)
+   * before copying it in; the Models page and the model pickers refresh on the 'model' event.
+   */
+  async importFile(file: string, manifest: ManifestDraft): Promise<ModelRow> {
+    if (this.running.has(manifest.id)) {
+      throw new Error(`${manifest.id} is being downloaded; choose another id`);
+    }
+    // The import names the copy and hashes it itself, whatever the draft says.
+    const installed = await importModel(file, { ...manifest, file: MODEL_FILE, sha256: '' }, this.opts.store);
+    this.opts.log.info(`model ${installed.id} imported from ${file}`);
+    this.opts.emit({ type: 'model', id: installed.id, state: 'installed', progress: null, error: null });
+    const row = (await this.list()).find((r) => r.id === installed.id);
+    if (!row) throw new Error(`${installed.id} was imported into ${installed.dir} but is not listed`);
+    return row;
   }
 
   cancel(id: string): boolean {

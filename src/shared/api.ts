@@ -1,4 +1,11 @@
 import { z } from 'zod';
+import {
+  InputSpecSchema,
+  OutputSpecSchema,
+  RenderSizeSchema,
+  SizeSpecSchema,
+  TileSpecSchema,
+} from './manifest';
 
 /**
  * The one contract between the UI and the backend. Electron's preload forwards calls over IPC and the
@@ -209,6 +216,55 @@ export const ModelRowSchema = z.object({
 });
 export type ModelRow = z.infer<typeof ModelRowSchema>;
 
+/** An absolute path to a .onnx file (the import wizard's input). */
+export const OnnxPath = AbsPath.refine((p) => /\.onnx$/i.test(p), 'must be a .onnx file');
+
+/**
+ * A model manifest as the import wizard proposes and the user edits it. The file name and hash are
+ * the import's business (it hashes the copy it makes), so they may be left out or are overwritten;
+ * whether the model really runs this way is checked by the import, not here.
+ */
+export const ManifestDraftSchema = z
+  .object({
+    id: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]*$/, 'id: lower-case letters, digits, . _ -')
+      .max(200),
+    name: z.string().trim().min(1).max(200),
+    version: z.string().min(1).max(50).optional(),
+    task: OpNameSchema,
+    input: InputSpecSchema.strict(),
+    size: SizeSpecSchema,
+    output: OutputSpecSchema.strict(),
+    scale: z.number().int().min(1).max(16).optional(),
+    renderSize: RenderSizeSchema.optional(),
+    tile: TileSpecSchema.strict().optional(),
+    license: z.string().trim().min(1).max(200),
+    source: z.string().trim().min(1).max(2000),
+    description: z.string().max(2000).optional(),
+    file: z.string().max(500).optional(),
+    sha256: z.string().max(64).optional(),
+  })
+  .strict();
+export type ManifestDraft = z.infer<typeof ManifestDraftSchema>;
+
+const TensorInfoSchema = z.object({
+  name: z.string(),
+  type: z.string(),
+  shape: z.array(z.union([z.number(), z.string()])),
+});
+
+/** What probing a custom .onnx found: shown by the import wizard; `proposal` is null when it cannot work. */
+export const ImportProbeSchema = z.object({
+  file: z.string(),
+  info: z.object({ inputs: z.array(TensorInfoSchema), outputs: z.array(TensorInfoSchema) }),
+  findings: z.array(z.string()),
+  problems: z.array(z.string()),
+  uncertain: z.array(z.string()),
+  proposal: ManifestDraftSchema.nullable(),
+});
+export type ImportProbeResult = z.infer<typeof ImportProbeSchema>;
+
 export const ThemeSchema = z.enum(['light', 'dark', 'auto']);
 export const SettingsSchema = z
   .object({
@@ -337,6 +393,13 @@ export const api = {
     res: z.object({ canceled: z.boolean() }),
   },
   'models.remove': { req: z.object({ id: z.string().min(1).max(200) }).strict(), res: Ok },
+  /** Runs a custom .onnx to work out its conventions; the wizard shows the proposed manifest. */
+  'models.probe': { req: z.object({ path: OnnxPath }).strict(), res: ImportProbeSchema },
+  /** Checks the confirmed manifest against the file, then copies it into the user's models folder. */
+  'models.import': {
+    req: z.object({ path: OnnxPath, manifest: ManifestDraftSchema }).strict(),
+    res: ModelRowSchema,
+  },
   /** A fast, small render for the live preview; never queued, never stored as a render. */
   'preview.render': {
     req: z
