@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import type { ModelRow } from '../../../shared/api';
 import { useApi, useApiEvent } from '../api/context';
 import { formatBytes, formatDuration } from '../format';
+import { ImportOnnxModal } from './ImportOnnxModal';
 
 const TASK_COLOR: Record<ModelRow['task'], string> = {
   colorize: 'orange',
@@ -16,6 +17,8 @@ export function ModelsModal(props: { opened: boolean; onClose: () => void }) {
   const [rows, setRows] = useState<ModelRow[] | null>(null);
   const [dir, setDir] = useState('');
   const [errors, setErrors] = useState<Record<string, string>>({});
+  const [importing, setImporting] = useState(false);
+  const [imported, setImported] = useState<string | null>(null);
   const load = () =>
     void api.call('models.catalog', {}).then((r) => {
       setRows(r.models);
@@ -44,133 +47,170 @@ export function ModelsModal(props: { opened: boolean; onClose: () => void }) {
     }
   };
 
+  // The wizard replaces the list while open (two stacked modals fight over focus and Escape).
   return (
-    <Modal opened={props.opened} onClose={props.onClose} title="Models" size="xl" centered>
-      <Stack gap="sm">
-        <Text size="xs" c="dimmed">
-          Models run on this computer; nothing is uploaded. Downloads are checked against the publisher’s hash
-          and resume where they stopped. Folder: {dir}
-        </Text>
-        <ScrollArea.Autosize mah="60vh">
-          <Table verticalSpacing={6} data-testid="models-table">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>Model</Table.Th>
-                <Table.Th w={100}>Task</Table.Th>
-                <Table.Th w={110}>Size</Table.Th>
-                <Table.Th w={110}>Licence</Table.Th>
-                <Table.Th />
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {rows?.map((m) => (
-                <Table.Tr key={m.id} data-testid="model-row" data-id={m.id}>
-                  <Table.Td>
-                    <Text size="sm" fw={500}>
-                      {m.name}{' '}
-                      <Text span size="xs" c="dimmed">
-                        {m.version}
-                      </Text>
-                    </Text>
-                    {m.description && (
-                      <Text size="xs" c="dimmed" lineClamp={2}>
-                        {m.description}
-                      </Text>
-                    )}
-                    {m.installing && m.progress && (
-                      <Stack gap={2} mt={4}>
-                        <Progress
-                          size="sm"
-                          value={
-                            m.progress.totalBytes
-                              ? (100 * m.progress.receivedBytes) / m.progress.totalBytes
-                              : 100
-                          }
-                          animated={!m.progress.totalBytes}
-                        />
-                        <Text size="xs" c="dimmed">
-                          {m.progress.phase} · {formatBytes(m.progress.receivedBytes)}
-                          {m.progress.totalBytes ? ` of ${formatBytes(m.progress.totalBytes)}` : ''}
-                          {m.progress.etaSeconds !== null
-                            ? ` · ${formatDuration(m.progress.etaSeconds)} left`
-                            : ''}
-                        </Text>
-                      </Stack>
-                    )}
-                    {errors[m.id] && (
-                      <Text size="xs" c="red">
-                        {errors[m.id]}
-                      </Text>
-                    )}
-                  </Table.Td>
-                  <Table.Td>
-                    <Badge
-                      size="xs"
-                      variant="light"
-                      color={TASK_COLOR[m.task]}
-                      style={{ overflow: 'visible' }}
-                    >
-                      {m.task}
-                    </Badge>
-                  </Table.Td>
-                  <Table.Td>
-                    <Text size="xs">
-                      {m.installed
-                        ? formatBytes(m.sizeOnDisk ?? 0)
-                        : m.downloadBytes
-                          ? `${formatBytes(m.downloadBytes)} download`
-                          : '–'}
-                    </Text>
-                  </Table.Td>
-                  <Table.Td>
-                    <Text size="xs">{m.license}</Text>
-                  </Table.Td>
-                  <Table.Td>
-                    <Group gap={4} justify="flex-end" wrap="nowrap">
-                      {m.installed && (
-                        <Badge size="xs" variant="outline">
-                          {m.origin === 'bundled' ? 'built in' : 'installed'}
-                        </Badge>
-                      )}
-                      {!m.installed && !m.installing && (
-                        <Button
-                          size="compact-xs"
-                          onClick={() => void act(() => api.call('models.install', { id: m.id }), m.id)}
-                          data-testid="model-install"
-                        >
-                          {m.partialBytes > 0 ? 'Resume' : 'Install'}
-                        </Button>
-                      )}
-                      {m.installing && (
-                        <Button
-                          size="compact-xs"
-                          variant="default"
-                          onClick={() => void act(() => api.call('models.cancelInstall', { id: m.id }), m.id)}
-                        >
-                          Cancel
-                        </Button>
-                      )}
-                      {m.installed && m.removable && (
-                        <Button
-                          size="compact-xs"
-                          variant="subtle"
-                          color="red"
-                          onClick={() => void act(() => api.call('models.remove', { id: m.id }), m.id)}
-                        >
-                          Remove
-                        </Button>
-                      )}
-                    </Group>
-                  </Table.Td>
+    <>
+      <Modal opened={props.opened && !importing} onClose={props.onClose} title="Models" size="xl" centered>
+        <Stack gap="sm">
+          <Group justify="space-between" align="start" wrap="nowrap">
+            <Text size="xs" c="dimmed">
+              Models run on this computer; nothing is uploaded. Downloads are checked against the publisher’s
+              hash and resume where they stopped. Folder: {dir}
+            </Text>
+            <Button
+              size="xs"
+              variant="default"
+              style={{ flexShrink: 0 }}
+              onClick={() => {
+                setImported(null);
+                setImporting(true);
+              }}
+              data-testid="models-import-onnx"
+            >
+              Import ONNX…
+            </Button>
+          </Group>
+          {imported && (
+            <Alert
+              color="green"
+              withCloseButton
+              onClose={() => setImported(null)}
+              data-testid="models-imported"
+            >
+              Imported {imported}.
+            </Alert>
+          )}
+          <ScrollArea.Autosize mah="60vh">
+            <Table verticalSpacing={6} data-testid="models-table">
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>Model</Table.Th>
+                  <Table.Th w={100}>Task</Table.Th>
+                  <Table.Th w={110}>Size</Table.Th>
+                  <Table.Th w={110}>Licence</Table.Th>
+                  <Table.Th />
                 </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        </ScrollArea.Autosize>
-        {rows?.length === 0 && (
-          <Alert color="yellow">The catalog is empty and no models are installed.</Alert>
-        )}
-      </Stack>
-    </Modal>
+              </Table.Thead>
+              <Table.Tbody>
+                {rows?.map((m) => (
+                  <Table.Tr key={m.id} data-testid="model-row" data-id={m.id}>
+                    <Table.Td>
+                      <Text size="sm" fw={500}>
+                        {m.name}{' '}
+                        <Text span size="xs" c="dimmed">
+                          {m.version}
+                        </Text>
+                      </Text>
+                      {m.description && (
+                        <Text size="xs" c="dimmed" lineClamp={2}>
+                          {m.description}
+                        </Text>
+                      )}
+                      {m.installing && m.progress && (
+                        <Stack gap={2} mt={4}>
+                          <Progress
+                            size="sm"
+                            value={
+                              m.progress.totalBytes
+                                ? (100 * m.progress.receivedBytes) / m.progress.totalBytes
+                                : 100
+                            }
+                            animated={!m.progress.totalBytes}
+                          />
+                          <Text size="xs" c="dimmed">
+                            {m.progress.phase} · {formatBytes(m.progress.receivedBytes)}
+                            {m.progress.totalBytes ? ` of ${formatBytes(m.progress.totalBytes)}` : ''}
+                            {m.progress.etaSeconds !== null
+                              ? ` · ${formatDuration(m.progress.etaSeconds)} left`
+                              : ''}
+                          </Text>
+                        </Stack>
+                      )}
+                      {errors[m.id] && (
+                        <Text size="xs" c="red">
+                          {errors[m.id]}
+                        </Text>
+                      )}
+                    </Table.Td>
+                    <Table.Td>
+                      <Badge
+                        size="xs"
+                        variant="light"
+                        color={TASK_COLOR[m.task]}
+                        style={{ overflow: 'visible' }}
+                      >
+                        {m.task}
+                      </Badge>
+                    </Table.Td>
+                    <Table.Td>
+                      <Text size="xs">
+                        {m.installed
+                          ? formatBytes(m.sizeOnDisk ?? 0)
+                          : m.downloadBytes
+                            ? `${formatBytes(m.downloadBytes)} download`
+                            : '–'}
+                      </Text>
+                    </Table.Td>
+                    <Table.Td>
+                      <Text size="xs">{m.license}</Text>
+                    </Table.Td>
+                    <Table.Td>
+                      <Group gap={4} justify="flex-end" wrap="nowrap">
+                        {m.installed && (
+                          <Badge size="xs" variant="outline">
+                            {m.origin === 'bundled' ? 'built in' : 'installed'}
+                          </Badge>
+                        )}
+                        {!m.installed && !m.installing && (
+                          <Button
+                            size="compact-xs"
+                            onClick={() => void act(() => api.call('models.install', { id: m.id }), m.id)}
+                            data-testid="model-install"
+                          >
+                            {m.partialBytes > 0 ? 'Resume' : 'Install'}
+                          </Button>
+                        )}
+                        {m.installing && (
+                          <Button
+                            size="compact-xs"
+                            variant="default"
+                            onClick={() =>
+                              void act(() => api.call('models.cancelInstall', { id: m.id }), m.id)
+                            }
+                          >
+                            Cancel
+                          </Button>
+                        )}
+                        {m.installed && m.removable && (
+                          <Button
+                            size="compact-xs"
+                            variant="subtle"
+                            color="red"
+                            onClick={() => void act(() => api.call('models.remove', { id: m.id }), m.id)}
+                          >
+                            Remove
+                          </Button>
+                        )}
+                      </Group>
+                    </Table.Td>
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          </ScrollArea.Autosize>
+          {rows?.length === 0 && (
+            <Alert color="yellow">The catalog is empty and no models are installed.</Alert>
+          )}
+        </Stack>
+      </Modal>
+      <ImportOnnxModal
+        opened={props.opened && importing}
+        onClose={() => setImporting(false)}
+        onImported={(row) => {
+          setImported(row.name);
+          load();
+        }}
+      />
+    </>
   );
 }
