@@ -273,7 +273,11 @@ export function ImportOnnxModal(props: {
                   <TextInput
                     size="xs"
                     label="Id"
-                    description="lower-case letters, digits, . _ -"
+                    error={
+                      /^[a-z0-9][a-z0-9._-]*$/.test(draft.id)
+                        ? undefined
+                        : 'lower-case letters, digits, . _ -'
+                    }
                     value={draft.id}
                     onChange={(e) => set({ id: e.currentTarget.value })}
                     data-testid="onnx-id"
