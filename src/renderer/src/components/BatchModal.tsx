@@ -1,17 +1,8 @@
-import {
-  Alert,
-  Button,
-  Checkbox,
-  Group,
-  Modal,
-  SegmentedControl,
-  Stack,
-  Text,
-  TextInput,
-} from '@mantine/core';
+import { Alert, Button, Checkbox, Group, Modal, SegmentedControl, Stack, Text } from '@mantine/core';
 import { useEffect, useState } from 'react';
 import type { BatchTarget, ModelInfo, Recipe } from '../../../shared/api';
 import { useApi } from '../api/context';
+import { FolderField } from './FolderField';
 import { RecipePanel } from './RecipePanel';
 import { useToast } from './Toasts';
 
@@ -83,28 +74,15 @@ export function BatchModal(props: {
           data-testid="batch-target"
         />
         {target === 'folder' && (
-          <Group align="end" gap="xs">
-            <TextInput
-              style={{ flex: 1 }}
-              label="Folder"
-              description="Imported into this project first (recursively), then rendered."
-              placeholder="/home/me/Pictures/scans"
-              value={folder}
-              onChange={(e) => setFolder(e.currentTarget.value)}
-              data-testid="batch-folder"
-            />
-            {props.dialogs && (
-              <Button
-                variant="default"
-                onClick={async () => {
-                  const r = await api.call('dialog.openFolder', {});
-                  if (r.paths[0]) setFolder(r.paths[0]);
-                }}
-              >
-                Browse…
-              </Button>
-            )}
-          </Group>
+          <FolderField
+            label="Folder"
+            description="Imported into this project first (recursively), then rendered."
+            placeholder="/home/me/Pictures/scans"
+            value={folder}
+            onChange={setFolder}
+            dialogs={props.dialogs}
+            testId="batch-folder"
+          />
         )}
         <RecipePanel recipe={props.recipe} onChange={props.setRecipe} models={props.models} />
         <Checkbox

@@ -1,18 +1,8 @@
-import {
-  Alert,
-  Button,
-  Group,
-  List,
-  Modal,
-  NumberInput,
-  Select,
-  Stack,
-  Text,
-  TextInput,
-} from '@mantine/core';
+import { Alert, Button, Group, List, Modal, NumberInput, Select, Stack, Text } from '@mantine/core';
 import { useEffect, useState } from 'react';
 import type { ExportFormat, Res, Settings } from '../../../shared/api';
 import { useApi } from '../api/context';
+import { FolderField } from './FolderField';
 
 const FORMATS: { value: ExportFormat; label: string; group: 'Image' | 'Video' }[] = [
   { value: 'jpg', label: 'JPEG', group: 'Image' },
@@ -104,28 +94,15 @@ export function ExportModal(props: {
             onChange={(v) => setQuality(Number(v) || 92)}
           />
         )}
-        <Group align="end" gap="xs">
-          <TextInput
-            style={{ flex: 1 }}
-            label="Folder"
-            placeholder="Pictures/Tintype (default)"
-            description="Existing files are never replaced; a new one gets a number."
-            value={folder}
-            onChange={(e) => setFolder(e.currentTarget.value)}
-            data-testid="export-folder"
-          />
-          {props.dialogs && (
-            <Button
-              variant="default"
-              onClick={async () => {
-                const r = await api.call('dialog.openFolder', {});
-                if (r.paths[0]) setFolder(r.paths[0]);
-              }}
-            >
-              Browse…
-            </Button>
-          )}
-        </Group>
+        <FolderField
+          label="Folder"
+          placeholder="Pictures/Tintype (default)"
+          description="Existing files are never replaced; a new one gets a number."
+          value={folder}
+          onChange={setFolder}
+          dialogs={props.dialogs}
+          testId="export-folder"
+        />
         {error && <Alert color="red">{error}</Alert>}
         {result && (
           <Alert
