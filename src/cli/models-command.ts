@@ -5,16 +5,10 @@ import { formatBytes } from '../shared/catalog';
 import type { DownloadProgress, ModelListing } from '../shared/catalog';
 import { TASKS } from '../shared/manifest';
 import type { ManifestInput, Task } from '../shared/manifest';
-import {
-  CatalogError,
-  importModel,
-  installModel,
-  listModels,
-  probeOnnx,
-  removeModel,
-  setDefaultModel,
-  verifyModels,
-} from '../engine/catalog';
+import { CatalogError } from '../engine/catalog/errors';
+
+// The catalog (downloads, ONNX probing) loads on demand, so other commands start faster.
+const catalog = () => import('../engine/catalog');
 import { formatSeconds } from './progress';
 
 /**
@@ -133,7 +127,7 @@ export function registerModelsCommand(
     .description('models in the catalog and on disk: status, size, licence')
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
-      const rows = await listModels();
+      const rows = await (await catalog()).listModels();
       if (o.json) {
         io.out(`${JSON.stringify(rows, null, 2)}\n`);
         return;
@@ -167,7 +161,9 @@ export function registerModelsCommand(
       process.once('SIGINT', onSigint);
       const bar = progressPrinter(io);
       try {
-        const m = await installModel(id, {
+        const m = await (
+          await catalog()
+        ).installModel(id, {
           force: o.force,
           signal: ac.signal,
           onProgress: (p) => bar.update(p),
@@ -186,7 +182,7 @@ export function registerModelsCommand(
     .description('delete a downloaded or imported model (and any interrupted download of it)')
     .argument('<id>')
     .action(async (id: string) => {
-      const r = await removeModel(id);
+      const r = await (await catalog()).removeModel(id);
       io.out(
         r.removed
           ? `removed ${id} (${formatBytes(r.removed.sizeOnDisk)} freed)\n`
@@ -238,7 +234,7 @@ export function registerModelsCommand(
           }
           manifest = { ...(given as ManifestInput), ...overrides };
         } else {
-          const probe = await probeOnnx(file, { id: o.id, name: o.name });
+          const probe = await (await catalog()).probeOnnx(file, { id: o.id, name: o.name });
           if (!probe.proposal) {
             throw new CatalogError(
               `${file} cannot be used by Tintype:\n  - ${probe.problems.join('\n  - ')}`,
@@ -262,7 +258,7 @@ export function registerModelsCommand(
             );
           }
         }
-        const m = await importModel(file, manifest, { overwrite: o.overwrite });
+        const m = await (await catalog()).importModel(file, manifest, { overwrite: o.overwrite });
         if (o.json) io.out(`${JSON.stringify(m, null, 2)}\n`);
         else io.out(`imported ${m.id} (${m.task}) into ${m.dir}\n`);
       },
@@ -276,7 +272,9 @@ export function registerModelsCommand(
     .argument('[ids...]', 'only these models')
     .option('--json', 'print JSON')
     .action(async (ids: string[], o: { json?: boolean }) => {
-      const results = await verifyModels(ids, {
+      const results = await (
+        await catalog()
+      ).verifyModels(ids, {
         onResult: (r) => {
           if (!o.json)
             io.out(
@@ -297,14 +295,16 @@ export function registerModelsCommand(
     .argument('<id>', 'model id, or "none" to clear')
     .option('--scale <n>', 'upscale factor this default is for', positiveInt)
     .action(async (task: string, id: string, o: { scale?: number }) => {
-      const rows = await listModels();
+      const rows = await (await catalog()).listModels();
       const row = rows.find((r) => r.id === id && r.installed);
       if (id !== 'none') {
         if (!row) throw new CatalogError(`${id} is not installed`, 'NOT_INSTALLED');
         if (row.task !== task)
           throw new CatalogError(`${id} is a ${row.task} model, not ${task}`, 'BAD_MANIFEST');
       }
-      await setDefaultModel(task as Task, id === 'none' ? null : id, {
+      await (
+        await catalog()
+      ).setDefaultModel(task as Task, id === 'none' ? null : id, {
         scale: o.scale ?? row?.installed?.manifest.scale,
       });
       io.out(id === 'none' ? `cleared the ${task} default\n` : `${id} is now the default for ${task}\n`);

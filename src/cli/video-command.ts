@@ -5,15 +5,9 @@ import { ModelRegistry } from '../engine/models/registry';
 import { defaultModelDirs } from '../engine/models/paths';
 import { consoleLogger, silentLogger } from '../engine/log';
 import type { ExecutionProviderChoice, OpName, OpOptions } from '../engine/types';
-import {
-  perFrame,
-  perWindow,
-  renderVideo,
-  VIDEO_FORMATS,
-  VideoError,
-  type VideoProgress,
-  type VideoResult,
-} from '../engine/video';
+import type { VideoProgress, VideoResult } from '../engine/video';
+import { VideoError } from '../engine/video/errors';
+import { VIDEO_FORMATS } from '../engine/video/formats';
 import { collect, numberOption, parseOps } from './options';
 import { formatSeconds, ProgressBar } from './progress';
 
@@ -117,6 +111,8 @@ async function runVideoCommand(input: string, o: VideoCommandOptions): Promise<v
   let bar: ProgressBar | undefined;
   let barTotal = 0;
   try {
+    // Loaded on demand: the film pipeline is not needed by the other commands' start-up.
+    const { perFrame, perWindow, renderVideo } = await import('../engine/video');
     const result = await renderVideo({
       input,
       output: o.output,
