@@ -63,6 +63,15 @@ function startWorker(path: string, workerData: unknown): Worker {
 }
 
 /**
+ * A copy of a raster with its own buffer, to transfer to a worker. Posting the caller's raster by
+ * structured clone instead kept every posted frame alive in this thread until the whole render ended
+ * (measured: +6 MB per 1080p frame of a film).
+ */
+function detachedCopy(r: Raster): Raster {
+  return { width: r.width, height: r.height, channels: r.channels, depth: r.depth, data: r.data.slice() };
+}
+
+/**
  * A pool of worker threads that run engine jobs, so the caller's event loop (Electron's main
  * process, the CLI's progress bar, the server) never blocks on pixels or inference.
  */
@@ -160,9 +169,13 @@ export class EnginePool {
     return reply.result;
   }
 
-  /** The raster's buffer is copied to the worker (the caller keeps its own); the result is transferred back. */
+  /** The caller keeps its raster: a copy is transferred to the worker, and the result transferred back. */
   async processRaster(raster: Raster, ops: OpName[], options: OpOptions = {}): Promise<Raster> {
-    const reply = await this.submit((id) => ({ id, kind: 'raster', raster, ops, options }), []);
+    const copy = detachedCopy(raster);
+    const reply = await this.submit(
+      (id) => ({ id, kind: 'raster', raster: copy, ops, options }),
+      [copy.data.buffer as ArrayBuffer],
+    );
     if (reply.type !== 'raster') throw new Error('internal: unexpected reply');
     return reply.raster;
   }
@@ -173,7 +186,11 @@ export class EnginePool {
     ops: OpName[],
     options: OpOptions = {},
   ): Promise<Raster> {
-    const reply = await this.submit((id) => ({ id, kind: 'window', frames, ops, options }), []);
+    const copies = frames.map(detachedCopy) as [Raster, Raster, Raster];
+    const reply = await this.submit(
+      (id) => ({ id, kind: 'window', frames: copies, ops, options }),
+      copies.map((c) => c.data.buffer as ArrayBuffer),
+    );
     if (reply.type !== 'raster') throw new Error('internal: unexpected reply');
     return reply.raster;
   }
