@@ -17,34 +17,6 @@ export function maxValue(depth: 8 | 16): number {
   return depth === 16 ? 65535 : 255;
 }
 
-/** BT.601 luma of a raster, 0..1, one float per pixel. */
-export function lumaPlane(r: Raster): Float32Array {
-  const n = r.width * r.height;
-  const out = new Float32Array(n);
-  const inv = 1 / maxValue(r.depth);
-  const d = r.data;
-  if (r.channels === 1) {
-    for (let i = 0; i < n; i++) out[i] = d[i] * inv;
-  } else {
-    for (let i = 0, j = 0; i < n; i++, j += 3) out[i] = (KR * d[j] + KG * d[j + 1] + KB * d[j + 2]) * inv;
-  }
-  return out;
-}
-
-/** Luma quantized to the raster's own depth (grey image the colorizer sees). */
-export function lumaRaster(r: Raster): Raster {
-  if (r.channels === 1) return r;
-  const n = r.width * r.height;
-  const out = r.depth === 16 ? new Uint16Array(n) : new Uint8Array(n);
-  const d = r.data;
-  const max = maxValue(r.depth);
-  for (let i = 0, j = 0; i < n; i++, j += 3) {
-    const y = KR * d[j] + KG * d[j + 1] + KB * d[j + 2];
-    out[i] = y > max ? max : Math.round(y);
-  }
-  return { width: r.width, height: r.height, channels: 1, depth: r.depth, data: out };
-}
-
 /** U and V planes (BT.601 analog scaling) of an RGB prediction given as floats 0..1, interleaved. */
 export function chromaFromRgb(rgb: Float32Array, n: number): { u: Float32Array; v: Float32Array } {
   const u = new Float32Array(n);

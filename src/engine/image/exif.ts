@@ -16,7 +16,7 @@ function tiffPart(exif: Buffer): Buffer {
 }
 
 /** A copy of the EXIF block whose IFD0 Orientation (0x0112) says 1 (upright). */
-export function withUprightOrientation(exif: Buffer): Buffer {
+function withUprightOrientation(exif: Buffer): Buffer {
   const out = Buffer.from(exif);
   const start = out.subarray(0, 6).equals(EXIF_HEADER) ? 6 : 0;
   const t = out.subarray(start);
