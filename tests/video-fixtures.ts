@@ -58,6 +58,22 @@ export interface ClipOptions {
   extra?: string[];
 }
 
+/** H.264 with BT.709 colour tags, for tests that check colour metadata is carried through. */
+export const X264_BT709 = [
+  '-c:v',
+  'libx264',
+  '-preset',
+  'ultrafast',
+  '-pix_fmt',
+  'yuv420p',
+  '-color_primaries',
+  'bt709',
+  '-color_trc',
+  'bt709',
+  '-colorspace',
+  'bt709',
+];
+
 /** A testsrc2 clip (moving pattern with a frame counter: every frame differs) with optional tones. */
 export async function makeClip(path: string, o: ClipOptions = {}): Promise<string> {
   const seconds = o.seconds ?? 2;

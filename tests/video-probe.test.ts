@@ -2,7 +2,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeMedia, renderVideo, resolveFfmpeg, VideoError } from '../src/engine/video';
-import { ffmpeg, invertProcessor, makeClip, tempDir } from './video-fixtures';
+import { ffmpeg, invertProcessor, makeClip, tempDir, X264_BT709 } from './video-fixtures';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -86,20 +86,7 @@ describe('probe', () => {
       seconds: 2,
       rotate: 90,
       audio: [440],
-      video: [
-        '-c:v',
-        'libx264',
-        '-preset',
-        'ultrafast',
-        '-pix_fmt',
-        'yuv420p',
-        '-color_primaries',
-        'bt709',
-        '-color_trc',
-        'bt709',
-        '-colorspace',
-        'bt709',
-      ],
+      video: X264_BT709,
       extra: ['-aspect', '16:9'],
     });
     const { ffprobe } = await resolveFfmpeg();

@@ -15,6 +15,7 @@ import {
   packetHashes,
   sleep,
   tempDir,
+  X264_BT709,
 } from './video-fixtures';
 
 let dir: string;
@@ -104,20 +105,7 @@ describe('film metadata', () => {
       seconds: 2,
       audio: [440],
       rotate: 90,
-      video: [
-        '-c:v',
-        'libx264',
-        '-preset',
-        'ultrafast',
-        '-pix_fmt',
-        'yuv420p',
-        '-color_primaries',
-        'bt709',
-        '-color_trc',
-        'bt709',
-        '-colorspace',
-        'bt709',
-      ],
+      video: X264_BT709,
       extra: ['-aspect', '16:9'],
     });
     const out = join(dir, 'ntsc-out.mp4');
