@@ -63,6 +63,8 @@ function tinyConfig(task: 'restore' | 'colorize' | 'microscopy', pack: string): 
       attention_level: 1,
       zero_head: false,
       ...(task === 'microscopy' ? { frames: 3, scale: 2 } : {}),
+      // The bundled colorizer predicts chroma at a lower resolution; export must still answer full size.
+      ...(task === 'colorize' ? { out_stride: 2 } : {}),
     },
     critic: { width: 8, layers: 1 },
     loss: {

@@ -13,6 +13,7 @@ from tintype_train.checkpoint import load_checkpoint
 from tintype_train.compat import strip_spectral_norm
 from tintype_train.models import Generator, GeneratorConfig
 from tintype_train.pack import build_pack
+from tintype_train.tasks import make_task
 from tintype_train.selection import read_curve, select_best, smooth, write_curve
 from tintype_train.train import Trainer
 
@@ -205,6 +206,29 @@ class ModelTest(unittest.TestCase):
         g = Generator(GeneratorConfig(in_channels=1, out_channels=1, frames=3, scale=4, width=8, depth=2,
                                       attention_level=1)).eval()
         self.assertEqual(tuple(g(torch.rand(1, 3, 8, 12)).shape), (1, 1, 32, 48))
+
+    def test_strided_colorizer_answers_at_low_resolution_and_exports_full_size(self):
+        cfg = {"task": "colorize", "crappifier": {"kind": "colorize"}, "loss": {"color": {"bins": 8}},
+               "generator": {"width": 8, "depth": 3, "blocks": 1, "attention_level": 1, "out_stride": 4}}
+        task = make_task(cfg, torch.device("cpu"), training=False)
+        g = Generator(task.generator_config()).eval()
+        x = torch.rand(2, 1, 32, 48)
+        logits = g(x)
+        self.assertEqual(tuple(logits.shape), (2, 64, 8, 12))
+        target = torch.rand(2, 3, 32, 48)
+        loss = task.content_loss(logits, target)
+        self.assertTrue(torch.isfinite(loss))
+        self.assertEqual(tuple(task.image(logits, target).shape), (2, 3, 32, 48))
+        with torch.no_grad():
+            ab = task.export_module(g)(x)
+            low = task.decode(g(x)) / 128.0
+        self.assertEqual(tuple(ab.shape), (2, 2, 32, 48))
+        torch.testing.assert_close(ab, torch.nn.functional.interpolate(low, scale_factor=4.0, mode="bilinear",
+                                                                      align_corners=False), atol=1e-5, rtol=1e-5)
+        with self.assertRaises(ValueError):
+            Generator(GeneratorConfig(width=8, depth=2, out_stride=8, residual=False, out_channels=4))
+        with self.assertRaises(ValueError):
+            Generator(GeneratorConfig(width=8, depth=2, out_stride=2))  # residual restore model
 
     def test_residual_generator_starts_as_identity(self):
         g = Generator(GeneratorConfig(width=8, depth=2, blocks=1)).eval()

@@ -81,8 +81,9 @@ class GeneratorRunner:
         ph, pw = (-h) % m, (-w) % m
         xp = F.pad(x, (0, pw, 0, ph), mode="reflect" if min(h, w) > max(ph, pw) else "replicate")
         y = self.gen(xp.to(self.device)).float().cpu()
-        s = self.gen.cfg.scale
-        return y[..., : h * s, : w * s]
+        s, k = self.gen.cfg.scale, self.gen.cfg.out_stride
+        # A strided colorizer answers at 1/k resolution: keep the part over the unpadded image.
+        return y[..., : -(-h * s // k), : -(-w * s // k)]
 
     def tiled(self, x: torch.Tensor, tile: int = 384, overlap: int = 32) -> torch.Tensor:
         """Runs overlapping tiles and keeps each tile's centre, as the engine tiles restore models

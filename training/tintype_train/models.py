@@ -114,6 +114,10 @@ class GeneratorConfig:
     scale: int = 1  # 1, 2 or 4: output size / input size
     zero_head: bool = True  # residual models start as the identity (stable); tests turn it off
     decoder_mult: float = 1.0  # decoder width relative to the encoder's at each level (DeOldify "wide": 2)
+    # 2 or 4: the head works at 1/out_stride resolution. Chroma is low-frequency and is merged over
+    # the photo's own full-resolution lightness anyway, so a colorizer loses nothing visible, and
+    # its per-pixel bin logits (256 channels) cost out_stride**2 times less.
+    out_stride: int = 1
 
     @property
     def multiple(self) -> int:
@@ -127,6 +131,10 @@ class Generator(nn.Module):
             raise ValueError("scale must be 1, 2 or 4")
         if cfg.residual and cfg.in_channels != cfg.out_channels:
             raise ValueError("a residual generator needs in_channels == out_channels")
+        if cfg.out_stride not in (1, 2, 4, 8) or cfg.out_stride > 2 ** cfg.depth:
+            raise ValueError("out_stride must be 1, 2, 4 or 8 and at most 2**depth")
+        if cfg.out_stride > 1 and (cfg.scale > 1 or cfg.residual):
+            raise ValueError("out_stride > 1 is for non-residual models at scale 1 (colorize)")
         self.cfg = cfg
         cin = cfg.in_channels * cfg.frames
         ch = [min(cfg.width * 2 ** i, cfg.width * cfg.max_mult) for i in range(cfg.depth + 1)]
@@ -141,7 +149,8 @@ class Generator(nn.Module):
                                     conv(cm * 2, cm, 3, sn=True), nn.ReLU(), nn.BatchNorm2d(cm))
         self.up = nn.ModuleList()
         c = cm
-        for level in range(cfg.depth, 0, -1):
+        last = int(math.log2(cfg.out_stride))
+        for level in range(cfg.depth, last, -1):
             # This block outputs resolution 1/2**(level-1).
             cout = max(8, int(round(ch[level - 1] * cfg.decoder_mult)))
             self.up.append(UpBlock(c, ch[level - 1], cout, attention=(level - 1) == cfg.attention_level))
@@ -171,6 +180,8 @@ class Generator(nn.Module):
         for up, skip in zip(self.up, reversed(skips)):
             y = up(y, skip)
         base = x
+        if self.cfg.out_stride > 1:
+            base = F.avg_pool2d(x, self.cfg.out_stride)
         if self.cfg.scale > 1:
             y = self.upscale(y)
             base = F.interpolate(x, scale_factor=float(self.cfg.scale), mode="bilinear", align_corners=False)

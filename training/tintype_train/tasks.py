@@ -157,12 +157,18 @@ class ColorizeTask(Task):
         return self.bins.decode(logits, self.temperature)
 
     def image(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        # Like the app: the photo's own lightness with the predicted chroma.
+        # Like the app: the photo's own lightness with the predicted chroma, upsampled when the
+        # generator predicts it at a lower resolution (out_stride).
         L = rgb_to_lab(target)[:, :1]
-        return lab_to_rgb(torch.cat([L, self.decode(pred)], 1))
+        ab = self.decode(pred)
+        if ab.shape[-2:] != L.shape[-2:]:
+            ab = F.interpolate(ab, size=L.shape[-2:], mode="bilinear", align_corners=False)
+        return lab_to_rgb(torch.cat([L, ab], 1))
 
     def content_loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         ab = rgb_to_lab(target)[:, 1:]
+        if ab.shape[-2:] != pred.shape[-2:]:
+            ab = F.adaptive_avg_pool2d(ab, pred.shape[-2:])
         loss = self.color_loss(pred, ab)
         if self.feature is not None:
             loss = loss + self.feature_weight * self.feature(self.image(pred, target), target)
@@ -190,7 +196,7 @@ class ColorizeTask(Task):
         return m["psnr"] - penalty * max(0.0, gap - 8.0)
 
     def export_module(self, gen: nn.Module) -> nn.Module:
-        return _ColorizeExport(gen, self.bins.centres.clone(), self.temperature)
+        return _ColorizeExport(gen, self.bins.centres.clone(), self.temperature, gen.cfg.out_stride)
 
     def manifest_fields(self, gcfg: GeneratorConfig) -> dict:
         m = gcfg.multiple
@@ -207,9 +213,10 @@ class ColorizeTask(Task):
 
 
 class _ColorizeExport(nn.Module):
-    def __init__(self, gen: nn.Module, centres: torch.Tensor, temperature: float):
+    def __init__(self, gen: nn.Module, centres: torch.Tensor, temperature: float, out_stride: int = 1):
         super().__init__()
         self.gen = gen
+        self.out_stride = out_stride
         self.register_buffer("centres", (centres / AB_SCALE).t().contiguous().view(1, 2, -1, 1))
         self.temperature = temperature
 
@@ -217,7 +224,11 @@ class _ColorizeExport(nn.Module):
         p = torch.softmax(self.gen(grey) / self.temperature, dim=1)  # (B,Q,H,W)
         a = (p * self.centres[:, 0].view(1, -1, 1, 1)).sum(1, keepdim=True)
         b = (p * self.centres[:, 1].view(1, -1, 1, 1)).sum(1, keepdim=True)
-        return torch.cat([a, b], 1)
+        ab = torch.cat([a, b], 1)
+        if self.out_stride > 1:
+            # The contract's output matches the input size; the engine merges it over full-res luma.
+            ab = F.interpolate(ab, scale_factor=float(self.out_stride), mode="bilinear", align_corners=False)
+        return ab
 
 
 TASKS = {"restore": RestoreTask, "colorize": ColorizeTask, "microscopy": MicroscopyTask}
