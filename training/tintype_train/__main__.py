@@ -1,4 +1,4 @@
-"""python3 -m tintype_train {pack,train,export,select,eval-restore,eval-colorize} ...  (see training/README.md)"""
+"""python3 -m tintype_train {pack,train,export,select,eval-restore,eval-colorize,peer-colorize} ...  (see training/README.md)"""
 
 from __future__ import annotations
 
@@ -86,6 +86,14 @@ def main(argv=None) -> int:
     p.add_argument("--json")
     p.add_argument("--sheet", help="contact sheet of datasets/bw (PNG)")
 
+    p = sub.add_parser("peer-colorize", help="DeOldify-style PyTorch eager colorization (the speed peer); JSON timings")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--render", type=int, default=256)
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--temperature", type=float)
+    p.add_argument("--out-dir", required=True)
+    p.add_argument("inputs", nargs="+")
+
     a = ap.parse_args(argv)
     try:
         return _run(a)
@@ -94,7 +102,21 @@ def main(argv=None) -> int:
         return 2
 
 
+def _threads() -> None:
+    """Some torch builds (Debian's 1.13) start with one intra-op thread whatever the machine has;
+    use every core unless TINTYPE_TORCH_THREADS says otherwise."""
+    import os
+
+    import torch
+    want = os.environ.get("TINTYPE_TORCH_THREADS")
+    n = int(want) if want else (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    if n > 0 and torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+
+
 def _run(a) -> int:
+    if a.cmd != "pack":
+        _threads()
     if a.cmd == "pack":
         from .pack import build_pack
         build_pack(a.datasets, a.out, short_side=a.short_side, quality=a.quality, max_mb=a.max_mb, limit=a.limit)
@@ -137,6 +159,9 @@ def _run(a) -> int:
             if not a.checkpoint:
                 raise ValueError("--sheet needs --checkpoint")
             contact_sheet(a.datasets, a.checkpoint, a.sheet, size=a.size, temperature=a.temperature)
+    elif a.cmd == "peer-colorize":
+        from .peer import main_json
+        print(main_json(a))
     return 0
 
 
