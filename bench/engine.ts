@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import sharp from 'sharp';
+import { greyScan } from './_photo';
 import { installBenchColorizer } from './models';
 
 const root = join(import.meta.dirname, '..');
@@ -16,24 +16,6 @@ const work = mkdtempSync(join(tmpdir(), 'tintype-bench-'));
 const models = join(work, 'models');
 const id = installBenchColorizer(models);
 const renderSize = Number(process.env.BENCH_RENDER_SIZE ?? 280);
-
-async function photo(path: string, width: number, height: number): Promise<void> {
-  // A greyscale "scan" with real texture: JPEG sizes and decode costs like a photo's.
-  const noise = await sharp({
-    create: {
-      width,
-      height,
-      channels: 3,
-      background: '#808080',
-      noise: { type: 'gaussian', mean: 128, sigma: 40 },
-    },
-  })
-    .blur(1.2)
-    .greyscale()
-    .jpeg({ quality: 90 })
-    .toBuffer();
-  await sharp(noise).toFile(path);
-}
 
 function timeCli(args: string[]): { ms: number; maxRssMb: number; ok: boolean; err: string } {
   const useTime = existsSync('/usr/bin/time');
@@ -78,8 +60,8 @@ async function modelOnly(): Promise<{ createMs: number; firstRunMs: number; runM
 
 const p12 = join(work, 'photo-12mp.jpg');
 const p40 = join(work, 'photo-40mp.jpg');
-await photo(p12, 4000, 3000);
-await photo(p40, 7744, 5184);
+await greyScan(p12, 4000, 3000);
+await greyScan(p40, 7744, 5184);
 
 const model = await modelOnly();
 const cli12 = timeCli([
