@@ -53,4 +53,42 @@ describe('bundled models', () => {
       expect(hi - lo, m.id).toBeGreaterThan(20);
     }
   });
+
+  it('the default colorizer is bundled: a grey scene gets colour and keeps its luminance', async () => {
+    const defaults = JSON.parse(readFileSync(join(BUNDLED, 'defaults.json'), 'utf8')) as {
+      colorize?: string;
+    };
+    expect(defaults.colorize, 'defaults.json names a bundled colorizer').toBeTruthy();
+    const engine = new Engine({ modelDirs: [BUNDLED], ep: 'cpu' });
+    const scene = greyScene(120, 80);
+    const out = await engine.processRaster(scene, ['colorize'], {});
+    expect([out.width, out.height, out.channels]).toEqual([120, 80, 3]);
+    let lumaErr = 0;
+    let chroma = 0;
+    for (let i = 0; i < scene.width * scene.height; i++) {
+      const [r, g, b] = [out.data[i * 3], out.data[i * 3 + 1], out.data[i * 3 + 2]];
+      const y = 0.299 * r + 0.587 * g + 0.114 * b;
+      lumaErr = Math.max(lumaErr, Math.abs(y - scene.data[i]));
+      chroma +=
+        Math.abs(-0.168736 * r - 0.331264 * g + 0.5 * b) + Math.abs(0.5 * r - 0.418688 * g - 0.081312 * b);
+    }
+    expect(lumaErr).toBeLessThanOrEqual(2);
+    // Mean |Cb| + |Cr| in 8-bit levels: a sepia-free grey answer would be ~0.
+    expect(chroma / (scene.width * scene.height)).toBeGreaterThan(2);
+  });
 });
+
+/** A grey "landscape": a bright smooth sky over darker, textured ground. */
+function greyScene(width: number, height: number) {
+  const data = new Uint8Array(width * height);
+  let seed = 7;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const sky = y < height * 0.45;
+      const v = sky ? 215 - (40 * y) / height : 70 + 30 * Math.sin(x / 3) * Math.cos(y / 4) + 30 * rand();
+      data[y * width + x] = Math.round(v);
+    }
+  }
+  return { width, height, channels: 1 as const, depth: 8 as const, data };
+}
