@@ -10,7 +10,7 @@ const ROOT = join(import.meta.dirname, '..');
 
 /** The README's quick start, out of the box: bundled models, default choices, no models folder. */
 describe('quick start', () => {
-  it('upscales the sample ×4 and restores it with the bundled defaults', async () => {
+  it('upscales the sample ×4, restores and colorizes it with the bundled defaults', async () => {
     const dir = tempDir();
     const env = { ...process.env, TINTYPE_MODELS_DIR: join(dir, 'no-user-models') };
     const sample = join(ROOT, 'resources', 'samples', 'harbour.png');
@@ -42,6 +42,17 @@ describe('quick start', () => {
     expect(JSON.parse(restored.stdout.trim())).toMatchObject({
       ok: true,
       models: ['tintype-restore'],
+      width: 320,
+      height: 200,
+    });
+    const colorized = await run(
+      process.execPath,
+      [join(ROOT, 'bin', 'tintype.js'), 'colorize', sample, '-o', join(dir, 'colour.png'), '--json'],
+      { env },
+    );
+    expect(JSON.parse(colorized.stdout.trim())).toMatchObject({
+      ok: true,
+      models: ['tintype-colorize'],
       width: 320,
       height: 200,
     });
