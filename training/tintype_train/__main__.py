@@ -115,7 +115,7 @@ def _threads() -> None:
 
 
 def _run(a) -> int:
-    if a.cmd != "pack":
+    if a.cmd != "pack":  # every other command runs torch
         _threads()
     if a.cmd == "pack":
         from .pack import build_pack

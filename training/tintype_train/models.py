@@ -114,7 +114,7 @@ class GeneratorConfig:
     scale: int = 1  # 1, 2 or 4: output size / input size
     zero_head: bool = True  # residual models start as the identity (stable); tests turn it off
     decoder_mult: float = 1.0  # decoder width relative to the encoder's at each level (DeOldify "wide": 2)
-    # 2 or 4: the head works at 1/out_stride resolution. Chroma is low-frequency and is merged over
+    # 2, 4 or 8: the head works at 1/out_stride resolution. Chroma is low-frequency and is merged over
     # the photo's own full-resolution lightness anyway, so a colorizer loses nothing visible, and
     # its per-pixel bin logits (256 channels) cost out_stride**2 times less.
     out_stride: int = 1
