@@ -73,7 +73,7 @@ describe('bundled models', () => {
         Math.abs(-0.168736 * r - 0.331264 * g + 0.5 * b) + Math.abs(0.5 * r - 0.418688 * g - 0.081312 * b);
     }
     expect(lumaErr).toBeLessThanOrEqual(2);
-    // Mean |Cb| + |Cr| in 8-bit levels: a sepia-free grey answer would be ~0.
+    // Mean |Cb| + |Cr| in 8-bit levels: a colourless answer would be ~0.
     expect(chroma / (scene.width * scene.height)).toBeGreaterThan(2);
   });
 });
