@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { Engine } from '../src/engine';
 import { bundledModelsDir, userModelsDir } from '../src/engine/models/paths';
+import { psnr } from './sr-quality';
 
 const root = resolve(import.meta.dirname, '..');
 const VAL = resolve(root, '..', 'shared', 'datasets', 'val');
@@ -56,12 +57,6 @@ export function colourfulness(rgb: Uint8Array): number {
   const sdrg = Math.sqrt(Math.max(0, qrg / n - mrg * mrg));
   const sdyb = Math.sqrt(Math.max(0, qyb / n - myb * myb));
   return Math.hypot(sdrg, sdyb) + 0.3 * Math.hypot(mrg, myb);
-}
-
-function psnr(a: Uint8Array, b: Uint8Array): number {
-  let se = 0;
-  for (let i = 0; i < a.length; i++) se += (a[i] - b[i]) ** 2;
-  return 10 * Math.log10((255 * 255) / Math.max(se / a.length, 1e-10));
 }
 
 const files = listImages(VAL).slice(0, limit || undefined);

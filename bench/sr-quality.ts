@@ -55,7 +55,7 @@ export function cropBorder(p: Float64Array, width: number, height: number, borde
   return { data: out, width: w, height: h };
 }
 
-export function psnr(a: Float64Array, b: Float64Array, peak = 255): number {
+export function psnr(a: ArrayLike<number>, b: ArrayLike<number>, peak = 255): number {
   let se = 0;
   for (let i = 0; i < a.length; i++) se += (a[i] - b[i]) ** 2;
   const mse = se / a.length;
