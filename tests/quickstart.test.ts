@@ -34,23 +34,23 @@ describe('quick start', () => {
     expect([r.width, r.height]).toEqual([1280, 800]);
     const meta = await sharp(join(dir, 'up.png')).metadata();
     expect([meta.width, meta.height]).toEqual([1280, 800]);
-    const restored = await run(
-      process.execPath,
-      [join(ROOT, 'bin', 'tintype.js'), 'restore', sample, '-o', join(dir, 'restored.png'), '--json'],
-      { env },
-    );
-    expect(JSON.parse(restored.stdout.trim())).toMatchObject({
+    const tintype = async (op: string, out: string) =>
+      JSON.parse(
+        (
+          await run(
+            process.execPath,
+            [join(ROOT, 'bin', 'tintype.js'), op, sample, '-o', join(dir, out), '--json'],
+            { env },
+          )
+        ).stdout.trim(),
+      );
+    expect(await tintype('restore', 'restored.png')).toMatchObject({
       ok: true,
       models: ['tintype-restore'],
       width: 320,
       height: 200,
     });
-    const colorized = await run(
-      process.execPath,
-      [join(ROOT, 'bin', 'tintype.js'), 'colorize', sample, '-o', join(dir, 'colour.png'), '--json'],
-      { env },
-    );
-    expect(JSON.parse(colorized.stdout.trim())).toMatchObject({
+    expect(await tintype('colorize', 'colour.png')).toMatchObject({
       ok: true,
       models: ['tintype-colorize'],
       width: 320,
