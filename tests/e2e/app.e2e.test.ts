@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { conventionModel } from '../catalog-fixtures';
 import {
   CHROMIUM,
@@ -85,6 +85,12 @@ beforeAll(async () => {
   });
   page.on('pageerror', (e) => consoleErrors.push(e.message));
 }, 120_000);
+
+afterEach((ctx) => {
+  // Without the server's side of the story a failure here (a browser waiting on it) is a guess.
+  if (ctx.task.result?.state === 'fail' && server)
+    console.error(`[e2e] server log (last 6,000 characters):\n${server.log().slice(-6000)}`);
+});
 
 afterAll(async () => {
   await browser?.close();
@@ -222,14 +228,31 @@ describe.skipIf(!haveChromium)('Tintype in a browser against the headless server
     await page.keyboard.press('Escape'); // back to the library
     await expect.poll(() => page.getByTestId('library-view').count()).toBe(1);
     await api('app.stats', { reset: true });
+    // Any queue snapshot asked for once the batch starts answers late, after the batch has finished: the
+    // panel must still end on the finished state the events carried (an older panel reloaded on every
+    // event, let the stale answer land last and froze the batch as running; CI caught it under load).
+    let lateAnswer: Promise<void> | null = null;
+    await page.route('**/api/jobs.list', async (route) => {
+      const response = await route.fetch();
+      if (!lateAnswer && (route.request().postDataJSON() as { limit?: number }).limit !== 1) {
+        lateAnswer = new Promise((r) => setTimeout(r, 2500));
+        await lateAnswer;
+      }
+      await route.fulfill({ response });
+    });
     await page.getByTestId('batch-button').click();
     await page.getByText('Whole project').click();
     await page.getByTestId('batch-start').click();
     // The single render from the asset view was the first batch; this one lands on top of it.
-    await expect.poll(() => page.getByTestId('queue-batch').count()).toBe(2);
+    await expect.poll(() => page.getByTestId('queue-batch').count(), { timeout: 10_000 }).toBe(2);
     const batch = page.locator('[data-testid="queue-batch"]').first();
     expect(await batch.getByText('colorize · 3 files').count()).toBe(1);
-    await expect.poll(() => batch.getAttribute('data-finished'), { timeout: 120_000 }).toBe('true');
+    await expect.poll(() => batch.getAttribute('data-finished'), { timeout: 60_000 }).toBe('true');
+    // The late snapshot has landed and been drawn; the batch must still read finished.
+    await lateAnswer;
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 100))));
+    await page.unroute('**/api/jobs.list');
+    expect(await batch.getAttribute('data-finished')).toBe('true');
     expect(await batch.getAttribute('data-done')).toBe('2');
     expect(await batch.getAttribute('data-failed')).toBe('1');
     const failed = page.locator('[data-testid="queue-job"][data-status="failed"]');

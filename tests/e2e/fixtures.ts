@@ -122,6 +122,8 @@ export interface Server {
   token: string;
   port: number;
   child: ChildProcess;
+  /** What the server logged so far (its log goes to stderr), to print when a test fails. */
+  log(): string;
   stop(): Promise<void>;
 }
 
@@ -157,6 +159,7 @@ export async function startServer(opts: {
   return {
     ...info,
     child,
+    log: () => stderr,
     stop: () =>
       new Promise<void>((ok) => {
         if (child.exitCode !== null) return ok();

@@ -63,7 +63,6 @@ export function App() {
   const [settingsOpen, setSettingsOpen] = useState(false);
   const [creating, setCreating] = useState(false);
   const [exportIds, setExportIds] = useState<number[] | null>(null);
-  const [activeJobs, setActiveJobs] = useState(0);
 
   useEffect(() => {
     void api.call('settings.get', {}).then(setSettings);
@@ -84,11 +83,13 @@ export function App() {
     setView({ kind: 'library' });
   }, [projectId]);
 
-  const refreshActive = () =>
-    void api
-      .call('jobs.list', { limit: 1 })
-      .then((r) => setActiveJobs(r.batches.reduce((n, b) => n + b.queued + b.running, 0)));
-  useEffect(refreshActive, [api]);
+  // Coalesced like every other reload: one answering out of order would leave a stale count.
+  const active = useRemote(
+    () => api.call('jobs.list', { limit: 1 }),
+    [api],
+    (e) => e.type === 'batch' || e.type === 'batch-done',
+  );
+  const activeJobs = active.data?.batches.reduce((n, b) => n + b.queued + b.running, 0) ?? 0;
   const toggleTheme = () => {
     const next = colorScheme === 'dark' ? 'light' : 'dark';
     setColorScheme(next);
@@ -105,7 +106,6 @@ export function App() {
   };
   useApiEvent((e) => {
     if (e.type === 'menu') onMenu(e.action);
-    if (e.type === 'batch' || e.type === 'batch-done') refreshActive();
     if (e.type === 'settings') void api.call('settings.get', {}).then(setSettings);
   });
   useHotkeys([

@@ -1,8 +1,9 @@
 import { Alert, Badge, Button, Group, Modal, Progress, ScrollArea, Stack, Table, Text } from '@mantine/core';
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import type { ModelRow } from '../../../shared/api';
 import { useApi, useApiEvent } from '../api/context';
 import { formatBytes, formatDuration } from '../format';
+import { useRemote } from '../state/remote';
 import { ImportOnnxModal } from './ImportOnnxModal';
 
 const TASK_COLOR: Record<ModelRow['task'], string> = {
@@ -14,30 +15,35 @@ const TASK_COLOR: Record<ModelRow['task'], string> = {
 /** The model manager: what is installed, what the catalog offers, downloads with progress. */
 export function ModelsModal(props: { opened: boolean; onClose: () => void }) {
   const api = useApi();
-  const [rows, setRows] = useState<ModelRow[] | null>(null);
-  const [dir, setDir] = useState('');
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [importing, setImporting] = useState(false);
   const [imported, setImported] = useState<string | null>(null);
-  const load = () =>
-    void api.call('models.catalog', {}).then((r) => {
-      setRows(r.models);
-      setDir(r.modelsDir);
-    });
-  useEffect(() => {
-    if (props.opened) load();
-  }, [props.opened]);
+  // Downloads in progress, from events; the catalog snapshot reloads (coalesced) when one ends, so an
+  // older snapshot can never answer last and show a finished download as still running.
+  const [progress, setProgress] = useState<Map<string, ModelRow['progress']>>(new Map());
+  const catalog = useRemote(
+    () => (props.opened ? api.call('models.catalog', {}) : Promise.resolve(null)),
+    [props.opened],
+    (e) => props.opened && e.type === 'model' && e.state !== 'installing',
+  );
   useApiEvent((e) => {
-    if (e.type !== 'model' || !props.opened) return;
-    if (e.state === 'installing')
-      setRows(
-        (rs) => rs?.map((r) => (r.id === e.id ? { ...r, installing: true, progress: e.progress } : r)) ?? rs,
-      );
+    if (e.type !== 'model') return;
+    if (e.state === 'installing') setProgress((m) => new Map(m).set(e.id, e.progress));
     else {
+      setProgress((m) => {
+        const next = new Map(m);
+        next.delete(e.id);
+        return next;
+      });
       if (e.error) setErrors((m) => ({ ...m, [e.id]: e.error! }));
-      load();
     }
   });
+  const rows =
+    catalog.data?.models.map((r) =>
+      progress.has(r.id) ? { ...r, installing: true, progress: progress.get(r.id) ?? null } : r,
+    ) ?? null;
+  const dir = catalog.data?.modelsDir ?? '';
+  const load = catalog.reload;
   const act = async (fn: () => Promise<unknown>, id: string) => {
     setErrors((m) => ({ ...m, [id]: '' }));
     try {

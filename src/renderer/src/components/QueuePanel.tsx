@@ -11,11 +11,13 @@ import {
   Title,
   Tooltip,
 } from '@mantine/core';
-import { useCallback, useEffect, useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { Batch, Job } from '../../../shared/api';
 import { useApi, useApiEvent } from '../api/context';
 import { formatDuration, formatRate } from '../format';
 import { IconRetry, IconX } from './icons';
+import { mergeLive, pruneLive, tick, type Stamped } from '../state/live-list';
+import { useRemote } from '../state/remote';
 import { useToast } from './Toasts';
 
 const STATUS_COLOR: Record<Job['status'], string> = {
@@ -147,21 +149,27 @@ function BatchCard({ batch, jobs }: { batch: Batch; jobs: Job[] }) {
 export function QueuePanel() {
   const api = useApi();
   const toast = useToast();
-  const [jobs, setJobs] = useState<Map<number, Job>>(new Map());
-  const [batches, setBatches] = useState<Map<number, Batch>>(new Map());
-  const load = useCallback(async () => {
-    const r = await api.call('jobs.list', { limit: 1000 });
-    setJobs(new Map(r.jobs.map((j) => [j.id, j])));
-    setBatches(new Map(r.batches.map((b) => [b.id, b])));
-  }, [api]);
+  // One snapshot at a time (useRemote coalesces), overlaid with the objects the events carry: reloading
+  // on every event let an older snapshot answer last and freeze a finished batch as running.
+  const snapshot = useRemote(
+    async () => {
+      const at = tick();
+      return { ...(await api.call('jobs.list', { limit: 1000 })), at };
+    },
+    [api],
+    (e) => e.type === 'library' && e.projectId === null,
+  );
+  const [liveJobs, setLiveJobs] = useState<Map<number, Stamped<Job>>>(new Map());
+  const [liveBatches, setLiveBatches] = useState<Map<number, Stamped<Batch>>>(new Map());
+  const snapAt = snapshot.data?.at ?? 0;
   useEffect(() => {
-    void load();
-  }, [load]);
+    setLiveJobs((m) => pruneLive(m, snapAt));
+    setLiveBatches((m) => pruneLive(m, snapAt));
+  }, [snapAt]);
   useApiEvent((e) => {
-    if (e.type === 'job') setJobs((m) => new Map(m).set(e.job.id, e.job));
+    if (e.type === 'job') setLiveJobs((m) => new Map(m).set(e.job.id, { value: e.job, at: tick() }));
     else if (e.type === 'batch' || e.type === 'batch-done') {
-      if (!batches.has(e.batch.id)) void load();
-      else setBatches((m) => new Map(m).set(e.batch.id, e.batch));
+      setLiveBatches((m) => new Map(m).set(e.batch.id, { value: e.batch, at: tick() }));
       if (e.type === 'batch-done') {
         const b = e.batch;
         toast({
@@ -170,8 +178,10 @@ export function QueuePanel() {
           color: b.failed ? 'yellow' : 'green',
         });
       }
-    } else if (e.type === 'library' && e.projectId === null) void load();
+    }
   });
+  const jobs = mergeLive(snapshot.data?.jobs, snapAt, liveJobs);
+  const batches = mergeLive(snapshot.data?.batches, snapAt, liveBatches);
 
   const list = [...batches.values()].sort((a, b) => b.id - a.id);
   const byBatch = new Map<number, Job[]>();
@@ -187,7 +197,7 @@ export function QueuePanel() {
           <Button
             size="compact-xs"
             variant="subtle"
-            onClick={() => void api.call('jobs.clearFinished', {}).then(load)}
+            onClick={() => void api.call('jobs.clearFinished', {}).then(snapshot.reload)}
           >
             Clear finished
           </Button>
