@@ -239,3 +239,34 @@ class ModelTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class GreyShareTest(_Fixture):
+    def _samples(self, p_grey: float, n: int = 40):
+        from tintype_train.data import ImageCache, PairDataset
+        from tintype_train.pack import read_pack
+        images = ImageCache(read_pack(self.root / "pack", "train"))
+        ds = PairDataset(images, make_task(tiny_config(self.root / "pack"), torch.device("cpu")), 16, seed=5,
+                         p_grey=p_grey)
+        return [ds[i] for i in range(n)]
+
+    @staticmethod
+    def _is_grey(t: torch.Tensor) -> bool:
+        return bool(torch.equal(t[0], t[1]) and torch.equal(t[1], t[2]))
+
+    def test_share_of_black_and_white_samples(self):
+        none = self._samples(0.0)
+        self.assertFalse(any(self._is_grey(t) for _, t in none))
+        some = self._samples(0.5)
+        grey = [self._is_grey(t) for _, t in some]
+        self.assertTrue(5 < sum(grey) < 35, sum(grey))
+        # A black-and-white target has a black-and-white input (the damage adds no colour to it when
+        # the noise is grey; colour noise may, so only the target is checked exactly).
+        self.assertTrue(all(self._is_grey(t) for (_, t), g in zip(some, grey) if g))
+
+    def test_colorize_refuses_it(self):
+        from tintype_train.train import load_config
+        cfg = self.root / "bad.json"
+        cfg.write_text(json.dumps({"task": "colorize", "data": {"grey": 0.3}}))
+        with self.assertRaisesRegex(ValueError, "data.grey"):
+            load_config(str(cfg))

@@ -66,15 +66,23 @@ def chw(img: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.array(img.transpose(2, 0, 1), dtype=np.float32)) / 255.0
 
 
+def grey3(img: np.ndarray) -> np.ndarray:
+    """HxWx3 uint8 colour -> the same photo in black and white, still three equal channels."""
+    y = img.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    return np.repeat(np.clip(np.rint(y), 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+
+
 class PairDataset(Dataset):
     """Sample i: an image, a crop and its crappification(s), all drawn from rng(seed, i).
 
-    With `stability`, each sample carries two independent crappifications of one target."""
+    With `stability`, each sample carries two independent crappifications of one target. With
+    `p_grey`, that share of the training samples is made black-and-white first (target and input),
+    so a restorer also learns greyscale JPEGs and scans, which carry no chroma damage."""
 
     def __init__(self, images: ImageCache, task, crop: int, seed: int, stability: bool = False,
-                 fixed: bool = False):
+                 fixed: bool = False, p_grey: float = 0.0):
         self.images, self.task, self.crop, self.seed = images, task, crop, seed
-        self.stability, self.fixed = stability, fixed
+        self.stability, self.fixed, self.p_grey = stability, fixed, p_grey
 
     def __len__(self) -> int:
         return len(self.images) if self.fixed else 2 ** 62
@@ -98,6 +106,9 @@ class PairDataset(Dataset):
             clean = centre_crop(self.images.get(idx), self.crop + margin)
         else:
             clean = random_crop(self.images.get(int(rng.integers(len(self.images)))), self.crop + margin, rng)
+            # Drawn only when asked for, so the stream of configs without it is unchanged.
+            if self.p_grey > 0 and rng.random() < self.p_grey:
+                clean = grey3(clean)
         target = chw(clean[margin // 2: margin // 2 + self.crop, margin // 2: margin // 2 + self.crop]
                      if margin else clean)
         target = self.task.target(target)

@@ -37,7 +37,7 @@ DEFAULTS: dict = {
     "loss": {"feature": 0.0, "vgg_weights": None, "vgg_random": False, "stability": 0.0, "gan_weight": 0.02,
              "color": {}},
     "data": {"pack": "training/data/pack", "crop": 128, "batch": 16, "workers": 0, "val_size": 256, "val_count": 60,
-             "val_batch": 8},
+             "val_batch": 8, "grey": 0.0},
     "optim": {"lr": 1e-3, "weight_decay": 1e-3, "warmup": 200, "final_lr_frac": 0.05, "clip": 1.0,
               "critic_lr": 2e-4, "gan_lr": 2e-5, "gan_critic_lr": 2e-5},
     "schedule": {"gen_steps": 4000, "save_outputs": 1024, "critic_steps": 400, "gan_steps": 400,
@@ -69,9 +69,13 @@ def load_config(path: Optional[str]) -> dict:
         return copy.deepcopy(DEFAULTS)
     p = Path(path)
     try:
-        return merge(DEFAULTS, json.loads(p.read_text()))
+        cfg = merge(DEFAULTS, json.loads(p.read_text()))
     except (OSError, json.JSONDecodeError) as err:
         raise ValueError(f"{p}: cannot read config ({err})") from err
+    grey = float(cfg["data"]["grey"])
+    if not 0.0 <= grey <= 1.0 or (grey > 0 and cfg["task"] == "colorize"):
+        raise ValueError(f"{p}: data.grey must be in [0, 1], and 0 for colorize (its targets are colour)")
+    return cfg
 
 
 def colour_prior(images: ImageCache, task: ColorizeTask, max_images: int = 300, size: int = 64) -> torch.Tensor:
@@ -175,7 +179,7 @@ class Trainer:
         if self._loader_iter is None:
             d = self.cfg["data"]
             ds = PairDataset(self.train_images, self.task, int(d["crop"]), int(self.cfg["seed"]),
-                             stability=float(self.cfg["loss"]["stability"]) > 0)
+                             stability=float(self.cfg["loss"]["stability"]) > 0, p_grey=float(d["grey"]))
             workers = int(d["workers"])
             # Its own generator: a DataLoader iterator otherwise draws a seed from the global torch RNG,
             # so a resumed run (new iterator) would see different dropout masks than an uninterrupted one.
