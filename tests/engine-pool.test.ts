@@ -77,7 +77,14 @@ describe('EnginePool (worker threads)', () => {
 
   it('processes files and rasters off the calling thread, with progress, and keeps a failure to its own file', async () => {
     const work = tempDir();
-    const pool = new EnginePool({ modelDirs: [dir], workers: 2, threads: 2, maxQueue: 2 });
+    const lines: string[] = [];
+    const pool = new EnginePool({
+      modelDirs: [dir],
+      workers: 2,
+      threads: 2,
+      maxQueue: 2,
+      log: { info: (m) => lines.push(m), warn: (m) => lines.push(m) },
+    });
     try {
       const inputs = await Promise.all(
         [0, 1, 2].map((i) => saveRaster(join(work, `p${i}.png`), greyPattern(50 + i, 40))),
@@ -106,6 +113,8 @@ describe('EnginePool (worker threads)', () => {
       expect(results[3].ok).toBe(false);
       expect(results[3].error).toMatch(/missing\.png: file not found/);
       expect(progress).toContain(1);
+      // Both workers loaded the model; where the GPU provider fails, the fallback is said once.
+      expect(lines.filter((l) => l.includes('running on CPU')).length).toBeLessThanOrEqual(1);
       const raster = greyPattern(30, 20);
       const out = await pool.processRaster(raster, ['colorize'], { models: { colorize: 'warm' } });
       expect([out.width, out.height, out.channels]).toEqual([30, 20, 3]);

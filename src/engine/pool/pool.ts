@@ -81,6 +81,8 @@ export class EnginePool {
   private readonly queue: PQueue;
   private readonly maxQueue: number;
   private readonly log: Logger;
+  /** Log line → the worker that said it first. */
+  private readonly logged = new Map<string, number>();
   private nextId = 1;
   private closed = false;
 
@@ -99,7 +101,7 @@ export class EnginePool {
     for (let i = 0; i < workers; i++) {
       const worker = startWorker(workerPath, init);
       const slot: Slot = { worker, busy: false };
-      worker.on('message', (msg: WorkerReply) => this.onMessage(msg));
+      worker.on('message', (msg: WorkerReply) => this.onMessage(msg, i));
       worker.on('error', (err) => this.failSlot(slot, err));
       worker.on('exit', (code) => {
         if (!this.closed) this.failSlot(slot, new Error(`engine worker exited with code ${code}`));
@@ -112,8 +114,13 @@ export class EnginePool {
     return this.queue.size;
   }
 
-  private onMessage(msg: WorkerReply): void {
+  private onMessage(msg: WorkerReply, worker: number): void {
     if (msg.type === 'log') {
+      // Every worker meets the same machine: a line another worker already logged (the GPU fallback,
+      // say) is said once. A worker repeating itself is still heard.
+      const first = this.logged.get(msg.message);
+      if (first !== undefined && first !== worker) return;
+      this.logged.set(msg.message, worker);
       this.log[msg.level](msg.message);
       return;
     }
