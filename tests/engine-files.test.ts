@@ -4,6 +4,7 @@ import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine';
+import { unsupportedReason } from '../src/engine/image/io';
 import { decode, greyPattern, luma601, saveRaster, sepiaPattern, tempDir } from './helpers/images';
 import { convGraph, installColorizer, installModel, invertGraph, nanGraph, RGB_01 } from './helpers/models';
 
@@ -218,6 +219,31 @@ describe('files in, files out', () => {
     expect(alphaAt(39)).toBe(255);
   });
 
+  it('reads GIF (first frame), AVIF and AV1 HEIC scans', async () => {
+    const src = sepiaPattern(48, 32);
+    const png = await sharp(Buffer.from(src.data), { raw: { width: 48, height: 32, channels: 3 } })
+      .png()
+      .toBuffer();
+    const inputs = {
+      'scan.gif': await sharp(png).gif().toBuffer(),
+      'scan.avif': await sharp(png).avif({ lossless: true }).toBuffer(),
+      'scan.heic': await sharp(png).heif({ compression: 'av1', lossless: true }).toBuffer(),
+    };
+    for (const [name, bytes] of Object.entries(inputs)) {
+      writeFileSync(join(work, name), bytes);
+      const output = join(work, `${name}.out.png`);
+      const r = await engine.processFile({
+        input: join(work, name),
+        output,
+        ops: ['colorize'],
+        options: { models: { colorize: 'warm' } },
+      });
+      expect(r.ok, `${name}: ${r.error}`).toBe(true);
+      const meta = await sharp(output).metadata();
+      expect([meta.width, meta.height]).toEqual([48, 32]);
+    }
+  });
+
   it('never overwrites an existing output unless asked, and never writes over the original', async () => {
     const src = await saveRaster(join(work, 'keep.png'), greyPattern(20, 20));
     const out = join(work, 'keep.out.png');
@@ -277,10 +303,14 @@ describe('files in, files out', () => {
       );
       writeFileSync(join(bad, 'notes.jpg'), 'Grandma and Grandpa, 1952. Scan later.\n');
       expect(await run(join(bad, 'notes.jpg'))).toMatch(/notes\.jpg: not an image/);
-      await sharp({ create: { width: 8, height: 8, channels: 3, background: '#888' } })
-        .gif()
-        .toFile(join(bad, 'anim.gif'));
-      expect(await run(join(bad, 'anim.gif'))).toMatch(/anim\.gif: unsupported format "gif"/);
+      writeFileSync(
+        join(bad, 'drawing.svg'),
+        '<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><rect width="8" height="8"/></svg>',
+      );
+      expect(await run(join(bad, 'drawing.svg'))).toMatch(/drawing\.svg: unsupported format "svg"/);
+      // No HEVC encoder exists here to make a phone HEIC; the decision itself is checked.
+      expect(unsupportedReason({ format: 'heif', compression: 'hevc' })).toMatch(/HEVC .* export it as JPEG/);
+      expect(unsupportedReason({ format: 'heif', compression: 'av1' })).toBeNull();
       // A valid PNG whose header declares 100000×100000 pixels.
       const png = Buffer.from(
         await sharp({ create: { width: 1, height: 1, channels: 3, background: '#000' } })

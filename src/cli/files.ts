@@ -1,6 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
-import { IMAGE_EXTENSIONS } from '../engine/image/formats';
+import { IMAGE_EXTENSIONS, WRITABLE_EXTENSIONS } from '../engine/image/formats';
 import type { OutputFormat } from '../engine/types';
 
 export interface PlannedFile {
@@ -65,9 +65,20 @@ export async function planOutputs(
   out: string | undefined,
   format: OutputFormat | undefined,
 ): Promise<PlannedFile[]> {
-  const ext = (input: string) => (format ? EXT[format] : extname(input) || '.png');
-  const name = (input: string) => `${basename(input, extname(input))}.${suffix}${ext(input)}`;
-  if (!out) return found.map((f) => ({ input: f.path, output: join(dirname(f.path), name(f.path)) }));
+  const name = (input: string) => {
+    const own = extname(input);
+    const stem = basename(input, own);
+    if (format) return `${stem}.${suffix}${EXT[format]}`;
+    if (WRITABLE_EXTENSIONS.includes(own.toLowerCase())) return `${stem}.${suffix}${own}`;
+    // GIF, AVIF and HEIC inputs become PNG; the old extension stays in the name so photo.gif and
+    // photo.png beside it do not both become photo.colorize.png.
+    return `${stem}-${own.slice(1).toLowerCase()}.${suffix}.png`;
+  };
+  if (!out)
+    return unique(
+      found.map((f) => ({ input: f.path, output: join(dirname(f.path), name(f.path)) })),
+      suffix,
+    );
   const target = resolve(out);
   const s = await stat(target).catch(() => undefined);
   const asFile =
@@ -76,8 +87,28 @@ export async function planOutputs(
     !found[0].root &&
     IMAGE_EXTENSIONS.includes(extname(target).toLowerCase());
   if (asFile) return [{ input: found[0].path, output: target }];
-  return found.map((f) => {
-    const rel = f.root ? dirname(relative(f.root, f.path)) : '.';
-    return { input: f.path, output: join(target, rel, name(f.path)) };
+  return unique(
+    found.map((f) => {
+      const rel = f.root ? dirname(relative(f.root, f.path)) : '.';
+      return { input: f.path, output: join(target, rel, name(f.path)) };
+    }),
+    suffix,
+  );
+}
+
+/**
+ * Two inputs never share an output (a/photo.jpg and b/photo.jpg given to one -o folder): the later
+ * ones get -2, -3… before the suffix, so one batch cannot overwrite its own results.
+ */
+function unique(plan: PlannedFile[], suffix: string): PlannedFile[] {
+  const taken = new Set<string>();
+  return plan.map((p) => {
+    let output = p.output;
+    const b = basename(p.output);
+    const at = b.lastIndexOf(`.${suffix}.`);
+    for (let n = 2; taken.has(output.toLowerCase()); n++)
+      output = join(dirname(p.output), `${b.slice(0, at)}-${n}${b.slice(at)}`);
+    taken.add(output.toLowerCase());
+    return output === p.output ? p : { ...p, output };
   });
 }

@@ -1,7 +1,18 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 
-export const IMAGE_EXTS = new Set(['.jpg', '.jpeg', '.png', '.tif', '.tiff', '.webp', '.gif', '.avif']);
+export const IMAGE_EXTS = new Set([
+  '.jpg',
+  '.jpeg',
+  '.png',
+  '.tif',
+  '.tiff',
+  '.webp',
+  '.gif',
+  '.avif',
+  '.heic',
+  '.heif',
+]);
 export const VIDEO_EXTS = new Set([
   '.mp4',
   '.mov',

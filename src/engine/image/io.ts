@@ -37,6 +37,18 @@ function typed(buf: Buffer, depth: 8 | 16): Uint8Array | Uint16Array {
 }
 
 /** Reads an image for processing, with errors that name the file and the problem. */
+/** Why Tintype will not decode an image sharp could parse the header of, or null when it will. */
+export function unsupportedReason(meta: Pick<Metadata, 'format' | 'compression'>): string | null {
+  const format = meta.format as string;
+  if (!(READABLE_FORMATS as readonly string[]).includes(format))
+    return `unsupported format "${format}" (Tintype reads JPEG, PNG, TIFF, WebP, GIF, AVIF and HEIC)`;
+  // Phones save HEIC with HEVC, whose (patent-encumbered) decoder this build's libvips lacks: say so
+  // up front rather than fail inside the decoder with a codec message.
+  if (format === 'heif' && meta.compression === 'hevc')
+    return 'HEIC photo compressed with HEVC (as phones save them), which Tintype cannot decode; export it as JPEG or PNG first';
+  return null;
+}
+
 export async function readImage(path: string): Promise<LoadedImage> {
   let size: number;
   try {
@@ -57,7 +69,7 @@ export async function readImage(path: string): Promise<LoadedImage> {
     if (/unsupported image format/i.test(msg)) {
       throw fileError(
         path,
-        'not an image Tintype can read (JPEG, PNG, TIFF or WebP expected)',
+        'not an image Tintype can read (JPEG, PNG, TIFF, WebP, GIF, AVIF or HEIC expected)',
         'NOT_IMAGE',
         err,
       );
@@ -65,13 +77,8 @@ export async function readImage(path: string): Promise<LoadedImage> {
     throw fileError(path, `cannot read image header: ${msg}`, 'CORRUPT_IMAGE', err);
   }
   const format = meta.format as string;
-  if (!(READABLE_FORMATS as readonly string[]).includes(format)) {
-    throw fileError(
-      path,
-      `unsupported format "${format}" (Tintype reads JPEG, PNG, TIFF and WebP)`,
-      'UNSUPPORTED_FORMAT',
-    );
-  }
+  const unsupported = unsupportedReason(meta);
+  if (unsupported) throw fileError(path, unsupported, 'UNSUPPORTED_FORMAT');
   const width = meta.width ?? 0;
   const height = meta.height ?? 0;
   if (width <= 0 || height <= 0) throw fileError(path, 'image has no pixels', 'CORRUPT_IMAGE');
