@@ -1,18 +1,9 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
+import { IMAGE_EXTENSIONS } from '../engine/image/formats';
 
-export const IMAGE_EXTS = new Set([
-  '.jpg',
-  '.jpeg',
-  '.png',
-  '.tif',
-  '.tiff',
-  '.webp',
-  '.gif',
-  '.avif',
-  '.heic',
-  '.heif',
-]);
+// The engine's list: the library imports exactly what the engine can render.
+export const IMAGE_EXTS = new Set(IMAGE_EXTENSIONS);
 export const VIDEO_EXTS = new Set([
   '.mp4',
   '.mov',
