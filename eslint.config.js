@@ -1,8 +1,24 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const noElectron = { name: 'electron', message: 'The engine, library and server run without Electron.' };
+const engineInternals = {
+  regex: '(^|/)engine/(?!index$).+',
+  message: 'Import the engine through its index (src/engine/index.ts), not its internal files.',
+};
+
 export default tseslint.config(
-  { ignores: ['out/**', 'dist/**', 'node_modules/**', 'coverage/**', 'training/data/**', 'training/runs/**', 'test-results/**'] },
+  {
+    ignores: [
+      'out/**',
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      'training/data/**',
+      'training/runs/**',
+      'test-results/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -13,11 +29,20 @@ export default tseslint.config(
     },
   },
   {
-    // The engine must run under plain Node (CLI, tests, headless server): never import Electron there.
-    files: ['src/engine/**', 'src/cli/**', 'src/shared/**'],
-    rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: 'electron', message: 'The engine must not depend on Electron.' }] }],
-    },
+    // The engine runs under plain Node (CLI, tests, headless server): never import Electron there, nor
+    // in the other layers that run headless (library, server) or in the browser (shared, renderer).
+    files: ['src/engine/**', 'src/cli/**', 'src/shared/**', 'src/library/**', 'src/server/**'],
+    rules: { 'no-restricted-imports': ['error', { paths: [noElectron] }] },
+  },
+  {
+    // Outside the engine, only its index is imported: the engine's folders are its own business.
+    // (The rule's options replace, not merge, per file, so the headless layers repeat noElectron.)
+    files: ['src/cli/**', 'src/shared/**', 'src/library/**', 'src/server/**'],
+    rules: { 'no-restricted-imports': ['error', { paths: [noElectron], patterns: [engineInternals] }] },
+  },
+  {
+    files: ['src/main/**', 'src/preload/**', 'src/renderer/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [engineInternals] }] },
   },
   {
     files: ['bin/**/*.js', 'tools/*.mjs'],

@@ -1,7 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
-import { IMAGE_EXTENSIONS, WRITABLE_EXTENSIONS } from '../engine/image/formats';
-import type { OutputFormat } from '../engine/types';
+import { IMAGE_EXTENSIONS, WRITABLE_EXTENSIONS, type OutputFormat } from '../engine/index';
 
 export interface PlannedFile {
   input: string;

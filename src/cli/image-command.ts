@@ -2,22 +2,23 @@ import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname } from 'node:path';
 import { Command, Option } from 'commander';
-import { Engine } from '../engine/engine';
-import { EnginePool } from '../engine/pool/pool';
-import { ModelRegistry } from '../engine/models/registry';
-import { defaultModelDirs } from '../engine/models/paths';
-import { orderedOps } from '../engine/ops/order';
-import { effectiveRenderSize } from '../engine/ops/render-size';
-import { renderFactorOf } from '../shared/manifest';
-import { errorMessage } from '../engine/errors';
-import { consoleLogger, silentLogger } from '../engine/log';
 import {
+  Engine,
+  EnginePool,
+  ModelRegistry,
+  defaultModelDirs,
+  orderedOps,
+  effectiveRenderSize,
+  errorMessage,
+  consoleLogger,
+  silentLogger,
   type ExecutionProviderChoice,
   type FileResult,
   type OpName,
   type OpOptions,
   type OutputFormat,
-} from '../engine/types';
+} from '../engine/index';
+import { renderFactorOf } from '../shared/manifest';
 import { collectInputs, planOutputs } from './files';
 import { collect, intOption, numberOption, parseOps } from './options';
 import { ProgressBar } from './progress';

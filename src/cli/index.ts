@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { errorMessage } from '../engine/errors';
+import { errorMessage } from '../engine/index';
 import { registerImageCommands } from './image-command';
 import { registerModelsCommand } from './models-command';
 import { registerVideoCommand } from './video-command';

@@ -5,7 +5,7 @@ import { formatBytes } from '../shared/catalog';
 import type { DownloadProgress, ModelListing } from '../shared/catalog';
 import { TASKS } from '../shared/manifest';
 import type { ManifestInput, Task } from '../shared/manifest';
-import { CatalogError } from '../engine/catalog/errors';
+import { CatalogError } from '../engine/index';
 
 // The catalog (downloads, ONNX probing) loads on demand, so other commands start faster.
 const catalog = () => import('../engine/catalog');

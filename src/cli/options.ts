@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import { OPS, type OpName } from '../engine/types';
+import { OPS, type OpName } from '../engine/index';
 
 /** Option parsers shared by the CLI's commands, so every command words its errors alike. */
 

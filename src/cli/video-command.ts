@@ -1,13 +1,19 @@
 import { Command, Option } from 'commander';
-import { orderedOps } from '../engine/ops/order';
-import { EnginePool } from '../engine/pool/pool';
-import { ModelRegistry } from '../engine/models/registry';
-import { defaultModelDirs } from '../engine/models/paths';
-import { consoleLogger, silentLogger } from '../engine/log';
-import type { ExecutionProviderChoice, OpName, OpOptions } from '../engine/types';
-import type { VideoProgress, VideoResult } from '../engine/video';
-import { VideoError } from '../engine/video/errors';
-import { VIDEO_FORMATS } from '../engine/video/formats';
+import {
+  orderedOps,
+  EnginePool,
+  ModelRegistry,
+  defaultModelDirs,
+  consoleLogger,
+  silentLogger,
+  type ExecutionProviderChoice,
+  type OpName,
+  type OpOptions,
+  type VideoProgress,
+  type VideoResult,
+  VideoError,
+  VIDEO_FORMATS,
+} from '../engine/index';
 import { collect, numberOption, parseOps } from './options';
 import { formatSeconds, ProgressBar } from './progress';
 

@@ -1,8 +1,10 @@
-/**
- * Every failure the user can act on is a TintypeError: it names the file and the problem in plain
- * words, and carries a stable code for the CLI's --json output and the app.
- */
-export type ErrorCode =
+import type { CatalogErrorCode } from '../shared/catalog';
+import { errorMessage } from '../shared/errors';
+
+export { errorMessage };
+
+/** Failures of reading, processing and writing photos, and of loading models. */
+export type CoreErrorCode =
   | 'ENOENT'
   | 'EMPTY'
   | 'NOT_IMAGE'
@@ -21,16 +23,85 @@ export type ErrorCode =
   | 'BAD_ARGUMENT'
   | 'CANCELLED';
 
+/** Failures of the film pipeline (ffmpeg, the work folder, segments). */
+export type VideoErrorCode =
+  | 'FFMPEG_NOT_FOUND'
+  | 'INPUT_NOT_FOUND'
+  | 'NOT_MEDIA'
+  | 'NO_VIDEO_STREAM'
+  | 'BAD_ARGUMENT'
+  | 'OUTPUT_EXISTS'
+  | 'WORK_EXISTS'
+  | 'JOURNAL_MISMATCH'
+  | 'DECODE_FAILED'
+  | 'TRUNCATED'
+  | 'ENCODE_FAILED'
+  | 'PROCESS_FAILED'
+  | 'SEEK_FAILED'
+  | 'JOIN_FAILED'
+  | 'CANCELLED';
+
+export type { CatalogErrorCode };
+
+/** Every stable code a TintypeError can carry (the CLI's --json output and the app switch on it). */
+export type ErrorCode = CoreErrorCode | VideoErrorCode | CatalogErrorCode;
+
+/** How far a film render got when it stopped, so people hear "stopped after 412 of 900 frames". */
+export interface RenderProgress {
+  framesDone: number;
+  framesTotal?: number;
+  segmentsKept: number;
+  workDir?: string;
+}
+
+/**
+ * Every failure the user can act on is a TintypeError: it names the file and the problem in plain
+ * words, and carries a stable code for the CLI's --json output and the app. Callers catch this one
+ * type; VideoError and CatalogError below are the same type built with their subsystem's codes.
+ */
 export class TintypeError extends Error {
+  readonly progress?: RenderProgress;
+
   constructor(
     message: string,
     readonly code: ErrorCode,
     readonly file?: string,
+    options?: { cause?: unknown; progress?: RenderProgress },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TintypeError';
+    if (options?.progress) this.progress = options.progress;
+  }
+}
+
+/** A film-pipeline failure: the file it concerns and how far the render got. */
+export class VideoError extends TintypeError {
+  declare readonly code: VideoErrorCode;
+
+  constructor(
+    message: string,
+    code: VideoErrorCode,
+    file?: string,
+    progress?: RenderProgress,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
-    this.name = 'TintypeError';
+    super(message, code, file, { cause: options?.cause, progress });
+    this.name = 'VideoError';
   }
+}
+
+/** A model-manager failure (catalog, download, install, import). */
+export class CatalogError extends TintypeError {
+  declare readonly code: CatalogErrorCode;
+
+  constructor(message: string, code: CatalogErrorCode, options?: { cause?: unknown }) {
+    super(message, code, undefined, options);
+    this.name = 'CatalogError';
+  }
+}
+
+export function isCatalogError(err: unknown, code?: CatalogErrorCode): err is CatalogError {
+  return err instanceof CatalogError && (code === undefined || err.code === code);
 }
 
 /** An error about a file: the message always starts with the file's path. */
@@ -38,6 +109,16 @@ export function fileError(file: string, problem: string, code: ErrorCode, cause?
   return new TintypeError(`${file}: ${problem}`, code, file, { cause });
 }
 
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+/** The errno-style code (ENOSPC, ECONNREFUSED, ...) of a Node error, looking through wrappers. */
+export function errnoCode(err: unknown): string | undefined {
+  let e: unknown = err;
+  // fetch wraps socket errors: TypeError('fetch failed') -> cause (Error with .code) -> maybe another cause.
+  for (let depth = 0; depth < 4 && e; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    // Happy-eyeballs connects (IPv6 then IPv4) fail with an AggregateError of per-address errors.
+    const inner = (e as { errors?: unknown }).errors;
+    e = (e as { cause?: unknown }).cause ?? (Array.isArray(inner) ? inner[0] : undefined);
+  }
+  return undefined;
 }

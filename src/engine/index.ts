@@ -1,3 +1,7 @@
+/**
+ * The engine's one public surface. Code outside src/engine (CLI, library, server, app) imports only
+ * this file; eslint.config.js enforces it, so the engine's folders can be rearranged freely.
+ */
 export * from './types';
 export * from './errors';
 export type { Logger } from './log';
@@ -13,8 +17,13 @@ export {
   type LoadedImage,
   type WriteOptions,
 } from './image/io';
+export { WRITABLE_EXTENSIONS } from './image/formats';
 export { ModelRegistry } from './models/registry';
 export { loadManifest, sha256File, type LoadedManifest } from './models/manifest-io';
 export { bundledModelsDir, userModelsDir, userDataDir, defaultModelDirs } from './models/paths';
 export { writeFileAtomic, writeTextAtomic, tempPathFor, commitTemp } from './fs/atomic';
 export { effectiveRenderSize } from './ops/render-size';
+// The model manager and the film pipeline have their own indexes; they are part of this surface.
+export * from './catalog/index';
+export { modelsDirOf } from './catalog/store';
+export * from './video/index';

@@ -1,5 +1,4 @@
-import { EnginePool, ModelRegistry, type Logger } from '../engine/index';
-import { defaultModelDirs } from '../engine/models/paths';
+import { EnginePool, ModelRegistry, type Logger, defaultModelDirs } from '../engine/index';
 import type { ModelInfo } from '../shared/api';
 import type { EngineFactory, ModelCatalog, VideoRenderer } from './engine';
 import { LibraryService } from './service';

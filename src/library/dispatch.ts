@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { api, DESKTOP_ONLY, isMethod, type Method, type ParsedReq, type Res } from '../shared/api';
 import type { ApiError, ApiResult } from '../shared/bridge';
 import { LibraryVersionError } from './db';
+import { errorMessage } from '../shared/errors';
 import type { LoopLag } from './loop-lag';
 import { NotFoundError, UnavailableError, type LibraryService } from './service';
 
@@ -101,7 +102,7 @@ export async function dispatch(
     return { ok: true, value };
   } catch (err) {
     opts.onError?.(method, err);
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     if (err instanceof NotFoundError) return fail('NOT_FOUND', message);
     if (err instanceof UnavailableError || err instanceof LibraryVersionError)
       return fail('UNAVAILABLE', message);

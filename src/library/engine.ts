@@ -1,4 +1,4 @@
-import type { FileJob, FileResult, OpName, OpOptions, ProgressEvent, Raster } from '../engine/types';
+import type { FileJob, FileResult, OpName, OpOptions, ProgressEvent, Raster } from '../engine/index';
 import type { ModelInfo, Settings } from '../shared/api';
 
 /**

@@ -1,7 +1,7 @@
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import sharp from 'sharp';
-import { commitTemp, tempPathFor } from '../engine/fs/atomic';
+import { commitTemp, errorMessage, tempPathFor } from '../engine/index';
 import type { ExportFormat } from '../shared/api';
 import type { VideoRenderer } from './engine';
 import type { LibraryLayout } from './layout';
@@ -15,10 +15,6 @@ export interface ExportRequest {
   format: ExportFormat;
   quality: number;
   overwrite: boolean;
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** Writes `make(tmp)` to `<base><ext>`, or `<base>-2<ext>`... when a file is already there (unless overwrite). */
@@ -131,7 +127,7 @@ export async function exportRenders(
       }
       out.files.push({ renderId, path });
     } catch (err) {
-      out.errors.push({ renderId, error: message(err) });
+      out.errors.push({ renderId, error: errorMessage(err) });
     }
   }
   return out;

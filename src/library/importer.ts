@@ -1,16 +1,11 @@
 import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { tempPathFor } from '../engine/fs/atomic';
-import type { Logger } from '../engine/log';
+import { errorMessage, tempPathFor, type Logger } from '../engine/index';
 import type { ImportReport } from '../shared/api';
 import type { LibraryLayout } from './layout';
 import { hashFile, makeImageViews, makeVideoViews, probeMedia, type Probe } from './probe';
 import { scanPaths } from './scan';
 import type { Store } from './store';
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /**
  * Adds files and folders to a project. Originals are only read: hashed (to skip duplicates), probed,
@@ -54,7 +49,7 @@ export async function importPaths(
           await makeVideoViews(path, probe, layout.abs(viewRel), layout.abs(thumbRel));
         else await makeImageViews(path, probe, layout.abs(viewRel), layout.abs(thumbRel));
       } catch (err) {
-        problem = message(err);
+        problem = errorMessage(err);
         log.warn(`import: ${problem}`);
       }
 
@@ -69,7 +64,7 @@ export async function importPaths(
           await rename(tmp, dest);
         } catch (err) {
           await rm(tmp, { force: true });
-          throw new Error(`${path}: cannot copy into the library: ${message(err)}`);
+          throw new Error(`${path}: cannot copy into the library: ${errorMessage(err)}`);
         }
         stored = rel;
       }
@@ -94,7 +89,7 @@ export async function importPaths(
       });
       addedIds.push(id);
     } catch (err) {
-      const text = message(err);
+      const text = errorMessage(err);
       report.errors.push({ path, error: text.includes(path) ? text : `${path}: ${text}` });
     }
   }

@@ -1,6 +1,6 @@
 import { appendFileSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Logger } from '../engine/log';
+import type { Logger } from '../engine/index';
 
 const MAX_BYTES = 5 * 1024 * 1024;
 

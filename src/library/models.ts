@@ -1,5 +1,6 @@
 import {
   importModel,
+  errorMessage,
   installModel,
   isCatalogError,
   listModels,
@@ -7,10 +8,10 @@ import {
   probeOnnx,
   removeModel,
   type InstallOptions,
-} from '../engine/catalog/index';
-import type { StoreOptions } from '../engine/catalog/store';
-import { modelsDirOf } from '../engine/catalog/store';
-import type { Logger } from '../engine/log';
+  type StoreOptions,
+  modelsDirOf,
+  type Logger,
+} from '../engine/index';
 import type { ImportProbeResult, ManifestDraft, ModelProgress, ModelRow } from '../shared/api';
 import type { ApiEvent } from '../shared/bridge';
 import type { Catalog, DownloadProgress } from '../shared/catalog';
@@ -111,7 +112,7 @@ export class ModelManager {
         if (trailing) clearTimeout(trailing);
         this.running.delete(id);
         const canceled = abort.signal.aborted || isCatalogError(err, 'CANCELLED');
-        const message = err instanceof Error ? err.message : String(err);
+        const message = errorMessage(err);
         this.opts.log.warn(`model ${id}: ${canceled ? 'download canceled' : message}`);
         this.opts.emit({
           type: 'model',

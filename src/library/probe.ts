@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import sharp, { type Metadata, type Sharp } from 'sharp';
-import { tempPathFor } from '../engine/fs/atomic';
+import { tempPathFor } from '../engine/index';
 import type { AssetKind } from '../shared/api';
 import { extractFrame, probeVideo } from './ffmpeg';
 import type { MediaClass } from './scan';

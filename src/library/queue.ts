@@ -1,7 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, dirname, extname } from 'node:path';
-import type { FileResult, ProgressEvent } from '../engine/types';
-import type { Logger } from '../engine/log';
+import { errorMessage, type FileResult, type ProgressEvent, type Logger } from '../engine/index';
 import type { ApiEvent } from '../shared/bridge';
 import type { RenderEngine, VideoRenderer } from './engine';
 import type { JobRow, JobStore, LiveProgress } from './jobs-store';
@@ -24,10 +23,6 @@ export interface RunnerDeps {
 
 /** How often a running job's progress is pushed to the UI. */
 const PROGRESS_EVERY_MS = 150;
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /** Names the file in a message that does not already (every error the user sees says which file). */
 function aboutFile(path: string, message: string): string {
@@ -87,7 +82,7 @@ export class JobRunner {
       this.live.set(job.id, { fraction: 0, stage: 'starting', startedAt: Date.now() });
       this.announce(job.id);
       const p = this.run(job)
-        .catch((err) => this.d.log.warn(`queue: job ${job.id} crashed the runner: ${errorText(err)}`))
+        .catch((err) => this.d.log.warn(`queue: job ${job.id} crashed the runner: ${errorMessage(err)}`))
         .finally(() => {
           this.inFlight.delete(p);
           this.live.delete(job.id);
@@ -191,7 +186,7 @@ export class JobRunner {
         );
       }
     } catch (err) {
-      result = { input, output, ok: false, error: errorText(err), ops: recipe.ops, models: [] };
+      result = { input, output, ok: false, error: errorMessage(err), ops: recipe.ops, models: [] };
     } finally {
       this.aborts.delete(job.id);
     }
@@ -229,7 +224,7 @@ export class JobRunner {
         if (media === 'video') await makeVideoRenderView(output, layout.abs(viewRel));
         else dims = await makeRenderView(output, layout.abs(viewRel), { stretch: (asset.depth ?? 8) > 8 });
       } catch (err) {
-        this.d.log.warn(`queue: no display copy for ${output}: ${errorText(err)}`);
+        this.d.log.warn(`queue: no display copy for ${output}: ${errorMessage(err)}`);
         viewRel = null;
       }
       if (this.stopped) return;

@@ -1,6 +1,6 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { IMAGE_EXTENSIONS } from '../engine/image/formats';
+import { IMAGE_EXTENSIONS } from '../engine/index';
 
 // The engine's list: the library imports exactly what the engine can render.
 export const IMAGE_EXTS = new Set(IMAGE_EXTENSIONS);

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { writeTextAtomic } from '../engine/fs/atomic';
+import { writeTextAtomic } from '../engine/index';
 import { SettingsSchema, type Settings } from '../shared/api';
 import type { Db } from './db';
 

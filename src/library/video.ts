@@ -1,7 +1,12 @@
-import { ModelRegistry, type Logger } from '../engine/index';
-import { defaultModelDirs } from '../engine/models/paths';
-import { perFrame, perWindow, renderVideo } from '../engine/video/index';
-import type { FileResult } from '../engine/types';
+import {
+  ModelRegistry,
+  type Logger,
+  defaultModelDirs,
+  perFrame,
+  perWindow,
+  renderVideo,
+  type FileResult,
+} from '../engine/index';
 import type { VideoRenderer } from './engine';
 import { PIPELINE_ORDER } from './recipe';
 

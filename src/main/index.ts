@@ -1,7 +1,7 @@
 import { app, BrowserWindow, ipcMain, Menu, Notification, session } from 'electron';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { userDataDir } from '../engine/models/paths';
+import { userDataDir } from '../engine/index';
 import { openBackend } from '../library/backend';
 import { serviceHandlers } from '../library/dispatch';
 import { fileLogger } from '../library/log';

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
-import type { Logger } from '../engine/log';
+import type { Logger } from '../engine/index';
 import { dispatch, type DispatchOptions, type Handlers } from '../library/dispatch';
 import type { MediaFile } from '../library/media';
 import type { ApiEvent, ApiResult } from '../shared/bridge';

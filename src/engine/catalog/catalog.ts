@@ -5,7 +5,7 @@ import type { Catalog, CatalogEntry } from '../../shared/catalog';
 import { ManifestSchema } from '../../shared/manifest';
 import type { Manifest } from '../../shared/manifest';
 import catalogJson from '../../../resources/catalog.json';
-import { CatalogError } from './errors';
+import { CatalogError } from '../errors';
 
 /**
  * The catalog of downloadable models. The repository's resources/catalog.json is compiled in (so

@@ -3,7 +3,7 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelDefaults } from '../../shared/catalog';
 import type { Task } from '../../shared/manifest';
-import { CatalogError, errnoCode, messageOf } from './errors';
+import { CatalogError, errnoCode, errorMessage } from '../errors';
 import { ensureDir, modelsDirOf } from './store';
 import type { StoreOptions } from './store';
 
@@ -31,7 +31,7 @@ async function writeDefaults(d: ModelDefaults, opts: StoreOptions): Promise<void
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
-    throw new CatalogError(`cannot write ${path} (${errnoCode(err) ?? messageOf(err)})`, 'UNWRITABLE', {
+    throw new CatalogError(`cannot write ${path} (${errnoCode(err) ?? errorMessage(err)})`, 'UNWRITABLE', {
       cause: err,
     });
   }

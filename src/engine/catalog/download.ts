@@ -1,6 +1,6 @@
 import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
-import { CatalogError, errnoCode, messageOf } from './errors';
+import { CatalogError, errnoCode, errorMessage } from '../errors';
 import { etaSeconds, RateMeter } from './meter';
 
 /**
@@ -101,7 +101,7 @@ export function writeError(path: string, err: unknown): CatalogError {
   if (code === 'ENOSPC' || code === 'EDQUOT') {
     return new CatalogError(`disk full while writing ${path}`, 'DISK_FULL', { cause: err });
   }
-  return new CatalogError(`cannot write ${path}: ${messageOf(err)}`, 'UNWRITABLE', { cause: err });
+  return new CatalogError(`cannot write ${path}: ${errorMessage(err)}`, 'UNWRITABLE', { cause: err });
 }
 
 async function sizeOf(path: string): Promise<number | null> {
@@ -253,7 +253,7 @@ export async function downloadFile(opts: DownloadOptions): Promise<DownloadResul
       if (cancelled(signal)) throw cancelError();
       const code = errnoCode(err) ?? '';
       if (UNREACHABLE.has(code)) throw new SourceFailed(`${url}: ${code}`, true);
-      throw new Dropped(code || messageOf(err));
+      throw new Dropped(code || errorMessage(err));
     }
 
     try {
@@ -329,7 +329,7 @@ export async function downloadFile(opts: DownloadOptions): Promise<DownloadResul
           } catch (err) {
             if (cancelled(signal)) throw cancelError();
             throw new Dropped(
-              idle.signal.aborted ? messageOf(idle.signal.reason) : (errnoCode(err) ?? messageOf(err)),
+              idle.signal.aborted ? errorMessage(idle.signal.reason) : (errnoCode(err) ?? errorMessage(err)),
             );
           }
           if (chunk.done) break;
@@ -385,7 +385,7 @@ export async function fetchText(
     } catch (err) {
       if (cancelled(opts.signal)) throw cancelError();
       const code = errnoCode(err) ?? '';
-      failures.push(new SourceFailed(`${url}: ${code || messageOf(err)}`, UNREACHABLE.has(code)));
+      failures.push(new SourceFailed(`${url}: ${code || errorMessage(err)}`, UNREACHABLE.has(code)));
     }
   }
   if (failures.length > 0 && failures.every((f) => f.unreachable)) {

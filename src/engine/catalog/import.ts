@@ -7,7 +7,7 @@ import type { InstalledModel } from '../../shared/catalog';
 import { ManifestSchema } from '../../shared/manifest';
 import type { Manifest, ManifestInput } from '../../shared/manifest';
 import { MODEL_FILE } from './catalog';
-import { CatalogError, errnoCode, messageOf } from './errors';
+import { CatalogError, errnoCode, errorMessage } from '../errors';
 import { digestFile } from './hash';
 import { acquireLock } from './lock';
 import { testPicture } from './probe';
@@ -62,7 +62,7 @@ export async function smokeTest(session: ort.InferenceSession, m: Manifest, file
     ];
   } catch (err) {
     throw new CatalogError(
-      `${file}: fails to run on a ${size}x${size} image as described (${messageOf(err).split('\n')[0]})`,
+      `${file}: fails to run on a ${size}x${size} image as described (${errorMessage(err).split('\n')[0]})`,
       'MODEL_SHAPE',
     );
   }
@@ -96,7 +96,7 @@ export async function importModel(
   try {
     if (!(await stat(src)).isFile()) throw new Error('not a regular file');
   } catch (err) {
-    throw new CatalogError(`${src}: cannot read (${errnoCode(err) ?? messageOf(err)})`, 'BAD_MODEL', {
+    throw new CatalogError(`${src}: cannot read (${errnoCode(err) ?? errorMessage(err)})`, 'BAD_MODEL', {
       cause: err,
     });
   }
@@ -139,7 +139,7 @@ export async function importModel(
     } catch (err) {
       const code = errnoCode(err);
       throw new CatalogError(
-        `cannot copy ${src} into ${modelsDir} (${code ?? messageOf(err)})`,
+        `cannot copy ${src} into ${modelsDir} (${code ?? errorMessage(err)})`,
         code === 'ENOSPC' ? 'DISK_FULL' : 'UNWRITABLE',
         {
           cause: err,

@@ -4,7 +4,7 @@
  * the renderer live in src/shared/catalog.ts.
  */
 export { defaultCatalog, findEntry, loadCatalogFile, manifestFor, parseCatalog, MODEL_FILE } from './catalog';
-export { CatalogError, isCatalogError } from './errors';
+export { CatalogError, isCatalogError } from '../errors';
 export { downloadFile, fetchText, partialBytes, remoteSize } from './download';
 export type { DownloadOptions, DownloadResult, Sink, SinkFactory, TransferProgress } from './download';
 export { crc32, crc32Portable, digestFile, parseCrc32Text } from './hash';

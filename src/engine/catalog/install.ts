@@ -10,7 +10,7 @@ import type {
 import { defaultCatalog, findEntry, manifestFor, MODEL_FILE } from './catalog';
 import { discardPartial, downloadFile, fetchText } from './download';
 import type { SinkFactory, TransferProgress } from './download';
-import { CatalogError, isCatalogError } from './errors';
+import { CatalogError, isCatalogError } from '../errors';
 import { digestFile, parseCrc32Text } from './hash';
 import { acquireLock, Joiner } from './lock';
 import { assertShapes } from './shapes';

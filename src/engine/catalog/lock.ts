@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { open, readFile, rm } from 'node:fs/promises';
-import { CatalogError, errnoCode, messageOf } from './errors';
+import { CatalogError, errnoCode, errorMessage } from '../errors';
 
 /**
  * One writer per model id. Inside a process, a second install of the same id joins the first
@@ -56,7 +56,7 @@ export async function acquireLock(partialDir: string, id: string): Promise<HeldL
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') {
         throw new CatalogError(
-          `cannot create the lock ${path} (${errnoCode(err) ?? messageOf(err)})`,
+          `cannot create the lock ${path} (${errnoCode(err) ?? errorMessage(err)})`,
           'UNWRITABLE',
           { cause: err },
         );

@@ -3,7 +3,7 @@ import type { Catalog, InstalledModel, ModelListing } from '../../shared/catalog
 import { defaultCatalog } from './catalog';
 import { forgetDefault } from './defaults';
 import { discardPartial, partialBytes } from './download';
-import { CatalogError } from './errors';
+import { CatalogError } from '../errors';
 import { downloadPath, isInstalling } from './install';
 import { acquireLock } from './lock';
 import { deleteModelDir, listInstalled, modelsDirOf, partialDirOf, prepareModelsDir } from './store';

@@ -2,7 +2,7 @@ import { basename, extname } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ImportProbe, ModelInfo, TensorInfo } from '../../shared/catalog';
 import type { ManifestInput, Task } from '../../shared/manifest';
-import { messageOf } from './errors';
+import { errorMessage } from '../errors';
 import { digestFile } from './hash';
 import { formatShape, openSession, sessionInfo } from './shapes';
 
@@ -182,7 +182,7 @@ class Prober {
     try {
       r = await this.run(layout, channels, size, testPicture(size), [0, 1]);
     } catch (err) {
-      return messageOf(err).split('\n')[0];
+      return errorMessage(err).split('\n')[0];
     }
     const [, h, w] = chw(r.dims, outLayout);
     if (h !== w || h % size !== 0) return `output ${h}x${w} for input ${size}x${size}`;

@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import type { ModelInfo, TensorInfo } from '../../shared/catalog';
 import type { InputSpec, OutputSpec, SizeSpec } from '../../shared/manifest';
-import { CatalogError, messageOf } from './errors';
+import { CatalogError, errorMessage } from '../errors';
 
 /**
  * What a graph declares about its inputs and outputs, and whether that fits a manifest. Public
@@ -28,7 +28,7 @@ export async function openSession(
   try {
     return await ort.InferenceSession.create(path, { ...QUIET, ...opts });
   } catch (err) {
-    throw new CatalogError(`${path}: not a loadable ONNX model (${messageOf(err)})`, 'BAD_MODEL', {
+    throw new CatalogError(`${path}: not a loadable ONNX model (${errorMessage(err)})`, 'BAD_MODEL', {
       cause: err,
     });
   }

@@ -6,7 +6,7 @@ import type { InstalledModel, ModelOrigin } from '../../shared/catalog';
 import { ManifestSchema } from '../../shared/manifest';
 import type { Manifest } from '../../shared/manifest';
 import { bundledModelsDir, userModelsDir } from '../models/paths';
-import { CatalogError, errnoCode, messageOf } from './errors';
+import { CatalogError, errnoCode, errorMessage } from '../errors';
 
 /**
  * The user's models folder: one folder per model, `<id>/manifest.json` beside the .onnx it names,
@@ -52,7 +52,7 @@ export async function ensureDir(dir: string): Promise<void> {
     const code = errnoCode(err);
     if (code === 'ENOSPC')
       throw new CatalogError(`disk full: cannot create ${dir}`, 'DISK_FULL', { cause: err });
-    throw new CatalogError(`cannot create the folder ${dir} (${code ?? messageOf(err)})`, 'UNWRITABLE', {
+    throw new CatalogError(`cannot create the folder ${dir} (${code ?? errorMessage(err)})`, 'UNWRITABLE', {
       cause: err,
     });
   }
@@ -67,7 +67,7 @@ export async function prepareModelsDir(modelsDir: string): Promise<string> {
     await writeFile(probe, '');
   } catch (err) {
     throw new CatalogError(
-      `cannot write in the models folder ${modelsDir} (${errnoCode(err) ?? messageOf(err)})`,
+      `cannot write in the models folder ${modelsDir} (${errnoCode(err) ?? errorMessage(err)})`,
       'UNWRITABLE',
       {
         cause: err,
@@ -106,7 +106,7 @@ export async function readModelDir(dir: string, bundled: boolean): Promise<Insta
   try {
     raw = await readJson(manifestPath);
   } catch (err) {
-    return `${manifestPath}: ${errnoCode(err) === 'ENOENT' ? 'missing' : `unreadable (${messageOf(err)})`}`;
+    return `${manifestPath}: ${errnoCode(err) === 'ENOENT' ? 'missing' : `unreadable (${errorMessage(err)})`}`;
   }
   const parsed = ManifestSchema.safeParse(raw);
   if (!parsed.success) return `${manifestPath}: invalid manifest: ${z.prettifyError(parsed.error)}`;
@@ -198,7 +198,7 @@ export async function writeModelFiles(
   } catch (err) {
     const code = errnoCode(err);
     throw new CatalogError(
-      `cannot write the manifest in ${staging} (${code ?? messageOf(err)})`,
+      `cannot write the manifest in ${staging} (${code ?? errorMessage(err)})`,
       code === 'ENOSPC' ? 'DISK_FULL' : 'UNWRITABLE',
       {
         cause: err,
@@ -222,7 +222,7 @@ export async function commitModelDir(staging: string, modelsDir: string, id: str
     if (hadOld && !(await exists(final)) && (await exists(trash)))
       await rename(trash, final).catch(() => undefined);
     throw new CatalogError(
-      `cannot install into ${final} (${errnoCode(err) ?? messageOf(err)})`,
+      `cannot install into ${final} (${errnoCode(err) ?? errorMessage(err)})`,
       'UNWRITABLE',
       { cause: err },
     );
@@ -242,7 +242,7 @@ export async function deleteModelDir(modelsDir: string, final: string, id: strin
   try {
     await rename(final, trash);
   } catch (err) {
-    throw new CatalogError(`cannot remove ${final} (${errnoCode(err) ?? messageOf(err)})`, 'UNWRITABLE', {
+    throw new CatalogError(`cannot remove ${final} (${errnoCode(err) ?? errorMessage(err)})`, 'UNWRITABLE', {
       cause: err,
     });
   }

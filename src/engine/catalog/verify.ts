@@ -1,6 +1,6 @@
 import type { Catalog, InstalledModel, VerifyResult } from '../../shared/catalog';
 import { defaultCatalog } from './catalog';
-import { CatalogError, messageOf } from './errors';
+import { CatalogError, errorMessage } from '../errors';
 import { digestFile } from './hash';
 import { checkShapes, readModelInfo } from './shapes';
 import { listInstalled } from './store';
@@ -26,13 +26,13 @@ async function verifyOne(m: InstalledModel, catalog: Catalog, signal?: AbortSign
       problems.push(`${m.modelPath}: SHA-256 differs from the catalog's ${entry.sha256}`);
     }
   } catch (err) {
-    problems.push(`${m.modelPath}: cannot read (${messageOf(err)})`);
+    problems.push(`${m.modelPath}: cannot read (${errorMessage(err)})`);
   }
   if (problems.length === 0) {
     try {
       problems.push(...checkShapes(await readModelInfo(m.modelPath), m.manifest));
     } catch (err) {
-      problems.push(err instanceof CatalogError ? err.message : `${m.modelPath}: ${messageOf(err)}`);
+      problems.push(err instanceof CatalogError ? err.message : `${m.modelPath}: ${errorMessage(err)}`);
     }
   }
   return { id: m.id, origin: m.origin, ok: problems.length === 0, problems, sha256 };

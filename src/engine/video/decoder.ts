@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import type { Raster } from '../types';
 import { exited, runCommand, StderrTail } from './child';
 import { swsMatrix, swsRange } from './color';
-import { VideoError } from './errors';
+import { VideoError } from '../errors';
 import { frameBytes, rasterFromBytes, rawPixFmt, type FrameLayout } from './pixels';
 import type { VideoStreamInfo } from './probe';
 import { formatRational, toNumber, type Rational } from './rational';

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import type { Raster } from '../types';
 import { exited, StderrTail } from './child';
 import { colorTagArgs, swsMatrix, swsRange } from './color';
-import { VideoError } from './errors';
+import { VideoError } from '../errors';
 import type { FormatSpec } from './formats';
 import { bytesOf, describeLayout, layoutOf, rawPixFmt, sameLayout, type FrameLayout } from './pixels';
 import type { ColorInfo } from './probe';

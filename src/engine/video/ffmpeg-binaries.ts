@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
-import { VideoError } from './errors';
+import { VideoError } from '../errors';
 
 export interface FfmpegBinaries {
   ffmpeg: string;

@@ -1,5 +1,5 @@
 import { extname } from 'node:path';
-import { VideoError } from './errors';
+import { VideoError } from '../errors';
 
 /** What `--format` accepts. */
 export const VIDEO_FORMATS = ['mp4', 'h265', 'mkv', 'mov', 'png', 'tif', 'tiff-stack'] as const;

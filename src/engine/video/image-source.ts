@@ -2,7 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import type { Raster } from '../types';
-import { messageOf, VideoError } from './errors';
+import { errorMessage, VideoError } from '../errors';
 import type { FrameLayout } from './pixels';
 import type { Rational } from './rational';
 import { fileIdentity, streamFrom, type FrameSource } from './source';
@@ -44,7 +44,7 @@ export async function listSequence(input: string): Promise<string[]> {
     names = await readdir(dir);
   } catch (err) {
     throw new VideoError(
-      `${input}: cannot list the image sequence (${messageOf(err)})`,
+      `${input}: cannot list the image sequence (${errorMessage(err)})`,
       'INPUT_NOT_FOUND',
       input,
     );
@@ -64,7 +64,7 @@ async function layoutOfImage(file: string, page: number): Promise<FrameLayout> {
   try {
     meta = await sharp(file, { page, limitInputPixels: false }).metadata();
   } catch (err) {
-    throw new VideoError(`${file}: not a readable image (${messageOf(err)})`, 'NOT_MEDIA', file);
+    throw new VideoError(`${file}: not a readable image (${errorMessage(err)})`, 'NOT_MEDIA', file);
   }
   if (!meta.width || !meta.height) throw new VideoError(`${file}: image has no size`, 'NOT_MEDIA', file);
   if (meta.depth === 'float' || meta.depth === 'double' || meta.depth === 'int' || meta.depth === 'uint') {
@@ -88,7 +88,7 @@ export async function readImageFrame(file: string, page: number, layout: FrameLa
   const where = page > 0 ? `${file} (page ${page + 1})` : file;
   let img = sharp(file, { page, limitInputPixels: false });
   const meta = await img.metadata().catch((err: unknown) => {
-    throw new VideoError(`${where}: not a readable image (${messageOf(err)})`, 'DECODE_FAILED', file);
+    throw new VideoError(`${where}: not a readable image (${errorMessage(err)})`, 'DECODE_FAILED', file);
   });
   if (meta.hasAlpha) img = img.removeAlpha();
   if (layout.channels === 1) img = img.toColourspace(layout.depth === 16 ? 'grey16' : 'b-w');
@@ -103,7 +103,7 @@ export async function readImageFrame(file: string, page: number, layout: FrameLa
       .raw({ depth: layout.depth === 16 ? 'ushort' : 'uchar' })
       .toBuffer({ resolveWithObject: true });
   } catch (err) {
-    throw new VideoError(`${where}: cannot decode (${messageOf(err)})`, 'DECODE_FAILED', file);
+    throw new VideoError(`${where}: cannot decode (${errorMessage(err)})`, 'DECODE_FAILED', file);
   }
   if (
     out.info.width !== layout.width ||
@@ -129,7 +129,7 @@ export async function openTiffStack(input: string, fps: Rational): Promise<Frame
   try {
     pages = (await sharp(input, { limitInputPixels: false }).metadata()).pages ?? 1;
   } catch (err) {
-    throw new VideoError(`${input}: not a readable TIFF (${messageOf(err)})`, 'NOT_MEDIA', input);
+    throw new VideoError(`${input}: not a readable TIFF (${errorMessage(err)})`, 'NOT_MEDIA', input);
   }
   const layout = await layoutOfImage(input, 0);
   return {

@@ -12,7 +12,7 @@ export {
   type VideoProcessor,
   type WindowProcessor,
 } from './window';
-export { VideoError, type VideoErrorCode } from './errors';
+export { VideoError, type VideoErrorCode } from '../errors';
 export {
   resolveFfmpeg,
   ffmpegCapabilities,

@@ -2,7 +2,7 @@ import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { runCommand } from './child';
-import { messageOf, VideoError } from './errors';
+import { errorMessage, VideoError } from '../errors';
 import { audioCopyable, subtitlePlan, type FormatSpec } from './formats';
 import { syncPath } from './journal';
 import type { MediaInfo } from './probe';
@@ -221,7 +221,7 @@ export async function joinTiffStack(
   } catch (err) {
     await rm(tmp, { force: true });
     throw new VideoError(
-      `${output}: writing the multi-page TIFF failed (${messageOf(err)})`,
+      `${output}: writing the multi-page TIFF failed (${errorMessage(err)})`,
       'JOIN_FAILED',
       output,
       undefined,

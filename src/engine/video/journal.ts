@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { messageOf, VideoError } from './errors';
+import { errorMessage, VideoError } from '../errors';
 
 const SegmentSchema = z.object({
   index: z.number().int().nonnegative(),
@@ -78,7 +78,7 @@ export async function readJournal(workDir: string): Promise<Journal | undefined>
     return JournalSchema.parse(JSON.parse(text));
   } catch (err) {
     throw new VideoError(
-      `${path}: unreadable resume journal (${messageOf(err)}); delete ${workDir} to start over`,
+      `${path}: unreadable resume journal (${errorMessage(err)}); delete ${workDir} to start over`,
       'JOURNAL_MISMATCH',
       path,
     );

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { runCommand } from './child';
-import { messageOf, VideoError } from './errors';
+import { errorMessage, VideoError } from '../errors';
 import { parseRational, toNumber, type Rational } from './rational';
 
 export interface ColorInfo {
@@ -189,7 +189,11 @@ export async function probeMedia(
   try {
     parsed = JSON.parse(r.stdout);
   } catch (err) {
-    throw new VideoError(`${input}: ffprobe gave unreadable output (${messageOf(err)})`, 'NOT_MEDIA', input);
+    throw new VideoError(
+      `${input}: ffprobe gave unreadable output (${errorMessage(err)})`,
+      'NOT_MEDIA',
+      input,
+    );
   }
   const streams = parsed.streams ?? [];
   const info: MediaInfo = {

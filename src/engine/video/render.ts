@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Raster } from '../types';
 import { runCommand } from './child';
 import type { FrameStream } from './decoder';
-import { messageOf, VideoError } from './errors';
+import { errorMessage, VideoError } from '../errors';
 import {
   ffmpegCapabilities,
   resolveFfmpeg,
@@ -648,7 +648,7 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
             outs = await head.result;
           } catch (err) {
             throw failure(
-              `processing frame ${head.batch[0].index + 1} failed: ${messageOf(err)}`,
+              `processing frame ${head.batch[0].index + 1} failed: ${errorMessage(err)}`,
               'PROCESS_FAILED',
               err,
             );
@@ -660,7 +660,7 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
             try {
               checkRaster(r, `processed frame ${idx + 1}`);
             } catch (err) {
-              throw failure(messageOf(err), 'PROCESS_FAILED', err);
+              throw failure(errorMessage(err), 'PROCESS_FAILED', err);
             }
             if (smoother) r = smoother.apply(r);
             await emit(idx, r);
@@ -696,7 +696,7 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
         if (err instanceof VideoError) {
           throw failure(err.message, err.code, err);
         }
-        throw failure(messageOf(err), 'PROCESS_FAILED', err);
+        throw failure(errorMessage(err), 'PROCESS_FAILED', err);
       } finally {
         await stream?.close();
       }
@@ -742,7 +742,7 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
     } catch (err) {
       if (err instanceof VideoError && err.code === 'CANCELLED') throw err;
       if (signal?.aborted) throw failure('cancelled while joining', 'CANCELLED', err);
-      throw failure(messageOf(err), err instanceof VideoError ? err.code : 'JOIN_FAILED', err);
+      throw failure(errorMessage(err), err instanceof VideoError ? err.code : 'JOIN_FAILED', err);
     }
     for (const n of streams.notes) note(n);
     if (source.media && format.kind !== 'video' && source.media.audio.length)

@@ -1,5 +1,5 @@
 import { openDecoder, verifySeek } from './decoder';
-import { VideoError } from './errors';
+import { VideoError } from '../errors';
 import type { FfmpegBinaries } from './ffmpeg-binaries';
 import type { FrameLayout } from './pixels';
 import { probeMedia, quarterTurns, type MediaInfo } from './probe';

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ApiEvent } from '../../../shared/bridge';
+import { errorMessage } from '../../../shared/errors';
 import { useApiEvent } from '../api/context';
 
 export interface Remote<T> {
@@ -45,7 +46,7 @@ export function useRemote<T>(
           }
         },
         (err: unknown) => {
-          if (gen === generation.current) setError(err instanceof Error ? err.message : String(err));
+          if (gen === generation.current) setError(errorMessage(err));
         },
       )
       .finally(() => {
