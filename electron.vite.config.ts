@@ -3,7 +3,17 @@ import { defineConfig } from 'electron-vite';
 import react from '@vitejs/plugin-react';
 
 // Native and heavy modules stay outside the bundle: they load from node_modules (unpacked from the asar).
-const external = ['onnxruntime-node', 'sharp', 'better-sqlite3', 'ffmpeg-static', 'zod', 'commander', 'p-queue'];
+const external = [
+  'onnxruntime-node',
+  'sharp',
+  'better-sqlite3',
+  '@ffmpeg-installer/ffmpeg',
+  '@ffprobe-installer/ffprobe',
+  'ffmpeg-static',
+  'zod',
+  'commander',
+  'p-queue',
+];
 
 export default defineConfig({
   main: {

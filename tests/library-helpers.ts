@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import type { FileJob, FileResult, ProgressEvent } from '../src/engine/types';
 import type { ModelCatalog, RenderEngine } from '../src/library/engine';
 import type { ModelInfo } from '../src/shared/api';
+import { FFMPEG, ffmpegBins } from './helpers/ffmpeg';
 
 /**
  * Test-only stand-ins and fixtures for the library tests. The processor does real image work with
@@ -147,17 +148,11 @@ export function writeStack16(path: string, w: number, h: number, pages: number):
 }
 
 export function haveFfmpeg(): boolean {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    execFileSync('ffprobe', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
+  return FFMPEG !== null;
 }
 
 export function writeVideo(path: string): void {
-  execFileSync('ffmpeg', [
+  execFileSync(ffmpegBins().ffmpeg, [
     '-v',
     'error',
     '-f',

@@ -10,7 +10,8 @@ import type { RenderEngine } from '../src/library/engine';
 import { LibraryService } from '../src/library/service';
 import { engineVideoRenderer } from '../src/library/video';
 import { installColorizer } from './helpers/models';
-import { haveFfmpeg, sharpProcessor, testCatalog, writeStack16, writeVideo } from './library-helpers';
+import { ffmpegBins } from './helpers/ffmpeg';
+import { sharpProcessor, testCatalog, writeStack16, writeVideo } from './library-helpers';
 
 /** Inverts every sample: a real, checkable per-frame operation (test stand-in for the model work). */
 function invertingEngine(): RenderEngine {
@@ -26,7 +27,7 @@ function invertingEngine(): RenderEngine {
 
 const frames = (file: string) =>
   Number(
-    execFileSync('ffprobe', [
+    execFileSync(ffmpegBins().ffprobe, [
       '-v',
       'error',
       '-count_frames',
@@ -42,7 +43,7 @@ const frames = (file: string) =>
       .trim(),
   );
 
-describe.skipIf(!haveFfmpeg())('library: films and stacks through the video pipeline', () => {
+describe('library: films and stacks through the video pipeline', () => {
   let dir: string;
   let svc: LibraryService;
   let projectId: number;

@@ -13,10 +13,13 @@ import { Engine } from '../src/engine';
 import type { Raster } from '../src/engine/types';
 import { ManifestSchema } from '../src/shared/manifest';
 import { checkParity } from '../training/parity';
+import { skipWithout } from './helpers/system-tools';
 import { missingTorch, runToolkit } from '../training/runner';
 
-const skip = process.env.TINTYPE_SKIP_TRAINING === '1';
-if (skip) console.log('training smoke test skipped: TINTYPE_SKIP_TRAINING=1');
+const skip =
+  process.env.TINTYPE_SKIP_TRAINING === '1'
+    ? (console.log('training smoke test skipped: TINTYPE_SKIP_TRAINING=1'), true)
+    : skipWithout('training smoke test', await missingTorch());
 
 let dir: string;
 

@@ -1,9 +1,12 @@
 /** Runs the training toolkit's Python unit tests (training/tests, unittest) as part of `npm test`. */
 import { describe, expect, it } from 'vitest';
+import { skipWithout } from './helpers/system-tools';
 import { missingTorch, runPython } from '../training/runner';
 
-const skip = process.env.TINTYPE_SKIP_TRAINING === '1';
-if (skip) console.log('training unit tests skipped: TINTYPE_SKIP_TRAINING=1');
+const skip =
+  process.env.TINTYPE_SKIP_TRAINING === '1'
+    ? (console.log('training unit tests skipped: TINTYPE_SKIP_TRAINING=1'), true)
+    : skipWithout('training unit tests', await missingTorch());
 
 describe.skipIf(skip)('training toolkit unit tests (python -m unittest)', () => {
   it('pass', async () => {

@@ -9,13 +9,19 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Raster } from '../src/engine/types';
 import { perFrame, type VideoProcessor } from '../src/engine/video';
+import { ffmpegCapabilities, fpsModeArgs } from '../src/engine/video/ffmpeg-binaries';
+import { ffmpegBins } from './helpers/ffmpeg';
 
 const exec = promisify(execFile);
 
 export async function ffmpeg(args: string[]): Promise<string> {
-  const { stderr } = await exec('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', ...args], {
-    maxBuffer: 64 << 20,
-  });
+  const { stderr } = await exec(
+    ffmpegBins().ffmpeg,
+    ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', ...args],
+    {
+      maxBuffer: 64 << 20,
+    },
+  );
   return stderr;
 }
 
@@ -27,7 +33,7 @@ export async function ffprobeJson(
   streams: Record<string, unknown>[];
 }> {
   const { stdout } = await exec(
-    'ffprobe',
+    ffmpegBins().ffprobe,
     ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...extra, file],
     {
       maxBuffer: 64 << 20,
@@ -109,7 +115,7 @@ export async function makeClip(path: string, o: ClipOptions = {}): Promise<strin
 /** All frames of a file's first video stream as raw bytes in `pixFmt`. */
 export async function decodeAll(file: string, pixFmt = 'rgb24', extra: string[] = []): Promise<Buffer> {
   const { stdout } = await exec(
-    'ffmpeg',
+    ffmpegBins().ffmpeg,
     [
       '-hide_banner',
       '-nostdin',
@@ -120,8 +126,7 @@ export async function decodeAll(file: string, pixFmt = 'rgb24', extra: string[] 
       ...extra,
       '-map',
       '0:v:0',
-      '-fps_mode',
-      'passthrough',
+      ...fpsModeArgs(await ffmpegCapabilities(ffmpegBins().ffmpeg), 'passthrough'),
       '-f',
       'rawvideo',
       '-pix_fmt',
@@ -135,7 +140,7 @@ export async function decodeAll(file: string, pixFmt = 'rgb24', extra: string[] 
 
 /** MD5 of every packet of one stream, copied without decoding (proves a stream-copy is bit-exact). */
 export async function packetHashes(file: string, map: string): Promise<string[]> {
-  const { stdout } = await exec('ffmpeg', [
+  const { stdout } = await exec(ffmpegBins().ffmpeg, [
     '-hide_banner',
     '-nostdin',
     '-loglevel',
@@ -157,7 +162,7 @@ export async function packetHashes(file: string, map: string): Promise<string[]>
 }
 
 export async function countFrames(file: string): Promise<number> {
-  const { stdout } = await exec('ffprobe', [
+  const { stdout } = await exec(ffmpegBins().ffprobe, [
     '-v',
     'error',
     '-select_streams',

@@ -6,6 +6,7 @@ import {
   FlickerMeter,
   perFrame,
   renderVideo,
+  ffmpegCapabilities,
   resolveFfmpeg,
   SlidingWindow,
 } from '../src/engine/video';
@@ -65,6 +66,7 @@ describe('back-pressure', () => {
         autorotate: false,
         fps: v.fps,
         cfr: false,
+        fpsModeOption: (await ffmpegCapabilities(ffmpeg)).fpsModeOption,
         fromFrame: 0,
         seek: 'trim',
         strict: true,

@@ -1,7 +1,7 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { probeMedia, renderVideo, resolveFfmpeg, VideoError } from '../src/engine/video';
+import { ffmpegCapabilities, probeMedia, renderVideo, resolveFfmpeg, VideoError } from '../src/engine/video';
 import { ffmpeg, invertProcessor, makeClip, tempDir, X264_BT709 } from './video-fixtures';
 
 let dir: string;
@@ -20,7 +20,7 @@ describe('ffmpeg resolution', () => {
       await chmod(join(fake, name), 0o755);
     }
     const env = { PATH: '/usr/bin:/bin' };
-    const fromSetting = await resolveFfmpeg({ ffmpegPath: join(fake, 'ffmpeg'), env, skipStatic: true });
+    const fromSetting = await resolveFfmpeg({ ffmpegPath: join(fake, 'ffmpeg'), env, skipPackaged: true });
     expect(fromSetting.ffmpeg).toBe(join(fake, 'ffmpeg'));
     expect(fromSetting.source.ffmpeg).toBe('setting');
     // ffprobe is looked for beside the chosen ffmpeg.
@@ -28,11 +28,11 @@ describe('ffmpeg resolution', () => {
 
     const fromEnv = await resolveFfmpeg({
       env: { ...env, FFMPEG_PATH: join(fake, 'ffmpeg') },
-      skipStatic: true,
+      skipPackaged: true,
     });
     expect(fromEnv.source.ffmpeg).toBe('FFMPEG_PATH');
 
-    const fromPath = await resolveFfmpeg({ env, skipStatic: true });
+    const fromPath = await resolveFfmpeg({ env, skipPackaged: true });
     expect(fromPath.source.ffmpeg).toBe('PATH');
     expect(fromPath.ffmpeg).toBe('/usr/bin/ffmpeg');
     expect(fromPath.ffprobe).toBe('/usr/bin/ffprobe');
@@ -42,21 +42,48 @@ describe('ffmpeg resolution', () => {
     const r = await resolveFfmpeg({
       ffmpegPath: join(dir, 'nope', 'ffmpeg'),
       env: { PATH: '/usr/bin' },
-      skipStatic: true,
+      skipPackaged: true,
     });
     expect(r.ffmpeg).toBe('/usr/bin/ffmpeg');
   });
 
-  it('tolerates the absent ffmpeg-static package', async () => {
-    const r = await resolveFfmpeg({ env: { PATH: '/usr/bin' } });
-    expect(r.ffmpeg).toBe('/usr/bin/ffmpeg');
+  it('uses the ffmpeg and ffprobe npm shipped before PATH, with every encoder the formats need', async () => {
+    // An empty PATH: a machine without any system ffmpeg still finds the npm-shipped binaries.
+    const r = await resolveFfmpeg({ env: { PATH: '' } });
+    expect(r.source).toEqual({ ffmpeg: '@ffmpeg-installer/ffmpeg', ffprobe: '@ffprobe-installer/ffprobe' });
+    expect(r.ffmpeg).toContain(join('node_modules', '@ffmpeg-installer'));
+    const caps = await ffmpegCapabilities(r.ffmpeg);
+    for (const encoder of ['libx264', 'libx265', 'ffv1', 'prores_ks', 'png', 'tiff', 'aac'])
+      expect(caps.encoders, encoder).toContain(encoder);
+    // A setting or FFMPEG_PATH still wins over the shipped binary.
+    const viaEnv = await resolveFfmpeg({ env: { PATH: '', FFMPEG_PATH: r.ffprobe } });
+    expect(viaEnv.source.ffmpeg).toBe('FFMPEG_PATH');
+  });
+
+  it('reads the older TINTYPE_FFMPEG / TINTYPE_FFPROBE names after FFMPEG_PATH', async () => {
+    const shipped = await resolveFfmpeg({ env: { PATH: '' } });
+    const r = await resolveFfmpeg({
+      env: { PATH: '', TINTYPE_FFMPEG: shipped.ffprobe, TINTYPE_FFPROBE: shipped.ffmpeg },
+    });
+    expect(r.source).toEqual({ ffmpeg: 'TINTYPE_FFMPEG', ffprobe: 'TINTYPE_FFPROBE' });
+  });
+
+  it('knows which options an older ffmpeg lacks (version from libavutil, also in git builds)', async () => {
+    const { ffmpeg } = await resolveFfmpeg({ env: { PATH: '' } });
+    const caps = await ffmpegCapabilities(ffmpeg);
+    // The shipped build is a 2018 git snapshot (libavutil 56): -vsync, no -display_rotation.
+    expect(caps.avutil[0]).toBeGreaterThan(50);
+    if (caps.avutil[0] < 57) {
+      expect(caps.fpsModeOption).toBe(false);
+      expect(caps.displayRotationOption).toBe(false);
+    }
   });
 
   it('names everything it tried when ffmpeg is missing', async () => {
     const err = await resolveFfmpeg({
       ffmpegPath: '/nowhere/ffmpeg',
       env: { PATH: join(dir, 'empty'), FFMPEG_PATH: '/also/missing' },
-      skipStatic: true,
+      skipPackaged: true,
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(VideoError);
     expect((err as VideoError).code).toBe('FFMPEG_NOT_FOUND');
@@ -73,7 +100,7 @@ describe('ffmpeg resolution', () => {
       output: out,
       processor: invertProcessor(),
       processorKey: 'invert',
-      ffmpeg: { env: { PATH: '' }, skipStatic: true },
+      ffmpeg: { env: { PATH: '' }, skipPackaged: true },
     }).catch((e: unknown) => e);
     expect((err as VideoError).code).toBe('FFMPEG_NOT_FOUND');
   });

@@ -4,6 +4,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Raster } from '../src/engine/types';
 import { perFrame, renderVideo, VideoError, type VideoProgress } from '../src/engine/video';
+import { ffmpegCapabilities, fpsModeArgs } from '../src/engine/video/ffmpeg-binaries';
+import { ffmpegBins } from './helpers/ffmpeg';
 import {
   countFrames,
   decodeAll,
@@ -299,7 +301,11 @@ describe('film metadata', () => {
     const src = join(dir, 'vfr.mp4');
     await makeClip(src, {
       seconds: 2,
-      extra: ['-vf', "setpts='if(lt(N,25),N,N+12)/25/TB'", '-fps_mode', 'vfr'],
+      extra: [
+        '-vf',
+        "setpts='if(lt(N,25),N,N+12)/25/TB'",
+        ...fpsModeArgs(await ffmpegCapabilities(ffmpegBins().ffmpeg), 'vfr'),
+      ],
     });
     const out = join(dir, 'vfr-out.mkv');
     const r = await renderVideo({

@@ -227,8 +227,14 @@ export function registerVideoCommand(program: Command): void {
     .option('--flicker', 'measure colour flicker of the output and print it')
     .option('--tolerate-errors', 'conceal decoding errors and accept a short input instead of stopping')
     .option('--cfr', 'resample to a constant frame rate even if the input looks constant')
-    .option('--ffmpeg <path>', 'ffmpeg binary (default: FFMPEG_PATH, ffmpeg-static, PATH)')
-    .option('--ffprobe <path>', 'ffprobe binary (default: FFPROBE_PATH, beside ffmpeg, PATH)')
+    .option(
+      '--ffmpeg <path>',
+      'ffmpeg binary (default: FFMPEG_PATH, the npm-shipped one, ffmpeg-static, PATH)',
+    )
+    .option(
+      '--ffprobe <path>',
+      'ffprobe binary (default: FFPROBE_PATH, beside ffmpeg, the npm-shipped one, PATH)',
+    )
     .addOption(
       new Option('--ep <provider>', 'execution provider')
         .choices(['auto', 'cpu', 'cuda', 'dml', 'coreml'])

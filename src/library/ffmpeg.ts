@@ -1,17 +1,19 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { resolveFfmpeg, type FfmpegBinaries } from '../engine';
 
 const run = promisify(execFile);
 
 /**
- * ffmpeg/ffprobe for video thumbnails and probing. TINTYPE_FFMPEG/TINTYPE_FFPROBE override; otherwise
- * the ones on PATH (Debian's, Homebrew's, or those an installer put there).
+ * ffmpeg/ffprobe for video thumbnails and probing: the engine's locator, the same binaries the video
+ * pipeline uses. A file that cannot be probed because ffmpeg is missing says so and names the file.
  */
-export function ffmpegBin(): string {
-  return process.env.TINTYPE_FFMPEG || 'ffmpeg';
-}
-export function ffprobeBin(): string {
-  return process.env.TINTYPE_FFPROBE || 'ffprobe';
+async function binaries(file: string): Promise<FfmpegBinaries> {
+  try {
+    return await resolveFfmpeg();
+  } catch (err) {
+    throw new Error(`${file}: cannot read videos: ${(err as Error).message}`);
+  }
 }
 
 export interface VideoProbe {
@@ -29,10 +31,11 @@ function parseRate(rate: string | undefined): number | null {
 }
 
 export async function probeVideo(file: string): Promise<VideoProbe> {
+  const { ffprobe } = await binaries(file);
   let stdout: string;
   try {
     ({ stdout } = await run(
-      ffprobeBin(),
+      ffprobe,
       ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file],
       {
         timeout: 60_000,
@@ -41,8 +44,7 @@ export async function probeVideo(file: string): Promise<VideoProbe> {
     ));
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
-    if (e.code === 'ENOENT')
-      throw new Error(`${file}: cannot read videos: ffprobe was not found (set TINTYPE_FFPROBE)`);
+    if (e.code === 'ENOENT') throw new Error(`${file}: cannot read videos: ${ffprobe} does not run`);
     throw new Error(`${file}: not a readable video: ${(e.stderr || e.message).trim().split('\n')[0]}`);
   }
   const info = JSON.parse(stdout) as {
@@ -70,9 +72,10 @@ export async function probeVideo(file: string): Promise<VideoProbe> {
 /** One frame as a JPEG, from a tenth of the way in (the first frame is often black). */
 export async function extractFrame(file: string, atSec: number, out: string, maxEdge: number): Promise<void> {
   const scale = `scale='if(gt(iw,ih),min(${maxEdge},iw),-2)':'if(gt(iw,ih),-2,min(${maxEdge},ih))'`;
+  const { ffmpeg } = await binaries(file);
   try {
     await run(
-      ffmpegBin(),
+      ffmpeg,
       [
         '-v',
         'error',

@@ -15,6 +15,7 @@ import {
   startServer,
   type Server,
 } from './fixtures';
+import { skipWithout } from '../helpers/system-tools';
 
 /**
  * The renderer, built, in Debian's Chromium, against the shipped headless server (real SQLite, real
@@ -60,12 +61,10 @@ async function imagesLoaded(): Promise<{ before: number; after: number; afterSrc
   });
 }
 
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  console.warn(
-    `\n[e2e] SKIPPED: no Chromium at ${CHROMIUM} (apt install chromium, or set TINTYPE_CHROMIUM).\n`,
-  );
-}
+const haveChromium = !skipWithout(
+  'e2e',
+  existsSync(CHROMIUM) ? null : `no Chromium at ${CHROMIUM} (apt install chromium, or set TINTYPE_CHROMIUM)`,
+);
 
 beforeAll(async () => {
   if (!haveChromium) return;

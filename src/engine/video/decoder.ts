@@ -3,6 +3,7 @@ import type { Raster } from '../types';
 import { exited, runCommand, StderrTail } from './child';
 import { swsMatrix, swsRange } from './color';
 import { VideoError } from '../errors';
+import { fpsModeArgs } from './ffmpeg-binaries';
 import { frameBytes, rasterFromBytes, rawPixFmt, type FrameLayout } from './pixels';
 import type { VideoStreamInfo } from './probe';
 import { formatRational, toNumber, type Rational } from './rational';
@@ -19,6 +20,8 @@ export interface DecodeOptions {
   /** Output frame rate; with `cfr` the decoder resamples irregular timestamps onto this grid. */
   fps: Rational;
   cfr: boolean;
+  /** The ffmpeg has -fps_mode (≥ 5.1); older ones spell it -vsync. */
+  fpsModeOption: boolean;
   /** First frame wanted (0-based on the output grid) and how many (undefined: to the end). */
   fromFrame: number;
   maxFrames?: number;
@@ -71,7 +74,7 @@ export function decoderArgs(o: DecodeOptions, formatStart: number): string[] {
     args.push('-ss', seekSeconds(o.video, formatStart, o.fromFrame, o.fps).toFixed(6));
   args.push('-i', o.input, '-map', `0:${o.video.index}`, '-an', '-sn', '-dn');
   args.push('-vf', filterChain(o));
-  args.push('-fps_mode', o.cfr ? 'cfr' : 'passthrough');
+  args.push(...fpsModeArgs(o, o.cfr ? 'cfr' : 'passthrough'));
   if (o.maxFrames !== undefined) args.push('-frames:v', String(o.maxFrames));
   args.push('-f', 'rawvideo', '-pix_fmt', rawPixFmt(o.layout), 'pipe:1');
   return args;
@@ -81,6 +84,9 @@ export function decoderArgs(o: DecodeOptions, formatStart: number): string[] {
  * Decodes to raw frames over a pipe. Bytes are sliced into whole frames as they arrive; when the
  * queue is full the pipe is paused, which blocks ffmpeg, so at most `queueFrames` frames wait in memory.
  */
+/** Frames ffmpeg may still output after an error line that were decoded before it (decoder delay). */
+const DAMAGE_SLACK_FRAMES = 24;
+
 export function openDecoder(o: DecodeOptions, formatStart: number): FrameStream {
   const bytes = frameBytes(o.layout);
   const queue = new BoundedQueue<Raster>(Math.max(1, o.queueFrames));
@@ -91,7 +97,28 @@ export function openDecoder(o: DecodeOptions, formatStart: number): FrameStream 
   let filled = 0;
   let closing = false;
 
-  child.stderr.on('data', (d: Buffer) => stderr.push(d));
+  // At -loglevel error every stderr line is a decoding or demuxing error, yet -xerror misses many
+  // (a demuxer that resyncs past garbage; older ffmpeg builds, like the npm-shipped one). In strict
+  // mode the first such line holds back every later frame: if the file simply ends soon after, it
+  // was truncated (the caller's frame count says so); if pictures keep coming, they are concealed
+  // damage and the film stops there instead of carrying them.
+  let damageAt: number | undefined;
+  let heldBack = 0;
+  let damage: VideoError | undefined;
+  child.stderr.on('data', (d: Buffer) => {
+    stderr.push(d);
+    if (o.strict && damageAt === undefined && stderr.lines()) damageAt = framesRead;
+  });
+  const concealed = (): void => {
+    damage = new VideoError(
+      `${o.input}: damaged input: decoding failed after source frame ${o.fromFrame + (damageAt ?? 0)}: ${stderr.lines()}`,
+      'DECODE_FAILED',
+      o.input,
+    );
+    closing = true;
+    child.stdout.resume();
+    child.kill('SIGKILL');
+  };
   child.stdout.on('data', (chunk: Buffer) => {
     if (closing) return;
     let offset = 0;
@@ -100,7 +127,10 @@ export function openDecoder(o: DecodeOptions, formatStart: number): FrameStream 
       current.set(chunk.subarray(offset, offset + n), filled);
       filled += n;
       offset += n;
-      if (filled === bytes) {
+      if (filled === bytes && damageAt !== undefined) {
+        filled = 0;
+        if (++heldBack > DAMAGE_SLACK_FRAMES) return concealed();
+      } else if (filled === bytes) {
         framesRead += 1;
         if (!queue.push(rasterFromBytes(current, o.layout))) child.stdout.pause();
         current = new Uint8Array(bytes);
@@ -126,7 +156,8 @@ export function openDecoder(o: DecodeOptions, formatStart: number): FrameStream 
     });
     child.on('close', (code, signal) => {
       o.signal?.removeEventListener('abort', onAbort);
-      if (closing) queue.end();
+      if (damage) queue.end(damage);
+      else if (closing) queue.end();
       else if (code !== 0) {
         const why = stderr.lines() || `ffmpeg exited with ${code ?? signal}`;
         queue.end(

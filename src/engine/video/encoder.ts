@@ -22,6 +22,8 @@ export interface EncodeSettings {
   preset?: string;
   /** Sample depth for PNG/TIFF output; default: the processed frames' depth. */
   bitDepth?: 8 | 16;
+  /** The ffmpeg's MP4 muxer has -movie_timescale (ffmpeg ≥ 4.4; the npm-shipped 4.x build has not). */
+  movieTimescaleOption?: boolean;
 }
 
 export interface FrameSink {
@@ -190,7 +192,8 @@ export function openEncoder(
   if (s.format.kind === 'video') {
     if (s.format.container === 'mp4' || s.format.container === 'mov') {
       const ts = String(timescaleFor(s.fps));
-      args.push('-video_track_timescale', ts, '-movie_timescale', ts);
+      args.push('-video_track_timescale', ts);
+      if (s.movieTimescaleOption ?? true) args.push('-movie_timescale', ts);
     }
     args.push(
       '-f',
@@ -236,7 +239,12 @@ export function openEncoder(
         );
       }
       if (!child.stdin.write(bytesOf(frame))) {
-        await Promise.race([once(child.stdin, 'drain'), closed]);
+        // A dead encoder makes 'drain' reject with EPIPE: what matters is why it died (its stderr).
+        await Promise.race([once(child.stdin, 'drain'), closed]).catch(() => closed);
+      }
+      if (!failure && (child.stdin.destroyed || child.exitCode !== null)) {
+        await closed;
+        fail('ffmpeg stopped reading frames');
       }
       if (failure) throw failure;
       written += 1;

@@ -503,6 +503,7 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
       sourceHeight: source.media?.video?.height ?? source.layout.height,
       crf: o.crf,
       preset: o.preset,
+      movieTimescaleOption: caps.movieTimescaleOption,
       bitDepth: o.bitDepth,
     });
 

@@ -1,6 +1,6 @@
 import { openDecoder, verifySeek } from './decoder';
 import { VideoError } from '../errors';
-import type { FfmpegBinaries } from './ffmpeg-binaries';
+import { ffmpegCapabilities, type FfmpegBinaries } from './ffmpeg-binaries';
 import type { FrameLayout } from './pixels';
 import { probeMedia, quarterTurns, type MediaInfo } from './probe';
 import { formatRational, toNumber, type Rational } from './rational';
@@ -23,6 +23,7 @@ export async function openVideoSource(
   o: VideoSourceOptions,
 ): Promise<FrameSource> {
   const media: MediaInfo = await probeMedia(bins.ffprobe, input, { signal: o.signal });
+  const { fpsModeOption } = await ffmpegCapabilities(bins.ffmpeg);
   const v = media.video;
   if (!v) {
     const what = media.audio.length ? 'an audio-only file' : 'a file without a video stream';
@@ -87,6 +88,7 @@ export async function openVideoSource(
           autorotate: o.autorotate,
           fps,
           cfr,
+          fpsModeOption,
           fromFrame: from,
           maxFrames: max,
           seek,
