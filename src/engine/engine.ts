@@ -12,6 +12,7 @@ import { colorize } from './ops/colorize';
 import { orderedOps } from './ops/order';
 export { orderedOps } from './ops/order';
 import { runTiled } from './ops/tiled';
+import { resizeRaster } from './image/resize';
 import type {
   ExecutionProviderChoice,
   FileJob,
@@ -101,6 +102,17 @@ export class Engine {
           },
           stats,
         );
+        // A scale below the model's own (×2 from a ×4 model, see the manifest's `scales`) is its
+        // output downscaled with Lanczos, as Upscayl does.
+        const want = op === 'upscale' ? (options.scale ?? model.manifest.scale) : 1;
+        if (op === 'upscale' && want !== model.manifest.scale) {
+          current = await resizeRaster(
+            current,
+            (current.width / model.manifest.scale) * want,
+            (current.height / model.manifest.scale) * want,
+            'lanczos3',
+          );
+        }
       }
     }
     onProgress?.({ fraction: 1, stage: 'done' });

@@ -61,6 +61,12 @@ export const TileSpecSchema = z.object({
   size: z.number().int().positive().default(256),
   /** Overlap between neighbouring tiles, in input pixels; must cover the receptive field for seamless output. */
   overlap: z.number().int().nonnegative().default(16),
+  /**
+   * Context added around the whole image by mirroring it (…2 1 0 1 2…), in input pixels, before it
+   * is cut into tiles (cropped off the output): how the engine a model was made for treats image
+   * borders (realesrgan-ncnn-vulkan: 10 px), so the edges match it.
+   */
+  pad: z.number().int().nonnegative().optional(),
 });
 
 export const ManifestSchema = z
@@ -76,6 +82,11 @@ export const ManifestSchema = z
     output: OutputSpecSchema,
     /** Output size / input size: 1 for colorize and restore, 2/3/4/8 for upscale. */
     scale: z.number().int().positive().default(1),
+    /**
+     * Output scales this upscaler offers: its own `scale`, and smaller ones made by downscaling its
+     * output with Lanczos (how Upscayl gives ×2 from a ×4 model). Default: just `scale`.
+     */
+    scales: z.array(z.number().int().min(2)).min(1).optional(),
     /** Square inference size for colorizers (DeOldify renders small and keeps the original luminance). */
     renderSize: RenderSizeSchema.optional(),
     /** Tiling for restore/upscale models. */
@@ -83,6 +94,12 @@ export const ManifestSchema = z
     license: z.string().min(1),
     source: z.string().min(1),
     sha256: z.string().regex(/^[0-9a-f]{64}$/, 'sha256: 64 lower-case hex digits'),
+    /** One plain line for people choosing a model ("best detail, slow"); the app shows it as is. */
+    summary: z
+      .string()
+      .max(80)
+      .regex(/^[^\n]*$/, 'summary: one line')
+      .optional(),
     description: z.string().optional(),
   })
   .superRefine((m, ctx) => {
@@ -102,9 +119,20 @@ export const ManifestSchema = z
     if (m.task === 'upscale' && m.scale < 2) {
       ctx.addIssue({ code: 'custom', message: 'an upscale model has scale >= 2' });
     }
+    if (
+      m.scales &&
+      (m.task !== 'upscale' || !m.scales.includes(m.scale) || m.scales.some((k) => k > m.scale))
+    ) {
+      ctx.addIssue({ code: 'custom', message: "scales: an upscaler's own scale and smaller ones only" });
+    }
   });
 export type Manifest = z.infer<typeof ManifestSchema>;
 export type ManifestInput = z.input<typeof ManifestSchema>;
+
+/** The output scales a model offers (see `scales`): one place decides, everything else asks. */
+export function scalesOf(m: Pick<Manifest, 'scale' | 'scales'>): number[] {
+  return m.scales ?? [m.scale];
+}
 
 /** DeOldify's render_factor is the render size in units of 16 px. */
 export const renderFactorOf = (size: number): number => size / 16;

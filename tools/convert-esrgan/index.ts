@@ -29,7 +29,10 @@ export function selectSpecs(models: string): ModelSpec[] {
     .map(specById);
 }
 
-export function filesOf(built: BuiltModel): Record<string, Uint8Array | string> {
+/** What a converted model folder holds; every converter in tools/ produces one. */
+export type ModelFolder = Pick<BuiltModel, 'onnx' | 'manifestJson' | 'license'> & { spec: { id: string } };
+
+export function filesOf(built: ModelFolder): Record<string, Uint8Array | string> {
   return { [MODEL_FILE]: built.onnx, 'manifest.json': built.manifestJson, LICENSE: built.license };
 }
 
@@ -40,7 +43,7 @@ async function writeAtomic(path: string, data: Uint8Array | string): Promise<voi
 }
 
 /** Writes one model's folder; returns its path. */
-export async function writeModel(built: BuiltModel, outDir: string): Promise<string> {
+export async function writeModel(built: ModelFolder, outDir: string): Promise<string> {
   const dir = join(outDir, built.spec.id);
   await mkdir(dir, { recursive: true });
   for (const [name, data] of Object.entries(filesOf(built))) await writeAtomic(join(dir, name), data);
@@ -48,7 +51,7 @@ export async function writeModel(built: BuiltModel, outDir: string): Promise<str
 }
 
 /** Names of the files in outDir that differ from a fresh conversion (missing files count). */
-export async function compareModel(built: BuiltModel, outDir: string): Promise<string[]> {
+export async function compareModel(built: ModelFolder, outDir: string): Promise<string[]> {
   const differing: string[] = [];
   for (const [name, data] of Object.entries(filesOf(built))) {
     const path = join(outDir, built.spec.id, name);

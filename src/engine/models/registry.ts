@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Task } from '../../shared/manifest';
+import { scalesOf, type Task } from '../../shared/manifest';
 import { errorMessage, TintypeError } from '../errors';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
@@ -95,8 +95,11 @@ export class ModelRegistry {
       const m = await this.get(opts.id);
       if (m.task !== task)
         throw new TintypeError(`model "${m.id}" is a ${m.task} model, not ${task}`, 'BAD_ARGUMENT');
-      if (task === 'upscale' && opts.scale && m.scale !== opts.scale) {
-        throw new TintypeError(`model "${m.id}" upscales ×${m.scale}, not ×${opts.scale}`, 'BAD_ARGUMENT');
+      if (task === 'upscale' && opts.scale && !scalesOf(m).includes(opts.scale)) {
+        throw new TintypeError(
+          `model "${m.id}" upscales ×${scalesOf(m).join(' or ×')}, not ×${opts.scale}`,
+          'BAD_ARGUMENT',
+        );
       }
       return m;
     }
@@ -104,7 +107,7 @@ export class ModelRegistry {
       task === 'upscale' ? this.defaults.upscale?.[String(opts.scale ?? 4)] : this.defaults[task];
     if (wanted && this.models.has(wanted)) return this.models.get(wanted)!;
     const fits = [...this.models.values()].filter(
-      (m) => m.task === task && (task !== 'upscale' || m.scale === (opts.scale ?? 4)),
+      (m) => m.task === task && (task !== 'upscale' || scalesOf(m).includes(opts.scale ?? 4)),
     );
     if (fits.length === 0) {
       const what = task === 'upscale' ? `upscale ×${opts.scale ?? 4}` : task;

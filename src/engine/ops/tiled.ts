@@ -50,6 +50,14 @@ export interface TiledOptions {
   neighbours?: [Raster, Raster];
 }
 
+/** Index i reflected into [0, n) without repeating the edge (…2 1 0 1 2…), as ncnn's tilers read. */
+export function mirror(i: number, n: number): number {
+  if (n === 1) return 0;
+  const period = 2 * (n - 1);
+  const a = Math.abs(i) % period;
+  return a < n ? a : period - a;
+}
+
 function roundUp(v: number, k: number): number {
   return Math.ceil(v / k) * k;
 }
@@ -74,6 +82,11 @@ export async function runTiled(
   const T = fixed ?? opts.tileSize ?? m.tile?.size ?? 256;
   const O = Math.min(opts.overlap ?? m.tile?.overlap ?? 16, Math.floor(T / 2));
   const { width: W, height: H } = raster;
+  // Tiles cover the image grown by P mirrored pixels on every side (the manifest's `pad`);
+  // everything below works in that grown frame and only the image itself is written out.
+  const P = fixed ? 0 : (m.tile?.pad ?? 0);
+  const EW = W + 2 * P;
+  const EH = H + 2 * P;
   for (const n of opts.neighbours ?? []) {
     if (n.width !== W || n.height !== H || n.channels !== raster.channels || n.depth !== raster.depth) {
       throw new TintypeError(
@@ -86,8 +99,8 @@ export async function runTiled(
   const outChannels = raster.channels;
   // The model works on 1 or 3 channels; an RGB photo through a grey model runs once per channel.
   const passes = spec.channels === 1 && raster.channels === 3 ? 3 : 1;
-  const xs = tileStarts(W, T, O);
-  const ys = tileStarts(H, T, O);
+  const xs = tileStarts(EW, T, O);
+  const ys = tileStarts(EH, T, O);
   const total = xs.length * ys.length * passes;
   let done = 0;
 
@@ -96,12 +109,14 @@ export async function runTiled(
   const outMax = srcMax;
   const out =
     raster.depth === 16 ? new Uint16Array(OW * OH * outChannels) : new Uint8Array(OW * OH * outChannels);
-  const tileH = Math.min(T, H);
-  const tileW = Math.min(T, W);
-  // Accumulators for one band of output rows: [bandTop, bandTop + tileH*s).
+  const tileH = Math.min(T, EH);
+  const tileW = Math.min(T, EW);
+  const EOW = EW * s;
+  const PS = P * s;
+  // Accumulators for one band of output rows (grown frame): [bandTop, bandTop + tileH*s).
   const bandRows = tileH * s;
-  let acc = new Float32Array(bandRows * OW * outChannels);
-  let wsum = new Float32Array(bandRows * OW);
+  let acc = new Float32Array(bandRows * EOW * outChannels);
+  let wsum = new Float32Array(bandRows * EOW);
   let bandTop = 0;
 
   const flushRows = (upTo: number) => {
@@ -109,11 +124,13 @@ export async function runTiled(
     const rows = upTo - bandTop;
     if (rows <= 0) return;
     for (let r = 0; r < rows; r++) {
-      const oy = bandTop + r;
+      const oy = bandTop + r - PS;
+      if (oy < 0 || oy >= OH) continue;
       for (let x = 0; x < OW; x++) {
-        const wv = wsum[r * OW + x] || 1;
+        const ex = r * EOW + x + PS;
+        const wv = wsum[ex] || 1;
         for (let c = 0; c < outChannels; c++) {
-          const v = (acc[(r * OW + x) * outChannels + c] / wv) * outMax + 0.5;
+          const v = (acc[ex * outChannels + c] / wv) * outMax + 0.5;
           out[(oy * OW + x) * outChannels + c] = v < 0 ? 0 : v > outMax ? outMax : v;
         }
       }
@@ -122,8 +139,8 @@ export async function runTiled(
     const nacc = new Float32Array(acc.length);
     const nw = new Float32Array(wsum.length);
     if (keep > 0) {
-      nacc.set(acc.subarray(rows * OW * outChannels, bandRows * OW * outChannels));
-      nw.set(wsum.subarray(rows * OW, bandRows * OW));
+      nacc.set(acc.subarray(rows * EOW * outChannels, bandRows * EOW * outChannels));
+      nw.set(wsum.subarray(rows * EOW, bandRows * EOW));
     }
     acc = nacc;
     wsum = nw;
@@ -149,9 +166,9 @@ export async function runTiled(
           const src = frame.data;
           const base = f * spec.channels * hw;
           for (let y = 0; y < ph; y++) {
-            const sy = y0 + Math.min(y, tileH - 1);
+            const sy = mirror(y0 + Math.min(y, tileH - 1) - P, H);
             for (let x = 0; x < pw; x++) {
-              const sx = x0 + Math.min(x, tileW - 1);
+              const sx = mirror(x0 + Math.min(x, tileW - 1) - P, W);
               const p = (sy * W + sx) * rc;
               for (let c = 0; c < spec.channels; c++) {
                 const sc = passes === 3 ? pass : rc === 1 ? 0 : c;
@@ -193,7 +210,7 @@ export async function runTiled(
             if (wv === 0) continue;
             const ax = x0 * s + x;
             const rp = y * res.width + x;
-            const ap = ay * OW + ax;
+            const ap = ay * EOW + ax;
             if (passes === 3) {
               acc[ap * 3 + pass] += wv * res.data[rp];
               if (pass === 0) wsum[ap] += wv;
@@ -220,6 +237,6 @@ export async function runTiled(
       }
     }
   }
-  flushRows(OH);
+  flushRows(EH * s);
   return { width: OW, height: OH, channels: outChannels, depth: raster.depth, data: out };
 }
