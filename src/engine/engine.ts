@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Task } from '../shared/manifest';
 import { errorMessage, fileError } from './errors';
 import { resizeChannelBilinear } from './image/color';
-import { formatFromPath, readImage, writeImage } from './image/io';
+import { formatFromPath, readImage, readShrunk, writeImage } from './image/io';
 import type { Logger } from './log';
 import { silentLogger } from './log';
 import type { InferStats } from './model/infer';
@@ -10,6 +10,7 @@ import { SessionCache, type LoadedModel } from './model/session';
 import { ModelRegistry } from './models/registry';
 import { colorize } from './ops/colorize';
 import { orderedOps } from './ops/order';
+import { effectiveRenderSize } from './ops/render-size';
 export { orderedOps } from './ops/order';
 import { runTiled } from './ops/tiled';
 import { resizeRaster } from './image/resize';
@@ -38,6 +39,7 @@ export interface RasterResult {
   raster: Raster;
   models: string[];
   inferenceMs: number;
+  stats: InferStats;
 }
 
 /**
@@ -73,6 +75,7 @@ export class Engine {
     options: OpOptions = {},
     onProgress?: (e: ProgressEvent) => void,
     neighbours?: [Raster, Raster],
+    shrunk?: Raster,
   ): Promise<RasterResult> {
     const order = orderedOps(ops);
     const stats: InferStats = { ms: 0 };
@@ -89,7 +92,11 @@ export class Engine {
         current = await colorize(
           current,
           model,
-          { renderSize: options.renderSize, saturation: options.saturation },
+          {
+            renderSize: options.renderSize,
+            saturation: options.saturation,
+            shrunk: i === 0 ? shrunk : undefined,
+          },
           stats,
         );
       } else {
@@ -116,7 +123,7 @@ export class Engine {
       }
     }
     onProgress?.({ fraction: 1, stage: 'done' });
-    return { raster: current, models, inferenceMs: stats.ms };
+    return { raster: current, models, inferenceMs: stats.ms, stats };
   }
 
   async processRaster(raster: Raster, ops: readonly OpName[], options: OpOptions = {}): Promise<Raster> {
@@ -158,13 +165,23 @@ export class Engine {
       if (!format)
         throw fileError(job.output, 'cannot tell the output format from its extension', 'BAD_ARGUMENT');
       // Load the models while the image decodes: session creation and decoding both take a while.
-      const warm = Promise.all(orderedOps(job.ops).map((op) => this.model(op, job.options)));
+      const order = orderedOps(job.ops);
+      const warm = Promise.all(order.map((op) => this.model(op, job.options)));
       warm.catch(() => undefined);
+      // A colorizer sees the photo at its small render size only: read that straight from the file
+      // (shrink-on-load) while the full-size decode runs, instead of resizing the decoded raster.
+      const shrunk =
+        order[0] === 'colorize'
+          ? this.registry
+              .resolve('colorize', { id: job.options.models?.colorize })
+              .then((m) => readShrunk(job.input, effectiveRenderSize(m, job.options.renderSize)))
+              .catch(() => undefined)
+          : undefined;
       const image = await readImage(job.input);
       const tRead = performance.now();
       await warm;
       const tModels = performance.now();
-      const result = await this.run(image.raster, job.ops, job.options, onProgress);
+      const result = await this.run(image.raster, job.ops, job.options, onProgress, undefined, await shrunk);
       const tProcess = performance.now();
       const colorized = job.ops.includes('colorize');
       const note = `${colorized ? 'AI-colorized' : 'AI-processed'} by Tintype (${orderedOps(job.ops).join(', ')}) with model ${result.models.join(', ')}`;
@@ -206,6 +223,9 @@ export class Engine {
           modelsMs: tModels - tRead,
           processMs: tProcess - tModels,
           writeMs: performance.now() - tProcess,
+          prepareMs: result.stats.prepareMs,
+          inferMs: result.stats.ms,
+          mergeMs: result.stats.mergeMs,
         },
       };
     } catch (err) {

@@ -62,7 +62,16 @@ export interface FileResult {
   ms?: number;
   inferenceMs?: number;
   /** Where the time went (ms): decoding, loading models, processing (inference included), encoding. */
-  timings?: { readMs: number; modelsMs: number; processMs: number; writeMs: number };
+  timings?: {
+    readMs: number;
+    modelsMs: number;
+    processMs: number;
+    writeMs: number;
+    /** Parts of processMs (colorize): model input made, model run, chroma merged at full size. */
+    prepareMs?: number;
+    inferMs?: number;
+    mergeMs?: number;
+  };
 }
 
 export interface ProgressEvent {

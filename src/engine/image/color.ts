@@ -98,6 +98,10 @@ export function bilinearAxis(from: number, to: number): { i0: Int32Array; i1: In
  * 224–360 px render is smooth; a cubic kernel adds nothing visible). Where Y + chroma would leave
  * the RGB cube, the chroma is scaled down (never the luminance), so the output's luma equals the
  * original's up to rounding.
+ *
+ * Work is in output sample units with the chroma already turned into per-channel offsets
+ * (R−Y, G−Y, B−Y) for each chroma row at full width, so a pixel costs three interpolations, one
+ * range test and three stores; rows [y0, y1) only, so callers can split an image into bands.
  */
 export function mergeLumaChroma(
   original: Raster,
@@ -107,65 +111,74 @@ export function mergeLumaChroma(
   ch: number,
   saturation: number,
   outDepth: 8 | 16,
+  band?: { y0: number; y1: number; out: Uint8Array | Uint16Array },
 ): Raster {
   const { width, height } = original;
-  const inMax = maxValue(original.depth);
-  const outMax = maxValue(outDepth);
-  const out = outDepth === 16 ? new Uint16Array(width * height * 3) : new Uint8Array(width * height * 3);
+  const S = maxValue(outDepth);
+  const out =
+    band?.out ?? (outDepth === 16 ? new Uint16Array(width * height * 3) : new Uint8Array(width * height * 3));
+  const y0 = band?.y0 ?? 0;
+  const y1 = band?.y1 ?? height;
   const d = original.data;
   const grey = original.channels === 1;
-  const invIn = 1 / inMax;
+  const k = S / maxValue(original.depth);
   // Per unit of U/V: R = Y + 1.13983 V, B = Y + 2.03211 U, G = Y - 0.39465 U - 0.58060 V.
-  const rv = 1 / V_SCALE;
-  const bu = 1 / U_SCALE;
+  const rv = (S * saturation) / V_SCALE;
+  const bu = (S * saturation) / U_SCALE;
   const gu = -(KB / KG) * bu;
   const gv = -(KR / KG) * rv;
   const ax = bilinearAxis(cw, width);
   const ay = bilinearAxis(ch, height);
-  // Horizontally interpolated chroma rows, cached per source row (a source row serves many output rows).
-  const rowCache = new Map<number, [Float32Array, Float32Array]>();
-  const row = (sy: number): [Float32Array, Float32Array] => {
-    let r = rowCache.get(sy);
-    if (r) return r;
-    const ru = new Float32Array(width);
-    const rvv = new Float32Array(width);
+  // (R−Y, G−Y, B−Y) of one chroma row at full width; the last two rows used are kept.
+  let rowA = -1;
+  let rowB = -1;
+  let offA = new Float32Array(width * 3);
+  let offB = new Float32Array(width * 3);
+  const fillRow = (sy: number, dst: Float32Array): void => {
     const base = sy * cw;
-    for (let x = 0; x < width; x++) {
+    for (let x = 0, j = 0; x < width; x++, j += 3) {
       const a = base + ax.i0[x];
       const b = base + ax.i1[x];
       const f = ax.f[x];
-      ru[x] = (u[a] + (u[b] - u[a]) * f) * saturation;
-      rvv[x] = (v[a] + (v[b] - v[a]) * f) * saturation;
+      const cu = u[a] + (u[b] - u[a]) * f;
+      const cv = v[a] + (v[b] - v[a]) * f;
+      dst[j] = rv * cv;
+      dst[j + 1] = gu * cu + gv * cv;
+      dst[j + 2] = bu * cu;
     }
-    if (rowCache.size > 4) rowCache.clear();
-    r = [ru, rvv];
-    rowCache.set(sy, r);
-    return r;
   };
-  for (let y = 0; y < height; y++) {
-    const [u0, v0] = row(ay.i0[y]);
-    const [u1, v1] = row(ay.i1[y]);
+  const row = (sy: number): Float32Array => {
+    if (sy === rowA) return offA;
+    if (sy === rowB) return offB;
+    // Replace the row not needed any more (rows are visited in order).
+    [offA, offB, rowA, rowB] = [offB, offA, rowB, sy];
+    fillRow(sy, offB);
+    return offB;
+  };
+  for (let y = y0; y < y1; y++) {
+    const s0 = ay.i0[y];
+    const s1 = ay.i1[y];
+    const r0 = row(s0);
+    const r1 = s1 === s0 ? r0 : row(s1);
     const fy = ay.f[y];
     let j = y * width * 3;
     let i = y * width;
-    for (let x = 0; x < width; x++, i++, j += 3) {
-      const yv = grey ? d[i] * invIn : (KR * d[j] + KG * d[j + 1] + KB * d[j + 2]) * invIn;
-      const cu = u0[x] + (u1[x] - u0[x]) * fy;
-      const cv = v0[x] + (v1[x] - v0[x]) * fy;
-      let dr = rv * cv;
-      let dg = gu * cu + gv * cv;
-      let db = bu * cu;
+    for (let x3 = 0; x3 < width * 3; x3 += 3, i++, j += 3) {
+      const yv = grey ? d[i] * k : (KR * d[j] + KG * d[j + 1] + KB * d[j + 2]) * k;
+      let dr = r0[x3] + (r1[x3] - r0[x3]) * fy;
+      let dg = r0[x3 + 1] + (r1[x3 + 1] - r0[x3 + 1]) * fy;
+      let db = r0[x3 + 2] + (r1[x3 + 2] - r0[x3 + 2]) * fy;
       let r = yv + dr;
       let g = yv + dg;
       let b = yv + db;
-      if (r < 0 || r > 1 || g < 0 || g > 1 || b < 0 || b > 1) {
-        // Out of gamut: the largest t in [0,1] keeping y + t*d inside [0,1] for every channel.
+      if (r < 0 || r > S || g < 0 || g > S || b < 0 || b > S) {
+        // Out of gamut: the largest t in [0,1] keeping y + t*d inside [0,S] for every channel.
         let t = 1;
-        if (dr > 0) t = Math.min(t, (1 - yv) / dr);
+        if (dr > 0) t = Math.min(t, (S - yv) / dr);
         else if (dr < 0) t = Math.min(t, -yv / dr);
-        if (dg > 0) t = Math.min(t, (1 - yv) / dg);
+        if (dg > 0) t = Math.min(t, (S - yv) / dg);
         else if (dg < 0) t = Math.min(t, -yv / dg);
-        if (db > 0) t = Math.min(t, (1 - yv) / db);
+        if (db > 0) t = Math.min(t, (S - yv) / db);
         else if (db < 0) t = Math.min(t, -yv / db);
         if (t < 0) t = 0;
         dr *= t;
@@ -175,10 +188,10 @@ export function mergeLumaChroma(
         g = yv + dg;
         b = yv + db;
       }
-      // r, g, b lie in [0, 1] (to float rounding), so the +0.5 rounding never leaves the sample range.
-      out[j] = r * outMax + 0.5;
-      out[j + 1] = g * outMax + 0.5;
-      out[j + 2] = b * outMax + 0.5;
+      // r, g, b lie in [0, S] (to float rounding), so the +0.5 rounding never leaves the sample range.
+      out[j] = r + 0.5;
+      out[j + 1] = g + 0.5;
+      out[j + 2] = b + 0.5;
     }
   }
   return { width, height, channels: 3, depth: outDepth, data: out };

@@ -134,6 +134,30 @@ export async function readImage(path: string): Promise<LoadedImage> {
   };
 }
 
+/**
+ * The photo already shrunk to size×size (aspect not kept), upright, 8-bit sRGB, read straight from
+ * a JPEG or WebP file: their decoders can shrink while decoding (JPEG by 2/4/8 in the DCT), which
+ * costs a fraction of a full decode and runs while the full-size decode does. Other formats have
+ * no such shortcut (a second full decode would cost more than resizing the decoded raster), and
+ * any failure is left to readImage to report: both return undefined.
+ */
+export async function readShrunk(path: string, size: number): Promise<Raster | undefined> {
+  if (!/\.(jpe?g|webp)$/i.test(path)) return undefined;
+  try {
+    const { data, info } = await sharp(path, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'truncated' })
+      .autoOrient()
+      .resize(size, size, { fit: 'fill', kernel: 'cubic' })
+      .toColourspace('srgb')
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3 || info.width !== size || info.height !== size) return undefined;
+    return { width: size, height: size, channels: 3, depth: 8, data: typed(data, 8) };
+  } catch {
+    return undefined;
+  }
+}
+
 export interface WriteOptions {
   format: OutputFormat;
   overwrite?: boolean;

@@ -29,8 +29,11 @@ function transpose(src: Float32Array, c: number, h: number, w: number, toNHWC: b
   return out;
 }
 
+/** Time spent, summed over calls: `ms` in the model itself; the rest around it (bench split). */
 export interface InferStats {
   ms: number;
+  prepareMs?: number;
+  mergeMs?: number;
 }
 
 /**

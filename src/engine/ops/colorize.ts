@@ -9,6 +9,11 @@ import type { Raster } from '../types';
 export interface ColorizeOptions {
   renderSize?: number;
   saturation?: number;
+  /**
+   * The same picture already at the render size (read shrunk from its file, see readShrunk), to
+   * skip resizing the full-size raster; ignored when it has another size.
+   */
+  shrunk?: Raster;
 }
 
 /**
@@ -22,10 +27,14 @@ export async function colorize(
   opts: ColorizeOptions = {},
   stats?: InferStats,
 ): Promise<Raster> {
+  const t0 = performance.now();
   const m = model.manifest;
   const size = effectiveRenderSize(m, opts.renderSize);
   // Resize first, then take the luma: both are linear, and the luma of 80 k pixels costs nothing.
-  const small = await resizeRaster(raster, size, size, 'cubic');
+  const small =
+    opts.shrunk && opts.shrunk.width === size && opts.shrunk.height === size
+      ? opts.shrunk
+      : await resizeRaster(raster, size, size, 'cubic');
   const n = size * size;
   const inv = 1 / maxValue(small.depth);
   const greyPlane = new Float32Array(n);
@@ -38,7 +47,14 @@ export async function colorize(
   const input = new Float32Array(n * planes);
   for (let k = 0; k < planes; k++) input.set(greyPlane, k * n);
 
+  const tInfer = performance.now();
+  const inferBefore = stats?.ms ?? 0;
   const out = await infer(model, { data: input, channels: planes, height: size, width: size }, stats);
+  const tMerge = performance.now();
+  if (stats) {
+    // infer() converts tensors around the run itself: that counts as preparation.
+    stats.prepareMs = (stats.prepareMs ?? 0) + (tInfer - t0) + (tMerge - tInfer - (stats.ms - inferBefore));
+  }
   const on = out.width * out.height;
   let u: Float32Array;
   let v: Float32Array;
@@ -89,5 +105,7 @@ export async function colorize(
         m.manifestPath,
       );
   }
-  return mergeLumaChroma(raster, u, v, out.width, out.height, opts.saturation ?? 1, raster.depth);
+  const merged = mergeLumaChroma(raster, u, v, out.width, out.height, opts.saturation ?? 1, raster.depth);
+  if (stats) stats.mergeMs = (stats.mergeMs ?? 0) + (performance.now() - tMerge);
+  return merged;
 }

@@ -1,0 +1,316 @@
+/**
+ * Pipeline benchmark (issue "Pipeline speed"): with a model that costs almost nothing (one 3×3
+ * convolution, bench/models.ts), how close do photos and films come to the floor every tool pays,
+ * decoding and encoding? Floor and Tintype run side by side in one run:
+ *   - photos: 12 MP greyscale JPEGs made from real photos (../shared/datasets); floor = sharp
+ *     decode + encode (RGB JPEG at Tintype's settings) of the same files, one after another in one
+ *     process; Tintype = `tintype colorize <dir> -o <out>` (the whole CLI process);
+ *   - one 12 MP photo: the CLI's --json timings per stage against the floor's decode and encode;
+ *   - film: clips made with ffmpeg from real photos (slow zoom, temporal grain): SD 768×576,
+ *     1080p and a greyscale (gray pix_fmt) SD source; floor = `ffmpeg -i clip -c:v libx264 -preset
+ *     medium -crf 18 -an out.mp4`; Tintype = `tintype video clip -o out.mp4` (same encoder
+ *     settings) for colorize, and restore/upscale ×2 on SD (upscale's floor encodes the ×2 frames).
+ * Run: npm run bench -- pipeline [--only=photos|film] [--photos=6] [--seconds=10]
+ * Prints Markdown tables; keep them in docs/benchmarks.md.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { sharedDatasets } from './_photo';
+import { installTinyModels } from './models';
+
+sharp.cache(false);
+const root = join(import.meta.dirname, '..');
+const arg = (name: string, dflt: string) =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
+const only = arg('only', 'all');
+const nPhotos = Number(arg('photos', '6'));
+const seconds = Number(arg('seconds', '10'));
+const data = sharedDatasets(root);
+if (!data) {
+  console.error('../shared/datasets not found: the benchmark makes its photos and clips from real photos');
+  process.exit(1);
+}
+const work = mkdtempSync(join(tmpdir(), 'tintype-pipeline-'));
+const models = join(work, 'models');
+const ids = installTinyModels(models);
+const cli = join(root, 'bin', 'tintype.js');
+const f0 = (n: number) => n.toFixed(0);
+const f2 = (n: number) => n.toFixed(2);
+
+interface Timed {
+  ms: number;
+  rssMb: number;
+  stdout: string;
+}
+
+/** Runs a command to completion; its wall time and peak RSS (GNU time, when present). */
+function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Timed {
+  const t0 = performance.now();
+  const r = spawnSync('/usr/bin/time', ['-f', 'MAXRSS_KB=%M', cmd, ...args], {
+    env: { ...process.env, TINTYPE_MODELS_DIR: models, ...env },
+    encoding: 'utf8',
+    maxBuffer: 64 * 2 ** 20,
+  });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed:\n${r.stderr}`);
+  const m = /MAXRSS_KB=(\d+)/.exec(r.stderr);
+  return { ms, rssMb: m ? Number(m[1]) / 1024 : NaN, stdout: r.stdout };
+}
+
+function ffmpeg(args: string[]): void {
+  const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ffmpeg ${args.join(' ')}:\n${r.stderr}`);
+}
+
+function realPhotos(n: number): string[] {
+  const dir = join(data!, 'train', 'wallpapers');
+  const files = readdirSync(dir)
+    .filter((f) => /\.jpe?g$/i.test(f))
+    .sort();
+  // Spread over the folder (different scenes), deterministic.
+  return Array.from({ length: n }, (_, i) => join(dir, files[Math.floor((i * files.length) / n)]));
+}
+
+/** A 12 MP greyscale "scan" of a real photo: enlarged, with grain so it decodes like a photo. */
+async function makeScan(src: string, out: string): Promise<void> {
+  const W = 4000;
+  const H = 3000;
+  const grain = await sharp({
+    create: {
+      width: W,
+      height: H,
+      channels: 3,
+      background: '#808080',
+      noise: { type: 'gaussian', mean: 128, sigma: 18 },
+    },
+  })
+    .greyscale()
+    .png({ compressionLevel: 0 })
+    .toBuffer();
+  await sharp(src)
+    .resize(W, H, { fit: 'cover', kernel: 'lanczos3' })
+    .greyscale()
+    .composite([{ input: grain, blend: 'overlay' }])
+    .jpeg({ quality: 90 })
+    .toFile(out);
+}
+
+/** The floor: decode each file, encode it as an RGB JPEG with Tintype's settings, write it. */
+async function photoFloor(
+  files: string[],
+  outDir: string,
+): Promise<{ ms: number; decodeMs: number; encodeMs: number }> {
+  mkdirSync(outDir, { recursive: true });
+  let decodeMs = 0;
+  let encodeMs = 0;
+  const t0 = performance.now();
+  for (const f of files) {
+    const a = performance.now();
+    const { data: px, info } = await sharp(f).raw().toBuffer({ resolveWithObject: true });
+    const b = performance.now();
+    const jpg = await sharp(px, { raw: { width: info.width, height: info.height, channels: info.channels } })
+      .toColourspace('srgb')
+      .jpeg({ quality: 92, chromaSubsampling: '4:4:4', optimiseCoding: false })
+      .toBuffer();
+    writeFileSync(join(outDir, `${f.split('/').pop()}`), jpg);
+    const c = performance.now();
+    decodeMs += b - a;
+    encodeMs += c - b;
+  }
+  return { ms: performance.now() - t0, decodeMs: decodeMs / files.length, encodeMs: encodeMs / files.length };
+}
+
+const machine = `${cpus().length}× ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+const load = () => loadavg()[0].toFixed(1);
+console.log(`\nTintype pipeline benchmark — ${machine}; load average at start ${load()}`);
+console.log('models: near-zero (one 3×3 convolution), onnxruntime-node CPU\n');
+
+if (only === 'all' || only === 'photos') {
+  const inDir = join(work, 'photos');
+  mkdirSync(inDir);
+  const sources = realPhotos(nPhotos);
+  const files: string[] = [];
+  for (const [i, s] of sources.entries()) {
+    const out = join(inDir, `scan-${i + 1}.jpg`);
+    await makeScan(s, out);
+    files.push(out);
+  }
+  const floor = await photoFloor(files, join(work, 'floor-out'));
+  const batch = timed(process.execPath, [
+    cli,
+    'colorize',
+    inDir,
+    '-o',
+    join(work, 'tt-out'),
+    '--model',
+    ids.colorize,
+    '-q',
+    '--overwrite',
+  ]);
+  // One photo, three times (median), with the engine's own timings.
+  const singles = [0, 1, 2].map(() => {
+    const r = timed(process.execPath, [
+      cli,
+      'colorize',
+      files[0],
+      '-o',
+      join(work, 'one.jpg'),
+      '--model',
+      ids.colorize,
+      '--json',
+      '--overwrite',
+    ]);
+    const res = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    return { ...r, res };
+  });
+  singles.sort((a, b) => a.ms - b.ms);
+  const one = singles[1];
+  const t = one.res.timings ?? {};
+  const single = await photoFloor([files[0]], join(work, 'floor-one'));
+  const rw = single.decodeMs + single.encodeMs;
+  const nonModel = one.res.ms - (t.modelsMs ?? 0) - (one.res.inferenceMs ?? 0);
+  console.log(`| work | floor | Tintype (near-zero model) | ratio |`);
+  console.log(`|---|---|---|---|`);
+  console.log(
+    `| ${nPhotos} photos, 12 MP JPEG in → JPEG out | sharp decode + encode, one process, one after another: ${f2(floor.ms / 1000)} s | \`tintype colorize dir -o out\`: ${f2(batch.ms / 1000)} s (peak RSS ${f0(batch.rssMb)} MB) | ${f2(batch.ms / floor.ms)}× |`,
+  );
+  console.log(
+    `| one 12 MP photo (\`--json\` timings) | read ${f0(single.decodeMs)} ms + write ${f0(single.encodeMs)} ms | engine ${f0(one.res.ms)} ms, of which model load ${f0(t.modelsMs ?? 0)} ms and inference ${f0(one.res.inferenceMs ?? 0)} ms: non-model ${f0(nonModel)} ms (process ${f0(one.ms)} ms, peak RSS ${f0(one.rssMb)} MB) | ${f2(nonModel / rw)}× |`,
+  );
+  console.log(
+    `\nstages of one 12 MP photo (ms): decode ${f0(t.readMs ?? NaN)}, model load (overlaps decode) ${f0(t.modelsMs ?? NaN)}, prepare ${f0(t.prepareMs ?? NaN)}, infer ${f0(t.inferMs ?? one.res.inferenceMs ?? NaN)}, merge ${f0(t.mergeMs ?? NaN)}, encode+write ${f0(t.writeMs ?? NaN)}; load average now ${load()}\n`,
+  );
+}
+
+if (only === 'all' || only === 'film') {
+  const photos = realPhotos(5);
+  const makeClip = (name: string, w: number, h: number, fps: number, grey: boolean): string => {
+    const per = Math.max(1, Math.round((seconds * fps) / photos.length));
+    const out = join(work, `${name}.mp4`);
+    const inputs = photos.flatMap((p) => [
+      '-loop',
+      '1',
+      '-framerate',
+      String(fps),
+      '-t',
+      String(per / fps),
+      '-i',
+      p,
+    ]);
+    const chains = photos
+      .map(
+        (_, i) =>
+          `[${i}:v]scale=${w * 1.25}:${h * 1.25}:force_original_aspect_ratio=increase,crop=${w * 1.25}:${h * 1.25},` +
+          `zoompan=z='1+0.2*on/${per}':d=1:s=${w}x${h}:fps=${fps},setsar=1[v${i}]`,
+      )
+      .join(';');
+    const concat = `${photos.map((_, i) => `[v${i}]`).join('')}concat=n=${photos.length}:v=1:a=0,noise=alls=8:allf=t${grey ? ',format=gray' : ',format=yuv420p'}[out]`;
+    ffmpeg([
+      ...inputs,
+      '-filter_complex',
+      `${chains};${concat}`,
+      '-map',
+      '[out]',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'fast',
+      '-crf',
+      '20',
+      out,
+    ]);
+    return out;
+  };
+  const clips = [
+    { label: 'SD 768×576, 25 fps', file: makeClip('sd', 768, 576, 25, false) },
+    { label: '1080p, 24 fps', file: makeClip('hd', 1920, 1080, 24, false) },
+    { label: 'greyscale SD 768×576 (gray)', file: makeClip('grey', 768, 576, 25, true) },
+  ];
+  const frames = (file: string) =>
+    Number(
+      spawnSync(
+        'ffprobe',
+        [
+          '-v',
+          'error',
+          '-count_packets',
+          '-select_streams',
+          'v:0',
+          '-show_entries',
+          'stream=nb_read_packets',
+          '-of',
+          'csv=p=0',
+          file,
+        ],
+        {
+          encoding: 'utf8',
+        },
+      ).stdout.trim(),
+    );
+  console.log(
+    `| film (near-zero model) | frames | floor: ffmpeg libx264 -preset medium -crf 18 | Tintype | ratio | Tintype peak RSS |`,
+  );
+  console.log(`|---|---|---|---|---|---|`);
+  const row = (
+    label: string,
+    file: string,
+    ops: string,
+    model: string,
+    floorArgs: string[],
+    extra: string[] = [],
+  ) => {
+    const n = frames(file);
+    const floorOut = join(work, 'floor.mp4');
+    const fl = timed('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-i',
+      file,
+      ...floorArgs,
+      '-c:v',
+      'libx264',
+      '-preset',
+      'medium',
+      '-crf',
+      '18',
+      '-an',
+      floorOut,
+    ]);
+    const out = join(work, 'tt.mp4');
+    rmSync(out, { force: true });
+    const tt = timed(process.execPath, [
+      cli,
+      'video',
+      file,
+      '-o',
+      out,
+      '--ops',
+      ops,
+      '--model',
+      model,
+      '-q',
+      '--overwrite',
+      ...extra,
+    ]);
+    console.log(
+      `| ${label}, ${ops} | ${n} | ${f2(fl.ms / 1000)} s (${f0((n * 1000) / fl.ms)} fps) | ${f2(tt.ms / 1000)} s (${f0((n * 1000) / tt.ms)} fps) | ${f2(tt.ms / fl.ms)}× | ${f0(tt.rssMb)} MB |`,
+    );
+  };
+  for (const c of clips) row(c.label, c.file, 'colorize', ids.colorize, []);
+  row(clips[0].label, clips[0].file, 'restore', ids.restore, []);
+  row(
+    clips[0].label,
+    clips[0].file,
+    'upscale',
+    ids.upscale,
+    ['-vf', 'scale=iw*2:ih*2:flags=bicubic'],
+    ['--scale', '2'],
+  );
+  console.log(`\nload average now ${load()}`);
+}
+rmSync(work, { recursive: true, force: true });
