@@ -18,11 +18,30 @@ export function sharpProcessor(
 ): RenderEngine & { closed: boolean } {
   const engine = {
     closed: false,
-    async processFile(job: FileJob, onProgress?: (e: ProgressEvent) => void): Promise<FileResult> {
+    async processFile(
+      job: FileJob,
+      onProgress?: (e: ProgressEvent) => void,
+      signal?: AbortSignal,
+    ): Promise<FileResult> {
       opts.calls?.push(job.input);
       const t0 = Date.now();
       onProgress?.({ fraction: 0.1, stage: 'reading' });
-      if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
+      // Like the engine, an abort ends the wait at once (the engine stops at its next tile).
+      if (opts.delayMs)
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, opts.delayMs);
+          signal?.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+        });
+      if (signal?.aborted)
+        return {
+          input: job.input,
+          output: job.output,
+          ok: false,
+          cancelled: true,
+          error: `${job.input}: cancelled`,
+          ops: job.ops,
+          models: [],
+        };
       try {
         let img = sharp(job.input, { failOn: 'warning' });
         const meta = await img.metadata();

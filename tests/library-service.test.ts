@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -280,6 +280,60 @@ describe('library: batch, queue and export', () => {
     expect(bad.errors[0].error).toBe('old.jpg is an image: export it as jpg, png or tif');
   });
 
+  it('stops a running render within moments of cancel, saying "canceling" meanwhile, and keeps no output', async () => {
+    await svc.close();
+    svc = open({ delayMs: 20_000 });
+    const events: { canceling: boolean; status: string }[] = [];
+    svc.on((e) => {
+      if (e.type === 'job') events.push({ canceling: e.job.canceling, status: e.job.status });
+    });
+    const photo = join(dir, 'slow.jpg');
+    await writePhoto(photo, 64, 48);
+    const p = svc.createProject({ name: 'x' });
+    await svc.importAssets({ projectId: p.id, paths: [photo] });
+    await svc.startBatch({
+      target: { kind: 'project', projectId: p.id },
+      recipe: { ops: ['upscale'], options: { scale: 2 }, watermark: false },
+      skipDone: false,
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const [job] = svc.listJobs({ limit: 1 }).jobs;
+    expect(job.status).toBe('running');
+    const t0 = Date.now();
+    svc.cancelJobs({ jobIds: [job.id] });
+    expect(svc.listJobs({ limit: 1 }).jobs[0].canceling).toBe(true);
+    await svc.idle();
+    expect(Date.now() - t0).toBeLessThan(2000); // not the 20 s the render would have taken
+    expect(events).toContainEqual({ canceling: true, status: 'running' });
+    expect(svc.listJobs({ limit: 1 }).jobs[0].status).toBe('canceled');
+    const renders = join(svc.layout.projectDir(p.id), 'renders');
+    expect(existsSync(renders) ? readdirSync(renders) : []).toEqual([]);
+  });
+
+  it('a newer live preview supersedes the one still computing', async () => {
+    await svc.close();
+    svc = open({ delayMs: 1500 });
+    const photo = join(dir, 'p.jpg');
+    await writePhoto(photo, 200, 150, 2, true);
+    const p = svc.createProject({ name: 'x' });
+    const [asset] = (await svc.importAssets({ projectId: p.id, paths: [photo] })).added;
+    const recipe = (renderSize: number) => ({
+      ops: ['colorize' as const],
+      options: { renderSize },
+      watermark: false,
+    });
+    const t0 = Date.now();
+    const old = svc.preview({ assetId: asset.id, recipe: recipe(256), maxEdge: 128 });
+    await new Promise((r) => setTimeout(r, 200));
+    const now = svc.preview({ assetId: asset.id, recipe: recipe(288), maxEdge: 128 });
+    const first = await old;
+    expect(first).toMatchObject({ superseded: true, media: null });
+    expect(Date.now() - t0).toBeLessThan(1200); // answered when superseded, not after its render
+    const second = await now;
+    expect(second.superseded).toBe(false);
+    expect(svc.resolveMedia(second.media!)?.contentType).toBe('image/jpeg');
+  });
+
   it('previews at a small size and sweeps render sizes', async () => {
     const p = svc.createProject({ name: 'x' });
     const photo = join(dir, 'big.jpg');
@@ -288,7 +342,7 @@ describe('library: batch, queue and export', () => {
     const recipe = { ops: ['colorize' as const], options: { renderSize: 256 }, watermark: false };
     const pv = await svc.preview({ assetId: asset.id, recipe, maxEdge: 128 });
     expect([pv.width, pv.height]).toEqual([128, 96]);
-    expect(svc.resolveMedia(pv.media)?.contentType).toBe('image/jpeg');
+    expect(svc.resolveMedia(pv.media!)?.contentType).toBe('image/jpeg');
     const n = calls.length;
     await svc.preview({ assetId: asset.id, recipe, maxEdge: 128 });
     expect(calls.length).toBe(n); // served from the cache

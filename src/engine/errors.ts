@@ -122,3 +122,8 @@ export function errnoCode(err: unknown): string | undefined {
   }
   return undefined;
 }
+
+/** The one error an abort turns into, wherever the engine notices it (between tiles, ops or frames). */
+export function throwIfCancelled(signal: AbortSignal | undefined, file?: string): void {
+  if (signal?.aborted) throw new TintypeError(file ? `${file}: cancelled` : 'cancelled', 'CANCELLED', file);
+}

@@ -54,6 +54,8 @@ export interface FileResult {
   output: string;
   ok: boolean;
   error?: string;
+  /** The work was stopped by its abort signal; nothing was written. */
+  cancelled?: boolean;
   ops: OpName[];
   models: string[];
   width?: number;
@@ -75,7 +77,10 @@ export interface FileResult {
 }
 
 export interface ProgressEvent {
-  /** 0..1 within the current file. */
+  /** 0..1 within the current file, weighted by each step's estimated cost. */
   fraction: number;
   stage: string;
+  /** Which step of the recipe is running (1-based) and how many there are. */
+  step?: number;
+  steps?: number;
 }

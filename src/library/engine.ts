@@ -7,11 +7,21 @@ import type { ModelInfo, Settings } from '../shared/api';
  * service run in Electron's main process, the headless server and the tests.
  */
 export interface RenderEngine {
-  processFile(job: FileJob, onProgress?: (e: ProgressEvent) => void): Promise<FileResult>;
+  /** `signal` stops the file between tiles and steps; the result then says `cancelled`. */
+  processFile(
+    job: FileJob,
+    onProgress?: (e: ProgressEvent) => void,
+    signal?: AbortSignal,
+  ): Promise<FileResult>;
   /** One frame in memory (films and stacks go through this, frame by frame). */
-  processRaster?(raster: Raster, ops: OpName[], options: OpOptions): Promise<Raster>;
+  processRaster?(raster: Raster, ops: OpName[], options: OpOptions, signal?: AbortSignal): Promise<Raster>;
   /** One frame with its neighbours [t-1, t, t+1], for 3-frame models. */
-  processWindow?(frames: [Raster, Raster, Raster], ops: OpName[], options: OpOptions): Promise<Raster>;
+  processWindow?(
+    frames: [Raster, Raster, Raster],
+    ops: OpName[],
+    options: OpOptions,
+    signal?: AbortSignal,
+  ): Promise<Raster>;
   close(): Promise<void>;
 }
 

@@ -37,6 +37,8 @@ export interface LiveProgress {
   fraction: number;
   stage: string | null;
   startedAt: number;
+  /** Seconds left, from the measured throughput of the step now running (see queue.ts). */
+  etaSec?: number | null;
 }
 
 /**
@@ -222,11 +224,7 @@ export class JobStore {
 
   private toJob(r: JobRow & { asset_name: string }, live: LiveProgress | undefined): Job {
     const progress = r.status === 'done' ? 1 : r.status === 'running' ? (live?.fraction ?? 0) : 0;
-    let etaSec: number | null = null;
-    if (r.status === 'running' && live && progress > 0.02) {
-      const elapsed = (Date.now() - live.startedAt) / 1000;
-      etaSec = (elapsed * (1 - progress)) / progress;
-    }
+    const etaSec = r.status === 'running' ? (live?.etaSec ?? null) : null;
     return {
       id: r.id,
       batchId: r.batch_id,
@@ -235,6 +233,7 @@ export class JobStore {
       status: r.status,
       progress: Math.min(1, Math.max(0, progress)),
       stage: r.status === 'running' ? (live?.stage ?? 'starting') : null,
+      canceling: r.status === 'running' && r.cancel_requested === 1,
       error: r.error,
       attempts: r.attempts,
       renderId: r.render_id,

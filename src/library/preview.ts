@@ -16,8 +16,12 @@ const KEEP_PREVIEWS = 400;
  * from the display copy shrunk to `maxEdge`, so moving the slider costs a fraction of a real render;
  * identical requests share one render and later ones are served from the cache folder.
  */
+type Made = { media: string; width: number; height: number } | { superseded: true };
+
 export class Previewer {
-  private readonly inFlight = new Map<string, Promise<{ media: string; width: number; height: number }>>();
+  private readonly inFlight = new Map<string, Promise<Made>>();
+  /** The live preview being made: a newer, different one cancels it (the user moved the slider on). */
+  private live: { name: string; abort: AbortController } | null = null;
   private made = 0;
 
   constructor(
@@ -26,11 +30,17 @@ export class Previewer {
     private readonly engine: () => Promise<RenderEngine>,
   ) {}
 
+  /**
+   * `live` previews supersede each other: starting one stops the previous live one at its next tile
+   * or step, and that request answers `superseded` instead of queueing ahead of the one wanted now.
+   * Sweeps are not live: their sizes are all wanted.
+   */
   async render(
     assetId: number,
     recipe: Recipe,
     maxEdge: number,
-  ): Promise<{ media: string; width: number; height: number; ms: number }> {
+    opts: { live?: boolean } = {},
+  ): Promise<Made & { ms: number }> {
     const t0 = performance.now();
     const asset = this.store.assetRow(assetId);
     if (!asset.view_path)
@@ -40,11 +50,18 @@ export class Previewer {
     const dir = this.layout.previewDir();
     const name = `p-${assetId}-${maxEdge}-${recipeHash(recipe)}.jpg`;
     const out = join(dir, name);
+    let abort: AbortController | undefined;
+    if (opts.live) {
+      if (this.live && this.live.name !== name) this.live.abort.abort();
+      if (this.live?.name !== name) this.live = { name, abort: new AbortController() };
+      abort = this.live.abort;
+    }
     let pending = this.inFlight.get(name);
     if (!pending) {
-      pending = this.make(asset.view_path, assetId, maxEdge, recipe, out, name).finally(() =>
-        this.inFlight.delete(name),
-      );
+      pending = this.make(asset.view_path, assetId, maxEdge, recipe, out, name, abort?.signal).finally(() => {
+        this.inFlight.delete(name);
+        if (this.live?.name === name) this.live = null;
+      });
       this.inFlight.set(name, pending);
     }
     const r = await pending;
@@ -58,7 +75,8 @@ export class Previewer {
     recipe: Recipe,
     out: string,
     name: string,
-  ) {
+    signal?: AbortSignal,
+  ): Promise<Made> {
     const dir = this.layout.previewDir();
     if (!existsSync(out)) {
       await mkdir(dir, { recursive: true });
@@ -70,15 +88,21 @@ export class Previewer {
           .toFile(src);
       }
       const engine = await this.engine();
-      const result = await engine.processFile({
-        input: src,
-        output: out,
-        ops: recipe.ops,
-        options: recipe.options,
-        watermark: recipe.watermark,
-        format: 'jpg',
-        overwrite: true,
-      });
+      if (signal?.aborted) return { superseded: true };
+      const result = await engine.processFile(
+        {
+          input: src,
+          output: out,
+          ops: recipe.ops,
+          options: recipe.options,
+          watermark: recipe.watermark,
+          format: 'jpg',
+          overwrite: true,
+        },
+        undefined,
+        signal,
+      );
+      if (result.cancelled) return { superseded: true };
       if (!result.ok) throw new Error(result.error ?? `preview of asset ${assetId} failed`);
       if (++this.made % 50 === 0) void this.prune();
     }

@@ -4,6 +4,7 @@ import { errorMessage, type FileResult, type ProgressEvent, type Logger } from '
 import type { ApiEvent } from '../shared/bridge';
 import type { RenderEngine, VideoRenderer } from './engine';
 import type { JobRow, JobStore, LiveProgress } from './jobs-store';
+import { StepEta } from './eta';
 import type { LibraryLayout } from './layout';
 import { makeRenderView, makeVideoRenderView } from './probe';
 import { recipeFromRow, type AssetRow, type Store } from './store';
@@ -60,9 +61,12 @@ export class JobRunner {
     for (const a of this.aborts.values()) a.abort();
   }
 
-  /** Stops running renders that support it (the rest finish and are discarded). */
+  /** Stops running renders at their next tile, frame or step; the runner then discards them. */
   abort(jobIds: number[]): void {
-    for (const id of jobIds) this.aborts.get(id)?.abort();
+    for (const id of jobIds) {
+      this.aborts.get(id)?.abort();
+      this.announce(id);
+    }
   }
 
   /** Resolves when the jobs now running have settled. */
@@ -142,11 +146,15 @@ export class JobRunner {
     const output = layout.abs(outRel);
     const started = Date.now();
     let lastEmit = 0;
+    const eta = new StepEta();
     const onProgress = (e: ProgressEvent & { fps?: number }) => {
       const live = this.live.get(job.id);
       if (!live) return;
       live.fraction = Math.min(1, Math.max(0, e.fraction));
       live.stage = e.fps ? `${e.stage} · ${e.fps.toFixed(1)} fps` : e.stage;
+      // A film reports one long step whose stage text changes (segments, fps): its key is "video".
+      const stepKey = media ? 'video' : e.step !== undefined ? `step ${e.step}` : e.stage;
+      live.etaSec = eta.update(live.fraction, stepKey, Date.now());
       const now = Date.now();
       if (now - lastEmit >= PROGRESS_EVERY_MS) {
         lastEmit = now;
@@ -183,6 +191,7 @@ export class JobRunner {
             keep16bit: true,
           },
           onProgress,
+          abort.signal,
         );
       }
     } catch (err) {

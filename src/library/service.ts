@@ -343,8 +343,13 @@ export class LibraryService {
     return { models: await this.models.list(), modelsDir: this.models.modelsDir };
   }
 
-  preview(req: ParsedReq<'preview.render'>): Promise<Res<'preview.render'>> {
-    return this.previewer.render(req.assetId, canonicalRecipe(req.recipe), req.maxEdge);
+  async preview(req: ParsedReq<'preview.render'>): Promise<Res<'preview.render'>> {
+    const r = await this.previewer.render(req.assetId, canonicalRecipe(req.recipe), req.maxEdge, {
+      live: true,
+    });
+    return 'superseded' in r
+      ? { media: null, width: 0, height: 0, ms: r.ms, superseded: true }
+      : { ...r, superseded: false };
   }
 
   async sweep(req: ParsedReq<'preview.sweep'>): Promise<Res<'preview.sweep'>> {
@@ -355,6 +360,7 @@ export class LibraryService {
     for (const renderSize of req.sizes) {
       const recipe = canonicalRecipe({ ...req.recipe, options: { ...req.recipe.options, renderSize } });
       const r = await this.previewer.render(req.assetId, recipe, req.maxEdge);
+      if ('superseded' in r) throw new Error('internal: a sweep preview was superseded');
       items.push({ renderSize, media: r.media, ms: r.ms });
     }
     return { items };

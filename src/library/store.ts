@@ -206,7 +206,7 @@ export class Store {
     const assets = rows.map((r) => {
       let status: AssetStatus = 'new';
       if (r.problem) status = 'unreadable';
-      else if (r.job_status === 'queued' || r.job_status === 'running') status = 'queued';
+      else if (r.job_status === 'queued' || r.job_status === 'running') status = r.job_status;
       else if (r.job_status === 'failed') status = 'failed';
       else if (r.render_id) status = 'rendered';
       return this.toAsset(r, status, r.render_id ? (renders.get(r.render_id) ?? null) : null);

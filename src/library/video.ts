@@ -58,9 +58,14 @@ export function engineVideoRenderer(opts: { modelDirs?: string[]; log: Logger })
             ? perWindow((w) => {
                 if (!engine.processWindow)
                   throw new Error(`${job.input}: this engine cannot run 3-frame models`);
-                return engine.processWindow([w.frames[0], w.frames[1], w.frames[2]], ops, options);
+                return engine.processWindow(
+                  [w.frames[0], w.frames[1], w.frames[2]],
+                  ops,
+                  options,
+                  job.signal,
+                );
               })
-            : perFrame((f) => processRaster(f, ops, options)),
+            : perFrame((f) => processRaster(f, ops, options, job.signal)),
         processorKey: key.join(' '),
         resume: true,
         overwrite: true,

@@ -102,7 +102,7 @@ export type Render = z.infer<typeof RenderSchema>;
 
 export const AssetKindSchema = z.enum(['photo', 'video', 'stack']);
 export type AssetKind = z.infer<typeof AssetKindSchema>;
-export const AssetStatusSchema = z.enum(['new', 'queued', 'rendered', 'failed', 'unreadable']);
+export const AssetStatusSchema = z.enum(['new', 'queued', 'running', 'rendered', 'failed', 'unreadable']);
 export type AssetStatus = z.infer<typeof AssetStatusSchema>;
 
 export const AssetSchema = z.object({
@@ -143,13 +143,15 @@ export const JobSchema = z.object({
   status: JobStatusSchema,
   progress: z.number().min(0).max(1),
   stage: z.string().nullable(),
+  /** Cancel was asked for while it runs: the work stops at its next tile, frame or step. */
+  canceling: z.boolean(),
   error: z.string().nullable(),
   attempts: z.number().int(),
   renderId: Id.nullable(),
   createdAt: z.number(),
   startedAt: z.number().nullable(),
   finishedAt: z.number().nullable(),
-  /** Seconds left for this job, from its own progress; null until it has some. */
+  /** Seconds left for this job, from the throughput of its current step; null until measured. */
   etaSec: z.number().nullable(),
 });
 export type Job = z.infer<typeof JobSchema>;
@@ -405,7 +407,14 @@ export const api = {
     req: z
       .object({ assetId: Id, recipe: RecipeSchema, maxEdge: z.number().int().min(64).max(1024).default(320) })
       .strict(),
-    res: z.object({ media: MediaKey, width: z.number().int(), height: z.number().int(), ms: z.number() }),
+    /** `superseded`: a newer live preview replaced this one before it finished (media is then null). */
+    res: z.object({
+      media: MediaKey.nullable(),
+      width: z.number().int(),
+      height: z.number().int(),
+      ms: z.number(),
+      superseded: z.boolean(),
+    }),
   },
   /** The same small render at several colorize sizes, for the sweep strip. */
   'preview.sweep': {

@@ -54,6 +54,31 @@ function cubicGraph(): Uint8Array {
 }
 
 /**
+ * A deliberately heavy restorer (five 3×3 convolutions, 96 channels wide, on 64-px tiles): a photo
+ * of a megapixel takes minutes on two cores, so cancelling it midway can be seen to stop the work,
+ * and a 320-px preview takes seconds, so a newer preview can be seen to supersede it.
+ */
+export function installSlowModel(dir: string): void {
+  const g = new GraphBuilder('slow');
+  let t = g.input('input', [1, 3, 'height', 'width']);
+  const width = 96;
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 0.1;
+  const chans = [3, width, width, width, width, 3];
+  for (let i = 0; i < chans.length - 1; i++) {
+    const w = new Float32Array(chans[i + 1] * chans[i] * 9).map(rand);
+    t = g.node('Conv', [t, g.constant(w, [chans[i + 1], chans[i], 3, 3])], { pads: [1, 1, 1, 1] });
+  }
+  g.node('Sigmoid', [t], {}, ['output']);
+  g.output('output', [1, 3, 'height', 'width']);
+  installModel(
+    dir,
+    { ...common, id: 'e2e-slow', name: 'Slow (test)', task: 'restore', tile: { size: 64, overlap: 8 } },
+    g.encode(),
+  );
+}
+
+/**
  * Real ONNX models, generated: a colorizer in DeOldify's style (render size 224–360, chroma only,
  * luminance kept), a smoothing restorer and a ×2 upscaler. The engine runs them like any other.
  */

@@ -1,4 +1,4 @@
-import { TintypeError } from '../errors';
+import { throwIfCancelled, TintypeError } from '../errors';
 import { KB, KG, KR, maxValue } from '../image/color';
 import { infer, type InferStats } from '../model/infer';
 import type { LoadedModel } from '../model/session';
@@ -48,6 +48,8 @@ export interface TiledOptions {
   overlap?: number;
   /** The previous and next frames, for models that take 3 consecutive frames (same size as the image). */
   neighbours?: [Raster, Raster];
+  /** Checked before every tile: an abort stops the work within one tile's inference. */
+  signal?: AbortSignal;
 }
 
 /** Index i reflected into [0, n) without repeating the edge (…2 1 0 1 2…), as ncnn's tilers read. */
@@ -158,6 +160,7 @@ export async function runTiled(
       const ph = fixed ?? roundUp(tileH, multiple);
       const pw = fixed ?? roundUp(tileW, multiple);
       for (let pass = 0; pass < passes; pass++) {
+        throwIfCancelled(opts.signal);
         const planes = spec.channels * spec.frames;
         const hw = ph * pw;
         const input = new Float32Array(planes * hw);

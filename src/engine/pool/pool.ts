@@ -147,16 +147,25 @@ export class EnginePool {
     slot.busy = false;
   }
 
+  /**
+   * `signal` aborts the request: one still waiting never reaches a worker (CANCELLED at once), one
+   * running is told to stop at its next tile or step, and answers as soon as it has.
+   */
   private async submit(
     build: (id: number) => WorkerRequest,
     transfer: ArrayBuffer[],
     onProgress?: (e: ProgressEvent) => void,
+    signal?: AbortSignal,
   ): Promise<WorkerReply> {
     if (this.closed) throw new Error('engine pool is closed');
     await this.queue.onSizeLessThan(this.maxQueue);
     return this.queue.add(
       () =>
         new Promise<WorkerReply>((resolve, reject) => {
+          if (signal?.aborted) {
+            reject(new TintypeError('cancelled', 'CANCELLED'));
+            return;
+          }
           const slot = this.slots.find((s) => !s.busy);
           if (!slot) {
             reject(new Error('internal: no idle engine worker'));
@@ -164,24 +173,58 @@ export class EnginePool {
           }
           slot.busy = true;
           const id = this.nextId++;
-          this.pending.set(id, { resolve, reject, onProgress, slot });
+          const onAbort = () => slot.worker.postMessage({ id, kind: 'cancel' } satisfies WorkerRequest);
+          signal?.addEventListener('abort', onAbort, { once: true });
+          const done = () => signal?.removeEventListener('abort', onAbort);
+          this.pending.set(id, {
+            resolve: (v) => (done(), resolve(v)),
+            reject: (e) => (done(), reject(e)),
+            onProgress,
+            slot,
+          });
           slot.worker.postMessage(build(id), transfer);
         }),
     );
   }
 
-  async processFile(job: FileJob, onProgress?: (e: ProgressEvent) => void): Promise<FileResult> {
-    const reply = await this.submit((id) => ({ id, kind: 'file', job }), [], onProgress);
+  async processFile(
+    job: FileJob,
+    onProgress?: (e: ProgressEvent) => void,
+    signal?: AbortSignal,
+  ): Promise<FileResult> {
+    let reply: WorkerReply;
+    try {
+      reply = await this.submit((id) => ({ id, kind: 'file', job }), [], onProgress, signal);
+    } catch (err) {
+      if (err instanceof TintypeError && err.code === 'CANCELLED')
+        return {
+          input: job.input,
+          output: job.output,
+          ok: false,
+          cancelled: true,
+          error: `${job.input}: cancelled`,
+          ops: job.ops,
+          models: [],
+        };
+      throw err;
+    }
     if (reply.type !== 'file') throw new Error('internal: unexpected reply');
     return reply.result;
   }
 
   /** The caller keeps its raster: a copy is transferred to the worker, and the result transferred back. */
-  async processRaster(raster: Raster, ops: OpName[], options: OpOptions = {}): Promise<Raster> {
+  async processRaster(
+    raster: Raster,
+    ops: OpName[],
+    options: OpOptions = {},
+    signal?: AbortSignal,
+  ): Promise<Raster> {
     const copy = detachedCopy(raster);
     const reply = await this.submit(
       (id) => ({ id, kind: 'raster', raster: copy, ops, options }),
       [copy.data.buffer as ArrayBuffer],
+      undefined,
+      signal,
     );
     if (reply.type !== 'raster') throw new Error('internal: unexpected reply');
     return reply.raster;
@@ -192,11 +235,14 @@ export class EnginePool {
     frames: [Raster, Raster, Raster],
     ops: OpName[],
     options: OpOptions = {},
+    signal?: AbortSignal,
   ): Promise<Raster> {
     const copies = frames.map(detachedCopy) as [Raster, Raster, Raster];
     const reply = await this.submit(
       (id) => ({ id, kind: 'window', frames: copies, ops, options }),
       copies.map((c) => c.data.buffer as ArrayBuffer),
+      undefined,
+      signal,
     );
     if (reply.type !== 'raster') throw new Error('internal: unexpected reply');
     return reply.raster;

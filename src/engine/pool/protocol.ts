@@ -7,7 +7,9 @@ export type WorkerInit = Omit<EngineOptions, 'log'>;
 export type WorkerRequest =
   | { id: number; kind: 'file'; job: FileJob }
   | { id: number; kind: 'raster'; raster: Raster; ops: OpName[]; options: OpOptions }
-  | { id: number; kind: 'window'; frames: [Raster, Raster, Raster]; ops: OpName[]; options: OpOptions };
+  | { id: number; kind: 'window'; frames: [Raster, Raster, Raster]; ops: OpName[]; options: OpOptions }
+  /** Stops request `id` at its next tile or step; it then answers with a CANCELLED error or result. */
+  | { id: number; kind: 'cancel' };
 
 export type WorkerReply =
   | { id: number; type: 'progress'; event: ProgressEvent }

@@ -14,18 +14,36 @@ const engine = new Engine({
   },
 });
 
+/** Requests in progress, by id, so a 'cancel' message can reach the one it names. */
+const running = new Map<number, AbortController>();
+
 port.on('message', async (req: WorkerRequest) => {
+  if (req.kind === 'cancel') {
+    running.get(req.id)?.abort();
+    return;
+  }
+  const abort = new AbortController();
+  running.set(req.id, abort);
   try {
     if (req.kind === 'file') {
-      const result = await engine.processFile(req.job, (event) =>
-        post({ id: req.id, type: 'progress', event }),
+      const result = await engine.processFile(
+        req.job,
+        (event) => post({ id: req.id, type: 'progress', event }),
+        abort.signal,
       );
       post({ id: req.id, type: 'file', result });
     } else {
-      const raster =
-        req.kind === 'window'
-          ? await engine.processWindow(req.frames, req.ops, req.options)
-          : await engine.processRaster(req.raster, req.ops, req.options);
+      const raster = (
+        await engine.run(
+          req.kind === 'window' ? req.frames[1] : req.raster,
+          req.ops,
+          req.options,
+          undefined,
+          req.kind === 'window' ? [req.frames[0], req.frames[2]] : undefined,
+          undefined,
+          abort.signal,
+        )
+      ).raster;
       post({ id: req.id, type: 'raster', raster }, [raster.data.buffer as ArrayBuffer]);
     }
   } catch (err) {
@@ -35,5 +53,7 @@ port.on('message', async (req: WorkerRequest) => {
       message: errorMessage(err),
       code: err instanceof TintypeError ? err.code : undefined,
     });
+  } finally {
+    running.delete(req.id);
   }
 });

@@ -14,7 +14,7 @@ import {
 } from '@mantine/core';
 import { useHotkeys } from '@mantine/hooks';
 import { useEffect, useState } from 'react';
-import type { Res } from '../../shared/api';
+import type { Project, Res } from '../../shared/api';
 import type { MenuAction } from '../../shared/bridge';
 import { useApi, useApiEvent } from './api/context';
 import { AssetView } from './components/AssetView';
@@ -71,7 +71,11 @@ export function App() {
     if (settings) setColorScheme(settings.theme);
   }, [settings, setColorScheme]);
 
-  const list = projects.data ?? [];
+  // A project just created is current before the reloaded list has it (the fallback below would
+  // otherwise pick the previous project, and the next import would land there).
+  const [created, setCreated] = useState<Project | null>(null);
+  const loaded = projects.data ?? [];
+  const list = created && !loaded.some((p) => p.id === created.id) ? [...loaded, created] : loaded;
   const project = list.find((p) => p.id === projectId) ?? null;
   useEffect(() => {
     // The remembered project was deleted (or this is a new library): fall back to the first one.
@@ -183,6 +187,10 @@ export function App() {
           projects={list}
           current={projectId}
           onSelect={setProjectId}
+          onCreated={(p) => {
+            setCreated(p);
+            setProjectId(p.id);
+          }}
           creating={creating}
           setCreating={setCreating}
         />

@@ -97,14 +97,19 @@ export function AssetView(props: {
 
   const assetRef = useRef(asset);
   assetRef.current = asset;
+  // Only the newest preview request may land: the server stops the ones it supersedes, and an answer
+  // to an older request that still arrives is dropped here.
+  const previewSeq = useRef(0);
   const runPreview = useCallback(
     async (r: Recipe) => {
       const a = assetRef.current;
       if (!a || a.problem || r.ops.length === 0) return;
+      const seq = ++previewSeq.current;
       setPreviewBusy(true);
       try {
         const p = await api.call('preview.render', { assetId: a.id, recipe: r, maxEdge: 320 });
-        if (assetRef.current?.id !== a.id) return; // the user moved on meanwhile
+        if (seq !== previewSeq.current || assetRef.current?.id !== a.id) return; // moved on meanwhile
+        if (p.superseded || !p.media) return;
         setAfter({
           kind: 'preview',
           media: p.media,
@@ -112,9 +117,9 @@ export function AssetView(props: {
         });
         setPreviewError(null);
       } catch (err) {
-        setPreviewError((err as Error).message);
+        if (seq === previewSeq.current) setPreviewError((err as Error).message);
       } finally {
-        setPreviewBusy(false);
+        if (seq === previewSeq.current) setPreviewBusy(false);
       }
     },
     [api],
@@ -420,11 +425,17 @@ export function AssetView(props: {
             leftSection={<IconPlay size={14} />}
             onClick={() => void render()}
             loading={rendering}
-            disabled={recipe.ops.length === 0}
+            disabled={recipe.ops.length === 0 || !!asset.problem}
             data-testid="render-button"
+            aria-describedby={asset.problem ? 'render-blocked' : undefined}
           >
             Render full size
           </Button>
+          {asset.problem && (
+            <Text size="xs" c="red.9" id="render-blocked" data-testid="render-blocked">
+              Cannot render: this file could not be read ({asset.problem}).
+            </Text>
+          )}
           <Divider label="Renders" labelPosition="left" />
           {renders.length === 0 && (
             <Text size="xs" c="dimmed">

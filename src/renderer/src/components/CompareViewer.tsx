@@ -1,4 +1,4 @@
-import { Badge, Box } from '@mantine/core';
+import { Badge, Box, Group, Loader, Text } from '@mantine/core';
 import { useEffect, useRef, useState, type CSSProperties, type PointerEvent as RPointerEvent } from 'react';
 
 export interface ViewState {
@@ -58,6 +58,38 @@ function Layer({
   );
 }
 
+/**
+ * Covers the "after" side while a preview computes, or while there is nothing to show there yet:
+ * otherwise the original shows through under an "After" label and reads as a result.
+ */
+function AfterPending({ busy, split = 0 }: { busy: boolean; split?: number }) {
+  return (
+    <div
+      data-testid="after-pending"
+      data-state={busy ? 'computing' : 'empty'}
+      style={{
+        position: 'absolute',
+        inset: 0,
+        clipPath: split ? `inset(0 0 0 ${split * 100}%)` : undefined,
+        paddingLeft: `${split * 100}%`,
+        display: 'flex',
+        alignItems: 'center',
+        justifyContent: 'center',
+        background: 'rgba(20, 20, 20, 0.55)',
+        backdropFilter: 'grayscale(1) blur(2px)',
+        pointerEvents: 'none',
+      }}
+    >
+      <Group gap={8}>
+        {busy && <Loader size="sm" color="white" />}
+        <Text c="white" fw={600} size="sm">
+          {busy ? 'computing…' : 'no result yet'}
+        </Text>
+      </Group>
+    </div>
+  );
+}
+
 /** Pan with drag, zoom with the wheel; both panes (or both layers) share one view, so they stay in sync. */
 function usePanZoom(view: ViewState, onView: (v: ViewState) => void) {
   const drag = useRef<{ x: number; y: number; vx: number; vy: number } | null>(null);
@@ -107,6 +139,8 @@ export function CompareViewer(props: {
   busy?: boolean;
 }) {
   const { before, after, mode, view, onView } = props;
+  const pending = props.busy || !after;
+  const afterLabel = props.busy ? 'Computing preview…' : after ? props.afterLabel : 'After: no result yet';
   const [split, setSplit] = useState(0.5);
   const { wheelTarget, handlers } = usePanZoom(view, onView);
   const dividerDrag = useRef(false);
@@ -128,10 +162,11 @@ export function CompareViewer(props: {
       >
         {[
           { src: before, label: 'Before', id: 'before-image' },
-          { src: after, label: props.afterLabel, id: 'after-image' },
+          { src: after, label: afterLabel, id: 'after-image' },
         ].map((p) => (
           <div key={p.id} data-pane style={{ ...box, flex: 1, background: 'var(--mantine-color-body)' }}>
             <Layer src={p.src} view={view} alt={p.label} testId={p.id} />
+            {p.id === 'after-image' && pending && <AfterPending busy={!!props.busy} />}
             <Badge style={{ position: 'absolute', left: 8, top: 8 }} variant="default">
               {p.label}
             </Badge>
@@ -161,8 +196,9 @@ export function CompareViewer(props: {
     >
       <Layer src={before} view={view} alt="Before" testId="before-image" />
       <div style={{ position: 'absolute', inset: 0, clipPath: `inset(0 0 0 ${split * 100}%)` }}>
-        <Layer src={after} view={view} alt={props.afterLabel} testId="after-image" />
+        <Layer src={after} view={view} alt={afterLabel} testId="after-image" />
       </div>
+      {pending && <AfterPending busy={!!props.busy} split={split} />}
       <div
         data-divider="1"
         role="slider"
@@ -200,12 +236,8 @@ export function CompareViewer(props: {
       <Badge style={{ position: 'absolute', left: 8, top: 8 }} variant="default">
         Before
       </Badge>
-      <Badge
-        style={{ position: 'absolute', right: 8, top: 8 }}
-        variant="default"
-        color={props.busy ? 'yellow' : undefined}
-      >
-        {props.afterLabel}
+      <Badge style={{ position: 'absolute', right: 8, top: 8 }} variant="default" data-testid="after-label">
+        {afterLabel}
       </Badge>
     </Box>
   );

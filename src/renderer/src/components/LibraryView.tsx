@@ -15,12 +15,14 @@ import {
   TextInput,
   Title,
   Tooltip,
+  UnstyledButton,
 } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { useState, type DragEvent } from 'react';
+import { useApiEvent } from '../api/context';
 import type { Asset, AssetKind, AssetStatus, Project } from '../../../shared/api';
 import { useApi } from '../api/context';
-import { formatDuration } from '../format';
+import { formatDuration, plural } from '../format';
 import { useRemote } from '../state/remote';
 import { IconExport, IconFilm, IconImport, IconLayers, IconPlay, IconTrash } from './icons';
 import { useConfirm } from './Confirm';
@@ -29,6 +31,7 @@ import { useToast } from './Toasts';
 const STATUS_COLOR: Record<AssetStatus, string> = {
   new: 'gray',
   queued: 'yellow',
+  running: 'blue',
   rendered: 'green',
   failed: 'red',
   unreadable: 'red',
@@ -36,11 +39,14 @@ const STATUS_COLOR: Record<AssetStatus, string> = {
 
 function AssetCard({
   asset,
+  status,
   selected,
   onToggle,
   onOpen,
 }: {
   asset: Asset;
+  /** The asset's status with what the job events said since the list was loaded (running, done). */
+  status: AssetStatus;
   selected: boolean;
   onToggle: (range: boolean) => void;
   onOpen: () => void;
@@ -54,65 +60,78 @@ function AssetCard({
       withBorder
       data-testid="asset-card"
       data-name={asset.name}
-      data-status={asset.status}
+      data-status={status}
       style={{
-        cursor: 'pointer',
         outline: selected ? '2px solid var(--mantine-primary-color-filled)' : undefined,
+        position: 'relative',
       }}
-      onClick={(e) => (e.ctrlKey || e.metaKey || e.shiftKey ? onToggle(e.shiftKey) : onOpen())}
     >
-      <Card.Section
-        style={{
-          position: 'relative',
-          height: 170,
-          background: 'var(--mantine-color-default-hover)',
-          display: 'flex',
-          alignItems: 'center',
-          justifyContent: 'center',
-          overflow: 'hidden',
-        }}
+      {/* The card opens from the keyboard too (Enter/Space); Ctrl/Shift+click selects. The checkbox
+          sits beside this button, not inside it, so no control is nested in another. */}
+      <UnstyledButton
+        aria-label={`Open ${asset.name}`}
+        data-testid="asset-open"
+        onClick={(e) => (e.ctrlKey || e.metaKey || e.shiftKey ? onToggle(e.shiftKey) : onOpen())}
+        style={{ display: 'block', width: '100%', cursor: 'pointer', borderRadius: 6 }}
       >
-        {thumb ? (
-          <img
-            src={api.mediaUrl(thumb)}
-            alt={asset.name}
-            loading="lazy"
-            style={{ width: '100%', height: '100%', objectFit: 'contain' }}
-            draggable={false}
-          />
-        ) : (
-          <Text size="xs" c="red" p="xs" ta="center">
-            {asset.problem ? 'Cannot read this file' : 'No preview'}
+        <Card.Section
+          style={{
+            position: 'relative',
+            height: 170,
+            background: 'var(--mantine-color-default-hover)',
+            display: 'flex',
+            alignItems: 'center',
+            justifyContent: 'center',
+            overflow: 'hidden',
+          }}
+        >
+          {thumb ? (
+            <img
+              src={api.mediaUrl(thumb)}
+              alt={asset.name}
+              loading="lazy"
+              style={{ width: '100%', height: '100%', objectFit: 'contain' }}
+              draggable={false}
+            />
+          ) : (
+            <Text size="xs" c="red" p="xs" ta="center">
+              {asset.problem ? 'Cannot read this file' : 'No preview'}
+            </Text>
+          )}
+          {asset.kind !== 'photo' && (
+            <Badge
+              size="xs"
+              variant="filled"
+              color="dark"
+              style={{ position: 'absolute', top: 6, right: 6 }}
+              leftSection={asset.kind === 'video' ? <IconFilm size={10} /> : <IconLayers size={10} />}
+            >
+              {asset.kind === 'video' ? formatDuration(asset.durationSec) : `${asset.pages ?? ''} frames`}
+            </Badge>
+          )}
+        </Card.Section>
+        <Group justify="space-between" gap={4} mt={6} wrap="nowrap">
+          <Text size="xs" truncate title={asset.sourcePath} style={{ minWidth: 0, flex: 1 }}>
+            {asset.name}
           </Text>
-        )}
-        <Checkbox
-          aria-label={`Select ${asset.name}`}
-          checked={selected}
-          onClick={(e) => e.stopPropagation()}
-          onChange={() => onToggle(false)}
-          style={{ position: 'absolute', top: 6, left: 6 }}
-          data-testid="asset-select"
-        />
-        {asset.kind !== 'photo' && (
           <Badge
-            size="xs"
-            variant="filled"
-            color="dark"
-            style={{ position: 'absolute', top: 6, right: 6 }}
-            leftSection={asset.kind === 'video' ? <IconFilm size={10} /> : <IconLayers size={10} />}
+            size="sm"
+            variant="light"
+            color={STATUS_COLOR[status]}
+            style={{ flexShrink: 0, overflow: 'visible' }}
+            data-testid="asset-status"
           >
-            {asset.kind === 'video' ? formatDuration(asset.durationSec) : `${asset.pages ?? ''} frames`}
+            {status}
           </Badge>
-        )}
-      </Card.Section>
-      <Group justify="space-between" gap={4} mt={6} wrap="nowrap">
-        <Text size="xs" truncate title={asset.sourcePath}>
-          {asset.name}
-        </Text>
-        <Badge size="xs" variant="light" color={STATUS_COLOR[asset.status]}>
-          {asset.status}
-        </Badge>
-      </Group>
+        </Group>
+      </UnstyledButton>
+      <Checkbox
+        aria-label={`Select ${asset.name}`}
+        checked={selected}
+        onChange={() => onToggle(false)}
+        style={{ position: 'absolute', top: 12, left: 12 }}
+        data-testid="asset-select"
+      />
     </Card>
   );
 }
@@ -150,6 +169,20 @@ export function LibraryView(props: {
       (e.type === 'job' && e.job.status !== 'running'),
   );
   const list = assets.data ?? [];
+  // Jobs starting and ending move a card's badge at once; the list reloads only when one ends.
+  const [liveStatus, setLiveStatus] = useState<Map<number, AssetStatus>>(new Map());
+  useApiEvent((e) => {
+    if (e.type !== 'job') return;
+    const s: AssetStatus | null =
+      e.job.status === 'running' ? 'running' : e.job.status === 'queued' ? 'queued' : null;
+    setLiveStatus((m) => {
+      if (s === null ? !m.has(e.job.assetId) : m.get(e.job.assetId) === s) return m;
+      const next = new Map(m);
+      if (s === null) next.delete(e.job.assetId);
+      else next.set(e.job.assetId, s);
+      return next;
+    });
+  });
 
   const toggle = (id: number, range: boolean) => {
     const next = new Set(selection);
@@ -269,11 +302,11 @@ export function LibraryView(props: {
             w={140}
             value={status}
             onChange={(v) => setStatus(v as AssetStatus | null)}
-            data={['new', 'queued', 'rendered', 'failed', 'unreadable']}
+            data={['new', 'queued', 'running', 'rendered', 'failed', 'unreadable']}
             data-testid="status-filter"
           />
           <Text size="xs" c="dimmed">
-            {list.length} item{list.length === 1 ? '' : 's'}
+            {plural(list.length, 'item')}
             {selection.size ? ` · ${selection.size} selected` : ''}
           </Text>
           {selection.size > 0 && (
@@ -332,6 +365,7 @@ export function LibraryView(props: {
             <AssetCard
               key={a.id}
               asset={a}
+              status={a.problem ? 'unreadable' : (liveStatus.get(a.id) ?? a.status)}
               selected={selection.has(a.id)}
               onToggle={(range) => toggle(a.id, range)}
               onOpen={() =>

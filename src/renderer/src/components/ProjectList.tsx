@@ -14,6 +14,7 @@ import {
 import { useState } from 'react';
 import type { Project } from '../../../shared/api';
 import { useApi } from '../api/context';
+import { plural } from '../format';
 import { useConfirm } from './Confirm';
 import { IconPencil, IconPlus, IconTrash } from './icons';
 import { useToast } from './Toasts';
@@ -23,6 +24,8 @@ export function ProjectList(props: {
   projects: Project[];
   current: number | null;
   onSelect: (id: number) => void;
+  /** A new project: it becomes the current one. */
+  onCreated: (p: Project) => void;
   creating: boolean;
   setCreating: (v: boolean) => void;
 }) {
@@ -38,7 +41,7 @@ export function ProjectList(props: {
       const p = await api.call('projects.create', { name, copyOriginals: copy });
       props.setCreating(false);
       setName('');
-      props.onSelect(p.id);
+      props.onCreated(p);
     } catch (err) {
       toast({ title: 'Could not create the project', message: (err as Error).message, color: 'red' });
     }
@@ -55,7 +58,7 @@ export function ProjectList(props: {
   const remove = async (p: Project) => {
     const ok = await confirm({
       title: `Delete "${p.name}"?`,
-      message: `Its ${p.assetCount} item(s), renders and thumbnails are removed from the library. Your original photos and films stay where they are.`,
+      message: `Its ${plural(p.assetCount, 'item')}, renders and thumbnails are removed from the library. Your original photos and films stay where they are.`,
       confirm: 'Delete project',
       danger: true,
     });
@@ -63,7 +66,7 @@ export function ProjectList(props: {
     const r = await api.call('projects.delete', { id: p.id });
     toast({
       title: `Deleted "${p.name}"`,
-      message: `${r.removedFiles} library file(s) removed; originals kept.`,
+      message: `${plural(r.removedFiles, 'library file')} removed; originals kept.`,
     });
   };
 
@@ -96,7 +99,7 @@ export function ProjectList(props: {
             <NavLink
               active={p.id === props.current}
               label={p.name}
-              description={`${p.assetCount} items · ${p.renderedCount} rendered`}
+              description={`${plural(p.assetCount, 'item')} · ${p.renderedCount} rendered`}
               onClick={() => props.onSelect(p.id)}
               style={{ borderRadius: 6 }}
               data-testid="project-item"

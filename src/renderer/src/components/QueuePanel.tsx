@@ -31,15 +31,25 @@ const STATUS_COLOR: Record<Job['status'], string> = {
 function JobRow({ job }: { job: Job }) {
   const api = useApi();
   return (
-    <Stack gap={2} data-testid="queue-job" data-status={job.status} data-name={job.assetName}>
+    <Stack
+      gap={2}
+      data-testid="queue-job"
+      data-status={job.canceling ? 'canceling' : job.status}
+      data-name={job.assetName}
+    >
       <Group justify="space-between" gap={4} wrap="nowrap">
-        <Text size="xs" truncate style={{ flex: 1 }}>
+        <Text size="xs" truncate style={{ flex: 1, minWidth: 0 }}>
           {job.assetName}
         </Text>
-        <Badge size="xs" variant="light" color={STATUS_COLOR[job.status]}>
-          {job.status}
+        <Badge
+          size="sm"
+          variant="light"
+          color={job.canceling ? 'orange' : STATUS_COLOR[job.status]}
+          style={{ flexShrink: 0 }}
+        >
+          {job.canceling ? 'canceling…' : job.status}
         </Badge>
-        {(job.status === 'queued' || job.status === 'running') && (
+        {(job.status === 'queued' || job.status === 'running') && !job.canceling && (
           <Tooltip label="Cancel">
             <ActionIcon
               size="xs"
@@ -66,9 +76,13 @@ function JobRow({ job }: { job: Job }) {
       </Group>
       {job.status === 'running' && (
         <>
-          <Progress value={job.progress * 100} size="sm" animated />
-          <Text size="xs" c="dimmed">
-            {job.stage} · {Math.round(job.progress * 100)}% · ETA {formatDuration(job.etaSec)}
+          <Progress value={job.progress * 100} size="sm" animated={!job.canceling} />
+          <Text size="xs" c="dimmed" data-testid="job-progress">
+            {job.canceling
+              ? 'canceling… stopping at the next tile or frame'
+              : `${job.stage} · ${Math.round(job.progress * 100)}% · ${
+                  job.etaSec === null ? 'estimating time left' : `ETA ${formatDuration(job.etaSec)}`
+                }`}
           </Text>
         </>
       )}

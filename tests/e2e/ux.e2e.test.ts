@@ -1,0 +1,223 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { writePhoto } from '../library-helpers';
+import {
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  installSlowModel,
+  installTestModels,
+  makePhotoFolder,
+  requireBuild,
+  SHOTS,
+  startServer,
+  type Server,
+} from './fixtures';
+
+/**
+ * The app as people use it, in Debian's Chromium against the shipped server: a new project is the
+ * one imports go to, cancel stops a running render at once, a superseded preview gives way, an
+ * unreadable file cannot be rendered. Screenshots go to test-results/e2e/ux-*.png.
+ */
+
+let dir: string;
+let server: Server;
+let browser: Browser;
+let page: Page;
+let bigPhoto: string;
+const dirs = { dataDir: '', libraryDir: '', modelsDir: '' };
+const consoleErrors: string[] = [];
+
+const shot = (name: string) => page.screenshot({ path: join(SHOTS, `ux-${name}.png`) });
+
+async function api<T>(method: string, body: unknown = {}): Promise<T> {
+  const r = await fetch(`http://127.0.0.1:${server.port}/api/${method}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const j = (await r.json()) as { ok: boolean; value: T; error?: { message: string } };
+  if (!j.ok) throw new Error(j.error?.message);
+  return j.value;
+}
+
+interface Project {
+  id: number;
+  name: string;
+}
+interface Asset {
+  id: number;
+  name: string;
+  projectId: number;
+}
+
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium)
+  console.warn(
+    `\n[e2e] SKIPPED: no Chromium at ${CHROMIUM} (apt install chromium, or set TINTYPE_CHROMIUM).\n`,
+  );
+
+beforeAll(async () => {
+  if (!haveChromium) return;
+  requireBuild();
+  mkdirSync(SHOTS, { recursive: true });
+  dir = mkdtempSync(join(tmpdir(), 'tintype-e2e-ux-'));
+  dirs.dataDir = join(dir, 'data');
+  dirs.libraryDir = join(dir, 'library');
+  dirs.modelsDir = join(dir, 'models');
+  installTestModels(dirs.modelsDir);
+  installSlowModel(dirs.modelsDir);
+  await makePhotoFolder(join(dir, 'Box of scans'));
+  bigPhoto = join(dir, 'Big', 'wedding.png');
+  mkdirSync(join(dir, 'Big'), { recursive: true });
+  await writePhoto(bigPhoto, 1600, 1200, 4, true);
+  server = await startServer(dirs);
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  page = await browser.newPage({ viewport: { width: 1440, height: 900 }, colorScheme: 'light' });
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(e.message));
+}, 120_000);
+
+afterEach((ctx) => {
+  if (ctx.task.result?.state === 'fail' && server)
+    console.error(`[e2e] server log (last 6,000 characters):\n${server.log().slice(-6000)}`);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe.skipIf(!haveChromium)('the app as people use it', () => {
+  it('makes a newly created project the current one: the next import lands there', async () => {
+    await page.goto(server.url);
+    await page.getByTestId('first-project').click();
+    await page.getByTestId('project-name').fill('Album one');
+    await page.getByTestId('create-project').click();
+    await expect.poll(() => page.getByTestId('project-title').textContent()).toBe('Album one');
+
+    await page.getByTestId('new-project').click();
+    await page.getByTestId('project-name').fill('Album two');
+    await page.getByTestId('create-project').click();
+    await expect.poll(() => page.getByTestId('project-title').textContent()).toBe('Album two');
+    // It stays current once the reloaded project list arrives (it used to fall back to the first).
+    await page.waitForTimeout(500);
+    expect(await page.getByTestId('project-title').textContent()).toBe('Album two');
+
+    await page.getByTestId('import-button').click();
+    await page.getByTestId('import-paths').fill([join(dir, 'Box of scans'), bigPhoto].join('\n'));
+    await page.getByTestId('import-run').click();
+    await expect
+      .poll(() => page.getByTestId('import-report').textContent(), { timeout: 60_000 })
+      .toContain('Imported 5 items');
+    await page.keyboard.press('Escape');
+    const projects = await api<Project[]>('projects.list');
+    const two = projects.find((p) => p.name === 'Album two')!;
+    const one = projects.find((p) => p.name === 'Album one')!;
+    expect((await api<Asset[]>('assets.list', { projectId: two.id })).length).toBe(5);
+    expect((await api<Asset[]>('assets.list', { projectId: one.id })).length).toBe(0);
+    await expect.poll(() => page.getByTestId('asset-card').count()).toBe(5);
+    // "1 item", not "1 items".
+    expect(await page.locator('[data-testid="project-item"][data-name="Album one"]').textContent()).toContain(
+      '0 items',
+    );
+    await shot('01-new-project-active');
+  });
+
+  it('does not offer to render a file it could not read, and says why', async () => {
+    await page
+      .locator('[data-testid="asset-card"][data-name="damaged.jpg"] [data-testid="asset-open"]')
+      .click();
+    await expect.poll(() => page.getByTestId('asset-title').textContent()).toBe('damaged.jpg');
+    expect(await page.getByTestId('render-button').isDisabled()).toBe(true);
+    expect(await page.getByTestId('render-blocked').textContent()).toMatch(/could not be read/);
+    await shot('02-unreadable');
+    await page.keyboard.press('Escape');
+  });
+
+  it('cancels a running render within 2 s, saying "canceling…", and keeps no output', async () => {
+    const projects = await api<Project[]>('projects.list');
+    const two = projects.find((p) => p.name === 'Album two')!;
+    const big = (await api<Asset[]>('assets.list', { projectId: two.id })).find(
+      (a) => a.name === 'wedding.png',
+    )!;
+    // Minutes of tiles on two cores (the slow model over 1600×1200).
+    await api('batch.start', {
+      target: { kind: 'assets', ids: [big.id] },
+      recipe: { ops: ['restore'], options: { models: { restore: 'e2e-slow' } }, watermark: false },
+      skipDone: false,
+    });
+    // The grid says the file is running (it used to say "queued" until it finished).
+    const card = page.locator('[data-testid="asset-card"][data-name="wedding.png"]');
+    await expect.poll(() => card.getAttribute('data-status'), { timeout: 30_000 }).toBe('running');
+    expect(await card.getByTestId('asset-status').textContent()).toMatch(/running/i);
+    const job = page.locator('[data-testid="queue-job"][data-name="wedding.png"]');
+    await expect.poll(() => job.getAttribute('data-status'), { timeout: 30_000 }).toBe('running');
+    // Real progress first: tiles are being computed.
+    await expect
+      .poll(async () => (await job.getByTestId('job-progress').textContent()) ?? '', { timeout: 60_000 })
+      .toMatch(/restore · [1-9]\d*%/);
+    await shot('03-running');
+    const t0 = Date.now();
+    await job.getByRole('button', { name: 'Cancel wedding.png' }).click();
+    const states: string[] = [];
+    await expect
+      .poll(
+        async () => {
+          const s = (await job.getAttribute('data-status')) ?? '';
+          states.push(s);
+          return s;
+        },
+        { interval: 50 },
+      )
+      .toBe('canceled');
+    const ms = Date.now() - t0;
+    expect(ms).toBeLessThan(2000);
+    expect(states.filter((s) => s !== 'canceled').every((s) => s === 'running' || s === 'canceling')).toBe(
+      true,
+    );
+    await shot('04-canceled');
+    const renders = join(dirs.libraryDir, 'projects', String(two.id), 'renders');
+    expect(existsSync(renders) ? readdirSync(renders) : []).toEqual([]);
+    await expect.poll(() => card.getAttribute('data-status')).toBe('new');
+  });
+
+  it('gives way to a newer preview while one computes, and says "computing…" meanwhile', async () => {
+    // The slow restorer makes a 320-px preview take seconds.
+    await page.evaluate(() =>
+      localStorage.setItem(
+        'tintype.recipe',
+        JSON.stringify({ ops: ['restore'], options: { models: { restore: 'e2e-slow' } }, watermark: false }),
+      ),
+    );
+    await page.reload();
+    const answers: { superseded: boolean; media: string | null }[] = [];
+    page.on('response', async (r) => {
+      if (r.url().endsWith('/api/preview.render'))
+        answers.push(((await r.json()) as { value: { superseded: boolean; media: string | null } }).value);
+    });
+    await page
+      .locator('[data-testid="asset-card"][data-name="portrait.jpg"] [data-testid="asset-open"]')
+      .click();
+    await expect
+      .poll(() => page.getByTestId('after-pending').getAttribute('data-state'), { timeout: 10_000 })
+      .toBe('computing');
+    expect(await page.getByTestId('after-label').textContent()).toBe('Computing preview…');
+    // Change the recipe while the first preview computes: colorize on as well.
+    await page.getByRole('switch', { name: /Colorize/ }).click();
+    await shot('05-computing');
+    await expect.poll(() => answers.length, { timeout: 60_000 }).toBe(2);
+    expect(answers[0]).toEqual(expect.objectContaining({ superseded: true, media: null }));
+    expect(answers[1].superseded).toBe(false);
+    await expect.poll(() => page.getByTestId('after-pending').count()).toBe(0);
+    expect(await page.getByTestId('after-image').getAttribute('src')).toContain(answers[1].media!);
+    await shot('06-preview-landed');
+    await page.keyboard.press('Escape');
+    expect(consoleErrors).toEqual([]);
+  });
+});
