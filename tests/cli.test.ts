@@ -69,15 +69,18 @@ describe('tintype CLI', () => {
     expect(existsSync(join(dir, 'album', 'a.colorize.png'))).toBe(true);
     expect(existsSync(join(dir, 'album', 'sub', 'b.colorize.jpg'))).toBe(true);
     expect(readFileSync(join(dir, 'album', 'a.png')).equals(before)).toBe(true);
-    // Running again: outputs exist → failures (never overwritten), and earlier outputs are not re-processed as inputs.
+    // Running again: outputs exist → skipped (never overwritten, not failures), and earlier outputs
+    // are not re-processed as inputs.
+    const outputBytes = readFileSync(join(dir, 'album', 'a.colorize.png'));
     const again = await tintype(['colorize', join(dir, 'album'), '-r', '--json'], env);
-    expect(again.code).toBe(1);
+    expect(again.code, again.stderr).toBe(0);
     const res = again.stdout
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
     expect(res).toHaveLength(2);
-    expect(res[0].error).toMatch(/output already exists/);
+    expect(res.every((l) => l.ok && l.skipped)).toBe(true);
+    expect(readFileSync(join(dir, 'album', 'a.colorize.png')).equals(outputBytes)).toBe(true);
     const forced = await tintype(['colorize', join(dir, 'album'), '-r', '--overwrite', '-q'], env);
     expect(forced.code).toBe(0);
   });

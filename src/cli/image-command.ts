@@ -1,7 +1,7 @@
-import { mkdir } from 'node:fs/promises';
+import { lstat, mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   Engine,
   EnginePool,
@@ -9,6 +9,8 @@ import {
   defaultModelDirs,
   orderedOps,
   effectiveRenderSize,
+  removeStaleTemps,
+  parseHexColour,
   errorMessage,
   consoleLogger,
   silentLogger,
@@ -36,6 +38,7 @@ export interface ImageCommandOptions {
   workers?: number;
   format?: OutputFormat;
   overwrite?: boolean;
+  background?: string;
   watermark?: boolean;
   json?: boolean;
   quiet?: boolean;
@@ -78,7 +81,15 @@ export function addImageOptions(cmd: Command): Command {
         'webp',
       ]),
     )
-    .option('--overwrite', 'replace existing outputs (never the original)')
+    .option('--overwrite', 'redo outputs that already exist (never touches the original)')
+    .option(
+      '--background <colour>',
+      'what transparent pixels become in a JPEG (default #ffffff)',
+      (v: string) => {
+        if (!parseHexColour(v)) throw new InvalidArgumentError(`"${v}" is not a colour like #ffffff`);
+        return v;
+      },
+    )
     .option('--watermark', 'draw a small visible "AI-colorized" mark')
     .option('--json', 'print one JSON result per file on stdout')
     .option('-q, --quiet', 'no progress bar or summary')
@@ -138,7 +149,34 @@ export async function runImageCommand(
     log.warn('no input images');
     return 1;
   }
-  const plan = await planOutputs(found, suffix ?? ordered.join('-'), o.output, o.format);
+  const planned = await planOutputs(found, suffix ?? ordered.join('-'), o.output, o.format);
+  // A rerun (after Ctrl-C, kill -9 or a crash) skips what is already there, before any work: outputs
+  // are written atomically, so one that exists is complete. --overwrite redoes them.
+  const skipped: FileResult[] = [];
+  const plan = o.overwrite ? planned : [];
+  if (!o.overwrite) {
+    for (const p of planned) {
+      if (
+        await lstat(p.output).then(
+          () => true,
+          () => false,
+        )
+      )
+        skipped.push({ input: p.input, output: p.output, ok: true, skipped: true, ops: ordered, models: [] });
+      else plan.push(p);
+    }
+  }
+  // What a killed run left half-written is hidden temp files (never outputs): clear them.
+  for (const t of await removeStaleTemps(planned.map((p) => p.output)))
+    log.info(`removed ${t} (left by a killed run)`);
+  for (const r of skipped) {
+    if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+    else if (!o.quiet) process.stderr.write(`skipped: ${r.output} already exists (--overwrite redoes it)\n`);
+  }
+  if (plan.length === 0) {
+    if (!o.json && !o.quiet) process.stderr.write(`0 done, ${skipped.length} skipped (all outputs exist)\n`);
+    return 0;
+  }
   // One photo runs in this thread (a worker would only add its start-up); batches use the pool so
   // the progress bar stays live and several workers can share the cores.
   const pool: Pick<EnginePool, 'processFile' | 'close'> =
@@ -172,6 +210,7 @@ export async function runImageCommand(
               format: o.format,
               overwrite: o.overwrite,
               watermark: o.watermark,
+              background: o.background,
             },
             (e) => {
               partial.set(i, e.fraction);
@@ -193,7 +232,10 @@ export async function runImageCommand(
         results.push(result);
         tick(basename(p.input));
         if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-        else if (!result.ok) {
+        else if (result.ok && result.notes?.length && !o.quiet) {
+          bar?.done();
+          for (const n of result.notes) process.stderr.write(`note: ${result.output}: ${n}\n`);
+        } else if (!result.ok) {
           bar?.done();
           process.stderr.write(`error: ${result.error}\n`);
         }
@@ -206,7 +248,10 @@ export async function runImageCommand(
   const failed = results.filter((r) => !r.ok).length;
   if (!o.json && !o.quiet) {
     const ok = results.length - failed;
-    process.stderr.write(`${ok} done${failed ? `, ${failed} failed` : ''}\n`);
+    const parts = [`${ok} done`];
+    if (skipped.length) parts.push(`${skipped.length} skipped (already there)`);
+    if (failed) parts.push(`${failed} failed`);
+    process.stderr.write(`${parts.join(', ')}\n`);
   }
   return failed === 0 ? 0 : 1;
 }

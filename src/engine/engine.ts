@@ -233,7 +233,7 @@ export class Engine {
       }
       throwIfCancelled(signal, job.input);
       onProgress?.({ fraction: 1, stage: 'writing' });
-      await writeImage(job.output, result.raster, {
+      const written = await writeImage(job.output, result.raster, {
         format,
         overwrite: job.overwrite,
         keep16bit: job.keep16bit,
@@ -243,11 +243,13 @@ export class Engine {
         density: image.density,
         note,
         watermark: job.watermark ? (colorized ? 'AI-colorized' : 'AI-restored') : undefined,
+        background: job.background,
       });
       return {
         ...base,
         ok: true,
         models: result.models,
+        ...(written.notes.length ? { notes: written.notes } : {}),
         width: result.raster.width,
         height: result.raster.height,
         ms: performance.now() - t0,

@@ -1,3 +1,5 @@
+import { existsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { CatalogErrorCode } from '../shared/catalog';
 import { errorMessage } from '../shared/errors';
 
@@ -126,4 +128,83 @@ export function errnoCode(err: unknown): string | undefined {
 /** The one error an abort turns into, wherever the engine notices it (between tiles, ops or frames). */
 export function throwIfCancelled(signal: AbortSignal | undefined, file?: string): void {
   if (signal?.aborted) throw new TintypeError(file ? `${file}: cancelled` : 'cancelled', 'CANCELLED', file);
+}
+
+/** The first existing ancestor of `path` that is a file, for "… is a file, not a folder". */
+function fileInTheWay(path: string): string | undefined {
+  let p = dirname(path);
+  for (let i = 0; i < 64 && p !== dirname(p); i++, p = dirname(p)) {
+    try {
+      if (!statSync(p).isDirectory()) return p;
+    } catch {
+      // Missing or unreadable: look further up.
+    }
+  }
+  return undefined;
+}
+
+/** The first missing folder on the way to `path`. */
+function missingFolder(path: string): string | undefined {
+  let p = dirname(path);
+  let missing: string | undefined;
+  for (let i = 0; i < 64 && p !== dirname(p); i++, p = dirname(p)) {
+    if (existsSync(p)) break;
+    missing = p;
+  }
+  return missing;
+}
+
+/**
+ * What a file-system failure means, in words, naming the path: "the disk is full", "… is a file,
+ * not a folder", "the folder … is read-only". The one place errno codes become words; undefined
+ * when `err` carries no errno code (the caller then shows its message).
+ */
+export function ioProblem(err: unknown, path: string): string | undefined {
+  const code = errnoCode(err);
+  if (!code) return undefined;
+  const dir = dirname(path);
+  switch (code) {
+    case 'ENOSPC':
+      return `the disk is full (no space left to write ${path})`;
+    case 'EDQUOT':
+      return `your disk quota is used up (writing ${path})`;
+    case 'EROFS':
+      return `the folder ${dir} is read-only (a read-only disk or mount)`;
+    case 'EACCES':
+    case 'EPERM':
+      return `permission denied: the folder ${dir} is read-only for this user, or ${path} is locked`;
+    case 'ENOTDIR': {
+      const file = fileInTheWay(path);
+      return file ? `${file} is a file, not a folder` : `a part of ${path} is a file, not a folder`;
+    }
+    case 'EISDIR':
+      return `${path} is a folder, not a file`;
+    case 'ENOENT': {
+      const missing = missingFolder(path);
+      return missing ? `the folder ${missing} does not exist` : `${path} does not exist`;
+    }
+    case 'ENAMETOOLONG':
+      return `the name is too long for the file system (a file name is at most 255 bytes): ${path}`;
+    case 'EMFILE':
+    case 'ENFILE':
+      return 'too many files are open at once (raise the limit with ulimit -n, or run fewer at a time)';
+    case 'EEXIST':
+      return `${path} already exists`;
+    case 'EBUSY':
+    case 'ETXTBSY':
+      return `${path} is in use by another program`;
+    case 'EFBIG':
+      return `the file is too large for this file system (FAT32 keeps files under 4 GB): ${path}`;
+    case 'EIO':
+      return `the disk reported a read/write error (EIO) at ${path}: check the drive or cable`;
+    case 'ELOOP':
+      return `too many symbolic links on the way to ${path}`;
+    case 'EXDEV':
+      return `${path} is on another disk than its temp file`;
+    case 'ENXIO':
+    case 'ENODEV':
+      return `the device holding ${path} is gone (unplugged?)`;
+    default:
+      return undefined;
+  }
 }

@@ -12,6 +12,7 @@ export {
   readImage,
   writeImage,
   formatFromPath,
+  parseHexColour,
   IMAGE_EXTENSIONS,
   MAX_INPUT_PIXELS,
   type LoadedImage,
@@ -21,7 +22,14 @@ export { WRITABLE_EXTENSIONS } from './image/formats';
 export { ModelRegistry } from './models/registry';
 export { loadManifest, sha256File, type LoadedManifest } from './models/manifest-io';
 export { bundledModelsDir, userModelsDir, userDataDir, defaultModelDirs } from './models/paths';
-export { writeFileAtomic, writeTextAtomic, tempPathFor, commitTemp } from './fs/atomic';
+export {
+  writeFileAtomic,
+  writeTextAtomic,
+  tempPathFor,
+  commitTemp,
+  removeStaleTemps,
+  MAX_NAME_BYTES,
+} from './fs/atomic';
 export { effectiveRenderSize } from './ops/render-size';
 // The model manager and the film pipeline have their own indexes; they are part of this surface.
 export * from './catalog/index';

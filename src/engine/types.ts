@@ -47,15 +47,21 @@ export interface FileJob {
   watermark?: boolean;
   /** Keep 16-bit output where the input is 16-bit and the format allows it (default true). */
   keep16bit?: boolean;
+  /** What transparent pixels are laid on when the format has no alpha (JPEG): '#rrggbb', default white. */
+  background?: string;
 }
 
 export interface FileResult {
   input: string;
   output: string;
   ok: boolean;
+  /** Not processed because the output already existed (a rerun; --overwrite redoes it). */
+  skipped?: boolean;
   error?: string;
   /** The work was stopped by its abort signal; nothing was written. */
   cancelled?: boolean;
+  /** Things the user should know about a finished file (e.g. transparency flattened for JPEG). */
+  notes?: string[];
   ops: OpName[];
   models: string[];
   width?: number;

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
@@ -6,10 +6,17 @@ import sharp, { type Metadata, type OutputInfo } from 'sharp';
 // libvips' operation cache keeps recent inputs alive; every engine call has new pixels, so over a
 // film it only grows memory (measured: ~1 GB more after 240 1080p frames).
 sharp.cache(false);
-import { errorMessage, fileError, TintypeError } from '../errors';
+import { errnoCode, errorMessage, fileError, ioProblem, TintypeError } from '../errors';
 import { writeFileAtomic } from '../fs/atomic';
 import type { OutputFormat, Raster } from '../types';
 import { spliceExif } from './exif';
+
+/**
+ * How strict decoding is. 'truncated' misses libtiff's short-strip message (a TIFF cut in its pixel
+ * data decoded half black); 'error' refuses every file a decoder reports an error for, while the
+ * warnings valid files often carry (unknown TIFF tags, odd EXIF) still pass.
+ */
+export const DECODE_FAIL_ON = 'error' as const;
 
 /** Larger images are refused before decoding: a "pixel bomb" declares huge dimensions in a tiny file. */
 export const MAX_INPUT_PIXELS = 16384 * 16384;
@@ -49,6 +56,30 @@ export function unsupportedReason(meta: Pick<Metadata, 'format' | 'compression'>
   return null;
 }
 
+/** The format a file's first bytes announce (magic numbers), or undefined. */
+async function signatureOf(path: string): Promise<string | undefined> {
+  let head: Buffer;
+  try {
+    const fh = await open(path, 'r');
+    try {
+      head = Buffer.alloc(16);
+      await fh.read(head, 0, 16, 0);
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return undefined;
+  }
+  const ascii = (from: number, to: number) => head.toString('latin1', from, to);
+  if (head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'JPEG';
+  if (head.readUInt32BE(0) === 0x89504e47) return 'PNG';
+  if (ascii(0, 4) === 'II*\0' || ascii(0, 4) === 'MM\0*') return 'TIFF';
+  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'WebP';
+  if (ascii(0, 4) === 'GIF8') return 'GIF';
+  if (ascii(4, 8) === 'ftyp') return /^(avif|avis)/.test(ascii(8, 12)) ? 'AVIF' : 'HEIF';
+  return undefined;
+}
+
 export async function readImage(path: string): Promise<LoadedImage> {
   let size: number;
   try {
@@ -57,7 +88,9 @@ export async function readImage(path: string): Promise<LoadedImage> {
     size = s.size;
   } catch (err) {
     if (err instanceof TintypeError) throw err;
-    throw fileError(path, 'file not found', 'ENOENT', err);
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === undefined) throw fileError(path, 'file not found', 'ENOENT', err);
+    throw fileError(path, `cannot read: ${ioProblem(err, path) ?? errorMessage(err)}`, 'NOT_IMAGE', err);
   }
   if (size === 0) throw fileError(path, 'file is empty (0 bytes)', 'EMPTY');
 
@@ -66,6 +99,16 @@ export async function readImage(path: string): Promise<LoadedImage> {
     meta = await sharp(path, { limitInputPixels: false }).metadata();
   } catch (err) {
     const msg = errorMessage(err);
+    const looksLike = await signatureOf(path);
+    if (looksLike) {
+      // The first bytes say what it is, yet no decoder accepts it: a damaged or cut-off file.
+      throw fileError(
+        path,
+        `${looksLike} image is damaged or truncated (cannot read its header: ${msg.split('\n')[0]})`,
+        'CORRUPT_IMAGE',
+        err,
+      );
+    }
     if (/unsupported image format/i.test(msg)) {
       throw fileError(
         path,
@@ -74,7 +117,12 @@ export async function readImage(path: string): Promise<LoadedImage> {
         err,
       );
     }
-    throw fileError(path, `cannot read image header: ${msg}`, 'CORRUPT_IMAGE', err);
+    throw fileError(
+      path,
+      `image is damaged or truncated (cannot read its header: ${msg})`,
+      'CORRUPT_IMAGE',
+      err,
+    );
   }
   const format = meta.format as string;
   const unsupported = unsupportedReason(meta);
@@ -99,7 +147,7 @@ export async function readImage(path: string): Promise<LoadedImage> {
   const space = grey ? (depth === 16 ? 'grey16' : 'b-w') : depth === 16 ? 'rgb16' : 'srgb';
   let decoded: { data: Buffer; info: OutputInfo };
   try {
-    decoded = await sharp(path, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'truncated' })
+    decoded = await sharp(path, { limitInputPixels: MAX_INPUT_PIXELS, failOn: DECODE_FAIL_ON })
       .autoOrient()
       .toColourspace(space)
       .raw({ depth: depth === 16 ? 'ushort' : 'uchar' })
@@ -109,6 +157,15 @@ export async function readImage(path: string): Promise<LoadedImage> {
     throw fileError(path, `image data is damaged or truncated (${msg})`, 'CORRUPT_IMAGE', err);
   }
   const { info } = decoded;
+  // A decoder that gives back another size than the header declared lost rows on the way.
+  const turned = (meta.orientation ?? 1) >= 5;
+  if (info.width !== (turned ? height : width) || info.height !== (turned ? width : height)) {
+    throw fileError(
+      path,
+      `image data is damaged or truncated (decoded ${info.width}×${info.height}, the header says ${width}×${height})`,
+      'CORRUPT_IMAGE',
+    );
+  }
   const samples = typed(decoded.data, depth);
   const colourChannels = grey ? 1 : 3;
   const hasAlpha = info.channels === colourChannels + 1;
@@ -171,6 +228,20 @@ export interface WriteOptions {
   note?: string;
   watermark?: string;
   quality?: number;
+  /** Background for transparent pixels when the format has no alpha (JPEG): '#rrggbb', default white. */
+  background?: string;
+}
+
+/** '#rgb' or '#rrggbb' (the '#' optional) as 0..255 channels, or undefined when it is not a colour. */
+export function parseHexColour(text: string): { r: number; g: number; b: number } | undefined {
+  const m = /^#?([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(text.trim());
+  if (!m) return undefined;
+  const hex = m[1].length === 3 ? [...m[1]].map((c) => c + c).join('') : m[1];
+  return {
+    r: parseInt(hex.slice(0, 2), 16),
+    g: parseInt(hex.slice(2, 4), 16),
+    b: parseInt(hex.slice(4, 6), 16),
+  };
 }
 
 export function formatFromPath(path: string): OutputFormat | undefined {
@@ -248,13 +319,24 @@ async function drawWatermark(
   return res;
 }
 
+function hasTransparency(alpha: Uint8Array | Uint16Array): boolean {
+  const opaque = alpha instanceof Uint16Array ? 65535 : 255;
+  for (let i = 0; i < alpha.length; i++) if (alpha[i] !== opaque) return true;
+  return false;
+}
+
 /**
  * Encodes a raster (plus untouched alpha) and writes it atomically. ICC profiles are carried over
  * when they match the output's colour space (an RGB profile for RGB output): pixels were decoded to
  * sRGB, so sharp converts them back into the original profile and attaches it.
  */
-export async function writeImage(path: string, raster: Raster, opts: WriteOptions): Promise<void> {
+export async function writeImage(
+  path: string,
+  raster: Raster,
+  opts: WriteOptions,
+): Promise<{ notes: string[] }> {
   const { format } = opts;
+  const notes: string[] = [];
   const sixteen = raster.depth === 16 && (opts.keep16bit ?? true) && (format === 'png' || format === 'tif');
   let data: Uint8Array | Uint16Array = raster.data;
   let alpha = opts.alpha;
@@ -291,6 +373,22 @@ export async function writeImage(path: string, raster: Raster, opts: WriteOption
     if (opts.density) img = img.withDensity(opts.density);
     switch (format) {
       case 'jpg':
+        if (channels === raster.channels + 1) {
+          // JPEG has no alpha: dropping it would turn transparent pixels into whatever colour they
+          // hide (often black). Lay them on the background instead, and say so.
+          const background = parseHexColour(opts.background ?? '#ffffff');
+          if (!background)
+            throw fileError(
+              path,
+              `--background ${opts.background}: use a colour like #ffffff`,
+              'BAD_ARGUMENT',
+            );
+          img = img.flatten({ background });
+          if (alpha && hasTransparency(alpha))
+            notes.push(
+              `transparency flattened onto ${opts.background ?? 'white (#ffffff)'}: JPEG has no alpha (choose PNG, TIFF or WebP to keep it, or --background)`,
+            );
+        }
         // Huffman optimisation triples encode time (236 → 73 ms at 12 MP) for a 5% smaller file.
         img = img.jpeg({ quality: opts.quality ?? 92, chromaSubsampling: '4:4:4', optimiseCoding: false });
         break;
@@ -307,21 +405,14 @@ export async function writeImage(path: string, raster: Raster, opts: WriteOption
     }
     const encoded = spliceExif(await img.toBuffer(), format === 'jpg' ? 'jpeg' : format, opts.exif);
     await writeFileAtomic(path, encoded, { overwrite: opts.overwrite });
+    return { notes };
   } catch (err) {
     if (err instanceof TintypeError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST')
       throw fileError(path, 'output already exists (use --overwrite to replace it)', 'OUTPUT_EXISTS', err);
-    if (
-      code === 'ENOENT' ||
-      code === 'EACCES' ||
-      code === 'EPERM' ||
-      code === 'EROFS' ||
-      code === 'ENOTDIR' ||
-      code === 'ENOSPC'
-    ) {
-      throw fileError(path, `cannot write output (${code})`, 'OUTPUT_UNWRITABLE', err);
-    }
+    const words = ioProblem(err, path);
+    if (words) throw fileError(path, `cannot write output: ${words}`, 'OUTPUT_UNWRITABLE', err);
     throw fileError(path, `cannot encode output: ${errorMessage(err)}`, 'OUTPUT_UNWRITABLE', err);
   } finally {
     if (tmpDir) await rm(tmpDir, { recursive: true, force: true });

@@ -1,7 +1,8 @@
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { runCommand } from './child';
+import { tempPathFor } from '../fs/atomic';
 import { errorMessage, VideoError } from '../errors';
 import { audioCopyable, subtitlePlan, type FormatSpec } from './formats';
 import { syncPath } from './journal';
@@ -88,7 +89,7 @@ export async function joinVideo(o: JoinVideoOptions): Promise<StreamReport> {
   const report = streamPlan(o);
   const list = join(o.workDir, 'concat.txt');
   await writeFile(list, concatList(o.segments, o.fps));
-  const tmp = join(dirname(o.output), `.${basename(o.output)}.${process.pid}.tmp`);
+  const tmp = tempPathFor(o.output);
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y'];
   const src = o.source;
   // Keep the picture where it was relative to the sound: the source's video may start after its audio.
@@ -181,7 +182,7 @@ export async function joinTiffStack(
   output: string,
   layout: { width: number; height: number; channels: 1 | 3; depth: 8 | 16 },
 ): Promise<void> {
-  const tmp = join(dirname(output), `.${basename(output)}.${process.pid}.tmp.tif`);
+  const tmp = tempPathFor(output, '.tif');
   const pageBytes = layout.width * layout.height * layout.channels * (layout.depth / 8);
   try {
     const all = new Uint8Array(pageBytes * pageFiles.length);
