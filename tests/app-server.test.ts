@@ -126,6 +126,29 @@ describe('headless server', () => {
     ).toBe(405);
   });
 
+  it('a malformed percent-encoding is a 400, an oversized body a 413 with a message (not a reset)', async () => {
+    for (const path of ['/%E0%A4%A', '/api/%E0%A4%A', '/media/%ZZ?token=' + TOKEN, '/assets/%']) {
+      const r = await fetch(`${base}${path}`, {
+        method: path.startsWith('/api/') ? 'POST' : 'GET',
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      expect(r.status, path).toBe(400);
+      expect(await r.json()).toMatchObject({
+        ok: false,
+        error: { code: 'BAD_REQUEST', message: expect.stringContaining('malformed percent-encoding') },
+      });
+    }
+    const big = JSON.stringify({ name: 'x'.repeat(5 * 1024 * 1024) });
+    const r = await call('projects.create', JSON.parse(big));
+    expect(r.status).toBe(413);
+    expect(await r.json()).toMatchObject({
+      ok: false,
+      error: { code: 'BAD_REQUEST', message: expect.stringMatching(/over the 4 MB limit/) },
+    });
+    // The server is still fine afterwards.
+    expect((await call('projects.list', {})).status).toBe(200);
+  });
+
   it('streams events and serves media by key only', async () => {
     const events: ApiEvent[] = [];
     const controller = new AbortController();

@@ -71,20 +71,51 @@ function sendJson(res: ServerResponse, status: number, body: ApiResult<unknown>)
   res.end(text);
 }
 
+/** A client mistake that has its own status: 400 (malformed), 413 (too large). */
+class RequestError extends Error {
+  constructor(
+    readonly status: 400 | 413,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The body, at most MAX_BODY bytes. A larger one is read to its end and thrown away (up to
+ * DISCARD_LIMIT), so the client, still sending, gets the 413 answer instead of a reset connection.
+ */
+const DISCARD_LIMIT = 64 * 1024 * 1024;
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
+    const tooLarge = () =>
+      new RequestError(413, `request body is over the ${MAX_BODY / (1024 * 1024)} MB limit`);
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > DISCARD_LIMIT) {
+      reject(tooLarge());
+      return;
+    }
     let size = 0;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) {
-        reject(new Error(`request body over ${MAX_BODY} bytes`));
-        req.destroy();
-      } else chunks.push(c);
+      if (size <= MAX_BODY) chunks.push(c);
+      else if (size > DISCARD_LIMIT) req.destroy();
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () =>
+      size > MAX_BODY ? reject(tooLarge()) : resolve(Buffer.concat(chunks).toString('utf8')),
+    );
     req.on('error', reject);
   });
+}
+
+/** decodeURIComponent that answers 400 instead of throwing "URI malformed" (a 500). */
+function decodePath(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new RequestError(400, `malformed percent-encoding in the path: ${text.slice(0, 200)}`);
+  }
 }
 
 /**
@@ -100,6 +131,12 @@ export function createHttpServer(opts: HttpOptions): Server & { endStreams(): vo
   const streams = new Set<ServerResponse>();
   const server = createServer((req, res) => {
     handle(req, res).catch((err) => {
+      if (err instanceof RequestError && !res.headersSent) {
+        // The rest of an oversized body is not read: close the connection after answering.
+        if (err.status === 413) res.setHeader('connection', 'close');
+        sendJson(res, err.status, { ok: false, error: { code: 'BAD_REQUEST', message: err.message } });
+        return;
+      }
       opts.log.warn(`http: ${req.method} ${req.url}: ${(err as Error).message}`);
       if (!res.headersSent)
         sendJson(res, 500, { ok: false, error: { code: 'FAILED', message: (err as Error).message } });
@@ -116,11 +153,16 @@ export function createHttpServer(opts: HttpOptions): Server & { endStreams(): vo
       res.writeHead(421, { 'content-type': 'text/plain' }).end('wrong host');
       return;
     }
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      throw new RequestError(400, 'malformed request path');
+    }
     const path = url.pathname;
 
     if (path.startsWith('/api/')) {
-      const method = decodeURIComponent(path.slice('/api/'.length));
+      const method = decodePath(path.slice('/api/'.length));
       if (method === 'events' && req.method === 'GET') {
         if (!sameToken(url.searchParams.get('token'), opts.token)) {
           sendJson(res, 401, {
@@ -156,6 +198,7 @@ export function createHttpServer(opts: HttpOptions): Server & { endStreams(): vo
         const body = await readBody(req);
         payload = body.trim() ? JSON.parse(body) : undefined;
       } catch (err) {
+        if (err instanceof RequestError) throw err;
         sendJson(res, 400, {
           ok: false,
           error: { code: 'BAD_REQUEST', message: `${method}: body is not JSON: ${(err as Error).message}` },
@@ -172,7 +215,7 @@ export function createHttpServer(opts: HttpOptions): Server & { endStreams(): vo
         res.writeHead(401, { 'content-type': 'text/plain' }).end('missing or wrong token');
         return;
       }
-      const media = opts.resolveMedia(decodeURIComponent(path.slice('/media/'.length)));
+      const media = opts.resolveMedia(decodePath(path.slice('/media/'.length)));
       if (!media) {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('no such media');
         return;
@@ -201,7 +244,7 @@ export function createHttpServer(opts: HttpOptions): Server & { endStreams(): vo
         .end('this server was started without the UI (build it with npm run build)');
       return;
     }
-    const rel = normalize(decodeURIComponent(path === '/' ? '/index.html' : path)).replace(/^([/\\])+/, '');
+    const rel = normalize(decodePath(path === '/' ? '/index.html' : path)).replace(/^([/\\])+/, '');
     const file = join(opts.staticDir, rel);
     if (
       rel.split(sep).includes('..') ||
