@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
+import { mirror } from '../src/engine/ops/tiled';
 import { ManifestSchema, type Manifest } from '../src/shared/manifest';
 
 /**
@@ -213,8 +214,41 @@ interface Model {
   session: ort.InferenceSession;
 }
 
-/** Runs a whole image through a manifest-described NCHW model; output rounded to 8 bits like a saved file. */
+/** The image grown by p mirrored pixels on every side, as the engine's tiler grows it for `tile.pad`. */
+function mirrorPad(img: Rgb, p: number): Rgb {
+  const width = img.width + 2 * p;
+  const height = img.height + 2 * p;
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const s = (mirror(y - p, img.height) * img.width + mirror(x - p, img.width)) * 3;
+      data.set(img.data.subarray(s, s + 3), (y * width + x) * 3);
+    }
+  return { width, height, data };
+}
+
+/**
+ * Runs a whole image through a manifest-described NCHW model; output rounded to 8 bits like a saved
+ * file. A model whose manifest asks for mirrored border context gets it, as in the engine.
+ */
 async function upscaleWith(model: Model, lr: Rgb): Promise<{ img: Rgb; ms: number }> {
+  const pad = model.manifest.tile?.pad ?? 0;
+  if (pad > 0) {
+    const s = model.manifest.scale;
+    const r = await upscaleWithPlain(model, mirrorPad(lr, pad));
+    const w = lr.width * s;
+    const h = lr.height * s;
+    const data = new Uint8Array(w * h * 3);
+    for (let y = 0; y < h; y++) {
+      const from = ((y + pad * s) * r.img.width + pad * s) * 3;
+      data.set(r.img.data.subarray(from, from + w * 3), y * w * 3);
+    }
+    return { img: { width: w, height: h, data }, ms: r.ms };
+  }
+  return upscaleWithPlain(model, lr);
+}
+
+async function upscaleWithPlain(model: Model, lr: Rgb): Promise<{ img: Rgb; ms: number }> {
   const { manifest: m, session } = model;
   if (m.input.layout !== 'NCHW' || m.input.normalization)
     throw new Error(`${m.id}: the bench handles plain NCHW models only`);

@@ -30,7 +30,7 @@ describe('quick start', () => {
     );
     const r = JSON.parse(up.stdout.trim());
     expect(r.ok).toBe(true);
-    expect(r.models).toEqual(['esrgan-thick-x4']);
+    expect(r.models).toEqual(['realesr-general-x4']);
     expect([r.width, r.height]).toEqual([1280, 800]);
     const meta = await sharp(join(dir, 'up.png')).metadata();
     expect([meta.width, meta.height]).toEqual([1280, 800]);

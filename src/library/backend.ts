@@ -1,5 +1,6 @@
 import { EnginePool, ModelRegistry, type Logger, defaultModelDirs } from '../engine/index';
 import type { ModelInfo } from '../shared/api';
+import { scalesOf } from '../shared/manifest';
 import type { EngineFactory, ModelCatalog, VideoRenderer } from './engine';
 import { LibraryService } from './service';
 import { engineVideoRenderer } from './video';
@@ -42,7 +43,9 @@ export function registryCatalog(opts: { modelDirs?: string[]; log: Logger }): Mo
           version: m.version,
           task: m.task,
           scale: m.scale,
+          scales: scalesOf(m),
           renderSize: m.renderSize ?? null,
+          summary: m.summary ?? null,
           description: m.description ?? null,
           license: m.license,
         }))

@@ -57,7 +57,9 @@ export class ModelManager {
         version: r.installed?.manifest.version ?? r.entry?.version ?? '1.0.0',
         license: r.license,
         source: r.source,
-        description: r.entry?.description ?? r.installed?.manifest.description ?? null,
+        // A model's one-line summary is what people choose by; the long description is for its card.
+        description:
+          r.entry?.description ?? r.installed?.manifest.summary ?? r.installed?.manifest.description ?? null,
         publisher: r.entry?.publisher ?? null,
         origin: r.installed?.origin ?? null,
         installed: r.installed !== null,

@@ -181,7 +181,11 @@ export const ModelInfoSchema = z.object({
   version: z.string(),
   task: OpNameSchema,
   scale: z.number().int(),
+  /** Output scales it offers (its own and smaller ones by downscaling; see the manifest's `scales`). */
+  scales: z.array(z.number().int()),
   renderSize: z.object({ default: z.number(), min: z.number(), max: z.number() }).nullable(),
+  /** One plain line for people choosing a model ("Best detail, slow"), from the manifest. */
+  summary: z.string().nullable(),
   description: z.string().nullable(),
   license: z.string(),
 });

@@ -47,7 +47,7 @@ export function RecipePanel({
     <Stack gap="sm" data-testid="recipe">
       {(['restore', 'colorize', 'upscale'] as const).map((op) => {
         const on = recipe.ops.includes(op);
-        const choices = models.filter((m) => m.task === op && (op !== 'upscale' || m.scale === scale));
+        const choices = models.filter((m) => m.task === op && (op !== 'upscale' || m.scales.includes(scale)));
         return (
           <Stack key={op} gap={6}>
             <Switch
@@ -63,7 +63,10 @@ export function RecipePanel({
                   size="xs"
                   aria-label={`${LABELS[op].title} model`}
                   placeholder={choices.length ? 'Default model' : 'No model installed'}
-                  data={choices.map((m) => ({ value: m.id, label: `${m.name} ${m.version}` }))}
+                  data={choices.map((m) => ({
+                    value: m.id,
+                    label: `${m.name} ${m.version}${m.summary ? ` — ${m.summary}` : ''}`,
+                  }))}
                   value={recipe.options.models?.[op] ?? null}
                   onChange={(v) => setModel(op, v)}
                   clearable
