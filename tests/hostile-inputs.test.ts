@@ -41,6 +41,30 @@ describe('truncated pictures', () => {
     }
     expect(accepted).toEqual([]);
   });
+
+  it('odd files: empty, a folder named .png, a named pipe, garbage with a picture extension', async () => {
+    const dir = tempDir();
+    const cases: [string, (p: string) => void, RegExp][] = [
+      ['empty.jpg', (p) => writeFileSync(p, ''), /empty/],
+      ['folder.png', (p) => mkdirSync(p), /is a folder/],
+      ['garbage.tif', (p) => writeFileSync(p, Buffer.alloc(5000, 7)), /not an image Tintype can read/],
+      [
+        'header-only.png',
+        (p) => writeFileSync(p, Buffer.from('89504e470d0a1a0a', 'hex')),
+        /damaged or truncated/,
+      ],
+    ];
+    if (process.platform !== 'win32')
+      cases.push(['pipe.jpg', (p) => spawnSync('mkfifo', [p]), /not a regular file/]);
+    for (const [name, make, problem] of cases) {
+      const file = join(dir, name);
+      make(file);
+      const err = (await readImage(file).catch((e: unknown) => e)) as TintypeError;
+      expect(err, name).toBeInstanceOf(TintypeError);
+      expect(err.message, name).toContain(file);
+      expect(err.message, name).toMatch(problem);
+    }
+  });
 });
 
 const run = promisify(execFile);

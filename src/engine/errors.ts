@@ -208,3 +208,27 @@ export function ioProblem(err: unknown, path: string): string | undefined {
       return undefined;
   }
 }
+
+/** The C library's strerror() texts that tools like ffmpeg print, and their errno codes. */
+const STRERROR: [RegExp, string][] = [
+  [/No space left on device/i, 'ENOSPC'],
+  [/Disk quota exceeded/i, 'EDQUOT'],
+  [/Read-only file system/i, 'EROFS'],
+  [/Permission denied/i, 'EACCES'],
+  [/Operation not permitted/i, 'EPERM'],
+  [/Not a directory/i, 'ENOTDIR'],
+  [/Is a directory/i, 'EISDIR'],
+  [/File name too long/i, 'ENAMETOOLONG'],
+  [/Too many open files/i, 'EMFILE'],
+  [/File too large/i, 'EFBIG'],
+  [/Input\/output error/i, 'EIO'],
+];
+
+/**
+ * ioProblem for a message another program printed (ffmpeg's "…: No space left on device"), so a
+ * film's full disk reads like a photo's. Undefined when the text names no file-system failure.
+ */
+export function ioProblemInText(text: string, path: string): string | undefined {
+  const hit = STRERROR.find(([re]) => re.test(text));
+  return hit ? ioProblem({ code: hit[1] }, path) : undefined;
+}

@@ -85,6 +85,8 @@ export async function readImage(path: string): Promise<LoadedImage> {
   try {
     const s = await stat(path);
     if (s.isDirectory()) throw fileError(path, 'is a folder, not an image', 'NOT_IMAGE');
+    // A named pipe or a device would block the decoder forever (or read without end).
+    if (!s.isFile()) throw fileError(path, 'is not a regular file (a pipe, socket or device)', 'NOT_IMAGE');
     size = s.size;
   } catch (err) {
     if (err instanceof TintypeError) throw err;

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import type { Raster } from '../types';
 import { exited, StderrTail } from './child';
 import { colorTagArgs, swsMatrix, swsRange } from './color';
-import { VideoError } from '../errors';
+import { ioProblemInText, VideoError } from '../errors';
 import type { FormatSpec } from './formats';
 import { bytesOf, describeLayout, layoutOf, rawPixFmt, sameLayout, type FrameLayout } from './pixels';
 import type { ColorInfo } from './probe';
@@ -209,7 +209,11 @@ export function openEncoder(
   let failure: VideoError | undefined;
   let aborted = false;
   const fail = (why: string): VideoError =>
-    (failure ??= new VideoError(`encoding ${target.path} failed: ${why}`, 'ENCODE_FAILED', target.path));
+    (failure ??= new VideoError(
+      `encoding ${target.path} failed: ${ioProblemInText(why, target.path) ?? why}`,
+      'ENCODE_FAILED',
+      target.path,
+    ));
   child.on('error', (err) => fail(`cannot run ${ffmpeg}: ${err.message}`));
   child.stdin.on('error', () => {
     // EPIPE: the encoder died; its stderr says why once it has exited.

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { runCommand } from './child';
 import { tempPathFor } from '../fs/atomic';
-import { errorMessage, VideoError } from '../errors';
+import { errorMessage, ioProblem, ioProblemInText, VideoError } from '../errors';
 import { audioCopyable, subtitlePlan, type FormatSpec } from './formats';
 import { syncPath } from './journal';
 import type { MediaInfo } from './probe';
@@ -137,7 +137,7 @@ export async function joinVideo(o: JoinVideoOptions): Promise<StreamReport> {
     const r = await runCommand(o.ffmpeg, args, o.signal);
     if (r.code !== 0) {
       throw new VideoError(
-        `${o.output}: joining ${o.segments.length} segments failed: ${r.stderr.trim().split('\n').slice(-4).join(' | ')}`,
+        `${o.output}: joining ${o.segments.length} segments failed: ${ioProblemInText(r.stderr, o.output) ?? r.stderr.trim().split('\n').slice(-4).join(' | ')}`,
         'JOIN_FAILED',
         o.output,
       );
@@ -222,7 +222,7 @@ export async function joinTiffStack(
   } catch (err) {
     await rm(tmp, { force: true });
     throw new VideoError(
-      `${output}: writing the multi-page TIFF failed (${errorMessage(err)})`,
+      `${output}: writing the multi-page TIFF failed: ${ioProblem(err, output) ?? ioProblemInText(errorMessage(err), output) ?? errorMessage(err)}`,
       'JOIN_FAILED',
       output,
       undefined,
