@@ -37,6 +37,10 @@ def main(argv=None) -> int:
     p.add_argument("--quality", type=int, default=85)
     p.add_argument("--max-mb", type=float, default=50.0)
     p.add_argument("--limit", type=int, default=0, help="at most N images per split (tests)")
+    p.add_argument("--extra", action="append", default=[], metavar="FOLDER",
+                   help="more training photos under --datasets, e.g. train-extra (repeatable)")
+    p.add_argument("--thin", action="append", default=[], metavar="FOLDER=N",
+                   help="keep every Nth photo of FOLDER, e.g. train-extra/clothing=4 (repeatable)")
 
     p = sub.add_parser("train", help="train (resumes from RUN_DIR/latest.pt)")
     p.add_argument("--config", required=True)
@@ -119,7 +123,14 @@ def _run(a) -> int:
         _threads()
     if a.cmd == "pack":
         from .pack import build_pack
-        build_pack(a.datasets, a.out, short_side=a.short_side, quality=a.quality, max_mb=a.max_mb, limit=a.limit)
+        thin = {}
+        for item in a.thin:
+            folder, _, n = item.rpartition("=")
+            if not folder or not n.isdigit() or int(n) < 1:
+                raise ValueError(f"--thin {item!r}: expected FOLDER=N with N >= 1")
+            thin[folder] = int(n)
+        build_pack(a.datasets, a.out, short_side=a.short_side, quality=a.quality, max_mb=a.max_mb, limit=a.limit,
+                   extra=tuple(a.extra), thin=thin)
     elif a.cmd == "train":
         from .train import Trainer, load_config
         cfg = _set(load_config(a.config), a.set)

@@ -16,7 +16,7 @@ import torch
 
 from .checkpoint import checkpoint_exists, read_checkpoint_file
 from .compat import onnx_export_kwargs, strip_spectral_norm
-from .models import Generator, count_params
+from .models import count_params, make_generator
 from .tasks import ColorizeTask, make_task
 
 OPSET = 17  # the newest torch 1.13 writes; onnxruntime-node 1.30 reads it
@@ -35,7 +35,7 @@ def load_generator(path: str | Path):
     task = make_task(rec["config"], torch.device("cpu"), training=False)
     if isinstance(task, ColorizeTask):
         task.set_prior(prior)
-    gen = Generator(task.generator_config())
+    gen = make_generator(task.generator_config())
     gen.load_state_dict(state)
     gen.eval()
     return task, gen, rec

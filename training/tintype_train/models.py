@@ -1,7 +1,9 @@
-"""Generator (self-attention U-Net with spectral normalization, DeOldify's design) and critic.
+"""Generators (self-attention U-Nets with spectral normalization, DeOldify's design) and critic.
 
-No pretrained backbone can be had here, so the encoder is a small ResNet-style stack trained
-from scratch. Width, depth, attention level, frames (1 or 3) and output scale are configurable.
+Two encoders: a small ResNet-style stack trained from scratch (restore, microscopy, colorize 0.x),
+and an ImageNet-pretrained MobileNetV2 (`encoder: "mobilenet_v2"`, colorize 1.x) under a light
+decoder, as DeOldify and fast.ai put a U-Net decoder on a pretrained ResNet. Width, depth,
+attention level, frames (1 or 3) and output scale are configurable.
 """
 
 from __future__ import annotations
@@ -118,6 +120,13 @@ class GeneratorConfig:
     # the photo's own full-resolution lightness anyway, so a colorizer loses nothing visible, and
     # its per-pixel bin logits (256 channels) cost out_stride**2 times less.
     out_stride: int = 1
+    # "" = the from-scratch ResNet encoder; "mobilenet_v2" = MobileUNet (pretrained encoder).
+    encoder: str = ""
+    # MobileUNet: decoder channels at strides 32 (bottleneck), 16, 8, 4, 2 (as far as out_stride).
+    decoder_channels: tuple = (128, 96, 48, 32, 24)
+    # MobileUNet: a global-context branch (the pooled stride-32 head, as a classifier sees the
+    # whole photo) added to the bottleneck, so that what the photo shows steers every pixel's colour.
+    context: bool = True
 
     @property
     def multiple(self) -> int:
@@ -220,6 +229,74 @@ class Critic(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.flatten(self.net(x), 1)
+
+
+class MobileUNet(nn.Module):
+    """U-Net decoder on MobileNetV2's stride-2/4/8/16/32 features (grey input replicated to RGB).
+
+    The encoder is the classifier's backbone (weights from load_coral_mobilenet_v2 at training
+    start); the decoder has spectral norm, pixel-shuffle upsampling with ICNR + blur, and
+    self-attention at 1/2**attention_level, as Generator. forward() = decode(encode(x), x), so a
+    trainer with a frozen encoder can cache encode()'s outputs once and train decode() alone."""
+
+    def __init__(self, cfg: GeneratorConfig):
+        super().__init__()
+        from .mobilenet import HEAD_CHANNELS, TAP_CHANNELS, MobileNetV2
+        if cfg.depth != 5 or cfg.frames != 1 or cfg.in_channels != 1 or cfg.residual or cfg.scale != 1:
+            raise ValueError("mobilenet_v2 generator: depth 5, one grey frame in, not residual, scale 1")
+        if cfg.out_stride not in (2, 4, 8):
+            raise ValueError("mobilenet_v2 generator: out_stride must be 2, 4 or 8")
+        self.cfg = cfg
+        self.encoder = MobileNetV2(classifier=False)
+        # Strides 2..32 are taps 0..4; the decoder goes up to 1/out_stride.
+        self.first_tap = int(math.log2(cfg.out_stride)) - 1
+        dc = list(cfg.decoder_channels)
+        levels = 4 - self.first_tap  # up-blocks: 32->16, 16->8, ... down to out_stride
+        if len(dc) < levels + 1:
+            raise ValueError(f"decoder_channels needs {levels + 1} entries for out_stride {cfg.out_stride}")
+        cm = dc[0]
+        self.middle = nn.Sequential(conv(TAP_CHANNELS[4] + HEAD_CHANNELS, cm, 1, sn=True), nn.ReLU(),
+                                    conv(cm, cm, 3, sn=True), nn.ReLU(), nn.BatchNorm2d(cm))
+        self.context = nn.Sequential(nn.Linear(HEAD_CHANNELS, cm), nn.ReLU(), nn.Linear(cm, cm)) if cfg.context else None
+        self.up = nn.ModuleList()
+        c = cm
+        for i in range(levels):
+            tap = 3 - i  # skip from stride 2**(tap+1)
+            self.up.append(UpBlock(c, TAP_CHANNELS[tap], dc[i + 1], attention=(tap + 1) == cfg.attention_level))
+            c = dc[i + 1]
+        # No residual block before the head (the scratch Generator has one): at 1/4 resolution it
+        # would cost more than the rest of the decoder; the grey input still joins ("last cross").
+        self.head = nn.Conv2d(c + 1, cfg.out_channels, 1)
+
+    def encode(self, grey: torch.Tensor) -> list:
+        """The encoder's taps the decoder needs: [stride out_stride .. stride 32]."""
+        x = self.encoder.normalise(grey.expand(-1, 3, -1, -1))
+        return self.encoder.features(x)[self.first_tap:]
+
+    def decode(self, feats: list, grey: torch.Tensor) -> torch.Tensor:
+        top = feats[-1]
+        head = self.encoder.head(top)
+        y = self.middle(torch.cat([top, head], 1))
+        if self.context is not None:
+            y = y + self.context(head.mean((2, 3)))[:, :, None, None]
+        for up, skip in zip(self.up, reversed(feats[:-1])):
+            y = up(y, skip)
+        base = F.avg_pool2d(grey, self.cfg.out_stride)
+        return self.head(torch.cat([y, base], 1))
+
+    def forward(self, grey: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(grey), grey)
+
+    def encoder_parameters(self) -> list:
+        return list(self.encoder.parameters())
+
+
+def make_generator(cfg: GeneratorConfig) -> nn.Module:
+    if cfg.encoder == "mobilenet_v2":
+        return MobileUNet(cfg)
+    if cfg.encoder:
+        raise ValueError(f"generator.encoder must be '' or 'mobilenet_v2', got {cfg.encoder!r}")
+    return Generator(cfg)
 
 
 def count_params(model: nn.Module) -> int:

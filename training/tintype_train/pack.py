@@ -64,8 +64,26 @@ def _encode(path: Path, short_side: int, quality: int) -> tuple[bytes, int, int]
         raise ValueError(f"{path}: cannot read image ({err})") from err
 
 
+def thinned(files: list[Path], root: Path, thin: dict[str, int]) -> list[Path]:
+    """Keeps every Nth file of the folders named in `thin` ({"train-extra/clothing": 4}), so one
+    narrow kind of scene stays a minority of the samples."""
+    out, seen = [], {k: 0 for k in thin}
+    for p in files:
+        rel = p.relative_to(root).as_posix()
+        key = next((k for k in thin if rel.startswith(k.rstrip("/") + "/")), None)
+        if key is not None:
+            seen[key] += 1
+            if (seen[key] - 1) % int(thin[key]):
+                continue
+        out.append(p)
+    return out
+
+
 def build_pack(datasets_root: str | Path, out_dir: str | Path, short_side: int = 224, quality: int = 85,
-               max_mb: float = 50.0, limit: int = 0, splits: tuple[str, ...] = ("train", "val"), log=print) -> dict:
+               max_mb: float = 50.0, limit: int = 0, splits: tuple[str, ...] = ("train", "val"), log=print,
+               extra: tuple[str, ...] = (), thin: dict[str, int] | None = None) -> dict:
+    """`extra` folders (under datasets_root, e.g. "train-extra") join the train split after its own
+    photos; `thin` keeps every Nth photo of the folders it names."""
     datasets_root = Path(datasets_root)
     out_dir = Path(out_dir)
     guard = BenchmarkGuard(datasets_root)
@@ -78,6 +96,12 @@ def build_pack(datasets_root: str | Path, out_dir: str | Path, short_side: int =
         if not src.is_dir():
             raise FileNotFoundError(f"{src}: dataset split not found")
         files = list_images(src)
+        if split == "train":
+            for folder in extra:
+                if not (datasets_root / folder).is_dir():
+                    raise FileNotFoundError(f"{datasets_root / folder}: extra training folder not found")
+                files += list_images(datasets_root / folder)
+            files = thinned(files, datasets_root, thin or {})
         if guard.thumbs:
             kept = []
             for p in files:
@@ -101,7 +125,10 @@ def build_pack(datasets_root: str | Path, out_dir: str | Path, short_side: int =
     if total > max_mb * 1024 * 1024:
         shutil.rmtree(tmp)
         raise ValueError(f"pack would be {total / 2**20:.1f} MiB > --max-mb {max_mb}: lower --short-side or --quality")
-    manifest = {"format": PACK_FORMAT, "options": {"short_side": short_side, "quality": quality, "limit": limit},
+    options = {"short_side": short_side, "quality": quality, "limit": limit}
+    if extra or thin:  # recorded only when used, so the default pack's manifest stays byte-identical
+        options.update({"extra": list(extra), "thin": dict(sorted((thin or {}).items()))})
+    manifest = {"format": PACK_FORMAT, "options": options,
                 "excluded_as_benchmark": skipped, "total_bytes": total, "images": entries}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     if out_dir.exists():

@@ -21,7 +21,8 @@ from .checkpoint import (atomic_save, checkpoint_exists, load_checkpoint, restor
 from .color import rgb_to_lab
 from .data import CountingSampler, ImageCache, PairDataset, centre_crop, chw
 from .losses import critic_loss, generator_adv_loss, stability_loss
-from .models import Critic, CriticConfig, Generator, count_params
+from .feature_cache import FeatureCache
+from .models import Critic, CriticConfig, count_params, make_generator
 from .pack import read_pack
 from .selection import write_curve
 from .tasks import ColorizeTask, make_task
@@ -37,9 +38,16 @@ DEFAULTS: dict = {
     "loss": {"feature": 0.0, "vgg_weights": None, "vgg_random": False, "stability": 0.0, "gan_weight": 0.02,
              "color": {}},
     "data": {"pack": "training/data/pack", "crop": 128, "batch": 16, "workers": 0, "val_size": 256, "val_count": 60,
-             "val_batch": 8, "grey": 0.0},
+             "val_batch": 8, "grey": 0.0,
+             # Pretrained encoder, frozen: train the decoder on cached encoder features (feature_cache.py).
+             "cache_views": [], "cache_size": 224, "cache_dir": "training/data/feature-cache"},
+    # Pretrained weights loaded into a fresh generator: {"encoder": TFLITE} for encoder "mobilenet_v2".
+    "pretrained": {},
     "optim": {"lr": 1e-3, "weight_decay": 1e-3, "warmup": 200, "final_lr_frac": 0.05, "clip": 1.0,
-              "critic_lr": 2e-4, "gan_lr": 2e-5, "gan_critic_lr": 2e-5},
+              "critic_lr": 2e-4, "gan_lr": 2e-5, "gan_critic_lr": 2e-5,
+              # Discriminative learning rates (fast.ai / DeOldify): a pretrained encoder is frozen for
+              # the first freeze_encoder_steps of the gen phase, then trains at lr * encoder_lr_mult.
+              "freeze_encoder_steps": 0, "encoder_lr_mult": 0.1},
     "schedule": {"gen_steps": 4000, "save_outputs": 1024, "critic_steps": 400, "gan_steps": 400,
                  "critic_threshold": 0.65, "catchup_max": 300, "critic_steps_per_gen": 5},
     "val_every": 250,
@@ -111,11 +119,18 @@ class Trainer:
         np.random.seed(seed % 2 ** 32)
 
         self.task = make_task(cfg, self.device)
-        self.gen = Generator(self.task.generator_config()).to(self.device)
+        self.gen = make_generator(self.task.generator_config()).to(self.device)
+        if ckpt is None:
+            self._load_pretrained(cfg.get("pretrained") or {})
         critic_in = 1 if self.task.out_channels == 1 else 3
         self.critic = Critic(CriticConfig(in_channels=critic_in, **cfg["critic"])).to(self.device)
         o = cfg["optim"]
-        self.opt_g = torch.optim.AdamW(self.gen.parameters(), lr=o["lr"], betas=(0.9, 0.99), weight_decay=o["weight_decay"])
+        enc = getattr(self.gen, "encoder_parameters", lambda: [])()
+        enc_ids = {id(p) for p in enc}
+        groups = [{"params": [p for p in self.gen.parameters() if id(p) not in enc_ids], "lr_mult": 1.0}]
+        if enc:
+            groups.append({"params": enc, "lr_mult": float(o["encoder_lr_mult"]), "encoder": True})
+        self.opt_g = torch.optim.AdamW(groups, lr=o["lr"], betas=(0.9, 0.99), weight_decay=o["weight_decay"])
         self.opt_c = torch.optim.AdamW(self.critic.parameters(), lr=o["critic_lr"], betas=(0.5, 0.99), weight_decay=0.0)
 
         d = cfg["data"]
@@ -140,9 +155,32 @@ class Trainer:
         self._loader_iter = None
         self._saved = None
         self._stop = False
+        self._cache: Optional[FeatureCache] = None
         self.log(f"train: {self.task.name} on {self.device}, generator {count_params(self.gen) / 1e6:.2f} M params, "
                  f"critic {count_params(self.critic) / 1e6:.2f} M; phase {self.phase} step {self.step}"
                  + (" (resumed)" if ckpt is not None else ""))
+
+    def _load_pretrained(self, pre: dict) -> None:
+        unknown = set(pre) - {"encoder", "init_from"}
+        if unknown:
+            raise ValueError(f"config 'pretrained': unknown keys {sorted(unknown)}")
+        if pre.get("init_from"):
+            # A new stage that starts from another run's generator (e.g. fine-tuning after a frozen run).
+            from .checkpoint import read_checkpoint_file
+            rec = read_checkpoint_file(Path(pre["init_from"]))
+            self.gen.load_state_dict(rec["generator"] if "generator" in rec else rec["models"]["gen"])
+            self.log(f"pretrained: generator from {pre['init_from']}")
+        elif pre.get("encoder"):
+            if self.gen.cfg.encoder != "mobilenet_v2":
+                raise ValueError("pretrained.encoder needs generator.encoder 'mobilenet_v2'")
+            from .mobilenet import load_coral_mobilenet_v2
+            load_coral_mobilenet_v2(self.gen.encoder, pre["encoder"])
+            self.gen.encoder.to(self.device)
+            self.log(f"pretrained: MobileNetV2 encoder from {pre['encoder']}")
+
+    def encoder_frozen(self) -> bool:
+        has = bool(getattr(self.gen, "encoder_parameters", lambda: [])())
+        return has and self.phase == "gen" and self.phase_step < int(self.cfg["optim"]["freeze_encoder_steps"])
 
     # state --------------------------------------------------------------------------------
     def _restore(self, ckpt: dict) -> None:
@@ -208,9 +246,9 @@ class Trainer:
         return lo + 0.5 * (base - lo) * (1 + math.cos(math.pi * t))
 
     @staticmethod
-    def _set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
+    def _set_lr(opt: torch.optim.Optimizer, lr: float, frozen: bool = False) -> None:
         for g in opt.param_groups:
-            g["lr"] = lr
+            g["lr"] = 0.0 if (frozen and g.get("encoder")) else lr * g.get("lr_mult", 1.0)
 
     # steps --------------------------------------------------------------------------------
     def _content(self, batch):
@@ -229,8 +267,35 @@ class Trainer:
         y = self.gen(x)
         return self.task.content_loss(y, t), y, t
 
+    def _cached_batch(self):
+        d = self.cfg["data"]
+        if self._cache is None:
+            self._cache = FeatureCache.build_or_load(
+                self.gen, self.task, self.train_images, Path(d["cache_dir"]) if d["cache_dir"] else None,
+                list(d["cache_views"]), int(d["cache_size"]), int(self.cfg["seed"]), self.device, log=self.log)
+            # Building ran the encoder in eval mode; spectral norm must see train mode before the step
+            # (in eval mode it skips its power iteration and would scale by a random-vector estimate).
+            self.gen.train()
+        rng = np.random.default_rng([int(self.cfg["seed"]), 4242, self.step])
+        self.samples += int(d["batch"])
+        return self._cache.batch(rng.choice(len(self._cache), int(d["batch"]), replace=False), self.device)
+
     def _gen_step(self, adversarial: bool) -> dict:
         self.gen.train()
+        frozen = self.encoder_frozen()
+        for p in getattr(self.gen, "encoder_parameters", lambda: [])():
+            p.requires_grad_(not frozen)
+        if frozen and self.cfg["data"]["cache_views"] and not adversarial:
+            feats, grey, ab = self._cached_batch()
+            with self._autocast():
+                loss = self.task.color_loss(self.gen.decode(feats, grey), ab)
+            self.opt_g.zero_grad(set_to_none=True)
+            loss.backward()
+            clip = float(self.cfg["optim"]["clip"])
+            if clip > 0:
+                torch.nn.utils.clip_grad_norm_([p for p in self.gen.parameters() if p.requires_grad], clip)
+            self.opt_g.step()
+            return {"loss": float(loss), "cached": 1}
         batch = self._batch()
         with self._autocast():
             loss, y, t = self._content(batch)
@@ -401,7 +466,7 @@ class Trainer:
                         self._advance()
                         self.save()
                         continue
-                    self._set_lr(self.opt_g, self._lr(float(o["lr"]), total))
+                    self._set_lr(self.opt_g, self._lr(float(o["lr"]), total), frozen=self.encoder_frozen())
                     stats = self._gen_step(adversarial=False)
                 elif phase == "save_outputs":
                     self.save_outputs()
