@@ -243,6 +243,44 @@ describe.skipIf(skip)('training toolkit smoke test (CPU)', () => {
     expect(m).toMatchObject({ scale: 2, input: { channels: 1, frames: 3 }, output: { kind: 'grey' } });
   });
 
+  it('colorize with the MobileNetV2 encoder: frozen steps on cached features, fine-tune, int8 export, parity, engine', async () => {
+    const cfg = tinyConfig('colorize', pack) as Record<string, Record<string, unknown>>;
+    cfg.generator = {
+      encoder: 'mobilenet_v2',
+      depth: 5,
+      out_stride: 4,
+      attention_level: 4,
+      decoder_channels: [16, 16, 8, 8],
+    };
+    // Random encoder weights here (the smoke test reads nothing from ../shared); crops of 64 = 2 x 32.
+    cfg.data = { ...cfg.data, crop: 64, val_size: 64, cache_views: ['squash'], cache_size: 64, cache_dir: '' };
+    cfg.optim = { ...cfg.optim, freeze_encoder_steps: 2 };
+    cfg.schedule = { ...cfg.schedule, gen_steps: 3 };
+    const cfgFile = join(dir, 'colorize-mnv2.json');
+    writeFileSync(cfgFile, JSON.stringify(cfg));
+    const run = join(dir, 'run-colorize-mnv2');
+    const log = await runToolkit([
+      'train',
+      '--config',
+      cfgFile,
+      '--run-dir',
+      run,
+      '--device',
+      'cpu',
+      '--stop-after',
+      'gen',
+    ]);
+    expect(log).toMatch(/cached=1/);
+    const id = 'tintype-colorize-mnv2-smoke';
+    const out = join(dir, 'models', id);
+    await runToolkit(['export', '--checkpoint', join(run, 'best_gen.pt'), '--out', out, '--id', id, '--name', 'Smoke']);
+    await checkExport(out, 'colorize');
+    const m = ManifestSchema.parse(json(join(out, 'manifest.json')));
+    expect(m.size).toEqual({ kind: 'dynamic', multiple: 32 });
+    const result = await runInEngine(join(dir, 'models'), id, 'colorize');
+    expect(new Set(result.data).size).toBeGreaterThan(1);
+  });
+
   it('names the problem when the config is wrong', async () => {
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ task: 'sharpen' }));

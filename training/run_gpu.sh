@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # One GPU session's training, launched through the device tool from the repository root:
 #   bash training/run_gpu.sh MODEL MINUTES [--set key=value ...]
-# MODEL is restore or colorize (training/configs/MODEL.json). It needs the pack carried along
-# (carry: ["training/data/pack"]), resumes from training/checkpoints/MODEL/ when that holds a
-# checkpoint, trains for MINUTES, exports to check the graph, and leaves in $OUT (at most 8 files
+# MODEL names training/configs/MODEL.json (restore, colorize, colorize-mnv2). It needs the config's
+# pack carried along (carry: ["training/data/pack"]; colorize-mnv2: training/data/pack-extra and
+# training/data/weights), resumes from training/checkpoints/MODEL/ when that holds a checkpoint, trains for MINUTES, exports to check the graph, and leaves in $OUT (at most 8 files
 # of <= 16 MiB come back): latest.pt (or latest.pt.partNNN), best_gen.pt, run.tar.gz (logs, curve,
 # manifest, parity fixture). docs/training.md says what to do with them.
 set -euo pipefail
@@ -26,7 +26,13 @@ run="training/runs/$model"
 mkdir -p "$run"
 log="$run/train_log.txt"
 
-[ -f training/data/pack/manifest.json ] || { echo "no training pack: build it with 'training/tintype-train pack' and carry training/data/pack" >&2; exit 2; }
+pack="$("$TINTYPE_PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1])).get("data", {}).get("pack", "training/data/pack"))' "training/configs/$model.json")"
+[ -f "$pack/manifest.json" ] || { echo "no training pack: build $pack with 'training/tintype-train pack' (see docs/training.md) and carry it" >&2; exit 2; }
+# Pretrained weights (colorize-mnv2): only the repository travels, so they are carried in
+# training/data/weights (copied there from ../shared/weights on the CPU machine).
+if grep -q '"training/data/weights/' "training/configs/$model.json" && [ ! -d training/data/weights ]; then
+  echo "config $model needs training/data/weights (see docs/training.md) carried along" >&2; exit 2
+fi
 if compgen -G "training/checkpoints/$model/latest.pt*" >/dev/null; then
   cp training/checkpoints/"$model"/latest.pt* training/checkpoints/"$model"/best_gen.pt* "$run"/ 2>/dev/null || true
   echo "resuming from training/checkpoints/$model" | tee -a "$log"

@@ -16,7 +16,7 @@ import torch
 
 from .checkpoint import checkpoint_exists, read_checkpoint_file
 from .compat import onnx_export_kwargs, strip_spectral_norm
-from .models import count_params, make_generator
+from .models import MobileUNet, count_params, make_generator
 from .tasks import ColorizeTask, make_task
 
 OPSET = 17  # the newest torch 1.13 writes; onnxruntime-node 1.30 reads it
@@ -55,6 +55,14 @@ def export_model(checkpoint: str | Path, out_dir: str | Path, model_id: str, nam
     if temperature is not None and isinstance(task, ColorizeTask):
         task.temperature = float(temperature)
     plain = strip_spectral_norm(copy.deepcopy(gen)).eval()
+    folding = True
+    if isinstance(plain, MobileUNet):
+        # int8 encoder weights (dequantised in the graph), so the file stays small; constant folding
+        # would turn them back into float32 initializers.
+        from .mobilenet import int8_weights
+        err = int8_weights(plain.encoder)
+        folding = False
+        log(f"export: encoder weights stored as int8 per channel (largest weight change {err:.2e})")
     module = task.export_module(plain).eval()
     gcfg = plain.cfg
     out_dir = Path(out_dir)
@@ -70,7 +78,7 @@ def export_model(checkpoint: str | Path, out_dir: str | Path, model_id: str, nam
         torch.onnx.export(module, dummy, str(tmp), opset_version=OPSET, input_names=["input"], output_names=["output"],
                           dynamic_axes={"input": {0: "batch", 2: "height", 3: "width"},
                                         "output": {0: "batch", 2: "out_height", 3: "out_width"}},
-                          do_constant_folding=True, **onnx_export_kwargs())
+                          do_constant_folding=folding, **onnx_export_kwargs())
     os.replace(tmp, out_dir / onnx_name)
     digest = hashlib.sha256((out_dir / onnx_name).read_bytes()).hexdigest()
 
@@ -106,6 +114,18 @@ def _atomic_json(path: Path, obj) -> None:
     os.replace(tmp, path)
 
 
+def _pack_extra(pack: Optional[str]) -> str:
+    """What the pack added beyond shared/datasets/train (pack --extra/--thin), from its manifest."""
+    try:
+        opts = json.loads((Path(pack) / "manifest.json").read_text()).get("options", {})
+    except (OSError, TypeError, json.JSONDecodeError):
+        return ""
+    if not opts.get("extra"):
+        return ""
+    thin = ", ".join(f"every {n}th of {k}" for k, n in opts.get("thin", {}).items())
+    return f", plus {', '.join(opts['extra'])}" + (f" ({thin})" if thin else "")
+
+
 def write_model_card(path: str | Path, manifest: dict, checkpoint: str | Path, metrics: Optional[dict] = None,
                      notes: str = "") -> None:
     """A model card from what the checkpoint knows; hardware and benchmark numbers go in `notes`."""
@@ -116,8 +136,14 @@ def write_model_card(path: str | Path, manifest: dict, checkpoint: str | Path, m
              f"{manifest['input'].get('frames', 1)} frame(s), output {manifest['output']['kind']}",
              f"- Architecture: self-attention U-Net with spectral normalization, {count_params(gen) / 1e6:.2f} M parameters, "
              f"config {json.dumps(cfg.get('generator', {}), sort_keys=True)}",
+             *([f"- Encoder: MobileNetV2 1.0 pretrained on ImageNet, weights from "
+                f"google-coral/test_data tf2_mobilenet_v2_1.0_224_ptq.tflite (int8 per channel, batch norm folded; "
+                f"Apache-2.0), dequantised; trained frozen for {cfg['optim'].get('freeze_encoder_steps', 0)} steps, "
+                f"then at {cfg['optim'].get('encoder_lr_mult', 1)}x the learning rate"]
+               if isinstance(gen, MobileUNet) else []),
              f"- Training data: the pack built by `python3 -m tintype_train pack` from shared/datasets/train "
-             f"(ImageNet sample, BSDS500 train+test, T91, wallpapers; BSD100/CBSD68 excluded)",
+             f"(ImageNet sample, BSDS500 train+test, T91, wallpapers; BSD100/CBSD68 excluded)"
+             + _pack_extra(cfg.get("data", {}).get("pack")),
              f"- Crappifier: {json.dumps(cfg.get('crappifier', {}), sort_keys=True)}",
              f"- Selected checkpoint: step {rec.get('step')} in phase {rec.get('phase')} (best validation score)",
              f"- Validation at that step: {json.dumps(rec.get('metrics', {}), sort_keys=True)}",

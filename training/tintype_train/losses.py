@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -105,6 +106,50 @@ def load_vgg16_features(path: Optional[str | Path], allow_random: bool = False,
     return net[:layers_used].eval().requires_grad_(False)
 
 
+# VGG19 conv1_1 .. conv3_1 as stored in ../shared/weights/vgg19-to-conv3_1/vgg19.model: for each
+# layer its weights (O, I, 3, 3) then its biases, raw little-endian float32, Caffe's convention.
+VGG19_CONV3_1 = [(64, 3), (64, 64), (128, 64), (128, 128), (256, 128)]
+VGG19_CONV3_1_VALUES = sum(o * i * 9 + o for o, i in VGG19_CONV3_1)  # 555,328
+CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
+
+
+def vgg19_conv3_1(path: str | Path) -> nn.Sequential:
+    """VGG19 up to relu3_1 (modules: conv1_1 relu conv1_2 relu pool conv2_1 relu conv2_2 relu pool
+    conv3_1 relu) from the raw float32 file. Its input is Caffe's: BGR 0..255 minus the mean."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "vgg19.model"
+    try:
+        raw = np.fromfile(path, dtype="<f4")
+    except OSError as err:
+        raise FileNotFoundError(f"{path}: VGG19 weights file not found ({err})") from err
+    if raw.size != VGG19_CONV3_1_VALUES:
+        raise ValueError(f"{path}: {raw.size} float32 values, VGG19 conv1_1..conv3_1 has {VGG19_CONV3_1_VALUES}")
+    layers, pos = [], 0
+    for block, (o, i) in enumerate(VGG19_CONV3_1):
+        conv = nn.Conv2d(i, o, 3, padding=1)
+        n = o * i * 9
+        with torch.no_grad():
+            conv.weight.copy_(torch.from_numpy(raw[pos: pos + n].reshape(o, i, 3, 3).copy()))
+            conv.bias.copy_(torch.from_numpy(raw[pos + n: pos + n + o].copy()))
+        pos += n + o
+        layers += [conv, nn.ReLU(inplace=False)]
+        if block in (1, 3):
+            layers.append(nn.MaxPool2d(2, 2))
+    return nn.Sequential(*layers).eval().requires_grad_(False)
+
+
+def load_feature_net(path: Optional[str | Path], allow_random: bool = False) -> tuple[nn.Sequential, dict]:
+    """The feature loss's network and its FeatureLoss options, chosen by the weights file: the shared
+    VGG19 slice (a folder or a .model file) or a torchvision VGG16 state dict (.pth)."""
+    if path is not None and (Path(path).is_dir() or Path(path).suffix == ".model"):
+        # relu1_2, relu2_2, relu3_1; Caffe-scale input, so activations are ~57x torchvision's
+        # (0..255 input over an ImageNet std of ~0.226): features_scale brings them back.
+        return vgg19_conv3_1(path), {"layer_ids": (3, 8, 11), "layer_weights": (20.0, 70.0, 10.0), "caffe": True,
+                                     "features_scale": 1.0 / 57.5}
+    return load_vgg16_features(path, allow_random=allow_random), {}
+
+
 def gram(x: torch.Tensor) -> torch.Tensor:
     b, c = x.shape[:2]
     f = x.reshape(b, c, -1)
@@ -116,22 +161,31 @@ class FeatureLoss(nn.Module):
     (style) term, on ImageNet-normalized RGB."""
 
     def __init__(self, vgg: nn.Sequential, layer_ids: Sequence[int] = (8, 15, 22),
-                 layer_weights: Sequence[float] = (20.0, 70.0, 10.0), gram_weight: float = 5e3):
+                 layer_weights: Sequence[float] = (20.0, 70.0, 10.0), gram_weight: float = 5e3,
+                 caffe: bool = False, features_scale: float = 1.0):
         super().__init__()
         self.vgg = vgg[: max(layer_ids) + 1]
         self.layer_ids = list(layer_ids)
         self.layer_weights = list(layer_weights)
         self.gram_weight = gram_weight
-        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
+        self.caffe = caffe
+        self.features_scale = features_scale
+        if caffe:  # BGR 0..255 minus the mean: the VGG19 slice's (Caffe's) input
+            self.register_buffer("mean", torch.tensor(CAFFE_BGR_MEAN[::-1]).view(1, 3, 1, 1) / 255.0)
+            self.register_buffer("std", torch.full((1, 3, 1, 1), 1.0 / 255.0))
+        else:
+            self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+            self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
 
     def _features(self, x: torch.Tensor):
         x = (x - self.mean) / self.std
+        if self.caffe:
+            x = x.flip(1)  # RGB -> BGR
         out = []
         for i, layer in enumerate(self.vgg):
             x = layer(x)
             if i in self.layer_ids:
-                out.append(x)
+                out.append(x * self.features_scale)
         return out
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

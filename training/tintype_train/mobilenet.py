@@ -234,3 +234,33 @@ def load_coral_mobilenet_v2(model: MobileNetV2, path: str | Path) -> dict:
             model.classifier.weight.copy_(torch.from_numpy(src.weight))
             model.classifier.bias.copy_(torch.from_numpy(src.bias))
     return quant
+
+
+class Int8Conv2d(nn.Module):
+    """A Conv2d whose weight is stored as int8 with one float scale per output channel and
+    dequantised in the graph (Cast * scale; ONNX Runtime folds it once at load). The encoder's
+    weights came from int8 per-channel data, so a frozen encoder round-trips exactly and the ONNX
+    file keeps its 2.2 M encoder weights in a quarter of the space."""
+
+    def __init__(self, conv: nn.Conv2d):
+        super().__init__()
+        w = conv.weight.detach().float()
+        scale = w.abs().flatten(1).amax(1).clamp_min(1e-12) / 127.0
+        q = torch.round(w / scale.view(-1, 1, 1, 1)).clamp(-127, 127).to(torch.int8)
+        self.register_buffer("q", q)
+        self.register_buffer("scale", scale.view(-1, 1, 1, 1).contiguous())
+        self.bias = None if conv.bias is None else nn.Parameter(conv.bias.detach().clone(), requires_grad=False)
+        self.stride, self.padding, self.dilation, self.groups = conv.stride, conv.padding, conv.dilation, conv.groups
+        self.max_error = float((q.float() * self.scale - w).abs().max())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.q.float() * self.scale, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+def int8_weights(encoder: MobileNetV2) -> float:
+    """Replaces the encoder's convolutions by Int8Conv2d in place; returns the largest weight error."""
+    worst = 0.0
+    for layer in [m for m in encoder.modules() if isinstance(m, ConvAct)]:
+        layer.conv = Int8Conv2d(layer.conv)
+        worst = max(worst, layer.conv.max_error)
+    return worst

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from .color import AB_SCALE, ChromaBins, colourfulness, lab_to_rgb, luma, rgb_to_lab
 from .crappify import make_crappifier
-from .losses import ColorLoss, FeatureLoss, l1, load_vgg16_features
+from .losses import ColorLoss, FeatureLoss, l1, load_feature_net
 from .models import GeneratorConfig
 
 
@@ -40,8 +40,8 @@ class Task:
         self.feature: Optional[FeatureLoss] = None
         self.feature_weight = float(lcfg.get("feature", 0.0))
         if self.feature_weight > 0 and training:
-            vgg = load_vgg16_features(lcfg.get("vgg_weights"), allow_random=bool(lcfg.get("vgg_random", False)))
-            self.feature = FeatureLoss(vgg).to(device)
+            vgg, opts = load_feature_net(lcfg.get("vgg_weights"), allow_random=bool(lcfg.get("vgg_random", False)))
+            self.feature = FeatureLoss(vgg, **opts).to(device)
 
     def generator_config(self) -> GeneratorConfig:
         g = dict(self.cfg.get("generator", {}))
