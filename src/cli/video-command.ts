@@ -126,7 +126,11 @@ async function runVideoCommand(input: string, o: VideoCommandOptions): Promise<v
       processor:
         frames === 3
           ? perWindow((w) => pool.processWindow([w.frames[0], w.frames[1], w.frames[2]], ops, options))
-          : perFrame((f) => pool.processRaster(f, ops, options)),
+          : perFrame(
+              (f) => pool.processRaster(f, ops, options),
+              // A colorize-only render can stay in YUV: the pool makes new chroma from the luma.
+              ops.length === 1 && ops[0] === 'colorize' ? (f) => pool.colorizeLuma(f, options) : undefined,
+            ),
       processorKey: key.join(' '),
       crf: o.crf,
       preset: o.preset,

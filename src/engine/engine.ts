@@ -8,7 +8,7 @@ import { silentLogger } from './log';
 import type { InferStats } from './model/infer';
 import { SessionCache, type LoadedModel } from './model/session';
 import { ModelRegistry } from './models/registry';
-import { colorize } from './ops/colorize';
+import { colorize, colorizeLuma } from './ops/colorize';
 import { opCost } from './ops/cost';
 import { orderedOps } from './ops/order';
 import { effectiveRenderSize } from './ops/render-size';
@@ -16,9 +16,11 @@ export { orderedOps } from './ops/order';
 import { runTiled } from './ops/tiled';
 import { resizeRaster } from './image/resize';
 import type {
+  ChromaPlanes,
   ExecutionProviderChoice,
   FileJob,
   FileResult,
+  LumaFrame,
   OpName,
   OpOptions,
   ProgressEvent,
@@ -145,6 +147,15 @@ export class Engine {
 
   async processRaster(raster: Raster, ops: readonly OpName[], options: OpOptions = {}): Promise<Raster> {
     return (await this.run(raster, ops, options)).raster;
+  }
+
+  /**
+   * Colorizes a YUV film frame given by its luma plane (the film fast path): returns its new U,V
+   * planes; the luma stays the caller's, untouched.
+   */
+  async colorizeLuma(frame: LumaFrame, options: OpOptions = {}): Promise<ChromaPlanes> {
+    const model = await this.model('colorize', options);
+    return colorizeLuma(frame, model, { renderSize: options.renderSize, saturation: options.saturation });
   }
 
   /** One frame of a sequence with its neighbours: [t-1, t, t+1] (repeat the edge frame at the ends). */

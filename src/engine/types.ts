@@ -15,6 +15,32 @@ export interface Raster {
   channels: 1 | 3;
   depth: BitDepth;
   data: Uint8Array | Uint16Array;
+  /**
+   * Film frames only: 'yuv420p' means `data` holds 8-bit planes Y (width×height), then U and V
+   * (width/2 × height/2 each) instead of interleaved RGB; `channels` is then 3 and `depth` 8.
+   */
+  planar?: 'yuv420p';
+}
+
+/** Y'CbCr matrices by swscale's names. */
+export type YuvMatrixName = 'bt601' | 'bt709' | 'bt2020' | 'smpte240m' | 'fcc';
+
+/**
+ * The luma plane of an 8-bit YUV film frame, with how to read it: all a colorizer needs, since it
+ * keeps the luma and makes only the chroma (the film fast path, see video/render.ts).
+ */
+export interface LumaFrame {
+  width: number;
+  height: number;
+  luma: Uint8Array;
+  matrix: YuvMatrixName;
+  range: 'tv' | 'pc';
+}
+
+/** 8-bit U and V planes at 4:2:0 resolution (width/2 × height/2) for a LumaFrame. */
+export interface ChromaPlanes {
+  u: Uint8Array;
+  v: Uint8Array;
 }
 
 export const OPS = ['restore', 'colorize', 'upscale'] as const;

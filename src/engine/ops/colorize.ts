@@ -1,10 +1,21 @@
 import { TintypeError } from '../errors';
 import { effectiveRenderSize } from './render-size';
-import { chromaFromRgb, KB, KG, KR, labLOfGrey, labToRgb, maxValue, mergeLumaChroma } from '../image/color';
+import {
+  chromaForYuv420,
+  chromaFromRgb,
+  KB,
+  KG,
+  KR,
+  labLOfGrey,
+  labToRgb,
+  maxValue,
+  mergeLumaChroma,
+  yuvRange,
+} from '../image/color';
 import { resizePlane, resizeRaster } from '../image/resize';
 import { infer, type InferStats } from '../model/infer';
 import type { LoadedModel } from '../model/session';
-import type { Raster } from '../types';
+import type { ChromaPlanes, LumaFrame, Raster } from '../types';
 
 export interface ColorizeOptions {
   renderSize?: number;
@@ -14,6 +25,74 @@ export interface ColorizeOptions {
    * skip resizing the full-size raster; ignored when it has another size.
    */
   shrunk?: Raster;
+}
+
+/** The model's colour for a grey render (size×size, 0..1), as BT.601 analog U,V planes cw×ch. */
+async function predictChroma(
+  greyPlane: Float32Array,
+  size: number,
+  model: LoadedModel,
+  stats?: InferStats,
+): Promise<{ u: Float32Array; v: Float32Array; cw: number; ch: number }> {
+  const m = model.manifest;
+  const n = size * size;
+  const planes = m.input.channels * m.input.frames;
+  const input = new Float32Array(n * planes);
+  for (let k = 0; k < planes; k++) input.set(greyPlane, k * n);
+  const out = await infer(model, { data: input, channels: planes, height: size, width: size }, stats);
+  const on = out.width * out.height;
+  const want = (c: number) => {
+    if (out.channels !== c) {
+      throw new TintypeError(
+        `model "${m.id}" returned ${out.channels} channels; its manifest output "${m.output.kind}" needs ${c}`,
+        'MODEL_OUTPUT',
+        m.modelPath,
+      );
+    }
+  };
+  const planar = { cw: out.width, ch: out.height };
+  switch (m.output.kind) {
+    case 'rgb': {
+      want(3);
+      const rgb = new Float32Array(on * 3);
+      for (let i = 0; i < on; i++) {
+        rgb[i * 3] = out.data[i];
+        rgb[i * 3 + 1] = out.data[on + i];
+        rgb[i * 3 + 2] = out.data[2 * on + i];
+      }
+      return { ...chromaFromRgb(rgb, on), ...planar };
+    }
+    case 'ab': {
+      want(2);
+      // Lab needs the luminance the model was shown, at the output's size.
+      const greyAtOut =
+        out.width === size && out.height === size
+          ? greyPlane
+          : await resizePlane(greyPlane, size, size, out.width, out.height, 0, 1);
+      const rgb = new Float32Array(on * 3);
+      for (let i = 0; i < on; i++)
+        labToRgb(labLOfGrey(greyAtOut[i]), out.data[i], out.data[on + i], rgb, i * 3);
+      return { ...chromaFromRgb(rgb, on), ...planar };
+    }
+    case 'uv': {
+      want(2);
+      return { u: out.data.subarray(0, on), v: out.data.subarray(on, 2 * on), ...planar };
+    }
+    default:
+      throw new TintypeError(
+        `model "${m.id}" outputs ${m.output.kind}, which carries no colour`,
+        'BAD_MANIFEST',
+        m.manifestPath,
+      );
+  }
+}
+
+/** Adds the time of one colorize call to the stats, split as the bench reports it. */
+function account(stats: InferStats | undefined, t0: number, tMerge: number, inferBefore: number): void {
+  if (!stats) return;
+  // predictChroma converts tensors around the model run itself: that counts as preparation.
+  stats.prepareMs = (stats.prepareMs ?? 0) + (tMerge - t0) - (stats.ms - inferBefore);
+  stats.mergeMs = (stats.mergeMs ?? 0) + (performance.now() - tMerge);
 }
 
 /**
@@ -28,8 +107,8 @@ export async function colorize(
   stats?: InferStats,
 ): Promise<Raster> {
   const t0 = performance.now();
-  const m = model.manifest;
-  const size = effectiveRenderSize(m, opts.renderSize);
+  const inferBefore = stats?.ms ?? 0;
+  const size = effectiveRenderSize(model.manifest, opts.renderSize);
   // Resize first, then take the luma: both are linear, and the luma of 80 k pixels costs nothing.
   const small =
     opts.shrunk && opts.shrunk.width === size && opts.shrunk.height === size
@@ -43,69 +122,53 @@ export async function colorize(
   else
     for (let i = 0; i < n; i++)
       greyPlane[i] = Math.min(1, (KR * sd[i * 3] + KG * sd[i * 3 + 1] + KB * sd[i * 3 + 2]) * inv);
-  const planes = m.input.channels * m.input.frames;
-  const input = new Float32Array(n * planes);
-  for (let k = 0; k < planes; k++) input.set(greyPlane, k * n);
-
-  const tInfer = performance.now();
-  const inferBefore = stats?.ms ?? 0;
-  const out = await infer(model, { data: input, channels: planes, height: size, width: size }, stats);
+  const { u, v, cw, ch } = await predictChroma(greyPlane, size, model, stats);
   const tMerge = performance.now();
-  if (stats) {
-    // infer() converts tensors around the run itself: that counts as preparation.
-    stats.prepareMs = (stats.prepareMs ?? 0) + (tInfer - t0) + (tMerge - tInfer - (stats.ms - inferBefore));
-  }
-  const on = out.width * out.height;
-  let u: Float32Array;
-  let v: Float32Array;
-  const want = (c: number) => {
-    if (out.channels !== c) {
-      throw new TintypeError(
-        `model "${m.id}" returned ${out.channels} channels; its manifest output "${m.output.kind}" needs ${c}`,
-        'MODEL_OUTPUT',
-        m.modelPath,
-      );
-    }
-  };
-  switch (m.output.kind) {
-    case 'rgb': {
-      want(3);
-      const rgb = new Float32Array(on * 3);
-      for (let i = 0; i < on; i++) {
-        rgb[i * 3] = out.data[i];
-        rgb[i * 3 + 1] = out.data[on + i];
-        rgb[i * 3 + 2] = out.data[2 * on + i];
-      }
-      ({ u, v } = chromaFromRgb(rgb, on));
-      break;
-    }
-    case 'ab': {
-      want(2);
-      // Lab needs the luminance the model was shown, at the output's size.
-      const greyAtOut =
-        out.width === size && out.height === size
-          ? greyPlane
-          : await resizePlane(greyPlane, size, size, out.width, out.height, 0, 1);
-      const rgb = new Float32Array(on * 3);
-      for (let i = 0; i < on; i++)
-        labToRgb(labLOfGrey(greyAtOut[i]), out.data[i], out.data[on + i], rgb, i * 3);
-      ({ u, v } = chromaFromRgb(rgb, on));
-      break;
-    }
-    case 'uv': {
-      want(2);
-      u = out.data.subarray(0, on);
-      v = out.data.subarray(on, 2 * on);
-      break;
-    }
-    default:
-      throw new TintypeError(
-        `model "${m.id}" outputs ${m.output.kind}, which carries no colour`,
-        'BAD_MANIFEST',
-        m.manifestPath,
-      );
-  }
-  const merged = mergeLumaChroma(raster, u, v, out.width, out.height, opts.saturation ?? 1, raster.depth);
-  if (stats) stats.mergeMs = (stats.mergeMs ?? 0) + (performance.now() - tMerge);
+  const merged = mergeLumaChroma(raster, u, v, cw, ch, opts.saturation ?? 1, raster.depth);
+  account(stats, t0, tMerge, inferBefore);
   return merged;
+}
+
+/**
+ * Colorizes a film frame that stays in YUV 4:2:0: the model sees the luma plane shrunk to the
+ * render size; the frame keeps its luma bit for bit and gets new chroma planes (chromaForYuv420).
+ */
+export async function colorizeLuma(
+  frame: LumaFrame,
+  model: LoadedModel,
+  opts: Omit<ColorizeOptions, 'shrunk'> = {},
+  stats?: InferStats,
+): Promise<ChromaPlanes> {
+  const t0 = performance.now();
+  const inferBefore = stats?.ms ?? 0;
+  const size = effectiveRenderSize(model.manifest, opts.renderSize);
+  const { width, height } = frame;
+  const small = await resizeRaster(
+    { width, height, channels: 1, depth: 8, data: frame.luma },
+    size,
+    size,
+    'cubic',
+  );
+  const { y0, ys } = yuvRange(frame.range);
+  const greyPlane = new Float32Array(size * size);
+  for (let i = 0; i < greyPlane.length; i++) {
+    const g = (small.data[i] - y0) / ys;
+    greyPlane[i] = g < 0 ? 0 : g > 1 ? 1 : g;
+  }
+  const { u, v, cw, ch } = await predictChroma(greyPlane, size, model, stats);
+  const tMerge = performance.now();
+  const planes = chromaForYuv420(
+    frame.luma,
+    width,
+    height,
+    u,
+    v,
+    cw,
+    ch,
+    opts.saturation ?? 1,
+    frame.matrix,
+    frame.range,
+  );
+  account(stats, t0, tMerge, inferBefore);
+  return planes;
 }

@@ -9,7 +9,16 @@ import type { EngineOptions } from '../engine';
 import { TintypeError, type ErrorCode } from '../errors';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
-import type { FileJob, FileResult, OpName, OpOptions, ProgressEvent, Raster } from '../types';
+import type {
+  ChromaPlanes,
+  FileJob,
+  FileResult,
+  LumaFrame,
+  OpName,
+  OpOptions,
+  ProgressEvent,
+  Raster,
+} from '../types';
 import type { WorkerReply, WorkerRequest } from './protocol';
 
 export interface PoolOptions extends Omit<EngineOptions, 'threads' | 'log'> {
@@ -228,6 +237,20 @@ export class EnginePool {
     );
     if (reply.type !== 'raster') throw new Error('internal: unexpected reply');
     return reply.raster;
+  }
+
+  /**
+   * Colorizes a YUV film frame from its luma plane (a copy is transferred; the caller keeps its
+   * frame) and resolves to the new U,V planes.
+   */
+  async colorizeLuma(frame: LumaFrame, options: OpOptions = {}): Promise<ChromaPlanes> {
+    const copy: LumaFrame = { ...frame, luma: frame.luma.slice() };
+    const reply = await this.submit(
+      (id) => ({ id, kind: 'luma', frame: copy, options }),
+      [copy.luma.buffer as ArrayBuffer],
+    );
+    if (reply.type !== 'chroma') throw new Error('internal: unexpected reply');
+    return reply.planes;
   }
 
   /** One frame with its neighbours [t-1, t, t+1], for multi-frame (3-frame) models. */

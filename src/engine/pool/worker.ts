@@ -32,6 +32,12 @@ port.on('message', async (req: WorkerRequest) => {
         abort.signal,
       );
       post({ id: req.id, type: 'file', result });
+    } else if (req.kind === 'luma') {
+      const planes = await engine.colorizeLuma(req.frame, req.options);
+      post({ id: req.id, type: 'chroma', planes }, [
+        planes.u.buffer as ArrayBuffer,
+        planes.v.buffer as ArrayBuffer,
+      ]);
     } else {
       const raster = (
         await engine.run(

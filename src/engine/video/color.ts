@@ -1,10 +1,11 @@
+import type { YuvMatrixName } from '../types';
 import type { ColorInfo } from './probe';
 
 /**
  * The YUV<->RGB matrix used both when decoding to RGB and when encoding back, so a pass through
  * Tintype does not shift colours. Untagged files get what players assume: BT.709 from 720 lines up.
  */
-export function swsMatrix(space: string | undefined, height: number): string {
+export function swsMatrix(space: string | undefined, height: number): YuvMatrixName {
   switch (space) {
     case 'bt709':
       return 'bt709';

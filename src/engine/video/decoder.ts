@@ -52,12 +52,17 @@ export function seekSeconds(
   return Math.max(0, video.startTime - formatStart + (frame - 0.5) / toNumber(fps));
 }
 
+/** YUV frames leave in the source's own format (yuvj420p stays full range); others as the layout says. */
+function pipeFormat(o: DecodeOptions): string {
+  return o.layout.planar ? o.video.pixFmt : rawPixFmt(o.layout);
+}
+
 function filterChain(o: DecodeOptions): string {
   const f: string[] = [];
   if (o.cfr) f.push(`fps=${formatRational(o.fps)}`);
   if (o.seek === 'trim' && o.fromFrame > 0) f.push(`trim=start_frame=${o.fromFrame}`, 'setpts=PTS-STARTPTS');
-  const pix = rawPixFmt(o.layout);
-  if (o.layout.channels === 3 && !o.video.rgb && !o.video.grey) {
+  const pix = pipeFormat(o);
+  if (o.layout.channels === 3 && !o.layout.planar && !o.video.rgb && !o.video.grey) {
     f.push(
       `scale=in_color_matrix=${swsMatrix(o.video.color.space, o.video.height)}:in_range=${swsRange(o.video.color.range)}:flags=bicubic+accurate_rnd+full_chroma_int`,
     );
@@ -76,7 +81,7 @@ export function decoderArgs(o: DecodeOptions, formatStart: number): string[] {
   args.push('-vf', filterChain(o));
   args.push(...fpsModeArgs(o, o.cfr ? 'cfr' : 'passthrough'));
   if (o.maxFrames !== undefined) args.push('-frames:v', String(o.maxFrames));
-  args.push('-f', 'rawvideo', '-pix_fmt', rawPixFmt(o.layout), 'pipe:1');
+  args.push('-f', 'rawvideo', '-pix_fmt', pipeFormat(o), 'pipe:1');
   return args;
 }
 

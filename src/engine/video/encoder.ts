@@ -47,7 +47,10 @@ export function encodePlan(s: EncodeSettings, l: FrameLayout): EncodePlan {
   const odd = l.width % 2 === 1 || l.height % 2 === 1;
   const yuv = (pixFmt: string): string[] => [
     '-vf',
-    `setsar=${formatRational(s.sar)},scale=out_color_matrix=${swsMatrix(s.color.space, s.sourceHeight)}:out_range=${swsRange(s.color.range)}:flags=bicubic+accurate_rnd+full_chroma_int,format=${pixFmt}`,
+    // Frames that are already 4:2:0 in the source's matrix and range go to the encoder as they are.
+    l.planar === pixFmt
+      ? `setsar=${formatRational(s.sar)}`
+      : `setsar=${formatRational(s.sar)},scale=out_color_matrix=${swsMatrix(s.color.space, s.sourceHeight)}:out_range=${swsRange(s.color.range)}:flags=bicubic+accurate_rnd+full_chroma_int,format=${pixFmt}`,
   ];
   switch (s.format.format) {
     case 'mp4': {

@@ -28,7 +28,7 @@ import {
   type SegmentRecord,
 } from './journal';
 import { joinSequence, joinTiffStack, joinVideo, type StreamReport } from './join';
-import { checkRaster, layoutOf, toDepth, type FrameLayout } from './pixels';
+import { checkRaster, layoutOf, toDepth, withChroma, type FrameLayout } from './pixels';
 import { formatRational, parseRational, toNumber, type Rational } from './rational';
 import type { FrameSource } from './source';
 import { openVideoSource } from './video-source';
@@ -181,6 +181,7 @@ async function openSource(
   format: FormatSpec,
   o: RenderVideoOptions,
   queueFrames: number,
+  yuv: boolean,
 ): Promise<FrameSource> {
   const fps = o.fps !== undefined ? parseRational(String(o.fps)) : undefined;
   if (o.fps !== undefined && !fps) throw new VideoError(`--fps ${o.fps}: not a frame rate`, 'BAD_ARGUMENT');
@@ -195,6 +196,7 @@ async function openSource(
     strict: o.strict !== false,
     queueFrames,
     signal: o.signal,
+    yuv,
   });
 }
 
@@ -292,7 +294,18 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
   const inFlight = Math.max(1, o.inFlightBatches ?? 2);
   const queueFrames = Math.max(batchSize, o.queueFrames ?? batchSize * 2);
   o.onProgress?.({ stage: 'preparing', framesDone: 0, fps: 0, segmentsDone: 0, resumedFrames: 0 });
-  const source = await openSource(bins, input, format, o, queueFrames);
+  // A processor that only makes chroma keeps H.264/H.265 renders in YUV when nothing on the way
+  // needs RGB (smoothing and the flicker meter work on RGB frames).
+  const lumaProcessor =
+    o.processor.frames === 1 &&
+    o.processor.luma &&
+    (format.format === 'mp4' || format.format === 'h265') &&
+    !o.smoothChroma &&
+    !o.measureFlicker
+      ? o.processor.luma
+      : undefined;
+  const source = await openSource(bins, input, format, o, queueFrames, lumaProcessor !== undefined);
+  const luma = lumaProcessor && source.yuv ? { process: lumaProcessor, ...source.yuv } : undefined;
   for (const n of source.notes) note(n);
   const fpsNum = toNumber(source.fps);
 
@@ -335,6 +348,8 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
     smoothing: smoothing ?? null,
     segmentFrames,
     rotationApplied: source.rotationApplied,
+    // The YUV path's pixels differ from the RGB path's by rounding: do not mix them in one film.
+    ...(luma ? { yuvPath: true } : {}),
   };
   const fingerprint = fingerprintOf(settings);
   const inputStat = await source.identity();
@@ -606,12 +621,32 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
           progress('rendering');
         };
 
+        const lumaBatch = async (frames: Raster[]): Promise<Raster[]> => {
+          const l = luma!;
+          const planes = await l.process(
+            frames.map((f) => ({
+              width: f.width,
+              height: f.height,
+              luma: (f.data as Uint8Array).subarray(0, f.width * f.height),
+              matrix: l.matrix,
+              range: l.range,
+            })),
+          );
+          if (!Array.isArray(planes) || planes.length !== frames.length)
+            throw new Error(
+              `the processor returned ${Array.isArray(planes) ? planes.length : 'no'} chroma planes for a batch of ${frames.length}`,
+            );
+          return frames.map((f, i) => withChroma(f, planes[i]));
+        };
+
         const run = async (batch: Item[]): Promise<Raster[]> => {
           const t0 = Date.now();
           const out =
             o.processor.frames === 3
               ? await o.processor.process(batch.map((b) => b.window as FrameWindow))
-              : await o.processor.process(batch.map((b) => b.frame as Raster));
+              : luma
+                ? await lumaBatch(batch.map((b) => b.frame as Raster))
+                : await o.processor.process(batch.map((b) => b.frame as Raster));
           processorMs += Date.now() - t0;
           if (!Array.isArray(out) || out.length !== batch.length) {
             throw new Error(

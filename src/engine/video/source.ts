@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import type { Raster } from '../types';
+import type { Raster, YuvMatrixName } from '../types';
 import type { FrameStream } from './decoder';
 import type { FrameLayout } from './pixels';
 import type { MediaInfo } from './probe';
@@ -16,6 +16,11 @@ export interface FrameSource {
   frameCountExact: boolean;
   /** ffprobe's view of a film (absent for image stacks). */
   media?: MediaInfo;
+  /**
+   * Set when the frames come out as the film's own 8-bit YUV 4:2:0 (layout.planar) or grey planes,
+   * for a processor that only makes chroma: how to read their codes.
+   */
+  yuv?: { matrix: YuvMatrixName; range: 'tv' | 'pc' };
   /** Whether the frames come out turned upright (rotation applied to the pixels). */
   rotationApplied: boolean;
   notes: string[];

@@ -1,3 +1,4 @@
+import { swsMatrix, swsRange } from './color';
 import { openDecoder, verifySeek } from './decoder';
 import { VideoError } from '../errors';
 import { ffmpegCapabilities, type FfmpegBinaries } from './ffmpeg-binaries';
@@ -15,6 +16,8 @@ export interface VideoSourceOptions {
   strict: boolean;
   queueFrames: number;
   signal?: AbortSignal;
+  /** Deliver 8-bit 4:2:0 (or grey) films in their own YUV planes when their format allows it. */
+  yuv?: boolean;
 }
 
 export async function openVideoSource(
@@ -54,6 +57,14 @@ export async function openVideoSource(
     channels: v.grey ? 1 : 3,
     depth: v.bitDepth > 8 ? 16 : 8,
   };
+  // The YUV path takes planes as they are decoded: 8-bit 4:2:0 (yuvj420p is the same layout in full
+  // range) or 8-bit grey, and even sizes for 4:2:0 out; anything else would need a conversion anyway.
+  const yuv =
+    o.yuv &&
+    (v.pixFmt === 'yuv420p' || v.pixFmt === 'yuvj420p' || v.pixFmt === 'gray') &&
+    layout.width % 2 === 0 &&
+    layout.height % 2 === 0;
+  if (yuv && v.pixFmt !== 'gray') layout.planar = 'yuv420p';
   // A resampled (VFR) stream has no stable seek target: its frames are reached by decoding from the start.
   let seekable = !cfr;
   return {
@@ -65,6 +76,7 @@ export async function openVideoSource(
     frameCountExact: v.frameCountExact && !cfr,
     media,
     rotationApplied: o.autorotate,
+    ...(yuv ? { yuv: { matrix: swsMatrix(v.color.space, v.height), range: swsRange(v.color.range) } } : {}),
     notes,
     identity: () => fileIdentity(input),
     async open(from, max, signal) {

@@ -1,4 +1,4 @@
-import type { Raster } from '../types';
+import type { ChromaPlanes, LumaFrame, Raster } from '../types';
 
 /**
  * Frames t-1, t, t+1 for models whose manifest says `frames: 3` (stacked on the channel axis, as
@@ -16,12 +16,28 @@ export type FrameProcessor = (frames: Raster[]) => Promise<Raster[]>;
 /** Processes a batch of windows; returns one output (the restored centre frame) per window, in order. */
 export type WindowProcessor = (windows: FrameWindow[]) => Promise<Raster[]>;
 
-/** What a render runs on each frame: single frames, or 3-frame sliding windows. */
-export type VideoProcessor = { frames: 1; process: FrameProcessor } | { frames: 3; process: WindowProcessor };
+/** Makes new chroma for YUV frames given by their luma (a colorizer): one result per frame, in order. */
+export type LumaProcessor = (frames: LumaFrame[]) => Promise<ChromaPlanes[]>;
+
+/**
+ * What a render runs on each frame: single frames, or 3-frame sliding windows. A single-frame
+ * processor that only recolours may also offer `luma`: the render then keeps 8-bit 4:2:0 films in
+ * YUV end to end (no RGB conversion either way, the luma passes through untouched, a third of the
+ * bytes on each pipe) where the output allows it, and calls `process` otherwise.
+ */
+export type VideoProcessor =
+  { frames: 1; process: FrameProcessor; luma?: LumaProcessor } | { frames: 3; process: WindowProcessor };
 
 /** Wraps a per-frame function (e.g. an EnginePool call) as a batch processor that runs the batch concurrently. */
-export function perFrame(fn: (frame: Raster) => Promise<Raster>): VideoProcessor {
-  return { frames: 1, process: (frames) => Promise.all(frames.map(fn)) };
+export function perFrame(
+  fn: (frame: Raster) => Promise<Raster>,
+  luma?: (frame: LumaFrame) => Promise<ChromaPlanes>,
+): VideoProcessor {
+  return {
+    frames: 1,
+    process: (frames) => Promise.all(frames.map(fn)),
+    ...(luma ? { luma: (frames: LumaFrame[]) => Promise.all(frames.map(luma)) } : {}),
+  };
 }
 
 /** Wraps a per-window function as a 3-frame processor. */
