@@ -145,6 +145,24 @@ describe('headless server', () => {
       ok: false,
       error: { code: 'BAD_REQUEST', message: expect.stringMatching(/over the 4 MB limit/) },
     });
+    // Other odd paths: NUL bytes, encoded slashes and backslashes, dot segments: 4xx, never 500.
+    for (const path of [
+      '/%00',
+      '/assets/%00.js',
+      '/api/projects.list%00',
+      '/media/%00?token=' + TOKEN,
+      '/%5c..%5csecret.txt',
+      '/assets/%2e%2e/%2e%2e/secret.txt',
+      '/' + 'a'.repeat(5000),
+    ]) {
+      const r2 = await fetch(`${base}${path}`, {
+        method: path.startsWith('/api/') ? 'POST' : 'GET',
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      expect(r2.status, path).toBeGreaterThanOrEqual(400);
+      expect(r2.status, path).toBeLessThan(500);
+      await r2.arrayBuffer();
+    }
     // The server is still fine afterwards.
     expect((await call('projects.list', {})).status).toBe(200);
   });
