@@ -21,7 +21,7 @@ const TYPES: Record<string, string> = {
  * Nothing else is reachable: the renderer cannot name a path, only a key for a known record.
  */
 export function resolveMedia(store: Store, layout: LibraryLayout, key: string): MediaFile | null {
-  const m = /^(thumb|view|render|rthumb|preview)\/([A-Za-z0-9._-]+)$/.exec(key);
+  const m = /^(thumb|view|render|rthumb|preview|full|original)\/([A-Za-z0-9._-]+)$/.exec(key);
   if (!m) return null;
   const [, kind, ref] = m;
   let path: string | null = null;
@@ -31,7 +31,18 @@ export function resolveMedia(store: Store, layout: LibraryLayout, key: string): 
   } else {
     const id = Number(ref);
     if (!Number.isSafeInteger(id) || id <= 0) return null;
-    if (kind === 'thumb' || kind === 'view') {
+    if (kind === 'original') {
+      // The user's own file, read only, for 1:1 inspection; only photos a browser shows as they are.
+      const row = store.db
+        .prepare("SELECT path FROM assets WHERE id = ? AND kind = 'photo' AND problem IS NULL")
+        .get(id) as { path: string } | undefined;
+      path = row ? layout.abs(row.path) : null;
+    } else if (kind === 'full') {
+      const row = store.db
+        .prepare("SELECT output_path AS p FROM renders WHERE id = ? AND status = 'done'")
+        .get(id) as { p: string | null } | undefined;
+      path = layout.abs(row?.p ?? null);
+    } else if (kind === 'thumb' || kind === 'view') {
       const row = store.db.prepare(`SELECT ${kind}_path AS p FROM assets WHERE id = ?`).get(id) as
         { p: string | null } | undefined;
       path = layout.abs(row?.p ?? null);
@@ -44,5 +55,8 @@ export function resolveMedia(store: Store, layout: LibraryLayout, key: string): 
     }
   }
   if (!path || !existsSync(path)) return null;
-  return { path, contentType: TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream' };
+  const type = TYPES[extname(path).toLowerCase()];
+  // A user's original or a full render in a format the browser cannot show is not served at all.
+  if (!type && (kind === 'original' || kind === 'full')) return null;
+  return { path, contentType: type ?? 'application/octet-stream' };
 }

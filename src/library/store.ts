@@ -62,6 +62,11 @@ export function recipeFromRow(row: { ops: string; options: string; watermark: nu
 }
 
 /** Reads and writes projects, assets and renders; jobs live in JobStore. */
+/** Originals a browser decodes as they are, colours and all (16-bit ones need the stretched copy). */
+function browserShowsOriginal(r: AssetRow): boolean {
+  return r.kind === 'photo' && !r.problem && (r.depth ?? 8) <= 8 && /\.(jpe?g|png|webp)$/i.test(r.path);
+}
+
 export class Store {
   constructor(
     readonly db: Db,
@@ -241,6 +246,7 @@ export class Store {
       createdAt: r.created_at,
       thumb: r.thumb_path ? `thumb/${r.id}` : null,
       view: r.view_path ? `view/${r.id}` : null,
+      full: browserShowsOriginal(r) ? `original/${r.id}` : null,
       latestRender,
     };
   }
@@ -314,6 +320,7 @@ export class Store {
       createdAt: r.created_at,
       view: r.view_path ? `render/${r.id}` : null,
       thumb: r.view_path ? `rthumb/${r.id}` : null,
+      full: r.output_path && /\.png$/i.test(r.output_path) ? `full/${r.id}` : null,
     };
   }
 }

@@ -57,7 +57,7 @@ export type RecipeInput = z.input<typeof RecipeSchema>;
  * a URL (tintype-media:// in Electron, /media/ on the server) and the backend maps it back to a file
  * it knows, so the renderer can never ask for an arbitrary file.
  */
-export const MediaKey = z.string().regex(/^(thumb|view|render|rthumb|preview)\/[A-Za-z0-9._-]+$/);
+export const MediaKey = z.string().regex(/^(thumb|view|render|rthumb|preview|full|original)\/[A-Za-z0-9._-]+$/);
 export type MediaKey = string;
 
 export const ImageFormatSchema = z.enum(['jpg', 'png', 'tif']);
@@ -97,6 +97,8 @@ export const RenderSchema = z.object({
   createdAt: z.number(),
   view: MediaKey.nullable(),
   thumb: MediaKey.nullable(),
+  /** The full-resolution output, where a browser can show it (photos), for inspection at 1:1. */
+  full: MediaKey.nullable(),
 });
 export type Render = z.infer<typeof RenderSchema>;
 
@@ -128,6 +130,8 @@ export const AssetSchema = z.object({
   createdAt: z.number(),
   thumb: MediaKey.nullable(),
   view: MediaKey.nullable(),
+  /** The original file itself, where a browser can show it as it is (8-bit JPEG, PNG, WebP photos). */
+  full: MediaKey.nullable(),
   latestRender: RenderSchema.nullable(),
 });
 export type Asset = z.infer<typeof AssetSchema>;

@@ -53,6 +53,50 @@ interface Asset {
   projectId: number;
 }
 
+/**
+ * What is cut off on the page: controls, badges and headings partly outside the window or outside an
+ * ancestor that clips them, labels whose text does not fit (an ellipsis), and boxes that scroll
+ * sideways. Elements entirely off-screen are a closed drawer, not clipped.
+ */
+async function clipped(): Promise<string[]> {
+  return page.evaluate(() => {
+    const out: string[] = [];
+    const vw = window.innerWidth;
+    const name = (el: Element) =>
+      `${el.tagName.toLowerCase()}${el.getAttribute('data-testid') ? `[${el.getAttribute('data-testid')}]` : ''} "${(el.textContent ?? el.getAttribute('aria-label') ?? '').trim().slice(0, 30)}"`;
+    const sel =
+      'button, a, input, [role="switch"], [role="slider"], .mantine-Badge-root, .mantine-Slider-markLabel, h1, h2, h3, h4, h5, label, [data-testid="render-factor"]';
+    for (const el of document.querySelectorAll(sel)) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || r.height === 0 || getComputedStyle(el).visibility === 'hidden') continue;
+      if (r.right <= 0 || r.left >= vw) continue;
+      if (r.left < -1 || r.right > vw + 1) out.push(`${name(el)} crosses the window edge`);
+      for (let a = el.parentElement; a; a = a.parentElement) {
+        const cs = getComputedStyle(a);
+        if (cs.overflowX === 'visible') continue;
+        const ar = a.getBoundingClientRect();
+        if (r.left < ar.left - 1 || r.right > ar.right + 1) {
+          out.push(`${name(el)} is cut by ${name(a).slice(0, 40)}`);
+          break;
+        }
+      }
+    }
+    for (const el of document.querySelectorAll(
+      '.mantine-Badge-label, .mantine-Button-label, h1, h2, h3, h4, [data-testid="asset-title"]',
+    )) {
+      if (el.getBoundingClientRect().width === 0) continue;
+      if (el.scrollWidth > el.clientWidth + 1) out.push(`${name(el)} text does not fit`);
+    }
+    for (const el of document.querySelectorAll('*')) {
+      const cs = getComputedStyle(el);
+      if (!['auto', 'scroll'].includes(cs.overflowX) || el.closest('[data-scroll-x]')) continue;
+      if (el.scrollWidth > el.clientWidth + 1) out.push(`${name(el).slice(0, 40)} scrolls sideways`);
+    }
+    if (document.documentElement.scrollWidth > vw + 1) out.push('the page scrolls sideways');
+    return [...new Set(out)];
+  });
+}
+
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium)
   console.warn(
@@ -185,6 +229,109 @@ describe.skipIf(!haveChromium)('the app as people use it', () => {
     const renders = join(dirs.libraryDir, 'projects', String(two.id), 'renders');
     expect(existsSync(renders) ? readdirSync(renders) : []).toEqual([]);
     await expect.poll(() => card.getAttribute('data-status')).toBe('new');
+  });
+
+  it('gives the picture the room, with nothing clipped at 1440×900 and 1024×700', async () => {
+    const projects = await api<Project[]>('projects.list');
+    const two = projects.find((p) => p.name === 'Album two')!;
+    const street = (await api<Asset[]>('assets.list', { projectId: two.id })).find(
+      (a) => a.name === 'street.jpg',
+    )!;
+    await api('batch.start', {
+      target: { kind: 'assets', ids: [street.id] },
+      recipe: { ops: ['colorize', 'upscale'], options: { scale: 2 }, watermark: false },
+      skipDone: false,
+    });
+    await expect
+      .poll(
+        async () =>
+          (await api<{ batches: { finishedAt: number | null }[] }>('jobs.list', { limit: 5 })).batches[0]
+            .finishedAt,
+        { timeout: 60_000 },
+      )
+      .not.toBeNull();
+    // The queue is a drawer that opened itself when the work started.
+    await expect.poll(() => page.getByTestId('queue-panel').count()).toBe(1);
+    for (const [w, h] of [
+      [1440, 900],
+      [1024, 700],
+    ]) {
+      await page.setViewportSize({ width: w, height: h });
+      await page.keyboard.press('Escape');
+      await expect.poll(() => page.getByTestId('library-view').count()).toBe(1);
+      if ((await page.getByTestId('queue-panel').count()) === 0)
+        await page.getByTestId('queue-toggle').click();
+      await expect.poll(() => page.getByTestId('queue-panel').count()).toBe(1);
+      expect(await clipped()).toEqual([]);
+      await shot(`07-library-${w}x${h}`);
+      await page.getByTestId('queue-toggle').click();
+
+      await page
+        .locator('[data-testid="asset-card"][data-name="street.jpg"] [data-testid="asset-open"]')
+        .click();
+      await expect.poll(() => page.getByTestId('asset-title').textContent()).toBe('street.jpg');
+      await expect
+        .poll(async () => page.getByTestId('after-image').getAttribute('src'), { timeout: 30_000 })
+        .toMatch(/\/media\/(render|full)\//);
+      // The projects list folds away in the item view: the picture has most of the width.
+      const viewer = await page.getByTestId('compare-slider').boundingBox();
+      expect(viewer!.width).toBeGreaterThan(w - 330 - 80);
+      expect(await clipped()).toEqual([]);
+      await shot(`08-asset-${w}x${h}`);
+      await page.getByText('Side by side').click();
+      expect(await clipped()).toEqual([]);
+      await shot(`09-side-${w}x${h}`);
+      await page.getByText('Slider').click();
+    }
+    await page.setViewportSize({ width: 1440, height: 900 });
+  });
+
+  it('shows "100%" as 1:1 pixels of the full-size result, with "fit" apart', async () => {
+    const two = (await api<Project[]>('projects.list')).find((p) => p.name === 'Album two')!;
+    const big = (await api<Asset[]>('assets.list', { projectId: two.id })).find(
+      (a) => a.name === 'wedding.png',
+    )!;
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByTestId('library-view').count()).toBe(1);
+    // 1600×1200 ×2: a 3200×2400 result, more than its 2048-px display copy holds.
+    await api('batch.start', {
+      target: { kind: 'assets', ids: [big.id] },
+      recipe: { ops: ['upscale'], options: { scale: 2 }, watermark: false },
+      skipDone: false,
+    });
+    await page
+      .locator('[data-testid="asset-card"][data-name="wedding.png"] [data-testid="asset-open"]')
+      .click();
+    await expect
+      .poll(() => page.getByTestId('after-image').getAttribute('src'), { timeout: 90_000 })
+      .toContain('/media/render/');
+    const render = (
+      await api<{ renders: { width: number; full: string | null }[] }>('assets.get', { id: big.id })
+    ).renders[0];
+    expect([render.width, render.full]).toEqual([3200, expect.stringMatching(/^full\//)]);
+    const natural = () =>
+      page.getByTestId('after-image').evaluate(async (img: HTMLImageElement) => {
+        await img.decode();
+        return img.naturalWidth;
+      });
+    expect(await natural()).toBe(2048); // at fit, the display copy is plenty
+    expect(Number((await page.getByTestId('zoom-level').textContent())!.replace('%', ''))).toBeLessThan(100);
+    await page.getByTestId('zoom-1to1').click();
+    await expect.poll(() => page.getByTestId('zoom-level').textContent()).toBe('100%');
+    await expect
+      .poll(() => page.getByTestId('after-image').getAttribute('src'))
+      .toContain(`/media/${render.full}`);
+    expect(await natural()).toBe(3200); // the full-size file, not the 2048-px copy
+    // 1:1: one output pixel per screen pixel (the image is drawn object-fit: contain in its box).
+    const drawn = await page.getByTestId('after-image').evaluate((img: HTMLImageElement) => {
+      const r = img.getBoundingClientRect();
+      return Math.min(r.width / img.naturalWidth, r.height / img.naturalHeight) * img.naturalWidth;
+    });
+    expect(Math.abs(drawn - 3200)).toBeLessThan(3);
+    await shot('10-one-to-one');
+    await page.getByTestId('zoom-fit').click();
+    await expect.poll(() => page.getByTestId('after-image').getAttribute('src')).toContain('/media/render/');
+    await page.keyboard.press('Escape');
   });
 
   it('gives way to a newer preview while one computes, and says "computing…" meanwhile', async () => {

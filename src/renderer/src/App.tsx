@@ -13,14 +13,14 @@ import {
   useMantineColorScheme,
 } from '@mantine/core';
 import { useHotkeys } from '@mantine/hooks';
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { Project, Res } from '../../shared/api';
 import type { MenuAction } from '../../shared/bridge';
 import { useApi, useApiEvent } from './api/context';
 import { AssetView } from './components/AssetView';
 import { BatchModal } from './components/BatchModal';
 import { ExportModal } from './components/ExportModal';
-import { IconMoon, IconQueue, IconSettings, IconSun } from './components/icons';
+import { IconMoon, IconQueue, IconSettings, IconSidebar, IconSun } from './components/icons';
 import { ImportModal } from './components/ImportModal';
 import { ModelsModal } from './components/ModelsModal';
 import { LibraryView } from './components/LibraryView';
@@ -57,7 +57,10 @@ export function App() {
   const [view, setView] = useState<View>({ kind: 'library' });
   const [selection, setSelection] = useState<Set<number>>(new Set());
   const [recipe, setRecipe] = useStoredRecipe();
-  const [queueOpen, setQueueOpen] = useState(true);
+  // The picture gets the room: the queue is a drawer that opens itself when work starts, and the
+  // projects list folds away in the item view (either can be toggled from the header).
+  const [queueOpen, setQueueOpen] = useState(false);
+  const [navOpen, setNavOpen] = useState(true);
   const [importOpen, setImportOpen] = useState(false);
   const [batchOpen, setBatchOpen] = useState(false);
   const [settingsOpen, setSettingsOpen] = useState(false);
@@ -86,6 +89,7 @@ export function App() {
     setSelection(new Set());
     setView({ kind: 'library' });
   }, [projectId]);
+  useEffect(() => setNavOpen(view.kind === 'library'), [view.kind]);
 
   // Coalesced like every other reload: one answering out of order would leave a stale count.
   const active = useRemote(
@@ -108,7 +112,13 @@ export function App() {
     else if (action === 'export' && view.kind === 'library' && selection.size)
       toast({ title: 'Export', message: 'Use the export button of the selection or of a render.' });
   };
+  // Batches seen running already: the drawer opens once per batch, and stays shut if closed.
+  const announced = useRef(new Set<number>());
   useApiEvent((e) => {
+    if (e.type === 'batch' && e.batch.queued + e.batch.running > 0 && !announced.current.has(e.batch.id)) {
+      announced.current.add(e.batch.id);
+      setQueueOpen(true);
+    }
     if (e.type === 'menu') onMenu(e.action);
     if (e.type === 'settings') void api.call('settings.get', {}).then(setSettings);
   });
@@ -123,13 +133,24 @@ export function App() {
   return (
     <AppShell
       header={{ height: 48 }}
-      navbar={{ width: 250, breakpoint: 0 }}
-      aside={{ width: 320, breakpoint: 0, collapsed: { desktop: !queueOpen, mobile: !queueOpen } }}
+      navbar={{ width: 240, breakpoint: 0, collapsed: { desktop: !navOpen, mobile: !navOpen } }}
+      aside={{ width: 300, breakpoint: 0, collapsed: { desktop: !queueOpen, mobile: !queueOpen } }}
       padding="md"
     >
       <AppShell.Header>
         <Group h="100%" px="md" justify="space-between">
-          <Group gap="xs">
+          <Group gap="xs" wrap="nowrap">
+            <Tooltip label={navOpen ? 'Hide projects' : 'Show projects'}>
+              <ActionIcon
+                variant={navOpen ? 'light' : 'subtle'}
+                onClick={() => setNavOpen((o) => !o)}
+                aria-label={navOpen ? 'Hide projects' : 'Show projects'}
+                aria-expanded={navOpen}
+                data-testid="projects-toggle"
+              >
+                <IconSidebar />
+              </ActionIcon>
+            </Tooltip>
             <img src="./tintype.svg" alt="" width={22} height={22} />
             <Title order={4}>Tintype</Title>
             {info.data?.mode === 'server' && (
@@ -138,7 +159,7 @@ export function App() {
               </Badge>
             )}
           </Group>
-          <Group gap={4}>
+          <Group gap={4} wrap="nowrap">
             <Tooltip label="Light / dark (Ctrl+Shift+L)">
               <ActionIcon
                 variant="subtle"
@@ -155,9 +176,17 @@ export function App() {
                 size="xs"
                 leftSection={<IconQueue size={14} />}
                 onClick={() => setQueueOpen((o) => !o)}
+                aria-expanded={queueOpen}
                 data-testid="queue-toggle"
+                rightSection={
+                  activeJobs ? (
+                    <Badge size="sm" circle={activeJobs < 10} data-testid="queue-count">
+                      {activeJobs}
+                    </Badge>
+                  ) : undefined
+                }
               >
-                Queue{activeJobs ? ` (${activeJobs})` : ''}
+                Queue
               </Button>
             </Tooltip>
             <Button
@@ -196,7 +225,9 @@ export function App() {
         />
       </AppShell.Navbar>
 
-      <AppShell.Aside p="sm">{queueOpen && <QueuePanel />}</AppShell.Aside>
+      <AppShell.Aside p="sm">
+        {queueOpen && <QueuePanel onClose={() => setQueueOpen(false)} />}
+      </AppShell.Aside>
 
       <AppShell.Main style={{ height: '100dvh', display: 'flex', flexDirection: 'column' }}>
         {models.data && modelList.length === 0 && (

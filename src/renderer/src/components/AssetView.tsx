@@ -299,9 +299,6 @@ export function AssetView(props: {
               ]}
               data-testid="compare-mode"
             />
-            <Text size="xs" c="dimmed" w={48} ta="right">
-              {Math.round(view.scale * 100)}%
-            </Text>
           </Group>
         </Group>
         <Box
@@ -321,7 +318,18 @@ export function AssetView(props: {
           ) : (
             <CompareViewer
               before={asset.view ? api.mediaUrl(asset.view) : null}
+              beforeFull={asset.full ? api.mediaUrl(asset.full) : null}
               after={afterUrl}
+              afterFull={
+                after?.kind === 'render' && after.render.full ? api.mediaUrl(after.render.full) : null
+              }
+              pixels={
+                after?.kind === 'render' && after.render.width && after.render.height
+                  ? { width: after.render.width, height: after.render.height }
+                  : asset.width && asset.height
+                    ? { width: asset.width, height: asset.height }
+                    : null
+              }
               afterLabel={afterLabel}
               mode={mode}
               view={view}
@@ -331,7 +339,7 @@ export function AssetView(props: {
           )}
         </Box>
         {sweep && (
-          <ScrollArea type="auto" data-testid="sweep-strip">
+          <ScrollArea type="auto" scrollbars="x" data-testid="sweep-strip" data-scroll-x>
             <Group gap="xs" wrap="nowrap" pb={6}>
               {sweep.map((s) => {
                 const chosen =
@@ -365,8 +373,8 @@ export function AssetView(props: {
         )}
       </Stack>
 
-      <ScrollArea w={330} type="auto">
-        <Stack gap="sm" pr="xs">
+      <ScrollArea w={330} miw={300} type="auto" scrollbars="y" data-testid="asset-side">
+        <Stack gap="sm" pr="md">
           <Group gap={6}>
             <Badge variant="light">{asset.kind}</Badge>
             {asset.width && (

@@ -88,7 +88,7 @@ export function ProjectList(props: {
           <IconPlus />
         </ActionIcon>
       </Group>
-      <ScrollArea style={{ flex: 1 }}>
+      <ScrollArea style={{ flex: 1 }} scrollbars="y">
         {props.projects.length === 0 && (
           <Text size="sm" c="dimmed">
             No projects yet.

@@ -160,7 +160,7 @@ function BatchCard({ batch, jobs }: { batch: Batch; jobs: Job[] }) {
 }
 
 /** Every batch and job with progress, speed and ETA; cancel and retry. Updated live from events. */
-export function QueuePanel() {
+export function QueuePanel({ onClose }: { onClose: () => void }) {
   const api = useApi();
   const toast = useToast();
   // One snapshot at a time (useRemote coalesces), overlaid with the objects the events carry: reloading
@@ -205,19 +205,28 @@ export function QueuePanel() {
 
   return (
     <Stack gap="xs" h="100%" data-testid="queue-panel">
-      <Group justify="space-between">
-        <Title order={5}>Queue</Title>
-        {anyFinished && (
-          <Button
-            size="compact-xs"
-            variant="subtle"
-            onClick={() => void api.call('jobs.clearFinished', {}).then(snapshot.reload)}
-          >
-            Clear finished
-          </Button>
-        )}
+      <Group justify="space-between" wrap="nowrap">
+        <Title order={2} size="h5">
+          Queue
+        </Title>
+        <Group gap={4} wrap="nowrap">
+          {anyFinished && (
+            <Button
+              size="compact-xs"
+              variant="subtle"
+              onClick={() => void api.call('jobs.clearFinished', {}).then(snapshot.reload)}
+            >
+              Clear finished
+            </Button>
+          )}
+          <Tooltip label="Hide the queue (Ctrl+J)">
+            <ActionIcon variant="subtle" size="sm" onClick={onClose} aria-label="Hide the queue">
+              <IconX size={14} />
+            </ActionIcon>
+          </Tooltip>
+        </Group>
       </Group>
-      <ScrollArea style={{ flex: 1 }}>
+      <ScrollArea style={{ flex: 1 }} scrollbars="y">
         <Stack gap="xs">
           {list.length === 0 && (
             <Text size="sm" c="dimmed">

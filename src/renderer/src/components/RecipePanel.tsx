@@ -92,8 +92,10 @@ export function RecipePanel({
                       ]}
                       onChange={(v) => onChange({ ...recipe, options: { ...recipe.options, renderSize: v } })}
                       aria-label="Render size"
+                      thumbLabel="Render size"
                       data-testid="render-size"
                       mb="md"
+                      mx={10}
                     />
                     <Text size="xs" c="dimmed">
                       Smaller renders give bolder, more stable colour; larger ones keep more detail but may

@@ -23,7 +23,15 @@ export function ToastProvider({ children }: { children: ReactNode }) {
       {children}
       <Stack
         gap="xs"
-        style={{ position: 'fixed', right: 16, bottom: 16, width: 380, zIndex: 1000 }}
+        // Bottom left: the render history and the queue are on the right, where toasts covered them.
+        style={{
+          position: 'fixed',
+          left: 16,
+          bottom: 16,
+          width: 360,
+          maxWidth: 'calc(100vw - 32px)',
+          zIndex: 1000,
+        }}
         data-testid="toasts"
       >
         {toasts.map((t) => (

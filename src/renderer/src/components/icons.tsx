@@ -104,3 +104,9 @@ export const IconLayers = (p: P) => (
     <path d="M12 3l9 5-9 5-9-5 9-5zM3 13l9 5 9-5" />
   </Svg>
 );
+export const IconSidebar = (p: P) => (
+  <Svg {...p}>
+    <rect x="3" y="4" width="18" height="16" rx="2" />
+    <path d="M9 4v16" />
+  </Svg>
+);
