@@ -1,6 +1,7 @@
 import type { Asset, AssetKind, AssetStatus, Project, Recipe, Render } from '../shared/api';
 import type { Db } from './db';
 import type { LibraryLayout } from './layout';
+import { VIEW_EDGE } from './probe';
 import { canonicalRecipe } from './recipe';
 
 /** Row shapes as SQLite returns them. */
@@ -62,9 +63,18 @@ export function recipeFromRow(row: { ops: string; options: string; watermark: nu
 }
 
 /** Reads and writes projects, assets and renders; jobs live in JobStore. */
+/** More pixels than the display copy holds: only then is the full-size file worth loading. */
+const beyondView = (w: number | null, h: number | null) => Math.max(w ?? 0, h ?? 0) > VIEW_EDGE;
+
 /** Originals a browser decodes as they are, colours and all (16-bit ones need the stretched copy). */
 function browserShowsOriginal(r: AssetRow): boolean {
-  return r.kind === 'photo' && !r.problem && (r.depth ?? 8) <= 8 && /\.(jpe?g|png|webp)$/i.test(r.path);
+  return (
+    r.kind === 'photo' &&
+    !r.problem &&
+    (r.depth ?? 8) <= 8 &&
+    beyondView(r.width, r.height) &&
+    /\.(jpe?g|png|webp)$/i.test(r.path)
+  );
 }
 
 export class Store {
@@ -320,7 +330,10 @@ export class Store {
       createdAt: r.created_at,
       view: r.view_path ? `render/${r.id}` : null,
       thumb: r.view_path ? `rthumb/${r.id}` : null,
-      full: r.output_path && /\.png$/i.test(r.output_path) ? `full/${r.id}` : null,
+      full:
+        r.output_path && /\.png$/i.test(r.output_path) && beyondView(r.width, r.height)
+          ? `full/${r.id}`
+          : null,
     };
   }
 }

@@ -97,7 +97,7 @@ export const RenderSchema = z.object({
   createdAt: z.number(),
   view: MediaKey.nullable(),
   thumb: MediaKey.nullable(),
-  /** The full-resolution output, where a browser can show it (photos), for inspection at 1:1. */
+  /** The full-resolution output of a photo, for 1:1; only when larger than the display copy. */
   full: MediaKey.nullable(),
 });
 export type Render = z.infer<typeof RenderSchema>;
@@ -130,7 +130,7 @@ export const AssetSchema = z.object({
   createdAt: z.number(),
   thumb: MediaKey.nullable(),
   view: MediaKey.nullable(),
-  /** The original file itself, where a browser can show it as it is (8-bit JPEG, PNG, WebP photos). */
+  /** The original itself (8-bit JPEG, PNG, WebP photos), when larger than the display copy. */
   full: MediaKey.nullable(),
   latestRender: RenderSchema.nullable(),
 });
