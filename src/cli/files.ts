@@ -1,6 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
-import { IMAGE_EXTENSIONS, WRITABLE_EXTENSIONS, type OutputFormat } from '../engine/index';
+import { IMAGE_EXTENSIONS, operations, WRITABLE_EXTENSIONS, type OutputFormat } from '../engine/index';
 
 export interface PlannedFile {
   input: string;
@@ -9,7 +9,11 @@ export interface PlannedFile {
 
 /** A file Tintype wrote earlier ("photo.colorize.jpg"): skipped when a folder is scanned again. */
 export function looksLikeOutput(path: string): boolean {
-  return /\.(restore|colorize|upscale)(-(restore|colorize|upscale))*\.[^.]+$/i.test(basename(path));
+  // Built from the registry when asked, so an operation registered later is covered too.
+  const op = `(${operations()
+    .map((o) => o.name)
+    .join('|')})`;
+  return new RegExp(`\\.${op}(-${op})*\\.[^.]+$`, 'i').test(basename(path));
 }
 
 interface Found {

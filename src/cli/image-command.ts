@@ -7,22 +7,34 @@ import {
   EnginePool,
   ModelRegistry,
   defaultModelDirs,
-  orderedOps,
   effectiveRenderSize,
   removeStaleTemps,
   parseHexColour,
+  modelsByOp,
+  operation,
+  operations,
+  resolveModelChain,
+  TASK_INFO,
   errorMessage,
   consoleLogger,
   silentLogger,
   type ExecutionProviderChoice,
   type FileResult,
   type OpName,
-  type OpOptions,
   type OutputFormat,
 } from '../engine/index';
 import { renderFactorOf } from '../shared/manifest';
 import { collectInputs, planOutputs } from './files';
-import { collect, intOption, numberOption, parseOps } from './options';
+import {
+  collect,
+  intOption,
+  opNames,
+  opsHelp,
+  parseOps,
+  renderSizeOption,
+  saturationOption,
+  scaleOption,
+} from './options';
 import { ProgressBar } from './progress';
 
 export interface ImageCommandOptions {
@@ -54,14 +66,10 @@ export function addImageOptions(cmd: Command): Command {
     .option(
       '--render-size <px>',
       'colorize render size, 224–360 for DeOldify-style models (render_factor = size/16)',
-      intOption('render size', 16, 2048),
+      renderSizeOption(),
     )
-    .option('--scale <n>', 'upscale factor', intOption('scale', 2, 8))
-    .option(
-      '--saturation <x>',
-      'colorize chroma strength, 1 = as predicted',
-      numberOption('saturation', 0, 2),
-    )
+    .option('--scale <n>', 'upscale factor', scaleOption())
+    .option('--saturation <x>', 'colorize chroma strength, 1 = as predicted', saturationOption())
     .addOption(
       new Option('--ep <provider>', 'execution provider')
         .choices(['auto', 'cpu', 'cuda', 'dml', 'coreml'])
@@ -96,19 +104,6 @@ export function addImageOptions(cmd: Command): Command {
     .option('--models-dir <dir>', 'extra folder of models (repeatable)', collect);
 }
 
-/** Maps each --model id onto the operation its manifest is for. */
-async function modelsByOp(
-  ids: string[] | undefined,
-  registry: ModelRegistry,
-): Promise<Partial<Record<OpName, string>>> {
-  const out: Partial<Record<OpName, string>> = {};
-  for (const id of ids ?? []) {
-    const m = await registry.get(id);
-    out[m.task] = id;
-  }
-  return out;
-}
-
 function inProcess(engine: Engine): Pick<EnginePool, 'processFile' | 'close'> {
   return {
     processFile: (job, onProgress) => engine.processFile(job, onProgress),
@@ -126,19 +121,18 @@ export async function runImageCommand(
   const log = o.quiet ? silentLogger : consoleLogger;
   const modelDirs = o.modelsDir?.length ? [...defaultModelDirs(), ...o.modelsDir] : undefined;
   const registry = new ModelRegistry({ dirs: modelDirs });
-  const ordered = orderedOps(ops);
-  const options: OpOptions = {
-    models: await modelsByOp(o.model, registry),
-    renderSize: o.renderSize,
-    scale: o.scale ?? (ordered.includes('upscale') ? 4 : undefined),
-    saturation: o.saturation,
-  };
   // Fail fast on a missing model rather than once per file.
-  for (const op of ordered) {
-    const m = await registry.resolve(op, { id: options.models?.[op], scale: options.scale });
-    if (op === 'colorize') {
+  const chain = await resolveModelChain(registry, ops, {
+    models: await modelsByOp(registry, o.model),
+    renderSize: o.renderSize,
+    scale: o.scale,
+    saturation: o.saturation,
+  });
+  const { options, ops: ordered } = chain;
+  for (const { op, manifest: m } of chain.models) {
+    if (TASK_INFO[m.task].runs === 'render-size') {
       const size = effectiveRenderSize(m, options.renderSize);
-      log.info(`colorize with ${m.id} at ${size} px (DeOldify render_factor ${renderFactorOf(size)})`);
+      log.info(`${op} with ${m.id} at ${size} px (DeOldify render_factor ${renderFactorOf(size)})`);
     } else {
       log.info(`${op} with ${m.id}${m.scale > 1 ? ` (×${m.scale})` : ''}`);
     }
@@ -264,7 +258,11 @@ export async function runImageCommand(
  * their full-size buffers would double, so they keep one worker.
  */
 function batchWorkers(ops: readonly OpName[], files: number): number {
-  if (files < 2 || ops.some((op) => op !== 'colorize')) return 1;
+  const smallRender = (op: OpName) => {
+    const task = operation(op).task;
+    return task !== null && TASK_INFO[task].runs === 'render-size';
+  };
+  if (files < 2 || !ops.every(smallRender)) return 1;
   return Math.min(2, files, availableParallelism());
 }
 
@@ -275,15 +273,14 @@ export function registerImageCommands(program: Command, setExit: (code: number) 
     ).action(async (paths: string[], o: ImageCommandOptions) =>
       setExit(await runImageCommand(paths, [name], o)),
     );
-  single('colorize', 'colorize black-and-white photos (original luminance kept, chroma from the model)');
-  single('restore', 'remove JPEG damage, noise and grain (1×)');
-  single('upscale', 'enlarge ×2 or ×4 with a super-resolution model');
+  // One command per registered operation, so a new operation is a new command too.
+  for (const op of operations()) single(op.name as OpName, op.summary);
   addImageOptions(
     program
       .command('run')
-      .description('run several operations in one pass (restore → colorize → upscale)')
+      .description(`run several operations in one pass (${opNames().join(' → ')})`)
       .argument('<paths...>', 'image files or folders')
-      .requiredOption('--ops <list>', 'comma-separated: restore,colorize,upscale', parseOps),
+      .requiredOption('--ops <list>', opsHelp(), parseOps),
   ).action(async (paths: string[], o: ImageCommandOptions) =>
     setExit(await runImageCommand(paths, o.ops!, o)),
   );

@@ -1,5 +1,11 @@
 import { InvalidArgumentError } from 'commander';
-import { OPS, type OpName } from '../engine/index';
+import {
+  operations,
+  RENDER_SIZE_LIMITS,
+  SCALE_LIMITS,
+  SATURATION_LIMITS,
+  type OpName,
+} from '../engine/index';
 
 /** Option parsers shared by the CLI's commands, so every command words its errors alike. */
 
@@ -22,11 +28,25 @@ export const parseOps = (v: string): OpName[] => {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean) as OpName[];
-  if (ops.length === 0 || ops.some((o) => !OPS.includes(o))) {
-    throw new InvalidArgumentError(`operations are ${OPS.join(', ')} (comma-separated)`);
+  const known = opNames();
+  if (ops.length === 0 || ops.some((o) => !known.includes(o))) {
+    throw new InvalidArgumentError(`operations are ${known.join(', ')} (comma-separated)`);
   }
   return ops;
 };
+
+/** Every registered operation's name, in pipeline order. */
+export const opNames = (): OpName[] => operations().map((o) => o.name as OpName);
+
+/** `--ops` help: "comma-separated: restore,colorize,upscale". */
+export const opsHelp = (): string => `comma-separated: ${opNames().join(',')}`;
+
+// The engine's limits (src/shared/ops.ts), so the CLI refuses what the engine would, in the CLI's words.
+export const renderSizeOption = () =>
+  intOption('render size', RENDER_SIZE_LIMITS.min, RENDER_SIZE_LIMITS.max);
+export const scaleOption = () => intOption('scale', SCALE_LIMITS.min, SCALE_LIMITS.max);
+export const saturationOption = () =>
+  numberOption('saturation', SATURATION_LIMITS.min, SATURATION_LIMITS.max);
 
 /** Repeatable option: each use adds one value. */
 export const collect = (v: string, prev: string[] = []): string[] => [...prev, v];

@@ -1,20 +1,31 @@
 import { Command, Option } from 'commander';
 import {
-  orderedOps,
   EnginePool,
+  modelsByOp,
+  perFrame,
+  perWindow,
+  renderVideo,
+  resolveModelChain,
   ModelRegistry,
   defaultModelDirs,
   consoleLogger,
   silentLogger,
   type ExecutionProviderChoice,
   type OpName,
-  type OpOptions,
   type VideoProgress,
   type VideoResult,
   VideoError,
   VIDEO_FORMATS,
 } from '../engine/index';
-import { collect, numberOption, parseOps } from './options';
+import {
+  collect,
+  numberOption,
+  opsHelp,
+  parseOps,
+  renderSizeOption,
+  saturationOption,
+  scaleOption,
+} from './options';
 import { formatSeconds, ProgressBar } from './progress';
 
 /**
@@ -81,33 +92,19 @@ async function runVideoCommand(input: string, o: VideoCommandOptions): Promise<v
   const log = o.quiet || o.json ? silentLogger : consoleLogger;
   const modelDirs = o.modelsDir?.length ? [...defaultModelDirs(), ...o.modelsDir] : undefined;
   const registry = new ModelRegistry({ dirs: modelDirs });
-  const ops = orderedOps(o.ops);
-  const models: Partial<Record<OpName, string>> = {};
-  for (const id of o.model ?? []) models[(await registry.get(id)).task] = id;
-  const options: OpOptions = {
-    models,
-    renderSize: o.renderSize,
-    scale: o.scale ?? (ops.includes('upscale') ? 4 : undefined),
-    saturation: o.saturation,
-  };
   // Resolve the models now: fail before decoding anything, and name them in the resume fingerprint.
-  const key: string[] = [];
-  let frames: 1 | 3 = 1;
-  for (const [i, op] of ops.entries()) {
-    const m = await registry.resolve(op, { id: options.models?.[op], scale: options.scale });
-    if (m.input.frames === 3) {
-      // Only the first operation sees real neighbouring frames; later ones get processed frames.
-      if (i > 0) throw new VideoError(`3-frame model "${m.id}" must be the first operation`, 'BAD_ARGUMENT');
-      frames = 3;
-    }
-    key.push(`${op}:${m.id}@${m.version}#${m.sha256.slice(0, 12)}`);
-    log.info(`${op} with ${m.id}`);
-  }
-  key.push(
-    `renderSize=${o.renderSize ?? 'default'}`,
-    `saturation=${o.saturation ?? 1}`,
-    `scale=${options.scale ?? 1}`,
+  const { ops, options, models, frames, processorKey } = await resolveModelChain(
+    registry,
+    o.ops,
+    {
+      models: await modelsByOp(registry, o.model),
+      renderSize: o.renderSize,
+      scale: o.scale,
+      saturation: o.saturation,
+    },
+    { film: true },
   );
+  for (const { op, manifest } of models) log.info(`${op} with ${manifest.id}`);
 
   const workers = o.workers ?? 1;
   const pool = new EnginePool({ ep: o.ep, threads: o.threads, workers, modelDirs, log });
@@ -117,8 +114,6 @@ async function runVideoCommand(input: string, o: VideoCommandOptions): Promise<v
   let bar: ProgressBar | undefined;
   let barTotal = 0;
   try {
-    // Loaded on demand: the film pipeline is not needed by the other commands' start-up.
-    const { perFrame, perWindow, renderVideo } = await import('../engine/video');
     const result = await renderVideo({
       input,
       output: o.output,
@@ -131,7 +126,7 @@ async function runVideoCommand(input: string, o: VideoCommandOptions): Promise<v
               // A colorize-only render can stay in YUV: the pool makes new chroma from the luma.
               ops.length === 1 && ops[0] === 'colorize' ? (f) => pool.colorizeLuma(f, options) : undefined,
             ),
-      processorKey: key.join(' '),
+      processorKey,
       crf: o.crf,
       preset: o.preset,
       bitDepth: o.bitDepth,
@@ -187,19 +182,15 @@ export function registerVideoCommand(program: Command): void {
       '-o, --output <path>',
       'output file (.mp4 .mkv .mov .tif), or a folder / %d pattern for png/tif frames',
     )
-    .option('--ops <list>', 'comma-separated: restore,colorize,upscale', parseOps, ['colorize'] as OpName[])
+    .option('--ops <list>', opsHelp(), parseOps, ['colorize'] as OpName[])
     .option('--model <id>', 'model to use (repeatable: one per operation)', collect)
     .option(
       '--render-size <px>',
       'colorize render size (DeOldify render_factor = size/16)',
-      numberOption('render size', 16, 2048, true),
+      renderSizeOption(),
     )
-    .option('--scale <n>', 'upscale factor', numberOption('scale', 2, 8, true))
-    .option(
-      '--saturation <x>',
-      'colorize chroma strength, 1 = as predicted',
-      numberOption('saturation', 0, 2),
-    )
+    .option('--scale <n>', 'upscale factor', scaleOption())
+    .option('--saturation <x>', 'colorize chroma strength, 1 = as predicted', saturationOption())
     .addOption(
       new Option('--format <fmt>', 'output format (default: from the output name)').choices([
         ...VIDEO_FORMATS,

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { Task } from '../shared/manifest';
+import { TASK_INFO } from '../shared/ops';
 import { errorMessage, fileError, throwIfCancelled, TintypeError } from './errors';
 import { resizeChannelBilinear } from './image/color';
 import { formatFromPath, readImage, readShrunk, writeImage } from './image/io';
@@ -10,11 +10,9 @@ import { SessionCache, type LoadedModel } from './model/session';
 import { ModelRegistry } from './models/registry';
 import { colorize, colorizeLuma } from './ops/colorize';
 import { opCost } from './ops/cost';
-import { orderedOps } from './ops/order';
+import { checkOptions } from './ops/options';
+import { operation, orderedOps } from './ops/registry';
 import { effectiveRenderSize } from './ops/render-size';
-export { orderedOps } from './ops/order';
-import { runTiled } from './ops/tiled';
-import { resizeRaster } from './image/resize';
 import type {
   ChromaPlanes,
   ExecutionProviderChoice,
@@ -35,8 +33,6 @@ export interface EngineOptions {
   modelDirs?: string[];
   log?: Logger;
 }
-
-const TASK_OF: Record<OpName, Task> = { restore: 'restore', colorize: 'colorize', upscale: 'upscale' };
 
 export interface RasterResult {
   raster: Raster;
@@ -60,11 +56,11 @@ export class Engine {
     this.sessions = new SessionCache({ ep: opts.ep, intraOpThreads: opts.threads, log: this.log });
   }
 
-  async model(op: OpName, options: OpOptions): Promise<LoadedModel> {
-    const manifest = await this.registry.resolve(TASK_OF[op], {
-      id: options.models?.[op],
-      scale: options.scale,
-    });
+  /** The loaded model an op runs (none for an op without a model task). */
+  async model(op: OpName, options: OpOptions): Promise<LoadedModel | undefined> {
+    const task = operation(op).task;
+    if (!task) return undefined;
+    const manifest = await this.registry.resolve(task, { id: options.models?.[op], scale: options.scale });
     return this.sessions.get(manifest);
   }
 
@@ -85,12 +81,14 @@ export class Engine {
     signal?: AbortSignal,
   ): Promise<RasterResult> {
     const order = orderedOps(ops);
+    checkOptions(order, options);
     const stats: InferStats = { ms: 0 };
-    const loaded: LoadedModel[] = [];
+    const loaded: (LoadedModel | undefined)[] = [];
     for (const op of order) loaded.push(await this.model(op, options));
     // Costs need each step's input size: upscaling happens last in the pipeline order, so every
     // earlier step sees the original size.
-    const costs = loaded.map((m) => opCost(m, raster, options.renderSize));
+    // An op without a model costs next to nothing beside one that has.
+    const costs = loaded.map((m) => (m ? opCost(m, raster, options.renderSize) : 1));
     const totalCost = costs.reduce((a, b) => a + b, 0) || 1;
     const models: string[] = [];
     let current = raster;
@@ -99,45 +97,21 @@ export class Engine {
       throwIfCancelled(signal);
       const op = order[i];
       const model = loaded[i];
-      models.push(model.manifest.id);
+      if (model) models.push(model.manifest.id);
       const span = costs[i] / totalCost;
       const step = { step: i + 1, steps: order.length };
       onProgress?.({ fraction: base, stage: op, ...step });
-      if (op === 'colorize') {
-        current = await colorize(
-          current,
-          model,
-          {
-            renderSize: options.renderSize,
-            saturation: options.saturation,
-            shrunk: i === 0 ? shrunk : undefined,
-          },
-          stats,
-        );
-      } else {
-        const at = base;
-        current = await runTiled(
-          current,
-          model,
-          {
-            onTile: (d, t) => onProgress?.({ fraction: at + (span * d) / t, stage: op, ...step }),
-            neighbours: i === 0 ? neighbours : undefined,
-            signal,
-          },
-          stats,
-        );
-        // A scale below the model's own (×2 from a ×4 model, see the manifest's `scales`) is its
-        // output downscaled with Lanczos, as Upscayl does.
-        const want = op === 'upscale' ? (options.scale ?? model.manifest.scale) : 1;
-        if (op === 'upscale' && want !== model.manifest.scale) {
-          current = await resizeRaster(
-            current,
-            (current.width / model.manifest.scale) * want,
-            (current.height / model.manifest.scale) * want,
-            'lanczos3',
-          );
-        }
-      }
+      const at = base;
+      current = await operation(op).run(current, {
+        model,
+        options,
+        stats,
+        onProgress: (f) => onProgress?.({ fraction: at + span * f, stage: op, ...step }),
+        // Only the first op sees the real neighbours and the photo as read: later ones get processed pixels.
+        neighbours: i === 0 ? neighbours : undefined,
+        shrunk: i === 0 ? shrunk : undefined,
+        signal,
+      });
       base += span;
     }
     throwIfCancelled(signal);
@@ -154,7 +128,8 @@ export class Engine {
    * planes; the luma stays the caller's, untouched.
    */
   async colorizeLuma(frame: LumaFrame, options: OpOptions = {}): Promise<ChromaPlanes> {
-    const model = await this.model('colorize', options);
+    checkOptions(['colorize'], options);
+    const model = (await this.model('colorize', options))!;
     return colorizeLuma(frame, model, { renderSize: options.renderSize, saturation: options.saturation });
   }
 
@@ -170,10 +145,9 @@ export class Engine {
   /** How many consecutive frames the chain's first operation wants (1, or 3 for multi-frame models). */
   async framesWanted(ops: readonly OpName[], options: OpOptions = {}): Promise<1 | 3> {
     const first = orderedOps(ops)[0];
-    const m = await this.registry.resolve(TASK_OF[first], {
-      id: options.models?.[first],
-      scale: options.scale,
-    });
+    const task = operation(first).task;
+    if (!task) return 1;
+    const m = await this.registry.resolve(task, { id: options.models?.[first], scale: options.scale });
     return m.input.frames;
   }
 
@@ -202,10 +176,11 @@ export class Engine {
       warm.catch(() => undefined);
       // A colorizer sees the photo at its small render size only: read that straight from the file
       // (shrink-on-load) while the full-size decode runs, instead of resizing the decoded raster.
+      const firstTask = operation(order[0]).task;
       const shrunk =
-        order[0] === 'colorize'
+        firstTask && TASK_INFO[firstTask].runs === 'render-size'
           ? this.registry
-              .resolve('colorize', { id: job.options.models?.colorize })
+              .resolve(firstTask, { id: job.options.models?.[order[0]] })
               .then((m) => readShrunk(job.input, effectiveRenderSize(m, job.options.renderSize)))
               .catch(() => undefined)
           : undefined;
@@ -226,7 +201,10 @@ export class Engine {
         signal,
       );
       const tProcess = performance.now();
-      const colorized = job.ops.includes('colorize');
+      const colorized = order.some((op) => {
+        const task = operation(op).task;
+        return task !== null && TASK_INFO[task].addsColour;
+      });
       const note = `${colorized ? 'AI-colorized' : 'AI-processed'} by Tintype (${orderedOps(job.ops).join(', ')}) with model ${result.models.join(', ')}`;
       let alpha = image.alpha;
       if (

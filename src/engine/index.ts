@@ -6,7 +6,20 @@ export * from './types';
 export * from './errors';
 export type { Logger } from './log';
 export { consoleLogger, silentLogger } from './log';
-export { Engine, orderedOps, type EngineOptions, type RasterResult } from './engine';
+export { Engine, type EngineOptions, type RasterResult } from './engine';
+export {
+  operations,
+  operation,
+  orderedOps,
+  registerOperation,
+  withOpDefaults,
+  type Operation,
+  type OpContext,
+  type OpRun,
+} from './ops/registry';
+export { checkOptions } from './ops/options';
+export { modelsByOp, resolveModelChain, type ModelChain } from './ops/chain';
+export * from '../shared/ops';
 export { EnginePool, type PoolOptions } from './pool/pool';
 export {
   readImage,

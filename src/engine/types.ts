@@ -1,3 +1,5 @@
+import type { OpName, OpOptions } from '../shared/ops';
+
 /**
  * Engine-wide types. The engine runs under plain Node (CLI, tests, headless server) and inside
  * Electron's main process or a worker; nothing here may depend on Electron.
@@ -43,21 +45,10 @@ export interface ChromaPlanes {
   v: Uint8Array;
 }
 
-export const OPS = ['restore', 'colorize', 'upscale'] as const;
-export type OpName = (typeof OPS)[number];
+// Operations, their options and limits are defined once, in src/shared/ops.ts (the renderer reads them too).
+export { OPS, type OpName, type OpOptions } from '../shared/ops';
 
 export type ExecutionProviderChoice = 'auto' | 'cpu' | 'cuda' | 'dml' | 'coreml';
-
-export interface OpOptions {
-  /** Model id per op; the default model for the op's task when absent. */
-  models?: Partial<Record<OpName, string>>;
-  /** Colorize render size in px (224–360 for DeOldify-style models); the model's default when absent. */
-  renderSize?: number;
-  /** Colorize: 0..2 multiplier on the predicted chroma (1 = as predicted). */
-  saturation?: number;
-  /** Upscale factor wanted (2 or 4); picks a model with that scale when no model is named. */
-  scale?: number;
-}
 
 export type OutputFormat = 'jpg' | 'png' | 'tif' | 'webp';
 

@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { OpName, Recipe } from '../shared/api';
-
-/** The engine always runs ops in this order, whatever order the user ticked them in. */
-export const PIPELINE_ORDER: readonly OpName[] = ['restore', 'colorize', 'upscale'];
+import type { Recipe } from '../shared/api';
+import { OP_INFO, OPS } from '../shared/ops';
 
 /**
  * A recipe reduced to what changes the output: options of ops that are not run are dropped, so
@@ -13,16 +11,19 @@ export function canonicalRecipe(recipe: {
   options?: Recipe['options'];
   watermark?: boolean;
 }): Recipe {
-  const ops = PIPELINE_ORDER.filter((op) => recipe.ops.includes(op));
+  // OPS is in pipeline order: the engine always runs ops so, whatever order the user ticked them in.
+  const ops = OPS.filter((op) => recipe.ops.includes(op));
   const o = recipe.options ?? {};
   const options: Recipe['options'] = {};
   const models = Object.fromEntries(ops.filter((op) => o.models?.[op]).map((op) => [op, o.models![op]!]));
   if (Object.keys(models).length > 0) options.models = models;
-  if (ops.includes('colorize')) {
-    if (o.renderSize !== undefined) options.renderSize = o.renderSize;
-    if (o.saturation !== undefined && o.saturation !== 1) options.saturation = o.saturation;
+  for (const op of ops) {
+    const info = OP_INFO[op];
+    for (const key of info.options) {
+      const v = o[key];
+      if (v !== undefined && v !== info.identity?.[key]) options[key] = v;
+    }
   }
-  if (ops.includes('upscale') && o.scale !== undefined) options.scale = o.scale;
   return { ops, options, watermark: recipe.watermark ?? false };
 }
 

@@ -5,10 +5,10 @@ import {
   perFrame,
   perWindow,
   renderVideo,
+  resolveModelChain,
   type FileResult,
 } from '../engine/index';
 import type { VideoRenderer } from './engine';
-import { PIPELINE_ORDER } from './recipe';
 
 /**
  * Films and stacks through the video pipeline, frame by frame on the engine pool. The library keeps
@@ -21,34 +21,12 @@ export function engineVideoRenderer(opts: { modelDirs?: string[]; log: Logger })
     async processVideo(job, engine, onProgress): Promise<FileResult> {
       const processRaster = engine.processRaster?.bind(engine);
       if (!processRaster) throw new Error(`${job.input}: this engine cannot process frames`);
-      const ops = PIPELINE_ORDER.filter((op) => job.ops.includes(op));
       const registry = new ModelRegistry({ dirs: opts.modelDirs ?? defaultModelDirs(), log: opts.log });
-      const key: string[] = [];
-      const models: string[] = [];
-      let frames: 1 | 3 = 1;
-      for (const [i, op] of ops.entries()) {
-        const m = await registry.resolve(op, {
-          id: job.options.models?.[op],
-          scale: job.options.scale ?? (op === 'upscale' ? 4 : undefined),
-        });
-        if (m.input.frames === 3) {
-          // Only the first operation sees real neighbouring frames; later ones get processed frames.
-          if (i > 0) throw new Error(`${job.input}: 3-frame model "${m.id}" must be the first operation`);
-          frames = 3;
-        }
-        key.push(`${op}:${m.id}@${m.version}#${m.sha256.slice(0, 12)}`);
-        models.push(m.id);
-      }
-      key.push(
-        `renderSize=${job.options.renderSize ?? 'default'}`,
-        `saturation=${job.options.saturation ?? 1}`,
-        `scale=${job.options.scale ?? 1}`,
-      );
+      // The queue names the file in any message that does not already.
+      const chain = await resolveModelChain(registry, job.ops, job.options, { film: true });
+      const { ops, options, frames, processorKey } = chain;
+      const models = chain.models.map((m) => m.manifest.id);
       const t0 = Date.now();
-      const options = {
-        ...job.options,
-        scale: job.options.scale ?? (ops.includes('upscale') ? 4 : undefined),
-      };
       const r = await renderVideo({
         input: job.input,
         output: job.output,
@@ -66,7 +44,7 @@ export function engineVideoRenderer(opts: { modelDirs?: string[]; log: Logger })
                 );
               })
             : perFrame((f) => processRaster(f, ops, options, job.signal)),
-        processorKey: key.join(' '),
+        processorKey,
         resume: true,
         overwrite: true,
         signal: job.signal,

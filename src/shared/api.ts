@@ -6,6 +6,7 @@ import {
   SizeSpecSchema,
   TileSpecSchema,
 } from './manifest';
+import { OPS, OpNameSchema, OpOptionsSchema, TaskSchema, type OpName, type OpOptions } from './ops';
 
 /**
  * The one contract between the UI and the backend. Electron's preload forwards calls over IPC and the
@@ -27,23 +28,13 @@ export const AbsPath = z
     'must be an absolute path',
   );
 
-export const OpNameSchema = z.enum(['restore', 'colorize', 'upscale']);
-export type OpName = z.infer<typeof OpNameSchema>;
-
-export const OpOptionsSchema = z
-  .object({
-    models: z.partialRecord(OpNameSchema, z.string().min(1).max(200)).optional(),
-    renderSize: z.number().int().min(64).max(2048).optional(),
-    saturation: z.number().min(0).max(2).optional(),
-    scale: z.union([z.literal(2), z.literal(4)]).optional(),
-  })
-  .strict();
-export type OpOptions = z.infer<typeof OpOptionsSchema>;
+// Operations, their names and their options' limits are defined once, in ./ops.
+export { OpNameSchema, OpOptionsSchema, type OpName, type OpOptions };
 
 /** What to do to an image: the same recipe drives a preview, one render and a whole batch. */
 export const RecipeSchema = z
   .object({
-    ops: z.array(OpNameSchema).min(1).max(3),
+    ops: z.array(OpNameSchema).min(1).max(OPS.length),
     options: OpOptionsSchema.default({}),
     watermark: z.boolean().default(false),
   })
@@ -183,7 +174,7 @@ export const ModelInfoSchema = z.object({
   id: z.string(),
   name: z.string(),
   version: z.string(),
-  task: OpNameSchema,
+  task: TaskSchema,
   scale: z.number().int(),
   /** Output scales it offers (its own and smaller ones by downscaling; see the manifest's `scales`). */
   scales: z.array(z.number().int()),
@@ -208,7 +199,7 @@ export type ModelProgress = z.infer<typeof ModelProgressSchema>;
 export const ModelRowSchema = z.object({
   id: z.string(),
   name: z.string(),
-  task: OpNameSchema,
+  task: TaskSchema,
   version: z.string(),
   license: z.string(),
   source: z.string(),
@@ -242,7 +233,7 @@ export const ManifestDraftSchema = z
       .max(200),
     name: z.string().trim().min(1).max(200),
     version: z.string().min(1).max(50).optional(),
-    task: OpNameSchema,
+    task: TaskSchema,
     input: InputSpecSchema.strict(),
     size: SizeSpecSchema,
     output: OutputSpecSchema.strict(),

@@ -206,10 +206,3 @@ export function formatBytes(n: number | null): string {
   }
   return `${u === 0 ? v : v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
 }
-
-/** Default model per task, as defaults.json in a models folder holds it (upscale keyed by scale). */
-export interface ModelDefaults {
-  colorize?: string;
-  restore?: string;
-  upscale?: Record<string, string>;
-}

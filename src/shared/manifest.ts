@@ -1,13 +1,13 @@
 import { z } from 'zod';
+import { aTask, TASK_INFO, TASKS, type Task } from './ops';
+
+export { TASKS, type Task };
 
 /**
  * The model contract. Public ONNX exports of DeOldify, DDColor, ESRGAN... disagree on layout,
  * value range, normalization, size and output; a manifest beside each .onnx states them so one
  * engine can run all of them. Every field here is read by the engine; nothing is decorative.
  */
-
-export const TASKS = ['colorize', 'restore', 'upscale'] as const;
-export type Task = (typeof TASKS)[number];
 
 const range = z.tuple([z.number(), z.number()]).refine(([lo, hi]) => hi !== lo, 'range must not be empty');
 
@@ -107,17 +107,24 @@ export const ManifestSchema = z
     if (need && need.mean.length !== need.std.length) {
       ctx.addIssue({ code: 'custom', message: 'normalization mean and std must have the same length' });
     }
-    if (m.task === 'colorize' && !m.renderSize) {
-      ctx.addIssue({ code: 'custom', message: 'a colorize model needs renderSize' });
+    // The conventions of each task (src/shared/ops.ts): a render-size model keeps the picture's size,
+    // chroma-only output needs a model that adds colour, an enlarging model enlarges.
+    const task = TASK_INFO[m.task];
+    if (task.runs === 'render-size' && !m.renderSize) {
+      ctx.addIssue({ code: 'custom', message: `${aTask(m.task)} model needs renderSize` });
     }
-    if (m.task === 'colorize' && m.scale !== 1) {
-      ctx.addIssue({ code: 'custom', message: 'a colorize model has scale 1' });
+    if (task.runs === 'render-size' && m.scale !== 1) {
+      ctx.addIssue({ code: 'custom', message: `${aTask(m.task)} model has scale 1` });
     }
-    if (m.task !== 'colorize' && (m.output.kind === 'ab' || m.output.kind === 'uv')) {
-      ctx.addIssue({ code: 'custom', message: `output kind ${m.output.kind} only makes sense for colorize` });
+    if (!task.addsColour && (m.output.kind === 'ab' || m.output.kind === 'uv')) {
+      const colourTasks = TASKS.filter((t) => TASK_INFO[t].addsColour).join(' or ');
+      ctx.addIssue({
+        code: 'custom',
+        message: `output kind ${m.output.kind} only makes sense for ${colourTasks}`,
+      });
     }
-    if (m.task === 'upscale' && m.scale < 2) {
-      ctx.addIssue({ code: 'custom', message: 'an upscale model has scale >= 2' });
+    if (task.enlarges && m.scale < 2) {
+      ctx.addIssue({ code: 'custom', message: `${aTask(m.task)} model has scale >= 2` });
     }
     if (
       m.scales &&

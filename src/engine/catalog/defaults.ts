@@ -1,8 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ModelDefaults } from '../../shared/catalog';
 import type { Task } from '../../shared/manifest';
+import {
+  DEFAULTS_FILE,
+  parseDefaults,
+  withDefault,
+  withoutModel,
+  type ModelDefaults,
+} from '../models/defaults';
 import { CatalogError, errnoCode, errorMessage } from '../errors';
 import { ensureDir, modelsDirOf } from './store';
 import type { StoreOptions } from './store';
@@ -12,11 +18,11 @@ import type { StoreOptions } from './store';
  * ModelRegistry reads (it overrides the bundled folder's defaults.json).
  */
 
-const defaultsPath = (opts: StoreOptions) => join(modelsDirOf(opts), 'defaults.json');
+const defaultsPath = (opts: StoreOptions) => join(modelsDirOf(opts), DEFAULTS_FILE);
 
 export async function readDefaults(opts: StoreOptions = {}): Promise<ModelDefaults> {
   try {
-    return JSON.parse(await readFile(defaultsPath(opts), 'utf8')) as ModelDefaults;
+    return parseDefaults(await readFile(defaultsPath(opts), 'utf8'));
   } catch {
     return {};
   }
@@ -43,34 +49,13 @@ export async function setDefaultModel(
   id: string | null,
   opts: StoreOptions & { scale?: number } = {},
 ): Promise<ModelDefaults> {
-  const d = await readDefaults(opts);
-  if (task === 'upscale') {
-    const key = String(opts.scale ?? 4);
-    const up = { ...d.upscale };
-    if (id === null) delete up[key];
-    else up[key] = id;
-    d.upscale = up;
-  } else if (id === null) delete d[task];
-  else d[task] = id;
+  const d = withDefault(await readDefaults(opts), task, id, opts.scale);
   await writeDefaults(d, opts);
   return d;
 }
 
 /** Drops `id` wherever it is a default (after a removal, so the engine falls back cleanly). */
 export async function forgetDefault(id: string, opts: StoreOptions = {}): Promise<void> {
-  const d = await readDefaults(opts);
-  let changed = false;
-  for (const task of ['colorize', 'restore'] as const) {
-    if (d[task] === id) {
-      delete d[task];
-      changed = true;
-    }
-  }
-  for (const [k, v] of Object.entries(d.upscale ?? {})) {
-    if (v === id) {
-      delete d.upscale![k];
-      changed = true;
-    }
-  }
-  if (changed) await writeDefaults(d, opts);
+  const d = withoutModel(await readDefaults(opts), id);
+  if (d) await writeDefaults(d, opts);
 }

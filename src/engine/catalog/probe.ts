@@ -2,6 +2,7 @@ import { basename, extname } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ImportProbe, ModelInfo, TensorInfo } from '../../shared/catalog';
 import type { ManifestInput, Task } from '../../shared/manifest';
+import { guessTask, TASK_INFO } from '../../shared/ops';
 import { errorMessage } from '../errors';
 import { digestFile } from './hash';
 import { formatShape, openSession, sessionInfo } from './shapes';
@@ -387,7 +388,8 @@ async function probeSession(
   let kind: 'rgb' | 'grey' | 'ab';
   if (outC === 2) {
     kind = 'ab';
-    task = 'colorize';
+    // Chroma-only output: a model that adds colour.
+    task = guessTask({ enlarges: false, addsColour: true });
     // A chroma head fed its own range varies with the picture; fed another it sits still or blows up.
     const scored = runs
       .filter((x): x is { range: Range; r: RunResult } => x.r !== null && allFinite(x.r.out))
@@ -466,11 +468,9 @@ async function probeSession(
       for (let i = 0; i < r.length; i++) chroma += Math.max(r[i], g[i], b[i]) - Math.min(r[i], g[i], b[i]);
       chroma /= r.length * (outRange[1] - outRange[0]);
     }
-    if (scale > 1) task = 'upscale';
-    else if (chroma > 0.02) {
-      task = 'colorize';
+    task = guessTask({ enlarges: scale > 1, addsColour: chroma > 0.02 });
+    if (scale <= 1 && chroma > 0.02)
       p.findings.push(`adds colour to a grey picture (mean chroma ${chroma.toFixed(3)}): a colorizer`);
-    } else task = 'restore';
   }
 
   const baseName = basename(file, extname(file));
@@ -489,7 +489,7 @@ async function probeSession(
     source: `imported from ${basename(file)}`,
     sha256,
   };
-  if (task === 'colorize') {
+  if (TASK_INFO[task].runs === 'render-size') {
     const m = multiple;
     proposal.renderSize =
       fixed !== null

@@ -5,17 +5,9 @@ import { errorMessage, TintypeError } from '../errors';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import { loadManifest, type LoadedManifest } from './manifest-io';
+import { DEFAULTS_FILE, defaultFor, mergeDefaults, parseDefaults, type ModelDefaults } from './defaults';
 import { defaultModelDirs } from './paths';
-
-/**
- * defaults.json in a models folder names the default model per task (and per scale for upscale);
- * a later folder (the user's) overrides an earlier one (the bundled models).
- */
-interface Defaults {
-  colorize?: string;
-  restore?: string;
-  upscale?: Record<string, string>;
-}
+import { DEFAULT_SCALE, TASK_INFO } from '../../shared/ops';
 
 export interface RegistryOptions {
   dirs?: string[];
@@ -26,7 +18,7 @@ export class ModelRegistry {
   private readonly dirs: string[];
   private readonly log: Logger;
   private models = new Map<string, LoadedManifest>();
-  private defaults: Defaults = {};
+  private defaults: ModelDefaults = {};
   private loaded = false;
 
   constructor(opts: RegistryOptions = {}) {
@@ -37,7 +29,8 @@ export class ModelRegistry {
   /** Scans every folder: <dir>/<id>/manifest.json. A broken manifest is logged and skipped. */
   async refresh(): Promise<void> {
     const models = new Map<string, LoadedManifest>();
-    const defaults: Defaults = {};
+    // defaults.json: a later folder (the user's) overrides an earlier one (the bundled models).
+    let defaults: ModelDefaults = {};
     for (const dir of this.dirs) {
       let entries: string[];
       try {
@@ -58,8 +51,7 @@ export class ModelRegistry {
         }
       }
       try {
-        const d = JSON.parse(await readFile(join(dir, 'defaults.json'), 'utf8')) as Defaults;
-        Object.assign(defaults, d, { upscale: { ...defaults.upscale, ...d.upscale } });
+        defaults = mergeDefaults(defaults, parseDefaults(await readFile(join(dir, DEFAULTS_FILE), 'utf8')));
       } catch {
         // no defaults here
       }
@@ -91,11 +83,13 @@ export class ModelRegistry {
   /** The model to use for a task: the named one, else the configured default, else the only/first fit. */
   async resolve(task: Task, opts: { id?: string; scale?: number } = {}): Promise<LoadedManifest> {
     await this.ensure();
+    // Models of an enlarging task (upscale) are chosen per scale.
+    const enlarges = TASK_INFO[task].enlarges;
     if (opts.id) {
       const m = await this.get(opts.id);
       if (m.task !== task)
         throw new TintypeError(`model "${m.id}" is a ${m.task} model, not ${task}`, 'BAD_ARGUMENT');
-      if (task === 'upscale' && opts.scale && !scalesOf(m).includes(opts.scale)) {
+      if (enlarges && opts.scale && !scalesOf(m).includes(opts.scale)) {
         throw new TintypeError(
           `model "${m.id}" upscales ×${scalesOf(m).join(' or ×')}, not ×${opts.scale}`,
           'BAD_ARGUMENT',
@@ -103,14 +97,14 @@ export class ModelRegistry {
       }
       return m;
     }
-    const wanted =
-      task === 'upscale' ? this.defaults.upscale?.[String(opts.scale ?? 4)] : this.defaults[task];
+    const wanted = defaultFor(this.defaults, task, opts.scale);
     if (wanted && this.models.has(wanted)) return this.models.get(wanted)!;
+    const scale = opts.scale ?? DEFAULT_SCALE;
     const fits = [...this.models.values()].filter(
-      (m) => m.task === task && (task !== 'upscale' || scalesOf(m).includes(opts.scale ?? 4)),
+      (m) => m.task === task && (!enlarges || scalesOf(m).includes(scale)),
     );
     if (fits.length === 0) {
-      const what = task === 'upscale' ? `upscale ×${opts.scale ?? 4}` : task;
+      const what = enlarges ? `${task} ×${scale}` : task;
       throw new TintypeError(
         `no ${what} model installed (looked in ${this.dirs.join(', ')}); install one with "tintype models install"`,
         'MODEL_NOT_FOUND',

@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { TASK_INFO } from '../../shared/ops';
 import type { LoadedModel } from '../model/session';
 import type { Raster } from '../types';
 import { effectiveRenderSize } from './render-size';
@@ -18,7 +19,7 @@ export function opCost(model: LoadedModel, raster: Raster, renderSize?: number):
   } catch {
     // A model that is already loaded but moved on disk: every op then weighs by pixels alone.
   }
-  if (m.task === 'colorize') {
+  if (TASK_INFO[m.task].runs === 'render-size') {
     const s = effectiveRenderSize(m, renderSize);
     return s * s * bytes;
   }

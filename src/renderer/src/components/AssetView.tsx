@@ -18,6 +18,7 @@ import {
 import { useDebouncedValue, useHotkeys } from '@mantine/hooks';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ModelInfo, Recipe, Render } from '../../../shared/api';
+import { describeOps } from '../../../shared/ops';
 import { useApi } from '../api/context';
 import { formatBytes, formatDuration, formatMs, renderFactor } from '../format';
 import { useRemote } from '../state/remote';
@@ -28,16 +29,7 @@ import { useToast } from './Toasts';
 
 type After = { kind: 'preview'; media: string; label: string } | { kind: 'render'; render: Render };
 
-function describeRecipe(r: Recipe): string {
-  const parts: string[] = r.ops.map((op) =>
-    op === 'colorize' && r.options.renderSize
-      ? `colorize ${r.options.renderSize}px`
-      : op === 'upscale'
-        ? `upscale ×${r.options.scale ?? 4}`
-        : op,
-  );
-  return parts.join(' → ');
-}
+const describeRecipe = (r: Recipe): string => describeOps(r.ops, r.options);
 
 /** Sizes for the sweep strip: five steps across the colorize model's range, on 16 px (render_factor) steps. */
 function sweepSizes(range: { min: number; max: number }): number[] {

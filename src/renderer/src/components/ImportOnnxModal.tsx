@@ -18,15 +18,12 @@ import {
 } from '@mantine/core';
 import { useState, type ReactNode } from 'react';
 import type { ImportProbeResult, ManifestDraft, ModelRow } from '../../../shared/api';
+import { TASK_INFO, TASKS } from '../../../shared/ops';
 import { useApi } from '../api/context';
 
 type Range = [number, number];
 
-const TASKS = [
-  { value: 'colorize', label: 'Colorize' },
-  { value: 'restore', label: 'Restore (same size)' },
-  { value: 'upscale', label: 'Upscale' },
-];
+const TASK_CHOICES = TASKS.map((t) => ({ value: t, label: TASK_INFO[t].label }));
 const OUTPUT_KINDS = [
   { value: 'rgb', label: 'RGB image' },
   { value: 'grey', label: 'Grey image' },
@@ -173,15 +170,17 @@ export function ImportOnnxModal(props: {
       if (!d) return d;
       const renderSize = d.renderSize ?? { default: 256, min: 192, max: 512 };
       const tile = d.tile ?? { size: 256, overlap: 16 };
-      // Colorizers render at one size; restorers and upscalers are tiled instead.
-      return task === 'colorize'
+      // The task's conventions (src/shared/ops.ts): colorizers render at one size and keep it;
+      // the others are tiled, and an enlarging one has a scale of 2 or more.
+      const info = TASK_INFO[task];
+      return info.runs === 'render-size'
         ? { ...d, task, scale: 1, renderSize, tile: undefined }
         : {
             ...d,
             task,
             tile,
             renderSize: undefined,
-            scale: task === 'upscale' ? Math.max(2, d.scale ?? 2) : 1,
+            scale: info.enlarges ? Math.max(2, d.scale ?? 2) : 1,
           };
     });
 
@@ -292,7 +291,7 @@ export function ImportOnnxModal(props: {
                   <Select
                     size="xs"
                     label="Task"
-                    data={TASKS}
+                    data={TASK_CHOICES}
                     value={draft.task}
                     allowDeselect={false}
                     onChange={(v) => v && setTask(v as ManifestDraft['task'])}

@@ -1,16 +1,11 @@
 import { Alert, Badge, Button, Group, Modal, Progress, ScrollArea, Stack, Table, Text } from '@mantine/core';
 import { useState } from 'react';
 import type { ModelRow } from '../../../shared/api';
+import { TASK_INFO } from '../../../shared/ops';
 import { useApi, useApiEvent } from '../api/context';
 import { formatBytes, formatDuration } from '../format';
 import { useRemote } from '../state/remote';
 import { ImportOnnxModal } from './ImportOnnxModal';
-
-const TASK_COLOR: Record<ModelRow['task'], string> = {
-  colorize: 'orange',
-  restore: 'teal',
-  upscale: 'violet',
-};
 
 /** The model manager: what is installed, what the catalog offers, downloads with progress. */
 export function ModelsModal(props: { opened: boolean; onClose: () => void }) {
@@ -142,7 +137,7 @@ export function ModelsModal(props: { opened: boolean; onClose: () => void }) {
                       <Badge
                         size="xs"
                         variant="light"
-                        color={TASK_COLOR[m.task]}
+                        color={TASK_INFO[m.task].color}
                         style={{ overflow: 'visible' }}
                       >
                         {m.task}

@@ -1,13 +1,8 @@
 import { Group, SegmentedControl, Select, Slider, Stack, Switch, Text } from '@mantine/core';
 import type { ModelInfo, OpName, Recipe } from '../../../shared/api';
+import { DEFAULT_SCALE, OP_INFO, OPS, TASK_INFO } from '../../../shared/ops';
 import { renderFactor } from '../format';
 import { toggleOp } from '../state/recipe';
-
-const LABELS: Record<OpName, { title: string; hint: string }> = {
-  restore: { title: 'Restore', hint: 'remove JPEG blocks, noise and grain' },
-  colorize: { title: 'Colorize', hint: 'add plausible colour to black-and-white' },
-  upscale: { title: 'Upscale', hint: 'enlarge with detail' },
-};
 
 export const RENDER_DEFAULT = { min: 224, max: 360, default: 288 };
 
@@ -41,27 +36,30 @@ export function RecipePanel({
   };
   const range = renderRange(recipe, models);
   const size = recipe.options.renderSize ?? range.default;
-  const scale = recipe.options.scale ?? 4;
+  const scale = recipe.options.scale ?? DEFAULT_SCALE;
 
   return (
     <Stack gap="sm" data-testid="recipe">
-      {(['restore', 'colorize', 'upscale'] as const).map((op) => {
+      {OPS.map((op) => {
         const on = recipe.ops.includes(op);
-        const choices = models.filter((m) => m.task === op && (op !== 'upscale' || m.scales.includes(scale)));
+        const task = OP_INFO[op].task;
+        const choices = models.filter(
+          (m) => m.task === task && (!TASK_INFO[m.task].enlarges || m.scales.includes(scale)),
+        );
         return (
           <Stack key={op} gap={6}>
             <Switch
               checked={on}
               onChange={(e) => onChange(toggleOp(recipe, op, e.currentTarget.checked))}
-              label={LABELS[op].title}
-              description={LABELS[op].hint}
+              label={OP_INFO[op].label}
+              description={OP_INFO[op].hint}
               data-testid={`op-${op}`}
             />
             {on && (
               <Stack gap={6} pl={46}>
                 <Select
                   size="xs"
-                  aria-label={`${LABELS[op].title} model`}
+                  aria-label={`${OP_INFO[op].label} model`}
                   placeholder={choices.length ? 'Default model' : 'No model installed'}
                   data={choices.map((m) => ({
                     value: m.id,

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import type { OpName, Recipe } from '../../../shared/api';
+import { OPS } from '../../../shared/ops';
 
 export const DEFAULT_RECIPE: Recipe = { ops: ['colorize'], options: {}, watermark: false };
 const KEY = 'tintype.recipe';
@@ -20,9 +21,8 @@ export function useStoredRecipe(): [Recipe, (r: Recipe) => void] {
   return [recipe, setRecipe];
 }
 
-export const ORDER: OpName[] = ['restore', 'colorize', 'upscale'];
-
 export function toggleOp(recipe: Recipe, op: OpName, on: boolean): Recipe {
-  const ops = ORDER.filter((o) => (o === op ? on : recipe.ops.includes(o)));
+  // OPS is in pipeline order.
+  const ops = OPS.filter((o) => (o === op ? on : recipe.ops.includes(o)));
   return { ...recipe, ops };
 }

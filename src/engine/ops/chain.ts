@@ -1,0 +1,75 @@
+import { TintypeError } from '../errors';
+import type { LoadedManifest } from '../models/manifest-io';
+import type { ModelRegistry } from '../models/registry';
+import { operation, operations, orderedOps, withOpDefaults } from './registry';
+import type { OpName, OpOptions } from '../types';
+
+/** The models a chain of operations (a photo's or a film's) will run, resolved before any frame is decoded. */
+export interface ModelChain {
+  /** The ops in pipeline order. */
+  ops: OpName[];
+  /** The options with each op's defaults filled in (e.g. upscale ×4), as every frame gets them. */
+  options: OpOptions;
+  /** One model per op that runs one (in `ops` order). */
+  models: { op: OpName; manifest: LoadedManifest }[];
+  /** Frames the first model reads at once: 3 for multi-frame (t-1, t, t+1) models, else 1. */
+  frames: 1 | 3;
+  /**
+   * The settings fingerprint for the resume journal: every model's id, version and hash and every
+   * option, so a work folder left by other settings is never resumed.
+   */
+  processorKey: string;
+}
+
+/**
+ * Resolves the model of each op of a render (CLI and app, photo and film alike): fails before decoding
+ * anything when a model is missing. For a film it refuses a 3-frame model anywhere but first, since
+ * only the first op sees real neighbouring frames (later ones get processed frames).
+ */
+export async function resolveModelChain(
+  registry: ModelRegistry,
+  asked: readonly OpName[],
+  given: OpOptions,
+  opts: { film?: boolean } = {},
+): Promise<ModelChain> {
+  const ops = orderedOps(asked);
+  const options = withOpDefaults(ops, given);
+  const models: ModelChain['models'] = [];
+  const key: string[] = [];
+  let frames: 1 | 3 = 1;
+  for (const [i, op] of ops.entries()) {
+    const task = operation(op).task;
+    if (!task) {
+      key.push(op);
+      continue;
+    }
+    const m = await registry.resolve(task, { id: options.models?.[op], scale: options.scale });
+    if (m.input.frames === 3) {
+      if (i > 0 && opts.film)
+        throw new TintypeError(`3-frame model "${m.id}" must be the first operation`, 'BAD_ARGUMENT');
+      frames = 3;
+    }
+    models.push({ op, manifest: m });
+    key.push(`${op}:${m.id}@${m.version}#${m.sha256.slice(0, 12)}`);
+  }
+  key.push(
+    `renderSize=${options.renderSize ?? 'default'}`,
+    `saturation=${options.saturation ?? 1}`,
+    `scale=${options.scale ?? 1}`,
+  );
+  return { ops, options, models, frames, processorKey: key.join(' ') };
+}
+
+/** Maps each model id (the CLI's repeated --model) onto the op that runs its task. */
+export async function modelsByOp(
+  registry: ModelRegistry,
+  ids: readonly string[] = [],
+): Promise<Partial<Record<OpName, string>>> {
+  const out: Partial<Record<OpName, string>> = {};
+  for (const id of ids) {
+    const m = await registry.get(id);
+    const op = operations().find((o) => o.task === m.task);
+    if (op) out[op.name as OpName] = id;
+  }
+  return out;
+}
