@@ -63,6 +63,17 @@ describe('the operation registry', () => {
     expect(worst).toBeLessThanOrEqual(1);
   });
 
+  it('the engine checks the options of the ops it runs with the one schema, whoever calls it', async () => {
+    const engine = new Engine({ modelDirs: [models] });
+    const input = greyPattern(8, 8);
+    await expect(engine.run(input, ['colorize'], { renderSize: 20 })).rejects.toThrow(
+      /invalid options: renderSize: .*64/,
+    );
+    await expect(engine.run(input, ['upscale'], { scale: 9 })).rejects.toThrow(/invalid options: scale/);
+    // An option that no op in the chain reads changes nothing and is not checked.
+    await expect(engine.run(input, [invert], { scale: 1 })).resolves.toBeTruthy();
+  });
+
   it('the CLI offers it as a command, accepts it in --ops and skips its outputs on a rescan', async () => {
     expect(parseOps('invert,restore')).toEqual(['invert', 'restore']);
     expect(() => parseOps('invert,nonsense')).toThrow(/operations are invert, restore, colorize, upscale/);
