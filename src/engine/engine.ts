@@ -8,7 +8,7 @@ import { silentLogger } from './log';
 import type { InferStats } from './model/infer';
 import { SessionCache, type LoadedModel } from './model/session';
 import { ModelRegistry } from './models/registry';
-import { colorize, colorizeLuma } from './ops/colorize';
+import { colorizeLuma } from './ops/colorize';
 import { opCost } from './ops/cost';
 import { checkOptions } from './ops/options';
 import { operation, orderedOps } from './ops/registry';
