@@ -1,6 +1,13 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
-import { IMAGE_EXTENSIONS, operations, WRITABLE_EXTENSIONS, type OutputFormat } from '../engine/index';
+import {
+  errorMessage,
+  IMAGE_EXTENSIONS,
+  ioProblem,
+  operations,
+  WRITABLE_EXTENSIONS,
+  type OutputFormat,
+} from '../engine/index';
 
 export interface PlannedFile {
   input: string;
@@ -30,7 +37,11 @@ export async function collectInputs(
   const files: Found[] = [];
   const warnings: string[] = [];
   const walk = async (dir: string, root: string, depth: number): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true });
+    const entries = await readdir(dir, { withFileTypes: true }).catch((err: unknown) => {
+      // An unreadable subfolder is named and skipped; it does not stop the batch.
+      warnings.push(`${dir}: cannot read this folder: ${ioProblem(err, dir) ?? errorMessage(err)}`);
+      return [];
+    });
     for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
       const p = join(dir, e.name);
       if (e.name.startsWith('.')) continue;
