@@ -12,6 +12,14 @@ import { readImage, tempPathFor, TintypeError } from '../src/engine';
 import { cutPoints, wholePictures } from './helpers/hostile';
 import { greyPattern, saveRaster, sepiaPattern, tempDir } from './helpers/images';
 import { installModel, invertGraph } from './helpers/models';
+import {
+  canMakeReadOnly,
+  canMount,
+  mountSkipReason,
+  mountTmpfs,
+  readOnlyFolder,
+  unmountAll,
+} from './helpers/tmpfs';
 
 describe('truncated pictures', () => {
   it('every format, cut anywhere, is refused as "damaged or truncated" with its name; whole ones read', async () => {
@@ -99,24 +107,8 @@ const jsonLines = (out: string) =>
         JSON.parse(l) as { ok: boolean; skipped?: boolean; error?: string; output: string; notes?: string[] },
     );
 
-/** Folders that are really full or really read-only: small tmpfs mounts (root only; else skipped). */
-const mounts: string[] = [];
-function mountTmpfs(dir: string, size: string, readOnly = false): boolean {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) return false;
-  mkdirSync(dir, { recursive: true });
-  if (spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]).status !== 0) return false;
-  mounts.push(dir);
-  if (readOnly && spawnSync('mount', ['-o', 'remount,ro', dir]).status !== 0) return false;
-  return true;
-}
-afterAll(() => {
-  for (const m of mounts.reverse()) spawnSync('umount', ['-l', m]);
-});
-const canMount = process.platform === 'linux' && process.getuid?.() === 0;
-if (!canMount)
-  console.warn(
-    '\n[hostile inputs] full-disk tests SKIPPED: they mount a tiny tmpfs, which needs root on Linux\n',
-  );
+afterAll(() => unmountAll());
+if (!canMount) console.warn(`\n[hostile inputs] full-disk and read-only tests SKIPPED: ${mountSkipReason}\n`);
 
 describe('batches, names and folders (CLI)', () => {
   const models = tempDir();
@@ -212,26 +204,27 @@ describe('batches, names and folders (CLI)', () => {
     expect(res.error).not.toMatch(/\bE[A-Z]{3,}\b/);
   });
 
-  it.skipIf(!canMount)(
-    'a read-only folder and a full disk: said in words, nothing half-written',
-    async () => {
-      const dir = tempDir();
-      const input = await saveRaster(join(dir, 'a.png'), sepiaPattern(300, 200));
-      const ro = join(dir, 'ro');
-      expect(mountTmpfs(ro, '1m', true)).toBe(true);
-      const r = await tintype(['restore', input, '-o', ro, '--json'], env);
-      expect(r.code).toBe(1);
-      expect(jsonLines(r.stdout)[0].error).toMatch(new RegExp(`folder ${ro}.* is read-only`));
-      expect(jsonLines(r.stdout)[0].error).not.toMatch(/\bE[A-Z]{3,}\b/);
+  it.skipIf(!canMakeReadOnly)('a read-only output folder: said in words, naming it', async () => {
+    const dir = tempDir();
+    const input = await saveRaster(join(dir, 'a.png'), sepiaPattern(300, 200));
+    const ro = join(dir, 'ro');
+    expect(readOnlyFolder(ro)).toBe(true);
+    const r = await tintype(['restore', input, '-o', ro, '--json'], env);
+    expect(r.code).toBe(1);
+    expect(jsonLines(r.stdout)[0].error).toMatch(new RegExp(`folder ${ro}.* is read-only`));
+    expect(jsonLines(r.stdout)[0].error).not.toMatch(/\bE[A-Z]{3,}\b/);
+  });
 
-      const full = join(dir, 'full');
-      expect(mountTmpfs(full, '16k')).toBe(true);
-      const f = await tintype(['restore', input, '-o', full, '--json', '--format', 'tif'], env);
-      expect(f.code).toBe(1);
-      expect(jsonLines(f.stdout)[0].error).toMatch(/the disk is full/);
-      expect(readdirSync(full)).toEqual([]);
-    },
-  );
+  it.skipIf(!canMount)('a full disk: "the disk is full", nothing half-written', async () => {
+    const dir = tempDir();
+    const input = await saveRaster(join(dir, 'a.png'), sepiaPattern(300, 200));
+    const full = join(dir, 'full');
+    expect(mountTmpfs(full, '16k')).toBe(true);
+    const f = await tintype(['restore', input, '-o', full, '--json', '--format', 'tif'], env);
+    expect(f.code).toBe(1);
+    expect(jsonLines(f.stdout)[0].error).toMatch(/the disk is full/);
+    expect(readdirSync(full)).toEqual([]);
+  });
 
   it('a transparent PNG saved as JPEG is flattened onto white (or --background), and says so', async () => {
     const dir = tempDir();
