@@ -10,7 +10,9 @@
  *     1080p and a greyscale (gray pix_fmt) SD source; floor = `ffmpeg -i clip -c:v libx264 -preset
  *     medium -crf 18 -an out.mp4`; Tintype = `tintype video clip -o out.mp4` (same encoder
  *     settings) for colorize, and restore/upscale ×2 on SD (upscale's floor encodes the ×2 frames).
- * Run: npm run bench -- pipeline [--only=photos|film] [--photos=6] [--seconds=10]
+ * Run: npm run bench -- pipeline [--only=photos|film] [--photos=6] [--seconds=10] [--baseline=DIR]
+ * --baseline: another built checkout (a git worktree of an older commit after `npm run build`),
+ * timed the same way in the same run, so before/after ratios share the machine's load.
  * Prints Markdown tables; keep them in docs/benchmarks.md.
  */
 import { spawnSync } from 'node:child_process';
@@ -37,6 +39,12 @@ const work = mkdtempSync(join(tmpdir(), 'tintype-pipeline-'));
 const models = join(work, 'models');
 const ids = installTinyModels(models);
 const cli = join(root, 'bin', 'tintype.js');
+const baselineDir = arg('baseline', '');
+/** The CLIs timed: this checkout, and with --baseline another built one, in the same run. */
+const clis: [string, string][] = [
+  ['Tintype', cli],
+  ...(baselineDir ? [['baseline', join(baselineDir, 'bin', 'tintype.js')] as [string, string]] : []),
+];
 const f0 = (n: number) => n.toFixed(0);
 const f2 = (n: number) => n.toFixed(2);
 
@@ -139,57 +147,62 @@ if (only === 'all' || only === 'photos') {
     files.push(out);
   }
   const floor = await photoFloor(files, join(work, 'floor-out'));
-  const batch = timed(process.execPath, [
-    cli,
-    'colorize',
-    inDir,
-    '-o',
-    join(work, 'tt-out'),
-    '--model',
-    ids.colorize,
-    '-q',
-    '--overwrite',
-  ]);
-  // One photo, three times (median), with the engine's own timings.
-  const singles = [0, 1, 2].map(() => {
-    const r = timed(process.execPath, [
-      cli,
-      'colorize',
-      files[0],
-      '-o',
-      join(work, 'one.jpg'),
-      '--model',
-      ids.colorize,
-      '--json',
-      '--overwrite',
-    ]);
-    const res = JSON.parse(r.stdout.trim().split('\n').pop()!);
-    return { ...r, res };
-  });
-  singles.sort((a, b) => a.ms - b.ms);
-  const one = singles[1];
-  const t = one.res.timings ?? {};
   const single = await photoFloor([files[0]], join(work, 'floor-one'));
   const rw = single.decodeMs + single.encodeMs;
-  const nonModel = one.res.ms - (t.modelsMs ?? 0) - (one.res.inferenceMs ?? 0);
   console.log(`| work | floor | Tintype (near-zero model) | ratio |`);
   console.log(`|---|---|---|---|`);
-  console.log(
-    `| ${nPhotos} photos, 12 MP JPEG in → JPEG out | sharp decode + encode, one process, one after another: ${f2(floor.ms / 1000)} s | \`tintype colorize dir -o out\`: ${f2(batch.ms / 1000)} s (peak RSS ${f0(batch.rssMb)} MB) | ${f2(batch.ms / floor.ms)}× |`,
-  );
-  console.log(
-    `| one 12 MP photo (\`--json\` timings) | read ${f0(single.decodeMs)} ms + write ${f0(single.encodeMs)} ms | engine ${f0(one.res.ms)} ms, of which model load ${f0(t.modelsMs ?? 0)} ms and inference ${f0(one.res.inferenceMs ?? 0)} ms: non-model ${f0(nonModel)} ms (process ${f0(one.ms)} ms, peak RSS ${f0(one.rssMb)} MB) | ${f2(nonModel / rw)}× |`,
-  );
-  console.log(
-    `\nstages of one 12 MP photo (ms): decode ${f0(t.readMs ?? NaN)}, model load (overlaps decode) ${f0(t.modelsMs ?? NaN)}, prepare ${f0(t.prepareMs ?? NaN)}, infer ${f0(t.inferMs ?? one.res.inferenceMs ?? NaN)}, merge ${f0(t.mergeMs ?? NaN)}, encode+write ${f0(t.writeMs ?? NaN)}; load average now ${load()}\n`,
-  );
+  const stages: string[] = [];
+  for (const [label, bin] of clis) {
+    const batch = timed(process.execPath, [
+      bin,
+      'colorize',
+      inDir,
+      '-o',
+      join(work, 'tt-out'),
+      '--model',
+      ids.colorize,
+      '-q',
+      '--overwrite',
+    ]);
+    // One photo, three times (median), with the engine's own timings.
+    const singles = [0, 1, 2].map(() => {
+      const r = timed(process.execPath, [
+        bin,
+        'colorize',
+        files[0],
+        '-o',
+        join(work, 'one.jpg'),
+        '--model',
+        ids.colorize,
+        '--json',
+        '--overwrite',
+      ]);
+      const res = JSON.parse(r.stdout.trim().split('\n').pop()!);
+      return { ...r, res };
+    });
+    singles.sort((a, b) => a.ms - b.ms);
+    const one = singles[1];
+    const t = one.res.timings ?? {};
+    const nonModel = one.res.ms - (t.modelsMs ?? 0) - (one.res.inferenceMs ?? 0);
+    console.log(
+      `| ${nPhotos} photos, 12 MP JPEG in → JPEG out | sharp decode + encode, one process, one after another: ${f2(floor.ms / 1000)} s | ${label}: \`tintype colorize dir -o out\` ${f2(batch.ms / 1000)} s (peak RSS ${f0(batch.rssMb)} MB) | ${f2(batch.ms / floor.ms)}× |`,
+    );
+    console.log(
+      `| one 12 MP photo (\`--json\` timings) | read ${f0(single.decodeMs)} ms + write ${f0(single.encodeMs)} ms | ${label}: engine ${f0(one.res.ms)} ms, of which model load ${f0(t.modelsMs ?? 0)} ms and inference ${f0(one.res.inferenceMs ?? 0)} ms: non-model ${f0(nonModel)} ms (whole process ${f0(one.ms)} ms, peak RSS ${f0(one.rssMb)} MB) | ${f2(nonModel / rw)}× |`,
+    );
+    stages.push(
+      `${label}, stages of one 12 MP photo (ms): decode ${f0(t.readMs ?? NaN)}, model load (overlaps decode) ${f0(t.modelsMs ?? NaN)}, prepare ${f0(t.prepareMs ?? NaN)}, infer ${f0(t.inferMs ?? one.res.inferenceMs ?? NaN)}, merge ${f0(t.mergeMs ?? NaN)}, encode+write ${f0(t.writeMs ?? NaN)}`,
+    );
+  }
+  console.log(`\n${stages.join('\n')}\nload average now ${load()}\n`);
 }
 
 if (only === 'all' || only === 'film') {
   const photos = realPhotos(5);
   const makeClip = (name: string, w: number, h: number, fps: number, grey: boolean): string => {
     const per = Math.max(1, Math.round((seconds * fps) / photos.length));
-    const out = join(work, `${name}.mp4`);
+    // A greyscale scan is kept lossless (FFV1 gray): H.264's monochrome profile decodes as 4:2:0.
+    const out = join(work, `${name}.${grey ? 'mkv' : 'mp4'}`);
     const inputs = photos.flatMap((p) => [
       '-loop',
       '1',
@@ -214,12 +227,7 @@ if (only === 'all' || only === 'film') {
       `${chains};${concat}`,
       '-map',
       '[out]',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'fast',
-      '-crf',
-      '20',
+      ...(grey ? ['-c:v', 'ffv1'] : ['-c:v', 'libx264', '-preset', 'fast', '-crf', '20']),
       out,
     ]);
     return out;
@@ -227,7 +235,7 @@ if (only === 'all' || only === 'film') {
   const clips = [
     { label: 'SD 768×576, 25 fps', file: makeClip('sd', 768, 576, 25, false) },
     { label: '1080p, 24 fps', file: makeClip('hd', 1920, 1080, 24, false) },
-    { label: 'greyscale SD 768×576 (gray)', file: makeClip('grey', 768, 576, 25, true) },
+    { label: 'greyscale SD 768×576 (FFV1 gray)', file: makeClip('grey', 768, 576, 25, true) },
   ];
   const frames = (file: string) =>
     Number(
@@ -282,24 +290,26 @@ if (only === 'all' || only === 'film') {
       floorOut,
     ]);
     const out = join(work, 'tt.mp4');
-    rmSync(out, { force: true });
-    const tt = timed(process.execPath, [
-      cli,
-      'video',
-      file,
-      '-o',
-      out,
-      '--ops',
-      ops,
-      '--model',
-      model,
-      '-q',
-      '--overwrite',
-      ...extra,
-    ]);
-    console.log(
-      `| ${label}, ${ops} | ${n} | ${f2(fl.ms / 1000)} s (${f0((n * 1000) / fl.ms)} fps) | ${f2(tt.ms / 1000)} s (${f0((n * 1000) / tt.ms)} fps) | ${f2(tt.ms / fl.ms)}× | ${f0(tt.rssMb)} MB |`,
-    );
+    for (const [who, bin] of clis) {
+      rmSync(out, { force: true });
+      const tt = timed(process.execPath, [
+        bin,
+        'video',
+        file,
+        '-o',
+        out,
+        '--ops',
+        ops,
+        '--model',
+        model,
+        '-q',
+        '--overwrite',
+        ...extra,
+      ]);
+      console.log(
+        `| ${label}, ${ops} | ${n} | ${f2(fl.ms / 1000)} s (${f0((n * 1000) / fl.ms)} fps) | ${who}: ${f2(tt.ms / 1000)} s (${f0((n * 1000) / tt.ms)} fps) | ${f2(tt.ms / fl.ms)}× | ${f0(tt.rssMb)} MB |`,
+      );
+    }
   };
   for (const c of clips) row(c.label, c.file, 'colorize', ids.colorize, []);
   row(clips[0].label, clips[0].file, 'restore', ids.restore, []);
