@@ -50,6 +50,8 @@ const f2 = (n: number) => n.toFixed(2);
 
 interface Timed {
   ms: number;
+  /** CPU time (user + system) of the process and its children: steadier than wall time on a shared machine. */
+  cpuMs: number;
   rssMb: number;
   stdout: string;
 }
@@ -57,7 +59,7 @@ interface Timed {
 /** Runs a command to completion; its wall time and peak RSS (GNU time, when present). */
 function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Timed {
   const t0 = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', 'MAXRSS_KB=%M', cmd, ...args], {
+  const r = spawnSync('/usr/bin/time', ['-f', 'MAXRSS_KB=%M CPU_S=%U+%S', cmd, ...args], {
     env: { ...process.env, TINTYPE_MODELS_DIR: models, ...env },
     encoding: 'utf8',
     maxBuffer: 64 * 2 ** 20,
@@ -65,7 +67,9 @@ function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Timed 
   const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed:\n${r.stderr}`);
   const m = /MAXRSS_KB=(\d+)/.exec(r.stderr);
-  return { ms, rssMb: m ? Number(m[1]) / 1024 : NaN, stdout: r.stdout };
+  const c = /CPU_S=([\d.]+)\+([\d.]+)/.exec(r.stderr);
+  const cpuMs = c ? (Number(c[1]) + Number(c[2])) * 1000 : NaN;
+  return { ms, cpuMs, rssMb: m ? Number(m[1]) / 1024 : NaN, stdout: r.stdout };
 }
 
 function ffmpeg(args: string[]): void {
@@ -110,10 +114,11 @@ async function makeScan(src: string, out: string): Promise<void> {
 async function photoFloor(
   files: string[],
   outDir: string,
-): Promise<{ ms: number; decodeMs: number; encodeMs: number }> {
+): Promise<{ ms: number; cpuMs: number; decodeMs: number; encodeMs: number }> {
   mkdirSync(outDir, { recursive: true });
   let decodeMs = 0;
   let encodeMs = 0;
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (const f of files) {
     const a = performance.now();
@@ -128,7 +133,13 @@ async function photoFloor(
     decodeMs += b - a;
     encodeMs += c - b;
   }
-  return { ms: performance.now() - t0, decodeMs: decodeMs / files.length, encodeMs: encodeMs / files.length };
+  const c = process.cpuUsage(c0);
+  return {
+    ms: performance.now() - t0,
+    cpuMs: (c.user + c.system) / 1000,
+    decodeMs: decodeMs / files.length,
+    encodeMs: encodeMs / files.length,
+  };
 }
 
 const machine = `${cpus().length}× ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
@@ -185,7 +196,7 @@ if (only === 'all' || only === 'photos') {
     const t = one.res.timings ?? {};
     const nonModel = one.res.ms - (t.modelsMs ?? 0) - (one.res.inferenceMs ?? 0);
     console.log(
-      `| ${nPhotos} photos, 12 MP JPEG in → JPEG out | sharp decode + encode, one process, one after another: ${f2(floor.ms / 1000)} s | ${label}: \`tintype colorize dir -o out\` ${f2(batch.ms / 1000)} s (peak RSS ${f0(batch.rssMb)} MB) | ${f2(batch.ms / floor.ms)}× |`,
+      `| ${nPhotos} photos, 12 MP JPEG in → JPEG out | sharp decode + encode, one process, one after another: ${f2(floor.ms / 1000)} s (CPU ${f2(floor.cpuMs / 1000)} s) | ${label}: \`tintype colorize dir -o out\` ${f2(batch.ms / 1000)} s (CPU ${f2(batch.cpuMs / 1000)} s, peak RSS ${f0(batch.rssMb)} MB) | ${f2(batch.ms / floor.ms)}× (CPU ${f2(batch.cpuMs / floor.cpuMs)}×) |`,
     );
     console.log(
       `| one 12 MP photo (\`--json\` timings) | read ${f0(single.decodeMs)} ms + write ${f0(single.encodeMs)} ms | ${label}: engine ${f0(one.res.ms)} ms, of which model load ${f0(t.modelsMs ?? 0)} ms and inference ${f0(one.res.inferenceMs ?? 0)} ms: non-model ${f0(nonModel)} ms (whole process ${f0(one.ms)} ms, peak RSS ${f0(one.rssMb)} MB) | ${f2(nonModel / rw)}× |`,
@@ -259,7 +270,7 @@ if (only === 'all' || only === 'film') {
       ).stdout.trim(),
     );
   console.log(
-    `| film (near-zero model) | frames | floor: ffmpeg libx264 -preset medium -crf 18 | Tintype | ratio | Tintype peak RSS |`,
+    `| film (near-zero model) | frames | floor: ffmpeg libx264 -preset medium -crf 18 (CPU) | Tintype | ratio (CPU ratio) | Tintype peak RSS |`,
   );
   console.log(`|---|---|---|---|---|---|`);
   const row = (
@@ -307,7 +318,7 @@ if (only === 'all' || only === 'film') {
         ...extra,
       ]);
       console.log(
-        `| ${label}, ${ops} | ${n} | ${f2(fl.ms / 1000)} s (${f0((n * 1000) / fl.ms)} fps) | ${who}: ${f2(tt.ms / 1000)} s (${f0((n * 1000) / tt.ms)} fps) | ${f2(tt.ms / fl.ms)}× | ${f0(tt.rssMb)} MB |`,
+        `| ${label}, ${ops} | ${n} | ${f2(fl.ms / 1000)} s (${f0((n * 1000) / fl.ms)} fps; CPU ${f2(fl.cpuMs / 1000)} s) | ${who}: ${f2(tt.ms / 1000)} s (${f0((n * 1000) / tt.ms)} fps; CPU ${f2(tt.cpuMs / 1000)} s) | ${f2(tt.ms / fl.ms)}× (CPU ${f2(tt.cpuMs / fl.cpuMs)}×) | ${f0(tt.rssMb)} MB |`,
       );
     }
   };

@@ -252,18 +252,19 @@ export async function runImageCommand(
 
 /**
  * Colorizing infers at a small render size; most of a photo's time is full-resolution decode,
- * chroma merge and encode, which run on one core. Two photos at once keep two cores busy (a batch
- * of four 12 MP photos on 2 cores: 3.0 s with one worker, 2.0 s with two). Restore and upscale
- * spend their time in tiled inference that ONNX Runtime already spreads over every core, and
- * their full-size buffers would double, so they keep one worker.
+ * chroma merge and encode, which run on one core each. So photos go side by side, one worker per
+ * two cores (at least two: on 2 cores a batch of four 12 MP photos took 3.0 s with one worker,
+ * 2.0 s with two), at most 8 (each holds a full-size photo); the inference threads are shared out
+ * among them. Restore and upscale spend their time in tiled inference that ONNX Runtime already
+ * spreads over every core, and their full-size buffers would multiply, so they keep one worker.
  */
-function batchWorkers(ops: readonly OpName[], files: number): number {
+export function batchWorkers(ops: readonly OpName[], files: number, cores = availableParallelism()): number {
   const smallRender = (op: OpName) => {
     const task = operation(op).task;
     return task !== null && TASK_INFO[task].runs === 'render-size';
   };
-  if (files < 2 || !ops.every(smallRender)) return 1;
-  return Math.min(2, files, availableParallelism());
+  if (files < 2 || cores < 2 || !ops.every(smallRender)) return 1;
+  return Math.min(files, 8, Math.max(2, Math.floor(cores / 2)));
 }
 
 export function registerImageCommands(program: Command, setExit: (code: number) => void): void {

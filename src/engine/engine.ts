@@ -8,7 +8,7 @@ import { silentLogger } from './log';
 import type { InferStats } from './model/infer';
 import { SessionCache, type LoadedModel } from './model/session';
 import { ModelRegistry } from './models/registry';
-import { colorizeLuma } from './ops/colorize';
+import { colorizeLuma, predictFromSmall, type Prediction } from './ops/colorize';
 import { opCost } from './ops/cost';
 import { checkOptions } from './ops/options';
 import { operation, orderedOps } from './ops/registry';
@@ -77,7 +77,7 @@ export class Engine {
     options: OpOptions = {},
     onProgress?: (e: ProgressEvent) => void,
     neighbours?: [Raster, Raster],
-    shrunk?: Raster,
+    predicted?: Prediction,
     signal?: AbortSignal,
   ): Promise<RasterResult> {
     const order = orderedOps(ops);
@@ -109,7 +109,7 @@ export class Engine {
         onProgress: (f) => onProgress?.({ fraction: at + span * f, stage: op, ...step }),
         // Only the first op sees the real neighbours and the photo as read: later ones get processed pixels.
         neighbours: i === 0 ? neighbours : undefined,
-        shrunk: i === 0 ? shrunk : undefined,
+        predicted: i === 0 ? predicted : undefined,
         signal,
       });
       base += span;
@@ -175,13 +175,19 @@ export class Engine {
       const warm = Promise.all(order.map((op) => this.model(op, job.options)));
       warm.catch(() => undefined);
       // A colorizer sees the photo at its small render size only: read that straight from the file
-      // (shrink-on-load) while the full-size decode runs, instead of resizing the decoded raster.
+      // (shrink-on-load) and run the model on it while the full-size decode runs; only the merge
+      // waits for the decoded photo. Any failure here falls back to the plain path, which reports it.
       const firstTask = operation(order[0]).task;
-      const shrunk =
+      const earlyStats: InferStats = { ms: 0 };
+      const early =
         firstTask && TASK_INFO[firstTask].runs === 'render-size'
           ? this.registry
               .resolve(firstTask, { id: job.options.models?.[order[0]] })
-              .then((m) => readShrunk(job.input, effectiveRenderSize(m, job.options.renderSize)))
+              .then(async (m) => {
+                const small = await readShrunk(job.input, effectiveRenderSize(m, job.options.renderSize));
+                const model = small && (await this.model(order[0], job.options));
+                return small && model ? predictFromSmall(small, model, earlyStats) : undefined;
+              })
               .catch(() => undefined)
           : undefined;
       onProgress?.({ fraction: 0, stage: 'reading' });
@@ -197,9 +203,11 @@ export class Engine {
         job.options,
         onProgress,
         undefined,
-        await shrunk,
+        await early,
         signal,
       );
+      result.inferenceMs += earlyStats.ms;
+      result.stats.ms += earlyStats.ms;
       const tProcess = performance.now();
       const colorized = order.some((op) => {
         const task = operation(op).task;

@@ -21,10 +21,18 @@ export interface ColorizeOptions {
   renderSize?: number;
   saturation?: number;
   /**
-   * The same picture already at the render size (read shrunk from its file, see readShrunk), to
-   * skip resizing the full-size raster; ignored when it has another size.
+   * The colour already predicted from the same picture at the render size (predictFromSmall on
+   * the photo read shrunk from its file, while the full-size decode ran): only the merge is left.
    */
-  shrunk?: Raster;
+  predicted?: Prediction;
+}
+
+/** The model's colour for a picture: BT.601 analog U,V planes of cw×ch at the model's output size. */
+export interface Prediction {
+  u: Float32Array;
+  v: Float32Array;
+  cw: number;
+  ch: number;
 }
 
 /** The model's colour for a grey render (size×size, 0..1), as BT.601 analog U,V planes cw×ch. */
@@ -33,7 +41,7 @@ async function predictChroma(
   size: number,
   model: LoadedModel,
   stats?: InferStats,
-): Promise<{ u: Float32Array; v: Float32Array; cw: number; ch: number }> {
+): Promise<Prediction> {
   const m = model.manifest;
   const n = size * size;
   const planes = m.input.channels * m.input.frames;
@@ -96,6 +104,30 @@ function account(stats: InferStats | undefined, t0: number, tMerge: number, infe
 }
 
 /**
+ * The model's colour for a picture already at the render size (size×size, any depth, grey or
+ * RGB). Resizing comes first, then the luma: both are linear, and the luma of 80 k pixels costs
+ * nothing.
+ */
+export async function predictFromSmall(
+  small: Raster,
+  model: LoadedModel,
+  stats?: InferStats,
+): Promise<Prediction> {
+  const size = small.width;
+  if (small.height !== size)
+    throw new Error(`internal: a ${small.width}×${small.height} render is not square`);
+  const n = size * size;
+  const inv = 1 / maxValue(small.depth);
+  const greyPlane = new Float32Array(n);
+  const sd = small.data;
+  if (small.channels === 1) for (let i = 0; i < n; i++) greyPlane[i] = sd[i] * inv;
+  else
+    for (let i = 0; i < n; i++)
+      greyPlane[i] = Math.min(1, (KR * sd[i * 3] + KG * sd[i * 3 + 1] + KB * sd[i * 3 + 2]) * inv);
+  return predictChroma(greyPlane, size, model, stats);
+}
+
+/**
  * DeOldify's method: the model sees a small square greyscale render; its colours are scaled back to
  * the original size and only their chroma is kept, on top of the original full-resolution luminance.
  * Sepia or toned prints are greyscaled first, so their tint never leaks into the result.
@@ -109,20 +141,8 @@ export async function colorize(
   const t0 = performance.now();
   const inferBefore = stats?.ms ?? 0;
   const size = effectiveRenderSize(model.manifest, opts.renderSize);
-  // Resize first, then take the luma: both are linear, and the luma of 80 k pixels costs nothing.
-  const small =
-    opts.shrunk && opts.shrunk.width === size && opts.shrunk.height === size
-      ? opts.shrunk
-      : await resizeRaster(raster, size, size, 'cubic');
-  const n = size * size;
-  const inv = 1 / maxValue(small.depth);
-  const greyPlane = new Float32Array(n);
-  const sd = small.data;
-  if (small.channels === 1) for (let i = 0; i < n; i++) greyPlane[i] = sd[i] * inv;
-  else
-    for (let i = 0; i < n; i++)
-      greyPlane[i] = Math.min(1, (KR * sd[i * 3] + KG * sd[i * 3 + 1] + KB * sd[i * 3 + 2]) * inv);
-  const { u, v, cw, ch } = await predictChroma(greyPlane, size, model, stats);
+  const { u, v, cw, ch } =
+    opts.predicted ?? (await predictFromSmall(await resizeRaster(raster, size, size, 'cubic'), model, stats));
   const tMerge = performance.now();
   const merged = mergeLumaChroma(raster, u, v, cw, ch, opts.saturation ?? 1, raster.depth);
   account(stats, t0, tMerge, inferBefore);
@@ -136,7 +156,7 @@ export async function colorize(
 export async function colorizeLuma(
   frame: LumaFrame,
   model: LoadedModel,
-  opts: Omit<ColorizeOptions, 'shrunk'> = {},
+  opts: Omit<ColorizeOptions, 'predicted'> = {},
   stats?: InferStats,
 ): Promise<ChromaPlanes> {
   const t0 = performance.now();

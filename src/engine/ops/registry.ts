@@ -12,7 +12,7 @@ import type { InferStats } from '../model/infer';
 import type { LoadedModel } from '../model/session';
 import type { Raster } from '../types';
 import { resizeRaster } from '../image/resize';
-import { colorize } from './colorize';
+import { colorize, type Prediction } from './colorize';
 import { runTiled } from './tiled';
 
 /** What an operation's code is handed for one picture. */
@@ -26,8 +26,8 @@ export interface OpContext {
   onProgress: (fraction: number) => void;
   /** The previous and next frames of a film, for multi-frame models; only the chain's first op gets them. */
   neighbours?: [Raster, Raster];
-  /** The photo already at the render size (read shrunk from its file); only the first op gets it. */
-  shrunk?: Raster;
+  /** The colour already predicted from the photo read shrunk from its file; only the first op gets it. */
+  predicted?: Prediction;
   /** Stops the work between tiles with a CANCELLED error. */
   signal?: AbortSignal;
 }
@@ -60,7 +60,7 @@ const RUN_BY_KIND: Record<'tiled' | 'render-size', OpRun> = {
     colorize(
       raster,
       ctx.model!,
-      { renderSize: ctx.options.renderSize, saturation: ctx.options.saturation, shrunk: ctx.shrunk },
+      { renderSize: ctx.options.renderSize, saturation: ctx.options.saturation, predicted: ctx.predicted },
       ctx.stats,
     ),
 };
