@@ -65,7 +65,7 @@ export function encodePlan(s: EncodeSettings, l: FrameLayout): EncodePlan {
         args: [
           ...yuv(pixFmt),
           '-c:v',
-          'libx264',
+          s.format.encoder,
           '-preset',
           s.preset ?? 'medium',
           '-crf',
@@ -85,7 +85,7 @@ export function encodePlan(s: EncodeSettings, l: FrameLayout): EncodePlan {
         args: [
           ...yuv(pixFmt),
           '-c:v',
-          'libx265',
+          s.format.encoder,
           '-preset',
           s.preset ?? 'medium',
           '-crf',
@@ -109,7 +109,7 @@ export function encodePlan(s: EncodeSettings, l: FrameLayout): EncodePlan {
           '-vf',
           `setsar=${formatRational(s.sar)},format=${pixFmt}`,
           '-c:v',
-          'ffv1',
+          s.format.encoder,
           '-level',
           '3',
           '-g',
@@ -128,7 +128,7 @@ export function encodePlan(s: EncodeSettings, l: FrameLayout): EncodePlan {
         args: [
           ...yuv(pixFmt),
           '-c:v',
-          'prores_ks',
+          s.format.encoder,
           '-profile:v',
           '3',
           '-vendor',
@@ -155,8 +155,11 @@ export function encodePlan(s: EncodeSettings, l: FrameLayout): EncodePlan {
               ? 'rgb48be'
               : 'rgb48le'
             : 'rgb24';
-      const codec =
-        s.format.format === 'png' ? ['-c:v', 'png'] : ['-c:v', 'tiff', '-compression_algo', 'deflate'];
+      const codec = [
+        '-c:v',
+        s.format.encoder,
+        ...(s.format.encoder === 'tiff' ? ['-compression_algo', 'deflate'] : []),
+      ];
       return { pixFmt, args: ['-vf', `format=${pixFmt}`, ...codec], notes };
     }
   }

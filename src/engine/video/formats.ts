@@ -13,6 +13,8 @@ export interface FormatSpec {
   /** Segment and output file extension (without dot); for sequences, each frame's. */
   ext: string;
   container?: Container;
+  /** The ffmpeg encoder that writes it (the render checks the ffmpeg found has it). */
+  encoder: string;
   /** What the user sees in results and docs. */
   label: string;
   /** Can the container carry a display rotation? If not, frames are turned upright before processing. */
@@ -25,6 +27,7 @@ export const FORMATS: Record<VideoFormat, FormatSpec> = {
     kind: 'video',
     ext: 'mp4',
     container: 'mp4',
+    encoder: 'libx264',
     label: 'H.264 (libx264) in MP4',
     keepsRotation: true,
   },
@@ -33,6 +36,7 @@ export const FORMATS: Record<VideoFormat, FormatSpec> = {
     kind: 'video',
     ext: 'mp4',
     container: 'mp4',
+    encoder: 'libx265',
     label: 'H.265 (libx265) in MP4',
     keepsRotation: true,
   },
@@ -41,6 +45,7 @@ export const FORMATS: Record<VideoFormat, FormatSpec> = {
     kind: 'video',
     ext: 'mkv',
     container: 'matroska',
+    encoder: 'ffv1',
     label: 'FFV1 lossless in Matroska',
     keepsRotation: false,
   },
@@ -49,15 +54,31 @@ export const FORMATS: Record<VideoFormat, FormatSpec> = {
     kind: 'video',
     ext: 'mov',
     container: 'mov',
+    encoder: 'prores_ks',
     label: 'ProRes 422 HQ (prores_ks) in QuickTime',
     keepsRotation: true,
   },
-  png: { format: 'png', kind: 'sequence', ext: 'png', label: 'PNG sequence', keepsRotation: false },
-  tif: { format: 'tif', kind: 'sequence', ext: 'tif', label: 'TIFF sequence', keepsRotation: false },
+  png: {
+    format: 'png',
+    kind: 'sequence',
+    ext: 'png',
+    encoder: 'png',
+    label: 'PNG sequence',
+    keepsRotation: false,
+  },
+  tif: {
+    format: 'tif',
+    kind: 'sequence',
+    ext: 'tif',
+    encoder: 'tiff',
+    label: 'TIFF sequence',
+    keepsRotation: false,
+  },
   'tiff-stack': {
     format: 'tiff-stack',
     kind: 'stack',
     ext: 'tif',
+    encoder: 'tiff',
     label: 'multi-page TIFF',
     keepsRotation: false,
   },

@@ -1,9 +1,8 @@
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { Raster } from '../types';
-import { runCommand } from './child';
 import type { FrameStream } from './decoder';
-import { errorMessage, VideoError } from '../errors';
+import { errorMessage, VideoError, type VideoErrorCode } from '../errors';
 import {
   ffmpegCapabilities,
   resolveFfmpeg,
@@ -12,27 +11,19 @@ import {
 } from './ffmpeg-binaries';
 import { ChromaSmoother, FlickerMeter, type ChromaSmoothingOptions, type FlickerStats } from './flicker';
 import { formatFor, type FormatSpec } from './formats';
-import { openEncoder, type EncodeSettings, type FrameSink } from './encoder';
+import type { EncodeSettings } from './encoder';
 import { isImageSequenceInput, isTiffInput, openImageSequence, openTiffStack } from './image-source';
-import {
-  clearWorkDir,
-  fingerprintOf,
-  JOURNAL_NAME,
-  LOCK_NAME,
-  lockWorkDir,
-  readJournal,
-  removeWorkDir,
-  syncPath,
-  writeJournal,
-  type Journal,
-  type SegmentRecord,
-} from './journal';
+import { lockWorkDir, removeWorkDir, writeJournal } from './journal';
 import { joinSequence, joinTiffStack, joinVideo, type StreamReport } from './join';
-import { checkRaster, layoutOf, toDepth, withChroma, type FrameLayout } from './pixels';
-import { formatRational, parseRational, toNumber, type Rational } from './rational';
+import { toDepth, type FrameLayout } from './pixels';
+import { checkRenderOptions, pathsFor, planRender } from './plan';
+import { pumpFrames } from './pump';
+import { formatRational, parseRational, type Rational } from './rational';
+import { SegmentWriter } from './segments';
 import type { FrameSource } from './source';
 import { openVideoSource } from './video-source';
-import { SlidingWindow, type FrameWindow, type VideoProcessor } from './window';
+import type { VideoProcessor } from './window';
+import { reconcileWorkDir, segmentPath } from './work-folder';
 
 export interface RenderVideoOptions {
   input: string;
@@ -128,17 +119,7 @@ export interface VideoResult {
   workDir: string;
 }
 
-interface Item {
-  index: number;
-  frame?: Raster;
-  window?: FrameWindow;
-}
-
 const DEFAULT_FPS: Rational = { num: 24, den: 1 };
-
-function seq(n: number): string {
-  return String(n).padStart(6, '0');
-}
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(
@@ -153,26 +134,6 @@ async function nonEmptyDir(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** Where the result goes, and where its segments wait until the join. */
-interface Paths {
-  output: string;
-  /** Sequences: folder and file pattern. */
-  outDir?: string;
-  pattern?: string;
-  workDir: string;
-}
-
-function pathsFor(output: string, format: FormatSpec): Paths {
-  const abs = resolve(output);
-  if (format.kind === 'sequence') {
-    const hasPattern = /%0?\d*d/.test(basename(abs));
-    const outDir = hasPattern ? dirname(abs) : abs;
-    const pattern = hasPattern ? basename(abs) : `frame_%06d.${format.ext}`;
-    return { output: outDir, outDir, pattern, workDir: `${outDir}.tintype-work` };
-  }
-  return { output: abs, workDir: `${abs}.tintype-work` };
 }
 
 async function openSource(
@@ -200,32 +161,6 @@ async function openSource(
   });
 }
 
-/** ffprobe's packet count for a finished segment file; frames are packets for every codec we write. */
-async function countPackets(ffprobe: string, file: string): Promise<number> {
-  const r = await runCommand(ffprobe, [
-    '-v',
-    'error',
-    '-select_streams',
-    'v:0',
-    '-count_packets',
-    '-show_entries',
-    'stream=nb_read_packets',
-    '-of',
-    'csv=p=0',
-    file,
-  ]);
-  const n = Number(r.stdout.trim().split(/[\s,]+/)[0]);
-  return r.code === 0 && Number.isFinite(n) ? n : -1;
-}
-
-async function countFiles(dir: string): Promise<number> {
-  try {
-    return (await readdir(dir)).filter((n) => !n.startsWith('.')).length;
-  } catch {
-    return -1;
-  }
-}
-
 class Rate {
   private readonly samples: { t: number; frames: number }[] = [];
   add(frames: number): void {
@@ -244,7 +179,8 @@ class Rate {
 /**
  * Renders a film (or an image stack) through `processor` into `output`, in segments that survive a
  * kill. Frames go decoder → processor → encoder over pipes with bounded queues; nothing but the
- * encoded segments touches the disk.
+ * encoded segments touches the disk. The steps: plan (plan.ts), lock and reconcile the work folder
+ * (work-folder.ts), pump frames (pump.ts) into segments (segments.ts), join.
  */
 export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
   const started = Date.now();
@@ -259,32 +195,16 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
   const input = resolve(o.input);
   const format = formatFor(o.output, o.format);
   const paths = pathsFor(o.output, format);
-  if (input === paths.output)
-    throw new VideoError(`${o.output}: the output would overwrite the input`, 'BAD_ARGUMENT', o.output);
-  if (o.crf !== undefined && !(o.crf >= 0 && o.crf <= 51))
-    throw new VideoError(`--crf ${o.crf}: use 0..51`, 'BAD_ARGUMENT');
-  if (o.start !== undefined && !(o.start >= 0))
-    throw new VideoError(`--start ${o.start}: use a time in seconds ≥ 0`, 'BAD_ARGUMENT');
-  if (o.duration !== undefined && !(o.duration > 0))
-    throw new VideoError(`--duration ${o.duration}: use seconds > 0`, 'BAD_ARGUMENT');
+  checkRenderOptions(o, paths);
 
   const bins =
     'ffmpeg' in (o.ffmpeg ?? {}) && 'ffprobe' in (o.ffmpeg ?? {})
       ? (o.ffmpeg as FfmpegBinaries)
       : await resolveFfmpeg(o.ffmpeg as ResolveFfmpegOptions);
   const caps = await ffmpegCapabilities(bins.ffmpeg);
-  const encoderName = {
-    mp4: 'libx264',
-    h265: 'libx265',
-    mkv: 'ffv1',
-    mov: 'prores_ks',
-    png: 'png',
-    tif: 'tiff',
-    'tiff-stack': 'tiff',
-  }[format.format];
-  if (!caps.encoders.has(encoderName)) {
+  if (!caps.encoders.has(format.encoder)) {
     throw new VideoError(
-      `${bins.ffmpeg} has no ${encoderName} encoder, needed for ${format.label}; pick another --format or another ffmpeg`,
+      `${bins.ffmpeg} has no ${format.encoder} encoder, needed for ${format.label}; pick another --format or another ffmpeg`,
       'FFMPEG_NOT_FOUND',
       bins.ffmpeg,
     );
@@ -307,51 +227,8 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
   const source = await openSource(bins, input, format, o, queueFrames, lumaProcessor !== undefined);
   const luma = lumaProcessor && source.yuv ? { process: lumaProcessor, ...source.yuv } : undefined;
   for (const n of source.notes) note(n);
-  const fpsNum = toNumber(source.fps);
-
-  // The frame range: the whole source, or a preview window.
-  const rangeStart = Math.round((o.start ?? 0) * fpsNum);
-  if (source.frameCount !== undefined && source.frameCountExact && rangeStart >= source.frameCount) {
-    throw new VideoError(
-      `${o.input}: --start ${o.start} s is past the end (${source.frameCount} frames)`,
-      'BAD_ARGUMENT',
-      o.input,
-    );
-  }
-  let rangeEnd: number | undefined =
-    o.duration !== undefined ? rangeStart + Math.max(1, Math.round(o.duration * fpsNum)) : undefined;
-  if (rangeEnd !== undefined && source.frameCount !== undefined && source.frameCountExact)
-    rangeEnd = Math.min(rangeEnd, source.frameCount);
-  // Where the source should run out: the preview's end, or the end of the film (an estimate when inexact).
-  const expectedEnd =
-    rangeEnd !== undefined && source.frameCount !== undefined
-      ? Math.min(rangeEnd, source.frameCount)
-      : (rangeEnd ?? source.frameCount);
-  const framesTotal = expectedEnd !== undefined ? expectedEnd - rangeStart : undefined;
-  const segmentFrames = Math.max(1, o.segmentFrames ?? Math.round((o.segmentSeconds ?? 10) * fpsNum));
-  const smoothing = o.smoothChroma ? (o.smoothChroma === true ? {} : o.smoothChroma) : undefined;
-
-  // Everything that changes the pixels or the timing of the output; resume refuses a mismatch.
-  const settings: Record<string, unknown> = {
-    input,
-    format: format.format,
-    processor: o.processorKey,
-    windowFrames: o.processor.frames,
-    // Only what the chosen encoder uses: a preset does not change an FFV1 file.
-    crf: format.format === 'mp4' || format.format === 'h265' ? (o.crf ?? null) : null,
-    preset: format.format === 'mp4' || format.format === 'h265' ? (o.preset ?? null) : null,
-    bitDepth: format.kind !== 'video' ? (o.bitDepth ?? null) : null,
-    rangeStart,
-    rangeEnd: rangeEnd ?? null,
-    fps: formatRational(source.fps),
-    cfr: o.forceCfr ?? false,
-    smoothing: smoothing ?? null,
-    segmentFrames,
-    rotationApplied: source.rotationApplied,
-    // The YUV path's pixels differ from the RGB path's by rounding: do not mix them in one film.
-    ...(luma ? { yuvPath: true } : {}),
-  };
-  const fingerprint = fingerprintOf(settings);
+  const plan = planRender({ ...o, windowFrames: o.processor.frames, yuvPath: !!luma }, format, source);
+  const { fpsNum, rangeStart, rangeEnd, expectedEnd, framesTotal, smoothing } = plan;
   const inputStat = await source.identity();
 
   // Output and work folder checks happen before any work, so a mistake costs nothing.
@@ -375,93 +252,14 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
   }
 
   async function locked(): Promise<VideoResult> {
-    let journal = await readJournal(paths.workDir).catch(async (err: unknown) => {
-      if (o.restart) return undefined;
-      throw err;
+    const J = await reconcileWorkDir(paths, format, plan, {
+      resume: o.resume,
+      restart: o.restart,
+      ffprobe: bins.ffprobe,
+      input: { path: input, size: inputStat.size, mtimeMs: inputStat.mtimeMs },
+      note,
     });
-    if (journal && o.restart) {
-      await clearWorkDir(paths.workDir);
-      journal = undefined;
-    }
-    if (!journal) {
-      // A work folder without a journal holds no committed segment: nothing to lose.
-      await clearWorkDir(paths.workDir);
-    }
-    if (journal && !o.resume) {
-      const done = journal.segments.reduce((s, g) => s + g.frames, 0);
-      throw new VideoError(
-        `${paths.workDir}: an unfinished render of this output is there (${journal.segments.length} segments, ${done} frames done): pass --resume to continue it or --restart to discard it`,
-        'WORK_EXISTS',
-        paths.workDir,
-      );
-    }
-    if (journal) {
-      const changed: string[] = [];
-      if (journal.fingerprint !== fingerprint) {
-        for (const k of Object.keys(settings)) {
-          if (JSON.stringify(settings[k]) !== JSON.stringify(journal.settings[k])) changed.push(k);
-        }
-      }
-      if (journal.input.size !== inputStat.size || Math.abs(journal.input.mtimeMs - inputStat.mtimeMs) > 1)
-        changed.push('input file');
-      if (changed.length) {
-        throw new VideoError(
-          `${paths.workDir}: the unfinished render used different ${changed.join(', ')}; resume with the same settings, or pass --restart`,
-          'JOURNAL_MISMATCH',
-          paths.workDir,
-        );
-      }
-    } else {
-      if (o.resume) note('nothing to resume: starting from the first frame');
-      journal = {
-        version: 1,
-        input: { path: input, size: inputStat.size, mtimeMs: inputStat.mtimeMs },
-        output: paths.output,
-        format: format.format,
-        fingerprint,
-        settings,
-        segmentFrames,
-        segments: [],
-        complete: false,
-        updated: new Date().toISOString(),
-      };
-    }
-    await mkdir(paths.workDir, { recursive: true });
-    const J: Journal = journal;
-
-    // Resume: keep the longest prefix of segments that are really there and complete.
-    const segPath = (s: SegmentRecord | number, part = false): string => {
-      const index = typeof s === 'number' ? s : s.index;
-      const name = `seg-${seq(index)}${part ? '.part' : ''}${format.kind === 'video' ? `.${format.ext}` : ''}`;
-      return join(paths.workDir, name);
-    };
-    const verifySegment = async (s: SegmentRecord): Promise<boolean> => {
-      const p = segPath(s);
-      const n = format.kind === 'video' ? await countPackets(bins.ffprobe, p) : await countFiles(p);
-      return n === s.frames;
-    };
-    const kept: SegmentRecord[] = [];
-    for (const s of J.segments) {
-      if (
-        s.index !== kept.length ||
-        s.firstFrame !== kept.reduce((a, g) => a + g.frames, 0) ||
-        !(await verifySegment(s))
-      ) {
-        note(`segment ${s.index} is missing or incomplete: it and the ones after it are rendered again`);
-        break;
-      }
-      kept.push(s);
-    }
-    if (kept.length !== J.segments.length) {
-      J.segments = kept;
-      J.complete = false;
-    }
-    // Anything in the work folder that the journal does not list (a segment in flight at the kill) goes.
-    const listed = new Set([JOURNAL_NAME, LOCK_NAME, ...J.segments.map((s) => basename(segPath(s)))]);
-    for (const name of await readdir(paths.workDir)) {
-      if (!listed.has(name)) await rm(join(paths.workDir, name), { recursive: true, force: true });
-    }
-    await writeJournal(paths.workDir, J);
+    const segPath = (s: Parameters<typeof segmentPath>[2]) => segmentPath(paths.workDir, format, s);
 
     const resumedFrames = J.segments.reduce((a, s) => a + s.frames, 0);
     const resumeFrame = rangeStart + resumedFrames;
@@ -470,7 +268,6 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
 
     let framesDone = resumedFrames;
     let processorMs = 0;
-    let outLayout: FrameLayout | undefined;
     const rate = new Rate();
     rate.add(0);
     let framesThisRun = 0;
@@ -492,11 +289,8 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
         resumedFrames,
       });
     };
-    const failure = (
-      message: string,
-      code: ConstructorParameters<typeof VideoError>[1],
-      cause?: unknown,
-    ): VideoError =>
+    /** A failure that says how far the render got and what was kept. */
+    const failure = (message: string, code: VideoErrorCode, cause?: unknown): VideoError =>
       new VideoError(
         `${message} (${framesDone}${framesTotal !== undefined ? ` of ${framesTotal}` : ''} frames done; ${J.segments.length} finished segments kept in ${paths.workDir}${J.segments.length ? ', continue with --resume' : ''})`,
         code,
@@ -521,6 +315,18 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
       movieTimescaleOption: caps.movieTimescaleOption,
       bitDepth: o.bitDepth,
     });
+    const writer = new SegmentWriter({
+      paths,
+      format,
+      journal: J,
+      segmentFrames: plan.segmentFrames,
+      ffmpeg: bins.ffmpeg,
+      ffprobe: bins.ffprobe,
+      encodeSettings,
+      note,
+      signal,
+      onCommit: () => progress('rendering', true),
+    });
 
     const meter = o.measureFlicker ? new FlickerMeter() : undefined;
     if (!J.complete) {
@@ -532,176 +338,39 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
       const decodeFrom = Math.max(0, processFrom - context);
       const emitEnd = rangeEnd ?? Number.POSITIVE_INFINITY;
       const decodeCount = rangeEnd !== undefined ? rangeEnd + context - decodeFrom : undefined;
-      const smoother = smoothing ? new ChromaSmoother(smoothing) : undefined;
 
       let stream: FrameStream | undefined;
-      let segment: { record: SegmentRecord; sink: FrameSink; path: string } | undefined;
       let nextOut = resumeFrame;
+      const emit = async (index: number, raster: Raster): Promise<void> => {
+        if (index < resumeFrame) return; // smoothing warm-up only
+        if (index !== nextOut) throw new Error(`internal: frame ${index} arrived, ${nextOut} expected`);
+        nextOut += 1;
+        if (o.bitDepth && format.kind !== 'video') raster = toDepth(raster, o.bitDepth);
+        meter?.add(raster);
+        await writer.write(index - rangeStart, raster);
+        framesDone += 1;
+        framesThisRun += 1;
+        rate.add(framesThisRun);
+        if (writer.full) await writer.commit();
+        progress('rendering');
+      };
       try {
         if (signal?.aborted) throw failure('cancelled', 'CANCELLED');
         stream = await source.open(decodeFrom, decodeCount, signal);
-        const s = stream;
-        const window =
-          o.processor.frames === 3 ? new SlidingWindow(decodeFrom, processFrom, emitEnd) : undefined;
-        let decodeIndex = decodeFrom;
-        const items = async function* (): AsyncGenerator<Item> {
-          for (;;) {
-            const f = await s.next();
-            if (!f) break;
-            const index = decodeIndex++;
-            if (window) for (const w of window.push(f)) yield { index: w.index, window: w };
-            else if (index >= processFrom && index < emitEnd) yield { index, frame: f };
-          }
-          if (window) for (const w of window.end()) yield { index: w.index, window: w };
-        };
-
-        const commitSegment = async (): Promise<void> => {
-          const seg = segment;
-          if (!seg) return;
-          segment = undefined;
-          await seg.sink.finish();
-          const finalPath = segPath(seg.record);
-          const actual =
-            format.kind === 'video' ? await countPackets(bins.ffprobe, seg.path) : await countFiles(seg.path);
-          if (actual !== seg.record.frames) {
-            throw new VideoError(
-              `${seg.path}: segment holds ${actual} frames, ${seg.record.frames} were written`,
-              'ENCODE_FAILED',
-              seg.path,
-            );
-          }
-          await syncPath(seg.path);
-          await rename(seg.path, finalPath);
-          J.segments.push(seg.record);
-          await writeJournal(paths.workDir, J);
-          progress('rendering', true);
-        };
-
-        const emit = async (index: number, raster: Raster): Promise<void> => {
-          if (index < resumeFrame) return; // smoothing warm-up only
-          if (index !== nextOut) throw new Error(`internal: frame ${index} arrived, ${nextOut} expected`);
-          nextOut += 1;
-          if (o.bitDepth && format.kind !== 'video') raster = toDepth(raster, o.bitDepth);
-          meter?.add(raster);
-          const rel = index - rangeStart;
-          if (!segment) {
-            const segIndex = Math.floor(rel / segmentFrames);
-            const record: SegmentRecord = {
-              index: segIndex,
-              firstFrame: rel,
-              frames: 0,
-              name: basename(segPath(segIndex)),
-            };
-            const path = segPath(segIndex, true);
-            await rm(path, { recursive: true, force: true });
-            const layout = layoutOf(raster);
-            outLayout ??= layout;
-            let target: { path: string; startNumber?: number };
-            if (format.kind === 'video') target = { path };
-            else {
-              await mkdir(path, { recursive: true });
-              target = {
-                path: join(
-                  path,
-                  format.kind === 'stack' ? `page_%06d.${format.ext}` : (paths.pattern as string),
-                ),
-                startNumber: rel + 1,
-              };
-            }
-            const sink = openEncoder(bins.ffmpeg, encodeSettings(), layout, target, signal);
-            for (const n of sink.notes) note(n);
-            segment = { record, sink, path };
-          }
-          await segment.sink.write(raster);
-          segment.record.frames += 1;
-          framesDone += 1;
-          framesThisRun += 1;
-          rate.add(framesThisRun);
-          if (segment.record.frames === segmentFrames) await commitSegment();
-          progress('rendering');
-        };
-
-        const lumaBatch = async (frames: Raster[]): Promise<Raster[]> => {
-          const l = luma!;
-          const planes = await l.process(
-            frames.map((f) => ({
-              width: f.width,
-              height: f.height,
-              luma: (f.data as Uint8Array).subarray(0, f.width * f.height),
-              matrix: l.matrix,
-              range: l.range,
-            })),
-          );
-          if (!Array.isArray(planes) || planes.length !== frames.length)
-            throw new Error(
-              `the processor returned ${Array.isArray(planes) ? planes.length : 'no'} chroma planes for a batch of ${frames.length}`,
-            );
-          return frames.map((f, i) => withChroma(f, planes[i]));
-        };
-
-        const run = async (batch: Item[]): Promise<Raster[]> => {
-          const t0 = Date.now();
-          const out =
-            o.processor.frames === 3
-              ? await o.processor.process(batch.map((b) => b.window as FrameWindow))
-              : luma
-                ? await lumaBatch(batch.map((b) => b.frame as Raster))
-                : await o.processor.process(batch.map((b) => b.frame as Raster));
-          processorMs += Date.now() - t0;
-          if (!Array.isArray(out) || out.length !== batch.length) {
-            throw new Error(
-              `the processor returned ${Array.isArray(out) ? out.length : 'no'} frames for a batch of ${batch.length}`,
-            );
-          }
-          return out;
-        };
-
-        const it = items();
-        const pending: { batch: Item[]; result: Promise<Raster[]> }[] = [];
-        let exhausted = false;
-        for (;;) {
-          while (!exhausted && pending.length < inFlight) {
-            const batch: Item[] = [];
-            while (batch.length < batchSize) {
-              if (signal?.aborted) throw failure('cancelled', 'CANCELLED');
-              const r = await it.next();
-              if (r.done) {
-                exhausted = true;
-                break;
-              }
-              batch.push(r.value);
-            }
-            if (batch.length) {
-              const result = run(batch);
-              result.catch(() => undefined); // awaited in order below
-              pending.push({ batch, result });
-            }
-          }
-          const head = pending.shift();
-          if (!head) break;
-          let outs: Raster[];
-          try {
-            outs = await head.result;
-          } catch (err) {
-            throw failure(
-              `processing frame ${head.batch[0].index + 1} failed: ${errorMessage(err)}`,
-              'PROCESS_FAILED',
-              err,
-            );
-          }
-          for (let i = 0; i < outs.length; i++) {
-            if (signal?.aborted) throw failure('cancelled', 'CANCELLED');
-            const idx = head.batch[i].index;
-            let r = outs[i];
-            try {
-              checkRaster(r, `processed frame ${idx + 1}`);
-            } catch (err) {
-              throw failure(errorMessage(err), 'PROCESS_FAILED', err);
-            }
-            if (smoother) r = smoother.apply(r);
-            await emit(idx, r);
-          }
-        }
+        processorMs = await pumpFrames({
+          stream,
+          processor: o.processor,
+          decodeFrom,
+          processFrom,
+          emitEnd,
+          batchSize,
+          inFlight,
+          smoother: smoothing ? new ChromaSmoother(smoothing) : undefined,
+          luma,
+          signal,
+          emit,
+          failure,
+        });
 
         // The source has ended. A short file is an error unless the caller accepts damage.
         if (signal?.aborted) throw failure('cancelled', 'CANCELLED');
@@ -719,14 +388,11 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
           throw failure(`${o.input}: no frames could be decoded`, 'DECODE_FAILED');
         if (expectedEnd !== undefined && produced < expectedEnd)
           note(`input ended after ${produced - rangeStart} of ${expectedEnd - rangeStart} expected frames`);
-        await commitSegment();
+        await writer.commit();
         J.complete = true;
         await writeJournal(paths.workDir, J);
       } catch (err) {
-        if (segment) {
-          await segment.sink.abort().catch(() => undefined);
-          await rm(segment.path, { recursive: true, force: true }).catch(() => undefined);
-        }
+        await writer.abort();
         if (err instanceof VideoError && err.progress) throw err;
         if (signal?.aborted) throw failure('cancelled', 'CANCELLED', err);
         if (err instanceof VideoError) {
@@ -740,7 +406,6 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
 
     // Join.
     progress('joining', true);
-    const segments = J.segments.map((s) => segPath(s));
     const frames = J.segments.reduce((a, s) => a + s.frames, 0);
     if (frames === 0) throw failure('nothing was rendered', 'DECODE_FAILED');
     let streams: StreamReport = { audio: [], subtitles: [], notes: [] };
@@ -768,11 +433,12 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
           signal,
         });
       } else if (format.kind === 'sequence') {
-        await joinSequence(segments, paths.output);
+        await joinSequence(J.segments.map(segPath), paths.output);
       } else {
         const pages: string[] = [];
-        for (const dir of segments) for (const n of (await readdir(dir)).sort()) pages.push(join(dir, n));
-        const layout = outLayout ?? (await pageLayout(pages[0]));
+        for (const s of J.segments)
+          for (const n of (await readdir(segPath(s))).sort()) pages.push(join(segPath(s), n));
+        const layout = writer.layout ?? (await pageLayout(pages[0]));
         await joinTiffStack(pages, paths.output, { ...layout, depth: o.bitDepth ?? layout.depth });
       }
     } catch (err) {
@@ -787,7 +453,7 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
     progress('done', true);
 
     const elapsedMs = Date.now() - started;
-    const first = outLayout ?? source.layout;
+    const first = writer.layout ?? source.layout;
     return {
       input: o.input,
       output: paths.output,
