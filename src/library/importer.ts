@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { errorMessage, tempPathFor, type Logger } from '../engine/index';
 import type { ImportReport } from '../shared/api';
 import type { LibraryLayout } from './layout';
-import { hashFile, makeImageViews, makeVideoViews, probeMedia, type Probe } from './probe';
+import { hashFile, makeImageViews, makeVideoViews, probeImport, type Probe } from './probe';
 import { scanPaths } from './scan';
 import type { Store } from './store';
 
@@ -44,7 +44,7 @@ export async function importPaths(
       let probe: Probe | null = null;
       let problem: string | null = null;
       try {
-        probe = await probeMedia(path, media);
+        probe = await probeImport(path, media);
         if (probe.kind === 'video')
           await makeVideoViews(path, probe, layout.abs(viewRel), layout.abs(thumbRel));
         else await makeImageViews(path, probe, layout.abs(viewRel), layout.abs(thumbRel));

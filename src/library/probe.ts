@@ -35,8 +35,8 @@ const DEPTHS: Record<string, number> = {
   double: 64,
 };
 
-/** Reads only headers: fast, and it tells a multi-page TIFF (a stack) from a photo. */
-export async function probeMedia(path: string, media: MediaClass): Promise<Probe> {
+/** What an imported file is (photo, stack or film) and its size, from its headers only: fast. (The engine's probeMedia is ffprobe's full view of a film.) */
+export async function probeImport(path: string, media: MediaClass): Promise<Probe> {
   if (media === 'video') {
     const v = await probeVideo(path);
     return {
@@ -156,6 +156,6 @@ export async function makeRenderView(
 
 /** A display copy of a rendered film: one frame, as for the original. */
 export async function makeVideoRenderView(src: string, out: string): Promise<void> {
-  const probe = await probeMedia(src, 'video');
+  const probe = await probeImport(src, 'video');
   await makeVideoViews(src, probe, out, renderThumbPath(out));
 }

@@ -496,5 +496,5 @@ export const isMethod = (m: unknown): m is Method => typeof m === 'string' && Ob
 /** Methods only the desktop shell can answer (they need native UI). */
 export const DESKTOP_ONLY: readonly Method[] = ['dialog.openFiles', 'dialog.openFolder', 'shell.reveal'];
 
-export type { ApiResult, ApiError, ApiEvent, MenuAction, TintypeBridge } from './bridge';
-export { IPC_INVOKE, IPC_EVENT, MEDIA_SCHEME } from './bridge';
+// The transport (channel names, the result envelope, events) lives in ./bridge, which imports the
+// types it carries from here: one direction only, so neither file depends on the other's imports.

@@ -3,7 +3,7 @@ import type { Batch, Job, ModelProgress, Settings } from './api';
 /**
  * The zod-free half of the contract: what the sandboxed preload needs (channel names, the shape of
  * window.tintype). The preload may import nothing but 'electron' at run time, so this file holds only
- * constants and types.
+ * constants and types. The data types it carries (jobs, settings...) are owned by ./api.
  */
 
 /** Every call answers with this envelope; errors are data, never a thrown IPC exception. */

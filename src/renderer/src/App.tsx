@@ -21,7 +21,7 @@ import { AssetView } from './components/AssetView';
 import { BatchModal } from './components/BatchModal';
 import { ExportModal } from './components/ExportModal';
 import { IconMoon, IconQueue, IconSettings, IconSidebar, IconSun } from './components/icons';
-import { ImportModal } from './components/ImportModal';
+import { ImportPhotosModal } from './components/ImportPhotosModal';
 import { ModelsModal } from './components/ModelsModal';
 import { LibraryView } from './components/LibraryView';
 import { ProjectList } from './components/ProjectList';
@@ -274,7 +274,7 @@ export function App() {
         </div>
       </AppShell.Main>
 
-      <ImportModal
+      <ImportPhotosModal
         opened={importOpen}
         onClose={() => setImportOpen(false)}
         projectId={projectId}

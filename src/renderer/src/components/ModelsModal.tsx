@@ -5,7 +5,7 @@ import { TASK_INFO } from '../../../shared/ops';
 import { useApi, useApiEvent } from '../api/context';
 import { formatBytes, formatDuration } from '../format';
 import { useRemote } from '../state/remote';
-import { ImportOnnxModal } from './ImportOnnxModal';
+import { ImportModelModal } from './ImportModelModal';
 
 /** The model manager: what is installed, what the catalog offers, downloads with progress. */
 export function ModelsModal(props: { opened: boolean; onClose: () => void }) {
@@ -204,7 +204,7 @@ export function ModelsModal(props: { opened: boolean; onClose: () => void }) {
           )}
         </Stack>
       </Modal>
-      <ImportOnnxModal
+      <ImportModelModal
         opened={props.opened && importing}
         onClose={() => setImporting(false)}
         onImported={(row) => {

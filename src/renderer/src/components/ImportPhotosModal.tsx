@@ -7,7 +7,7 @@ import { useApi } from '../api/context';
  * Import files or whole folders (recursively: photos, scans, TIFF stacks, films). The desktop app has
  * native dialogs; in a browser the paths on the server's machine are typed in.
  */
-export function ImportModal(props: {
+export function ImportPhotosModal(props: {
   opened: boolean;
   onClose: () => void;
   projectId: number | null;

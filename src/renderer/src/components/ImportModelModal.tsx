@@ -85,7 +85,7 @@ function Section(props: { legend: string; doubt?: boolean; children: ReactNode }
  * The custom model wizard: the backend runs the chosen .onnx to propose a manifest, the user checks
  * and edits it, and the import tests the file against the edited manifest before copying it in.
  */
-export function ImportOnnxModal(props: {
+export function ImportModelModal(props: {
   opened: boolean;
   onClose: () => void;
   onImported: (row: ModelRow) => void;
