@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -278,6 +278,14 @@ describe('library: batch, queue and export', () => {
     expect(second.files[0].path).toBe(join(folder, 'old-tintype-2.jpg'));
     const bad = await svc.exportRenders({ renderIds: [render.id], folder, format: 'mp4', overwrite: false });
     expect(bad.errors[0].error).toBe('old.jpg is an image: export it as jpg, png or tif');
+    // A folder under a file: said in words, naming the file (not "ENOTDIR").
+    writeFileSync(join(dir, 'not-a-folder'), 'x');
+    const under = join(dir, 'not-a-folder', 'sub');
+    const err = await svc
+      .exportRenders({ renderIds: [render.id], folder: under, format: 'jpg', overwrite: false })
+      .catch((e: unknown) => e as Error);
+    const errorText = (e: unknown) => (e instanceof Error ? e.message : JSON.stringify(e));
+    expect(errorText(err)).toContain(`${join(dir, 'not-a-folder')} is a file, not a folder`);
   });
 
   it('stops a running render within moments of cancel, saying "canceling" meanwhile, and keeps no output', async () => {

@@ -1,7 +1,7 @@
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import sharp from 'sharp';
-import { commitTemp, errorMessage, tempPathFor } from '../engine/index';
+import { commitTemp, errorMessage, ioProblem, tempPathFor } from '../engine/index';
 import type { ExportFormat } from '../shared/api';
 import type { VideoRenderer } from './engine';
 import type { LibraryLayout } from './layout';
@@ -82,7 +82,11 @@ export async function exportRenders(
     files: [] as { renderId: number; path: string }[],
     errors: [] as { renderId: number; error: string }[],
   };
-  await mkdir(req.folder, { recursive: true });
+  await mkdir(req.folder, { recursive: true }).catch((err: unknown) => {
+    throw new Error(
+      `cannot export to ${req.folder}: ${ioProblem(err, join(req.folder, 'x')) ?? errorMessage(err)}`,
+    );
+  });
   for (const renderId of req.renderIds) {
     try {
       const render = deps.store.renderRow(renderId);
@@ -127,7 +131,12 @@ export async function exportRenders(
       }
       out.files.push({ renderId, path });
     } catch (err) {
-      out.errors.push({ renderId, error: errorMessage(err) });
+      const where = (err as NodeJS.ErrnoException).path ?? req.folder;
+      const words = ioProblem(err, where);
+      out.errors.push({
+        renderId,
+        error: words ? `cannot export to ${req.folder}: ${words}` : errorMessage(err),
+      });
     }
   }
   return out;

@@ -1,6 +1,6 @@
 import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { errorMessage, tempPathFor, type Logger } from '../engine/index';
+import { errorMessage, ioProblem, tempPathFor, type Logger } from '../engine/index';
 import type { ImportReport } from '../shared/api';
 import type { LibraryLayout } from './layout';
 import { hashFile, makeImageViews, makeVideoViews, probeImport, type Probe } from './probe';
@@ -64,7 +64,9 @@ export async function importPaths(
           await rename(tmp, dest);
         } catch (err) {
           await rm(tmp, { force: true });
-          throw new Error(`${path}: cannot copy into the library: ${errorMessage(err)}`);
+          throw new Error(
+            `${path}: cannot copy into the library: ${ioProblem(err, dest) ?? errorMessage(err)}`,
+          );
         }
         stored = rel;
       }
