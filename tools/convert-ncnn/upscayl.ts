@@ -59,6 +59,8 @@ export interface ChildRun {
   wallMs: number;
   /** Peak resident memory of the child, from /proc (Linux; null elsewhere). */
   peakRssBytes: number | null;
+  /** CPU seconds (user + system) the child used, from /proc (Linux; null elsewhere): less at the mercy of other load than wall time. */
+  cpuSeconds: number | null;
   stdout: string;
   stderr: string;
 }
@@ -81,15 +83,21 @@ export function runMeasured(
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     let peak: number | null = null;
+    let cpu: number | null = null;
     const sample = () => {
       try {
         const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
         if (m) peak = Math.max(peak ?? 0, Number(m[1]) * 1024);
+        // utime and stime are fields 14 and 15 of /proc/PID/stat, in clock ticks (100 per second on Linux).
+        const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        cpu = (Number(f[11]) + Number(f[12])) / 100;
       } catch {
         // not Linux, or the process is gone
       }
     };
     const timer = setInterval(sample, 50);
+    sample();
     child.on('error', (err) => {
       clearInterval(timer);
       reject(err);
@@ -99,7 +107,7 @@ export function runMeasured(
       const wallMs = performance.now() - t0;
       if (code !== 0)
         reject(new Error(`${cmd} exited with ${signal ?? code}: ${(stderr || stdout).trim().slice(-2000)}`));
-      else resolve({ wallMs, peakRssBytes: peak, stdout, stderr });
+      else resolve({ wallMs, peakRssBytes: peak, cpuSeconds: cpu, stdout, stderr });
     });
   });
 }
