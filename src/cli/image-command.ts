@@ -25,16 +25,7 @@ import {
 } from '../engine/index';
 import { renderFactorOf } from '../shared/manifest';
 import { collectInputs, planOutputs } from './files';
-import {
-  collect,
-  intOption,
-  opNames,
-  opsHelp,
-  parseOps,
-  renderSizeOption,
-  saturationOption,
-  scaleOption,
-} from './options';
+import { addOpOptions, collect, intOption, opNames, opsHelp, parseOps } from './options';
 import { ProgressBar } from './progress';
 
 export interface ImageCommandOptions {
@@ -59,17 +50,11 @@ export interface ImageCommandOptions {
 
 /** Options shared by every image command. */
 export function addImageOptions(cmd: Command): Command {
-  return cmd
-    .option('-o, --output <path>', 'output file (one input) or folder')
-    .option('-r, --recursive', 'include images in subfolders')
-    .option('--model <id>', 'model to use (repeatable: one per operation)', collect)
-    .option(
-      '--render-size <px>',
-      'colorize render size, 224–360 for DeOldify-style models (render_factor = size/16)',
-      renderSizeOption(),
-    )
-    .option('--scale <n>', 'upscale factor', scaleOption())
-    .option('--saturation <x>', 'colorize chroma strength, 1 = as predicted', saturationOption())
+  return addOpOptions(
+    cmd
+      .option('-o, --output <path>', 'output file (one input) or folder')
+      .option('-r, --recursive', 'include images in subfolders'),
+  )
     .addOption(
       new Option('--ep <provider>', 'execution provider')
         .choices(['auto', 'cpu', 'cuda', 'dml', 'coreml'])

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import {
   operations,
   RENDER_SIZE_LIMITS,
@@ -47,6 +47,19 @@ export const renderSizeOption = () =>
 export const scaleOption = () => intOption('scale', SCALE_LIMITS.min, SCALE_LIMITS.max);
 export const saturationOption = () =>
   numberOption('saturation', SATURATION_LIMITS.min, SATURATION_LIMITS.max);
+
+/** The options of the operations (models, render size, scale, saturation): the same for photos and films. */
+export function addOpOptions(cmd: Command): Command {
+  return cmd
+    .option('--model <id>', 'model to use (repeatable: one per operation)', collect)
+    .option(
+      '--render-size <px>',
+      'colorize render size, 224–360 for DeOldify-style models (render_factor = size/16)',
+      renderSizeOption(),
+    )
+    .option('--scale <n>', 'upscale factor', scaleOption())
+    .option('--saturation <x>', 'colorize chroma strength, 1 = as predicted', saturationOption());
+}
 
 /** Repeatable option: each use adds one value. */
 export const collect = (v: string, prev: string[] = []): string[] => [...prev, v];

@@ -17,15 +17,7 @@ import {
   VideoError,
   VIDEO_FORMATS,
 } from '../engine/index';
-import {
-  collect,
-  numberOption,
-  opsHelp,
-  parseOps,
-  renderSizeOption,
-  saturationOption,
-  scaleOption,
-} from './options';
+import { addOpOptions, collect, numberOption, opsHelp, parseOps } from './options';
 import { formatSeconds, ProgressBar } from './progress';
 
 /**
@@ -171,26 +163,20 @@ async function runVideoCommand(input: string, o: VideoCommandOptions): Promise<v
 }
 
 export function registerVideoCommand(program: Command): void {
-  program
-    .command('video')
-    .description('colorize, restore or upscale a film (or a microscopy stack) frame by frame; resumable')
-    .argument(
-      '<input>',
-      'video file, multi-page TIFF, folder of numbered images or a pattern like frames/f_%04d.tif',
-    )
-    .requiredOption(
-      '-o, --output <path>',
-      'output file (.mp4 .mkv .mov .tif), or a folder / %d pattern for png/tif frames',
-    )
-    .option('--ops <list>', opsHelp(), parseOps, ['colorize'] as OpName[])
-    .option('--model <id>', 'model to use (repeatable: one per operation)', collect)
-    .option(
-      '--render-size <px>',
-      'colorize render size (DeOldify render_factor = size/16)',
-      renderSizeOption(),
-    )
-    .option('--scale <n>', 'upscale factor', scaleOption())
-    .option('--saturation <x>', 'colorize chroma strength, 1 = as predicted', saturationOption())
+  addOpOptions(
+    program
+      .command('video')
+      .description('colorize, restore or upscale a film (or a microscopy stack) frame by frame; resumable')
+      .argument(
+        '<input>',
+        'video file, multi-page TIFF, folder of numbered images or a pattern like frames/f_%04d.tif',
+      )
+      .requiredOption(
+        '-o, --output <path>',
+        'output file (.mp4 .mkv .mov .tif), or a folder / %d pattern for png/tif frames',
+      )
+      .option('--ops <list>', opsHelp(), parseOps, ['colorize'] as OpName[]),
+  )
     .addOption(
       new Option('--format <fmt>', 'output format (default: from the output name)').choices([
         ...VIDEO_FORMATS,
