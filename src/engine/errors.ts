@@ -41,6 +41,7 @@ export type VideoErrorCode =
   | 'PROCESS_FAILED'
   | 'SEEK_FAILED'
   | 'JOIN_FAILED'
+  | 'OUTPUT_UNWRITABLE'
   | 'CANCELLED';
 
 export type { CatalogErrorCode };

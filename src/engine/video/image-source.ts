@@ -3,6 +3,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import type { Raster } from '../types';
 import { errorMessage, VideoError } from '../errors';
+import { DECODE_FAIL_ON } from '../image/io';
 import type { FrameLayout } from './pixels';
 import type { Rational } from './rational';
 import { fileIdentity, streamFrom, type FrameSource } from './source';
@@ -86,7 +87,7 @@ async function layoutOfImage(file: string, page: number): Promise<FrameLayout> {
 /** One page or file as a Raster in `layout`; any mismatch names the file and page. */
 export async function readImageFrame(file: string, page: number, layout: FrameLayout): Promise<Raster> {
   const where = page > 0 ? `${file} (page ${page + 1})` : file;
-  let img = sharp(file, { page, limitInputPixels: false });
+  let img = sharp(file, { page, limitInputPixels: false, failOn: DECODE_FAIL_ON });
   const meta = await img.metadata().catch((err: unknown) => {
     throw new VideoError(`${where}: not a readable image (${errorMessage(err)})`, 'DECODE_FAILED', file);
   });
@@ -103,7 +104,11 @@ export async function readImageFrame(file: string, page: number, layout: FrameLa
       .raw({ depth: layout.depth === 16 ? 'ushort' : 'uchar' })
       .toBuffer({ resolveWithObject: true });
   } catch (err) {
-    throw new VideoError(`${where}: cannot decode (${errorMessage(err)})`, 'DECODE_FAILED', file);
+    throw new VideoError(
+      `${where}: image data is damaged or truncated (${errorMessage(err).split('\n')[0]})`,
+      'DECODE_FAILED',
+      file,
+    );
   }
   if (
     out.info.width !== layout.width ||

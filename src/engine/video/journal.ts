@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
-import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { access, constants, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
-import { errorMessage, VideoError } from '../errors';
+import { errorMessage, ioProblem, VideoError } from '../errors';
+import { MAX_NAME_BYTES } from '../fs/atomic';
 
 const SegmentSchema = z.object({
   index: z.number().int().nonnegative(),
@@ -78,7 +80,7 @@ export async function readJournal(workDir: string): Promise<Journal | undefined>
     return JournalSchema.parse(JSON.parse(text));
   } catch (err) {
     throw new VideoError(
-      `${path}: unreadable resume journal (${errorMessage(err)}); delete ${workDir} to start over`,
+      `${path}: unreadable resume journal (${errorMessage(err)}); pass --restart (or delete ${workDir}) to start over`,
       'JOURNAL_MISMATCH',
       path,
     );
@@ -133,4 +135,70 @@ export async function clearWorkDir(workDir: string): Promise<void> {
   for (const name of await readdir(workDir).catch(() => [] as string[])) {
     if (name !== LOCK_NAME) await rm(join(workDir, name), { recursive: true, force: true });
   }
+}
+
+const WORK_SUFFIX = '.tintype-work';
+
+/**
+ * The work folder beside an output: `<output>.tintype-work`, or, when that name would pass the
+ * file system's 255 bytes (the output's own name is legal), a shortened name made unique by a hash
+ * of the full one, so a resume finds the same folder again.
+ */
+export function workDirFor(output: string): string {
+  const name = basename(output);
+  if (Buffer.byteLength(name + WORK_SUFFIX) <= MAX_NAME_BYTES) return output + WORK_SUFFIX;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 12);
+  let prefix = '';
+  for (const ch of name) {
+    if (Buffer.byteLength(`${prefix}${ch}~${hash}${WORK_SUFFIX}`) > MAX_NAME_BYTES) break;
+    prefix += ch;
+  }
+  return join(dirname(output), `${prefix}~${hash}${WORK_SUFFIX}`);
+}
+
+/** Creates the work folder; a failure says why in words (a read-only folder, a file in the way). */
+export async function makeWorkDir(workDir: string, output: string): Promise<void> {
+  try {
+    await mkdir(workDir, { recursive: true });
+  } catch (err) {
+    // mkdir -p reports ENOENT for a folder it may not write in: ask the folder itself why.
+    const parent = dirname(workDir);
+    const why = existsSync(parent)
+      ? await access(parent, constants.W_OK).then(
+          () => err,
+          (e: unknown) => e,
+        )
+      : err;
+    throw new VideoError(
+      `${output}: cannot write here: ${ioProblem(why, workDir) ?? errorMessage(err)}`,
+      'OUTPUT_UNWRITABLE',
+      output,
+      undefined,
+      { cause: err },
+    );
+  }
+}
+
+/**
+ * After a failed run: only finished segments (those the journal lists) stay, for --resume; a .part
+ * segment or anything else half-written goes. With no finished segment the whole folder goes, so
+ * the next run starts clean instead of being refused. Returns whether anything was kept. Call it
+ * while holding the lock; `removeEmpty` runs after the lock is released.
+ */
+export async function tidyFailedWorkDir(
+  workDir: string,
+): Promise<{ kept: number; removeEmpty: () => Promise<void> }> {
+  const journal = await readJournal(workDir).catch(() => undefined);
+  const segments = journal?.segments ?? [];
+  const keep = new Set([JOURNAL_NAME, LOCK_NAME, ...segments.map((s) => s.name)]);
+  for (const name of await readdir(workDir).catch(() => [] as string[])) {
+    if (!keep.has(name) || name.includes('.part'))
+      await rm(join(workDir, name), { recursive: true, force: true }).catch(() => undefined);
+  }
+  return {
+    kept: segments.length,
+    removeEmpty: async () => {
+      if (segments.length === 0) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+    },
+  };
 }

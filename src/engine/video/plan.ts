@@ -4,6 +4,7 @@ import type { ChromaSmoothingOptions } from './flicker';
 import type { FormatSpec } from './formats';
 import { fingerprintOf } from './journal';
 import { formatRational, toNumber, type Rational } from './rational';
+import { workDirFor } from './journal';
 
 /**
  * The pure part of a film render: what the options ask for, checked, and what follows from them and
@@ -45,9 +46,9 @@ export function pathsFor(output: string, format: FormatSpec): Paths {
     const hasPattern = /%0?\d*d/.test(basename(abs));
     const outDir = hasPattern ? dirname(abs) : abs;
     const pattern = hasPattern ? basename(abs) : `frame_%06d.${format.ext}`;
-    return { output: outDir, outDir, pattern, workDir: `${outDir}.tintype-work` };
+    return { output: outDir, outDir, pattern, workDir: workDirFor(outDir) };
   }
-  return { output: abs, workDir: `${abs}.tintype-work` };
+  return { output: abs, workDir: workDirFor(abs) };
 }
 
 /** Checks what can be checked before anything is opened: a mistake costs nothing. */

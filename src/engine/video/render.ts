@@ -1,8 +1,9 @@
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Raster } from '../types';
 import type { FrameStream } from './decoder';
-import { errorMessage, VideoError, type VideoErrorCode } from '../errors';
+import { errorMessage, ioProblem, VideoError, type VideoErrorCode } from '../errors';
+import { removeStaleTemps } from '../fs/atomic';
 import {
   ffmpegCapabilities,
   resolveFfmpeg,
@@ -13,7 +14,7 @@ import { ChromaSmoother, FlickerMeter, type ChromaSmoothingOptions, type Flicker
 import { formatFor, type FormatSpec } from './formats';
 import type { EncodeSettings } from './encoder';
 import { isImageSequenceInput, isTiffInput, openImageSequence, openTiffStack } from './image-source';
-import { lockWorkDir, removeWorkDir, writeJournal } from './journal';
+import { lockWorkDir, makeWorkDir, removeWorkDir, tidyFailedWorkDir, writeJournal } from './journal';
 import { joinSequence, joinTiffStack, joinVideo, type StreamReport } from './join';
 import { toDepth, type FrameLayout } from './pixels';
 import { checkRenderOptions, pathsFor, planRender } from './plan';
@@ -243,12 +244,21 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
   }
   // One render per output at a time: a second one (the app and the CLI on the same file) would
   // interleave segments. A lock left by a killed process (its pid is gone) is taken over.
-  await mkdir(paths.workDir, { recursive: true });
+  await makeWorkDir(paths.workDir, paths.output);
   const lock = await lockWorkDir(paths.workDir);
+  // A join killed by kill -9 or a power cut left its temp file beside the output.
+  if (format.kind !== 'sequence') await removeStaleTemps([paths.output]);
+  let tidied: Awaited<ReturnType<typeof tidyFailedWorkDir>> | undefined;
   try {
     return await locked();
+  } catch (err) {
+    // A failure never blocks the next run: half-written files go, and with no finished segment the
+    // work folder too (its journal would make the next run ask for --resume or --restart).
+    tidied = await tidyFailedWorkDir(paths.workDir);
+    throw err;
   } finally {
     await lock.release();
+    await tidied?.removeEmpty();
   }
 
   async function locked(): Promise<VideoResult> {
@@ -292,7 +302,7 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
     /** A failure that says how far the render got and what was kept. */
     const failure = (message: string, code: VideoErrorCode, cause?: unknown): VideoError =>
       new VideoError(
-        `${message} (${framesDone}${framesTotal !== undefined ? ` of ${framesTotal}` : ''} frames done; ${J.segments.length} finished segments kept in ${paths.workDir}${J.segments.length ? ', continue with --resume' : ''})`,
+        `${message} (${framesDone}${framesTotal !== undefined ? ` of ${framesTotal}` : ''} frames done; ${J.segments.length ? `${J.segments.length} finished segments kept in ${paths.workDir}, continue with --resume` : 'no finished segment, nothing kept'})`,
         code,
         o.input,
         { framesDone, framesTotal, segmentsKept: J.segments.length, workDir: paths.workDir },
@@ -398,7 +408,7 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
         if (err instanceof VideoError) {
           throw failure(err.message, err.code, err);
         }
-        throw failure(errorMessage(err), 'PROCESS_FAILED', err);
+        throw failure(inWords(err), 'PROCESS_FAILED', err);
       } finally {
         await stream?.close();
       }
@@ -444,7 +454,7 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
     } catch (err) {
       if (err instanceof VideoError && err.code === 'CANCELLED') throw err;
       if (signal?.aborted) throw failure('cancelled while joining', 'CANCELLED', err);
-      throw failure(errorMessage(err), err instanceof VideoError ? err.code : 'JOIN_FAILED', err);
+      throw failure(inWords(err), err instanceof VideoError ? err.code : 'JOIN_FAILED', err);
     }
     for (const n of streams.notes) note(n);
     if (source.media && format.kind !== 'video' && source.media.audio.length)
@@ -478,6 +488,12 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
       workDir: paths.workDir,
     };
   }
+}
+
+/** A file-system error (a journal or segment write: ENOSPC, EROFS…) in words, naming its path. */
+function inWords(err: unknown): string {
+  const path = (err as NodeJS.ErrnoException).path;
+  return (path ? ioProblem(err, path) : undefined) ?? errorMessage(err);
 }
 
 /** The layout of a page written by an earlier run (when this run rendered nothing itself). */

@@ -77,19 +77,25 @@ export class SegmentWriter {
     const seg = this.current;
     if (!seg) return;
     this.current = undefined;
-    await seg.sink.finish();
     const { paths, format, journal } = this.d;
     const finalPath = segmentPath(paths.workDir, format, seg.record);
-    const actual = await framesIn(this.d.ffprobe, format, seg.path);
-    if (actual !== seg.record.frames) {
-      throw new VideoError(
-        `${seg.path}: segment holds ${actual} frames, ${seg.record.frames} were written`,
-        'ENCODE_FAILED',
-        seg.path,
-      );
+    try {
+      await seg.sink.finish();
+      const actual = await framesIn(this.d.ffprobe, format, seg.path);
+      if (actual !== seg.record.frames) {
+        throw new VideoError(
+          `${seg.path}: segment holds ${actual} frames, ${seg.record.frames} were written`,
+          'ENCODE_FAILED',
+          seg.path,
+        );
+      }
+      await syncPath(seg.path);
+      await rename(seg.path, finalPath);
+    } catch (err) {
+      // A segment that did not make it (a full disk while finishing it) is not left as a .part.
+      await rm(seg.path, { recursive: true, force: true }).catch(() => undefined);
+      throw err;
     }
-    await syncPath(seg.path);
-    await rename(seg.path, finalPath);
     journal.segments.push(seg.record);
     await writeJournal(paths.workDir, journal);
     this.d.onCommit?.();
