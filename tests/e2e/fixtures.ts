@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { GraphBuilder } from '../../tools/onnx/builder';
 import { installColorizer, installModel, RGB_01 } from '../helpers/models';
@@ -192,4 +194,46 @@ export async function startServer(opts: {
         child.kill('SIGTERM');
       }),
   };
+}
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: string[]; html?: string; failureSummary?: string }[];
+}
+
+/**
+ * Runs axe-core (WCAG 2 A and AA rules) over the page as it is now and returns the serious and
+ * critical violations. axe is evaluated through the debugging protocol, which the page's CSP does
+ * not govern, so the app runs under its real CSP while audited.
+ */
+export async function auditA11y(page: Page): Promise<AxeViolation[]> {
+  const source = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  await page.evaluate(source);
+  const result = (await page.evaluate(() =>
+    (
+      window as unknown as {
+        axe: { run: (ctx: Document, o: unknown) => Promise<{ violations: AxeViolation[] }> };
+      }
+    ).axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }),
+  )) as { violations: AxeViolation[] };
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => ({
+      ...v,
+      nodes: v.nodes
+        .slice(0, 5)
+        .map((n) => ({ target: n.target, html: n.html?.slice(0, 160), failureSummary: n.failureSummary })),
+    }));
+}
+
+/** A readable one-line-per-node summary of violations, for an assertion message. */
+export function describeViolations(vs: AxeViolation[]): string[] {
+  return vs.flatMap((v) =>
+    v.nodes.map(
+      (n) =>
+        `${v.id} (${v.impact}): ${n.target.join(' ')} ${n.html ?? ''} — ${(n.failureSummary ?? v.help).replace(/\s+/g, ' ').slice(0, 160)}`,
+    ),
+  );
 }

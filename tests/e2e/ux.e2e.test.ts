@@ -5,6 +5,8 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { writePhoto } from '../library-helpers';
 import {
+  auditA11y,
+  describeViolations,
   CHROMIUM,
   CHROMIUM_ARGS,
   installSlowModel,
@@ -332,6 +334,63 @@ describe.skipIf(!haveChromium)('the app as people use it', () => {
     await page.getByTestId('zoom-fit').click();
     await expect.poll(() => page.getByTestId('after-image').getAttribute('src')).toContain('/media/render/');
     await page.keyboard.press('Escape');
+  });
+
+  it('passes an accessibility audit (axe-core, WCAG 2 AA) with no serious violations', async () => {
+    await page.keyboard.press('Escape');
+    const found: string[] = [];
+    const audit = async (where: string) => {
+      for (const line of describeViolations(await auditA11y(page))) found.push(`${where}: ${line}`);
+    };
+    await expect.poll(() => page.getByTestId('library-view').count()).toBe(1);
+    if ((await page.getByTestId('queue-panel').count()) === 0) await page.getByTestId('queue-toggle').click();
+    await audit('library');
+    await shot('11-library-light');
+    // Projects open from the keyboard.
+    await page.locator('[data-testid="project-item"][data-name="Album one"]').focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByTestId('project-title').textContent()).toBe('Album one');
+    await page.locator('[data-testid="project-item"][data-name="Album two"]').focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByTestId('project-title').textContent()).toBe('Album two');
+    await expect.poll(() => page.getByTestId('asset-card').count()).toBe(5);
+    // Photo cards open from the keyboard.
+    await page
+      .locator('[data-testid="asset-card"][data-name="street.jpg"] [data-testid="asset-open"]')
+      .focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByTestId('asset-title').textContent()).toBe('street.jpg');
+    await audit('item view');
+    await page.getByText('Side by side').click();
+    await audit('side by side');
+    await page.keyboard.press('Escape');
+    await page.getByTestId('import-button').click();
+    await page.getByRole('dialog').last().waitFor({ state: 'visible' });
+    await page.waitForTimeout(400); // the opening transition
+    await audit('import dialog');
+    await page.keyboard.press('Escape');
+    await page.getByTestId('batch-button').click();
+    await page.getByRole('dialog').last().waitFor({ state: 'visible' });
+    await page.waitForTimeout(400); // the opening transition
+    await audit('batch dialog');
+    await page.keyboard.press('Escape');
+    await page.getByTestId('settings-button').click();
+    await page.getByRole('dialog').last().waitFor({ state: 'visible' });
+    await page.waitForTimeout(400); // the opening transition
+    await audit('settings');
+    await page.keyboard.press('Escape');
+    await page.getByTestId('models-button').click();
+    await expect.poll(() => page.getByTestId('model-row').count()).toBeGreaterThan(0);
+    await page.getByRole('dialog').last().waitFor({ state: 'visible' });
+    await page.waitForTimeout(400); // the opening transition
+    await audit('models');
+    await page.keyboard.press('Escape');
+    await page.getByTestId('theme-toggle').click();
+    await page.waitForTimeout(400);
+    await audit('dark theme');
+    await shot('11-dark');
+    await page.getByTestId('theme-toggle').click();
+    expect(found).toEqual([]);
   });
 
   it('gives way to a newer preview while one computes, and says "computing…" meanwhile', async () => {

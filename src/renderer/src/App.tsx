@@ -153,11 +153,7 @@ export function App() {
             </Tooltip>
             <img src="./tintype.svg" alt="" width={22} height={22} />
             <Title order={4}>Tintype</Title>
-            {info.data?.mode === 'server' && (
-              <Badge variant="light" size="xs">
-                browser
-              </Badge>
-            )}
+            {info.data?.mode === 'server' && <Badge variant="light">browser</Badge>}
           </Group>
           <Group gap={4} wrap="nowrap">
             <Tooltip label="Light / dark (Ctrl+Shift+L)">

@@ -69,7 +69,7 @@ function AssetCard({
       {/* The card opens from the keyboard too (Enter/Space); Ctrl/Shift+click selects. The checkbox
           sits beside this button, not inside it, so no control is nested in another. */}
       <UnstyledButton
-        aria-label={`Open ${asset.name}`}
+        title={`Open ${asset.name}`}
         data-testid="asset-open"
         onClick={(e) => (e.ctrlKey || e.metaKey || e.shiftKey ? onToggle(e.shiftKey) : onOpen())}
         style={{ display: 'block', width: '100%', cursor: 'pointer', borderRadius: 6 }}
@@ -88,7 +88,7 @@ function AssetCard({
           {thumb ? (
             <img
               src={api.mediaUrl(thumb)}
-              alt={asset.name}
+              alt=""
               loading="lazy"
               style={{ width: '100%', height: '100%', objectFit: 'contain' }}
               draggable={false}

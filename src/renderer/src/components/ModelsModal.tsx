@@ -110,6 +110,7 @@ export function ModelsModal(props: { opened: boolean; onClose: () => void }) {
                       {m.installing && m.progress && (
                         <Stack gap={2} mt={4}>
                           <Progress
+                            aria-label={`Installing ${m.name}`}
                             size="sm"
                             value={
                               m.progress.totalBytes
@@ -158,9 +159,7 @@ export function ModelsModal(props: { opened: boolean; onClose: () => void }) {
                     <Table.Td>
                       <Group gap={4} justify="flex-end" wrap="nowrap">
                         {m.installed && (
-                          <Badge size="xs" variant="outline">
-                            {m.origin === 'bundled' ? 'built in' : 'installed'}
-                          </Badge>
+                          <Badge variant="outline">{m.origin === 'bundled' ? 'built in' : 'installed'}</Badge>
                         )}
                         {!m.installed && !m.installing && (
                           <Button

@@ -97,6 +97,8 @@ export function ProjectList(props: {
         {props.projects.map((p) => (
           <Group key={p.id} gap={0} wrap="nowrap">
             <NavLink
+              component="button"
+              aria-current={p.id === props.current ? 'page' : undefined}
               active={p.id === props.current}
               label={p.name}
               description={`${plural(p.assetCount, 'item')} · ${p.renderedCount} rendered`}

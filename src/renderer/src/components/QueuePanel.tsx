@@ -76,7 +76,12 @@ function JobRow({ job }: { job: Job }) {
       </Group>
       {job.status === 'running' && (
         <>
-          <Progress value={job.progress * 100} size="sm" animated={!job.canceling} />
+          <Progress
+            value={job.progress * 100}
+            size="sm"
+            animated={!job.canceling}
+            aria-label={`${job.assetName}: ${Math.round(job.progress * 100)}%`}
+          />
           <Text size="xs" c="dimmed" data-testid="job-progress">
             {job.canceling
               ? 'canceling… stopping at the next tile or frame'
@@ -142,9 +147,21 @@ function BatchCard({ batch, jobs }: { batch: Batch; jobs: Job[] }) {
           ) : null}
         </Group>
         <Progress.Root size="md">
-          <Progress.Section value={(batch.done / Math.max(1, batch.total)) * 100} color="green" />
-          <Progress.Section value={(batch.failed / Math.max(1, batch.total)) * 100} color="red" />
-          <Progress.Section value={(batch.canceled / Math.max(1, batch.total)) * 100} color="gray" />
+          <Progress.Section
+            value={(batch.done / Math.max(1, batch.total)) * 100}
+            color="green"
+            aria-label={`${batch.done} of ${batch.total} done`}
+          />
+          <Progress.Section
+            value={(batch.failed / Math.max(1, batch.total)) * 100}
+            color="red"
+            aria-label={`${batch.failed} of ${batch.total} failed`}
+          />
+          <Progress.Section
+            value={(batch.canceled / Math.max(1, batch.total)) * 100}
+            color="gray"
+            aria-label={`${batch.canceled} of ${batch.total} canceled`}
+          />
         </Progress.Root>
         <Text size="xs" c="dimmed" data-testid="batch-summary">
           {finished}/{batch.total} · {batch.done} done{batch.failed ? ` · ${batch.failed} failed` : ''}
