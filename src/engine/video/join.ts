@@ -8,6 +8,7 @@ import { audioCopyable, subtitlePlan, type FormatSpec } from './formats';
 import { syncPath } from './journal';
 import type { MediaInfo } from './probe';
 import { timescaleFor } from './encoder';
+import type { FrameLayout } from './pixels';
 import type { Rational } from './rational';
 
 export interface StreamReport {
@@ -229,4 +230,42 @@ export async function joinTiffStack(
       { cause: err },
     );
   }
+}
+
+/** Joins a render's finished segments into its output, whatever the format's kind. */
+export async function joinSegments(
+  o: JoinVideoOptions & {
+    /** Empty a sequence's folder first (when overwriting) so no stale frames stay; files are replaced by the final rename. */
+    clearSequence: boolean;
+    /** The output's frame layout when this run wrote frames (else read from the first page). */
+    layout?: FrameLayout;
+    bitDepth?: 8 | 16;
+  },
+): Promise<StreamReport> {
+  if (o.format.kind === 'video') return joinVideo(o);
+  const none: StreamReport = { audio: [], subtitles: [], notes: [] };
+  if (o.format.kind === 'sequence') {
+    if (o.clearSequence) await rm(o.output, { recursive: true, force: true });
+    await joinSequence(
+      o.segments.map((s) => s.path),
+      o.output,
+    );
+    return none;
+  }
+  const pages: string[] = [];
+  for (const s of o.segments) for (const n of (await readdir(s.path)).sort()) pages.push(join(s.path, n));
+  const layout = o.layout ?? (await pageLayout(pages[0]));
+  await joinTiffStack(pages, o.output, { ...layout, depth: o.bitDepth ?? layout.depth });
+  return none;
+}
+
+/** The layout of a page written by an earlier run (when this run rendered nothing itself). */
+async function pageLayout(file: string): Promise<FrameLayout> {
+  const m = await sharp(file).metadata();
+  return {
+    width: m.width ?? 0,
+    height: m.height ?? 0,
+    channels: (m.channels ?? 3) >= 3 ? 3 : 1,
+    depth: m.depth === 'ushort' ? 16 : 8,
+  };
 }

@@ -1,5 +1,5 @@
-import { readdir, rm, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { readdir, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Raster } from '../types';
 import type { FrameStream } from './decoder';
 import { errorMessage, ioProblem, VideoError, type VideoErrorCode } from '../errors';
@@ -15,8 +15,8 @@ import { formatFor, type FormatSpec } from './formats';
 import type { EncodeSettings } from './encoder';
 import { isImageSequenceInput, isTiffInput, openImageSequence, openTiffStack } from './image-source';
 import { lockWorkDir, makeWorkDir, removeWorkDir, tidyFailedWorkDir, writeJournal } from './journal';
-import { joinSequence, joinTiffStack, joinVideo, type StreamReport } from './join';
-import { toDepth, type FrameLayout } from './pixels';
+import { joinSegments, type StreamReport } from './join';
+import { toDepth } from './pixels';
 import { checkRenderOptions, pathsFor, planRender } from './plan';
 import { pumpFrames } from './pump';
 import { formatRational, parseRational, type Rational } from './rational';
@@ -418,39 +418,28 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
     progress('joining', true);
     const frames = J.segments.reduce((a, s) => a + s.frames, 0);
     if (frames === 0) throw failure('nothing was rendered', 'DECODE_FAILED');
-    let streams: StreamReport = { audio: [], subtitles: [], notes: [] };
+    let streams: StreamReport;
     const rotation = source.media?.video?.rotation ?? 0;
     try {
-      // Files are replaced by the final rename; a frame folder is emptied first so no stale frames stay.
-      if (o.overwrite && outputTaken && format.kind === 'sequence')
-        await rm(paths.output, { recursive: true, force: true });
-      if (format.kind === 'video') {
-        const range =
+      streams = await joinSegments({
+        ffmpeg: bins.ffmpeg,
+        format,
+        segments: J.segments.map((s) => ({ path: segPath(s), frames: s.frames })),
+        workDir: paths.workDir,
+        output: paths.output,
+        fps: source.fps,
+        source: source.media,
+        range:
           o.start !== undefined || o.duration !== undefined
             ? { start: rangeStart / fpsNum, duration: frames / fpsNum }
-            : undefined;
-        streams = await joinVideo({
-          ffmpeg: bins.ffmpeg,
-          format,
-          segments: J.segments.map((s) => ({ path: segPath(s), frames: s.frames })),
-          workDir: paths.workDir,
-          output: paths.output,
-          fps: source.fps,
-          source: source.media,
-          range,
-          rotation: source.rotationApplied ? 0 : rotation,
-          displayRotationOption: caps.displayRotationOption,
-          signal,
-        });
-      } else if (format.kind === 'sequence') {
-        await joinSequence(J.segments.map(segPath), paths.output);
-      } else {
-        const pages: string[] = [];
-        for (const s of J.segments)
-          for (const n of (await readdir(segPath(s))).sort()) pages.push(join(segPath(s), n));
-        const layout = writer.layout ?? (await pageLayout(pages[0]));
-        await joinTiffStack(pages, paths.output, { ...layout, depth: o.bitDepth ?? layout.depth });
-      }
+            : undefined,
+        rotation: source.rotationApplied ? 0 : rotation,
+        displayRotationOption: caps.displayRotationOption,
+        signal,
+        clearSequence: Boolean(o.overwrite && outputTaken),
+        layout: writer.layout,
+        bitDepth: o.bitDepth,
+      });
     } catch (err) {
       if (err instanceof VideoError && err.code === 'CANCELLED') throw err;
       if (signal?.aborted) throw failure('cancelled while joining', 'CANCELLED', err);
@@ -494,16 +483,4 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
 function inWords(err: unknown): string {
   const path = (err as NodeJS.ErrnoException).path;
   return (path ? ioProblem(err, path) : undefined) ?? errorMessage(err);
-}
-
-/** The layout of a page written by an earlier run (when this run rendered nothing itself). */
-async function pageLayout(file: string): Promise<FrameLayout> {
-  const sharp = (await import('sharp')).default;
-  const m = await sharp(file).metadata();
-  return {
-    width: m.width ?? 0,
-    height: m.height ?? 0,
-    channels: (m.channels ?? 3) >= 3 ? 3 : 1,
-    depth: m.depth === 'ushort' ? 16 : 8,
-  };
 }
