@@ -3,12 +3,13 @@
  * the file's name and the problem in words, never leaves half a result, and never blocks a rerun.
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readImage, tempPathFor, TintypeError } from '../src/engine';
+import { scanPaths } from '../src/library/scan';
 import { cutPoints, wholePictures } from './helpers/hostile';
 import { greyPattern, saveRaster, sepiaPattern, tempDir } from './helpers/images';
 import { installModel, invertGraph } from './helpers/models';
@@ -109,6 +110,18 @@ const jsonLines = (out: string) =>
 
 afterAll(() => unmountAll());
 if (!canMount) console.warn(`\n[hostile inputs] full-disk and read-only tests SKIPPED: ${mountSkipReason}\n`);
+
+describe('library import of odd paths', () => {
+  it.skipIf(process.platform === 'win32')('a symlink loop is named in words, the rest imports', async () => {
+    const dir = tempDir();
+    const loop = join(dir, 'loop.jpg');
+    symlinkSync(loop, loop);
+    const good = await saveRaster(join(dir, 'good.png'), greyPattern(8, 8));
+    const r = await scanPaths([loop, good]);
+    expect(r.files.map((f) => f.path)).toEqual([good]);
+    expect(r.errors[0].error).toBe(`${loop}: too many symbolic links on the way to ${loop}`);
+  });
+});
 
 describe('batches, names and folders (CLI)', () => {
   const models = tempDir();

@@ -1,6 +1,6 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { IMAGE_EXTENSIONS } from '../engine/index';
+import { IMAGE_EXTENSIONS, ioProblem } from '../engine/index';
 
 // The engine's list: the library imports exactly what the engine can render.
 export const IMAGE_EXTS = new Set(IMAGE_EXTENSIONS);
@@ -49,7 +49,10 @@ export async function scanPaths(paths: readonly string[]): Promise<ScanResult> {
     try {
       entries = await readdir(dir, { withFileTypes: true });
     } catch (err) {
-      out.errors.push({ path: dir, error: `${dir}: cannot read folder: ${(err as Error).message}` });
+      out.errors.push({
+        path: dir,
+        error: `${dir}: cannot read folder: ${ioProblem(err, join(dir, '.')) ?? (err as Error).message}`,
+      });
       return;
     }
     entries.sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
@@ -73,7 +76,8 @@ export async function scanPaths(paths: readonly string[]): Promise<ScanResult> {
     if (st instanceof Error) {
       out.errors.push({
         path: p,
-        error: st.code === 'ENOENT' ? `${p}: no such file or folder` : `${p}: ${st.message}`,
+        error:
+          st.code === 'ENOENT' ? `${p}: no such file or folder` : `${p}: ${ioProblem(st, p) ?? st.message}`,
       });
       continue;
     }
