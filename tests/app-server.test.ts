@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -43,6 +43,9 @@ beforeAll(async () => {
     subscribe: (l) => svc.on(l),
     log: silentLogger,
     dispatch: { validateResponses: true },
+    upload: (projectId, name, body) => svc.uploadAsset(projectId, name, body, 64 * 1024),
+    download: (id) => svc.downloadFile(id),
+    maxUploadBytes: 64 * 1024,
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -218,5 +221,70 @@ describe('headless server', () => {
     expect(r.eventLoop.samples).toBeGreaterThan(0);
     expect(r.eventLoop.p99Ms).toBeGreaterThan(0);
     expect(r.rssMb).toBeGreaterThan(10);
+  });
+});
+
+describe('uploads and downloads', () => {
+  const post = (path: string, body: Uint8Array, headers: Record<string, string> = {}) =>
+    fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/octet-stream', ...headers },
+      body: new Uint8Array(body),
+    });
+
+  it('saves an upload under a safe name and imports it; refuses a bad token, bad query and a file too large', async () => {
+    const p = svc.createProject({ name: 'uploads' });
+    const photo = join(dir, 'up.jpg');
+    await writePhoto(photo, 40, 30);
+    const bytes = readFileSync(photo);
+    const q = (name: string) => `/upload?project=${p.id}&name=${encodeURIComponent(name)}`;
+    const ok = await post(q('../../a/..\\holiday:1.jpg'), bytes);
+    expect(ok.status).toBe(200);
+    const report = (await ok.json()) as { ok: true; value: { added: { name: string; path: string }[] } };
+    expect(report.value.added.map((a) => a.name)).toEqual(['holiday_1.jpg']);
+    const uploads = join(svc.layout.projectDir(p.id), 'uploads');
+    expect(report.value.added[0].path).toBe(join(uploads, 'holiday_1.jpg'));
+    expect(readFileSync(join(uploads, 'holiday_1.jpg')).equals(bytes)).toBe(true);
+
+    expect((await post(q('x.jpg'), bytes, { authorization: 'Bearer wrong' })).status).toBe(401);
+    expect((await post(`/upload?project=abc&name=x.jpg`, bytes)).status).toBe(400);
+    // Declared too large: refused before reading; streamed too large (no length): cut, nothing kept.
+    expect((await post(q('big.jpg'), Buffer.alloc(65 * 1024))).status).toBe(413);
+    const streamed = await fetch(`${base}${q('big2.jpg')}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+      body: new ReadableStream({
+        start(c) {
+          for (let i = 0; i < 20; i++) c.enqueue(new Uint8Array(8 * 1024));
+          c.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(streamed.status).toBe(413);
+    expect(readdirSync(uploads)).toEqual(['holiday_1.jpg']);
+  });
+
+  it('downloads a finished render as an attachment, and only with the token', async () => {
+    const p = svc.createProject({ name: 'dl' });
+    const photo = join(dir, 'Grandpa é.jpg');
+    await writePhoto(photo, 40, 30);
+    await svc.importAssets({ projectId: p.id, paths: [photo] });
+    await svc.startBatch({
+      target: { kind: 'project', projectId: p.id },
+      recipe: { ops: ['upscale'], options: { scale: 2 }, watermark: false },
+      skipDone: false,
+    });
+    await svc.idle();
+    const [asset] = svc.listAssets({ projectId: p.id });
+    const render = svc.getAsset({ id: asset.id }).renders[0];
+    const r = await fetch(`${base}/download/${render.id}?token=${TOKEN}`);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-disposition')).toBe(
+      `attachment; filename="Grandpa _-tintype.png"; filename*=UTF-8''${encodeURIComponent('Grandpa é-tintype.png')}`,
+    );
+    expect(Buffer.from(await r.arrayBuffer()).equals(readFileSync(render.outputPath!))).toBe(true);
+    expect((await fetch(`${base}/download/${render.id}`)).status).toBe(401);
+    expect((await fetch(`${base}/download/99999?token=${TOKEN}`)).status).toBe(404);
   });
 });

@@ -21,7 +21,11 @@ export class LibraryLayout {
   }
 
   /** Relative to the library root. */
-  projectFile(projectId: number, kind: 'originals' | 'thumbs' | 'views' | 'renders', name: string): string {
+  projectFile(
+    projectId: number,
+    kind: 'originals' | 'thumbs' | 'views' | 'renders' | 'uploads',
+    name: string,
+  ): string {
     return join('projects', String(projectId), kind, name);
   }
 

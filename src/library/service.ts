@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { readdir, rm, rmdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { extname, isAbsolute, join, resolve } from 'node:path';
 import { type StoreOptions, silentLogger, type Logger } from '../engine/index';
 import type { Catalog } from '../shared/catalog';
 import type { ParsedReq, Res, Settings } from '../shared/api';
@@ -10,6 +11,7 @@ import { openDatabase, type Db } from './db';
 import type { EngineFactory, ModelCatalog, RenderEngine, VideoRenderer } from './engine';
 import { exportRenders } from './export';
 import { importPaths } from './importer';
+import { saveUpload } from './upload';
 import { JobStore } from './jobs-store';
 import { LibraryLayout } from './layout';
 import { resolveMedia, type MediaFile } from './media';
@@ -269,7 +271,7 @@ export class LibraryService {
   private async removeProjectFiles(projectId: number): Promise<number> {
     const dir = this.layout.projectDir(projectId);
     let removed = 0;
-    for (const sub of ['originals', 'thumbs', 'views', 'renders']) {
+    for (const sub of ['originals', 'thumbs', 'views', 'renders', 'uploads']) {
       const path = join(dir, sub);
       if (!this.layout.owns(path) || !existsSync(path)) continue;
       removed += (await readdir(path, { recursive: true })).length;
@@ -307,6 +309,35 @@ export class LibraryService {
     );
     this.emit({ type: 'library', projectId: req.projectId });
     return report;
+  }
+
+  /**
+   * A file sent by a browser (served mode has no shared file system with it): saved atomically in
+   * the project's uploads folder under a safe name, then imported like any other path.
+   */
+  async uploadAsset(
+    projectId: number,
+    name: string,
+    source: Readable,
+    maxBytes?: number,
+  ): Promise<Res<'assets.import'>> {
+    this.store.projectRow(projectId);
+    const path = await saveUpload(this.layout, projectId, name, source, maxBytes);
+    this.log.info(`upload: ${name} saved as ${path}`);
+    return this.importAssets({ projectId, paths: [path] });
+  }
+
+  /** A finished render's file for a browser download, named after its item. */
+  downloadFile(renderId: number): { path: string; name: string } | null {
+    const row = this.db
+      .prepare(
+        "SELECT r.output_path AS p, a.name AS name FROM renders r JOIN assets a ON a.id = r.asset_id WHERE r.id = ? AND r.status = 'done'",
+      )
+      .get(renderId) as { p: string | null; name: string } | undefined;
+    const path = this.layout.abs(row?.p ?? null);
+    if (!row || !path || !existsSync(path)) return null;
+    const stem = row.name.replace(/\.[^.]+$/, '');
+    return { path, name: `${stem}-tintype${extname(path)}` };
   }
 
   async removeAssets(req: ParsedReq<'assets.remove'>): Promise<Res<'assets.remove'>> {

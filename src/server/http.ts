@@ -5,6 +5,8 @@ import { extname, join, normalize, sep } from 'node:path';
 import type { Logger } from '../engine/index';
 import { dispatch, type DispatchOptions, type Handlers } from '../library/dispatch';
 import type { MediaFile } from '../library/media';
+import { UploadTooLargeError } from '../library/upload';
+import { z } from 'zod';
 import type { ApiEvent, ApiResult } from '../shared/bridge';
 
 export interface HttpOptions {
@@ -16,6 +18,22 @@ export interface HttpOptions {
   subscribe: (listener: (e: ApiEvent) => void) => () => void;
   log: Logger;
   dispatch?: DispatchOptions;
+  /** POST /upload: a browser's file into a project (the answer is the import report). */
+  upload?: (projectId: number, name: string, body: IncomingMessage) => Promise<unknown>;
+  /** GET /download/<render id>: a finished render as an attachment. */
+  download?: (renderId: number) => { path: string; name: string } | null;
+  /** Uploads larger than this are refused with 413 (default: the library's limit). */
+  maxUploadBytes?: number;
+}
+
+const UploadQuery = z
+  .object({ project: z.coerce.number().int().positive(), name: z.string().min(1).max(1024) })
+  .strict();
+
+/** A Content-Disposition header for a name with any characters (RFC 6266: ASCII fallback + UTF-8). */
+function attachment(name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 }
 
 const MAX_BODY = 4 * 1024 * 1024;
@@ -210,6 +228,33 @@ export function createHttpServer(opts: HttpOptions): Server & { endStreams(): vo
       return;
     }
 
+    if (path === '/upload' || path.startsWith('/download/')) {
+      const auth = req.headers.authorization;
+      const given = auth?.startsWith('Bearer ') ? auth.slice(7) : url.searchParams.get('token');
+      if (!sameToken(given, opts.token)) {
+        sendJson(res, 401, { ok: false, error: { code: 'UNAUTHORIZED', message: 'missing or wrong token' } });
+        return;
+      }
+      if (path === '/upload') {
+        await upload(req, res, url);
+        return;
+      }
+      const id = Number(path.slice('/download/'.length));
+      const file = Number.isSafeInteger(id) && id > 0 ? opts.download?.(id) : null;
+      if (!file) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('no such render');
+        return;
+      }
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': statSync(file.path).size,
+        'content-disposition': attachment(file.name),
+        'cache-control': 'no-store',
+      });
+      createReadStream(file.path).pipe(res);
+      return;
+    }
+
     if (path.startsWith('/media/')) {
       if (!sameToken(url.searchParams.get('token'), opts.token)) {
         res.writeHead(401, { 'content-type': 'text/plain' }).end('missing or wrong token');
@@ -235,6 +280,34 @@ export function createHttpServer(opts: HttpOptions): Server & { endStreams(): vo
       return;
     }
     serveStatic(path, res);
+  }
+
+  async function upload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const origin = req.headers.origin;
+    if (origin && origin !== `http://${req.headers.host}`) {
+      sendJson(res, 403, {
+        ok: false,
+        error: { code: 'UNAUTHORIZED', message: `cross-origin request from ${origin}` },
+      });
+      return;
+    }
+    if (req.method !== 'POST' || !opts.upload) {
+      sendJson(res, 405, { ok: false, error: { code: 'BAD_REQUEST', message: 'upload with POST' } });
+      return;
+    }
+    const q = UploadQuery.safeParse(Object.fromEntries(url.searchParams));
+    if (!q.success) throw new RequestError(400, `upload: ${z.prettifyError(q.error)}`);
+    const max = opts.maxUploadBytes;
+    const declared = Number(req.headers['content-length']);
+    if (max !== undefined && Number.isFinite(declared) && declared > max)
+      throw new RequestError(413, `${q.data.name}: larger than the ${max}-byte upload limit`);
+    try {
+      const value = await opts.upload(q.data.project, q.data.name, req);
+      sendJson(res, 200, { ok: true, value });
+    } catch (err) {
+      if (err instanceof UploadTooLargeError) throw new RequestError(413, err.message);
+      sendJson(res, 400, { ok: false, error: { code: 'BAD_REQUEST', message: (err as Error).message } });
+    }
   }
 
   function serveStatic(path: string, res: ServerResponse): void {

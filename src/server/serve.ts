@@ -11,6 +11,7 @@ import { LoopLag } from '../library/loop-lag';
 import type { LibraryService } from '../library/service';
 import { version } from '../../package.json';
 import { createHttpServer } from './http';
+import { MAX_UPLOAD_BYTES } from '../library/upload';
 
 export interface ServeOptions {
   /** 0 picks a free port. */
@@ -77,6 +78,9 @@ export async function serve(opts: ServeOptions = {}): Promise<Serving> {
     staticDir,
     resolveMedia: (key) => service.resolveMedia(key),
     subscribe: (l) => service.on(l),
+    upload: (projectId, name, body) => service.uploadAsset(projectId, name, body, MAX_UPLOAD_BYTES),
+    download: (id) => service.downloadFile(id),
+    maxUploadBytes: MAX_UPLOAD_BYTES,
     log,
     dispatch: { validateResponses: true, onError: (m, err) => log.warn(`${m}: ${(err as Error).message}`) },
   });

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -391,6 +391,62 @@ describe.skipIf(!haveChromium)('the app as people use it', () => {
     await shot('11-dark');
     await page.getByTestId('theme-toggle').click();
     expect(found).toEqual([]);
+  });
+
+  it('uploads photos from the browser (file picker and drag-and-drop) and downloads a render', async () => {
+    await page.keyboard.press('Escape');
+    await page.locator('[data-testid="project-item"][data-name="Album one"]').click();
+    await expect.poll(() => page.getByTestId('project-title').textContent()).toBe('Album one');
+    const one = (await api<Project[]>('projects.list')).find((p) => p.name === 'Album one')!;
+    const picked = join(dir, 'Box of scans', 'portrait.jpg');
+    await page.getByTestId('import-button').click();
+    const chooser = page.waitForEvent('filechooser');
+    await page.getByTestId('upload-files').click();
+    await (await chooser).setFiles(picked);
+    await expect
+      .poll(() => page.getByTestId('import-report').textContent(), { timeout: 30_000 })
+      .toContain('Imported 1 item');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByTestId('asset-card').count()).toBe(1);
+
+    // Dropped on the library: the bytes travel, under a hostile name that must stay in its folder.
+    const bytes = readFileSync(join(dir, 'Box of scans', '1950s', 'beach.jpg')).toString('base64');
+    await page.evaluate(async (b64) => {
+      const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([data], '../../..\\evil?name.jpg', { type: 'image/jpeg' }));
+      const target = document.querySelector('[data-testid="library-view"]')!;
+      target.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      target.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, bytes);
+    await expect.poll(() => page.getByTestId('asset-card').count(), { timeout: 30_000 }).toBe(2);
+    const names = (await api<Asset[]>('assets.list', { projectId: one.id })).map((a) => a.name).sort();
+    expect(names).toEqual(['evil_name.jpg', 'portrait.jpg']);
+    const uploads = join(dirs.libraryDir, 'projects', String(one.id), 'uploads');
+    expect(readdirSync(uploads).sort()).toEqual(['evil_name.jpg', 'portrait.jpg']); // no temp files left
+    expect(readFileSync(join(uploads, 'portrait.jpg')).equals(readFileSync(picked))).toBe(true);
+    await shot('12-uploaded');
+
+    // Download: the street photo's render, byte for byte.
+    await page.locator('[data-testid="project-item"][data-name="Album two"]').click();
+    await page
+      .locator('[data-testid="asset-card"][data-name="street.jpg"] [data-testid="asset-open"]')
+      .click();
+    const two = (await api<Project[]>('projects.list')).find((p) => p.name === 'Album two')!;
+    const street = (await api<Asset[]>('assets.list', { projectId: two.id })).find(
+      (a) => a.name === 'street.jpg',
+    )!;
+    const render = (
+      await api<{ renders: { id: number; outputPath: string }[] }>('assets.get', { id: street.id })
+    ).renders[0];
+    const download = page.waitForEvent('download');
+    await page.getByTestId(`download-render-${render.id}`).click();
+    const d = await download;
+    expect(d.suggestedFilename()).toBe('street-tintype.png');
+    const saved = join(dir, 'downloaded.png');
+    await d.saveAs(saved);
+    expect(readFileSync(saved).equals(readFileSync(render.outputPath))).toBe(true);
+    await page.keyboard.press('Escape');
   });
 
   it('gives way to a newer preview while one computes, and says "computing…" meanwhile', async () => {

@@ -1,4 +1,4 @@
-import type { Method, Req, Res } from '../../../shared/api';
+import type { ImportReport, Method, Req, Res } from '../../../shared/api';
 import type { ApiError, ApiEvent } from '../../../shared/bridge';
 
 /** What the UI talks to; the same in the desktop app (IPC) and in a browser (HTTP). */
@@ -11,6 +11,10 @@ export interface ApiClient {
   mediaUrl(key: string): string;
   /** The path of a dropped file; null where the platform does not expose it (a browser). */
   pathForFile(file: File): string | null;
+  /** A browser's way in: sends the file's bytes to the server, which imports them. */
+  upload?(projectId: number, file: File): Promise<ImportReport>;
+  /** A browser's way out: a URL that downloads a finished render. */
+  downloadUrl?(renderId: number): string;
 }
 
 export class ApiCallError extends Error {

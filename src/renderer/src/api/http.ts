@@ -1,4 +1,4 @@
-import type { Method, Req, Res } from '../../../shared/api';
+import type { ImportReport, Method, Req, Res } from '../../../shared/api';
 import type { ApiEvent, ApiResult } from '../../../shared/bridge';
 import { ApiCallError, type ApiClient } from './client';
 
@@ -71,5 +71,22 @@ export class HttpClient implements ApiClient {
 
   pathForFile(): string | null {
     return null;
+  }
+
+  async upload(projectId: number, file: File): Promise<ImportReport> {
+    const q = new URLSearchParams({ project: String(projectId), name: file.name });
+    const res = await fetch(`/upload?${q}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${this.token}` },
+      body: file,
+    });
+    const body = (await res.json().catch(() => null)) as ApiResult<ImportReport> | null;
+    if (!body) throw new Error(`${file.name}: the server answered ${res.status} without a result`);
+    if (!body.ok) throw new ApiCallError('upload', body.error);
+    return body.value;
+  }
+
+  downloadUrl(renderId: number): string {
+    return `/download/${renderId}?token=${encodeURIComponent(this.token)}`;
   }
 }

@@ -23,7 +23,7 @@ import { useApi } from '../api/context';
 import { formatBytes, formatDuration, formatMs, renderFactor } from '../format';
 import { useRemote } from '../state/remote';
 import { CompareViewer, FIT, zoomAt, type CompareMode, type ViewState } from './CompareViewer';
-import { IconBack, IconExport, IconNext, IconPlay } from './icons';
+import { IconBack, IconDownload, IconExport, IconNext, IconPlay } from './icons';
 import { RecipePanel, renderRange } from './RecipePanel';
 import { useToast } from './Toasts';
 
@@ -466,6 +466,21 @@ export function AssetView(props: {
                     : `${r.width}×${r.height} · ${formatMs(r.ms)} · ${r.models.join(', ')}`}
                 </Text>
               </UnstyledButton>
+              {r.status === 'done' && api.downloadUrl && (
+                <Tooltip label="Download the full render">
+                  <ActionIcon
+                    size="sm"
+                    variant="subtle"
+                    component="a"
+                    href={api.downloadUrl(r.id)}
+                    download
+                    aria-label={`Download render ${r.id}`}
+                    data-testid={`download-render-${r.id}`}
+                  >
+                    <IconDownload size={14} />
+                  </ActionIcon>
+                </Tooltip>
+              )}
               {r.status === 'done' && (
                 <Tooltip label="Export">
                   <ActionIcon

@@ -1,7 +1,8 @@
-import { Alert, Button, Group, List, Modal, Stack, Text, Textarea } from '@mantine/core';
+import { Alert, Button, FileButton, Group, List, Modal, Stack, Text, Textarea } from '@mantine/core';
 import { useState } from 'react';
 import type { ImportReport } from '../../../shared/api';
 import { useApi } from '../api/context';
+import { uploadAll } from '../api/upload';
 
 /**
  * Import files or whole folders (recursively: photos, scans, TIFF stacks, films). The desktop app has
@@ -32,6 +33,16 @@ export function ImportPhotosModal(props: {
       setBusy(false);
     }
   };
+  const upload = async (files: File[]) => {
+    if (!props.projectId || files.length === 0) return;
+    setBusy(true);
+    setError(null);
+    try {
+      setReport(await uploadAll(api, props.projectId, files));
+    } finally {
+      setBusy(false);
+    }
+  };
   const pick = async (kind: 'files' | 'folder') => {
     const r = await api.call(kind === 'files' ? 'dialog.openFiles' : 'dialog.openFolder', {});
     await run(r.paths);
@@ -55,8 +66,26 @@ export function ImportPhotosModal(props: {
             </Button>
           </Group>
         )}
+        {!props.dialogs && api.upload && (
+          <Group>
+            <FileButton onChange={(f) => void upload(f)} multiple accept="image/*,video/*,.tif,.tiff,.heic">
+              {(p) => (
+                <Button {...p} loading={busy} data-testid="upload-files">
+                  Upload files from this computer…
+                </Button>
+              )}
+            </FileButton>
+            <Text size="xs" c="dimmed">
+              or drop them on the library
+            </Text>
+          </Group>
+        )}
         <Textarea
-          label={props.dialogs ? 'Or paste paths' : 'Paths of files or folders (one per line)'}
+          label={
+            props.dialogs
+              ? 'Or paste paths'
+              : "Or type paths on the server's machine (files or folders, one per line)"
+          }
           description="Folders are searched recursively. Originals are only read, never changed."
           placeholder="/home/me/Pictures/scans"
           autosize

@@ -20,6 +20,7 @@ import {
 import { useDebouncedValue } from '@mantine/hooks';
 import { useState, type DragEvent } from 'react';
 import { useApiEvent } from '../api/context';
+import { uploadAll } from '../api/upload';
 import type { Asset, AssetKind, AssetStatus, Project } from '../../../shared/api';
 import { useApi } from '../api/context';
 import { formatDuration, plural } from '../format';
@@ -201,19 +202,16 @@ export function LibraryView(props: {
     setDragging(false);
     const files = [...e.dataTransfer.files];
     const paths = files.map((f) => api.pathForFile(f)).filter((p): p is string => !!p);
-    if (paths.length === 0) {
-      toast({
-        title: 'Use Import',
-        message: 'Dropped files have no path in a browser: type the folder path in Import instead.',
-        color: 'yellow',
-      });
-      return;
-    }
     try {
-      const r = await api.call('assets.import', { projectId: project.id, paths });
+      // A browser gives files, not paths: their bytes are uploaded (folders cannot be read this way).
+      const r =
+        paths.length === 0 && api.upload
+          ? await uploadAll(api, project.id, files)
+          : await api.call('assets.import', { projectId: project.id, paths });
       toast({
-        title: `Imported ${r.added.length}`,
-        message: `${r.duplicates.length} already here, ${r.errors.length} problems`,
+        title: `Imported ${plural(r.added.length, 'item')}`,
+        message: `${r.duplicates.length} already here${r.errors.length ? `; ${r.errors.map((x) => x.error).join('; ')}` : ''}`,
+        color: r.errors.length ? 'yellow' : undefined,
       });
     } catch (err) {
       toast({ title: 'Import failed', message: (err as Error).message, color: 'red' });

@@ -110,3 +110,8 @@ export const IconSidebar = (p: P) => (
     <path d="M9 4v16" />
   </Svg>
 );
+export const IconDownload = (p: P) => (
+  <Svg {...p}>
+    <path d="M12 4v11M7 10l5 5 5-5M5 20h14" />
+  </Svg>
+);
