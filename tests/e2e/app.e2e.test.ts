@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { conventionModel } from '../catalog-fixtures';
+import { conventionModel } from '../helpers/catalog-fixtures';
 import {
   CHROMIUM,
   CHROMIUM_ARGS,

@@ -6,7 +6,7 @@ import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { GraphBuilder } from '../../tools/onnx/builder';
 import { installColorizer, installModel, RGB_01 } from '../helpers/models';
-import { writePhoto } from '../library-helpers';
+import { writePhoto } from '../helpers/library-helpers';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const SERVE = join(ROOT, 'out', 'main', 'serve.js');

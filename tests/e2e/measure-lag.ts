@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { installTestModels, requireBuild, ROOT, startServer } from './fixtures';
-import { writePhoto } from '../library-helpers';
+import { writePhoto } from '../helpers/library-helpers';
 
 const count = Number(process.argv[2] ?? 6);
 const edge = Number(process.argv[3] ?? 1200);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { writePhoto } from '../library-helpers';
+import { writePhoto } from '../helpers/library-helpers';
 import {
   auditA11y,
   describeViolations,

@@ -42,7 +42,7 @@ export interface ModelSpec {
   /**
    * Where the theoretical receptive field is far wider than what matters (medium 18 px, thick
    * 154 px), the context radius beyond which cutting the image changes no output value by more than
-   * 0.05 on the 0..255 scale, measured on photos (docs/sr-models.md, tests/esrgan-tiling.test.ts).
+   * 0.05 on the 0..255 scale, measured on photos (docs/sr-models.md, tests/models/esrgan-tiling.test.ts).
    */
   effectiveRadius?: number;
   /** thick's kernels are stored as float16: 14.5 MB instead of 29 MB, outputs within ~0.1/255 of float32. */

@@ -1,0 +1,117 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { Engine } from '../../src/engine';
+import { mergeLumaChroma } from '../../src/engine/image/color';
+import { readImage, readShrunk } from '../../src/engine/image/io';
+import type { Raster } from '../../src/engine/types';
+import { greyPattern, luma601, saveRaster, sepiaPattern, tempDir } from '../helpers/images';
+import { installColorizer } from '../helpers/models';
+import { referenceMerge } from '../helpers/reference-merge';
+
+/** Chroma planes with strong, varied colour, so many pixels need gamut-safe scaling. */
+function chroma(cw: number, ch: number): { u: Float32Array; v: Float32Array } {
+  const u = new Float32Array(cw * ch);
+  const v = new Float32Array(cw * ch);
+  for (let i = 0; i < u.length; i++) {
+    u[i] = 0.35 * Math.sin(i / 5.3);
+    v[i] = 0.4 * Math.cos(i / 3.1);
+  }
+  return { u, v };
+}
+
+function maxDiff(a: Raster, b: Raster): number {
+  let worst = 0;
+  for (let i = 0; i < a.data.length; i++) worst = Math.max(worst, Math.abs(a.data[i] - b.data[i]));
+  return worst;
+}
+
+describe('full-resolution chroma merge', () => {
+  const cases: [string, Raster, number][] = [
+    ['8-bit grey, odd size', greyPattern(97, 61), 1],
+    ['8-bit RGB (sepia)', sepiaPattern(120, 77), 1.4],
+    ['16-bit grey', greyPattern(83, 45, 16), 0.6],
+    ['one column', greyPattern(1, 40), 1],
+  ];
+  for (const [name, img, saturation] of cases) {
+    it(`matches the reference merge within 1 level and keeps the luma (${name})`, () => {
+      const { u, v } = chroma(31, 17);
+      const ref = referenceMerge(img, u, v, 31, 17, saturation, img.depth);
+      const out = mergeLumaChroma(img, u, v, 31, 17, saturation, img.depth);
+      expect(out.depth).toBe(img.depth);
+      expect(out.data).toBeInstanceOf(img.depth === 16 ? Uint16Array : Uint8Array);
+      expect(maxDiff(out, ref)).toBeLessThanOrEqual(1);
+      let worst = 0;
+      let clipped = 0;
+      const max = img.depth === 16 ? 65535 : 255;
+      for (let i = 0; i < img.width * img.height; i++) {
+        const yi =
+          img.channels === 1
+            ? img.data[i]
+            : luma601(img.data[i * 3], img.data[i * 3 + 1], img.data[i * 3 + 2]);
+        const [r, g, b] = [out.data[i * 3], out.data[i * 3 + 1], out.data[i * 3 + 2]];
+        worst = Math.max(worst, Math.abs(luma601(r, g, b) - yi));
+        if (r === 0 || r === max || g === 0 || g === max || b === 0 || b === max) clipped++;
+      }
+      // Luma within 1 level of the original, 16-bit levels for 16-bit input.
+      expect(worst).toBeLessThanOrEqual(1);
+      if (img.width > 1) expect(clipped).toBeGreaterThan(0); // the gamut edge was really reached
+    });
+  }
+
+  it('bands written separately make the same image as one pass', () => {
+    const img = sepiaPattern(64, 50);
+    const { u, v } = chroma(20, 20);
+    const whole = mergeLumaChroma(img, u, v, 20, 20, 1, 8);
+    const out = new Uint8Array(64 * 50 * 3);
+    for (const [y0, y1] of [
+      [0, 7],
+      [7, 31],
+      [31, 50],
+    ])
+      mergeLumaChroma(img, u, v, 20, 20, 1, 8, { y0, y1, out });
+    expect(maxDiff({ ...whole, data: out }, whole)).toBe(0);
+  });
+});
+
+describe('colorizing a JPEG from its file', () => {
+  const dir = tempDir();
+  let engine: Engine;
+  beforeAll(() => {
+    installColorizer(dir, 'probe-uv', {}, 'uv', [0.3, 0], [-0.15, 0]);
+    engine = new Engine({ modelDirs: [dir] });
+  });
+
+  it('reads the render size shrunk on load, close to resizing the decoded photo', async () => {
+    const jpg = await saveRaster(join(dir, 'scan.jpg'), sepiaPattern(640, 480), 'jpg');
+    const shrunk = await readShrunk(jpg, 64);
+    expect(shrunk).toMatchObject({ width: 64, height: 64, channels: 3, depth: 8 });
+    expect(await readShrunk(join(dir, 'missing.jpg'), 64)).toBeUndefined();
+    expect(await readShrunk(join(dir, 'scan.png'), 64)).toBeUndefined(); // no shortcut for PNG
+
+    const out = join(dir, 'out.png');
+    const r = await engine.processFile({
+      input: jpg,
+      output: out,
+      ops: ['colorize'],
+      options: { models: { colorize: 'probe-uv' }, renderSize: 64 },
+    });
+    expect(r.ok, r.error).toBe(true);
+    const viaFile = (await readImage(out)).raster;
+    const decoded = (await readImage(jpg)).raster;
+    const viaRaster = await engine.processRaster(decoded, ['colorize'], {
+      models: { colorize: 'probe-uv' },
+      renderSize: 64,
+    });
+    // Same luma exactly (within rounding); chroma from a slightly different small render.
+    let worstLuma = 0;
+    let sumChroma = 0;
+    for (let i = 0; i < 640 * 480; i++) {
+      const a = [viaFile.data[i * 3], viaFile.data[i * 3 + 1], viaFile.data[i * 3 + 2]];
+      const b = [viaRaster.data[i * 3], viaRaster.data[i * 3 + 1], viaRaster.data[i * 3 + 2]];
+      worstLuma = Math.max(worstLuma, Math.abs(luma601(a[0], a[1], a[2]) - luma601(b[0], b[1], b[2])));
+      sumChroma += Math.abs(a[2] - a[0] - (b[2] - b[0]));
+    }
+    expect(worstLuma).toBeLessThanOrEqual(1);
+    expect(sumChroma / (640 * 480)).toBeLessThan(2); // mean |Δ(B−R)| under 2 levels
+  });
+});

@@ -1,0 +1,25 @@
+/** Runs the training toolkit's Python unit tests (training/tests, unittest) as part of `npm test`. */
+import { describe, expect, it } from 'vitest';
+import { skipWithout } from '../helpers/system-tools';
+import { missingTorch, runPython } from '../../training/runner';
+
+const skip =
+  process.env.TINTYPE_SKIP_TRAINING === '1'
+    ? (console.log('training unit tests skipped: TINTYPE_SKIP_TRAINING=1'), true)
+    : skipWithout('training unit tests', await missingTorch());
+
+describe.skipIf(skip)('training toolkit unit tests (python -m unittest)', () => {
+  it('pass', async () => {
+    const why = await missingTorch();
+    if (why) throw new Error(`training unit tests cannot run: ${why}`);
+    const r = await runPython(
+      ['-m', 'unittest', 'discover', '-s', 'training/tests', '-t', 'training/tests'],
+      {
+        timeoutMs: 300_000,
+      },
+    );
+    if (r.code !== 0) console.error(r.stderr);
+    expect(r.stderr).toMatch(/\nOK/);
+    expect(r.code).toBe(0);
+  });
+});
