@@ -87,6 +87,7 @@ describe.skipIf(skip !== null)('Real-ESRGAN in Tintype matches upscayl-bin', () 
       }
       expect(total.sum / total.samples).toBeLessThanOrEqual(1);
     },
-    600_000,
+    // upscayl-bin on lavapipe is slow, and slower still on a loaded CI machine (530 s for both here at load 20).
+    1_200_000,
   );
 });
