@@ -165,14 +165,16 @@ export async function runTiled(
         const hw = ph * pw;
         const input = new Float32Array(planes * hw);
         const rc = raster.channels;
+        // Source column of each tile column (mirrored into the image), worked out once per tile.
+        const cols = new Int32Array(pw);
+        for (let x = 0; x < pw; x++) cols[x] = mirror(x0 + Math.min(x, tileW - 1) - P, W);
         const fill = (frame: Raster, f: number) => {
           const src = frame.data;
           const base = f * spec.channels * hw;
           for (let y = 0; y < ph; y++) {
-            const sy = mirror(y0 + Math.min(y, tileH - 1) - P, H);
+            const row = mirror(y0 + Math.min(y, tileH - 1) - P, H) * W;
             for (let x = 0; x < pw; x++) {
-              const sx = mirror(x0 + Math.min(x, tileW - 1) - P, W);
-              const p = (sy * W + sx) * rc;
+              const p = (row + cols[x]) * rc;
               for (let c = 0; c < spec.channels; c++) {
                 const sc = passes === 3 ? pass : rc === 1 ? 0 : c;
                 input[base + c * hw + y * pw + x] = src[p + sc] / srcMax;
