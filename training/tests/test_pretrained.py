@@ -175,6 +175,25 @@ class FrozenEncoderTraining(unittest.TestCase):
             self.assertTrue(torch.equal(v, tr2.gen.state_dict()[k]), k)
 
 
+    @unittest.skipUnless(MOBILENET.is_file(), f"needs {MOBILENET} (the shared weights)")
+    def test_slim_checkpoint_reloads_the_frozen_encoder(self):
+        from tintype_train.export import load_generator, slim_checkpoint
+        cfg = _mnv2_config(self.root / "pack", pretrained={"encoder": str(MOBILENET)})
+        run = self.root / "run-slim"
+        Trainer(cfg, run, device="cpu", log=quiet, resume=False).run(max_steps=2)
+        slim_checkpoint(run / "best_gen.pt", run / "slim.pt", log=quiet)
+        self.assertLess((run / "slim.pt").stat().st_size, (run / "best_gen.pt").stat().st_size / 2)
+        _, full, _ = load_generator(run / "best_gen.pt")
+        _, slim, _ = load_generator(run / "slim.pt")
+        x = torch.rand(1, 1, 64, 64)
+        with torch.no_grad():
+            self.assertTrue(torch.equal(full(x), slim(x)))
+        # After fine-tuning the encoder no longer matches its file: refused, naming the checkpoint.
+        Trainer(cfg, run, device="cpu", log=quiet).run()
+        with self.assertRaisesRegex(ValueError, "fine-tuned"):
+            slim_checkpoint(run / "latest.pt", run / "slim2.pt", log=quiet)
+
+
 class PackExtra(unittest.TestCase):
     def test_extra_folders_join_train_and_thin_keeps_every_nth(self):
         with tempfile.TemporaryDirectory() as d:

@@ -68,6 +68,10 @@ def main(argv=None) -> int:
     p.add_argument("--card-metrics", action="append", help="eval-restore/eval-colorize --json output to include")
     p.add_argument("--parity-dir", help="where the parity fixture goes (default OUT/parity)")
 
+    p = sub.add_parser("slim", help="a frozen-encoder MobileUNet checkpoint without its encoder (reloaded from the pretrained file)")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--out", required=True)
+
     p = sub.add_parser("select", help="best point of a run's validation curve")
     p.add_argument("--run-dir", required=True)
     p.add_argument("--key", default="score")
@@ -152,6 +156,9 @@ def _run(a) -> int:
                     except (OSError, json.JSONDecodeError) as err:
                         raise ValueError(f"{f}: cannot read metrics ({err})") from err
             write_model_card(a.card, man, a.checkpoint, metrics=metrics, notes=a.card_notes)
+    elif a.cmd == "slim":
+        from .export import slim_checkpoint
+        slim_checkpoint(a.checkpoint, a.out)
     elif a.cmd == "select":
         from .selection import read_curve, select_best
         best = select_best(read_curve(a.run_dir), key=a.key, window=a.window, phases=a.phase)

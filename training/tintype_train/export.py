@@ -36,9 +36,47 @@ def load_generator(path: str | Path):
     if isinstance(task, ColorizeTask):
         task.set_prior(prior)
     gen = make_generator(task.generator_config())
-    gen.load_state_dict(state)
+    if "encoder_source" in rec:
+        # A slim checkpoint (slim_checkpoint): the frozen encoder comes from its pretrained file.
+        from .mobilenet import load_coral_mobilenet_v2
+        src = rec["encoder_source"]
+        enc = Path(src["file"])
+        if not enc.is_file():
+            raise FileNotFoundError(f"{path}: its encoder weights {enc} are not here (the checkpoint keeps the decoder only)")
+        if hashlib.sha256(enc.read_bytes()).hexdigest() != src["sha256"]:
+            raise ValueError(f"{path}: {enc} is not the encoder file it was trained with (sha256 differs)")
+        load_coral_mobilenet_v2(gen.encoder, enc)
+        missing, unexpected = gen.load_state_dict(state, strict=False)
+        if unexpected or any(not k.startswith("encoder.") for k in missing):
+            raise ValueError(f"{path}: generator weights do not fit the config ({(missing + unexpected)[:3]})")
+    else:
+        gen.load_state_dict(state)
     gen.eval()
     return task, gen, rec
+
+
+def slim_checkpoint(src: str | Path, out: str | Path, log=print) -> None:
+    """Writes `src` (a best_gen.pt of a MobileUNet whose encoder stayed frozen) without the encoder
+    weights, naming the pretrained file (and its sha256) they are reloaded from: the decoder alone
+    is a quarter of the size. Refused when the encoder differs from that file (it was fine-tuned)."""
+    from .mobilenet import MobileNetV2, load_coral_mobilenet_v2
+    task, gen, rec = load_generator(src)
+    enc_file = (rec["config"].get("pretrained") or {}).get("encoder")
+    if not isinstance(gen, MobileUNet) or not enc_file:
+        raise ValueError(f"{src}: only a MobileUNet trained from pretrained.encoder can be slimmed")
+    ref = MobileNetV2()
+    load_coral_mobilenet_v2(ref, enc_file)
+    mine = gen.encoder.state_dict()
+    for k, v in ref.state_dict().items():
+        if not torch.equal(v, mine[k]):
+            raise ValueError(f"{src}: encoder weight {k} differs from {enc_file} (fine-tuned): cannot slim")
+    state = rec["generator"] if "generator" in rec else rec["models"]["gen"]
+    slim = {k: rec[k] for k in ("format", "config", "step", "phase", "metrics", "prior") if k in rec}
+    slim["generator"] = {k: v for k, v in state.items() if not k.startswith("encoder.")}
+    slim["encoder_source"] = {"file": enc_file, "sha256": hashlib.sha256(Path(enc_file).read_bytes()).hexdigest()}
+    from .checkpoint import atomic_save
+    atomic_save(slim, Path(out), 0.0)
+    log(f"slim: {out} ({Path(out).stat().st_size / 2**20:.1f} MiB), encoder from {enc_file}")
 
 
 def _write_f32(path: Path, arr: np.ndarray) -> None:
