@@ -93,6 +93,7 @@ def main(argv=None) -> int:
     p.add_argument("--limit", type=int, default=0)
     p.add_argument("--json")
     p.add_argument("--sheet", help="contact sheet of datasets/bw (PNG)")
+    p.add_argument("--sweep", help="also these decoding temperatures, e.g. 0.3,0.4,0.5 (one forward pass per photo)")
 
     p = sub.add_parser("peer-colorize", help="DeOldify-style PyTorch eager colorization (the speed peer); JSON timings")
     p.add_argument("--checkpoint", required=True)
@@ -171,7 +172,8 @@ def _run(a) -> int:
         _emit(res, a.json)
     elif a.cmd == "eval-colorize":
         from .evaluate import contact_sheet, eval_colorize
-        res = eval_colorize(a.datasets, a.checkpoint, size=a.size, temperature=a.temperature, limit=a.limit)
+        sweep = [float(x) for x in a.sweep.split(",")] if a.sweep else None
+        res = eval_colorize(a.datasets, a.checkpoint, size=a.size, temperature=a.temperature, limit=a.limit, sweep=sweep)
         _emit(res, a.json)
         if a.sheet:
             if not a.checkpoint:

@@ -111,14 +111,22 @@ class GeneratorRunner:
 
     def colorize(self, rgb: np.ndarray, size: int) -> np.ndarray:
         """DeOldify's way: render chroma on a small square, keep the photo's own lightness."""
+        return self.colorize_at(rgb, size, [self.task.temperature])[0]
+
+    def colorize_at(self, rgb: np.ndarray, size: int, temperatures: List[float]) -> List[np.ndarray]:
+        """colorize() decoded at each temperature from one forward pass (a temperature sweep)."""
         t = torch.from_numpy(rgb.transpose(2, 0, 1)[None].astype(np.float32) / 255.0)
         lab = rgb_to_lab(t)
         grey = (t * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
         small = F.interpolate(grey, size=(size, size), mode="bilinear", align_corners=False)
-        ab = self.task.decode(self(small))
-        ab = F.interpolate(ab, size=rgb.shape[:2], mode="bilinear", align_corners=False)
-        out = lab_to_rgb(torch.cat([lab[:, :1], ab], 1))[0].numpy().transpose(1, 2, 0)
-        return np.clip(np.rint(out * 255), 0, 255).astype(np.uint8)
+        logits = self(small)
+        outs = []
+        for temperature in temperatures:
+            ab = self.task.bins.decode(logits, float(temperature))
+            ab = F.interpolate(ab, size=rgb.shape[:2], mode="bilinear", align_corners=False)
+            out = lab_to_rgb(torch.cat([lab[:, :1], ab], 1))[0].numpy().transpose(1, 2, 0)
+            outs.append(np.clip(np.rint(out * 255), 0, 255).astype(np.uint8))
+        return outs
 
 
 def _restore_cases(datasets: Path) -> List[dict]:
@@ -208,10 +216,13 @@ def _val_files(datasets: Path, limit: int) -> List[Path]:
 
 
 def eval_colorize(datasets: str | Path, checkpoint: Optional[str] = None, size: int = 256,
-                  temperature: Optional[float] = None, limit: int = 0, log: Callable = print) -> Dict:
+                  temperature: Optional[float] = None, limit: int = 0, log: Callable = print,
+                  sweep: Optional[List[float]] = None) -> Dict:
+    """With `sweep`, also each temperature's colourfulness and PSNR (one forward pass per photo)."""
     datasets = Path(datasets)
     runner = GeneratorRunner(checkpoint, temperature=temperature) if checkpoint else None
     acc: Dict[str, list] = {"colourfulness_gt": [], "psnr_grey": [], "colourfulness_model": [], "psnr_model": []}
+    swept: Dict[float, Dict[str, list]] = {float(x): {"c": [], "p": []} for x in sweep or []}
     for f in _val_files(datasets, limit):
         rgb = load_rgb(f)
         t = torch.from_numpy(rgb.transpose(2, 0, 1)[None].astype(np.float32) / 255.0)
@@ -222,9 +233,13 @@ def eval_colorize(datasets: str | Path, checkpoint: Optional[str] = None, size: 
         acc["colourfulness_gt"].append(colourfulness(rgb))
         acc["psnr_grey"].append(psnr(rgb, grey8))
         if runner is not None:
-            out = runner.colorize(rgb, size)
-            acc["colourfulness_model"].append(colourfulness(out))
-            acc["psnr_model"].append(psnr(rgb, out))
+            temps = [runner.task.temperature] + list(swept)
+            outs = runner.colorize_at(rgb, size, temps)
+            acc["colourfulness_model"].append(colourfulness(outs[0]))
+            acc["psnr_model"].append(psnr(rgb, outs[0]))
+            for x, o in zip(swept, outs[1:]):
+                swept[x]["c"].append(colourfulness(o))
+                swept[x]["p"].append(psnr(rgb, o))
     res = {"metric": "mean over images at full resolution: Hasler-Suesstrunk colourfulness, RGB PSNR (dB)",
            "images": len(acc["psnr_grey"]), "checkpoint": checkpoint, "render_size": size,
            "temperature": temperature if temperature is not None else (runner.task.temperature if runner else None)}
@@ -232,6 +247,9 @@ def eval_colorize(datasets: str | Path, checkpoint: Optional[str] = None, size: 
     if runner is not None:
         res["goal_colourfulness"] = abs(res["colourfulness_model"] - res["colourfulness_gt"]) <= 8
         res["goal_psnr"] = res["psnr_model"] >= res["psnr_grey"] - 0.5
+        if swept:
+            res["sweep"] = [{"temperature": x, "colourfulness_model": round(float(np.mean(v["c"])), 4),
+                             "psnr_model": round(float(np.mean(v["p"])), 4)} for x, v in swept.items()]
     log(f"eval-colorize: {res}")
     return res
 
