@@ -20,7 +20,10 @@ import { greyScan } from './_photo';
 const root = join(import.meta.dirname, '..');
 const arg = (name: string, fallback: string) =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+// The bundled colorizer's checkpoint first (1.x: a slim checkpoint whose encoder is reloaded from
+// ../shared/weights), then the interim 0.1's.
 const candidates = [
+  'training/checkpoints/colorize-mnv2-cpu/best_gen.pt',
   'training/checkpoints/colorize-cpu/best_gen.pt',
   'training/runs/colorize-cpu/best_gen.pt',
   'training/checkpoints/colorize/best_gen.pt',
