@@ -479,6 +479,15 @@ describe.skipIf(!haveChromium)('the app as people use it', () => {
     await expect.poll(() => page.getByTestId('after-pending').count()).toBe(0);
     expect(await page.getByTestId('after-image').getAttribute('src')).toContain(answers[1].media!);
     await shot('06-preview-landed');
+    // Saturation is live too: moving it asks for a new preview with it.
+    const asked = page.waitForRequest((r) => r.url().endsWith('/api/preview.render'));
+    await page.locator('[data-testid="saturation"] [role="slider"]').focus();
+    await page.keyboard.press('ArrowRight');
+    expect(
+      ((await asked).postDataJSON() as { recipe: { options: { saturation?: number } } }).recipe.options
+        .saturation,
+    ).toBe(1.05);
+    expect(await page.getByTestId('saturation-value').textContent()).toBe('×1.05');
     await page.keyboard.press('Escape');
     expect(consoleErrors).toEqual([]);
   });

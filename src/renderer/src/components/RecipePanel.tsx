@@ -1,6 +1,6 @@
 import { Group, SegmentedControl, Select, Slider, Stack, Switch, Text } from '@mantine/core';
 import type { ModelInfo, OpName, Recipe } from '../../../shared/api';
-import { DEFAULT_SCALE, OP_INFO, OPS, TASK_INFO } from '../../../shared/ops';
+import { DEFAULT_SCALE, OP_INFO, OPS, SATURATION_LIMITS, TASK_INFO } from '../../../shared/ops';
 import { renderFactor } from '../format';
 import { toggleOp } from '../state/recipe';
 
@@ -99,6 +99,30 @@ export function RecipePanel({
                       Smaller renders give bolder, more stable colour; larger ones keep more detail but may
                       wash out.
                     </Text>
+                    <Group justify="space-between" gap={4}>
+                      <Text size="xs">Saturation</Text>
+                      <Text size="xs" c="dimmed" data-testid="saturation-value">
+                        ×{(recipe.options.saturation ?? 1).toFixed(2)}
+                      </Text>
+                    </Group>
+                    {/* Live like the render size: the preview follows as it moves. */}
+                    <Slider
+                      min={SATURATION_LIMITS.min}
+                      max={SATURATION_LIMITS.max}
+                      step={0.05}
+                      value={recipe.options.saturation ?? 1}
+                      label={(v) => `×${v.toFixed(2)}`}
+                      onChange={(v) =>
+                        onChange({
+                          ...recipe,
+                          options: { ...recipe.options, saturation: v === 1 ? undefined : v },
+                        })
+                      }
+                      aria-label="Saturation"
+                      thumbLabel="Saturation"
+                      data-testid="saturation"
+                      mx={10}
+                    />
                   </>
                 )}
                 {op === 'upscale' && (
