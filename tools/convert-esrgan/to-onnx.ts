@@ -1,4 +1,4 @@
-import { GraphBuilder } from '../onnx/builder';
+import { GraphBuilder, concatChannels, type TrackedTensor } from '../onnx/builder';
 import type { KerasLayer, LayersModel, WeightTensor } from './tfjs-layers';
 
 /**
@@ -20,14 +20,7 @@ export interface ConvertedGraph {
   outputChannels: number;
 }
 
-interface Tensor {
-  name: string;
-  channels: number;
-  /** Resolution relative to the input (1 before upsampling, `scale` after). */
-  scale: number;
-  /** Receptive-field radius so far, in input pixels (fractional after upsampling). */
-  radius: number;
-}
+type Tensor = TrackedTensor;
 
 /** Keras NHWC axis → ONNX NCHW axis. */
 const NHWC_TO_NCHW: Record<number, number> = { 1: 2, 2: 3, 3: 1, [-1]: 1, [-2]: 3, [-3]: 2 };
@@ -163,20 +156,7 @@ export function convertLayersModel(model: LayersModel, opts: ConvertOptions = {}
         const xs = inputOf(layer);
         const axis = NHWC_TO_NCHW[c.axis as number];
         if (axis !== 1) throw new Error(`${where(layer)}: only channel concatenation is supported`);
-        if (new Set(xs.map((t) => t.scale)).size !== 1)
-          throw new Error(`${where(layer)}: inputs differ in resolution`);
-        const y = g.node(
-          'Concat',
-          xs.map((t) => t.name),
-          { axis },
-          [layer.name],
-        );
-        out = {
-          name: y,
-          channels: xs.reduce((s, t) => s + t.channels, 0),
-          scale: xs[0].scale,
-          radius: Math.max(...xs.map((t) => t.radius)),
-        };
+        out = concatChannels(g, xs, layer.name, where(layer));
         break;
       }
       case 'Add': {

@@ -1,4 +1,4 @@
-import { GraphBuilder } from '../onnx/builder';
+import { GraphBuilder, concatChannels, type TrackedTensor } from '../onnx/builder';
 import type { BinReader, NcnnGraph, NcnnLayer, ParamValue } from './ncnn';
 
 /**
@@ -31,12 +31,7 @@ export interface ConvertedGraph {
   sourceStorage: 'float16' | 'float32' | 'mixed';
 }
 
-interface Blob {
-  name: string;
-  channels: number;
-  scale: number;
-  radius: number;
-}
+type Blob = TrackedTensor;
 
 const int = (l: NcnnLayer, id: number, dflt: number): number => {
   const v = l.params.get(id);
@@ -178,20 +173,7 @@ export function convertNcnn(graph: NcnnGraph, bin: BinReader, opts: ConvertOptio
       case 'Concat': {
         const xs = inputs(l);
         if (p(0, 0) !== 0) throw new Error(`${where(l)}: only channel concatenation (axis 0) is supported`);
-        if (new Set(xs.map((t) => t.scale)).size !== 1)
-          throw new Error(`${where(l)}: inputs differ in resolution`);
-        const y = g.node(
-          'Concat',
-          xs.map((t) => t.name),
-          { axis: 1 },
-          [onnxName(one(l))],
-        );
-        out = {
-          name: y,
-          channels: xs.reduce((s, t) => s + t.channels, 0),
-          scale: xs[0].scale,
-          radius: Math.max(...xs.map((t) => t.radius)),
-        };
+        out = concatChannels(g, xs, onnxName(one(l)), where(l));
         break;
       }
       case 'Eltwise': {

@@ -152,3 +152,37 @@ export class GraphBuilder {
     return onnx.ModelProto.encode(model).finish();
   }
 }
+
+/**
+ * A tensor while a converter builds its graph, with what the tile sizing needs: its resolution
+ * relative to the input (1 before upsampling, the scale after) and its receptive-field radius so
+ * far, in input pixels (fractional after upsampling).
+ */
+export interface TrackedTensor {
+  name: string;
+  channels: number;
+  scale: number;
+  radius: number;
+}
+
+/** Channel concatenation (NCHW axis 1) of tensors at one resolution; `where` names the layer in errors. */
+export function concatChannels(
+  g: GraphBuilder,
+  xs: TrackedTensor[],
+  output: string,
+  where: string,
+): TrackedTensor {
+  if (new Set(xs.map((t) => t.scale)).size !== 1) throw new Error(`${where}: inputs differ in resolution`);
+  const name = g.node(
+    'Concat',
+    xs.map((t) => t.name),
+    { axis: 1 },
+    [output],
+  );
+  return {
+    name,
+    channels: xs.reduce((s, t) => s + t.channels, 0),
+    scale: xs[0].scale,
+    radius: Math.max(...xs.map((t) => t.radius)),
+  };
+}
