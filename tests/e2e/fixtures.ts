@@ -56,14 +56,14 @@ function cubicGraph(): Uint8Array {
 }
 
 /**
- * A deliberately heavy restorer (five 3×3 convolutions, 96 channels wide, on 64-px tiles): a photo
+ * A deliberately heavy restorer (five 3×3 convolutions, 192 channels wide, on 64-px tiles): a photo
  * of a megapixel takes minutes on two cores, so cancelling it midway can be seen to stop the work,
  * and a 320-px preview takes seconds, so a newer preview can be seen to supersede it.
  */
 export function installSlowModel(dir: string): void {
   const g = new GraphBuilder('slow');
   let t = g.input('input', [1, 3, 'height', 'width']);
-  const width = 96;
+  const width = 192;
   let seed = 7;
   const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 0.1;
   const chans = [3, width, width, width, width, 3];
