@@ -9,6 +9,12 @@ export { TASKS, type Task };
  * engine can run all of them. Every field here is read by the engine; nothing is decorative.
  */
 
+/** The most a detector's mask may be grown (px): past this a "scratch" halo is a region. */
+export const MAX_MASK_GROW = 16;
+
+/** What a mask output becomes without a manifest saying otherwise. */
+export const MASK_DEFAULTS = { threshold: 0.5, grow: 2 } as const;
+
 const range = z.tuple([z.number(), z.number()]).refine(([lo, hi]) => hi !== lo, 'range must not be empty');
 
 export const InputSpecSchema = z.object({
@@ -40,13 +46,28 @@ export const OutputSpecSchema = z.object({
   layout: z.enum(['NCHW', 'NHWC']).optional(),
   /**
    * rgb: a full RGB image (canonical 0..1); grey: one channel (0..1);
-   * ab: Lab a,b chroma only (canonical Lab units, -128..128); uv: YUV U,V chroma (canonical -0.5..0.5).
+   * ab: Lab a,b chroma only (canonical Lab units, -128..128); uv: YUV U,V chroma (canonical -0.5..0.5);
+   * mask: one channel, the probability that a pixel is damaged (0..1; a repair model's output).
    */
-  kind: z.enum(['rgb', 'grey', 'ab', 'uv']),
+  kind: z.enum(['rgb', 'grey', 'ab', 'uv', 'mask']),
   /** The model's value range that maps linearly onto the canonical range of `kind`. */
   range: range,
+  /** mask: pixels whose probability is at least this are repaired. */
+  threshold: z.number().gt(0).lt(1).optional(),
+  /** mask: the thresholded mask is dilated by this many pixels (at 1:1) so scratch edges and halos are filled too. */
+  grow: z.number().int().min(0).max(MAX_MASK_GROW).optional(),
 });
 export type OutputSpec = z.infer<typeof OutputSpecSchema>;
+
+/**
+ * The second input of an inpaint model: the mask of the pixels to fill, one channel, same layout and
+ * size as the image. 1 = hole, 0 = known, mapped linearly onto `range`. The image input gets
+ * image × (1 − mask): hole pixels are 0 (in 0..1) before its range and normalization.
+ */
+export const MaskInputSpecSchema = z.object({
+  name: z.string().min(1),
+  range: range,
+});
 
 export const RenderSizeSchema = z
   .object({
@@ -80,6 +101,8 @@ export const ManifestSchema = z
     input: InputSpecSchema,
     size: SizeSpecSchema,
     output: OutputSpecSchema,
+    /** Inpaint models only: the mask input (see MaskInputSpecSchema). */
+    maskInput: MaskInputSpecSchema.optional(),
     /** Output size / input size: 1 for colorize and restore, 2/3/4/8 for upscale. */
     scale: z.number().int().positive().default(1),
     /**
@@ -122,6 +145,37 @@ export const ManifestSchema = z
         code: 'custom',
         message: `output kind ${m.output.kind} only makes sense for ${colourTasks}`,
       });
+    }
+    // Repair: a detector takes RGB and answers a damage mask; a filler takes the image and a mask
+    // (docs/repair.md has the whole contract). Neither changes the picture's size.
+    if ((m.output.kind === 'mask') !== (m.task === 'repair')) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'output kind mask is what a repair model answers, and only it',
+      });
+    }
+    if (m.output.kind !== 'mask' && (m.output.threshold !== undefined || m.output.grow !== undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'output threshold and grow apply to a mask output only' });
+    }
+    if (m.task === 'repair' && (m.input.channels !== 3 || m.input.frames !== 1)) {
+      ctx.addIssue({ code: 'custom', message: 'a repair model takes one RGB frame (channels 3, frames 1)' });
+    }
+    if ((m.task === 'repair' || m.task === 'inpaint') && m.scale !== 1) {
+      ctx.addIssue({ code: 'custom', message: `${aTask(m.task)} model has scale 1` });
+    }
+    if (m.task === 'inpaint') {
+      if (!m.maskInput || !m.input.name) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'an inpaint model needs maskInput and both input names (input.name, maskInput.name)',
+        });
+      }
+      if (m.input.frames !== 1) ctx.addIssue({ code: 'custom', message: 'an inpaint model takes one frame' });
+      if (m.output.kind !== 'rgb' && m.output.kind !== 'grey') {
+        ctx.addIssue({ code: 'custom', message: 'an inpaint model answers an rgb or grey image' });
+      }
+    } else if (m.maskInput) {
+      ctx.addIssue({ code: 'custom', message: 'maskInput is for inpaint models only' });
     }
     if (task.enlarges && m.scale < 2) {
       ctx.addIssue({ code: 'custom', message: `${aTask(m.task)} model has scale >= 2` });

@@ -32,6 +32,16 @@ export const TASK_INFO = {
   colorize: { label: 'Colorize', color: 'orange', runs: 'render-size', addsColour: true, enlarges: false },
   restore: { label: 'Restore (same size)', color: 'teal', runs: 'tiled', addsColour: false, enlarges: false },
   upscale: { label: 'Upscale', color: 'violet', runs: 'tiled', addsColour: false, enlarges: true },
+  // The repair operation's two models (docs/repair.md): a detector
+  // whose output is a damage mask, and a learned filler that takes the image and that mask.
+  repair: {
+    label: 'Repair: find damage (mask)',
+    color: 'red',
+    runs: 'tiled',
+    addsColour: false,
+    enlarges: false,
+  },
+  inpaint: { label: 'Repair: fill damage', color: 'pink', runs: 'tiled', addsColour: false, enlarges: false },
 } as const satisfies Record<string, TaskInfo>;
 
 export type Task = keyof typeof TASK_INFO;

@@ -58,7 +58,7 @@ export async function readModelInfo(path: string): Promise<ModelInfo> {
   }
 }
 
-export const outputChannels = { rgb: 3, grey: 1, ab: 2, uv: 2 } as const;
+export const outputChannels = { rgb: 3, grey: 1, ab: 2, uv: 2, mask: 1 } as const;
 
 export const formatShape = (shape: (number | string)[]): string =>
   shape.length === 0 ? '(undeclared)' : `[${shape.map(String).join(', ')}]`;

@@ -16,6 +16,7 @@ const CANONICAL: Record<OutputSpec['kind'], [number, number]> = {
   grey: [0, 1],
   ab: [-128, 128],
   uv: [-0.5, 0.5],
+  mask: [0, 1],
 };
 
 function transpose(src: Float32Array, c: number, h: number, w: number, toNHWC: boolean): Float32Array {
