@@ -17,6 +17,8 @@ export default tseslint.config(
       'training/data/**',
       'training/runs/**',
       'test-results/**',
+      // AssemblyScript (compiled to WebAssembly by tools/wasm), not TypeScript.
+      'native/**',
     ],
   },
   js.configs.recommended,

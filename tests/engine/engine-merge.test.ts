@@ -7,6 +7,14 @@ import type { Raster } from '../../src/engine/types';
 import { greyPattern, luma601, saveRaster, sepiaPattern, tempDir } from '../helpers/images';
 import { installColorizer } from '../helpers/models';
 import { referenceMerge } from '../helpers/reference-merge';
+import { generate, KERNELS } from '../../tools/wasm/build';
+import { readFileSync } from 'node:fs';
+
+/** A 16-bit RGB print: the sepia pattern on 16-bit samples. */
+function sepia16(width: number, height: number): Raster {
+  const s = sepiaPattern(width, height);
+  return { ...s, depth: 16, data: Uint16Array.from(s.data, (x) => x * 257 + ((x * 31) % 200)) };
+}
 
 /** Chroma planes with strong, varied colour, so many pixels need gamut-safe scaling. */
 function chroma(cw: number, ch: number): { u: Float32Array; v: Float32Array } {
@@ -31,6 +39,9 @@ describe('full-resolution chroma merge', () => {
     ['8-bit RGB (sepia)', sepiaPattern(120, 77), 1.4],
     ['16-bit grey', greyPattern(83, 45, 16), 0.6],
     ['one column', greyPattern(1, 40), 1],
+    ['16-bit RGB, width not a multiple of 4', sepia16(37, 29), 1.2],
+    // Wide enough that the kernel works through several bands of rows of its own.
+    ['8-bit grey, 1503×1201 (many bands)', greyPattern(1503, 1201), 1],
   ];
   for (const [name, img, saturation] of cases) {
     it(`matches the reference merge within 1 level and keeps the luma (${name})`, () => {
@@ -57,6 +68,21 @@ describe('full-resolution chroma merge', () => {
       if (img.width > 1) expect(clipped).toBeGreaterThan(0); // the gamut edge was really reached
     });
   }
+
+  it('writes 8-bit output from 16-bit input within 1 level of the reference', () => {
+    const img = greyPattern(83, 45, 16);
+    const { u, v } = chroma(31, 17);
+    const out = mergeLumaChroma(img, u, v, 31, 17, 1, 8);
+    expect(out.data).toBeInstanceOf(Uint8Array);
+    expect(maxDiff(out, referenceMerge(img, u, v, 31, 17, 1, 8))).toBeLessThanOrEqual(1);
+  });
+
+  it('runs the WebAssembly kernel its source compiles to (npm run wasm:check)', async () => {
+    for (const k of KERNELS)
+      expect(readFileSync(join(import.meta.dirname, '..', '..', k.module), 'utf8'), k.source).toBe(
+        await generate(k),
+      );
+  }, 60_000);
 
   it('bands written separately make the same image as one pass', () => {
     const img = sepiaPattern(64, 50);

@@ -1,4 +1,5 @@
 import type { Raster, YuvMatrixName } from '../types';
+import { runMergeKernel } from './merge-kernel';
 
 /**
  * Colour maths for DeOldify's merge: keep the ORIGINAL luminance at full resolution and take only
@@ -99,9 +100,10 @@ export function bilinearAxis(from: number, to: number): { i0: Int32Array; i1: In
  * the RGB cube, the chroma is scaled down (never the luminance), so the output's luma equals the
  * original's up to rounding.
  *
- * Work is in output sample units with the chroma already turned into per-channel offsets
- * (R−Y, G−Y, B−Y) for each chroma row at full width, so a pixel costs three interpolations, one
- * range test and three stores; rows [y0, y1) only, so callers can split an image into bands.
+ * The per-pixel work runs in WebAssembly SIMD (native/merge.ts through merge-kernel.ts): libvips
+ * (through sharp) has no per-pixel division or minimum between images, which the gamut-safe scaling
+ * needs, and an ONNX graph of it was slower on the CPU than even the JavaScript loop. Rows
+ * [y0, y1) only when `band` is given, so callers can split an image into bands.
  */
 export function mergeLumaChroma(
   original: Raster,
@@ -117,83 +119,31 @@ export function mergeLumaChroma(
   const S = maxValue(outDepth);
   const out =
     band?.out ?? (outDepth === 16 ? new Uint16Array(width * height * 3) : new Uint8Array(width * height * 3));
-  const y0 = band?.y0 ?? 0;
-  const y1 = band?.y1 ?? height;
-  const d = original.data;
-  const grey = original.channels === 1;
-  const k = S / maxValue(original.depth);
+  if (u.length < cw * ch || v.length < cw * ch)
+    throw new Error(`internal: chroma planes shorter than ${cw}×${ch}`);
   // Per unit of U/V: R = Y + 1.13983 V, B = Y + 2.03211 U, G = Y - 0.39465 U - 0.58060 V.
   const rv = (S * saturation) / V_SCALE;
   const bu = (S * saturation) / U_SCALE;
-  const gu = -(KB / KG) * bu;
-  const gv = -(KR / KG) * rv;
-  const ax = bilinearAxis(cw, width);
-  const ay = bilinearAxis(ch, height);
-  // (R−Y, G−Y, B−Y) of one chroma row at full width; the last two rows used are kept.
-  let rowA = -1;
-  let rowB = -1;
-  let offA = new Float32Array(width * 3);
-  let offB = new Float32Array(width * 3);
-  const fillRow = (sy: number, dst: Float32Array): void => {
-    const base = sy * cw;
-    for (let x = 0, j = 0; x < width; x++, j += 3) {
-      const a = base + ax.i0[x];
-      const b = base + ax.i1[x];
-      const f = ax.f[x];
-      const cu = u[a] + (u[b] - u[a]) * f;
-      const cv = v[a] + (v[b] - v[a]) * f;
-      dst[j] = rv * cv;
-      dst[j + 1] = gu * cu + gv * cv;
-      dst[j + 2] = bu * cu;
-    }
-  };
-  const row = (sy: number): Float32Array => {
-    if (sy === rowA) return offA;
-    if (sy === rowB) return offB;
-    // Replace the row not needed any more (rows are visited in order).
-    [offA, offB, rowA, rowB] = [offB, offA, rowB, sy];
-    fillRow(sy, offB);
-    return offB;
-  };
-  for (let y = y0; y < y1; y++) {
-    const s0 = ay.i0[y];
-    const s1 = ay.i1[y];
-    const r0 = row(s0);
-    const r1 = s1 === s0 ? r0 : row(s1);
-    const fy = ay.f[y];
-    let j = y * width * 3;
-    let i = y * width;
-    for (let x3 = 0; x3 < width * 3; x3 += 3, i++, j += 3) {
-      const yv = grey ? d[i] * k : (KR * d[j] + KG * d[j + 1] + KB * d[j + 2]) * k;
-      let dr = r0[x3] + (r1[x3] - r0[x3]) * fy;
-      let dg = r0[x3 + 1] + (r1[x3 + 1] - r0[x3 + 1]) * fy;
-      let db = r0[x3 + 2] + (r1[x3 + 2] - r0[x3 + 2]) * fy;
-      let r = yv + dr;
-      let g = yv + dg;
-      let b = yv + db;
-      if (r < 0 || r > S || g < 0 || g > S || b < 0 || b > S) {
-        // Out of gamut: the largest t in [0,1] keeping y + t*d inside [0,S] for every channel.
-        let t = 1;
-        if (dr > 0) t = Math.min(t, (S - yv) / dr);
-        else if (dr < 0) t = Math.min(t, -yv / dr);
-        if (dg > 0) t = Math.min(t, (S - yv) / dg);
-        else if (dg < 0) t = Math.min(t, -yv / dg);
-        if (db > 0) t = Math.min(t, (S - yv) / db);
-        else if (db < 0) t = Math.min(t, -yv / db);
-        if (t < 0) t = 0;
-        dr *= t;
-        dg *= t;
-        db *= t;
-        r = yv + dr;
-        g = yv + dg;
-        b = yv + db;
-      }
-      // r, g, b lie in [0, S] (to float rounding), so the +0.5 rounding never leaves the sample range.
-      out[j] = r + 0.5;
-      out[j + 1] = g + 0.5;
-      out[j + 2] = b + 0.5;
-    }
-  }
+  runMergeKernel({
+    width,
+    height,
+    y0: band?.y0 ?? 0,
+    y1: band?.y1 ?? height,
+    data: original.data,
+    channels: original.channels,
+    kIn: S / maxValue(original.depth),
+    out,
+    u,
+    v,
+    cw,
+    ch,
+    ax: bilinearAxis(cw, width),
+    ay: bilinearAxis(ch, height),
+    rv,
+    gu: -(KB / KG) * bu,
+    gv: -(KR / KG) * rv,
+    bu,
+  });
   return { width, height, channels: 3, depth: outDepth, data: out };
 }
 

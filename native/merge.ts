@@ -1,0 +1,170 @@
+// AssemblyScript, compiled to WebAssembly (SIMD) by `npm run wasm:build` into
+// src/engine/image/merge-wasm.ts. The photo merge of src/engine/image/color.ts (mergeLumaChroma):
+// original luma + bilinearly upsampled chroma offsets, scaled down where a pixel would leave the
+// RGB cube. Four pixels a step in 128-bit lanes; the caller lays out every buffer in this module's
+// memory (from heapBase()) and copies rows in and out a band at a time.
+
+const KR: f32 = 0.299;
+const KG: f32 = 0.587;
+const KB: f32 = 0.114;
+
+// The two chroma rows (R−Y, G−Y, B−Y at full width) the current output row lies between: rows are
+// visited in order, so each is worked out once per image.
+let rowAIdx: i32 = -1;
+let rowBIdx: i32 = -1;
+let rowA: usize = 0;
+let rowB: usize = 0;
+
+/** First free byte after the module's own data. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+/** Starts an image: forgets the cached chroma rows and gives their two scratch buffers. */
+export function reset(a: usize, b: usize): void {
+  rowAIdx = -1;
+  rowBIdx = -1;
+  rowA = a;
+  rowB = b;
+}
+
+/** Floats per plane of a chroma row (and the luma row): the width rounded up for whole lanes. */
+function rowStride(width: i32): i32 {
+  return (width + 7) & ~3;
+}
+
+export function scratchFloats(width: i32): i32 {
+  return rowStride(width);
+}
+
+// Chroma row sy interpolated along x to full width, as three planes R−Y, G−Y, B−Y from dst.
+function fillRow(
+  sy: i32, dst: usize, width: i32, u: usize, v: usize, cw: i32,
+  axI0: usize, axI1: usize, axF: usize, rv: f32, gu: f32, gv: f32, bu: f32,
+): void {
+  const base = (<usize>sy * <usize>cw) << 2;
+  const g = dst + (<usize>rowStride(width) << 2);
+  const b = g + (<usize>rowStride(width) << 2);
+  for (let x = 0; x < width; x++) {
+    const o = <usize>x << 2;
+    const a = base + (<usize>load<i32>(axI0 + o) << 2);
+    const c = base + (<usize>load<i32>(axI1 + o) << 2);
+    const f = load<f32>(axF + o);
+    const ua = load<f32>(u + a);
+    const va = load<f32>(v + a);
+    const cu = ua + (load<f32>(u + c) - ua) * f;
+    const cv = va + (load<f32>(v + c) - va) * f;
+    store<f32>(dst + o, rv * cv);
+    store<f32>(g + o, gu * cu + gv * cv);
+    store<f32>(b + o, bu * cu);
+  }
+}
+
+/**
+ * Output rows [y0, y1): `luma` holds those rows of the original (fmt 0 grey 8-bit, 1 grey 16-bit,
+ * 2 RGB 8-bit, 3 RGB 16-bit; kIn maps its samples to the output scale S), `out` receives them as
+ * interleaved RGB, 8 or 16-bit. u, v: the chroma planes (cw wide); axI0/axI1/axF, ayI0/ayI1/ayF: bilinear taps along x
+ * and y (color.ts bilinearAxis); rv, gu, gv, bu: output levels per unit of U/V. Writes up to 24
+ * bytes past the last pixel and reads 3 past the last luma sample: the caller leaves room.
+ */
+export function mergeBand(
+  width: i32, y0: i32, y1: i32,
+  luma: usize, fmt: i32, kIn: f32,
+  out: usize, depth16: bool, S: f32,
+  u: usize, v: usize, cw: i32,
+  axI0: usize, axI1: usize, axF: usize,
+  ayI0: usize, ayI1: usize, ayF: usize,
+  rv: f32, gu: f32, gv: f32, bu: f32,
+  lrow: usize,
+): void {
+  const plane = <usize>rowStride(width) << 2;
+  const vS = f32x4.splat(S);
+  const vOne = f32x4.splat(1);
+  const vZero = f32x4.splat(0);
+  const vHalf = f32x4.splat(0.5);
+  const vk = f32x4.splat(kIn);
+  // Guards the divisions: a channel that does not move limits nothing.
+  const vEps = f32x4.splat(1e-20);
+  const inStride: usize = <usize>width * (fmt == 0 ? 1 : fmt == 1 ? 2 : fmt == 2 ? 3 : 6);
+  const outStride: usize = <usize>width * (depth16 ? 6 : 3);
+  let inRow = luma;
+  let outRow = out;
+  for (let y = y0; y < y1; y++) {
+    const s0 = load<i32>(ayI0 + (<usize>y << 2));
+    const s1 = load<i32>(ayI1 + (<usize>y << 2));
+    if (s0 != rowAIdx) {
+      if (s0 == rowBIdx) {
+        const t = rowA;
+        rowA = rowB;
+        rowB = t;
+        rowAIdx = s0;
+        rowBIdx = -1;
+      } else {
+        fillRow(s0, rowA, width, u, v, cw, axI0, axI1, axF, rv, gu, gv, bu);
+        rowAIdx = s0;
+      }
+    }
+    if (s1 != rowBIdx) {
+      fillRow(s1, rowB, width, u, v, cw, axI0, axI1, axF, rv, gu, gv, bu);
+      rowBIdx = s1;
+    }
+    // The row's luma on the output scale (BT.601 weights for RGB input, as the reference).
+    if (fmt == 0) {
+      for (let x = 0; x < width; x += 4) {
+        const q = i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(inRow + x)));
+        v128.store(lrow + (<usize>x << 2), f32x4.mul(f32x4.convert_i32x4_u(q), vk));
+      }
+    } else if (fmt == 1) {
+      for (let x = 0; x < width; x++)
+        store<f32>(lrow + (<usize>x << 2), <f32>load<u16>(inRow + (<usize>x << 1)) * kIn);
+    } else if (fmt == 2) {
+      for (let x = 0; x < width; x++) {
+        const p = inRow + <usize>x * 3;
+        const l = KR * <f32>load<u8>(p) + KG * <f32>load<u8>(p, 1) + KB * <f32>load<u8>(p, 2);
+        store<f32>(lrow + (<usize>x << 2), l * kIn);
+      }
+    } else {
+      for (let x = 0; x < width; x++) {
+        const p = inRow + <usize>x * 6;
+        const l = KR * <f32>load<u16>(p) + KG * <f32>load<u16>(p, 2) + KB * <f32>load<u16>(p, 4);
+        store<f32>(lrow + (<usize>x << 2), l * kIn);
+      }
+    }
+    const fy = f32x4.splat(load<f32>(ayF + (<usize>y << 2)));
+    for (let x = 0; x < width; x += 4) {
+      const o = <usize>x << 2;
+      const ar = v128.load(rowA + o);
+      const ag = v128.load(rowA + plane + o);
+      const ab = v128.load(rowA + 2 * plane + o);
+      const dr = f32x4.add(ar, f32x4.mul(f32x4.sub(v128.load(rowB + o), ar), fy));
+      const dg = f32x4.add(ag, f32x4.mul(f32x4.sub(v128.load(rowB + plane + o), ag), fy));
+      const db = f32x4.add(ab, f32x4.mul(f32x4.sub(v128.load(rowB + 2 * plane + o), ab), fy));
+      const yv = v128.load(lrow + o);
+      // The largest t in [0, 1] keeping yv + t·d inside [0, S] in every channel (1 when inside).
+      const up = f32x4.max(f32x4.max(dr, dg), f32x4.max(db, vEps));
+      const down = f32x4.max(f32x4.neg(f32x4.min(f32x4.min(dr, dg), db)), vEps);
+      const t = f32x4.max(
+        vZero,
+        f32x4.min(vOne, f32x4.min(f32x4.div(f32x4.sub(vS, yv), up), f32x4.div(yv, down))),
+      );
+      const base = f32x4.add(yv, vHalf);
+      const r = i32x4.trunc_sat_f32x4_u(f32x4.add(base, f32x4.mul(dr, t)));
+      const g = i32x4.trunc_sat_f32x4_u(f32x4.add(base, f32x4.mul(dg, t)));
+      const b = i32x4.trunc_sat_f32x4_u(f32x4.add(base, f32x4.mul(db, t)));
+      const rg = i16x8.narrow_i32x4_u(r, g);
+      const bb = i16x8.narrow_i32x4_u(b, b);
+      if (depth16) {
+        // r0 g0 b0 r1 g1 b1 r2 g2 | b2 r3 g3 b3 (16-bit samples)
+        const p = outRow + <usize>x * 6;
+        v128.store(p, i8x16.shuffle(rg, bb, 0, 1, 8, 9, 16, 17, 2, 3, 10, 11, 18, 19, 4, 5, 12, 13));
+        v128.store(p + 16, i8x16.shuffle(rg, bb, 20, 21, 6, 7, 14, 15, 22, 23, 0, 0, 0, 0, 0, 0, 0, 0));
+      } else {
+        const bytes = i8x16.narrow_i16x8_u(rg, bb);
+        const rgb = i8x16.swizzle(bytes, i8x16(0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11, 12, 13, 14, 15));
+        v128.store(outRow + <usize>x * 3, rgb);
+      }
+    }
+    inRow += inStride;
+    outRow += outStride;
+  }
+}
