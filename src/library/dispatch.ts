@@ -42,6 +42,12 @@ export function serviceHandlers(s: LibraryService, lag?: LoopLag): Handlers {
     'models.import': (r) => s.models.importFile(r.path, r.manifest),
     'preview.render': (r) => s.preview(r),
     'preview.sweep': (r) => s.sweep(r),
+    'preview.clip': (r) => s.previewClip(r),
+    'video.playable': (r) => s.films.playable(r.assetId, r.renderId),
+    'video.frame': async (r) => {
+      const { path: _path, ...frame } = await s.films.frame(r.assetId, r.atSec);
+      return frame;
+    },
     'batch.start': (r) => s.startBatch(r),
     'jobs.list': (r) => s.listJobs(r),
     'jobs.cancel': (r) => s.cancelJobs(r),

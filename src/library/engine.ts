@@ -52,6 +52,20 @@ export interface VideoRenderer {
     engine: RenderEngine,
     onProgress?: (e: ProgressEvent & { fps?: number }) => void,
   ): Promise<FileResult>;
+  /**
+   * A range preview: a short, already shrunk cut of a film through the recipe into an H.264 MP4.
+   * Optional (test renderers may leave it out; the preview then says it is unavailable).
+   */
+  renderClip?(
+    job: {
+      input: string;
+      output: string;
+      ops: FileJob['ops'];
+      options: FileJob['options'];
+      signal?: AbortSignal;
+    },
+    engine: RenderEngine,
+  ): Promise<{ frames: number; width: number; height: number }>;
   /** Writes a rendered clip or stack in an export format (a folder of frames for 'frames'). */
   exportVideo(
     input: string,

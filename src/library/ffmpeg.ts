@@ -99,3 +99,104 @@ export async function extractFrame(file: string, atSec: number, out: string, max
     throw new Error(`${file}: cannot extract a frame: ${(e.stderr || e.message).trim().split('\n')[0]}`);
   }
 }
+
+/** ffmpeg's scale for "long side at most `edge`", both sides even (4:2:0 needs them even). */
+function fitEven(edge: number): string {
+  return (
+    `scale='if(gt(iw,ih),trunc(min(${edge},iw)/2)*2,-2)':` + `'if(gt(iw,ih),-2,trunc(min(${edge},ih)/2)*2)'`
+  );
+}
+
+async function runFfmpeg(file: string, what: string, args: string[], signal?: AbortSignal): Promise<void> {
+  const { ffmpeg } = await binaries(file);
+  try {
+    await run(ffmpeg, ['-v', 'error', '-nostdin', ...args], { signal, maxBuffer: 16 * 1024 * 1024 });
+  } catch (err) {
+    if (signal?.aborted) throw signal.reason ?? err;
+    const e = err as NodeJS.ErrnoException & { stderr?: string };
+    throw new Error(`${file}: cannot ${what}: ${(e.stderr || e.message).trim().split('\n')[0]}`);
+  }
+}
+
+/**
+ * A copy of a film any Chromium plays (the app's window and a browser): H.264 4:2:0 in MP4 with the
+ * index at the front, long side at most `maxEdge`, the first audio track as AAC. Lossless masters
+ * (FFV1) and sources in other codecs are watched through one of these.
+ */
+export async function makePlayable(
+  src: string,
+  out: string,
+  maxEdge: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  await runFfmpeg(
+    src,
+    'make a playable copy',
+    [
+      '-i',
+      src,
+      '-map',
+      '0:v:0',
+      '-map',
+      '0:a:0?',
+      '-vf',
+      `${fitEven(maxEdge)},format=yuv420p`,
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-crf',
+      '23',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '128k',
+      '-movflags',
+      '+faststart',
+      '-f',
+      'mp4',
+      '-y',
+      out,
+    ],
+    signal,
+  );
+}
+
+/**
+ * `durationSec` seconds of a film from `startSec`, shrunk to `maxEdge`, losslessly (FFV1, no sound):
+ * the input of a range preview, small enough that the recipe runs on it in seconds.
+ */
+export async function cutScaled(
+  src: string,
+  startSec: number,
+  durationSec: number,
+  maxEdge: number,
+  out: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  await runFfmpeg(
+    src,
+    'cut a preview range',
+    [
+      '-ss',
+      startSec.toFixed(3),
+      '-i',
+      src,
+      '-t',
+      durationSec.toFixed(3),
+      '-map',
+      '0:v:0',
+      '-an',
+      '-sn',
+      '-vf',
+      fitEven(maxEdge),
+      '-c:v',
+      'ffv1',
+      '-f',
+      'matroska',
+      '-y',
+      out,
+    ],
+    signal,
+  );
+}

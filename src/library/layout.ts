@@ -33,6 +33,11 @@ export class LibraryLayout {
     return join(this.root, 'cache', 'previews');
   }
 
+  /** Films made playable in a browser (proxies of sources and render masters) and range previews. */
+  playDir(): string {
+    return join(this.root, 'cache', 'play');
+  }
+
   /** An absolute path for a stored path (owned files are stored relative). */
   abs(stored: string): string;
   abs(stored: string | null): string | null;

@@ -39,16 +39,19 @@ export class Previewer {
     assetId: number,
     recipe: Recipe,
     maxEdge: number,
-    opts: { live?: boolean } = {},
+    opts: { live?: boolean; frame?: { path: string; tag: string } } = {},
   ): Promise<Made & { ms: number }> {
     const t0 = performance.now();
     const asset = this.store.assetRow(assetId);
-    if (!asset.view_path)
+    // A film's preview may start from a chosen frame (the scrubber) instead of its display copy.
+    const base = opts.frame?.path ?? asset.view_path;
+    if (!base)
       throw new Error(
         `${asset.source_path ?? asset.path}: cannot preview: ${asset.problem ?? 'no display copy'}`,
       );
     const dir = this.layout.previewDir();
-    const name = `p-${assetId}-${maxEdge}-${recipeHash(recipe)}.jpg`;
+    const tag = opts.frame ? `-${opts.frame.tag}` : '';
+    const name = `p-${assetId}${tag}-${maxEdge}-${recipeHash(recipe)}.jpg`;
     const out = join(dir, name);
     let abort: AbortController | undefined;
     if (opts.live) {
@@ -58,7 +61,7 @@ export class Previewer {
     }
     let pending = this.inFlight.get(name);
     if (!pending) {
-      pending = this.make(asset.view_path, assetId, maxEdge, recipe, out, name, abort?.signal).finally(() => {
+      pending = this.make(base, `${assetId}${tag}`, maxEdge, recipe, out, name, abort?.signal).finally(() => {
         this.inFlight.delete(name);
         if (this.live?.name === name) this.live = null;
       });
@@ -70,7 +73,7 @@ export class Previewer {
 
   private async make(
     viewRel: string,
-    assetId: number,
+    baseId: string,
     maxEdge: number,
     recipe: Recipe,
     out: string,
@@ -80,7 +83,7 @@ export class Previewer {
     const dir = this.layout.previewDir();
     if (!existsSync(out)) {
       await mkdir(dir, { recursive: true });
-      const src = join(dir, `src-${assetId}-${maxEdge}.png`);
+      const src = join(dir, `src-${baseId}-${maxEdge}.png`);
       if (!existsSync(src)) {
         await sharp(this.layout.abs(viewRel))
           .resize(maxEdge, maxEdge, { fit: 'inside', withoutEnlargement: true })
@@ -103,7 +106,7 @@ export class Previewer {
         signal,
       );
       if (result.cancelled) return { superseded: true };
-      if (!result.ok) throw new Error(result.error ?? `preview of asset ${assetId} failed`);
+      if (!result.ok) throw new Error(result.error ?? `preview of ${this.layout.abs(viewRel)} failed`);
       if (++this.made % 50 === 0) void this.prune();
     }
     const meta = await sharp(out).metadata();

@@ -16,6 +16,7 @@ import { JobStore } from './jobs-store';
 import { LibraryLayout } from './layout';
 import { resolveMedia, type MediaFile } from './media';
 import { ModelManager } from './models';
+import { FilmPreviews } from './playback';
 import { Previewer } from './preview';
 import { renderThumbPath } from './probe';
 import { JobRunner } from './queue';
@@ -62,6 +63,8 @@ export class LibraryService {
   private readonly settings: SettingsStore;
   private readonly runner: JobRunner;
   private readonly previewer: Previewer;
+  /** Films in the item view: playback, the scrubber's frames, range previews. */
+  readonly films: FilmPreviews;
   readonly models: ModelManager;
   private readonly listeners = new Set<Listener>();
   private readonly log: Logger;
@@ -79,6 +82,7 @@ export class LibraryService {
     this.settings = new SettingsStore(this.db);
     const engine = () => this.engine();
     this.previewer = new Previewer(this.store, this.layout, engine);
+    this.films = new FilmPreviews(this.store, this.layout, engine, opts.video ?? null, this.log);
     this.runner = new JobRunner({
       store: this.store,
       jobs: this.jobs,
@@ -375,12 +379,35 @@ export class LibraryService {
   }
 
   async preview(req: ParsedReq<'preview.render'>): Promise<Res<'preview.render'>> {
+    const frame =
+      req.atSec === undefined
+        ? undefined
+        : await this.films.frame(req.assetId, req.atSec).then((f) => ({
+            path: f.path,
+            tag: f.media.slice('preview/p-'.length, -'.jpg'.length),
+          }));
     const r = await this.previewer.render(req.assetId, canonicalRecipe(req.recipe), req.maxEdge, {
       live: true,
+      frame,
     });
     return 'superseded' in r
       ? { media: null, width: 0, height: 0, ms: r.ms, superseded: true }
       : { ...r, superseded: false };
+  }
+
+  async previewClip(req: ParsedReq<'preview.clip'>): Promise<Res<'preview.clip'>> {
+    const t0 = performance.now();
+    const r = await this.films.clip(
+      req.assetId,
+      canonicalRecipe(req.recipe),
+      req.startSec,
+      req.durationSec,
+      req.maxEdge,
+    );
+    const ms = performance.now() - t0;
+    return r.superseded
+      ? { media: null, width: 0, height: 0, frames: 0, ms, superseded: true }
+      : { ...r, ms };
   }
 
   async sweep(req: ParsedReq<'preview.sweep'>): Promise<Res<'preview.sweep'>> {

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { extname, join, normalize, sep } from 'node:path';
 import type { Logger } from '../engine/index';
 import { dispatch, type DispatchOptions, type Handlers } from '../library/dispatch';
-import type { MediaFile } from '../library/media';
+import { mediaHeaders, type MediaFile } from '../library/media';
 import { UploadTooLargeError } from '../library/upload';
 import { z } from 'zod';
 import type { ApiEvent, ApiResult } from '../shared/bridge';
@@ -44,6 +44,7 @@ export const CSP = [
   "script-src 'self'",
   "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data: blob:",
+  "media-src 'self' blob:",
   "font-src 'self' data:",
   "connect-src 'self'",
   "object-src 'none'",
@@ -140,7 +141,8 @@ function decodePath(text: string): string {
  * The API over HTTP on localhost, for the browser build of the UI and the end-to-end tests:
  *   POST /api/<method>   JSON body, `Authorization: Bearer <token>`, answers an ApiResult
  *   GET  /api/events     server-sent events (token in the query: EventSource cannot send headers)
- *   GET  /media/<key>    thumbnails, display copies and previews (token in the query, for <img>)
+ *   GET  /media/<key>    thumbnails, display copies, previews and films (token in the query, for
+ *                        <img> and <video>; byte ranges for seeking)
  *   GET  /…              the built renderer
  * Every data route needs the per-run token; the Host header must be a loopback name, which stops a
  * web page from reaching the server through DNS rebinding.
@@ -265,13 +267,11 @@ export function createHttpServer(opts: HttpOptions): Server & { endStreams(): vo
         res.writeHead(404, { 'content-type': 'text/plain' }).end('no such media');
         return;
       }
-      const st = statSync(media.path);
-      res.writeHead(200, {
-        'content-type': media.contentType,
-        'content-length': st.size,
-        'cache-control': 'private, max-age=60',
-      });
-      createReadStream(media.path).pipe(res);
+      // Ranges let a <video> seek without loading the whole film first.
+      const answer = mediaHeaders(media, statSync(media.path).size, req.headers.range);
+      res.writeHead(answer.status, answer.headers);
+      if (answer.status === 416 || req.method === 'HEAD') res.end();
+      else createReadStream(media.path, answer.range ?? {}).pipe(res);
       return;
     }
 

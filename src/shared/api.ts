@@ -48,7 +48,9 @@ export type RecipeInput = z.input<typeof RecipeSchema>;
  * a URL (tintype-media:// in Electron, /media/ on the server) and the backend maps it back to a file
  * it knows, so the renderer can never ask for an arbitrary file.
  */
-export const MediaKey = z.string().regex(/^(thumb|view|render|rthumb|preview|full|original)\/[A-Za-z0-9._-]+$/);
+export const MediaKey = z
+  .string()
+  .regex(/^(thumb|view|render|rthumb|preview|full|original|source|play)\/[A-Za-z0-9._-]+$/);
 export type MediaKey = string;
 
 export const ImageFormatSchema = z.enum(['jpg', 'png', 'tif']);
@@ -301,6 +303,8 @@ export const BatchTargetSchema = z.discriminatedUnion('kind', [
 export type BatchTarget = z.infer<typeof BatchTargetSchema>;
 
 const Empty = z.object({}).strict().default({});
+/** A time in a film, in seconds. */
+const Seconds = z.number().min(0).max(1e7);
 const IdReq = z.object({ id: Id }).strict();
 const Ok = z.object({ ok: z.literal(true) });
 
@@ -404,7 +408,13 @@ export const api = {
   /** A fast, small render for the live preview; never queued, never stored as a render. */
   'preview.render': {
     req: z
-      .object({ assetId: Id, recipe: RecipeSchema, maxEdge: z.number().int().min(64).max(1024).default(320) })
+      .object({
+        assetId: Id,
+        recipe: RecipeSchema,
+        maxEdge: z.number().int().min(64).max(1024).default(320),
+        /** A film's frame at this time (seconds; the scrubber) instead of its display frame. */
+        atSec: Seconds.optional(),
+      })
       .strict(),
     /** `superseded`: a newer live preview replaced this one before it finished (media is then null). */
     res: z.object({
@@ -428,6 +438,36 @@ export const api = {
     res: z.object({
       items: z.array(z.object({ renderSize: z.number().int(), media: MediaKey, ms: z.number() })),
     }),
+  },
+  /** A few seconds of a film through the recipe, small, as a clip to play; superseded like live previews. */
+  'preview.clip': {
+    req: z
+      .object({
+        assetId: Id,
+        recipe: RecipeSchema,
+        startSec: Seconds,
+        durationSec: z.number().min(0.2).max(10).default(3),
+        maxEdge: z.number().int().min(64).max(640).default(320),
+      })
+      .strict(),
+    res: z.object({
+      media: MediaKey.nullable(),
+      width: z.number().int(),
+      height: z.number().int(),
+      frames: z.number().int(),
+      ms: z.number(),
+      superseded: z.boolean(),
+    }),
+  },
+  /** Something a <video> plays: the source film as it is, or a copy made for playback (of the source or a render). */
+  'video.playable': {
+    req: z.object({ assetId: Id, renderId: Id.optional() }).strict(),
+    res: z.object({ media: MediaKey, copy: z.boolean(), durationSec: z.number().nullable() }),
+  },
+  /** A film's frame at a time (the scrubber's "before"), at display size. */
+  'video.frame': {
+    req: z.object({ assetId: Id, atSec: Seconds }).strict(),
+    res: z.object({ media: MediaKey, width: z.number().int(), height: z.number().int(), atSec: z.number() }),
   },
   'batch.start': {
     req: z

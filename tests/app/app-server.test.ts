@@ -196,7 +196,19 @@ describe('headless server', () => {
     const img = await fetch(`${base}/media/${thumb}?token=${TOKEN}`);
     expect(img.status).toBe(200);
     expect(img.headers.get('content-type')).toBe('image/jpeg');
-    expect((await img.arrayBuffer()).byteLength).toBeGreaterThan(100);
+    const whole = new Uint8Array(await img.arrayBuffer());
+    expect(whole.byteLength).toBeGreaterThan(100);
+    expect(img.headers.get('accept-ranges')).toBe('bytes');
+    // Byte ranges, as a <video> asks for them when it seeks.
+    const part = await fetch(`${base}/media/${thumb}?token=${TOKEN}`, { headers: { range: 'bytes=10-19' } });
+    expect(part.status).toBe(206);
+    expect(part.headers.get('content-range')).toBe(`bytes 10-19/${whole.byteLength}`);
+    expect([...new Uint8Array(await part.arrayBuffer())]).toEqual([...whole.subarray(10, 20)]);
+    const past = await fetch(`${base}/media/${thumb}?token=${TOKEN}`, {
+      headers: { range: 'bytes=99999999-' },
+    });
+    expect(past.status).toBe(416);
+    expect(past.headers.get('content-range')).toBe(`bytes */${whole.byteLength}`);
     expect((await fetch(`${base}/media/${thumb}`)).status).toBe(401);
     expect((await fetch(`${base}/media/thumb/9999?token=${TOKEN}`)).status).toBe(404);
     expect((await fetch(`${base}/media/preview/..%2f..%2flibrary.sqlite?token=${TOKEN}`)).status).toBe(404);
