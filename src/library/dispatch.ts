@@ -43,6 +43,7 @@ export function serviceHandlers(s: LibraryService, lag?: LoopLag): Handlers {
     'preview.render': (r) => s.preview(r),
     'preview.sweep': (r) => s.sweep(r),
     'preview.clip': (r) => s.previewClip(r),
+    'preview.cancelClip': () => ({ canceled: s.films.cancelClip() }),
     'video.playable': (r) => s.films.playable(r.assetId, r.renderId),
     'video.frame': async (r) => {
       const { path: _path, ...frame } = await s.films.frame(r.assetId, r.atSec);

@@ -269,6 +269,11 @@ export class JobStore {
       .get(b.id) as { first: number | null; last: number | null; n: number };
     const queued = counts.queued ?? 0;
     const running = counts.running ?? 0;
+    const { films } = this.db
+      .prepare(
+        "SELECT count(*) AS films FROM jobs j JOIN assets a ON a.id = j.asset_id WHERE j.batch_id = ? AND a.kind IN ('video', 'stack')",
+      )
+      .get(b.id) as { films: number };
     let itemsPerSec: number | null = null;
     let etaSec: number | null = null;
     if (t.n > 0 && t.first !== null) {
@@ -291,6 +296,7 @@ export class JobStore {
       done: counts.done ?? 0,
       failed: counts.failed ?? 0,
       canceled: counts.canceled ?? 0,
+      films,
       itemsPerSec,
       etaSec,
     };

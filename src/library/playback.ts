@@ -161,6 +161,13 @@ export class FilmPreviews {
     };
   }
 
+  /** Stops the range preview being made (it answers `superseded`); false when none was. */
+  cancelClip(): boolean {
+    if (!this.live) return false;
+    this.live.abort.abort();
+    return true;
+  }
+
   /**
    * `durationSec` from `startSec` through the recipe at `maxEdge`, as an MP4 to play. A newer range
    * preview of something else stops this one (it answers `superseded`); the same one is shared.

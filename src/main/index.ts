@@ -7,11 +7,11 @@ import { serviceHandlers } from '../library/dispatch';
 import { fileLogger } from '../library/log';
 import { LoopLag } from '../library/loop-lag';
 import type { LibraryService } from '../library/service';
-import type { Batch } from '../shared/api';
 import { IPC_EVENT, type MenuAction } from '../shared/bridge';
 import { desktopHandlers } from './dialogs';
 import { forwardEvents, registerIpc } from './ipc';
 import { buildMenu } from './menu';
+import { DesktopProgress } from './progress';
 import { handleMediaScheme, registerMediaScheme } from './protocol';
 import { hardenApp, hardenSession } from './security';
 
@@ -59,23 +59,17 @@ function createWindow(): BrowserWindow {
   return w;
 }
 
-/** Overall progress of unfinished batches on the taskbar (Windows/Linux) or dock (macOS). */
-function showProgress(s: LibraryService): void {
-  if (!win) return;
-  const open = s.jobs.listBatches(20).filter((b) => b.finishedAt === null);
-  const total = open.reduce((n, b) => n + b.total, 0);
-  const finished = open.reduce((n, b) => n + b.done + b.failed + b.canceled, 0);
-  win.setProgressBar(total > 0 ? finished / total : -1);
-}
-
-function notifyBatchDone(b: Batch): void {
+/** An OS notification; clicking it brings the window back. */
+function notify(n: { title: string; body: string }): void {
   if (!Notification.isSupported()) return;
-  const parts = [
-    `${b.done} done`,
-    b.failed ? `${b.failed} failed` : '',
-    b.canceled ? `${b.canceled} canceled` : '',
-  ].filter(Boolean);
-  new Notification({ title: `Batch finished: ${b.name}`, body: parts.join(', ') }).show();
+  const note = new Notification({ title: n.title, body: n.body });
+  note.on('click', () => {
+    if (!win) return;
+    if (win.isMinimized()) win.restore();
+    win.show();
+    win.focus();
+  });
+  note.show();
 }
 
 async function start(): Promise<void> {
@@ -114,10 +108,13 @@ async function start(): Promise<void> {
     (l) => s.on(l),
     () => win?.webContents ?? null,
   );
-  s.on((e) => {
-    if (e.type === 'batch' || e.type === 'batch-done') showProgress(s);
-    if (e.type === 'batch-done') notifyBatchDone(e.batch);
+  // Progress on the taskbar (Windows, Linux) or dock (macOS); long batches and films announce their end.
+  const progress = new DesktopProgress({
+    window: () => win,
+    notify,
+    initial: s.jobs.listBatches(50).filter((b) => b.finishedAt === null),
   });
+  s.on((e) => progress.handle(e));
   const resumed = s.start();
   if (resumed) log.info(`resumed ${resumed} job(s) interrupted by the last exit`);
 }

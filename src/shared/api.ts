@@ -166,6 +166,8 @@ export const BatchSchema = z.object({
   done: z.number().int(),
   failed: z.number().int(),
   canceled: z.number().int(),
+  /** Items that are films or stacks (long work: their end is announced, see shared/notify). */
+  films: z.number().int(),
   /** Finished items per second since the batch started work. */
   itemsPerSec: z.number().nullable(),
   etaSec: z.number().nullable(),
@@ -459,6 +461,8 @@ export const api = {
       superseded: z.boolean(),
     }),
   },
+  /** Stops the range preview being made (its request answers `superseded`). */
+  'preview.cancelClip': { req: Empty, res: z.object({ canceled: z.boolean() }) },
   /** Something a <video> plays: the source film as it is, or a copy made for playback (of the source or a render). */
   'video.playable': {
     req: z.object({ assetId: Id, renderId: Id.optional() }).strict(),

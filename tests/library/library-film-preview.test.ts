@@ -160,6 +160,13 @@ describe.skipIf(!haveFfmpeg())('library: films in the item view', () => {
     expect(b.superseded).toBe(false);
     expect(existsSync(svc.resolveMedia(b.media!)!.path)).toBe(true);
     expect(readdirSync(svc.layout.playDir()).filter((n) => n.startsWith('.'))).toEqual([]);
+
+    // Cancel stops the one being made; with none, it says so.
+    const third = svc.previewClip({ assetId: mkvId, recipe, startSec: 0.5, durationSec: 1, maxEdge: 64 });
+    expect(svc.films.cancelClip()).toBe(true);
+    expect(await third).toMatchObject({ superseded: true, media: null });
+    expect(svc.films.cancelClip()).toBe(false);
+    expect(readdirSync(svc.layout.playDir()).filter((n) => n.startsWith('.'))).toEqual([]);
   });
 
   it('plays a finished render through an H.264 copy of its lossless master', async () => {

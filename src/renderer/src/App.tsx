@@ -25,6 +25,7 @@ import { ImportPhotosModal } from './components/ImportPhotosModal';
 import { ModelsModal } from './components/ModelsModal';
 import { LibraryView } from './components/LibraryView';
 import { ProjectList } from './components/ProjectList';
+import { NotifyToggle } from './components/NotifyToggle';
 import { QueuePanel } from './components/QueuePanel';
 import { SettingsModal } from './components/SettingsModal';
 import { useToast } from './components/Toasts';
@@ -156,6 +157,7 @@ export function App() {
             {info.data?.mode === 'server' && <Badge variant="light">browser</Badge>}
           </Group>
           <Group gap={4} wrap="nowrap">
+            <NotifyToggle />
             <Tooltip label="Light / dark (Ctrl+Shift+L)">
               <ActionIcon
                 variant="subtle"

@@ -23,6 +23,7 @@ import { useApi } from '../api/context';
 import { formatBytes, formatDuration, formatMs, renderFactor } from '../format';
 import { useRemote } from '../state/remote';
 import { CompareViewer, FIT, zoomAt, type CompareMode, type ViewState } from './CompareViewer';
+import { FilmBar, FilmPlayer, useFilm, type FilmMode } from './FilmPanel';
 import { IconBack, IconDownload, IconExport, IconNext, IconPlay } from './icons';
 import { RecipePanel, renderRange } from './RecipePanel';
 import { useToast } from './Toasts';
@@ -74,6 +75,10 @@ export function AssetView(props: {
   const [debouncedRecipe] = useDebouncedValue(recipe, 150);
   const asset = detail.data?.asset;
   const renders = useMemo(() => detail.data?.renders ?? [], [detail.data]);
+  // Films: the scrubber's frame is the base of the live preview; the viewer can also play.
+  const film = useFilm(asset);
+  const filmAt = useRef<number | null>(null);
+  filmAt.current = film.isFilm ? film.settledAt : null;
 
   // A new asset starts from its latest render, or from a preview when it has none.
   useEffect(() => {
@@ -99,7 +104,13 @@ export function AssetView(props: {
       const seq = ++previewSeq.current;
       setPreviewBusy(true);
       try {
-        const p = await api.call('preview.render', { assetId: a.id, recipe: r, maxEdge: 320 });
+        const at = filmAt.current;
+        const p = await api.call('preview.render', {
+          assetId: a.id,
+          recipe: r,
+          maxEdge: 320,
+          ...(at !== null ? { atSec: at } : {}),
+        });
         if (seq !== previewSeq.current || assetRef.current?.id !== a.id) return; // moved on meanwhile
         if (p.superseded || !p.media) return;
         setAfter({
@@ -119,19 +130,27 @@ export function AssetView(props: {
 
   // Live preview: every recipe change (the render-size slider included) re-renders a small preview.
   // An item that already has a render shows that render until the recipe is changed.
-  const openedWith = useRef<{ id: number; recipe: Recipe } | null>(null);
+  const openedWith = useRef<{ id: number; recipe: Recipe; at: number | null } | null>(null);
   const hasRender = useRef(false);
   hasRender.current = latestDone !== null;
   const assetReady = asset?.id ?? null;
   useEffect(() => {
     if (!live || assetReady === null) return;
+    const at = filmAt.current;
     if (openedWith.current?.id !== assetReady) {
-      openedWith.current = { id: assetReady, recipe: debouncedRecipe };
+      openedWith.current = { id: assetReady, recipe: debouncedRecipe, at };
       if (hasRender.current) return;
-    } else if (openedWith.current.recipe === debouncedRecipe && hasRender.current) return;
+    } else if (
+      openedWith.current.recipe === debouncedRecipe &&
+      openedWith.current.at === at &&
+      hasRender.current
+    )
+      return;
+    openedWith.current = { id: assetReady, recipe: debouncedRecipe, at };
     void runPreview(debouncedRecipe);
-    // Only a recipe change (or another item) starts a preview; a reload of the render list does not.
-  }, [debouncedRecipe, live, assetReady, runPreview]);
+    // Only a recipe change, another frame of a film or another item starts a preview; a reload of
+    // the render list does not.
+  }, [debouncedRecipe, live, assetReady, runPreview, film.settledAt]);
 
   const render = async () => {
     setRendering(true);
@@ -281,6 +300,19 @@ export function AssetView(props: {
             </Title>
           </Group>
           <Group gap="xs" wrap="nowrap">
+            {film.isFilm && (
+              <SegmentedControl
+                size="xs"
+                value={film.mode}
+                onChange={(v) => film.setMode(v as FilmMode)}
+                data={[
+                  { value: 'frame', label: 'Frame' },
+                  { value: 'watch', label: 'Watch' },
+                ]}
+                aria-label="Film: compare a frame or watch"
+                data-testid="film-mode"
+              />
+            )}
             <SegmentedControl
               size="xs"
               value={mode}
@@ -307,10 +339,14 @@ export function AssetView(props: {
             <Alert color="red" title="This file cannot be read" m="md">
               {asset.problem}
             </Alert>
+          ) : film.isFilm && film.mode === 'watch' ? (
+            <FilmPlayer film={film} asset={asset} renders={renders} />
           ) : (
             <CompareViewer
-              before={asset.view ? api.mediaUrl(asset.view) : null}
-              beforeFull={asset.full ? api.mediaUrl(asset.full) : null}
+              before={
+                film.frame ? api.mediaUrl(film.frame.media) : asset.view ? api.mediaUrl(asset.view) : null
+              }
+              beforeFull={asset.full && !film.frame ? api.mediaUrl(asset.full) : null}
               after={afterUrl}
               afterFull={
                 after?.kind === 'render' && after.render.full ? api.mediaUrl(after.render.full) : null
@@ -330,6 +366,7 @@ export function AssetView(props: {
             />
           )}
         </Box>
+        {film.isFilm && film.mode === 'frame' && <FilmBar film={film} asset={asset} recipe={recipe} />}
         {sweep && (
           <ScrollArea type="auto" scrollbars="x" data-testid="sweep-strip" data-scroll-x>
             <Group gap="xs" wrap="nowrap" pb={6}>

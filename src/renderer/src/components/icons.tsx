@@ -115,3 +115,13 @@ export const IconDownload = (p: P) => (
     <path d="M12 4v11M7 10l5 5 5-5M5 20h14" />
   </Svg>
 );
+export const IconBell = (p: P) => (
+  <Svg {...p}>
+    <path d="M6 16V11a6 6 0 0 1 12 0v5l2 2H4l2-2zM10 20a2 2 0 0 0 4 0" />
+  </Svg>
+);
+export const IconBellOff = (p: P) => (
+  <Svg {...p}>
+    <path d="M6 16V11a6 6 0 0 1 9.5-4.9M18 11v5l2 2H8M10 20a2 2 0 0 0 4 0M3 3l18 18" />
+  </Svg>
+);

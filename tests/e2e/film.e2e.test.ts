@@ -1,0 +1,256 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { haveFfmpeg } from '../helpers/library-helpers';
+import { makeClip } from '../helpers/video-fixtures';
+import {
+  auditA11y,
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  describeViolations,
+  installTestModels,
+  requireBuild,
+  SHOTS,
+  startServer,
+  type Server,
+} from './fixtures';
+
+/**
+ * Films in the app, in Debian's Chromium against the shipped server: the source plays and seeks
+ * (byte ranges), the scrubber picks the frame the live preview is made from, a range preview is
+ * rendered and played, a finished film batch is announced through the browser's Notification API
+ * (permission granted to the page), and the render plays through its playable copy. Screenshots go
+ * to test-results/e2e/film-*.png.
+ */
+
+let dir: string;
+let server: Server;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let filmId: number;
+const dirs = { dataDir: '', libraryDir: '', modelsDir: '' };
+const consoleErrors: string[] = [];
+/** Statuses of the answers to the film's media requests (206 = a byte range). */
+const mediaStatuses: number[] = [];
+
+const shot = (name: string) => page.screenshot({ path: join(SHOTS, `film-${name}.png`) });
+
+async function api<T>(method: string, body: unknown = {}): Promise<T> {
+  const r = await fetch(`http://127.0.0.1:${server.port}/api/${method}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const j = (await r.json()) as { ok: boolean; value: T; error?: { message: string } };
+  if (!j.ok) throw new Error(j.error?.message);
+  return j.value;
+}
+
+/** The <video>'s state, read in the page. */
+const videoState = () =>
+  page.getByTestId('film-video').evaluate((v: HTMLVideoElement) => ({
+    media: v.dataset.media ?? '',
+    readyState: v.readyState,
+    currentTime: v.currentTime,
+    duration: v.duration,
+    width: v.videoWidth,
+    error: v.error?.message ?? null,
+  }));
+
+const haveChromium = existsSync(CHROMIUM);
+const ready = haveChromium && haveFfmpeg();
+if (!ready)
+  console.warn(
+    `\n[e2e films] SKIPPED: ${haveChromium ? 'no ffmpeg (npm-shipped, FFMPEG_PATH or PATH)' : `no Chromium at ${CHROMIUM}`}.\n`,
+  );
+
+beforeAll(async () => {
+  if (!ready) return;
+  requireBuild();
+  mkdirSync(SHOTS, { recursive: true });
+  dir = mkdtempSync(join(tmpdir(), 'tintype-e2e-film-'));
+  dirs.dataDir = join(dir, 'data');
+  dirs.libraryDir = join(dir, 'library');
+  dirs.modelsDir = join(dir, 'models');
+  installTestModels(dirs.modelsDir);
+  mkdirSync(join(dir, 'films'));
+  // A grey 4-second clip with sound (testsrc2 draws a frame counter: every frame differs).
+  const film = await makeClip(join(dir, 'films', 'reel.mp4'), {
+    size: '240x160',
+    seconds: 4,
+    grey: true,
+    audio: [440],
+    video: ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '25'],
+  });
+  server = await startServer(dirs);
+  const project = await api<{ id: number }>('projects.create', { name: 'Home movies' });
+  const report = await api<{ added: { id: number }[] }>('assets.import', {
+    projectId: project.id,
+    paths: [film],
+  });
+  filmId = report.added[0].id;
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'light' });
+  await context.grantPermissions(['notifications'], { origin: new URL(server.url).origin });
+  // Notifications the page shows are recorded (and still shown): the test reads what was announced.
+  await context.addInitScript(() => {
+    const w = window as unknown as { __notes: { title: string; body: string }[] };
+    w.__notes = [];
+    const Native = window.Notification;
+    window.Notification = class extends Native {
+      constructor(title: string, opts?: NotificationOptions) {
+        super(title, opts);
+        w.__notes.push({ title, body: opts?.body ?? '' });
+      }
+    } as typeof Notification;
+  });
+  page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  page.on('response', (r) => {
+    if (/\/media\/(source|play)\//.test(r.url())) mediaStatuses.push(r.status());
+  });
+}, 120_000);
+
+afterEach((ctx) => {
+  if (ctx.task.result?.state === 'fail' && server)
+    console.error(`[e2e films] server log (last 6,000 characters):\n${server.log().slice(-6000)}`);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe.skipIf(!ready)('films in the app', () => {
+  it('plays the source film, and seeks in it through byte ranges', async () => {
+    await page.goto(server.url);
+    await page.locator('[data-testid="asset-card"][data-name="reel.mp4"] [data-testid="asset-open"]').click();
+    await expect.poll(() => page.getByTestId('asset-title').textContent()).toBe('reel.mp4');
+    await page.getByTestId('film-mode').getByText('Watch').click();
+    await expect.poll(async () => (await videoState()).media, { timeout: 30_000 }).toBe(`source/${filmId}`);
+    await expect.poll(async () => (await videoState()).readyState, { timeout: 30_000 }).toBeGreaterThan(0);
+    expect((await videoState()).duration).toBeCloseTo(4, 0);
+
+    // Plays: the time moves on by itself (muted, as a page may start playback without a gesture).
+    await page.getByTestId('film-video').evaluate(async (v: HTMLVideoElement) => {
+      v.muted = true;
+      await v.play();
+    });
+    await expect.poll(async () => (await videoState()).currentTime, { timeout: 30_000 }).toBeGreaterThan(0.5);
+    await shot('01-playing');
+
+    // Seeks to a point it has not loaded: the frame there is decoded and shown.
+    const seeked = await page.getByTestId('film-video').evaluate(
+      (v: HTMLVideoElement) =>
+        new Promise<{ t: number; ready: number }>((ok) => {
+          v.pause();
+          v.addEventListener('seeked', () => ok({ t: v.currentTime, ready: v.readyState }), { once: true });
+          v.currentTime = 3.2;
+        }),
+    );
+    expect(seeked.t).toBeCloseTo(3.2, 1);
+    expect(seeked.ready).toBeGreaterThanOrEqual(2);
+    expect(mediaStatuses).toContain(206);
+    expect(mediaStatuses.every((s) => s === 200 || s === 206)).toBe(true);
+    await shot('02-seeked');
+
+    const serious = await auditA11y(page);
+    expect(serious, describeViolations(serious).join('\n')).toEqual([]);
+  });
+
+  it('hands the paused time to the scrubber, and the live preview is made from that frame', async () => {
+    await page.getByTestId('film-use-frame').click();
+    await expect.poll(() => page.getByTestId('film-time').textContent()).toMatch(/^0:03\.[12]\d \//);
+    const at = (src: string | null) => Number(/-t(\d+)[.-]/.exec(src ?? '')?.[1] ?? NaN);
+    const before = page.getByTestId('before-image');
+    const after = page.getByTestId('after-image');
+    await expect
+      .poll(async () => at(await before.getAttribute('src')), { timeout: 30_000 })
+      .toBeGreaterThan(3100);
+    await expect
+      .poll(async () => at(await after.getAttribute('src')), { timeout: 60_000 })
+      .toBe(at(await before.getAttribute('src')));
+    await shot('03-frame-from-player');
+
+    // The scrubber itself: to the start, and the preview follows.
+    await page.getByTestId('film-bar').getByRole('slider').focus();
+    await page.keyboard.press('Home');
+    await expect.poll(() => page.getByTestId('film-time').textContent()).toMatch(/^0:00\.00 \//);
+    await expect.poll(async () => at(await before.getAttribute('src')), { timeout: 30_000 }).toBe(0);
+    await expect.poll(async () => at(await after.getAttribute('src')), { timeout: 60_000 }).toBe(0);
+    await expect.poll(() => page.getByTestId('after-pending').count(), { timeout: 60_000 }).toBe(0);
+    await shot('04-scrubbed-to-start');
+
+    const serious = await auditA11y(page);
+    expect(serious, describeViolations(serious).join('\n')).toEqual([]);
+  });
+
+  it('renders a range preview with the recipe and plays it', async () => {
+    await page.getByTestId('clip-button').click();
+    await expect
+      .poll(async () => (await page.getByTestId('film-video').count()) && (await videoState()).media, {
+        timeout: 120_000,
+      })
+      .toMatch(/^play\/c-\d+-0-3000-320-/);
+    await expect.poll(async () => (await videoState()).readyState, { timeout: 30_000 }).toBeGreaterThan(0);
+    const s = await videoState();
+    expect(s.error).toBeNull();
+    expect(s.duration).toBeGreaterThan(2.5);
+    expect(s.duration).toBeLessThan(3.5);
+    expect(await page.getByTestId('film-source').inputValue()).toBe('Range preview');
+    await page.getByTestId('film-video').evaluate(async (v: HTMLVideoElement) => {
+      v.muted = true;
+      await v.play();
+    });
+    await expect.poll(async () => (await videoState()).currentTime, { timeout: 30_000 }).toBeGreaterThan(0.3);
+    // At most 320 px, never enlarged: the 240-px source stays 240 px.
+    expect((await videoState()).width).toBe(240);
+    await shot('05-range-preview');
+  });
+
+  it('announces the end of a film batch through the Notification API, then plays the render', async () => {
+    const bell = page.getByTestId('notify-toggle');
+    await expect.poll(() => bell.getAttribute('data-state')).toBe('on');
+    await page.getByTestId('render-button').click();
+    await expect
+      .poll(
+        async () =>
+          (await api<{ batches: { finishedAt: number | null }[] }>('jobs.list', { limit: 5 })).batches[0]
+            ?.finishedAt ?? null,
+        { timeout: 180_000 },
+      )
+      .not.toBeNull();
+    await expect
+      .poll(() => page.evaluate(() => (window as unknown as { __notes: unknown[] }).__notes), {
+        timeout: 30_000,
+      })
+      .toEqual([{ title: 'Batch finished: colorize · 1 file', body: expect.stringMatching(/^1 done · \d/) }]);
+
+    // The render: the viewer plays it through an H.264 copy of the lossless master.
+    const render = (await api<{ renders: { id: number }[] }>('assets.get', { id: filmId })).renders[0];
+    await page.getByTestId('film-source').click();
+    await page.getByRole('option', { name: new RegExp(`^Render #${render.id}`) }).click();
+    await expect
+      .poll(async () => (await page.getByTestId('film-video').count()) && (await videoState()).media, {
+        timeout: 120_000,
+      })
+      .toBe(`play/r-${render.id}.mp4`);
+    await expect.poll(async () => (await videoState()).readyState, { timeout: 30_000 }).toBeGreaterThan(0);
+    expect((await videoState()).duration).toBeCloseTo(4, 0);
+    await shot('06-render-playing');
+
+    // Off again: the preference sticks across a reload.
+    await bell.click();
+    await expect.poll(() => bell.getAttribute('data-state')).toBe('off');
+    await page.reload();
+    await expect.poll(() => page.getByTestId('notify-toggle').getAttribute('data-state')).toBe('off');
+    expect(consoleErrors).toEqual([]);
+  });
+});
