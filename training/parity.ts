@@ -37,6 +37,8 @@ export async function checkParity(dir: string): Promise<ParityResult> {
   const fixtureDir = existsSync(path.join(dir, 'parity.json')) ? dir : path.join(dir, 'parity');
   const fixture = JSON.parse(await readFile(path.join(fixtureDir, 'parity.json'), 'utf8')) as {
     input: TensorFile;
+    /** Every graph input when there are several (an inpainter: image and mask); else `input`. */
+    inputs?: TensorFile[];
     output: TensorFile;
     tolerance: number;
     /** The model, relative to the fixture folder (else the manifest beside parity/ names it). */
@@ -48,16 +50,18 @@ export async function checkParity(dir: string): Promise<ParityResult> {
         dir,
         (JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as { file: string }).file,
       );
-  const input = await readF32(path.join(fixtureDir, fixture.input.file), fixture.input.shape);
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const t of fixture.inputs ?? [fixture.input]) {
+    const data = await readF32(path.join(fixtureDir, t.file), t.shape);
+    feeds[t.name] = new ort.Tensor('float32', data, t.shape);
+  }
   const expected = await readF32(path.join(fixtureDir, fixture.output.file), fixture.output.shape);
   const session = await ort.InferenceSession.create(modelPath, {
     executionProviders: ['cpu'],
     intraOpNumThreads: 2,
   });
   try {
-    const out = await session.run({
-      [fixture.input.name]: new ort.Tensor('float32', input, fixture.input.shape),
-    });
+    const out = await session.run(feeds);
     const got = out[fixture.output.name];
     if (!got) throw new Error(`${modelPath}: no output named ${fixture.output.name}`);
     const shape = got.dims.map(Number);

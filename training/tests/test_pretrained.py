@@ -133,8 +133,11 @@ class MobileUNetModel(unittest.TestCase):
 
     def test_bad_options_are_refused(self):
         with self.assertRaisesRegex(ValueError, "out_stride"):
-            make_generator(GeneratorConfig(in_channels=1, out_channels=4, depth=5, residual=False, out_stride=1,
+            make_generator(GeneratorConfig(in_channels=1, out_channels=4, depth=5, residual=False, out_stride=16,
                                            encoder="mobilenet_v2"))
+        with self.assertRaisesRegex(ValueError, "decoder_channels needs 6"):  # out_stride 1 adds a full-res stage
+            make_generator(GeneratorConfig(in_channels=3, out_channels=1, depth=5, residual=False, out_stride=1,
+                                           encoder="mobilenet_v2", decoder_channels=(16, 8, 8, 8, 8)))
         with self.assertRaisesRegex(ValueError, "encoder"):
             make_generator(GeneratorConfig(encoder="resnet50"))
 

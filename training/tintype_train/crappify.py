@@ -239,6 +239,9 @@ CRAPPIFIERS = {"decrappify": DecrappifyConfig, "colorize": ColorizeConfig, "micr
 
 
 def make_crappifier(kind: str, options: dict | None = None):
+    if kind == "damage":  # print damage with its true mask (damage.py; the repair and inpaint tasks)
+        from .damage import DamageConfig
+        return _from_dict(DamageConfig, options)
     if kind not in CRAPPIFIERS:
-        raise ValueError(f"unknown crappifier {kind!r}; choose one of {sorted(CRAPPIFIERS)}")
+        raise ValueError(f"unknown crappifier {kind!r}; choose one of {sorted([*CRAPPIFIERS, 'damage'])}")
     return _from_dict(CRAPPIFIERS[kind], options)

@@ -109,6 +109,9 @@ class PairDataset(Dataset):
             # Drawn only when asked for, so the stream of configs without it is unchanged.
             if self.p_grey > 0 and rng.random() < self.p_grey:
                 clean = grey3(clean)
+        if hasattr(self.task, "pair"):
+            # Tasks whose target comes out of the damage itself (repair: the true mask).
+            return self.task.pair(clean, rng)
         target = chw(clean[margin // 2: margin // 2 + self.crop, margin // 2: margin // 2 + self.crop]
                      if margin else clean)
         target = self.task.target(target)

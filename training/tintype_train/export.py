@@ -16,7 +16,7 @@ import torch
 
 from .checkpoint import checkpoint_exists, read_checkpoint_file
 from .compat import onnx_export_kwargs, strip_spectral_norm
-from .models import MobileUNet, count_params, make_generator
+from .models import GatedUNet, MobileUNet, count_params, make_generator
 from .tasks import ColorizeTask, make_task
 
 OPSET = 17  # the newest torch 1.13 writes; onnxruntime-node 1.30 reads it
@@ -107,15 +107,22 @@ def export_model(checkpoint: str | Path, out_dir: str | Path, model_id: str, nam
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_name = "model.onnx"
     m = gcfg.multiple
-    cin = gcfg.in_channels * gcfg.frames
-    dummy = torch.rand(1, cin, 2 * m, 2 * m, generator=torch.Generator().manual_seed(0))
+
+    def inputs(h: int, w: int, seed: int):
+        """The graph's inputs (one image; the inpainter adds its mask) and their names."""
+        if hasattr(task, "export_inputs"):
+            return task.export_inputs(h, w, seed)
+        cin = gcfg.in_channels * gcfg.frames
+        return [torch.rand(1, cin, h, w, generator=torch.Generator().manual_seed(seed))], ["input"]
+
+    dummy, names = inputs(2 * m, 2 * m, 0)
     tmp = out_dir / f".{onnx_name}.tmp"
+    axes = {n: {0: "batch", 2: "height", 3: "width"} for n in names}
     with torch.no_grad(), warnings.catch_warnings():
         # torch 1.13 notes that strided slices are not constant-folded: harmless, and noisy.
         warnings.filterwarnings("ignore", message="Constant folding")
-        torch.onnx.export(module, dummy, str(tmp), opset_version=OPSET, input_names=["input"], output_names=["output"],
-                          dynamic_axes={"input": {0: "batch", 2: "height", 3: "width"},
-                                        "output": {0: "batch", 2: "out_height", 3: "out_width"}},
+        torch.onnx.export(module, tuple(dummy), str(tmp), opset_version=OPSET, input_names=names, output_names=["output"],
+                          dynamic_axes={**axes, "output": {0: "batch", 2: "out_height", 3: "out_width"}},
                           do_constant_folding=folding, **onnx_export_kwargs())
     os.replace(tmp, out_dir / onnx_name)
     digest = hashlib.sha256((out_dir / onnx_name).read_bytes()).hexdigest()
@@ -128,14 +135,19 @@ def export_model(checkpoint: str | Path, out_dir: str | Path, model_id: str, nam
 
     # Parity fixture: a non-square input exercises both dynamic axes.
     h, w = parity_size or (2 * m, 3 * m)
-    x = torch.rand(1, cin, h, w, generator=torch.Generator().manual_seed(1))
+    xs, names = inputs(h, w, 1)
     with torch.no_grad():
-        y = module(x)
+        y = module(*xs)
     pdir = Path(parity_dir) if parity_dir else out_dir / "parity"
     pdir.mkdir(parents=True, exist_ok=True)
-    _write_f32(pdir / "input.f32", x.numpy())
+    files = []
+    for i, (x, n) in enumerate(zip(xs, names)):
+        f = "input.f32" if i == 0 else f"input{i}.f32"
+        _write_f32(pdir / f, x.numpy())
+        files.append({"name": n, "shape": list(x.shape), "file": f})
     _write_f32(pdir / "output.f32", y.numpy())
-    _atomic_json(pdir / "parity.json", {"input": {"name": "input", "shape": list(x.shape), "file": "input.f32"},
+    # "inputs" lists every graph input (the inpainter has two); "input" is the first, as before
+    _atomic_json(pdir / "parity.json", {"input": files[0], **({"inputs": files} if len(files) > 1 else {}),
                                         "output": {"name": "output", "shape": list(y.shape), "file": "output.f32"},
                                         "tolerance": 1e-3})
     # parity.json names the model so a fixture kept elsewhere still finds it
@@ -164,6 +176,14 @@ def _pack_extra(pack: Optional[str]) -> str:
     return f", plus {', '.join(opts['extra'])}" + (f" ({thin})" if thin else "")
 
 
+def _architecture(gen) -> str:
+    if isinstance(gen, GatedUNet):
+        return "gated-convolution U-Net (DeepFill v2's gated convolutions, dilated bottleneck at stride 8)"
+    if isinstance(gen, MobileUNet) and gen.full is not None:
+        return "U-Net decoder with a full-resolution stage (a convolution stack on the input joins the upsampled stride-2 decoder)"
+    return "self-attention U-Net with spectral normalization"
+
+
 def write_model_card(path: str | Path, manifest: dict, checkpoint: str | Path, metrics: Optional[dict] = None,
                      notes: str = "") -> None:
     """A model card from what the checkpoint knows; hardware and benchmark numbers go in `notes`."""
@@ -172,7 +192,7 @@ def write_model_card(path: str | Path, manifest: dict, checkpoint: str | Path, m
     lines = [f"# {manifest['name']} ({manifest['id']} {manifest['version']})", "",
              f"- Task: {manifest['task']}; input {manifest['input']['channels']} channel(s) x "
              f"{manifest['input'].get('frames', 1)} frame(s), output {manifest['output']['kind']}",
-             f"- Architecture: self-attention U-Net with spectral normalization, {count_params(gen) / 1e6:.2f} M parameters, "
+             f"- Architecture: {_architecture(gen)}, {count_params(gen) / 1e6:.2f} M parameters, "
              f"config {json.dumps(cfg.get('generator', {}), sort_keys=True)}",
              *([f"- Encoder: MobileNetV2 1.0 pretrained on ImageNet, weights from "
                 f"google-coral/test_data tf2_mobilenet_v2_1.0_224_ptq.tflite (int8 per channel, batch norm folded; "

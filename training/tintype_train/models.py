@@ -237,23 +237,28 @@ class MobileUNet(nn.Module):
     The encoder is the classifier's backbone (weights from load_coral_mobilenet_v2 at training
     start); the decoder has spectral norm, pixel-shuffle upsampling with ICNR + blur, and
     self-attention at 1/2**attention_level, as Generator. forward() = decode(encode(x), x), so a
-    trainer with a frozen encoder can cache encode()'s outputs once and train decode() alone."""
+    trainer with a frozen encoder can cache encode()'s outputs once and train decode() alone.
+
+    `out_stride` 1 (the damage detector: scratches are 1-3 px wide) adds a full-resolution stage:
+    the stride-2 decoder output upsampled bilinearly and joined with a small convolution stack on
+    the input itself (a high-resolution skip the encoder's first stride-2 layer cannot give)."""
 
     def __init__(self, cfg: GeneratorConfig):
         super().__init__()
         from .mobilenet import HEAD_CHANNELS, TAP_CHANNELS, MobileNetV2
-        if cfg.depth != 5 or cfg.frames != 1 or cfg.in_channels != 1 or cfg.residual or cfg.scale != 1:
-            raise ValueError("mobilenet_v2 generator: depth 5, one grey frame in, not residual, scale 1")
-        if cfg.out_stride not in (2, 4, 8):
-            raise ValueError("mobilenet_v2 generator: out_stride must be 2, 4 or 8")
+        if cfg.depth != 5 or cfg.frames != 1 or cfg.in_channels not in (1, 3) or cfg.residual or cfg.scale != 1:
+            raise ValueError("mobilenet_v2 generator: depth 5, one grey or RGB frame in, not residual, scale 1")
+        if cfg.out_stride not in (1, 2, 4, 8):
+            raise ValueError("mobilenet_v2 generator: out_stride must be 1, 2, 4 or 8")
         self.cfg = cfg
         self.encoder = MobileNetV2(classifier=False)
-        # Strides 2..32 are taps 0..4; the decoder goes up to 1/out_stride.
-        self.first_tap = int(math.log2(cfg.out_stride)) - 1
+        # Strides 2..32 are taps 0..4; the decoder goes up to 1/out_stride (1: up to stride 2, then full).
+        self.first_tap = max(0, int(math.log2(cfg.out_stride)) - 1)
         dc = list(cfg.decoder_channels)
         levels = 4 - self.first_tap  # up-blocks: 32->16, 16->8, ... down to out_stride
-        if len(dc) < levels + 1:
-            raise ValueError(f"decoder_channels needs {levels + 1} entries for out_stride {cfg.out_stride}")
+        need = levels + 1 + (1 if cfg.out_stride == 1 else 0)
+        if len(dc) < need:
+            raise ValueError(f"decoder_channels needs {need} entries for out_stride {cfg.out_stride}")
         cm = dc[0]
         self.middle = nn.Sequential(conv(TAP_CHANNELS[4] + HEAD_CHANNELS, cm, 1, sn=True), nn.ReLU(),
                                     conv(cm, cm, 3, sn=True), nn.ReLU(), nn.BatchNorm2d(cm))
@@ -264,12 +269,19 @@ class MobileUNet(nn.Module):
             tap = 3 - i  # skip from stride 2**(tap+1)
             self.up.append(UpBlock(c, TAP_CHANNELS[tap], dc[i + 1], attention=(tap + 1) == cfg.attention_level))
             c = dc[i + 1]
+        cin = cfg.in_channels
+        self.hires = self.full = None
+        if cfg.out_stride == 1:
+            hc = dc[levels + 1]
+            self.hires = nn.Sequential(conv(cin, hc, 3), nn.ReLU(), conv(hc, hc, 3), nn.ReLU())
+            self.full = nn.Sequential(conv(c + hc, hc, 3), nn.ReLU())
+            c = hc
         # No residual block before the head (the scratch Generator has one): at 1/4 resolution it
-        # would cost more than the rest of the decoder; the grey input still joins ("last cross").
-        self.head = nn.Conv2d(c + 1, cfg.out_channels, 1)
+        # would cost more than the rest of the decoder; the input still joins ("last cross").
+        self.head = nn.Conv2d(c + cin, cfg.out_channels, 1)
 
     def encode(self, grey: torch.Tensor) -> list:
-        """The encoder's taps the decoder needs: [stride out_stride .. stride 32]."""
+        """The encoder's taps the decoder needs: [stride max(2, out_stride) .. stride 32]."""
         x = self.encoder.normalise(grey.expand(-1, 3, -1, -1))
         return self.encoder.features(x)[self.first_tap:]
 
@@ -281,6 +293,10 @@ class MobileUNet(nn.Module):
             y = y + self.context(head.mean((2, 3)))[:, :, None, None]
         for up, skip in zip(self.up, reversed(feats[:-1])):
             y = up(y, skip)
+        if self.full is not None:
+            y = F.interpolate(y, scale_factor=2.0, mode="bilinear", align_corners=False)
+            y = self.full(torch.cat([y, self.hires(grey)], 1))
+            return self.head(torch.cat([y, grey], 1))
         base = F.avg_pool2d(grey, self.cfg.out_stride)
         return self.head(torch.cat([y, base], 1))
 
@@ -291,7 +307,9 @@ class MobileUNet(nn.Module):
         return list(self.encoder.parameters())
 
 
-def make_generator(cfg: GeneratorConfig) -> nn.Module:
+def make_generator(cfg) -> nn.Module:
+    if isinstance(cfg, InpaintConfig):
+        return GatedUNet(cfg)
     if cfg.encoder == "mobilenet_v2":
         return MobileUNet(cfg)
     if cfg.encoder:
@@ -305,3 +323,63 @@ def count_params(model: nn.Module) -> int:
 
 def config_dict(cfg) -> dict:
     return asdict(cfg)
+
+
+class GatedConv(nn.Module):
+    """Gated convolution (Yu et al., DeepFill v2): features * sigmoid(gate), so the layer learns
+    per pixel and channel how far to trust what it sees (a hole pixel carries no information)."""
+
+    def __init__(self, cin: int, cout: int, k: int = 3, stride: int = 1, dilation: int = 1, act: bool = True):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, 2 * cout, k, stride=stride, padding=dilation * (k // 2), dilation=dilation)
+        self.act = act
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f, g = self.conv(x).chunk(2, 1)
+        f = F.elu(f) if self.act else f
+        return f * torch.sigmoid(g)
+
+
+@dataclass
+class InpaintConfig:
+    """A small gated-convolution U-Net, conditioned on the image with its holes zeroed and the mask."""
+
+    width: int = 16
+    # dilated gated convolutions at stride 8: a receptive field of ~200 px for larger holes
+    dilations: tuple = (2, 4, 8)
+    encoder: str = "gated"
+
+    @property
+    def multiple(self) -> int:
+        return 8
+
+
+class GatedUNet(nn.Module):
+    """Input (B, 4, H, W): RGB with holes set to 0, then the mask (1 = hole). Output RGB in 0..1
+    with the known pixels kept: out = x * (1 - m) + pred * m."""
+
+    def __init__(self, cfg: InpaintConfig):
+        super().__init__()
+        self.cfg = cfg
+        c = cfg.width
+        self.e0 = GatedConv(4, c, 5)
+        self.e1 = nn.Sequential(GatedConv(c, 2 * c, 3, 2), GatedConv(2 * c, 2 * c))
+        self.e2 = nn.Sequential(GatedConv(2 * c, 4 * c, 3, 2), GatedConv(4 * c, 4 * c))
+        self.e3 = nn.Sequential(GatedConv(4 * c, 4 * c, 3, 2), *[GatedConv(4 * c, 4 * c, 3, dilation=d) for d in cfg.dilations])
+        self.d2 = GatedConv(8 * c, 4 * c)
+        self.d1 = GatedConv(6 * c, 2 * c)
+        self.d0 = GatedConv(3 * c, c)
+        self.head = nn.Conv2d(c, 3, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        img, m = x[:, :3], x[:, 3:4]
+        s0 = self.e0(x)
+        s1 = self.e1(s0)
+        s2 = self.e2(s1)
+        y = self.e3(s2)
+        up = lambda t: F.interpolate(t, scale_factor=2.0, mode="nearest")
+        y = self.d2(torch.cat([up(y), s2], 1))
+        y = self.d1(torch.cat([up(y), s1], 1))
+        y = self.d0(torch.cat([up(y), s0], 1))
+        pred = torch.sigmoid(self.head(y))
+        return img * (1 - m) + pred * m

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from .color import AB_SCALE, ChromaBins, colourfulness, lab_to_rgb, luma, rgb_to_lab
 from .crappify import make_crappifier
 from .losses import ColorLoss, FeatureLoss, l1, load_feature_net
-from .models import GeneratorConfig
+from .models import GeneratorConfig, InpaintConfig
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -28,6 +28,7 @@ class Task:
     in_channels = 3
     out_channels = 3
     manifest_task = "restore"
+    adversarial = True  # NoGAN's critic and GAN phases follow the generator's
 
     def __init__(self, cfg: dict, device: torch.device, training: bool = True):
         self.cfg = cfg
@@ -231,7 +232,197 @@ class _ColorizeExport(nn.Module):
         return ab
 
 
-TASKS = {"restore": RestoreTask, "colorize": ColorizeTask, "microscopy": MicroscopyTask}
+def mask_psnr(a: torch.Tensor, b: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """Per-image PSNR (dB) over the pixels where m (B,1,H,W) is 1; nan for an image without any."""
+    n = m.flatten(1).sum(1) * a.shape[1]
+    se = (((a.clamp(0, 1) - b.clamp(0, 1)) ** 2) * m).flatten(1).sum(1)
+    mse = torch.where(n > 0, se / n.clamp_min(1), torch.full_like(se, float("nan")))
+    return 10 * torch.log10(1.0 / mse.clamp_min(1e-10))
+
+
+def grow_mask(m: torch.Tensor, px: int) -> torch.Tensor:
+    """Dilates a (B,1,H,W) 0/1 mask by px pixels (square), as the engine grows the detector's mask."""
+    return m if px <= 0 else F.max_pool2d(m, 2 * px + 1, stride=1, padding=px)
+
+
+class _DamageTask(Task):
+    """Tasks trained on damage.py's synthetic print damage: no critic."""
+
+    adversarial = False
+
+    def __init__(self, cfg: dict, device: torch.device, training: bool = True):
+        if cfg["crappifier"]["kind"] != "damage":
+            raise ValueError(f"config: task {cfg['task']} needs crappifier.kind 'damage'")
+        super().__init__(cfg, device, training)
+
+    def damage(self, clean: np.ndarray, rng: np.random.Generator):
+        from .damage import damage
+        return damage(clean, rng, self.crappifier)
+
+
+class RepairTask(_DamageTask):
+    """The damage detector: RGB in, the probability that each pixel is damaged out (task `repair`)."""
+
+    name = "repair"
+    in_channels = 3
+    out_channels = 1
+
+    def __init__(self, cfg: dict, device: torch.device, training: bool = True):
+        super().__init__(cfg, device, training)
+        r = cfg.get("loss", {}).get("repair", {})
+        self.pos_weight = float(r.get("pos_weight", 3.0))
+        self.dice = float(r.get("dice", 1.0))
+        self.threshold = float(r.get("threshold", 0.5))
+        self.grow = int(r.get("grow", 1))
+
+    def generator_config(self) -> GeneratorConfig:
+        cfg = super().generator_config()
+        cfg.residual = False
+        return cfg
+
+    def pair(self, clean: np.ndarray, rng: np.random.Generator):
+        from .data import chw
+        damaged, _, mask = self.damage(clean, rng)
+        return chw(damaged), torch.from_numpy(mask.astype(np.float32))[None]
+
+    def content_loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        # Damage is a few per cent of the pixels: weighted BCE for every pixel plus a soft-F1
+        # (Dice) term on the whole batch, which is what the goal measures.
+        bce = F.binary_cross_entropy_with_logits(pred, target, pos_weight=torch.tensor(self.pos_weight, device=pred.device))
+        p = torch.sigmoid(pred)
+        dice = 1 - (2 * (p * target).sum() + 1) / (p.sum() + target.sum() + 1)
+        return bce + self.dice * dice
+
+    def image(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(pred)
+
+    def metrics(self, pred: torch.Tensor, target: torch.Tensor, inp: torch.Tensor) -> Dict[str, list]:
+        hit = (torch.sigmoid(pred) >= self.threshold).float()
+        tp = (hit * target).flatten(1).sum(1)
+        fp = (hit * (1 - target)).flatten(1).sum(1)
+        fn = ((1 - hit) * target).flatten(1).sum(1)
+        # Pixel counts (their means keep the ratios): precision, recall, F1 and IoU over the whole set.
+        return {"tp": tp.tolist(), "fp": fp.tolist(), "fn": fn.tolist()}
+
+    @staticmethod
+    def score(m: Dict[str, float]) -> float:
+        return 2 * m["tp"] / max(1e-9, 2 * m["tp"] + m["fp"] + m["fn"])
+
+    def export_module(self, gen: nn.Module) -> nn.Module:
+        return _SigmoidExport(gen)
+
+    def manifest_fields(self, gcfg: GeneratorConfig) -> dict:
+        return {
+            "task": "repair",
+            "input": {"name": "input", "layout": "NCHW", "channels": 3, "frames": 1, "range": [0, 1], "normalization": None},
+            "size": {"kind": "dynamic", "multiple": gcfg.multiple},
+            "output": {"name": "output", "layout": "NCHW", "kind": "mask", "range": [0, 1],
+                       "threshold": self.threshold, "grow": self.grow},
+            "scale": 1,
+            # No global pooling in the graph (context off), so tiles agree; the overlap hides the
+            # encoder's stride-32 border effects.
+            "tile": {"size": 512, "overlap": 64},
+        }
+
+
+class _SigmoidExport(nn.Module):
+    def __init__(self, gen: nn.Module):
+        super().__init__()
+        self.gen = gen
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.gen(x))
+
+
+class InpaintTask(_DamageTask):
+    """The learned filler: the image with its holes zeroed and the mask in, RGB out (task `inpaint`).
+    Holes are the true damage mask grown by 0..`grow` px, as the engine grows the detector's."""
+
+    name = "inpaint"
+    in_channels = 4
+    out_channels = 3
+
+    def __init__(self, cfg: dict, device: torch.device, training: bool = True):
+        super().__init__(cfg, device, training)
+        r = cfg.get("loss", {}).get("inpaint", {})
+        self.hole_weight = float(r.get("hole_weight", 6.0))
+        self.max_grow = int(r.get("grow", 2))
+
+    def generator_config(self) -> InpaintConfig:
+        return InpaintConfig(**dict(self.cfg.get("generator", {})))
+
+    def pair(self, clean: np.ndarray, rng: np.random.Generator):
+        from .data import chw
+        damaged, clean8, mask = self.damage(clean, rng)
+        m = grow_mask(torch.from_numpy(mask.astype(np.float32))[None, None], int(rng.integers(0, self.max_grow + 1)))[0]
+        d, c = chw(damaged), chw(clean8)
+        # target carries what the loss and the metrics need: clean, hole mask, damaged input
+        return torch.cat([d * (1 - m), m], 0), torch.cat([c, m, d], 0)
+
+    def target(self, clean: torch.Tensor) -> torch.Tensor:
+        return clean
+
+    def image(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return pred
+
+    def real_view(self, target: torch.Tensor) -> torch.Tensor:
+        return target[:, :3]
+
+    def content_loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        clean, m = target[:, :3], target[:, 3:4]
+        err = (pred - clean).abs()
+        hole = (err * m).sum() / (m.sum() * 3 + 1)
+        # the known pixels are copied by the graph; the hole term is what is learned, the plain L1
+        # keeps the gradient finite on images without damage
+        return self.hole_weight * hole + err.mean()
+
+    def metrics(self, pred: torch.Tensor, target: torch.Tensor, inp: torch.Tensor) -> Dict[str, list]:
+        clean, m, damaged = target[:, :3], target[:, 3:4], target[:, 4:7]
+        got, base = mask_psnr(pred, clean, m), mask_psnr(damaged, clean, m)
+        ok = ~torch.isnan(got)
+        # images without damage have no hole PSNR: they count as zero gain
+        return {"psnr_hole": torch.where(ok, got, torch.zeros_like(got)).tolist(),
+                "psnr_hole_input": torch.where(ok, base, torch.zeros_like(base)).tolist(),
+                "holes": ok.float().tolist()}
+
+    @staticmethod
+    def score(m: Dict[str, float]) -> float:
+        return (m["psnr_hole"] - m["psnr_hole_input"]) / max(1e-9, m["holes"])
+
+    def export_module(self, gen: nn.Module) -> nn.Module:
+        return _InpaintExport(gen)
+
+    def export_inputs(self, h: int, w: int, seed: int):
+        g = torch.Generator().manual_seed(seed)
+        img = torch.rand(1, 3, h, w, generator=g)
+        m = (torch.rand(1, 1, h, w, generator=g) < 0.1).float()
+        return [img * (1 - m), m], ["input", "mask"]
+
+    def manifest_fields(self, gcfg: InpaintConfig) -> dict:
+        return {
+            "task": "inpaint",
+            "input": {"name": "input", "layout": "NCHW", "channels": 3, "frames": 1, "range": [0, 1], "normalization": None},
+            "maskInput": {"name": "mask", "range": [0, 1]},
+            "size": {"kind": "dynamic", "multiple": gcfg.multiple},
+            "output": {"name": "output", "layout": "NCHW", "kind": "rgb", "range": [0, 1]},
+            "scale": 1,
+            "tile": {"size": 512, "overlap": 128},
+        }
+
+
+class _InpaintExport(nn.Module):
+    """The engine's two inputs (image with holes at 0, mask with 1 = hole) -> RGB."""
+
+    def __init__(self, gen: nn.Module):
+        super().__init__()
+        self.gen = gen
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.gen(torch.cat([image * (1 - mask), mask], 1))
+
+
+TASKS = {"restore": RestoreTask, "colorize": ColorizeTask, "microscopy": MicroscopyTask, "repair": RepairTask,
+         "inpaint": InpaintTask}
 
 
 def make_task(cfg: dict, device: torch.device, training: bool = True) -> Task:

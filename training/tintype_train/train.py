@@ -435,6 +435,8 @@ class Trainer:
 
     def _advance(self) -> None:
         self.phase = PHASES[PHASES.index(self.phase) + 1]
+        if self.phase == "save_outputs" and not self.task.adversarial:
+            self.phase = "done"  # a segmentation or inpainting task: no critic, no GAN
         self.phase_step = 0
         self._loader_iter = None
         self.log(f"phase -> {self.phase}")

@@ -1,0 +1,192 @@
+"""The synthetic print damage (damage.py) and the two repair tasks trained on it (detector, inpainter)."""
+
+import tempfile
+import unittest
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from helpers import make_datasets, quiet, synthetic_image, tiny_config
+from tintype_train import damage as D
+from tintype_train.pack import build_pack
+
+torch.set_num_threads(1)
+
+NONE = dict(p_clean=0.0, scratches=(0, 0), p_cracks=0.0, dust=(0, 0), hairs=(0, 0), p_fold=0.0, p_tear=0.0,
+            p_soft=0.0, p_grain=0.0, p_jpeg=0.0, p_zoom=0.0)
+
+
+def _luma(x):
+    return x.astype(np.float32) @ D.LUMA
+
+
+def _photo(seed=3, w=96, h=80):
+    # mid-grey base so bright and dark damage both show
+    img = np.asarray(synthetic_image(np.random.default_rng(seed), w, h)).astype(np.float32)
+    return np.clip(img * 0.5 + 64, 0, 255).astype(np.uint8)
+
+
+class DamageTest(unittest.TestCase):
+    def setUp(self):
+        self.img = _photo()
+
+    def test_same_seed_same_damage_and_seeds_differ(self):
+        a = D.damage_seeded(self.img, 7)
+        b = D.damage_seeded(self.img, 7)
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)
+        c = D.damage_seeded(self.img, 8)
+        self.assertFalse(np.array_equal(a[2], c[2]) and np.array_equal(a[0], c[0]))
+
+    def test_shapes_types_and_bad_input(self):
+        d, c, m = D.damage_seeded(self.img, 1)
+        self.assertEqual(d.shape, self.img.shape)
+        self.assertEqual(c.shape, self.img.shape)
+        self.assertEqual(m.shape, self.img.shape[:2])
+        self.assertEqual((d.dtype, c.dtype, m.dtype), (np.uint8, np.uint8, np.uint8))
+        self.assertTrue(set(np.unique(m)) <= {0, 1})
+        with self.assertRaisesRegex(ValueError, "HxWx3 uint8"):
+            D.damage(self.img[..., 0], np.random.default_rng(0))
+        with self.assertRaisesRegex(ValueError, "unknown option"):
+            D.make_damage({"scratchez": 3})
+
+    def test_clean_option_draws_nothing(self):
+        cfg = D.make_damage({**NONE, "p_clean": 1.0, "scratches": (5, 5), "dust": (20, 20)})
+        d, c, m = D.damage(self.img, np.random.default_rng(0), cfg)
+        np.testing.assert_array_equal(d, c)
+        self.assertEqual(int(m.sum()), 0)
+
+    def test_mask_is_exactly_where_the_print_changed(self):
+        # without the scan's softness/JPEG (which touch every pixel) and without folds (whose soft
+        # flanks are shading, not damage), unmasked pixels stay within the mask's change threshold
+        cfg = D.make_damage({"p_soft": 0.0, "p_grain": 0.0, "p_jpeg": 0.0, "p_fold": 0.0, "p_tear": 0.5})
+        for seed in range(12):
+            d, c, m = D.damage(self.img, np.random.default_rng(seed), cfg)
+            diff = np.abs(_luma(d) - _luma(c))
+            outside = diff[m == 0]
+            self.assertLess(float(outside.max()) if outside.size else 0.0, 255 * cfg.mask_change + 1.5, f"seed {seed}")
+            if m.any():
+                self.assertGreater(float(diff[m == 1].mean()), 20, f"seed {seed}")
+
+    def test_each_kind_can_be_forced(self):
+        kinds = {"scratches": {"scratches": (3, 3)}, "cracks": {"p_cracks": 1.0}, "dust": {"dust": (30, 30)},
+                 "hairs": {"hairs": (2, 2)}, "fold": {"p_fold": 1.0}, "tear": {"p_tear": 1.0}}
+        for name, opts in kinds.items():
+            cfg = D.make_damage({**NONE, **opts})
+            hit = [D.damage(self.img, np.random.default_rng(s), cfg)[2].mean() for s in range(6)]
+            self.assertGreater(max(hit), 0.0005, name)
+            self.assertLess(np.median(hit), 0.5, name)
+        # a tear takes a corner: a corner pixel is masked in most samples
+        cfg = D.make_damage({**NONE, "p_tear": 1.0})
+        corners = [D.damage(self.img, np.random.default_rng(s), cfg)[2][[0, 0, -1, -1], [0, -1, 0, -1]].max()
+                   for s in range(6)]
+        self.assertGreaterEqual(sum(corners), 5)
+
+    def test_default_mix_damages_thin_structures(self):
+        # most default samples are damaged, by a few per cent of the pixels, not a flood
+        fractions = [D.damage_seeded(_photo(s % 3, 224, 224), s)[2].mean() for s in range(20)]
+        self.assertGreaterEqual(sum(f > 0 for f in fractions), 15)
+        self.assertLess(np.median(fractions), 0.1)
+
+    def test_tones(self):
+        cfg_grey = D.make_damage({**NONE, "p_grey": 1.0, "p_sepia": 0.0})
+        _, c, _ = D.damage(np.asarray(synthetic_image(np.random.default_rng(1), 64, 48)), np.random.default_rng(0), cfg_grey)
+        np.testing.assert_array_equal(c[..., 0], c[..., 2])
+        cfg_sepia = D.make_damage({**NONE, "p_grey": 0.0, "p_sepia": 1.0})
+        _, c, _ = D.damage(np.full((32, 32, 3), 128, np.uint8), np.random.default_rng(0), cfg_sepia)
+        r, g, b = (float(c[..., i].mean()) for i in range(3))
+        self.assertGreater(r, g)
+        self.assertGreater(g, b)
+        cfg_colour = D.make_damage({**NONE, "p_grey": 0.0, "p_sepia": 0.0})
+        _, c, _ = D.damage(self.img, np.random.default_rng(0), cfg_colour)
+        np.testing.assert_array_equal(c, self.img)
+
+    def test_scan_is_shared_by_clean_and_damaged(self):
+        # grain and softness are the scan's, so they are the same in both: only damage differs
+        cfg = D.make_damage({**NONE, "p_soft": 1.0, "p_grain": 1.0, "p_grey": 1.0})
+        d, c, m = D.damage(self.img, np.random.default_rng(4), cfg)
+        np.testing.assert_array_equal(d, c)
+        self.assertFalse(np.array_equal(c[..., 0], _luma(self.img).round().astype(np.uint8)))
+
+    def test_sample_sheet(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "sheet.png"
+            D.sample_sheet([self.img, _photo(5)], str(out), size=64)
+            from PIL import Image
+            with Image.open(out) as im:
+                self.assertEqual(im.size, (2 * 3 * 64, 64))
+
+
+class RepairTasks(unittest.TestCase):
+    """The detector and inpainter train through the toolkit's Trainer (tiny models, two steps)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls._tmp = tempfile.TemporaryDirectory()
+        cls.root = Path(cls._tmp.name)
+        make_datasets(cls.root / "ds", train=4, val=2)
+        build_pack(cls.root / "ds", cls.root / "pack", log=quiet)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._tmp.cleanup()
+
+    def _config(self, task):
+        gen = ({"encoder": "mobilenet_v2", "depth": 5, "out_stride": 1, "attention_level": 0, "context": False,
+                "decoder_channels": [16, 8, 8, 8, 8, 8]} if task == "repair" else {"width": 4, "dilations": [2]})
+        cfg = tiny_config(self.root / "pack", "restore", generator=gen, data={"crop": 64, "val_size": 64},
+                          optim={"freeze_encoder_steps": 100, "warmup": 1}, schedule={"gen_steps": 2})
+        cfg["task"] = task
+        cfg["crappifier"] = {"kind": "damage", "options": {}}
+        cfg["generator"] = gen
+        return cfg
+
+    def test_detector_trains_validates_and_exports(self):
+        from tintype_train.export import export_model
+        from tintype_train.train import Trainer
+        cfg = self._config("repair")
+        run = self.root / "run-repair"
+        tr = Trainer(cfg, run, device="cpu", log=quiet, resume=False)
+        enc0 = {k: v.clone() for k, v in tr.gen.encoder.state_dict().items()}
+        self.assertEqual(tr.run(), "done")  # no critic or GAN phases for a segmentation task
+        for k, v in tr.gen.encoder.state_dict().items():
+            self.assertTrue(torch.equal(v, enc0[k]), f"frozen encoder changed: {k}")
+        row = tr.curve[-1]
+        self.assertTrue({"tp", "fp", "fn", "score"} <= set(row))
+        self.assertTrue(0.0 <= row["score"] <= 1.0)
+        man = export_model(run / "best_gen.pt", self.root / "exp-repair", "t-repair", "T", log=quiet)
+        self.assertEqual(man["task"], "repair")
+        self.assertEqual(man["output"]["kind"], "mask")
+        self.assertEqual(man["input"]["channels"], 3)
+        self.assertEqual(man["size"]["multiple"], 32)
+        import json
+        fix = json.loads((self.root / "exp-repair" / "parity" / "parity.json").read_text())
+        self.assertEqual(fix["output"]["shape"][1:], [1, *fix["input"]["shape"][2:]])  # full resolution
+
+    def test_inpainter_trains_and_exports_two_inputs(self):
+        from tintype_train.export import export_model, load_generator
+        from tintype_train.train import Trainer
+        cfg = self._config("inpaint")
+        run = self.root / "run-inpaint"
+        tr = Trainer(cfg, run, device="cpu", log=quiet, resume=False)
+        self.assertEqual(tr.run(), "done")
+        self.assertTrue({"psnr_hole", "psnr_hole_input", "score"} <= set(tr.curve[-1]))
+        man = export_model(run / "best_gen.pt", self.root / "exp-inpaint", "t-inpaint", "T", log=quiet)
+        self.assertEqual(man["task"], "inpaint")
+        self.assertEqual(man["maskInput"]["name"], "mask")
+        import json
+        fix = json.loads((self.root / "exp-inpaint" / "parity" / "parity.json").read_text())
+        self.assertEqual([t["name"] for t in fix["inputs"]], ["input", "mask"])
+        # known pixels are kept exactly; the graph only fills the holes
+        _, gen, _ = load_generator(run / "best_gen.pt")
+        img = torch.rand(1, 3, 32, 40)
+        m = torch.zeros(1, 1, 32, 40)
+        m[..., 10:14, :] = 1
+        with torch.no_grad():
+            out = gen(torch.cat([img * (1 - m), m], 1))
+        torch.testing.assert_close(out * (1 - m), img * (1 - m))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,333 @@
+"""Synthetic print damage with its true mask: what the repair models (damage detection and the
+learned inpainter) learn from.
+
+Scanned prints carry thin bright scratches (the emulsion scraped off down to the white paper) and
+dark ones (scratches on the negative, pencil, dirt), crazed emulsion (networks of fine branching
+cracks), dust specks and hairs on the scanner glass, folds (a bright crease where the emulsion
+cracked, with a light and a dark flank from the bent paper) and torn or missing corners. Clean
+training photos get these drawn on them, so the damaged pixels are known exactly.
+
+Each element is drawn anti-aliased (supersampled 4x, then box-filtered) as a coverage map `a` and
+composited over the photo, out = photo * (1 - a) + value * a. A pixel is *damaged* (mask = 1) when
+an element visibly changed it (by at least `mask_change` in luma), anti-aliased edges and halos
+included: a faint white scratch over a white sky changes nothing and is not something to find or
+repair. Torn areas are damaged whatever their colour. The soft light and dark flanks of a fold are
+shading, not damage, and stay out of the mask (its crease is in).
+
+The photo is first made black-and-white, sepia-toned or left in colour (`p_grey`, `p_sepia`), and
+after the damage the whole print gets the scan's own softness, grain and JPEG, so the damage sits
+in the picture as it does on a real scan. Every sample is a pure function of the rng passed in
+(`damage(img, rng)`) or of a seed (`damage_seeded(img, seed)`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import List, Tuple
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from .crappify import Range, _from_dict, _uniform, film_grain, gaussian_blur_2d, jpeg, to_float, to_uint8
+
+SS = 4  # supersampling factor for anti-aliased drawing
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+IntRange = Tuple[int, int]
+
+
+@dataclass
+class DamageConfig:
+    """Probabilities per sample, counts per sample (scaled by the image's area relative to 224x224)."""
+
+    p_grey: float = 0.45  # black-and-white print
+    p_sepia: float = 0.3  # sepia-toned print (else colour)
+    p_clean: float = 0.08  # no damage at all: the detector must also learn to stay quiet
+    # A scan of a print is smooth at the pixel level and its damage sharp; the training photos are
+    # small. Enlarging part of a photo (bicubic) before the damage gives scan-like statistics.
+    p_zoom: float = 0.5
+    zoom: Range = (1.0, 2.5)
+    scratches: IntRange = (0, 5)  # long thin curves
+    scratch_width: Range = (0.6, 4.0)  # px
+    scratch_opacity: Range = (0.35, 1.0)
+    p_bright: float = 0.7  # bright (emulsion scraped to paper) vs dark
+    p_cracks: float = 0.3  # crazed emulsion: a few branching crack networks
+    cracks: IntRange = (1, 3)
+    dust: IntRange = (0, 30)  # specks
+    dust_radius: Range = (0.4, 3.5)
+    hairs: IntRange = (0, 2)
+    p_fold: float = 0.15
+    p_tear: float = 0.1
+    # after the damage: the scan
+    p_soft: float = 0.35
+    soft_sigma: Range = (0.3, 0.8)
+    p_grain: float = 0.4
+    grain_strength: Range = (0.005, 0.03)
+    p_jpeg: float = 0.4
+    jpeg_quality: IntRange = (60, 95)
+    # what counts as damaged: a pixel the damage changed by at least this much luma (8 levels)
+    mask_change: float = 0.03
+
+
+def _sepia(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Luma (H,W) in 0..1 -> a sepia print: warm toning whose strength varies per print."""
+    k = _uniform(rng, (0.5, 1.0))
+    tint = np.array([1.0, 0.86, 0.66], np.float32)
+    toned = y[..., None] * (1 - k + k * tint) + k * np.array([0.06, 0.04, 0.0], np.float32) * (1 - y[..., None])
+    return np.clip(toned, 0, 1)
+
+
+def _tone(x: np.ndarray, rng: np.random.Generator, cfg: DamageConfig) -> Tuple[np.ndarray, str]:
+    r = rng.random()
+    if r < cfg.p_grey:
+        return np.repeat((x @ LUMA)[..., None], 3, 2), "grey"
+    if r < cfg.p_grey + cfg.p_sepia:
+        return _sepia(x @ LUMA, rng), "sepia"
+    return x, "colour"
+
+
+class _Canvas:
+    """One element's coverage, drawn at SS x and box-filtered down to the photo's size."""
+
+    def __init__(self, w: int, h: int):
+        self.w, self.h = w, h
+        self.im = Image.new("L", (w * SS, h * SS), 0)
+        self.draw = ImageDraw.Draw(self.im)
+
+    def line(self, pts: np.ndarray, widths: np.ndarray, alphas: np.ndarray) -> None:
+        """A polyline whose width and opacity vary along it (per segment), round joints."""
+        for i in range(len(pts) - 1):
+            w = max(1.0, widths[i] * SS)
+            fill = int(round(255 * float(np.clip(alphas[i], 0, 1))))
+            (x0, y0), (x1, y1) = pts[i] * SS, pts[i + 1] * SS
+            self.draw.line([(x0, y0), (x1, y1)], fill=fill, width=int(round(w)))
+            r = w / 2
+            if r > 1.5:
+                self.draw.ellipse([x1 - r, y1 - r, x1 + r, y1 + r], fill=fill)
+
+    def alpha(self) -> np.ndarray:
+        return np.asarray(self.im.resize((self.w, self.h), Image.BOX), np.float32) / 255.0
+
+
+def _smooth_curve(rng: np.random.Generator, w: int, h: int, length: float, wiggle: float, step: float = 1.5) -> np.ndarray:
+    """A random smooth curve: heading changes by a smoothed random walk (scratches, hairs)."""
+    n = max(2, int(length / step))
+    x, y = rng.uniform(-0.1 * w, 1.1 * w), rng.uniform(-0.1 * h, 1.1 * h)
+    heading = rng.uniform(0, 2 * math.pi)
+    turn = rng.normal(0, wiggle, n)
+    # a low-pass filtered turn rate gives long gentle bends rather than jitter
+    k = np.ones(9) / 9
+    turn = np.convolve(turn, k, mode="same") + rng.normal(0, wiggle * 0.1)
+    heads = heading + np.cumsum(turn)
+    xs = x + np.cumsum(np.cos(heads) * step)
+    ys = y + np.cumsum(np.sin(heads) * step)
+    return np.stack([xs, ys], 1)
+
+
+def _varying(rng: np.random.Generator, n: int, lo: float, hi: float, freq: float = 0.05) -> np.ndarray:
+    """A value along a curve that drifts smoothly between lo and hi (width, opacity)."""
+    t = np.arange(n)
+    phase, f2 = rng.uniform(0, 2 * math.pi, 2), rng.uniform(0.3, 1.0) * freq
+    v = 0.5 + 0.3 * np.sin(t * f2 + phase[0]) + 0.2 * np.sin(t * f2 * 2.7 + phase[1])
+    base = rng.uniform(lo, hi)
+    return np.clip(base * (0.6 + 0.8 * v), lo * 0.5, hi)
+
+
+def _crack(rng: np.random.Generator, start: np.ndarray, heading: float, length: float, depth: int,
+           out: List[np.ndarray]) -> None:
+    """A jagged crack that forks (crazed emulsion): straight-ish segments with sharp turns."""
+    n = max(2, int(length / 2.0))
+    heads = heading + np.cumsum(rng.normal(0, 0.35, n))
+    pts = start + np.cumsum(np.stack([np.cos(heads), np.sin(heads)], 1) * 2.0, 0)
+    pts = np.vstack([start[None], pts])
+    out.append(pts)
+    if depth <= 0:
+        return
+    for _ in range(int(rng.integers(1, 3))):
+        at = int(rng.integers(1, len(pts)))
+        _crack(rng, pts[at], heads[min(at, n - 1)] + rng.choice([-1, 1]) * rng.uniform(0.4, 1.3),
+               length * rng.uniform(0.3, 0.7), depth - 1, out)
+
+
+def _paper_value(rng: np.random.Generator, tone: str, bright: bool, base: np.ndarray) -> np.ndarray:
+    """RGB of exposed paper (bright) or of dirt/ink (dark), in the print's tone."""
+    if bright:
+        v = _uniform(rng, (0.82, 1.0))
+        col = np.array([v, v * 0.97, v * 0.9], np.float32) if tone == "sepia" else np.full(3, v, np.float32)
+    else:
+        v = _uniform(rng, (0.0, 0.2))
+        col = np.full(3, v, np.float32)
+    return col
+
+
+def _composite(x: np.ndarray, a: np.ndarray, value: np.ndarray) -> np.ndarray:
+    return x * (1 - a[..., None]) + value * a[..., None]
+
+
+def damage(img: np.ndarray, rng: np.random.Generator, cfg: DamageConfig | None = None
+           ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """HxWx3 uint8 clean photo -> (damaged HxWx3 uint8, clean HxWx3 uint8 in the same tone and
+    scan, mask HxW uint8 0/1)."""
+    cfg = cfg or DamageConfig()
+    if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+        raise ValueError(f"damage: expected an HxWx3 uint8 image, got {img.shape} {img.dtype}")
+    h, w = img.shape[:2]
+    if rng.random() < cfg.p_zoom:
+        f = _uniform(rng, cfg.zoom)
+        ch, cw = max(4, round(h / f)), max(4, round(w / f))
+        y0, x0 = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+        img = np.asarray(Image.fromarray(img[y0: y0 + ch, x0: x0 + cw]).resize((w, h), Image.BICUBIC))
+    area = (h * w) / (224.0 * 224.0)
+    diag = math.hypot(w, h)
+    x, tone = _tone(to_float(img), rng, cfg)
+    clean = x.copy()
+    mask = np.zeros((h, w), bool)
+    torn = np.zeros((h, w), bool)
+
+    def count(r: IntRange) -> int:
+        return int(rng.integers(r[0], r[1] + 1) * max(0.25, area) ** 0.5 + rng.random())
+
+    def apply(a: np.ndarray, value: np.ndarray, mark: bool = True) -> None:
+        nonlocal x
+        before = x @ LUMA
+        x = _composite(x, a, value)
+        if mark:
+            mask[np.abs(x @ LUMA - before) >= cfg.mask_change] = True
+
+    if rng.random() >= cfg.p_clean:
+        # folds first: scratches and dust lie over them
+        if rng.random() < cfg.p_fold:
+            _fold(rng, w, h, tone, apply)
+        if rng.random() < cfg.p_cracks:
+            for _ in range(int(rng.integers(cfg.cracks[0], cfg.cracks[1] + 1))):
+                paths: List[np.ndarray] = []
+                _crack(rng, np.array([rng.uniform(0, w), rng.uniform(0, h)]), rng.uniform(0, 2 * math.pi),
+                       rng.uniform(0.15, 0.5) * diag, int(rng.integers(1, 4)), paths)
+                c = _Canvas(w, h)
+                op = _uniform(rng, (0.5, 1.0))
+                for p in paths:
+                    c.line(p, np.full(len(p), _uniform(rng, (0.5, 1.4))), np.full(len(p), op))
+                apply(c.alpha(), _paper_value(rng, tone, rng.random() < cfg.p_bright, x))
+        for _ in range(count(cfg.scratches)):
+            length = rng.uniform(0.2, 1.2) * diag
+            pts = _smooth_curve(rng, w, h, length, wiggle=rng.uniform(0.002, 0.03))
+            c = _Canvas(w, h)
+            c.line(pts, _varying(rng, len(pts), *cfg.scratch_width),
+                   _varying(rng, len(pts), *cfg.scratch_opacity))
+            apply(c.alpha(), _paper_value(rng, tone, rng.random() < cfg.p_bright, x))
+        for _ in range(count(cfg.hairs)):
+            pts = _smooth_curve(rng, w, h, rng.uniform(0.1, 0.4) * diag, wiggle=rng.uniform(0.05, 0.15), step=1.0)
+            c = _Canvas(w, h)
+            c.line(pts, np.full(len(pts), _uniform(rng, (0.5, 1.2))), _varying(rng, len(pts), 0.6, 1.0))
+            apply(c.alpha(), _paper_value(rng, tone, rng.random() < 0.5, x))
+        n_dust = count(cfg.dust)
+        if n_dust:
+            # specks of one brightness class share a layer (cheap); irregular: 1-3 overlapping blobs
+            for bright in (True, False):
+                c = _Canvas(w, h)
+                for _ in range(n_dust // 2 + (n_dust % 2 if bright else 0)):
+                    cx, cy = rng.uniform(0, w) * SS, rng.uniform(0, h) * SS
+                    for _ in range(int(rng.integers(1, 4))):
+                        r = _uniform(rng, cfg.dust_radius) * SS
+                        rx, ry = r * rng.uniform(0.6, 1.4), r * rng.uniform(0.6, 1.4)
+                        ox, oy = rng.normal(0, r * 0.6, 2)
+                        c.draw.ellipse([cx + ox - rx, cy + oy - ry, cx + ox + rx, cy + oy + ry],
+                                       fill=int(255 * rng.uniform(0.6, 1.0)))
+                apply(c.alpha(), _paper_value(rng, tone, bright, x))
+        if rng.random() < cfg.p_tear:
+            a = _tear(rng, w, h)
+            # the scanner lid (white) or bed (black), or the mount card behind the print
+            v = rng.choice([rng.uniform(0.85, 1.0), rng.uniform(0.0, 0.12), rng.uniform(0.4, 0.75)])
+            col = np.array([v, v * 0.96, v * 0.88], np.float32) if tone == "sepia" else np.full(3, v, np.float32)
+            apply(a, col)
+            torn |= a >= 0.5  # what is gone is damage even where the backing matches the photo
+    mask |= torn
+
+    # the scan: the same softness and grain on the clean and the damaged print
+    if rng.random() < cfg.p_soft:
+        s = _uniform(rng, cfg.soft_sigma)
+        x = np.stack([gaussian_blur_2d(x[..., i], s) for i in range(3)], 2)
+        clean = np.stack([gaussian_blur_2d(clean[..., i], s) for i in range(3)], 2)
+    if rng.random() < cfg.p_grain:
+        g_strength, state = _uniform(rng, cfg.grain_strength), rng.bit_generator.state
+        x = film_grain(x, g_strength, 0.7, rng)
+        rng.bit_generator.state = state  # the very same grain on the clean print
+        clean = film_grain(clean, g_strength, 0.7, rng)
+    out, clean8 = to_uint8(x), to_uint8(clean)
+    if rng.random() < cfg.p_jpeg:
+        q = int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1))
+        out, clean8 = jpeg(out, q), jpeg(clean8, q)
+    return out, clean8, mask.astype(np.uint8)
+
+
+def _fold(rng: np.random.Generator, w: int, h: int, tone: str, apply) -> None:
+    """A fold across the print: a bright broken crease with a light flank and a dark flank."""
+    # a nearly straight line across, through a random point
+    cx, cy = rng.uniform(0.15, 0.85) * w, rng.uniform(0.15, 0.85) * h
+    ang = rng.uniform(0, math.pi)
+    d = np.array([math.cos(ang), math.sin(ang)])
+    t = np.linspace(-1.5, 1.5, 200)[:, None] * max(w, h)
+    bow = rng.normal(0, 0.01) * (t[:, 0] / max(w, h)) ** 2 * max(w, h)
+    pts = np.array([cx, cy]) + t * d + bow[:, None] * np.array([-d[1], d[0]])
+    normal = np.array([-d[1], d[0]])
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    dist = (xx - cx) * normal[0] + (yy - cy) * normal[1]
+    sigma = rng.uniform(2.0, 6.0)
+    # flanks: the paper bends, one side catches the scanner light, the other is in shadow
+    flank = _uniform(rng, (0.08, 0.25))
+    light = np.clip(np.exp(-0.5 * ((dist - sigma) / sigma) ** 2) * flank, 0, 1)
+    dark = np.clip(np.exp(-0.5 * ((dist + sigma) / sigma) ** 2) * flank, 0, 1)
+    # shading of the bent paper, not damage to fill: not in the mask
+    apply(light.astype(np.float32), np.full(3, 1.0, np.float32), False)
+    apply(dark.astype(np.float32), np.zeros(3, np.float32), False)
+    # the crease: cracked emulsion, bright, broken in places
+    c = _Canvas(w, h)
+    alphas = _varying(rng, len(pts), 0.3, 1.0, freq=0.2) * (rng.random(len(pts)) > 0.1)
+    c.line(pts, _varying(rng, len(pts), 0.8, 3.0, freq=0.15), alphas)
+    apply(c.alpha(), _paper_value(rng, tone, True, None))
+
+
+def _tear(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
+    """Coverage of a torn-off corner (or a bite out of an edge) with a ragged edge."""
+    corner = int(rng.integers(0, 4))
+    size = rng.uniform(0.1, 0.35) * min(w, h)
+    # a ragged polyline from one edge to the other around the corner
+    n = 40
+    ang = np.linspace(0, math.pi / 2, n)
+    r = size * (1 + np.cumsum(rng.normal(0, 0.04, n)))
+    r = np.clip(r + rng.normal(0, size * 0.03, n), size * 0.3, size * 2)
+    px, py = r * np.cos(ang), r * np.sin(ang)
+    if corner in (1, 2):
+        px = w - px
+    if corner in (2, 3):
+        py = h - py
+    ox, oy = (0 if corner in (0, 3) else w), (0 if corner in (0, 1) else h)
+    poly = [(ox * SS, oy * SS)] + [(float(a) * SS, float(b) * SS) for a, b in zip(px, py)]
+    im = Image.new("L", (w * SS, h * SS), 0)
+    ImageDraw.Draw(im).polygon(poly, fill=255)
+    # paper fibres: a slightly soft edge
+    im = im.filter(ImageFilter.GaussianBlur(SS * 0.5))
+    return np.asarray(im.resize((w, h), Image.BOX), np.float32) / 255.0
+
+
+def make_damage(options: dict | None = None) -> DamageConfig:
+    return _from_dict(DamageConfig, options)
+
+
+def damage_seeded(img: np.ndarray, seed: int, cfg: DamageConfig | None = None):
+    return damage(img, np.random.default_rng([int(seed), 1913]), cfg)
+
+
+def sample_sheet(images: List[np.ndarray], out: str, seed: int = 0, size: int = 224, cfg: DamageConfig | None = None) -> None:
+    """A PNG sheet: for each photo, damaged | true mask | clean, to check the damage by eye."""
+    from .data import centre_crop
+    rows = []
+    for i, img in enumerate(images):
+        crop = centre_crop(img, size)
+        d, c, m = damage_seeded(crop, seed + i, cfg)
+        rows.append(np.concatenate([d, np.repeat(m[..., None] * 255, 3, 2).astype(np.uint8), c], 1))
+    cols = 2
+    while len(rows) % cols:
+        rows.append(np.zeros_like(rows[0]))
+    grid = np.concatenate([np.concatenate(rows[i: i + cols], 1) for i in range(0, len(rows), cols)], 0)
+    Image.fromarray(grid).save(out)
