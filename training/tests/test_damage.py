@@ -188,5 +188,43 @@ class RepairTasks(unittest.TestCase):
         torch.testing.assert_close(out * (1 - m), img * (1 - m))
 
 
+class RepairEvalTest(unittest.TestCase):
+    def test_damage_set_is_deterministic_and_complete(self):
+        from tintype_train.repair_eval import damage_set
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            make_datasets(root / "ds", train=2, val=0)
+            a = damage_set(root / "ds", root / "a", sources=["train/synthetic"], log=quiet)
+            b = damage_set(root / "ds", root / "b", sources=["train/synthetic"], log=quiet)
+            self.assertEqual(len(a["items"]), 2)
+            for it in a["items"]:
+                for kind in ("damaged", "clean", "mask"):
+                    self.assertEqual((root / "a" / f"{it['name']}.{kind}.png").read_bytes(),
+                                     (root / "b" / f"{it['name']}.{kind}.png").read_bytes())
+            with self.assertRaisesRegex(FileNotFoundError, "no such folder"):
+                damage_set(root / "ds", root / "c", sources=["nope"], log=quiet)
+
+    def test_masked_metrics_look_inside_the_mask_only(self):
+        from tintype_train.repair_eval import _counts, _scores, masked_psnr, masked_ssim
+        rng = np.random.default_rng(0)
+        clean = rng.integers(0, 256, (40, 40, 3)).astype(np.uint8)
+        m = np.zeros((40, 40), bool)
+        m[10:20, 5:30] = True
+        bad = clean.copy()
+        bad[~m] = 0  # wrong outside the mask only
+        self.assertGreater(masked_psnr(bad, clean, m), 90)
+        self.assertAlmostEqual(masked_ssim(clean, clean, m), 1.0, places=6)
+        worse = clean.copy()
+        worse[m] = 255 - worse[m]
+        self.assertLess(masked_psnr(worse, clean, m), 10)
+        # one threshold: half the true pixels found, as many false ones
+        prob = np.zeros((40, 40), np.float32)
+        prob[10:15, 5:30] = 0.9
+        prob[30:35, 5:30] = 0.9
+        s = _scores(_counts(prob, m, [0.5])[0])
+        self.assertEqual((s["precision"], s["recall"], s["f1"]), (0.5, 0.5, 0.5))
+        self.assertAlmostEqual(s["iou"], 1 / 3, places=3)
+
+
 if __name__ == "__main__":
     unittest.main()

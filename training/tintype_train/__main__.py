@@ -1,4 +1,4 @@
-"""python3 -m tintype_train {pack,train,export,select,eval-restore,eval-colorize,peer-colorize} ...  (see training/README.md)"""
+"""python3 -m tintype_train {pack,train,export,slim,select,eval-*,peer-colorize,damage-sheet,damage-set,repair-sheet} ...  (see training/README.md)"""
 
 from __future__ import annotations
 
@@ -103,6 +103,46 @@ def main(argv=None) -> int:
     p.add_argument("--out-dir", required=True)
     p.add_argument("inputs", nargs="+")
 
+    p = sub.add_parser("damage-sheet", help="PNG of photos with synthetic print damage: damaged | true mask | clean")
+    p.add_argument("--datasets", default="../shared/datasets")
+    p.add_argument("--source", default="val/imagenet-sample", help="folder under --datasets")
+    p.add_argument("--count", type=int, default=12)
+    p.add_argument("--size", type=int, default=224)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--set", action="append", metavar="OPTION=VALUE", help="damage option, e.g. p_fold=1")
+    p.add_argument("--out", required=True)
+
+    p = sub.add_parser("damage-set", help="held-out photos with synthetic damage at full size (damaged/clean/mask PNGs)")
+    p.add_argument("--datasets", default="../shared/datasets")
+    p.add_argument("--source", action="append", help="folders under --datasets (default Kodak24 and McMaster)")
+    p.add_argument("--seed", type=int, default=1000)
+    p.add_argument("--limit", type=int, default=0)
+    p.add_argument("--out", required=True)
+
+    p = sub.add_parser("eval-repair", help="damage detector: pixel precision/recall/F1/IoU per threshold")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--set-dir", help="a damage-set folder (default: the pack's val split with damage)")
+    p.add_argument("--pack", default="training/data/pack")
+    p.add_argument("--thresholds", default="0.3,0.4,0.5,0.6,0.7")
+    p.add_argument("--limit", type=int, default=0)
+    p.add_argument("--json")
+
+    p = sub.add_parser("eval-inpaint", help="learned filler: PSNR/SSIM inside the true mask on a damage-set")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--set-dir", required=True)
+    p.add_argument("--grow", default="0,1,2")
+    p.add_argument("--limit", type=int, default=0)
+    p.add_argument("--json")
+
+    p = sub.add_parser("repair-sheet", help="real prints with the detected damage in red and 1:1 crops (PNG)")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--folder", default="../shared/datasets/bw/deoldify-test-images")
+    p.add_argument("--name", action="append", default=[])
+    p.add_argument("--threshold", type=float, default=0.5)
+    p.add_argument("--max-side", type=int, default=1024)
+    p.add_argument("--limit", type=int, default=8)
+    p.add_argument("--out", required=True)
+
     a = ap.parse_args(argv)
     try:
         return _run(a)
@@ -179,6 +219,30 @@ def _run(a) -> int:
             if not a.checkpoint:
                 raise ValueError("--sheet needs --checkpoint")
             contact_sheet(a.datasets, a.checkpoint, a.sheet, size=a.size, temperature=a.temperature)
+    elif a.cmd == "damage-sheet":
+        from .damage import make_damage, sample_sheet
+        from .evaluate import load_rgb
+        opts = _set({}, a.set)
+        folder = Path(a.datasets) / a.source
+        files = sorted(p for p in folder.iterdir() if p.is_file())[: a.count] if folder.is_dir() else []
+        if not files:
+            raise ValueError(f"{folder}: no photos")
+        sample_sheet([load_rgb(f) for f in files], a.out, seed=a.seed, size=a.size, cfg=make_damage(opts))
+        print(f"damage-sheet: {len(files)} photos -> {a.out}")
+    elif a.cmd == "damage-set":
+        from .repair_eval import DEFAULT_SOURCES, damage_set
+        damage_set(a.datasets, a.out, sources=a.source or DEFAULT_SOURCES, seed=a.seed, limit=a.limit)
+    elif a.cmd == "eval-repair":
+        from .repair_eval import eval_detector
+        th = [float(x) for x in a.thresholds.split(",")]
+        _emit(eval_detector(a.checkpoint, a.set_dir, a.pack, thresholds=th, limit=a.limit), a.json)
+    elif a.cmd == "eval-inpaint":
+        from .repair_eval import eval_inpaint
+        _emit(eval_inpaint(a.checkpoint, a.set_dir, grows=[int(x) for x in a.grow.split(",")], limit=a.limit), a.json)
+    elif a.cmd == "repair-sheet":
+        from .repair_eval import real_sheet
+        real_sheet(a.checkpoint, a.folder, a.out, names=a.name, threshold=a.threshold, max_side=a.max_side,
+                   limit=a.limit)
     elif a.cmd == "peer-colorize":
         from .peer import main_json
         print(main_json(a))
