@@ -254,7 +254,14 @@ describe.skipIf(skip)('training toolkit smoke test (CPU)', { timeout: 600_000 },
       decoder_channels: [16, 16, 8, 8],
     };
     // Random encoder weights here (the smoke test reads nothing from ../shared); crops of 64 = 2 x 32.
-    cfg.data = { ...cfg.data, crop: 64, val_size: 64, cache_views: ['squash'], cache_size: 64, cache_dir: '' };
+    cfg.data = {
+      ...cfg.data,
+      crop: 64,
+      val_size: 64,
+      cache_views: ['squash'],
+      cache_size: 64,
+      cache_dir: '',
+    };
     cfg.optim = { ...cfg.optim, freeze_encoder_steps: 2 };
     cfg.schedule = { ...cfg.schedule, gen_steps: 3 };
     const cfgFile = join(dir, 'colorize-mnv2.json');
@@ -274,13 +281,73 @@ describe.skipIf(skip)('training toolkit smoke test (CPU)', { timeout: 600_000 },
     expect(log).toMatch(/cached=1/);
     const id = 'tintype-colorize-mnv2-smoke';
     const out = join(dir, 'models', id);
-    await runToolkit(['export', '--checkpoint', join(run, 'best_gen.pt'), '--out', out, '--id', id, '--name', 'Smoke']);
+    await runToolkit([
+      'export',
+      '--checkpoint',
+      join(run, 'best_gen.pt'),
+      '--out',
+      out,
+      '--id',
+      id,
+      '--name',
+      'Smoke',
+    ]);
     await checkExport(out, 'colorize');
     const m = ManifestSchema.parse(json(join(out, 'manifest.json')));
     expect(m.size).toEqual({ kind: 'dynamic', multiple: 32 });
     const result = await runInEngine(join(dir, 'models'), id, 'colorize');
     expect(new Set(result.data).size).toBeGreaterThan(1);
   });
+
+  for (const task of ['repair', 'inpaint'] as const) {
+    it(`${task}: trains on synthetic print damage (no GAN phases), exports to the repair contract, parity`, async () => {
+      const cfg = tinyConfig('restore', pack) as Record<string, unknown>;
+      cfg.task = task;
+      cfg.crappifier = { kind: 'damage', options: {} };
+      // Random encoder weights (nothing read from ../shared); crops of 64 = 2 x 32.
+      cfg.generator =
+        task === 'repair'
+          ? {
+              encoder: 'mobilenet_v2',
+              depth: 5,
+              out_stride: 1,
+              attention_level: 0,
+              context: false,
+              decoder_channels: [16, 8, 8, 8, 8, 8],
+            }
+          : { width: 4, dilations: [2] };
+      cfg.loss = {};
+      cfg.data = { pack, crop: 64, batch: 2, val_size: 64, val_count: 2, val_batch: 2 };
+      cfg.optim = { freeze_encoder_steps: 100 };
+      const cfgFile = join(dir, `${task}.json`);
+      writeFileSync(cfgFile, JSON.stringify(cfg));
+      const run = join(dir, `run-${task}`);
+      const log = await runToolkit(['train', '--config', cfgFile, '--run-dir', run, '--device', 'cpu']);
+      expect(log).toMatch(/stopped in phase done at step 2/);
+      const id = `tintype-${task}-smoke`;
+      const out = join(dir, 'models', id);
+      await runToolkit([
+        'export',
+        '--checkpoint',
+        join(run, 'best_gen.pt'),
+        '--out',
+        out,
+        '--id',
+        id,
+        '--name',
+        'Smoke',
+      ]);
+      await checkExport(out, task);
+      const m = ManifestSchema.parse(json(join(out, 'manifest.json')));
+      if (task === 'repair') {
+        expect(m.output).toMatchObject({ kind: 'mask', range: [0, 1] });
+        expect(m.input.channels).toBe(3);
+      } else {
+        expect(m.maskInput?.name).toBe('mask');
+        expect(m.output.kind).toBe('rgb');
+      }
+    });
+  }
 
   it('names the problem when the config is wrong', async () => {
     const bad = join(dir, 'bad.json');
