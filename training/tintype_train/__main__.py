@@ -134,6 +134,15 @@ def main(argv=None) -> int:
     p.add_argument("--limit", type=int, default=0)
     p.add_argument("--json")
 
+    p = sub.add_parser("choose-grow", help="mask growth for the detector's manifest: fill of the true damage from the detected mask")
+    p.add_argument("--detector", required=True)
+    p.add_argument("--filler", required=True)
+    p.add_argument("--pack", default="training/data/pack")
+    p.add_argument("--threshold", type=float, default=0.5)
+    p.add_argument("--grow", default="0,1,2,3")
+    p.add_argument("--limit", type=int, default=0)
+    p.add_argument("--json")
+
     p = sub.add_parser("repair-sheet", help="real prints with the detected damage in red and 1:1 crops (PNG)")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--folder", default="../shared/datasets/bw/deoldify-test-images")
@@ -239,6 +248,10 @@ def _run(a) -> int:
     elif a.cmd == "eval-inpaint":
         from .repair_eval import eval_inpaint
         _emit(eval_inpaint(a.checkpoint, a.set_dir, grows=[int(x) for x in a.grow.split(",")], limit=a.limit), a.json)
+    elif a.cmd == "choose-grow":
+        from .repair_eval import choose_grow
+        _emit(choose_grow(a.detector, a.filler, a.pack, a.threshold, [int(x) for x in a.grow.split(",")], limit=a.limit),
+              a.json)
     elif a.cmd == "repair-sheet":
         from .repair_eval import real_sheet
         real_sheet(a.checkpoint, a.folder, a.out, names=a.name, threshold=a.threshold, max_side=a.max_side,

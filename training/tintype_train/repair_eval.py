@@ -251,3 +251,26 @@ def real_sheet(checkpoint: str, folder: str | Path, out: str | Path, names: Sequ
     wmax = max(r.shape[1] for r in rows)
     sheet = np.concatenate([np.pad(r, ((0, 0), (0, wmax - r.shape[1]), (0, 0))) for r in rows], 0)
     _save_png(sheet, Path(out))
+
+
+def choose_grow(detector: str, filler: str, pack: str = "training/data/pack", threshold: float = 0.5,
+                grows: Sequence[int] = (0, 1, 2, 3), seed: int = 2000, limit: int = 0) -> dict:
+    """The mask growth that gives the best fill of the *true* damage when the *detected* mask is
+    filled (with the learned filler), on the pack's val split: the engine's `output.grow`."""
+    from .export import load_generator
+    _, det, _ = load_generator(detector)
+    _, inp, _ = load_generator(filler)
+    res: Dict[int, list] = {g: [] for g in grows}
+    base = []
+    n = 0
+    for _, d, c, m in _val_set(Path(pack), seed):
+        hit = detect(det, d) >= threshold
+        base.append(masked_psnr(d, c, m))
+        for g in grows:
+            res[g].append(masked_psnr(inpaint(inp, d, grow(hit, g)), c, m))
+        n += 1
+        if limit and n >= limit:
+            break
+    rows = [{"grow": g, "psnr_in_true_mask": round(float(np.mean(v)), 2)} for g, v in res.items()]
+    return {"photos": n, "threshold": threshold, "damaged_psnr": round(float(np.mean(base)), 2), "rows": rows,
+            "best": max(rows, key=lambda r: r["psnr_in_true_mask"])}
