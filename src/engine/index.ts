@@ -23,6 +23,7 @@ export * from '../shared/ops';
 export { EnginePool, type PoolOptions } from './pool/pool';
 export {
   readImage,
+  decodeStrictly,
   writeImage,
   formatFromPath,
   parseHexColour,

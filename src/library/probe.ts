@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import sharp, { type Metadata, type Sharp } from 'sharp';
-import { tempPathFor } from '../engine/index';
+import { decodeStrictly, tempPathFor } from '../engine/index';
 import type { AssetKind } from '../shared/api';
 import { extractFrame, probeVideo } from './ffmpeg';
 import type { MediaClass } from './scan';
@@ -94,16 +94,21 @@ export async function makeImageViews(
   viewOut: string,
   thumbOut: string,
 ): Promise<void> {
-  const base = () => {
-    // failOn 'warning' makes a truncated JPEG an error here instead of a half-grey thumbnail.
-    let p = sharp(src, { page: 0, failOn: 'warning', limitInputPixels: 1_000_000_000 }).rotate();
+  // As strict as the engine's decode, so a file the engine would refuse is not shown as fine here.
+  const base = (failOn: 'warning' | 'error') => {
+    let p = sharp(src, { page: 0, failOn, limitInputPixels: 1_000_000_000 }).rotate();
     if ((probe.depth ?? 8) > 8) p = p.normalise();
     return p;
   };
   try {
-    await writeJpeg(
-      base().resize(VIEW_EDGE, VIEW_EDGE, { fit: 'inside', withoutEnlargement: true }).toColourspace('srgb'),
-      viewOut,
+    const { format } = await sharp(src).metadata();
+    await decodeStrictly(format, (failOn) =>
+      writeJpeg(
+        base(failOn)
+          .resize(VIEW_EDGE, VIEW_EDGE, { fit: 'inside', withoutEnlargement: true })
+          .toColourspace('srgb'),
+        viewOut,
+      ),
     );
     await writeJpeg(
       sharp(viewOut).resize(THUMB_EDGE, THUMB_EDGE, { fit: 'inside', withoutEnlargement: true }),

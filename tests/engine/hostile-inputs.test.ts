@@ -51,6 +51,30 @@ describe('truncated pictures', () => {
     expect(accepted).toEqual([]);
   });
 
+  it('a JPEG damaged in the middle of its data is refused; junk between its segments is harmless and reads', async () => {
+    const dir = tempDir();
+    const jpg = (await wholePictures())['photo.jpg'];
+    const start = jpg.indexOf(Buffer.from([0xff, 0xda])); // start of scan: entropy-coded data follows
+    expect(start).toBeGreaterThan(0);
+    const mid = start + Math.floor((jpg.length - start) / 2);
+    const damaged: Record<string, Buffer> = {
+      // A stray end-of-image marker and a run of 0xFF bytes: libjpeg fills the rest grey and only warns.
+      'eoi-in-data.jpg': Buffer.concat([jpg.subarray(0, mid), Buffer.from([0xff, 0xd9]), jpg.subarray(mid + 2)]),
+      'ff-run.jpg': Buffer.from(jpg).fill(0xff, mid, mid + 24),
+    };
+    for (const [name, bytes] of Object.entries(damaged)) {
+      const file = join(dir, name);
+      writeFileSync(file, bytes);
+      const err = (await readImage(file).catch((e: unknown) => e)) as TintypeError;
+      expect(err, name).toBeInstanceOf(TintypeError);
+      expect(err.message, name).toContain(file);
+      expect(err.message, name).toMatch(/damaged or truncated/);
+    }
+    const junk = join(dir, 'junk-before-marker.jpg');
+    writeFileSync(junk, Buffer.concat([jpg.subarray(0, start), Buffer.from([1, 2, 3]), jpg.subarray(start)]));
+    expect((await readImage(junk)).raster.width).toBe(160);
+  });
+
   it('odd files: empty, a folder named .png, a named pipe, garbage with a picture extension', async () => {
     const dir = tempDir();
     const cases: [string, (p: string) => void, RegExp][] = [

@@ -14,9 +14,31 @@ import { spliceExif } from './exif';
 /**
  * How strict decoding is. 'truncated' misses libtiff's short-strip message (a TIFF cut in its pixel
  * data decoded half black); 'error' refuses every file a decoder reports an error for, while the
- * warnings valid files often carry (unknown TIFF tags, odd EXIF) still pass.
+ * warnings valid files often carry (unknown TIFF tags, odd EXIF) still pass. libjpeg is the
+ * exception: it reports damaged entropy data only as a warning ("Corrupt JPEG data: premature end
+ * of data segment") and fills the rest grey, so JPEGs are decoded at 'warning' (see decodeStrictly).
  */
 export const DECODE_FAIL_ON = 'error' as const;
+
+/** The one "Corrupt JPEG data" warning that leaves every pixel intact: junk after the image data. */
+const HARMLESS_JPEG_WARNING = /extraneous bytes before marker/i;
+
+/**
+ * Runs a sharp decode at the strictness the file's format needs: JPEGs at 'warning' (their damage
+ * is only a warning), retried at 'error' when the warning was the harmless one; others at 'error'.
+ */
+export async function decodeStrictly<T>(
+  format: string | undefined,
+  decode: (failOn: 'warning' | typeof DECODE_FAIL_ON) => Promise<T>,
+): Promise<T> {
+  if (format !== 'jpeg') return decode(DECODE_FAIL_ON);
+  try {
+    return await decode('warning');
+  } catch (err) {
+    if (!HARMLESS_JPEG_WARNING.test(errorMessage(err))) throw err;
+    return decode(DECODE_FAIL_ON);
+  }
+}
 
 /** Larger images are refused before decoding: a "pixel bomb" declares huge dimensions in a tiny file. */
 export const MAX_INPUT_PIXELS = 16384 * 16384;
@@ -149,11 +171,13 @@ export async function readImage(path: string): Promise<LoadedImage> {
   const space = grey ? (depth === 16 ? 'grey16' : 'b-w') : depth === 16 ? 'rgb16' : 'srgb';
   let decoded: { data: Buffer; info: OutputInfo };
   try {
-    decoded = await sharp(path, { limitInputPixels: MAX_INPUT_PIXELS, failOn: DECODE_FAIL_ON })
-      .autoOrient()
-      .toColourspace(space)
-      .raw({ depth: depth === 16 ? 'ushort' : 'uchar' })
-      .toBuffer({ resolveWithObject: true });
+    decoded = await decodeStrictly(meta.format, (failOn) =>
+      sharp(path, { limitInputPixels: MAX_INPUT_PIXELS, failOn })
+        .autoOrient()
+        .toColourspace(space)
+        .raw({ depth: depth === 16 ? 'ushort' : 'uchar' })
+        .toBuffer({ resolveWithObject: true }),
+    );
   } catch (err) {
     const msg = errorMessage(err).split('\n')[0];
     throw fileError(path, `image data is damaged or truncated (${msg})`, 'CORRUPT_IMAGE', err);

@@ -3,7 +3,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import type { Raster } from '../types';
 import { errorMessage, VideoError } from '../errors';
-import { DECODE_FAIL_ON } from '../image/io';
+import { decodeStrictly } from '../image/io';
 import type { FrameLayout } from './pixels';
 import type { Rational } from './rational';
 import { fileIdentity, streamFrom, type FrameSource } from './source';
@@ -87,22 +87,25 @@ async function layoutOfImage(file: string, page: number): Promise<FrameLayout> {
 /** One page or file as a Raster in `layout`; any mismatch names the file and page. */
 export async function readImageFrame(file: string, page: number, layout: FrameLayout): Promise<Raster> {
   const where = page > 0 ? `${file} (page ${page + 1})` : file;
-  let img = sharp(file, { page, limitInputPixels: false, failOn: DECODE_FAIL_ON });
-  const meta = await img.metadata().catch((err: unknown) => {
-    throw new VideoError(`${where}: not a readable image (${errorMessage(err)})`, 'DECODE_FAILED', file);
-  });
-  if (meta.hasAlpha) img = img.removeAlpha();
-  if (layout.channels === 1) img = img.toColourspace(layout.depth === 16 ? 'grey16' : 'b-w');
-  else
-    img =
-      layout.depth === 16
-        ? img.pipelineColourspace('rgb16').toColourspace('rgb16')
-        : img.toColourspace('srgb');
+  const meta = await sharp(file, { page, limitInputPixels: false })
+    .metadata()
+    .catch((err: unknown) => {
+      throw new VideoError(`${where}: not a readable image (${errorMessage(err)})`, 'DECODE_FAILED', file);
+    });
+  const pipeline = (failOn: 'warning' | 'error') => {
+    let img = sharp(file, { page, limitInputPixels: false, failOn });
+    if (meta.hasAlpha) img = img.removeAlpha();
+    if (layout.channels === 1) img = img.toColourspace(layout.depth === 16 ? 'grey16' : 'b-w');
+    else
+      img =
+        layout.depth === 16
+          ? img.pipelineColourspace('rgb16').toColourspace('rgb16')
+          : img.toColourspace('srgb');
+    return img.raw({ depth: layout.depth === 16 ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
+  };
   let out: { data: Buffer; info: OutputInfo };
   try {
-    out = await img
-      .raw({ depth: layout.depth === 16 ? 'ushort' : 'uchar' })
-      .toBuffer({ resolveWithObject: true });
+    out = await decodeStrictly(meta.format, pipeline);
   } catch (err) {
     throw new VideoError(
       `${where}: image data is damaged or truncated (${errorMessage(err).split('\n')[0]})`,
