@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One GPU session's training, launched through the device tool from the repository root:
 #   bash training/run_gpu.sh MODEL MINUTES [--set key=value ...]
-# MODEL names training/configs/MODEL.json (restore, colorize, colorize-mnv2). It needs the config's
+# MODEL names training/configs/MODEL.json (restore, colorize, colorize-mnv2, repair, inpaint). It needs the config's
 # pack carried along (carry: ["training/data/pack"]; colorize-mnv2: training/data/pack-extra and
 # training/data/weights), resumes from training/checkpoints/MODEL/ when that holds a checkpoint, trains for MINUTES, exports to check the graph, and leaves in $OUT (at most 8 files
 # of <= 16 MiB come back): latest.pt (or latest.pt.partNNN), best_gen.pt, run.tar.gz (logs, curve,
@@ -55,9 +55,9 @@ import json, sys, numpy as np, onnxruntime as ort
 d = sys.argv[1]
 p = json.load(open(f"{d}/parity/parity.json"))
 m = json.load(open(f"{d}/manifest.json"))
-x = np.fromfile(f"{d}/parity/input.f32", "<f4").reshape(p["input"]["shape"])
+feeds = {t["name"]: np.fromfile(f"{d}/parity/{t['file']}", "<f4").reshape(t["shape"]) for t in p.get("inputs", [p["input"]])}
 y = np.fromfile(f"{d}/parity/output.f32", "<f4").reshape(p["output"]["shape"])
-got = ort.InferenceSession(f"{d}/{m['file']}", providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
+got = ort.InferenceSession(f"{d}/{m['file']}", providers=["CPUExecutionProvider"]).run(None, feeds)[0]
 print("parity (python onnxruntime):", float(np.abs(got - y).max()))
 PY
   fi
