@@ -204,6 +204,30 @@ class RepairEvalTest(unittest.TestCase):
             with self.assertRaisesRegex(FileNotFoundError, "no such folder"):
                 damage_set(root / "ds", root / "c", sources=["nope"], log=quiet)
 
+    def test_score_outputs_of_another_program(self):
+        from PIL import Image
+        from tintype_train.repair_eval import damage_set, score_outputs
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            make_datasets(root / "ds", train=2, val=0)
+            damage_set(root / "ds", root / "set", sources=["train/synthetic"], log=quiet)
+            for k in ("detected", "perfect", "untouched"):
+                (root / "out" / k).mkdir(parents=True)
+            for n in ("000", "001"):
+                Image.open(root / "set" / f"{n}.mask.png").save(root / "out" / "detected" / f"{n}.png")
+                Image.open(root / "set" / f"{n}.damaged.png").save(root / "out" / "untouched" / f"{n}.png")
+                # the clean print inside the mask, the damaged one outside: a perfect repair
+                d = np.asarray(Image.open(root / "set" / f"{n}.damaged.png"))
+                c = np.asarray(Image.open(root / "set" / f"{n}.clean.png"))
+                m = np.asarray(Image.open(root / "set" / f"{n}.mask.png")) > 127
+                Image.fromarray(np.where(m[..., None], c, d)).save(root / "out" / "perfect" / f"{n}.png")
+            res = score_outputs(root / "set", root / "out")
+            self.assertEqual(res["detection"]["f1"], 1.0)
+            rows = {r["method"]: r for r in res["fill"]}
+            self.assertEqual(rows["untouched"]["psnr"], rows["damaged"]["psnr"])
+            self.assertGreater(rows["perfect"]["psnr"], rows["damaged"]["psnr"] + 20)
+            self.assertEqual(rows["perfect"]["changed_outside"], 0.0)
+
     def test_masked_metrics_look_inside_the_mask_only(self):
         from tintype_train.repair_eval import _counts, _scores, masked_psnr, masked_ssim
         rng = np.random.default_rng(0)

@@ -143,6 +143,11 @@ def main(argv=None) -> int:
     p.add_argument("--limit", type=int, default=0)
     p.add_argument("--json")
 
+    p = sub.add_parser("score-repair", help="score another program's masks and repairs of a damage-set (the engine benchmark)")
+    p.add_argument("--set-dir", required=True)
+    p.add_argument("--out-dir", required=True, help="OUT/detected/NNN.png masks, OUT/METHOD/NNN.png repaired photos")
+    p.add_argument("--json")
+
     p = sub.add_parser("repair-sheet", help="real prints with the detected damage in red and 1:1 crops (PNG)")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--folder", default="../shared/datasets/bw/deoldify-test-images")
@@ -252,6 +257,9 @@ def _run(a) -> int:
         from .repair_eval import choose_grow
         _emit(choose_grow(a.detector, a.filler, a.pack, a.threshold, [int(x) for x in a.grow.split(",")], limit=a.limit),
               a.json)
+    elif a.cmd == "score-repair":
+        from .repair_eval import score_outputs
+        _emit(score_outputs(a.set_dir, a.out_dir), a.json)
     elif a.cmd == "repair-sheet":
         from .repair_eval import real_sheet
         real_sheet(a.checkpoint, a.folder, a.out, names=a.name, threshold=a.threshold, max_side=a.max_side,

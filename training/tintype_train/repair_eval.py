@@ -274,3 +274,45 @@ def choose_grow(detector: str, filler: str, pack: str = "training/data/pack", th
     rows = [{"grow": g, "psnr_in_true_mask": round(float(np.mean(v)), 2)} for g, v in res.items()]
     return {"photos": n, "threshold": threshold, "damaged_psnr": round(float(np.mean(base)), 2), "rows": rows,
             "best": max(rows, key=lambda r: r["psnr_in_true_mask"])}
+
+
+def score_outputs(set_dir: str | Path, out_dir: str | Path) -> dict:
+    """Scores what another program (the engine's benchmark) made of a damage set: OUT/detected/NNN.png
+    (a detected mask, white = damage) against the true masks, and every other OUT/METHOD/NNN.png (a
+    repaired photo) by PSNR/SSIM inside the true mask, beside the damaged input's own."""
+    set_dir, out_dir = Path(set_dir), Path(out_dir)
+    methods = sorted(p.name for p in out_dir.iterdir() if p.is_dir() and p.name != "detected")
+    det = np.zeros(3)
+    fills: Dict[str, Dict[str, list]] = {k: {"psnr": [], "ssim": []} for k in ["damaged", *methods]}
+    n = 0
+    for it, d, c, m in _read_set(set_dir):
+        n += 1
+        f = out_dir / "detected" / f"{it['name']}.png"
+        if f.is_file():
+            det += _counts(np.asarray(Image.open(f).convert("L")).astype(np.float32) / 255.0, m, [0.5])[0]
+        if not m.any():
+            continue
+        fills["damaged"]["psnr"].append(masked_psnr(d, c, m))
+        fills["damaged"]["ssim"].append(masked_ssim(d, c, m))
+        for k in methods:
+            g = out_dir / k / f"{it['name']}.png"
+            if not g.is_file():
+                raise FileNotFoundError(f"{g}: missing ({k} has no output for {it['name']})")
+            r = load_rgb(g)
+            fills[k]["psnr"].append(masked_psnr(r, c, m))
+            fills[k]["ssim"].append(masked_ssim(r, c, m))
+            # outside the true mask (and away from its edge) a repair should change nothing
+            far = ~grow(m, 4)
+            fills[k].setdefault("changed_outside", []).append(float(np.mean(np.abs(r.astype(int) - d.astype(int))[far] > 1)))
+    rows = []
+    for k, v in fills.items():
+        row = {"method": k, "psnr": round(float(np.mean(v["psnr"])), 2), "ssim": round(float(np.mean(v["ssim"])), 4)}
+        if "changed_outside" in v:
+            row["changed_outside"] = round(float(np.mean(v["changed_outside"])), 5)
+        rows.append(row)
+    out = {"set": str(set_dir), "photos": n, "fill": rows,
+           "metric": "mean over photos: PSNR (RGB) and SSIM (Y) inside the true mask; changed_outside: share of pixels "
+                     "more than 4 px from the true mask that moved by more than 1 level"}
+    if (out_dir / "detected").is_dir():
+        out["detection"] = _scores(det)
+    return out
