@@ -63,6 +63,9 @@ def main(argv=None) -> int:
     p.add_argument("--license", default="MIT")
     p.add_argument("--source", default="Tintype training toolkit (training/)")
     p.add_argument("--temperature", type=float, help="colorize: annealed-mean decoding temperature")
+    p.add_argument("--threshold", type=float, help="repair: the mask threshold in the manifest (eval-repair picks it)")
+    p.add_argument("--grow", type=int, help="repair: the mask growth in px in the manifest (choose-grow picks it)")
+    p.add_argument("--summary", help="one line for people choosing a model (manifest summary)")
     p.add_argument("--card", help="also write a model card (Markdown) here")
     p.add_argument("--card-notes", default="", help="free text for the card: GPU time, sessions, caveats")
     p.add_argument("--card-metrics", action="append", help="eval-restore/eval-colorize --json output to include")
@@ -200,7 +203,8 @@ def _run(a) -> int:
     elif a.cmd == "export":
         from .export import export_model, write_model_card
         man = export_model(a.checkpoint, a.out, a.id, a.name, license=a.license, source=a.source, version=a.version,
-                           temperature=a.temperature, parity_dir=a.parity_dir)
+                           temperature=a.temperature, parity_dir=a.parity_dir, threshold=a.threshold, grow=a.grow,
+                           summary=a.summary)
         if a.card:
             metrics = None
             if a.card_metrics:

@@ -17,7 +17,7 @@ import torch
 from .checkpoint import checkpoint_exists, read_checkpoint_file
 from .compat import onnx_export_kwargs, strip_spectral_norm
 from .models import GatedUNet, MobileUNet, count_params, make_generator
-from .tasks import ColorizeTask, make_task
+from .tasks import ColorizeTask, RepairTask, make_task
 
 OPSET = 17  # the newest torch 1.13 writes; onnxruntime-node 1.30 reads it
 
@@ -86,12 +86,17 @@ def _write_f32(path: Path, arr: np.ndarray) -> None:
 def export_model(checkpoint: str | Path, out_dir: str | Path, model_id: str, name: str, *,
                  license: str = "MIT", source: str = "Tintype training toolkit", version: str = "1.0.0",
                  temperature: Optional[float] = None, parity_size: Optional[tuple] = None,
-                 parity_dir: Optional[str | Path] = None, log=print) -> dict:
+                 parity_dir: Optional[str | Path] = None, threshold: Optional[float] = None,
+                 grow: Optional[int] = None, summary: Optional[str] = None, log=print) -> dict:
     """Writes OUT/ID.onnx and OUT/manifest.json, and the parity fixture to parity_dir (default
     OUT/parity; keep it out of resources/models, the app does not need it)."""
     task, gen, rec = load_generator(checkpoint)
     if temperature is not None and isinstance(task, ColorizeTask):
         task.temperature = float(temperature)
+    if isinstance(task, RepairTask):
+        # chosen after training, on the validation split (eval-repair, choose-grow)
+        task.threshold = float(threshold) if threshold is not None else task.threshold
+        task.grow = int(grow) if grow is not None else task.grow
     plain = strip_spectral_norm(copy.deepcopy(gen)).eval()
     folding = True
     if isinstance(plain, MobileUNet):
@@ -128,7 +133,7 @@ def export_model(checkpoint: str | Path, out_dir: str | Path, model_id: str, nam
     digest = hashlib.sha256((out_dir / onnx_name).read_bytes()).hexdigest()
 
     manifest = {"id": model_id, "name": name, "version": version, "file": onnx_name, **task.manifest_fields(gcfg),
-                "license": license, "source": source, "sha256": digest,
+                "license": license, "source": source, "sha256": digest, **({"summary": summary} if summary else {}),
                 "description": f"{task.name} generator, {count_params(plain) / 1e6:.2f} M parameters, "
                                f"step {rec.get('step')} ({rec.get('phase')})"}
     _atomic_json(out_dir / "manifest.json", manifest)
