@@ -23,9 +23,10 @@ import {
   type OpName,
   type OutputFormat,
 } from '../engine/index';
+import type { Hint } from '../shared/hints';
 import { renderFactorOf } from '../shared/manifest';
 import { collectInputs, planOutputs } from './files';
-import { addOpOptions, collect, intOption, opNames, opsHelp, parseOps } from './options';
+import { addOpOptions, collect, hintsOption, intOption, opNames, opsHelp, parseOps } from './options';
 import { ProgressBar } from './progress';
 
 export interface ImageCommandOptions {
@@ -36,6 +37,7 @@ export interface ImageCommandOptions {
   renderSize?: number;
   scale?: number;
   saturation?: number;
+  hints?: Hint[];
   ep: ExecutionProviderChoice;
   threads?: number;
   workers?: number;
@@ -55,6 +57,11 @@ export function addImageOptions(cmd: Command): Command {
       .option('-o, --output <path>', 'output file (one input) or folder')
       .option('-r, --recursive', 'include images in subfolders'),
   )
+    .option(
+      '--hints <file>',
+      'colour hints for colorize: JSON {"hints":[{"points":[[x,y],...],"radius":r,"color":"#rrggbb","strength":1}]}',
+      hintsOption,
+    )
     .addOption(
       new Option('--ep <provider>', 'execution provider')
         .choices(['auto', 'cpu', 'cuda', 'dml', 'coreml'])
@@ -112,6 +119,7 @@ export async function runImageCommand(
     renderSize: o.renderSize,
     scale: o.scale,
     saturation: o.saturation,
+    hints: o.hints,
   });
   const { options, ops: ordered } = chain;
   for (const { op, manifest: m } of chain.models) {

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
+import { parseHintFile, type Hint } from '../shared/hints';
 import {
   operations,
   RENDER_SIZE_LIMITS,
@@ -47,6 +49,22 @@ export const renderSizeOption = () =>
 export const scaleOption = () => intOption('scale', SCALE_LIMITS.min, SCALE_LIMITS.max);
 export const saturationOption = () =>
   numberOption('saturation', SATURATION_LIMITS.min, SATURATION_LIMITS.max);
+
+/**
+ * `--hints hints.json`: colour hints for colorize, in the picture's pixels (src/shared/hints.ts).
+ * A file that cannot be read or is not a valid hint file is refused before any work, by name.
+ */
+export const hintsOption = (file: string): Hint[] => {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new InvalidArgumentError(`${file}: cannot read the hint file (${(err as Error).message})`);
+  }
+  const r = parseHintFile(text);
+  if (!r.ok) throw new InvalidArgumentError(`${file}: not a valid hint file: ${r.error}`);
+  return r.hints;
+};
 
 /** The options of the operations (models, render size, scale, saturation): the same for photos and films. */
 export function addOpOptions(cmd: Command): Command {

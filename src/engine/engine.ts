@@ -1,8 +1,10 @@
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { TASK_INFO } from '../shared/ops';
 import { errorMessage, fileError, throwIfCancelled, TintypeError } from './errors';
 import { resizeChannelBilinear } from './image/color';
 import { formatFromPath, readImage, readShrunk, writeImage } from './image/io';
+import { resizeRaster } from './image/resize';
 import type { Logger } from './log';
 import { silentLogger } from './log';
 import type { InferStats } from './model/infer';
@@ -49,6 +51,12 @@ export class Engine {
   readonly registry: ModelRegistry;
   readonly sessions: SessionCache;
   private readonly log: Logger;
+  /**
+   * The model's colour per (file as it is now, model, render size): re-rendering a photo with other
+   * colour hints or saturation skips the model and costs only the merge. A few hundred kB each.
+   */
+  private readonly predictions = new Map<string, Promise<Prediction | undefined>>();
+  private static readonly KEEP_PREDICTIONS = 24;
 
   constructor(opts: EngineOptions = {}) {
     this.log = opts.log ?? silentLogger;
@@ -151,6 +159,28 @@ export class Engine {
     return m.input.frames;
   }
 
+  private cachedPrediction(
+    key: string,
+    make: () => Promise<Prediction | undefined>,
+  ): Promise<Prediction | undefined> {
+    const hit = this.predictions.get(key);
+    if (hit) {
+      // Most recently used last, so the oldest is first to go.
+      this.predictions.delete(key);
+      this.predictions.set(key, hit);
+      return hit;
+    }
+    const p = make();
+    this.predictions.set(key, p);
+    p.then(
+      (r) => r ?? this.predictions.delete(key),
+      () => this.predictions.delete(key),
+    );
+    while (this.predictions.size > Engine.KEEP_PREDICTIONS)
+      this.predictions.delete(this.predictions.keys().next().value!);
+    return p;
+  }
+
   /** Reads, processes and atomically writes one file; never throws, the result says what happened. */
   async processFile(
     job: FileJob,
@@ -184,9 +214,18 @@ export class Engine {
           ? this.registry
               .resolve(firstTask, { id: job.options.models?.[order[0]] })
               .then(async (m) => {
-                const small = await readShrunk(job.input, effectiveRenderSize(m, job.options.renderSize));
+                const size = effectiveRenderSize(m, job.options.renderSize);
+                const st = await stat(job.input);
+                const key = [resolve(job.input), st.mtimeMs, st.size, m.modelPath, m.sha256, size].join('|');
+                const hit = this.predictions.get(key);
+                if (hit) return { key, size, prediction: await this.cachedPrediction(key, () => hit) };
+                const small = await readShrunk(job.input, size);
                 const model = small && (await this.model(order[0], job.options));
-                return small && model ? predictFromSmall(small, model, earlyStats) : undefined;
+                if (!small || !model) return { key, size, prediction: undefined };
+                const prediction = await this.cachedPrediction(key, () =>
+                  predictFromSmall(small, model, earlyStats),
+                );
+                return { key, size, prediction };
               })
               .catch(() => undefined)
           : undefined;
@@ -197,13 +236,25 @@ export class Engine {
       onProgress?.({ fraction: 0, stage: 'loading models' });
       await warm;
       const tModels = performance.now();
+      // A photo with no shrink-on-load (PNG, TIFF…) gets its colour predicted from the decoded
+      // picture, exactly as the colorize op would, and kept for the next render just the same.
+      const seen = await early;
+      const predicted =
+        seen?.prediction ??
+        (seen
+          ? await this.cachedPrediction(seen.key, async () => {
+              const model = await this.model(order[0], job.options);
+              const small = await resizeRaster(image.raster, seen.size, seen.size, 'cubic');
+              return model && predictFromSmall(small, model, earlyStats);
+            }).catch(() => undefined)
+          : undefined);
       const result = await this.run(
         image.raster,
         job.ops,
         job.options,
         onProgress,
         undefined,
-        await early,
+        predicted,
         signal,
       );
       result.inferenceMs += earlyStats.ms;

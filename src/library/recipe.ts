@@ -21,7 +21,9 @@ export function canonicalRecipe(recipe: {
     const info = OP_INFO[op];
     for (const key of info.options) {
       const v = o[key];
-      if (v !== undefined && v !== info.identity?.[key]) options[key] = v;
+      if (v === undefined || (Array.isArray(v) && v.length === 0)) continue;
+      if (key === 'hints') options.hints = o.hints;
+      else if (v !== info.identity?.[key]) options[key] = v as number;
     }
   }
   return { ops, options, watermark: recipe.watermark ?? false };

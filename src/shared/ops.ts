@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeHints, HintsSchema } from './hints';
 
 /**
  * What Tintype can do to a picture, written once. Everything that lists operations or model tasks
@@ -80,8 +81,14 @@ const OPTION_SHAPE = {
   saturation: z.number().min(SATURATION_LIMITS.min).max(SATURATION_LIMITS.max).optional(),
   /** Upscale factor wanted; picks a model with that scale when no model is named. */
   scale: z.number().int().min(SCALE_LIMITS.min).max(SCALE_LIMITS.max).optional(),
+  /** Colorize: the user's colour hints (src/shared/hints.ts), in the picture's pixels. */
+  hints: HintsSchema.optional(),
 };
 export type OptionKey = keyof typeof OPTION_SHAPE;
+/** The options that are plain numbers (they may have defaults and identities). */
+export type NumericOptionKey = Exclude<OptionKey, 'hints'>;
+/** The values of the options (what an op's describe() reads). */
+export type OptionValues = { [K in OptionKey]?: z.infer<(typeof OPTION_SHAPE)[K]> };
 
 // ---------------------------------------------------------------------------------------------------
 // Operations: what a recipe, a CLI command or a film render asks for.
@@ -99,11 +106,11 @@ export interface OpInfo {
   /** The options it reads. */
   options: readonly OptionKey[];
   /** Values used when an option is not given (they are part of the settings, so a render can be redone). */
-  defaults?: { [K in OptionKey]?: number };
+  defaults?: { [K in NumericOptionKey]?: number };
   /** Values that change nothing: dropped from a canonical recipe so equal renders hash alike. */
-  identity?: { [K in OptionKey]?: number };
+  identity?: { [K in NumericOptionKey]?: number };
   /** One line for a render's history ("colorize 288px"). */
-  describe?: (options: { [K in OptionKey]?: number }) => string;
+  describe?: (options: OptionValues) => string;
 }
 
 /** The built-in operations, in pipeline order: repair at the source size, colour, then enlarge. */
@@ -124,9 +131,12 @@ const BUILTIN = [
     hint: 'add plausible colour to black-and-white',
     summary: 'colorize black-and-white photos (original luminance kept, chroma from the model)',
     order: 20,
-    options: ['renderSize', 'saturation'],
+    options: ['renderSize', 'saturation', 'hints'],
     identity: { saturation: 1 },
-    describe: (o) => (o.renderSize ? `colorize ${o.renderSize}px` : 'colorize'),
+    describe: (o) =>
+      [o.renderSize ? `colorize ${o.renderSize}px` : 'colorize', describeHints(o.hints)]
+        .filter(Boolean)
+        .join(', '),
   },
   {
     name: 'upscale',
@@ -154,7 +164,7 @@ export const OpNameSchema = z.enum(OPS);
 export const DEFAULT_SCALE = OP_INFO.upscale.defaults!.scale!;
 
 /** One line for a recipe's ops, e.g. "restore → colorize 288px → upscale ×4". */
-export function describeOps(ops: readonly OpName[], options: { [K in OptionKey]?: number }): string {
+export function describeOps(ops: readonly OpName[], options: OptionValues): string {
   return ops.map((op) => OP_INFO[op].describe?.(options) ?? op).join(' → ');
 }
 

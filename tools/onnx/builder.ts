@@ -61,8 +61,11 @@ export class GraphBuilder {
     return `${prefix}_${this.counter}`;
   }
 
-  input(name: string, dims: Dim[]): string {
-    this.inputs.push(valueInfo(name, dims));
+  /** A graph input, float32 unless `type` says otherwise. */
+  input(name: string, dims: Dim[], type: 'float' | 'int64' | 'uint8' | 'uint16' = 'float'): string {
+    const T = onnx.TensorProto.DataType;
+    const elem = { float: FLOAT, int64: INT64, uint8: T.UINT8, uint16: T.UINT16 }[type];
+    this.inputs.push(valueInfo(name, dims, elem));
     return name;
   }
 

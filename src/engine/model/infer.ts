@@ -35,6 +35,8 @@ export interface InferStats {
   ms: number;
   prepareMs?: number;
   mergeMs?: number;
+  /** Part of mergeMs: spreading colour hints on their small grid (the rest is the full-size work). */
+  hintsMs?: number;
 }
 
 /**

@@ -16,6 +16,8 @@ import { resizePlane, resizeRaster } from '../image/resize';
 import { infer, type InferStats } from '../model/infer';
 import type { LoadedModel } from '../model/session';
 import type { ChromaPlanes, LumaFrame, Raster } from '../types';
+import type { Hint } from '../../shared/hints';
+import { mergeWithHints } from './hints/apply';
 
 export interface ColorizeOptions {
   renderSize?: number;
@@ -25,6 +27,8 @@ export interface ColorizeOptions {
    * the photo read shrunk from its file, while the full-size decode ran): only the merge is left.
    */
   predicted?: Prediction;
+  /** The user's colour hints, in this raster's pixels (src/shared/hints.ts). */
+  hints?: readonly Hint[];
 }
 
 /** The model's colour for a picture: BT.601 analog U,V planes of cw×ch at the model's output size. */
@@ -144,7 +148,9 @@ export async function colorize(
   const { u, v, cw, ch } =
     opts.predicted ?? (await predictFromSmall(await resizeRaster(raster, size, size, 'cubic'), model, stats));
   const tMerge = performance.now();
-  const merged = mergeLumaChroma(raster, u, v, cw, ch, opts.saturation ?? 1, raster.depth);
+  const merged = opts.hints?.length
+    ? await mergeWithHints(raster, { u, v, cw, ch }, opts.saturation ?? 1, opts.hints, stats)
+    : mergeLumaChroma(raster, u, v, cw, ch, opts.saturation ?? 1, raster.depth);
   account(stats, t0, tMerge, inferBefore);
   return merged;
 }
@@ -156,7 +162,7 @@ export async function colorize(
 export async function colorizeLuma(
   frame: LumaFrame,
   model: LoadedModel,
-  opts: Omit<ColorizeOptions, 'predicted'> = {},
+  opts: Omit<ColorizeOptions, 'predicted' | 'hints'> = {},
   stats?: InferStats,
 ): Promise<ChromaPlanes> {
   const t0 = performance.now();

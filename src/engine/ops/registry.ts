@@ -5,7 +5,7 @@ import {
   type OpInfo,
   type OpName,
   type OpOptions,
-  type OptionKey,
+  type NumericOptionKey,
 } from '../../shared/ops';
 import { TintypeError } from '../errors';
 import type { InferStats } from '../model/infer';
@@ -60,7 +60,12 @@ const RUN_BY_KIND: Record<'tiled' | 'render-size', OpRun> = {
     colorize(
       raster,
       ctx.model!,
-      { renderSize: ctx.options.renderSize, saturation: ctx.options.saturation, predicted: ctx.predicted },
+      {
+        renderSize: ctx.options.renderSize,
+        saturation: ctx.options.saturation,
+        predicted: ctx.predicted,
+        hints: ctx.options.hints,
+      },
       ctx.stats,
     ),
 };
@@ -121,7 +126,7 @@ export function withOpDefaults(ops: readonly OpName[], options: OpOptions): OpOp
   const out: OpOptions = { ...options };
   for (const op of ops) {
     for (const [k, v] of Object.entries(operation(op).defaults ?? {})) {
-      if (out[k as OptionKey] === undefined) out[k as OptionKey] = v;
+      if (out[k as NumericOptionKey] === undefined) out[k as NumericOptionKey] = v;
     }
   }
   return out;
