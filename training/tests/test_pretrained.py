@@ -178,6 +178,59 @@ class FrozenEncoderTraining(unittest.TestCase):
             self.assertTrue(torch.equal(v, tr2.gen.state_dict()[k]), k)
 
 
+    def test_holdout_photos_validate_and_never_train(self):
+        from tintype_train.data import holdout_split
+        files = [Path(f"{i}.jpg") for i in range(10)]
+        train, held = holdout_split(files, 3)
+        self.assertEqual(held, [Path("2.jpg"), Path("5.jpg"), Path("8.jpg")])
+        self.assertEqual(sorted(train + held), sorted(files))
+        self.assertEqual(holdout_split(files, 0), (files, []))
+        cfg = _mnv2_config(self.root / "pack", data={"holdout_every": 2, "val_view": "squash", "val_count": 10})
+        tr = Trainer(cfg, self.root / "run-holdout", device="cpu", log=quiet, resume=False)
+        every = read_pack(self.root / "pack", "train")
+        self.assertEqual(tr.val_images.files, every[1::2])   # not the pack's val split
+        self.assertEqual(tr.train_images.files, every[0::2])
+        tr.run(max_steps=2)
+        self.assertEqual(len(tr._cache), 2 * 2)  # only the photos left for training are cached
+        # A squashed validation view is the whole photo at val_size x val_size.
+        from tintype_train.data import PairDataset
+        ds = PairDataset(tr.val_images, tr.task, 64, 0, fixed=True, fixed_view="squash")
+        self.assertEqual(tuple(ds[0][-1].shape), (3, 64, 64))
+        with self.assertRaisesRegex(ValueError, "val_view"):
+            PairDataset(tr.val_images, tr.task, 64, 0, fixed=True, fixed_view="middle")
+
+    def test_cached_stability_twin_and_resume(self):
+        """With the stability loss, frozen steps compare the decoder's answers on a twin cache: the
+        same views (same crops, same truth) damaged again with other draws."""
+        opts = {"p_noise": 1.0, "noise_sigma": [0.05, 0.1]}
+        cfg = _mnv2_config(self.root / "pack", loss={"stability": 5.0},
+                           crappifier={"kind": "colorize", "options": opts}, schedule={"gen_steps": 2})
+        tr = Trainer(cfg, self.root / "run-stable", device="cpu", log=quiet, resume=False)
+        tr.run(max_steps=1)
+        a, b = tr._cache, tr._twin
+        self.assertIsNotNone(b)
+        self.assertTrue(np.array_equal(np.asarray(a.arrays["ab"]), np.asarray(b.arrays["ab"])))
+        self.assertFalse(np.array_equal(np.asarray(a.arrays["grey"]), np.asarray(b.arrays["grey"])))
+        diff = np.abs(np.asarray(a.arrays["grey"], np.int16) - np.asarray(b.arrays["grey"], np.int16)).mean()
+        self.assertLess(diff, 40)  # the same picture, other noise
+        # The loss is both content terms plus w times the decoded chroma's difference.
+        batch = tr._cached_batch()
+        with torch.no_grad():
+            (f1, g1, ab), (f2, g2, _) = batch
+            tr.gen.eval()  # spectral norm without its power iteration, so the three decodes agree
+            total = float(tr._cached_loss(batch))
+            y1, y2 = tr.gen.decode(f1, g1), tr.gen.decode(f2, g2)
+            view = tr.task.consistency_view
+            want = (float(tr.task.color_loss(y1, ab)) + float(tr.task.color_loss(y2, ab))
+                    + 5.0 * float((view(y1) - view(y2)).abs().mean()))
+        self.assertAlmostEqual(total, want, places=4)
+        tr2 = Trainer(cfg, self.root / "run-stable", device="cpu", log=quiet)
+        tr2.run()
+        ref = Trainer(cfg, self.root / "ref-stable", device="cpu", log=quiet, resume=False)
+        ref.run()
+        for k, v in ref.gen.state_dict().items():
+            self.assertTrue(torch.equal(v, tr2.gen.state_dict()[k]), k)
+
     @unittest.skipUnless(MOBILENET.is_file(), f"needs {MOBILENET} (the shared weights)")
     def test_slim_checkpoint_reloads_the_frozen_encoder(self):
         from tintype_train.export import load_generator, slim_checkpoint
@@ -198,6 +251,12 @@ class FrozenEncoderTraining(unittest.TestCase):
         torch.save(rec, run / "tuned.pt")
         with self.assertRaisesRegex(ValueError, "fine-tuned"):
             slim_checkpoint(run / "tuned.pt", run / "slim2.pt", log=quiet)
+        # A new stage starts from the slim checkpoint (init_from), with the same weights.
+        cfg2 = _mnv2_config(self.root / "pack", pretrained={"init_from": str(run / "slim.pt")})
+        tr = Trainer(cfg2, self.root / "run-from-slim", device="cpu", log=quiet, resume=False)
+        tr.gen.eval()
+        with torch.no_grad():
+            self.assertTrue(torch.equal(tr.gen(x), slim(x)))
 
 
 class PackExtra(unittest.TestCase):

@@ -97,6 +97,8 @@ def main(argv=None) -> int:
     p.add_argument("--json")
     p.add_argument("--sheet", help="contact sheet of datasets/bw (PNG)")
     p.add_argument("--sweep", help="also these decoding temperatures, e.g. 0.3,0.4,0.5 (one forward pass per photo)")
+    p.add_argument("--holdout-of", metavar="CONFIG",
+                   help="on CONFIG's held-out training photos (data.holdout_every) instead of datasets/val")
 
     p = sub.add_parser("peer-colorize", help="DeOldify-style PyTorch eager colorization (the speed peer); JSON timings")
     p.add_argument("--checkpoint", required=True)
@@ -231,7 +233,17 @@ def _run(a) -> int:
     elif a.cmd == "eval-colorize":
         from .evaluate import contact_sheet, eval_colorize
         sweep = [float(x) for x in a.sweep.split(",")] if a.sweep else None
-        res = eval_colorize(a.datasets, a.checkpoint, size=a.size, temperature=a.temperature, limit=a.limit, sweep=sweep)
+        files = None
+        if a.holdout_of:
+            from .data import holdout_split
+            from .pack import read_pack
+            from .train import load_config
+            d = load_config(a.holdout_of)["data"]
+            files = holdout_split(read_pack(Path(d["pack"]), "train"), int(d["holdout_every"]))[1]
+            if not files:
+                raise ValueError(f"{a.holdout_of}: data.holdout_every is 0, so no training photo is held out")
+        res = eval_colorize(a.datasets, a.checkpoint, size=a.size, temperature=a.temperature, limit=a.limit, sweep=sweep,
+                            files=files)
         _emit(res, a.json)
         if a.sheet:
             if not a.checkpoint:

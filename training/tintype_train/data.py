@@ -60,6 +60,21 @@ def centre_crop(img: np.ndarray, size: int) -> np.ndarray:
     return np.ascontiguousarray(img[y: y + size, x: x + size])
 
 
+def squash(img: np.ndarray, size: int) -> np.ndarray:
+    """The whole photo resized to size x size, as the app renders a photo for the colorizer."""
+    return np.asarray(Image.fromarray(img).resize((size, size), Image.LANCZOS))
+
+
+def holdout_split(files: Sequence[Path], every: int):
+    """(train, held out): every `every`-th photo (0 = none) is kept out of training, so that choices
+    made during training (checkpoint, decoding temperature) never look at the validation set."""
+    if every <= 0:
+        return list(files), []
+    files = list(files)
+    return ([f for i, f in enumerate(files) if i % every != every - 1],
+            [f for i, f in enumerate(files) if i % every == every - 1])
+
+
 def chw(img: np.ndarray) -> torch.Tensor:
     if img.ndim == 2:
         img = img[..., None]
@@ -80,9 +95,11 @@ class PairDataset(Dataset):
     so a restorer also learns greyscale JPEGs and scans, which carry no chroma damage."""
 
     def __init__(self, images: ImageCache, task, crop: int, seed: int, stability: bool = False,
-                 fixed: bool = False, p_grey: float = 0.0):
+                 fixed: bool = False, p_grey: float = 0.0, fixed_view: str = "centre"):
+        if fixed_view not in ("centre", "squash"):
+            raise ValueError(f"data.val_view must be 'centre' or 'squash', not {fixed_view!r}")
         self.images, self.task, self.crop, self.seed = images, task, crop, seed
-        self.stability, self.fixed, self.p_grey = stability, fixed, p_grey
+        self.stability, self.fixed, self.p_grey, self.fixed_view = stability, fixed, p_grey, fixed_view
 
     def __len__(self) -> int:
         return len(self.images) if self.fixed else 2 ** 62
@@ -103,7 +120,8 @@ class PairDataset(Dataset):
         rng = np.random.default_rng([self.seed, int(idx)])
         margin = 2 * FRAME_SHIFT if self.task.frames > 1 else 0
         if self.fixed:
-            clean = centre_crop(self.images.get(idx), self.crop + margin)
+            img = self.images.get(idx)
+            clean = squash(img, self.crop + margin) if self.fixed_view == "squash" else centre_crop(img, self.crop + margin)
         else:
             clean = random_crop(self.images.get(int(rng.integers(len(self.images)))), self.crop + margin, rng)
             # Drawn only when asked for, so the stream of configs without it is unchanged.

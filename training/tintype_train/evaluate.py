@@ -217,13 +217,15 @@ def _val_files(datasets: Path, limit: int) -> List[Path]:
 
 def eval_colorize(datasets: str | Path, checkpoint: Optional[str] = None, size: int = 256,
                   temperature: Optional[float] = None, limit: int = 0, log: Callable = print,
-                  sweep: Optional[List[float]] = None) -> Dict:
-    """With `sweep`, also each temperature's colourfulness and PSNR (one forward pass per photo)."""
+                  sweep: Optional[List[float]] = None, files: Optional[List[Path]] = None) -> Dict:
+    """With `sweep`, also each temperature's colourfulness and PSNR (one forward pass per photo).
+    `files`: other photos than datasets/val (e.g. a config's held-out training photos, on which a
+    decoding temperature may be chosen without looking at the validation set)."""
     datasets = Path(datasets)
     runner = GeneratorRunner(checkpoint, temperature=temperature) if checkpoint else None
     acc: Dict[str, list] = {"colourfulness_gt": [], "psnr_grey": [], "colourfulness_model": [], "psnr_model": []}
     swept: Dict[float, Dict[str, list]] = {float(x): {"c": [], "p": []} for x in sweep or []}
-    for f in _val_files(datasets, limit):
+    for f in (files[:limit] if limit else files) if files is not None else _val_files(datasets, limit):
         rgb = load_rgb(f)
         t = torch.from_numpy(rgb.transpose(2, 0, 1)[None].astype(np.float32) / 255.0)
         lab = rgb_to_lab(t)
@@ -242,6 +244,7 @@ def eval_colorize(datasets: str | Path, checkpoint: Optional[str] = None, size: 
                 swept[x]["p"].append(psnr(rgb, o))
     res = {"metric": "mean over images at full resolution: Hasler-Suesstrunk colourfulness, RGB PSNR (dB)",
            "images": len(acc["psnr_grey"]), "checkpoint": checkpoint, "render_size": size,
+           "photos": "datasets/val" if files is None else f"{len(files)} given photos",
            "temperature": temperature if temperature is not None else (runner.task.temperature if runner else None)}
     res.update({k: round(float(np.mean(v)), 4) for k, v in acc.items() if v})
     if runner is not None:

@@ -11,6 +11,9 @@ output resolution. A decoder step then costs only the decoder. Views:
 Each view's grey input is the task's crappifier (exposure jitter, noise, grain, JPEG) with an
 rng drawn from (seed, photo, view), so a cache is a pure function of its inputs; it is saved
 under `dir` with a key of those inputs and reloaded (memory-mapped) by later runs.
+
+A "twin" cache (`salt` > 0) holds the same views (the same crops) damaged again with other random
+draws: two frames of one film, say. The stability loss compares the chroma predicted from both.
 """
 
 from __future__ import annotations
@@ -25,10 +28,8 @@ from typing import List, Optional, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
-
 from .color import rgb_to_lab
-from .data import ImageCache, chw, random_crop
+from .data import ImageCache, chw, random_crop, squash
 
 VIEWS = ("squash", "squash_flip", "crop")
 CACHE_FORMAT = 1
@@ -36,7 +37,7 @@ CACHE_FORMAT = 1
 
 def view_image(img: np.ndarray, view: str, size: int, rng: np.random.Generator) -> np.ndarray:
     if view in ("squash", "squash_flip"):
-        out = np.asarray(Image.fromarray(img).resize((size, size), Image.LANCZOS))
+        out = squash(img, size)
         return np.ascontiguousarray(out[:, ::-1]) if view == "squash_flip" else out
     if view == "crop":
         return random_crop(img, size, rng)
@@ -62,32 +63,34 @@ class FeatureCache:
 
     @staticmethod
     def key(images: ImageCache, gen_state_digest: str, views: Sequence[str], size: int, seed: int,
-            crappifier: dict, out_stride: int) -> str:
+            crappifier: dict, out_stride: int, salt: int = 0) -> str:
         h = hashlib.sha256()
         for f in images.files:
             h.update(f.name.encode())
             h.update(str(f.stat().st_size).encode())
-        h.update(json.dumps({"encoder": gen_state_digest, "views": list(views), "size": size, "seed": seed,
-                             "crappifier": crappifier, "out_stride": out_stride, "format": CACHE_FORMAT},
-                            sort_keys=True).encode())
+        fields = {"encoder": gen_state_digest, "views": list(views), "size": size, "seed": seed,
+                  "crappifier": crappifier, "out_stride": out_stride, "format": CACHE_FORMAT}
+        if salt:
+            fields["salt"] = salt
+        h.update(json.dumps(fields, sort_keys=True).encode())
         return h.hexdigest()[:16]
 
     @classmethod
     def build_or_load(cls, gen, task, images: ImageCache, cache_dir: Optional[Path], views: Sequence[str], size: int,
-                      seed: int, device: torch.device, batch: int = 16, log=print) -> "FeatureCache":
+                      seed: int, device: torch.device, batch: int = 16, log=print, salt: int = 0) -> "FeatureCache":
         enc_digest = hashlib.sha256()
         for name, t in sorted(gen.encoder.state_dict().items()):
             enc_digest.update(name.encode())
             enc_digest.update(t.detach().cpu().numpy().tobytes())
-        key = cls.key(images, enc_digest.hexdigest(), views, size, seed, task.cfg["crappifier"], gen.cfg.out_stride)
+        key = cls.key(images, enc_digest.hexdigest(), views, size, seed, task.cfg["crappifier"], gen.cfg.out_stride, salt)
         folder = None if cache_dir is None else Path(cache_dir) / key
         if folder is not None and (folder / "meta.json").is_file():
             meta = json.loads((folder / "meta.json").read_text())
             arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in meta["arrays"]}
-            log(f"feature cache: {len(arrays['grey'])} views loaded from {folder}")
+            log(f"feature cache{' (twin)' if salt else ''}: {len(arrays['grey'])} views loaded from {folder}")
             return cls(arrays, meta)
         n = len(images) * len(views)
-        log(f"feature cache: encoding {len(images)} photos x {len(views)} views at {size} px ...")
+        log(f"feature cache{' (twin)' if salt else ''}: encoding {len(images)} photos x {len(views)} views at {size} px ...")
         start = time.time()
         arrays: dict = {}
         gen.eval()
@@ -118,7 +121,9 @@ class FeatureCache:
             for j, view in enumerate(views):
                 rng = np.random.default_rng([seed, 31337, i, j])
                 clean = view_image(img, view, size, rng)
-                pending.append((i * len(views) + j, chw(task.crappify(clean, rng)), chw(clean)))
+                # A twin draws the same view (same crop) but its own damage.
+                damage = np.random.default_rng([seed, 31337, i, j, salt]) if salt else rng
+                pending.append((i * len(views) + j, chw(task.crappify(clean, damage)), chw(clean)))
                 if len(pending) == batch:
                     flush()
             if (i + 1) % 200 == 0:

@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader
 from .checkpoint import (atomic_save, checkpoint_exists, load_checkpoint, restore_optimizer, save_checkpoint,
                          set_rng_state)
 from .color import rgb_to_lab
-from .data import CountingSampler, ImageCache, PairDataset, centre_crop, chw
+from .data import CountingSampler, ImageCache, PairDataset, centre_crop, chw, holdout_split
 from .losses import critic_loss, generator_adv_loss, stability_loss
 from .feature_cache import FeatureCache
 from .models import Critic, CriticConfig, count_params, make_generator
@@ -39,6 +39,10 @@ DEFAULTS: dict = {
              "color": {}},
     "data": {"pack": "training/data/pack", "crop": 128, "batch": 16, "workers": 0, "val_size": 256, "val_count": 60,
              "val_batch": 8, "grey": 0.0,
+             # holdout_every N: every Nth training photo is held out and is the validation set that picks
+             # the checkpoint, instead of the pack's val split (which then stays unseen by any choice).
+             # val_view: "centre" crops, or "squash" (the whole photo squashed, as the app renders).
+             "holdout_every": 0, "val_view": "centre",
              # Pretrained encoder, frozen: train the decoder on cached encoder features (feature_cache.py).
              "cache_views": [], "cache_size": 224, "cache_dir": "training/data/feature-cache"},
     # Pretrained weights loaded into a fresh generator: {"encoder": TFLITE} for encoder "mobilenet_v2".
@@ -135,8 +139,9 @@ class Trainer:
 
         d = cfg["data"]
         pack = Path(d["pack"])
-        self.train_images = ImageCache(read_pack(pack, "train"))
-        self.val_images = ImageCache(read_pack(pack, "val")[: int(d["val_count"])])
+        train_files, held = holdout_split(read_pack(pack, "train"), int(d["holdout_every"]))
+        self.train_images = ImageCache(train_files)
+        self.val_images = ImageCache((held if held else read_pack(pack, "val"))[: int(d["val_count"])])
 
         self.phase, self.step, self.phase_step, self.samples = "gen", 0, 0, 0
         self.curve: list = []
@@ -156,6 +161,7 @@ class Trainer:
         self._saved = None
         self._stop = False
         self._cache: Optional[FeatureCache] = None
+        self._twin: Optional[FeatureCache] = None
         self.log(f"train: {self.task.name} on {self.device}, generator {count_params(self.gen) / 1e6:.2f} M params, "
                  f"critic {count_params(self.critic) / 1e6:.2f} M; phase {self.phase} step {self.step}"
                  + (" (resumed)" if ckpt is not None else ""))
@@ -166,9 +172,10 @@ class Trainer:
             raise ValueError(f"config 'pretrained': unknown keys {sorted(unknown)}")
         if pre.get("init_from"):
             # A new stage that starts from another run's generator (e.g. fine-tuning after a frozen run).
-            from .checkpoint import read_checkpoint_file
-            rec = read_checkpoint_file(Path(pre["init_from"]))
-            self.gen.load_state_dict(rec["generator"] if "generator" in rec else rec["models"]["gen"])
+            # load_generator also reads slim checkpoints (their frozen encoder comes from its file).
+            from .export import load_generator
+            _, src, _ = load_generator(Path(pre["init_from"]))
+            self.gen.load_state_dict(src.state_dict())
             self.log(f"pretrained: generator from {pre['init_from']}")
         elif pre.get("encoder"):
             if self.gen.cfg.encoder != "mobilenet_v2":
@@ -268,17 +275,39 @@ class Trainer:
         return self.task.content_loss(y, t), y, t
 
     def _cached_batch(self):
+        """(feats, grey, ab), or with the stability loss ((feats, grey, ab), twin's (feats, grey, ab))."""
         d = self.cfg["data"]
+        stable = float(self.cfg["loss"]["stability"]) > 0
         if self._cache is None:
-            self._cache = FeatureCache.build_or_load(
+            build = lambda salt: FeatureCache.build_or_load(
                 self.gen, self.task, self.train_images, Path(d["cache_dir"]) if d["cache_dir"] else None,
-                list(d["cache_views"]), int(d["cache_size"]), int(self.cfg["seed"]), self.device, log=self.log)
+                list(d["cache_views"]), int(d["cache_size"]), int(self.cfg["seed"]), self.device, log=self.log,
+                salt=salt)
+            self._cache = build(0)
+            # The same views damaged again: what the stability loss compares the first answers with.
+            self._twin = build(1) if stable else None
             # Building ran the encoder in eval mode; spectral norm must see train mode before the step
             # (in eval mode it skips its power iteration and would scale by a random-vector estimate).
             self.gen.train()
         rng = np.random.default_rng([int(self.cfg["seed"]), 4242, self.step])
         self.samples += int(d["batch"])
-        return self._cache.batch(rng.choice(len(self._cache), int(d["batch"]), replace=False), self.device)
+        idx = rng.choice(len(self._cache), int(d["batch"]), replace=False)
+        if stable:
+            return self._cache.batch(idx, self.device), self._twin.batch(idx, self.device)
+        return self._cache.batch(idx, self.device)
+
+    def _cached_loss(self, batch) -> torch.Tensor:
+        if len(batch) == 3:
+            feats, grey, ab = batch
+            return self.task.color_loss(self.gen.decode(feats, grey), ab)
+        (f1, g1, ab), (f2, g2, _) = batch
+        y = self.gen.decode([torch.cat([a, b], 0) for a, b in zip(f1, f2)], torch.cat([g1, g2], 0))
+        y1, y2 = y[: len(g1)], y[len(g1):]
+        # As _content: both answers against the truth, plus w times how far they differ.
+        w = float(self.cfg["loss"]["stability"])
+        view = self.task.consistency_view
+        return (self.task.color_loss(y1, ab) + self.task.color_loss(y2, ab)
+                + w * torch.nn.functional.l1_loss(view(y1), view(y2)))
 
     def _gen_step(self, adversarial: bool) -> dict:
         self.gen.train()
@@ -286,9 +315,9 @@ class Trainer:
         for p in getattr(self.gen, "encoder_parameters", lambda: [])():
             p.requires_grad_(not frozen)
         if frozen and self.cfg["data"]["cache_views"] and not adversarial:
-            feats, grey, ab = self._cached_batch()
+            batch = self._cached_batch()
             with self._autocast():
-                loss = self.task.color_loss(self.gen.decode(feats, grey), ab)
+                loss = self._cached_loss(batch)
             self.opt_g.zero_grad(set_to_none=True)
             loss.backward()
             clip = float(self.cfg["optim"]["clip"])
@@ -398,7 +427,8 @@ class Trainer:
 
     def validate(self) -> dict:
         d = self.cfg["data"]
-        ds = PairDataset(self.val_images, self.task, int(d["val_size"]), int(self.cfg["seed"]) + 1, fixed=True)
+        ds = PairDataset(self.val_images, self.task, int(d["val_size"]), int(self.cfg["seed"]) + 1, fixed=True,
+                         fixed_view=str(d["val_view"]))
         sums: dict = {}
         count = 0
         self.gen.eval()
