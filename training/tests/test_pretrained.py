@@ -224,6 +224,16 @@ class FrozenEncoderTraining(unittest.TestCase):
             want = (float(tr.task.color_loss(y1, ab)) + float(tr.task.color_loss(y2, ab))
                     + 5.0 * float((view(y1) - view(y2)).abs().mean()))
         self.assertAlmostEqual(total, want, places=4)
+        # A twin of only some views: those rows pair with the same photo and view of the main cache.
+        part = _mnv2_config(self.root / "pack", loss={"stability": 5.0}, data={"twin_views": ["crop"]},
+                            crappifier={"kind": "colorize", "options": opts})
+        tp = Trainer(part, self.root / "run-part", device="cpu", log=quiet, resume=False)
+        (m1, mg, mab), (t1, tg, tab) = tp._cached_batch()
+        self.assertEqual(len(tp._twin), 4)
+        self.assertTrue(torch.equal(mab, tab))
+        self.assertFalse(torch.equal(mg, tg))
+        self.assertTrue(torch.equal(tab, torch.from_numpy(np.asarray(tr._cache.arrays["ab"][1::2])).float()[
+            np.sort(np.random.default_rng([int(part["seed"]), 4242, 0]).choice(4, 2, replace=False))]))
         tr2 = Trainer(cfg, self.root / "run-stable", device="cpu", log=quiet)
         tr2.run()
         ref = Trainer(cfg, self.root / "ref-stable", device="cpu", log=quiet, resume=False)

@@ -14,6 +14,7 @@ under `dir` with a key of those inputs and reloaded (memory-mapped) by later run
 
 A "twin" cache (`salt` > 0) holds the same views (the same crops) damaged again with other random
 draws: two frames of one film, say. The stability loss compares the chroma predicted from both.
+It may hold only some of the views (`view_ids`: their positions in the main cache's view list).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class FeatureCache:
 
     @staticmethod
     def key(images: ImageCache, gen_state_digest: str, views: Sequence[str], size: int, seed: int,
-            crappifier: dict, out_stride: int, salt: int = 0) -> str:
+            crappifier: dict, out_stride: int, salt: int = 0, view_ids: Optional[Sequence[int]] = None) -> str:
         h = hashlib.sha256()
         for f in images.files:
             h.update(f.name.encode())
@@ -72,17 +73,21 @@ class FeatureCache:
                   "crappifier": crappifier, "out_stride": out_stride, "format": CACHE_FORMAT}
         if salt:
             fields["salt"] = salt
+            fields["view_ids"] = list(view_ids or [])
         h.update(json.dumps(fields, sort_keys=True).encode())
         return h.hexdigest()[:16]
 
     @classmethod
     def build_or_load(cls, gen, task, images: ImageCache, cache_dir: Optional[Path], views: Sequence[str], size: int,
-                      seed: int, device: torch.device, batch: int = 16, log=print, salt: int = 0) -> "FeatureCache":
+                      seed: int, device: torch.device, batch: int = 16, log=print, salt: int = 0,
+                      view_ids: Optional[Sequence[int]] = None) -> "FeatureCache":
         enc_digest = hashlib.sha256()
         for name, t in sorted(gen.encoder.state_dict().items()):
             enc_digest.update(name.encode())
             enc_digest.update(t.detach().cpu().numpy().tobytes())
-        key = cls.key(images, enc_digest.hexdigest(), views, size, seed, task.cfg["crappifier"], gen.cfg.out_stride, salt)
+        view_ids = list(range(len(views))) if view_ids is None else list(view_ids)
+        key = cls.key(images, enc_digest.hexdigest(), views, size, seed, task.cfg["crappifier"], gen.cfg.out_stride,
+                      salt, view_ids)
         folder = None if cache_dir is None else Path(cache_dir) / key
         if folder is not None and (folder / "meta.json").is_file():
             meta = json.loads((folder / "meta.json").read_text())
@@ -119,10 +124,11 @@ class FeatureCache:
         for i in range(len(images)):
             img = images.get(i)
             for j, view in enumerate(views):
-                rng = np.random.default_rng([seed, 31337, i, j])
+                # A twin's view draws the same crop as the main cache's, whose position is view_ids[j].
+                rng = np.random.default_rng([seed, 31337, i, view_ids[j]])
                 clean = view_image(img, view, size, rng)
                 # A twin draws the same view (same crop) but its own damage.
-                damage = np.random.default_rng([seed, 31337, i, j, salt]) if salt else rng
+                damage = np.random.default_rng([seed, 31337, i, view_ids[j], salt]) if salt else rng
                 pending.append((i * len(views) + j, chw(task.crappify(clean, damage)), chw(clean)))
                 if len(pending) == batch:
                     flush()

@@ -43,6 +43,9 @@ DEFAULTS: dict = {
              # the checkpoint, instead of the pack's val split (which then stays unseen by any choice).
              # val_view: "centre" crops, or "squash" (the whole photo squashed, as the app renders).
              "holdout_every": 0, "val_view": "centre",
+             # With the stability loss: the cached views that get a twin (null = all); frozen steps then
+             # draw only those views.
+             "twin_views": None,
              # Pretrained encoder, frozen: train the decoder on cached encoder features (feature_cache.py).
              "cache_views": [], "cache_size": 224, "cache_dir": "training/data/feature-cache"},
     # Pretrained weights loaded into a fresh generator: {"encoder": TFLITE} for encoder "mobilenet_v2".
@@ -162,6 +165,7 @@ class Trainer:
         self._stop = False
         self._cache: Optional[FeatureCache] = None
         self._twin: Optional[FeatureCache] = None
+        self._twin_ids: list = []
         self.log(f"train: {self.task.name} on {self.device}, generator {count_params(self.gen) / 1e6:.2f} M params, "
                  f"critic {count_params(self.critic) / 1e6:.2f} M; phase {self.phase} step {self.step}"
                  + (" (resumed)" if ckpt is not None else ""))
@@ -285,16 +289,31 @@ class Trainer:
                 salt=salt)
             self._cache = build(0)
             # The same views damaged again: what the stability loss compares the first answers with.
-            self._twin = build(1) if stable else None
+            self._twin = None
+            if stable:
+                views = list(d["cache_views"])
+                twin_views = list(d["twin_views"] or views)
+                unknown = [v for v in twin_views if v not in views]
+                if unknown:
+                    raise ValueError(f"data.twin_views {unknown} are not in data.cache_views {views}")
+                # In the main cache's order, so that sorted twin rows map to sorted main rows.
+                self._twin_ids = sorted(views.index(v) for v in twin_views)
+                twin_views = [views[k] for k in self._twin_ids]
+                self._twin = FeatureCache.build_or_load(
+                    self.gen, self.task, self.train_images, Path(d["cache_dir"]) if d["cache_dir"] else None,
+                    twin_views, int(d["cache_size"]), int(self.cfg["seed"]), self.device, log=self.log, salt=1,
+                    view_ids=self._twin_ids)
             # Building ran the encoder in eval mode; spectral norm must see train mode before the step
             # (in eval mode it skips its power iteration and would scale by a random-vector estimate).
             self.gen.train()
         rng = np.random.default_rng([int(self.cfg["seed"]), 4242, self.step])
         self.samples += int(d["batch"])
-        idx = rng.choice(len(self._cache), int(d["batch"]), replace=False)
         if stable:
-            return self._cache.batch(idx, self.device), self._twin.batch(idx, self.device)
-        return self._cache.batch(idx, self.device)
+            idx = np.sort(rng.choice(len(self._twin), int(d["batch"]), replace=False))
+            per, ids = len(self._twin_ids), np.array(self._twin_ids)
+            main = (idx // per) * len(d["cache_views"]) + ids[idx % per]  # the same photo and view
+            return self._cache.batch(main, self.device), self._twin.batch(idx, self.device)
+        return self._cache.batch(rng.choice(len(self._cache), int(d["batch"]), replace=False), self.device)
 
     def _cached_loss(self, batch) -> torch.Tensor:
         if len(batch) == 3:
