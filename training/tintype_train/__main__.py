@@ -66,6 +66,8 @@ def main(argv=None) -> int:
     p.add_argument("--threshold", type=float, help="repair: the mask threshold in the manifest (eval-repair picks it)")
     p.add_argument("--grow", type=int, help="repair: the mask growth in px in the manifest (choose-grow picks it)")
     p.add_argument("--summary", help="one line for people choosing a model (manifest summary)")
+    p.add_argument("--input-blur", type=float, default=0.0, metavar="SIGMA",
+                   help="colorize: Gaussian blur of the grey input inside the graph (a video variant: less grain, less flicker)")
     p.add_argument("--card", help="also write a model card (Markdown) here")
     p.add_argument("--card-notes", default="", help="free text for the card: GPU time, sessions, caveats")
     p.add_argument("--card-metrics", action="append", help="eval-restore/eval-colorize --json output to include")
@@ -205,8 +207,8 @@ def _run(a) -> int:
     elif a.cmd == "export":
         from .export import export_model, write_model_card
         man = export_model(a.checkpoint, a.out, a.id, a.name, license=a.license, source=a.source, version=a.version,
-                           temperature=a.temperature, parity_dir=a.parity_dir, threshold=a.threshold, grow=a.grow,
-                           summary=a.summary)
+                           temperature=a.temperature, input_blur=a.input_blur, parity_dir=a.parity_dir,
+                           threshold=a.threshold, grow=a.grow, summary=a.summary)
         if a.card:
             metrics = None
             if a.card_metrics:

@@ -85,7 +85,7 @@ def _write_f32(path: Path, arr: np.ndarray) -> None:
 
 def export_model(checkpoint: str | Path, out_dir: str | Path, model_id: str, name: str, *,
                  license: str = "MIT", source: str = "Tintype training toolkit", version: str = "1.0.0",
-                 temperature: Optional[float] = None, parity_size: Optional[tuple] = None,
+                 temperature: Optional[float] = None, input_blur: float = 0.0, parity_size: Optional[tuple] = None,
                  parity_dir: Optional[str | Path] = None, threshold: Optional[float] = None,
                  grow: Optional[int] = None, summary: Optional[str] = None, log=print) -> dict:
     """Writes OUT/ID.onnx and OUT/manifest.json, and the parity fixture to parity_dir (default
@@ -97,6 +97,10 @@ def export_model(checkpoint: str | Path, out_dir: str | Path, model_id: str, nam
         # chosen after training, on the validation split (eval-repair, choose-grow)
         task.threshold = float(threshold) if threshold is not None else task.threshold
         task.grow = int(grow) if grow is not None else task.grow
+    if input_blur:
+        if not isinstance(task, ColorizeTask):
+            raise ValueError("--input-blur is for colorize models")
+        task.input_blur = float(input_blur)
     plain = strip_spectral_norm(copy.deepcopy(gen)).eval()
     folding = True
     if isinstance(plain, MobileUNet):

@@ -136,6 +136,8 @@ class ColorizeTask(Task):
         self.bins = ChromaBins(int(c.get("bins", 16)))
         self.out_channels = self.bins.q
         self.temperature = float(c.get("temperature", 0.4))
+        # Export only (a "video" variant): Gaussian blur of the grey input, in pixels of the render size.
+        self.input_blur = 0.0
         self.color_opts = c
         self.set_prior(None)
 
@@ -197,7 +199,7 @@ class ColorizeTask(Task):
         return m["psnr"] - penalty * max(0.0, gap - 8.0)
 
     def export_module(self, gen: nn.Module) -> nn.Module:
-        return _ColorizeExport(gen, self.bins.centres.clone(), self.temperature, gen.cfg.out_stride)
+        return _ColorizeExport(gen, self.bins.centres.clone(), self.temperature, gen.cfg.out_stride, self.input_blur)
 
     def manifest_fields(self, gcfg: GeneratorConfig) -> dict:
         m = gcfg.multiple
@@ -214,14 +216,26 @@ class ColorizeTask(Task):
 
 
 class _ColorizeExport(nn.Module):
-    def __init__(self, gen: nn.Module, centres: torch.Tensor, temperature: float, out_stride: int = 1):
+    def __init__(self, gen: nn.Module, centres: torch.Tensor, temperature: float, out_stride: int = 1,
+                 input_blur: float = 0.0):
         super().__init__()
         self.gen = gen
         self.out_stride = out_stride
         self.register_buffer("centres", (centres / AB_SCALE).t().contiguous().view(1, 2, -1, 1))
         self.temperature = temperature
+        self.blur_radius = int(math.ceil(3 * input_blur)) if input_blur > 0 else 0
+        if self.blur_radius:
+            # Film grain changes every frame and the encoder reacts to it, so colour flickers; a blurred
+            # input keeps the shapes the encoder recognises and drops most of the grain.
+            t = torch.arange(-self.blur_radius, self.blur_radius + 1, dtype=torch.float32)
+            k = torch.exp(-0.5 * (t / input_blur) ** 2)
+            self.register_buffer("blur", (k / k.sum()).view(1, 1, 1, -1))
 
     def forward(self, grey: torch.Tensor) -> torch.Tensor:
+        if self.blur_radius:
+            r = self.blur_radius
+            grey = F.conv2d(F.pad(grey, (r, r, 0, 0), mode="replicate"), self.blur)
+            grey = F.conv2d(F.pad(grey, (0, 0, r, r), mode="replicate"), self.blur.transpose(2, 3))
         p = torch.softmax(self.gen(grey) / self.temperature, dim=1)  # (B,Q,H,W)
         a = (p * self.centres[:, 0].view(1, -1, 1, 1)).sum(1, keepdim=True)
         b = (p * self.centres[:, 1].view(1, -1, 1, 1)).sum(1, keepdim=True)
