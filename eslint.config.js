@@ -39,7 +39,7 @@ export default tseslint.config(
   {
     // Outside the engine, only its index is imported: the engine's folders are its own business.
     // (The rule's options replace, not merge, per file, so the headless layers repeat noElectron.)
-    files: ['src/cli/**', 'src/shared/**', 'src/library/**', 'src/server/**'],
+    files: ['src/cli/**', 'src/farm/**', 'src/shared/**', 'src/library/**', 'src/server/**'],
     rules: { 'no-restricted-imports': ['error', { paths: [noElectron], patterns: [engineInternals] }] },
   },
   {

@@ -2,8 +2,7 @@ import { Command, Option } from 'commander';
 import {
   EnginePool,
   modelsByOp,
-  perFrame,
-  perWindow,
+  filmProcessor,
   renderVideo,
   resolveModelChain,
   ModelRegistry,
@@ -110,14 +109,7 @@ async function runVideoCommand(input: string, o: VideoCommandOptions): Promise<v
       input,
       output: o.output,
       format: o.format,
-      processor:
-        frames === 3
-          ? perWindow((w) => pool.processWindow([w.frames[0], w.frames[1], w.frames[2]], ops, options))
-          : perFrame(
-              (f) => pool.processRaster(f, ops, options),
-              // A colorize-only render can stay in YUV: the pool makes new chroma from the luma.
-              ops.length === 1 && ops[0] === 'colorize' ? (f) => pool.colorizeLuma(f, options) : undefined,
-            ),
+      processor: filmProcessor(pool, { ops, options, frames }),
       processorKey,
       crf: o.crf,
       preset: o.preset,

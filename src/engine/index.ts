@@ -21,6 +21,7 @@ export { checkOptions } from './ops/options';
 export { modelsByOp, resolveModelChain, type ModelChain } from './ops/chain';
 export * from '../shared/ops';
 export { EnginePool, type PoolOptions } from './pool/pool';
+export { filmProcessor } from './pool/film-processor';
 export {
   readImage,
   decodeStrictly,

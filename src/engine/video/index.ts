@@ -2,7 +2,18 @@
  * Film and image-stack pipeline: ffmpeg decode → processor (the engine's ops) → ffmpeg encode, in
  * resumable segments. `renderVideo` is what the app and the CLI call.
  */
-export { renderVideo, type RenderVideoOptions, type VideoProgress, type VideoResult } from './render';
+export {
+  renderVideo,
+  renderSegment,
+  type RenderVideoOptions,
+  type RenderSegmentOptions,
+  type SegmentDispatcher,
+  type SegmentTask,
+  type SegmentResult,
+  type FinishedSegments,
+  type VideoProgress,
+  type VideoResult,
+} from './render';
 export {
   perFrame,
   perWindow,

@@ -14,11 +14,19 @@ import { ChromaSmoother, FlickerMeter, type ChromaSmoothingOptions, type Flicker
 import { formatFor, type FormatSpec } from './formats';
 import type { EncodeSettings } from './encoder';
 import { isImageSequenceInput, isTiffInput, openImageSequence, openTiffStack } from './image-source';
-import { lockWorkDir, makeWorkDir, removeWorkDir, tidyFailedWorkDir, writeJournal } from './journal';
+import {
+  lockWorkDir,
+  makeWorkDir,
+  readJournal,
+  removeWorkDir,
+  tidyFailedWorkDir,
+  writeJournal,
+  type SegmentRecord,
+} from './journal';
 import { joinSegments, type StreamReport } from './join';
-import { toDepth } from './pixels';
-import { checkRenderOptions, pathsFor, planRender } from './plan';
-import { pumpFrames } from './pump';
+import { toDepth, type FrameLayout } from './pixels';
+import { checkRenderOptions, pathsFor, planRender, type Paths, type RenderPlan } from './plan';
+import { pumpFrames, type PumpOptions } from './pump';
 import { formatRational, parseRational, type Rational } from './rational';
 import { SegmentWriter } from './segments';
 import type { FrameSource } from './source';
@@ -78,6 +86,11 @@ export interface RenderVideoOptions {
   onProgress?: (p: VideoProgress) => void;
   /** Human-readable notes as they happen (resume decisions, conversions). */
   onNote?: (note: string) => void;
+  /**
+   * Render the segments elsewhere (the render farm) instead of in this process; the work folder,
+   * journal and join stay here. Segments may then finish in any order.
+   */
+  farm?: SegmentDispatcher;
 }
 
 export interface VideoProgress {
@@ -177,22 +190,57 @@ class Rate {
   }
 }
 
+/** A segment a farm worker renders: frames counted from the start of the rendered range. */
+export interface SegmentTask {
+  index: number;
+  firstFrame: number;
+  /** Frames in it; absent for the last one when the source's frame count is an estimate (to the end). */
+  frames?: number;
+}
+
+/** What a farm worker hands back for a task: the segments it renamed into the work folder. */
+export interface FinishedSegments {
+  segments: SegmentRecord[];
+  /** The output frames' layout (size, channels, depth). */
+  layout?: FrameLayout;
+}
+
 /**
- * Renders a film (or an image stack) through `processor` into `output`, in segments that survive a
- * kill. Frames go decoder → processor → encoder over pipes with bounded queues; nothing but the
- * encoded segments touches the disk. The steps: plan (plan.ts), lock and reconcile the work folder
- * (work-folder.ts), pump frames (pump.ts) into segments (segments.ts), join.
+ * Renders segments somewhere else (the render farm, src/farm): `run` gets the segments still to do
+ * and calls `commit` as they land in the work folder, in any order; the render journals them and
+ * joins as it does its own.
  */
-export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
-  const started = Date.now();
-  const notes: string[] = [];
-  const note = (n: string): void => {
-    if (!notes.includes(n)) {
-      notes.push(n);
-      o.onNote?.(n);
-    }
-  };
-  const signal = o.signal;
+export interface SegmentDispatcher {
+  run(
+    tasks: SegmentTask[],
+    ctx: {
+      fingerprint: string;
+      settings: Record<string, unknown>;
+      workDir: string;
+      commit(done: FinishedSegments): Promise<void>;
+      /** Frames finished so far inside segments still being rendered (progress only). */
+      inFlight(frames: number): void;
+    },
+  ): Promise<void>;
+}
+
+/** What a local render and a farm segment share: binaries, the opened source, the plan. */
+interface Prepared {
+  input: string;
+  format: FormatSpec;
+  paths: Paths;
+  bins: FfmpegBinaries;
+  caps: Awaited<ReturnType<typeof ffmpegCapabilities>>;
+  source: FrameSource;
+  plan: RenderPlan;
+  luma: PumpOptions['luma'];
+  inputStat: { size: number; mtimeMs: number };
+  batchSize: number;
+  inFlight: number;
+  encodeSettings: () => EncodeSettings;
+}
+
+async function prepareRender(o: RenderVideoOptions, note: (n: string) => void): Promise<Prepared> {
   const input = resolve(o.input);
   const format = formatFor(o.output, o.format);
   const paths = pathsFor(o.output, format);
@@ -229,8 +277,127 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
   const luma = lumaProcessor && source.yuv ? { process: lumaProcessor, ...source.yuv } : undefined;
   for (const n of source.notes) note(n);
   const plan = planRender({ ...o, windowFrames: o.processor.frames, yuvPath: !!luma }, format, source);
-  const { fpsNum, rangeStart, rangeEnd, expectedEnd, framesTotal, smoothing } = plan;
   const inputStat = await source.identity();
+
+  const encodeSettings = (): EncodeSettings => ({
+    format,
+    fps: source.fps,
+    sar: source.media?.video?.sar ?? { num: 1, den: 1 },
+    // An RGB source's range/matrix tags describe RGB, not the YUV we encode to.
+    color: source.media?.video
+      ? source.media.video.rgb
+        ? { ...source.media.video.color, range: undefined, space: undefined }
+        : source.media.video.color
+      : {},
+    sourceHeight: source.media?.video?.height ?? source.layout.height,
+    crf: o.crf,
+    preset: o.preset,
+    movieTimescaleOption: caps.movieTimescaleOption,
+    bitDepth: o.bitDepth,
+  });
+  return {
+    input,
+    format,
+    paths,
+    bins,
+    caps,
+    source,
+    plan,
+    luma,
+    inputStat,
+    batchSize,
+    inFlight,
+    encodeSettings,
+  };
+}
+
+/**
+ * Decodes, processes and writes the output frames [from, to) (source frame numbers; `to` absent: to
+ * the end) into `writer`, committing each segment as it fills. With smoothing on, `warmup` frames
+ * before `from` are processed (not written) so the filter starts settled. Returns the frame after
+ * the last one written.
+ */
+async function renderRange(
+  p: Prepared,
+  o: RenderVideoOptions,
+  writer: SegmentWriter,
+  r: {
+    from: number;
+    to?: number;
+    warmup: number;
+    /** Each frame before it is written, and after. */
+    onFrame?: (raster: Raster) => void;
+    onWritten: () => void;
+    failure: PumpOptions['failure'];
+  },
+): Promise<{ next: number; processorMs: number }> {
+  const { plan, source, format } = p;
+  const processFrom = Math.max(plan.rangeStart, r.from - r.warmup);
+  // A 3-frame model also needs the frame before the first one it outputs.
+  const context = o.processor.frames === 3 ? 1 : 0;
+  const decodeFrom = Math.max(0, processFrom - context);
+  const emitEnd = r.to ?? Number.POSITIVE_INFINITY;
+  const decodeCount = r.to !== undefined ? r.to + context - decodeFrom : undefined;
+
+  let nextOut = r.from;
+  const emit = async (index: number, raster: Raster): Promise<void> => {
+    if (index < r.from) return; // smoothing warm-up only
+    if (index !== nextOut) throw new Error(`internal: frame ${index} arrived, ${nextOut} expected`);
+    nextOut += 1;
+    if (o.bitDepth && format.kind !== 'video') raster = toDepth(raster, o.bitDepth);
+    r.onFrame?.(raster);
+    await writer.write(index - plan.rangeStart, raster);
+    r.onWritten();
+    if (writer.full) await writer.commit();
+  };
+  let stream: FrameStream | undefined;
+  try {
+    stream = await source.open(decodeFrom, decodeCount, o.signal);
+    const processorMs = await pumpFrames({
+      stream,
+      processor: o.processor,
+      decodeFrom,
+      processFrom,
+      emitEnd,
+      batchSize: p.batchSize,
+      inFlight: p.inFlight,
+      smoother: plan.smoothing ? new ChromaSmoother(plan.smoothing) : undefined,
+      luma: p.luma,
+      signal: o.signal,
+      emit,
+      failure: r.failure,
+    });
+    return { next: nextOut, processorMs };
+  } finally {
+    await stream?.close();
+  }
+}
+
+/** Frames re-processed before a resume point (or a farm segment) when smoothing is on. */
+function warmupFrames(o: RenderVideoOptions, p: Prepared, from: number): number {
+  return p.plan.smoothing && from > p.plan.rangeStart ? Math.max(0, o.smoothingWarmup ?? 8) : 0;
+}
+
+/**
+ * Renders a film (or an image stack) through `processor` into `output`, in segments that survive a
+ * kill. Frames go decoder → processor → encoder over pipes with bounded queues; nothing but the
+ * encoded segments touches the disk. The steps: plan (plan.ts), lock and reconcile the work folder
+ * (work-folder.ts), pump frames (pump.ts) into segments (segments.ts) — or hand the segments to
+ * `farm` — then join.
+ */
+export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
+  const started = Date.now();
+  const notes: string[] = [];
+  const note = (n: string): void => {
+    if (!notes.includes(n)) {
+      notes.push(n);
+      o.onNote?.(n);
+    }
+  };
+  const signal = o.signal;
+  const prepared = await prepareRender(o, note);
+  const { input, format, paths, bins, caps, source, plan, inputStat } = prepared;
+  const { fpsNum, rangeStart, rangeEnd, expectedEnd, framesTotal } = plan;
 
   // Output and work folder checks happen before any work, so a mistake costs nothing.
   const outputTaken =
@@ -265,6 +432,7 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
     const J = await reconcileWorkDir(paths, format, plan, {
       resume: o.resume,
       restart: o.restart,
+      anyOrder: o.farm !== undefined,
       ffprobe: bins.ffprobe,
       input: { path: input, size: inputStat.size, mtimeMs: inputStat.mtimeMs },
       note,
@@ -277,6 +445,8 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
       note(`resuming at frame ${resumedFrames} of the range (${J.segments.length} finished segments kept)`);
 
     let framesDone = resumedFrames;
+    /** Frames finished inside farm segments not yet committed (progress only). */
+    let framesInFlight = 0;
     let processorMs = 0;
     const rate = new Rate();
     rate.add(0);
@@ -289,12 +459,13 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
       lastProgress = now;
       const fps = rate.fps;
       const total = framesTotal;
+      const done = framesDone + framesInFlight;
       o.onProgress({
         stage,
-        framesDone,
+        framesDone: done,
         framesTotal: total,
         fps,
-        etaSeconds: total !== undefined && fps > 0 ? Math.max(0, (total - framesDone) / fps) : undefined,
+        etaSeconds: total !== undefined && fps > 0 ? Math.max(0, (total - done) / fps) : undefined,
         segmentsDone: J.segments.length,
         resumedFrames,
       });
@@ -302,89 +473,56 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
     /** A failure that says how far the render got and what was kept. */
     const failure = (message: string, code: VideoErrorCode, cause?: unknown): VideoError =>
       new VideoError(
-        `${message} (${framesDone}${framesTotal !== undefined ? ` of ${framesTotal}` : ''} frames done; ${J.segments.length ? `${J.segments.length} finished segments kept in ${paths.workDir}, continue with --resume` : 'no finished segment, nothing kept'})`,
+        `${message} (${framesDone}${framesTotal !== undefined ? ` of ${framesTotal}` : ''} frames done; ${J.segments.length ? `${J.segments.length} finished segments kept in ${paths.workDir}, continue with ${o.farm ? 'the same command' : '--resume'}` : 'no finished segment, nothing kept'})`,
         code,
         o.input,
         { framesDone, framesTotal, segmentsKept: J.segments.length, workDir: paths.workDir },
         { cause },
       );
 
-    const encodeSettings = (): EncodeSettings => ({
-      format,
-      fps: source.fps,
-      sar: source.media?.video?.sar ?? { num: 1, den: 1 },
-      // An RGB source's range/matrix tags describe RGB, not the YUV we encode to.
-      color: source.media?.video
-        ? source.media.video.rgb
-          ? { ...source.media.video.color, range: undefined, space: undefined }
-          : source.media.video.color
-        : {},
-      sourceHeight: source.media?.video?.height ?? source.layout.height,
-      crf: o.crf,
-      preset: o.preset,
-      movieTimescaleOption: caps.movieTimescaleOption,
-      bitDepth: o.bitDepth,
-    });
     const writer = new SegmentWriter({
       paths,
       format,
-      journal: J,
       segmentFrames: plan.segmentFrames,
       ffmpeg: bins.ffmpeg,
       ffprobe: bins.ffprobe,
-      encodeSettings,
+      encodeSettings: prepared.encodeSettings,
       note,
       signal,
+      onSegment: async (record) => {
+        J.segments.push(record);
+        await writeJournal(paths.workDir, J);
+      },
       onCommit: () => progress('rendering', true),
     });
+    let layout: FrameLayout | undefined;
 
     const meter = o.measureFlicker ? new FlickerMeter() : undefined;
     if (!J.complete) {
-      // With smoothing, a few frames before the resume point are processed again (not written) so the
-      // smoothing state is warm; a 3-frame model also needs the frame before the first one it outputs.
-      const warmup = smoothing && resumeFrame > rangeStart ? Math.max(0, o.smoothingWarmup ?? 8) : 0;
-      const processFrom = Math.max(rangeStart, resumeFrame - warmup);
-      const context = o.processor.frames === 3 ? 1 : 0;
-      const decodeFrom = Math.max(0, processFrom - context);
-      const emitEnd = rangeEnd ?? Number.POSITIVE_INFINITY;
-      const decodeCount = rangeEnd !== undefined ? rangeEnd + context - decodeFrom : undefined;
-
-      let stream: FrameStream | undefined;
-      let nextOut = resumeFrame;
-      const emit = async (index: number, raster: Raster): Promise<void> => {
-        if (index < resumeFrame) return; // smoothing warm-up only
-        if (index !== nextOut) throw new Error(`internal: frame ${index} arrived, ${nextOut} expected`);
-        nextOut += 1;
-        if (o.bitDepth && format.kind !== 'video') raster = toDepth(raster, o.bitDepth);
-        meter?.add(raster);
-        await writer.write(index - rangeStart, raster);
-        framesDone += 1;
-        framesThisRun += 1;
-        rate.add(framesThisRun);
-        if (writer.full) await writer.commit();
-        progress('rendering');
-      };
       try {
         if (signal?.aborted) throw failure('cancelled', 'CANCELLED');
-        stream = await source.open(decodeFrom, decodeCount, signal);
-        processorMs = await pumpFrames({
-          stream,
-          processor: o.processor,
-          decodeFrom,
-          processFrom,
-          emitEnd,
-          batchSize,
-          inFlight,
-          smoother: smoothing ? new ChromaSmoother(smoothing) : undefined,
-          luma,
-          signal,
-          emit,
-          failure,
-        });
+        let produced: number;
+        if (o.farm) produced = await farmed(o.farm);
+        else {
+          const r = await renderRange(prepared, o, writer, {
+            from: resumeFrame,
+            to: rangeEnd,
+            warmup: warmupFrames(o, prepared, resumeFrame),
+            onFrame: (raster) => meter?.add(raster),
+            onWritten: () => {
+              framesDone += 1;
+              framesThisRun += 1;
+              rate.add(framesThisRun);
+              progress('rendering');
+            },
+            failure,
+          });
+          processorMs = r.processorMs;
+          produced = r.next;
+        }
 
         // The source has ended. A short file is an error unless the caller accepts damage.
         if (signal?.aborted) throw failure('cancelled', 'CANCELLED');
-        const produced = nextOut;
         if (expectedEnd !== undefined && o.strict !== false) {
           const tolerance = source.frameCountExact ? 2 : Math.max(2, Math.round(fpsNum / 2));
           if (produced < expectedEnd - tolerance) {
@@ -409,9 +547,71 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
           throw failure(err.message, err.code, err);
         }
         throw failure(inWords(err), 'PROCESS_FAILED', err);
-      } finally {
-        await stream?.close();
       }
+    }
+
+    /**
+     * The farm renders the segments still missing; they are journaled as they land (in any order).
+     * Returns the frame after the last one, once every segment is there and they join up.
+     */
+    async function farmed(farm: SegmentDispatcher): Promise<number> {
+      const segF = plan.segmentFrames;
+      const have = new Set(J.segments.map((s) => s.index));
+      // The last segment of a source whose frame count is an estimate runs to wherever it ends.
+      const known = source.frameCountExact ? framesTotal : undefined;
+      const count = framesTotal !== undefined ? Math.max(1, Math.ceil(framesTotal / segF)) : 1;
+      const tasks: SegmentTask[] = [];
+      for (let index = 0; index < count; index++) {
+        if (have.has(index)) continue;
+        const firstFrame = index * segF;
+        const last = index === count - 1;
+        const frames = known !== undefined ? Math.min(segF, known - firstFrame) : last ? undefined : segF;
+        tasks.push({ index, firstFrame, ...(frames !== undefined ? { frames } : {}) });
+      }
+      let chain = Promise.resolve();
+      await farm.run(tasks, {
+        fingerprint: plan.fingerprint,
+        settings: plan.settings,
+        workDir: paths.workDir,
+        commit: (done) => {
+          // One journal write at a time: segments from several workers land together.
+          chain = chain.then(async () => {
+            layout ??= done.layout;
+            for (const s of done.segments) {
+              if (J.segments.some((g) => g.index === s.index)) continue;
+              J.segments.push(s);
+              framesDone += s.frames;
+              framesThisRun += s.frames;
+            }
+            J.segments.sort((a, b) => a.index - b.index);
+            await writeJournal(paths.workDir, J);
+            rate.add(framesThisRun + framesInFlight);
+            progress('rendering', true);
+          });
+          return chain;
+        },
+        inFlight: (frames) => {
+          framesInFlight = frames;
+          rate.add(framesThisRun + framesInFlight);
+          progress('rendering');
+        },
+      });
+      await chain;
+      framesInFlight = 0;
+      // Every segment but the last is full and they follow each other: otherwise the join would
+      // silently drop or shift frames.
+      let next = 0;
+      for (const [i, s] of J.segments.entries()) {
+        const last = i === J.segments.length - 1;
+        if (s.index !== i || s.firstFrame !== next || (!last && s.frames !== segF)) {
+          throw failure(
+            `segment ${i} ${s.index !== i ? 'is missing' : `has ${s.frames} of ${segF} frames (the input ended early or is damaged there)`}`,
+            'TRUNCATED',
+          );
+        }
+        next += s.frames;
+      }
+      return rangeStart + next;
     }
 
     // Join.
@@ -437,7 +637,7 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
         displayRotationOption: caps.displayRotationOption,
         signal,
         clearSequence: Boolean(o.overwrite && outputTaken),
-        layout: writer.layout,
+        layout: writer.layout ?? layout,
         bitDepth: o.bitDepth,
       });
     } catch (err) {
@@ -452,7 +652,7 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
     progress('done', true);
 
     const elapsedMs = Date.now() - started;
-    const first = writer.layout ?? source.layout;
+    const first = writer.layout ?? layout ?? source.layout;
     return {
       input: o.input,
       output: paths.output,
@@ -476,6 +676,92 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
       flicker: meter?.stats,
       workDir: paths.workDir,
     };
+  }
+}
+
+export interface RenderSegmentOptions extends RenderVideoOptions {
+  task: SegmentTask;
+  /** The coordinator's plan: this machine's must be the same, or the film would mix two renders. */
+  fingerprint: string;
+  settings: Record<string, unknown>;
+  /** Unique to this attempt: two workers may hold one segment after a stall. */
+  partTag: string;
+  /** Frames of this task written so far. */
+  onFrames?: (frames: number) => void;
+}
+
+export interface SegmentResult extends FinishedSegments {
+  frames: number;
+  processorMs: number;
+  notes: string[];
+}
+
+/**
+ * A farm worker's part of a film: renders one segment task of a render whose work folder and
+ * journal the coordinator owns (on storage both see), with the same code as a local render, and
+ * renames the finished segment into the work folder. The coordinator journals it.
+ */
+export async function renderSegment(o: RenderSegmentOptions): Promise<SegmentResult> {
+  const notes: string[] = [];
+  const note = (n: string): void => {
+    if (!notes.includes(n)) notes.push(n);
+  };
+  const p = await prepareRender(o, note);
+  const { plan, paths } = p;
+  if (plan.fingerprint !== o.fingerprint) {
+    const changed = Object.keys({ ...plan.settings, ...o.settings }).filter(
+      (k) => JSON.stringify(plan.settings[k]) !== JSON.stringify(o.settings[k]),
+    );
+    throw new VideoError(
+      `${o.input}: this worker plans the film differently from the coordinator (${changed.join(', ') || 'settings'}); use the same Tintype and ffmpeg versions on every machine`,
+      'JOURNAL_MISMATCH',
+      o.input,
+    );
+  }
+  const stillWanted = async (): Promise<void> => {
+    const j = await readJournal(paths.workDir).catch(() => undefined);
+    if (j?.fingerprint !== o.fingerprint)
+      throw new VideoError(
+        `${paths.workDir}: no render with these settings is waiting for segment ${o.task.index} (finished, restarted or removed)`,
+        'JOURNAL_MISMATCH',
+        paths.workDir,
+      );
+  };
+  await stillWanted();
+  const segments: SegmentRecord[] = [];
+  const writer = new SegmentWriter({
+    paths,
+    format: p.format,
+    segmentFrames: plan.segmentFrames,
+    ffmpeg: p.bins.ffmpeg,
+    ffprobe: p.bins.ffprobe,
+    encodeSettings: p.encodeSettings,
+    note,
+    signal: o.signal,
+    partTag: o.partTag,
+    beforeRename: stillWanted,
+    onSegment: async (record) => {
+      segments.push(record);
+    },
+  });
+  const from = plan.rangeStart + o.task.firstFrame;
+  const to = o.task.frames !== undefined ? from + o.task.frames : plan.rangeEnd;
+  let frames = 0;
+  const failure = (message: string, code: VideoErrorCode, cause?: unknown): VideoError =>
+    new VideoError(`segment ${o.task.index}: ${message}`, code, o.input, undefined, { cause });
+  try {
+    const r = await renderRange(p, o, writer, {
+      from,
+      to,
+      warmup: warmupFrames(o, p, from),
+      onWritten: () => o.onFrames?.(++frames),
+      failure,
+    });
+    await writer.commit();
+    return { segments, layout: writer.layout, frames: r.next - from, processorMs: r.processorMs, notes };
+  } catch (err) {
+    await writer.abort();
+    throw err;
   }
 }
 

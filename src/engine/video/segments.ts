@@ -4,7 +4,7 @@ import type { Raster } from '../types';
 import { VideoError } from '../errors';
 import { openEncoder, type EncodeSettings, type FrameSink } from './encoder';
 import type { FormatSpec } from './formats';
-import { syncPath, writeJournal, type Journal, type SegmentRecord } from './journal';
+import { syncPath, type SegmentRecord } from './journal';
 import { layoutOf, type FrameLayout } from './pixels';
 import type { Paths } from './plan';
 import { framesIn, segmentPath } from './work-folder';
@@ -13,6 +13,7 @@ import { framesIn, segmentPath } from './work-folder';
  * Writes output frames into segments of `segmentFrames` frames. A segment is encoded under a .part
  * name, checked (its frame count), synced and renamed, and only then listed in the journal: a kill at
  * any moment leaves finished segments that a resume can trust, and at most one .part to throw away.
+ * Who lists them is the caller's: the local render's journal, or a farm worker's job result.
  */
 export class SegmentWriter {
   private current: { record: SegmentRecord; sink: FrameSink; path: string } | undefined;
@@ -23,8 +24,13 @@ export class SegmentWriter {
     private readonly d: {
       paths: Paths;
       format: FormatSpec;
-      journal: Journal;
       segmentFrames: number;
+      /** A segment is in place under its final name: record it (the journal, a job result). */
+      onSegment: (record: SegmentRecord) => Promise<void>;
+      /** Makes the .part name unique to this writer (farm workers that may hold the same segment). */
+      partTag?: string;
+      /** Last check before the rename (a farm worker: is the render still waiting for this segment?). */
+      beforeRename?: () => Promise<void>;
       ffmpeg: string;
       ffprobe: string;
       encodeSettings: () => EncodeSettings;
@@ -46,7 +52,7 @@ export class SegmentWriter {
         frames: 0,
         name: basename(segmentPath(paths.workDir, format, segIndex)),
       };
-      const path = segmentPath(paths.workDir, format, segIndex, true);
+      const path = segmentPath(paths.workDir, format, segIndex, this.d.partTag ?? true);
       await rm(path, { recursive: true, force: true });
       const layout = layoutOf(raster);
       this.layout ??= layout;
@@ -77,7 +83,7 @@ export class SegmentWriter {
     const seg = this.current;
     if (!seg) return;
     this.current = undefined;
-    const { paths, format, journal } = this.d;
+    const { paths, format } = this.d;
     const finalPath = segmentPath(paths.workDir, format, seg.record);
     try {
       await seg.sink.finish();
@@ -90,14 +96,14 @@ export class SegmentWriter {
         );
       }
       await syncPath(seg.path);
+      await this.d.beforeRename?.();
       await rename(seg.path, finalPath);
     } catch (err) {
       // A segment that did not make it (a full disk while finishing it) is not left as a .part.
       await rm(seg.path, { recursive: true, force: true }).catch(() => undefined);
       throw err;
     }
-    journal.segments.push(seg.record);
-    await writeJournal(paths.workDir, journal);
+    await this.d.onSegment(seg.record);
     this.d.onCommit?.();
   }
 

@@ -24,15 +24,19 @@ function seq(n: number): string {
   return String(n).padStart(6, '0');
 }
 
-/** A segment's file (video) or folder (frames) in the work folder; `part` while it is being written. */
+/**
+ * A segment's file (video) or folder (frames) in the work folder; `part` while it is being written
+ * (a string makes the .part name unique to one writer, as farm workers need).
+ */
 export function segmentPath(
   workDir: string,
   format: FormatSpec,
   s: SegmentRecord | number,
-  part = false,
+  part: boolean | string = false,
 ): string {
   const index = typeof s === 'number' ? s : s.index;
-  const name = `seg-${seq(index)}${part ? '.part' : ''}${format.kind === 'video' ? `.${format.ext}` : ''}`;
+  const partName = part === false ? '' : part === true ? '.part' : `.part-${part}`;
+  const name = `seg-${seq(index)}${partName}${format.kind === 'video' ? `.${format.ext}` : ''}`;
   return join(workDir, name);
 }
 
@@ -69,6 +73,11 @@ export function framesIn(ffprobe: string, format: FormatSpec, path: string): Pro
 
 export interface ReconcileOptions {
   resume?: boolean;
+  /**
+   * Segments may be finished in any order (the render farm): every one that verifies is kept, not
+   * just the unbroken run from the start.
+   */
+  anyOrder?: boolean;
   restart?: boolean;
   ffprobe: string;
   input: { path: string; size: number; mtimeMs: number };
@@ -140,20 +149,10 @@ export async function reconcileWorkDir(
   await mkdir(paths.workDir, { recursive: true });
   const J: Journal = journal;
 
-  // Resume: keep the longest prefix of segments that are really there and complete.
-  const kept: SegmentRecord[] = [];
-  for (const s of J.segments) {
-    if (
-      s.index !== kept.length ||
-      s.firstFrame !== kept.reduce((a, g) => a + g.frames, 0) ||
-      (await framesIn(o.ffprobe, format, segmentPath(paths.workDir, format, s))) !== s.frames
-    ) {
-      o.note(`segment ${s.index} is missing or incomplete: it and the ones after it are rendered again`);
-      break;
-    }
-    kept.push(s);
-  }
-  if (kept.length !== J.segments.length) {
+  const kept = o.anyOrder
+    ? await verifiedSegments(paths, format, J, o)
+    : await verifiedPrefix(paths, format, J, o);
+  if (kept.length !== J.segments.length || kept.some((k, i) => k !== J.segments[i])) {
     J.segments = kept;
     J.complete = false;
   }
@@ -168,4 +167,57 @@ export async function reconcileWorkDir(
   }
   await writeJournal(paths.workDir, J);
   return J;
+}
+
+/** Resume: the longest prefix of segments that are really there and complete. */
+async function verifiedPrefix(
+  paths: Paths,
+  format: FormatSpec,
+  J: Journal,
+  o: ReconcileOptions,
+): Promise<SegmentRecord[]> {
+  const kept: SegmentRecord[] = [];
+  for (const s of J.segments) {
+    if (
+      s.index !== kept.length ||
+      s.firstFrame !== kept.reduce((a, g) => a + g.frames, 0) ||
+      (await framesIn(o.ffprobe, format, segmentPath(paths.workDir, format, s))) !== s.frames
+    ) {
+      o.note(`segment ${s.index} is missing or incomplete: it and the ones after it are rendered again`);
+      break;
+    }
+    kept.push(s);
+  }
+  return kept;
+}
+
+/**
+ * Farm resume: every segment in the work folder that verifies, in index order. A segment file the
+ * journal does not list is adopted too: farm workers rename a segment into place only once it is
+ * complete, and the coordinator may have stopped before it recorded the segment.
+ */
+async function verifiedSegments(
+  paths: Paths,
+  format: FormatSpec,
+  J: Journal,
+  o: ReconcileOptions,
+): Promise<SegmentRecord[]> {
+  const listed = new Map(J.segments.map((s) => [s.index, s]));
+  const kept: SegmentRecord[] = [];
+  for (const name of (await readdir(paths.workDir)).sort()) {
+    const m = /^seg-(\d{6,})/.exec(name);
+    if (!m) continue;
+    const index = Number(m[1]);
+    if (name !== basename(segmentPath(paths.workDir, format, index))) continue;
+    const frames = await framesIn(o.ffprobe, format, join(paths.workDir, name));
+    const record = listed.get(index);
+    if (frames <= 0 || frames > J.segmentFrames || (record && record.frames !== frames)) {
+      o.note(`segment ${index} is incomplete: it is rendered again`);
+      continue;
+    }
+    kept.push(record ?? { index, firstFrame: index * J.segmentFrames, frames, name });
+  }
+  for (const s of J.segments)
+    if (!kept.some((k) => k.index === s.index)) o.note(`segment ${s.index} is missing: it is rendered again`);
+  return kept;
 }
