@@ -3,6 +3,7 @@ import { errorMessage } from '../engine/index';
 import { registerImageCommands } from './image-command';
 import { registerModelsCommand } from './models-command';
 import { registerVideoCommand } from './video-command';
+import { registerWorkerCommand } from './worker-command';
 
 /** Builds the `tintype` command line. Sub-commands register themselves here. */
 export function buildProgram(setExit: (code: number) => void): Command {
@@ -14,6 +15,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerImageCommands(program, setExit);
   registerVideoCommand(program);
   registerModelsCommand(program, { setExit });
+  registerWorkerCommand(program);
   program
     .command('serve')
     .description("serve the app's UI and API on 127.0.0.1, for a browser (headless mode)")

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import {
   EnginePool,
@@ -16,6 +17,9 @@ import {
   VideoError,
   VIDEO_FORMATS,
 } from '../engine/index';
+import { checkRedisUrl } from '../farm/connection';
+import type { FilmSettings } from '../farm/protocol';
+import { farmProcessor, videoFarm, type FarmStats } from '../farm/video-farm';
 import { addOpOptions, collect, numberOption, opsHelp, parseOps } from './options';
 import { formatSeconds, ProgressBar } from './progress';
 
@@ -54,6 +58,9 @@ interface VideoCommandOptions {
   modelsDir?: string[];
   json?: boolean;
   quiet?: boolean;
+  farm?: string;
+  farmTimeout?: number;
+  attempts?: number;
 }
 
 function progressLine(p: VideoProgress): string {
@@ -97,8 +104,31 @@ async function runVideoCommand(input: string, o: VideoCommandOptions): Promise<v
   );
   for (const { op, manifest } of models) log.info(`${op} with ${manifest.id}`);
 
+  if (o.farm && o.flicker)
+    throw new VideoError(
+      '--flicker measures frames in this process: it cannot be used with --farm',
+      'BAD_ARGUMENT',
+    );
   const workers = o.workers ?? 1;
-  const pool = new EnginePool({ ep: o.ep, threads: o.threads, workers, modelDirs, log });
+  // A farm render processes no frame here: no engine pool, only the plan, the queue and the join.
+  const pool = o.farm ? undefined : new EnginePool({ ep: o.ep, threads: o.threads, workers, modelDirs, log });
+  const film: FilmSettings = {
+    input: resolve(input),
+    output: resolve(o.output),
+    format: o.format,
+    crf: o.crf,
+    preset: o.preset,
+    bitDepth: o.bitDepth,
+    start: o.start,
+    duration: o.duration,
+    fps: o.fps,
+    forceCfr: o.cfr,
+    segmentSeconds: o.segmentSeconds,
+    smoothChroma: o.smoothChroma,
+    strict: !o.tolerateErrors,
+  };
+  const chain = { ops, options, frames, models, processorKey };
+  const farmStats: FarmStats = { workers: {}, queueMs: [] };
   const ac = new AbortController();
   const onSigint = (): void => ac.abort();
   process.once('SIGINT', onSigint);
@@ -106,25 +136,29 @@ async function runVideoCommand(input: string, o: VideoCommandOptions): Promise<v
   let barTotal = 0;
   try {
     const result = await renderVideo({
+      ...film,
+      // Paths as given (messages name them so); the workers get them absolute.
       input,
       output: o.output,
-      format: o.format,
-      processor: filmProcessor(pool, { ops, options, frames }),
+      processor: pool ? filmProcessor(pool, chain) : farmProcessor(chain),
       processorKey,
-      crf: o.crf,
-      preset: o.preset,
-      bitDepth: o.bitDepth,
-      start: o.start,
-      duration: o.duration,
-      fps: o.fps,
-      forceCfr: o.cfr,
-      resume: o.resume,
+      // A farm render resumes by itself: rerunning the command is how it continues.
+      resume: o.resume || (o.farm !== undefined && !o.restart),
       restart: o.restart,
       overwrite: o.overwrite,
-      segmentSeconds: o.segmentSeconds,
-      smoothChroma: o.smoothChroma,
       measureFlicker: o.flicker,
-      strict: !o.tolerateErrors,
+      farm: o.farm
+        ? videoFarm({
+            redis: o.farm,
+            chain,
+            film,
+            attempts: o.attempts,
+            timeoutMs: o.farmTimeout !== undefined ? o.farmTimeout * 1000 : undefined,
+            signal: ac.signal,
+            onNote: (n) => log.info(n),
+            stats: farmStats,
+          })
+        : undefined,
       // Two frames per worker keep every worker busy while the previous batch is encoded.
       batchSize: workers * 2,
       ffmpeg: { ffmpegPath: o.ffmpeg, ffprobePath: o.ffprobe },
@@ -140,8 +174,14 @@ async function runVideoCommand(input: string, o: VideoCommandOptions): Promise<v
       },
     });
     bar?.done();
-    if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-    else if (!o.quiet) process.stderr.write(summary(result));
+    const report = o.farm ? { ...result, farm: farmStats } : result;
+    if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+    else if (!o.quiet) {
+      process.stderr.write(summary(result));
+      const who = Object.entries(farmStats.workers);
+      if (who.length)
+        process.stderr.write(`farm: ${who.map(([w, n]) => `${w} rendered ${n}`).join(', ')} segments\n`);
+    }
   } catch (err) {
     bar?.done();
     if (err instanceof VideoError && err.code === 'CANCELLED') {
@@ -150,7 +190,7 @@ async function runVideoCommand(input: string, o: VideoCommandOptions): Promise<v
     throw err;
   } finally {
     process.removeListener('SIGINT', onSigint);
-    await pool.close();
+    await pool?.close();
   }
 }
 
@@ -222,5 +262,20 @@ export function registerVideoCommand(program: Command): void {
     .option('--models-dir <dir>', 'extra folder of models (repeatable)', collect)
     .option('--json', 'print the result as JSON on stdout')
     .option('-q, --quiet', 'no progress bar or summary')
+    .option(
+      '--farm <redis-url>',
+      'render the segments on farm workers ("tintype worker") through this Redis; rerunning resumes',
+      checkRedisUrl,
+    )
+    .option(
+      '--farm-timeout <s>',
+      'with --farm: stop when Redis has not answered this long (default 30)',
+      numberOption('farm timeout', 1, 86400),
+    )
+    .option(
+      '--attempts <n>',
+      'with --farm: tries per segment before it counts as failed (default 3)',
+      numberOption('attempts', 1, 100, true),
+    )
     .action(async (input: string, o: VideoCommandOptions) => runVideoCommand(input, o));
 }

@@ -19,6 +19,8 @@ export type CoreErrorCode =
   | 'BAD_MANIFEST'
   | 'BAD_MODEL'
   | 'MODEL_NOT_FOUND'
+  /** A model with this id is here, but not the version or file a job asks for. */
+  | 'MODEL_MISMATCH'
   | 'MODEL_SHAPE'
   | 'MODEL_OUTPUT'
   | 'EP_UNAVAILABLE'
@@ -42,6 +44,9 @@ export type VideoErrorCode =
   | 'SEEK_FAILED'
   | 'JOIN_FAILED'
   | 'OUTPUT_UNWRITABLE'
+  /** The render farm (src/farm): Redis stopped answering; a segment job failed for good. */
+  | 'FARM_UNREACHABLE'
+  | 'FARM_JOB_FAILED'
   | 'CANCELLED';
 
 export type { CatalogErrorCode };
