@@ -13,6 +13,8 @@ const external = [
   'zod',
   'commander',
   'p-queue',
+  'bullmq',
+  'ioredis',
 ];
 
 export default defineConfig({

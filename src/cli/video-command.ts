@@ -128,7 +128,7 @@ async function runVideoCommand(input: string, o: VideoCommandOptions): Promise<v
     strict: !o.tolerateErrors,
   };
   const chain = { ops, options, frames, models, processorKey };
-  const farmStats: FarmStats = { workers: {}, queueMs: [] };
+  const farmStats: FarmStats = { workers: {}, jobs: [] };
   const ac = new AbortController();
   const onSigint = (): void => ac.abort();
   process.once('SIGINT', onSigint);

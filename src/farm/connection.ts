@@ -1,3 +1,4 @@
+import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { VideoError } from '../engine/index';
 
@@ -92,4 +93,18 @@ export function watchRedis(
     },
     ready,
   };
+}
+
+/**
+ * Names of the workers connected to this queue now (BullMQ names each worker's Redis client), on
+ * this connection's database only: CLIENT LIST shows every database's clients.
+ */
+export async function liveWorkers(queue: Queue, redis: Redis): Promise<string[]> {
+  const db = String(redis.options.db ?? 0);
+  const clients = (await queue.getWorkers()) as { rawname?: string; db?: string }[];
+  return [
+    ...new Set(
+      clients.filter((c) => (c.db ?? '0') === db).map((c) => String(c.rawname ?? '').replace(/^.*:w:/, '')),
+    ),
+  ];
 }

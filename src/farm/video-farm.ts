@@ -8,7 +8,7 @@ import {
   type SegmentTask,
   type VideoProcessor,
 } from '../engine/index';
-import { connectRedis, redisLabel, watchRedis } from './connection';
+import { connectRedis, liveWorkers, redisLabel, watchRedis } from './connection';
 import { chainPayload } from './models';
 import {
   FarmProgressSchema,
@@ -30,8 +30,12 @@ import {
 export interface FarmStats {
   /** Segments each worker rendered in this run. */
   workers: Record<string, number>;
-  /** Milliseconds from a job's creation to its completion being seen here, minus its worker time: the queue's share. */
-  queueMs: number[];
+  /**
+   * Per completed segment job (ms): queued → taken by a worker (`waitMs`), taken → completed in
+   * Redis (`runMs`), of which the worker's own render (`renderMs`), and completed → seen here
+   * (`seenMs`). The queue's overhead is `runMs - renderMs + seenMs` plus `waitMs` when a worker was idle.
+   */
+  jobs: { index: number; worker: string; waitMs: number; runMs: number; renderMs: number; seenMs: number }[];
 }
 
 export interface VideoFarmOptions {
@@ -94,7 +98,7 @@ export function videoFarm(o: VideoFarmOptions): SegmentDispatcher {
       try {
         await Promise.race([watchdog.ready, failed]);
         await Promise.race([enqueue(), failed]);
-        if ((await queue.getWorkersCount().catch(() => 1)) === 0)
+        if ((await liveWorkers(queue, connection).catch(() => ['?'])).length === 0)
           o.onNote?.(
             `no worker is connected to ${redisLabel(o.redis)} yet: start some with "tintype worker --redis ${redisLabel(o.redis)}"`,
           );
@@ -127,7 +131,17 @@ export function videoFarm(o: VideoFarmOptions): SegmentDispatcher {
               await ctx.commit({ segments: r.data.segments, layout: r.data.layout });
               if (o.stats) {
                 o.stats.workers[r.data.worker] = (o.stats.workers[r.data.worker] ?? 0) + 1;
-                o.stats.queueMs.push(Math.max(0, Date.now() - job!.timestamp - r.data.ms));
+                const j = job!;
+                const taken = j.processedOn ?? j.timestamp;
+                const finished = j.finishedOn ?? Date.now();
+                o.stats.jobs.push({
+                  index: task.index,
+                  worker: r.data.worker,
+                  waitMs: taken - j.timestamp,
+                  runMs: finished - taken,
+                  renderMs: r.data.ms,
+                  seenMs: Date.now() - finished,
+                });
               }
             }
           } else {

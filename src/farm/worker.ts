@@ -11,7 +11,7 @@ import {
   type ExecutionProviderChoice,
   type Logger,
 } from '../engine/index';
-import { connectRedis, redisLabel } from './connection';
+import { connectRedis, liveWorkers, redisLabel } from './connection';
 import { checkChain } from './models';
 import {
   FarmJobSchema,
@@ -88,15 +88,13 @@ export async function startFarmWorker(o: FarmWorkerOptions): Promise<FarmWorker>
     reason: string,
   ): Promise<never> => {
     const refused = new Set([...(data.refusedBy ?? []), name]);
-    const live = new Set(
-      (await queue.getWorkers().catch(() => [])).map((w) => String(w.name ?? '').replace(/^.*:w:/, '')),
-    );
+    const live = new Set(await liveWorkers(queue, connection).catch(() => [] as string[]));
     live.add(name);
     const message = `worker ${name} refuses ${describe(data)}: ${reason}`;
     if ([...live].every((w) => refused.has(w))) {
-      throw new UnrecoverableError(
-        `${message} (every connected worker refused it: ${[...refused].join(', ')})`,
-      );
+      const final = `${message} (every connected worker refused it: ${[...refused].join(', ')})`;
+      o.log.warn(final);
+      throw new UnrecoverableError(final);
     }
     o.log.warn(`${message}; leaving it to another worker`);
     await job.updateData({ ...data, refusedBy: [...refused] });

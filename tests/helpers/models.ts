@@ -202,3 +202,35 @@ export function frameSelectGraph(pick: 0 | 1 | 2, channels: 1 | 3 = 3): Uint8Arr
   g.output('output', [1, channels, 'height', 'width']);
   return g.encode();
 }
+
+/**
+ * 1 − x, computed the long way: the picture is spread into `hidden` channels (the extra ones zero),
+ * passed through `layers` identity 3×3 convolutions over all of them, and gathered back. Every
+ * product is by 0 or 1, so the result is exact (and independent of tiling), but each frame costs
+ * about layers × hidden² × 9 multiply-adds per pixel: a model that is deterministically slow
+ * without changing what it computes.
+ */
+export function slowInvertGraph(hidden = 32, layers = 4, channels: 1 | 3 = 3): Uint8Array {
+  const g = new GraphBuilder('slow-invert');
+  let t = g.input('input', [1, channels, 'height', 'width']);
+  const identity = (cout: number, cin: number): Float32Array => {
+    const w = new Float32Array(cout * cin * 9);
+    for (let k = 0; k < Math.min(cout, cin); k++) w[(k * cin + k) * 9 + 4] = 1;
+    return w;
+  };
+  const conv = (cin: number, cout: number): void => {
+    t = g.node(
+      'Conv',
+      [t, g.constant(identity(cout, cin), [cout, cin, 3, 3]), g.constant(new Float32Array(cout), [cout])],
+      {
+        pads: [1, 1, 1, 1],
+      },
+    );
+  };
+  conv(channels, hidden);
+  for (let i = 0; i < layers; i++) conv(hidden, hidden);
+  conv(hidden, channels);
+  g.node('Sub', [g.constant([1], [1]), t], {}, ['output']);
+  g.output('output', [1, channels, 'height', 'width']);
+  return g.encode();
+}

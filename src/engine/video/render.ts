@@ -32,7 +32,7 @@ import { SegmentWriter } from './segments';
 import type { FrameSource } from './source';
 import { openVideoSource } from './video-source';
 import type { VideoProcessor } from './window';
-import { reconcileWorkDir, segmentPath } from './work-folder';
+import { reconcileWorkDir, segmentPath, verifiedSegments } from './work-folder';
 
 export interface RenderVideoOptions {
   input: string;
@@ -541,6 +541,18 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
         await writeJournal(paths.workDir, J);
       } catch (err) {
         await writer.abort();
+        // Farm workers may have renamed segments into place that were not journaled yet (Redis went
+        // away before their completion was seen): keep them, so the failure says so and a rerun
+        // need not render them again.
+        if (o.farm) {
+          const found = await verifiedSegments(paths, format, J, { ffprobe: bins.ffprobe, note });
+          if (found.length > J.segments.length) {
+            framesDone +=
+              found.reduce((a, s) => a + s.frames, 0) - J.segments.reduce((a, s) => a + s.frames, 0);
+            J.segments = found;
+            await writeJournal(paths.workDir, J).catch(() => undefined);
+          }
+        }
         if (err instanceof VideoError && err.progress) throw err;
         if (signal?.aborted) throw failure('cancelled', 'CANCELLED', err);
         if (err instanceof VideoError) {

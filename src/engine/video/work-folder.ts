@@ -196,11 +196,11 @@ async function verifiedPrefix(
  * journal does not list is adopted too: farm workers rename a segment into place only once it is
  * complete, and the coordinator may have stopped before it recorded the segment.
  */
-async function verifiedSegments(
+export async function verifiedSegments(
   paths: Paths,
   format: FormatSpec,
   J: Journal,
-  o: ReconcileOptions,
+  o: Pick<ReconcileOptions, 'ffprobe' | 'note'>,
 ): Promise<SegmentRecord[]> {
   const listed = new Map(J.segments.map((s) => [s.index, s]));
   const kept: SegmentRecord[] = [];

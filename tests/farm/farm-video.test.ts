@@ -1,0 +1,259 @@
+/**
+ * The render farm end to end: a real redis-server started here, `tintype worker`s as child
+ * processes, `tintype video --farm` as the coordinator, all on 127.0.0.1. No mock of Redis or
+ * BullMQ. The model is slowInvertGraph (exact 1 − x, but deterministically slow), so segments take
+ * long enough to kill a worker in the middle of one.
+ */
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, startWorker, type WorkerProcess } from '../helpers/farm-workers';
+import { installModel, slowInvertGraph } from '../helpers/models';
+import { missingRedis, startRedis, type RedisServer } from '../helpers/redis';
+import { skipWithout } from '../helpers/system-tools';
+import { decodeAll, ffprobeJson, makeClip, packetHashes, tempDir } from '../helpers/video-fixtures';
+
+const skip = skipWithout('render farm tests', missingRedis());
+
+const QUEUE = 'tintype';
+const MODEL = 'farm-slow-invert';
+
+function restoreManifest(version: string) {
+  return {
+    id: MODEL,
+    version,
+    task: 'restore' as const,
+    input: {
+      layout: 'NCHW' as const,
+      channels: 3 as const,
+      frames: 1 as const,
+      range: [0, 1] as [number, number],
+      normalization: null,
+    },
+    size: { kind: 'dynamic' as const, multiple: 1 },
+    output: { kind: 'rgb' as const, range: [0, 1] as [number, number] },
+  };
+}
+
+describe.skipIf(skip)('render farm: tintype video --farm with real Redis and worker processes', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let redis: RedisServer;
+  let clip: string;
+  let models: string;
+  const workers: WorkerProcess[] = [];
+  /** No user models folder: only what the test installs. */
+  let env: NodeJS.ProcessEnv;
+  let reference: { frames: Buffer; audio: string[]; duration: string | undefined };
+  let n = 0;
+
+  const videoArgs = (out: string, extra: string[] = []): string[] => [
+    'video',
+    clip,
+    '-o',
+    out,
+    '--ops',
+    'restore',
+    '--model',
+    MODEL,
+    '--segment-seconds',
+    '0.5',
+    '--preset',
+    'ultrafast',
+    '--models-dir',
+    models,
+    '--json',
+    ...extra,
+  ];
+  const result = (stdout: string) => JSON.parse(stdout.trim().split('\n').pop() ?? '{}');
+  const output = () => join(dir, `farm-${++n}.mp4`);
+
+  /** The Redis side as a test sees it: the same queue, through BullMQ (the coordinator's own view is in its process). */
+  const observe = async (url = redis.url) => {
+    const conn = new Redis(url, { maxRetriesPerRequest: null });
+    const eventsConn = new Redis(url, { maxRetriesPerRequest: null });
+    const queue = new Queue(QUEUE, { connection: conn });
+    const events = new QueueEvents(QUEUE, { connection: eventsConn });
+    await events.waitUntilReady();
+    return {
+      queue,
+      events,
+      close: async () => {
+        await events.close().catch(() => undefined);
+        await queue.close().catch(() => undefined);
+        conn.disconnect();
+        eventsConn.disconnect();
+      },
+    };
+  };
+
+  const expectSameAsLocal = async (out: string) => {
+    const frames = await decodeAll(out);
+    expect(frames.length).toBe(reference.frames.length);
+    expect(frames.equals(reference.frames)).toBe(true);
+    expect(await packetHashes(out, '0:a')).toEqual(reference.audio);
+    expect((await ffprobeJson(out)).format.duration).toBe(reference.duration);
+  };
+
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir('tintype-farm-'));
+    env = { TINTYPE_MODELS_DIR: join(dir, 'user-models') };
+    mkdirSync(env.TINTYPE_MODELS_DIR!, { recursive: true });
+    models = join(dir, 'models');
+    installModel(models, restoreManifest('1.0.0'), slowInvertGraph());
+    redis = await startRedis();
+    // 2 s at 24 fps with a sine track: 48 frames, four segments of 12.
+    clip = await makeClip(join(dir, 'clip.mp4'), { seconds: 2, rate: '24', audio: [440] });
+    const [local, ...started] = await Promise.all([
+      runCli(videoArgs(join(dir, 'local.mp4')), env).done,
+      ...[0, 1, 2].map(() =>
+        startWorker(redis.url, ['--models-dir', models, '--stalled-seconds', '2', '--threads', '1'], env),
+      ),
+    ]);
+    workers.push(...(started as WorkerProcess[]));
+    expect(local.code, local.stderr).toBe(0);
+    const out = join(dir, 'local.mp4');
+    reference = {
+      frames: await decodeAll(out),
+      audio: await packetHashes(out, '0:a'),
+      duration: (await ffprobeJson(out)).format.duration,
+    };
+    expect(reference.frames.length).toBe(48 * 96 * 64 * 3);
+  });
+
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => w.kill()));
+    await redis?.destroy();
+    await cleanup?.();
+  });
+
+  it('renders a film through three workers exactly as a local render (frames, duration, audio)', async () => {
+    const out = output();
+    const r = await runCli(videoArgs(out, ['--farm', redis.url]), env).done;
+    expect(r.code, r.stderr).toBe(0);
+    const res = result(r.stdout);
+    expect(res).toMatchObject({ frames: 48, segments: 4, framesRendered: 48 });
+    expect(Object.values(res.farm.workers as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(4);
+    for (const w of Object.keys(res.farm.workers)) expect(workers.map((x) => x.name)).toContain(w);
+    await expectSameAsLocal(out);
+    expect(existsSync(`${out}.tintype-work`)).toBe(false);
+  });
+
+  it('rejects a malformed job put on the queue by hand with a message, and the workers carry on', async () => {
+    const o = await observe();
+    try {
+      const bad = await o.queue.add('segment', { kind: 'segment', chain: 'not a chain' }, { attempts: 1 });
+      await expect(bad.waitUntilFinished(o.events)).rejects.toThrow(/malformed job .*chain/);
+      const worse = await o.queue.add('photo', 'just a string', { attempts: 1 });
+      await expect(worse.waitUntilFinished(o.events)).rejects.toThrow(/malformed job/);
+    } finally {
+      await o.close();
+    }
+    for (const w of workers) expect(w.child.exitCode).toBeNull();
+  });
+
+  it('kill -9 of a worker in the middle of a segment: another worker takes it over, every frame exactly once', async () => {
+    const o = await observe();
+    let victim: WorkerProcess | undefined;
+    const killed = new Promise<WorkerProcess>((resolve) => {
+      o.events.on('progress', ({ data }) => {
+        const p = data as { worker?: string; done?: number };
+        // The first frame of a segment is written: the segment is in the middle, not finished.
+        if (victim || !p.done || p.done >= 12) return;
+        victim = workers.find((w) => w.name === p.worker);
+        if (victim) void victim.kill().then(() => resolve(victim!));
+      });
+    });
+    try {
+      const out = output();
+      const run = runCli(videoArgs(out, ['--farm', redis.url]), env);
+      const dead = await killed;
+      const r = await run.done;
+      expect(r.code, r.stderr).toBe(0);
+      const res = result(r.stdout);
+      // The dead worker finished nothing; the segment it held was rendered by another one.
+      expect(res.farm.workers[dead.name]).toBeUndefined();
+      expect(Object.values(res.farm.workers as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(4);
+      await expectSameAsLocal(out);
+      workers.splice(workers.indexOf(dead), 1);
+    } finally {
+      await o.close();
+    }
+  });
+
+  it('Redis restarted during a render (data kept): workers and coordinator reconnect and the render completes', async () => {
+    let o = await observe();
+    const out = output();
+    const run = runCli(videoArgs(out, ['--farm', redis.url]), env);
+    // At the first finished segment the queue is paused, so at least one segment is still to do
+    // (two workers hold at most two) while Redis is down: the restart is mid-render, by construction.
+    await new Promise<void>((resolve) => o.events.once('completed', () => resolve()));
+    await o.queue.pause();
+    await o.close();
+    await redis.stop();
+    await redis.start();
+    o = await observe();
+    await o.queue.resume();
+    await o.close();
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(result(r.stdout)).toMatchObject({ frames: 48, segments: 4 });
+    await expectSameAsLocal(out);
+  });
+
+  it('Redis gone for good: a clear error with the finished segments kept, and a later run resumes', async () => {
+    let o = await observe();
+    const out = output();
+    const run = runCli(videoArgs(out, ['--farm', redis.url, '--farm-timeout', '3']), env);
+    await new Promise<void>((resolve) => o.events.once('completed', () => resolve()));
+    await o.queue.pause();
+    await o.close();
+    await redis.stop();
+    const r = await run.done;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Redis at redis:\/\/127\.0\.0\.1:\d+ has not answered for 3 s/);
+    expect(r.stderr).toMatch(/finished segments kept in .*tintype-work, continue with the same command/);
+    const kept = readdirSync(`${out}.tintype-work`).filter((f) => /^seg-\d+\.mp4$/.test(f));
+    expect(kept.length).toBeGreaterThan(0);
+
+    // A new Redis (its data lost): the same command resumes from the work folder.
+    await redis.start();
+    o = await observe();
+    await o.queue.obliterate({ force: true });
+    await o.close();
+    const again = await runCli(videoArgs(out, ['--farm', redis.url]), env).done;
+    expect(again.code, again.stderr).toBe(0);
+    const res = result(again.stdout);
+    expect(res.frames).toBe(48);
+    expect(res.framesRendered).toBeLessThan(48);
+    expect(res.resumedFromFrame).toBeGreaterThan(0);
+    await expectSameAsLocal(out);
+  });
+
+  it('a worker with another version of the model refuses the job by name, and the render fails with that reason', async () => {
+    const other = join(dir, 'other-models');
+    installModel(other, restoreManifest('2.0.0'), slowInvertGraph());
+    // Database 1: a queue that only this worker serves.
+    const url = `${redis.url}/1`;
+    const wrong = await startWorker(
+      url,
+      ['--models-dir', other, '--stalled-seconds', '2', '--threads', '1'],
+      env,
+    );
+    try {
+      const r = await runCli(videoArgs(output(), ['--farm', url, '--attempts', '1']), env).done;
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `worker ${wrong.name} refuses segment \\d+ .*model "${MODEL}": the job needs version 1\\.0\\.0 .*this machine has version 2\\.0\\.0`,
+        ),
+      );
+      expect(r.stderr).toMatch(/segments failed on the farm/);
+      expect(wrong.log()).toMatch(/refuses segment/);
+    } finally {
+      await wrong.stop();
+    }
+  });
+});
