@@ -11,6 +11,7 @@
  *     medium -crf 18 -an out.mp4`; Tintype = `tintype video clip -o out.mp4` (same encoder
  *     settings) for colorize, and restore/upscale ×2 on SD (upscale's floor encodes the ×2 frames).
  * Run: npm run bench -- pipeline [--only=photos|film] [--photos=6] [--seconds=10] [--baseline=DIR]
+ *   [--films=sd,hd,grey,restore,upscale] (the film rows to run; default all)
  * --baseline: another built checkout (a git worktree of an older commit after `npm run build`),
  * timed the same way in the same run, so before/after ratios share the machine's load.
  * Prints Markdown tables; keep them in docs/benchmarks.md.
@@ -29,6 +30,7 @@ const arg = (name: string, dflt: string) =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
 const only = arg('only', 'all');
 const nPhotos = Number(arg('photos', '6'));
+const films = new Set(arg('films', 'sd,hd,grey,restore,upscale').split(','));
 const seconds = Number(arg('seconds', '10'));
 const data = sharedDatasets(root);
 if (!data) {
@@ -243,11 +245,14 @@ if (only === 'all' || only === 'film') {
     ]);
     return out;
   };
-  const clips = [
-    { label: 'SD 768×576, 25 fps', file: makeClip('sd', 768, 576, 25, false) },
-    { label: '1080p, 24 fps', file: makeClip('hd', 1920, 1080, 24, false) },
-    { label: 'greyscale SD 768×576 (FFV1 gray)', file: makeClip('grey', 768, 576, 25, true) },
-  ];
+  // Only the clips the chosen rows need (the 1080p one takes a while to make).
+  const clipOf = {
+    sd: () => ({ label: 'SD 768×576, 25 fps', file: makeClip('sd', 768, 576, 25, false) }),
+    hd: () => ({ label: '1080p, 24 fps', file: makeClip('hd', 1920, 1080, 24, false) }),
+    grey: () => ({ label: 'greyscale SD 768×576 (FFV1 gray)', file: makeClip('grey', 768, 576, 25, true) }),
+  };
+  const made = new Map<keyof typeof clipOf, { label: string; file: string }>();
+  const clip = (k: keyof typeof clipOf) => made.get(k) ?? made.set(k, clipOf[k]()).get(k)!;
   const frames = (file: string) =>
     Number(
       spawnSync(
@@ -322,16 +327,18 @@ if (only === 'all' || only === 'film') {
       );
     }
   };
-  for (const c of clips) row(c.label, c.file, 'colorize', ids.colorize, []);
-  row(clips[0].label, clips[0].file, 'restore', ids.restore, []);
-  row(
-    clips[0].label,
-    clips[0].file,
-    'upscale',
-    ids.upscale,
-    ['-vf', 'scale=iw*2:ih*2:flags=bicubic'],
-    ['--scale', '2'],
-  );
+  for (const k of ['sd', 'hd', 'grey'] as const)
+    if (films.has(k)) row(clip(k).label, clip(k).file, 'colorize', ids.colorize, []);
+  if (films.has('restore')) row(clip('sd').label, clip('sd').file, 'restore', ids.restore, []);
+  if (films.has('upscale'))
+    row(
+      clip('sd').label,
+      clip('sd').file,
+      'upscale',
+      ids.upscale,
+      ['-vf', 'scale=iw*2:ih*2:flags=bicubic'],
+      ['--scale', '2'],
+    );
   console.log(`\nload average now ${load()}`);
 }
 rmSync(work, { recursive: true, force: true });

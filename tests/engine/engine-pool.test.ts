@@ -54,6 +54,18 @@ describe('execution providers', () => {
     expect((await cpu.get(manifest)).ep).toBe('cpu');
   });
 
+  it('idle inference threads sleep rather than spin between runs', async () => {
+    let seen: unknown;
+    const ort = await import('onnxruntime-node');
+    const create = async (bytes: Uint8Array, o: { extra?: unknown }) => {
+      seen = o.extra;
+      return ort.InferenceSession.create(bytes, o as never);
+    };
+    const manifest = await loadManifest(join(dir, 'warm', 'manifest.json'));
+    await new SessionCache({ ep: 'cpu', create: create as never }).get(manifest);
+    expect(seen).toEqual({ session: { intra_op: { allow_spinning: '0' } } });
+  });
+
   it('forcing CUDA where its libraries are missing is an error, not a silent fallback', async () => {
     if (process.platform !== 'linux') return;
     const engine = new Engine({ ep: 'cuda', modelDirs: [dir] });
