@@ -2,11 +2,12 @@ import { existsSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { readdir, rm, rmdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { extname, isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { type StoreOptions, silentLogger, type Logger } from '../engine/index';
 import type { Catalog } from '../shared/catalog';
 import type { ParsedReq, Res, Settings } from '../shared/api';
 import type { ApiEvent } from '../shared/bridge';
+import { renderFileName } from '../shared/names';
 import { openDatabase, type Db } from './db';
 import type { EngineFactory, ModelCatalog, RenderEngine, VideoRenderer } from './engine';
 import { exportRenders } from './export';
@@ -340,8 +341,7 @@ export class LibraryService {
       .get(renderId) as { p: string | null; name: string } | undefined;
     const path = this.layout.abs(row?.p ?? null);
     if (!row || !path || !existsSync(path)) return null;
-    const stem = row.name.replace(/\.[^.]+$/, '');
-    return { path, name: `${stem}-tintype${extname(path)}` };
+    return { path, name: renderFileName(row.name, path) };
   }
 
   async removeAssets(req: ParsedReq<'assets.remove'>): Promise<Res<'assets.remove'>> {

@@ -7,22 +7,23 @@ const exts = [...IMAGE_EXTS, ...VIDEO_EXTS].map((e) => e.slice(1));
 
 /** The methods only the desktop app can answer: native open dialogs and "show in folder". */
 export function desktopHandlers(win: () => BrowserWindow | null): Handlers {
-  const open = async (properties: ('openFile' | 'openDirectory' | 'multiSelections')[]) => {
+  const open = async (
+    properties: ('openFile' | 'openDirectory' | 'multiSelections')[],
+    filter?: { name: string; extensions: string[] },
+  ) => {
     const w = win();
     const opts = {
       properties,
-      filters: properties.includes('openFile')
-        ? [
-            { name: 'Photos, scans and films', extensions: exts },
-            { name: 'All files', extensions: ['*'] },
-          ]
-        : undefined,
+      filters: filter ? [filter, { name: 'All files', extensions: ['*'] }] : undefined,
     };
     const r = w ? await dialog.showOpenDialog(w, opts) : await dialog.showOpenDialog(opts);
     return { paths: r.canceled ? [] : r.filePaths };
   };
   return {
-    'dialog.openFiles': () => open(['openFile', 'multiSelections']),
+    'dialog.openFiles': ({ kind }) =>
+      kind === 'onnx'
+        ? open(['openFile'], { name: 'ONNX models', extensions: ['onnx'] })
+        : open(['openFile', 'multiSelections'], { name: 'Photos, scans and films', extensions: exts }),
     'dialog.openFolder': () => open(['openDirectory', 'multiSelections']),
     'shell.reveal': ({ path }) => {
       if (!existsSync(path)) throw new Error(`${path}: no such file or folder`);

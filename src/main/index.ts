@@ -1,4 +1,13 @@
-import { app, BrowserWindow, ipcMain, Menu, Notification, session } from 'electron';
+import {
+  app,
+  BrowserWindow,
+  ipcMain,
+  Menu,
+  Notification,
+  session,
+  type WebContents,
+  type WebFrameMain,
+} from 'electron';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { userDataDir } from '../engine/index';
@@ -9,6 +18,7 @@ import { LoopLag } from '../library/loop-lag';
 import type { LibraryService } from '../library/service';
 import { IPC_EVENT, type MenuAction } from '../shared/bridge';
 import { desktopHandlers } from './dialogs';
+import { registerDragOut, renderDragFile } from './drag';
 import { forwardEvents, registerIpc } from './ipc';
 import { buildMenu } from './menu';
 import { DesktopProgress } from './progress';
@@ -59,6 +69,11 @@ function createWindow(): BrowserWindow {
   return w;
 }
 
+/** Only our own page, in our own window, may call the backend or start a drag. */
+function fromOurPage(e: { sender: WebContents; senderFrame: WebFrameMain | null }): boolean {
+  return e.sender === win?.webContents && (e.senderFrame?.url ?? '').startsWith(rendererUrl.split('#')[0]);
+}
+
 /** An OS notification; clicking it brings the window back. */
 function notify(n: { title: string; body: string }): void {
   if (!Notification.isSupported()) return;
@@ -95,11 +110,15 @@ async function start(): Promise<void> {
     {
       validateResponses: !app.isPackaged,
       onError: (method, err) => log.warn(`${method}: ${(err as Error).message}`),
-      // Only our own page, in our own window, may call the backend.
-      isTrustedSender: (e) =>
-        e.sender === win?.webContents && (e.senderFrame?.url ?? '').startsWith(rendererUrl.split('#')[0]),
+      isTrustedSender: fromOurPage,
     },
   );
+
+  registerDragOut(ipcMain, {
+    resolve: (id) => renderDragFile(s, id),
+    isTrustedSender: fromOurPage,
+    onError: (m) => log.warn(m),
+  });
 
   win = createWindow();
   const send = (action: MenuAction) => win?.webContents.send(IPC_EVENT, { type: 'menu', action });

@@ -1,9 +1,10 @@
 import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
-import { IPC_EVENT, IPC_INVOKE, type ApiEvent, type TintypeBridge } from '../shared/bridge';
+import { IPC_DRAG, IPC_EVENT, IPC_INVOKE, type ApiEvent, type TintypeBridge } from '../shared/bridge';
 
 /**
  * The whole surface the sandboxed renderer gets: one invoke (validated in main), one event stream,
- * and the path of a dropped file. No ipcRenderer, no Node, nothing else.
+ * the path of a dropped file and a native drag of a render out (its id, checked in main). No
+ * ipcRenderer, no Node, nothing else.
  */
 const bridge: TintypeBridge = {
   invoke: (method, payload) => ipcRenderer.invoke(IPC_INVOKE, method, payload),
@@ -13,6 +14,7 @@ const bridge: TintypeBridge = {
     return () => ipcRenderer.removeListener(IPC_EVENT, wrapped);
   },
   pathForFile: (file) => webUtils.getPathForFile(file),
+  startDrag: (renderId) => ipcRenderer.send(IPC_DRAG, renderId),
 };
 
 contextBridge.exposeInMainWorld('tintype', bridge);

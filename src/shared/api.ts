@@ -523,7 +523,14 @@ export const api = {
     }),
   },
   // Native dialogs: answered by the desktop app only; the server says they are not available.
-  'dialog.openFiles': { req: Empty, res: z.object({ paths: z.array(z.string()) }) },
+  'dialog.openFiles': {
+    /** `media`: photos, scans and films (the default); `onnx`: a model for the import wizard. */
+    req: z
+      .object({ kind: z.enum(['media', 'onnx']).default('media') })
+      .strict()
+      .default({ kind: 'media' }),
+    res: z.object({ paths: z.array(z.string()) }),
+  },
   'dialog.openFolder': { req: Empty, res: z.object({ paths: z.array(z.string()) }) },
   'shell.reveal': { req: z.object({ path: AbsPath }).strict(), res: Ok },
 } as const;

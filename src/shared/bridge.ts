@@ -39,8 +39,11 @@ export interface TintypeBridge {
   onEvent(listener: (event: ApiEvent) => void): () => void;
   /** The file-system path of a dropped File (Electron removed File.path). */
   pathForFile(file: File): string;
+  /** Starts a native drag of a finished render's file out of the window (to a folder, another app). */
+  startDrag(renderId: number): void;
 }
 
 export const IPC_INVOKE = 'tintype:invoke';
 export const IPC_EVENT = 'tintype:event';
+export const IPC_DRAG = 'tintype:drag';
 export const MEDIA_SCHEME = 'tintype-media';

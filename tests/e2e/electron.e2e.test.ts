@@ -91,7 +91,7 @@ describe.skipIf(!electron.path)('Tintype desktop app (Electron)', () => {
       process: typeof (window as unknown as { process?: unknown }).process,
     }));
     expect(globals).toEqual({
-      bridge: ['invoke', 'onEvent', 'pathForFile'],
+      bridge: ['invoke', 'onEvent', 'pathForFile', 'startDrag'],
       require: 'undefined',
       process: 'undefined',
     });

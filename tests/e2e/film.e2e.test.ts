@@ -253,4 +253,38 @@ describe.skipIf(!ready)('films in the app', () => {
     await expect.poll(() => page.getByTestId('notify-toggle').getAttribute('data-state')).toBe('off');
     expect(consoleErrors).toEqual([]);
   });
+
+  it('drags a render out of the window as a download, and a stray file drop does not replace the app', async () => {
+    await page.goto(server.url);
+    const card = page.locator('[data-testid="asset-card"][data-name="reel.mp4"] [data-testid="asset-open"]');
+    expect(await card.getAttribute('draggable')).toBe('true');
+    const dragged = await card.evaluate((el) => {
+      const dt = new DataTransfer();
+      el.dispatchEvent(new DragEvent('dragstart', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      return dt.getData('DownloadURL');
+    });
+    const m =
+      /^application\/octet-stream:reel-tintype\.mkv:(http:\/\/127\.0\.0\.1:\d+\/download\/\d+\?token=.+)$/.exec(
+        dragged,
+      );
+    expect(m, dragged).not.toBeNull();
+    // What a drop on the desktop downloads: the render's file under that name.
+    const download = await fetch(m![1]);
+    expect(download.status).toBe(200);
+    expect(download.headers.get('content-disposition')).toContain('reel-tintype.mkv');
+    expect((await download.arrayBuffer()).byteLength).toBeGreaterThan(1000);
+
+    // A file let go on the header (outside the library's drop zone) is not opened in place of the app.
+    const prevented = await page.locator('header').evaluate((el) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['not a photo'], 'note.txt', { type: 'text/plain' }));
+      const over = new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true });
+      const drop = new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true });
+      el.dispatchEvent(over);
+      el.dispatchEvent(drop);
+      return [over.defaultPrevented, drop.defaultPrevented];
+    });
+    expect(prevented).toEqual([true, true]);
+    expect(consoleErrors).toEqual([]);
+  });
 });

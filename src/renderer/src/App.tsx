@@ -25,6 +25,7 @@ import { ImportPhotosModal } from './components/ImportPhotosModal';
 import { ModelsModal } from './components/ModelsModal';
 import { LibraryView } from './components/LibraryView';
 import { ProjectList } from './components/ProjectList';
+import { useStrayDropGuard } from './api/drag-out';
 import { NotifyToggle } from './components/NotifyToggle';
 import { QueuePanel } from './components/QueuePanel';
 import { SettingsModal } from './components/SettingsModal';
@@ -123,6 +124,7 @@ export function App() {
     if (e.type === 'menu') onMenu(e.action);
     if (e.type === 'settings') void api.call('settings.get', {}).then(setSettings);
   });
+  useStrayDropGuard();
   useHotkeys([
     ['mod+J', () => setQueueOpen((o) => !o)],
     ['mod+shift+L', toggleTheme],

@@ -15,6 +15,8 @@ export interface ApiClient {
   upload?(projectId: number, file: File): Promise<ImportReport>;
   /** A browser's way out: a URL that downloads a finished render. */
   downloadUrl?(renderId: number): string;
+  /** The desktop app's way out: a native drag of a finished render's file out of the window. */
+  startDrag?(renderId: number): void;
 }
 
 export class ApiCallError extends Error {

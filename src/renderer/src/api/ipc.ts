@@ -25,4 +25,8 @@ export class IpcClient implements ApiClient {
   pathForFile(file: File): string | null {
     return this.bridge.pathForFile(file) || null;
   }
+
+  startDrag(renderId: number): void {
+    this.bridge.startDrag(renderId);
+  }
 }

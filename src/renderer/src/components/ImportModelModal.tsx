@@ -113,7 +113,7 @@ export function ImportModelModal(props: {
   };
   const browse = async () => {
     try {
-      const r = await api.call('dialog.openFiles', {});
+      const r = await api.call('dialog.openFiles', { kind: 'onnx' });
       if (r.paths[0]) setPath(r.paths[0]);
     } catch (err) {
       setError((err as Error).message);

@@ -20,6 +20,7 @@ import {
 import { useDebouncedValue } from '@mantine/hooks';
 import { useState, type DragEvent } from 'react';
 import { useApiEvent } from '../api/context';
+import { dragRenderOut } from '../api/drag-out';
 import { uploadAll } from '../api/upload';
 import type { Asset, AssetKind, AssetStatus, Project } from '../../../shared/api';
 import { useApi } from '../api/context';
@@ -54,6 +55,8 @@ function AssetCard({
 }) {
   const api = useApi();
   const thumb = asset.latestRender?.thumb ?? asset.thumb;
+  // A card with a finished render drags that render out of the window (to a folder, another app).
+  const finished = asset.latestRender?.status === 'done' ? asset.latestRender : null;
   return (
     <Card
       padding={6}
@@ -71,6 +74,8 @@ function AssetCard({
           sits beside this button, not inside it, so no control is nested in another. */}
       <UnstyledButton
         title={`Open ${asset.name}`}
+        draggable={finished !== null}
+        onDragStart={(e) => finished && dragRenderOut(api, e, finished, asset.name)}
         data-testid="asset-open"
         onClick={(e) => (e.ctrlKey || e.metaKey || e.shiftKey ? onToggle(e.shiftKey) : onOpen())}
         style={{ display: 'block', width: '100%', cursor: 'pointer', borderRadius: 6 }}
@@ -201,6 +206,8 @@ export function LibraryView(props: {
     e.preventDefault();
     setDragging(false);
     const files = [...e.dataTransfer.files];
+    // A card dragged and let go over the grid again, or text: nothing to import.
+    if (files.length === 0) return;
     const paths = files.map((f) => api.pathForFile(f)).filter((p): p is string => !!p);
     try {
       // A browser gives files, not paths: their bytes are uploaded (folders cannot be read this way).
