@@ -20,7 +20,12 @@ export function looksLikeOutput(path: string): boolean {
   const op = `(${operations()
     .map((o) => o.name)
     .join('|')})`;
-  return new RegExp(`\\.${op}(-${op})*\\.[^.]+$`, 'i').test(basename(path));
+  return new RegExp(`\\.${op}(-${op})*(\\.mask)?\\.[^.]+$`, 'i').test(basename(path));
+}
+
+/** Where --save-mask writes an output's mask: "photo.repair.jpg" → "photo.repair.mask.png". */
+export function maskPathFor(output: string): string {
+  return `${output.slice(0, output.length - extname(output).length)}.mask.png`;
 }
 
 interface Found {

@@ -16,6 +16,7 @@ import {
   resolveModelChain,
   TASK_INFO,
   errorMessage,
+  TintypeError,
   consoleLogger,
   silentLogger,
   type ExecutionProviderChoice,
@@ -25,7 +26,7 @@ import {
 } from '../engine/index';
 import type { Hint } from '../shared/hints';
 import { renderFactorOf } from '../shared/manifest';
-import { collectInputs, planOutputs } from './files';
+import { collectInputs, maskPathFor, planOutputs } from './files';
 import { addOpOptions, collect, hintsOption, intOption, opNames, opsHelp, parseOps } from './options';
 import { ProgressBar } from './progress';
 
@@ -48,6 +49,8 @@ export interface ImageCommandOptions {
   json?: boolean;
   quiet?: boolean;
   modelsDir?: string[];
+  mask?: string;
+  saveMask?: boolean;
 }
 
 /** Options shared by every image command. */
@@ -91,6 +94,14 @@ export function addImageOptions(cmd: Command): Command {
       },
     )
     .option('--watermark', 'draw a small visible "AI-colorized" mark')
+    .option(
+      '--mask <file>',
+      "repair: the damage, as a greyscale image of the picture's size (white = repair)",
+    )
+    .option(
+      '--save-mask',
+      'repair: also write the mask it used as <output>.mask.png (edit it, give it back with --mask)',
+    )
     .option('--json', 'print one JSON result per file on stdout')
     .option('-q, --quiet', 'no progress bar or summary')
     .option('--models-dir <dir>', 'extra folder of models (repeatable)', collect);
@@ -114,13 +125,18 @@ export async function runImageCommand(
   const modelDirs = o.modelsDir?.length ? [...defaultModelDirs(), ...o.modelsDir] : undefined;
   const registry = new ModelRegistry({ dirs: modelDirs });
   // Fail fast on a missing model rather than once per file.
-  const chain = await resolveModelChain(registry, ops, {
-    models: await modelsByOp(registry, o.model),
-    renderSize: o.renderSize,
-    scale: o.scale,
-    saturation: o.saturation,
-    hints: o.hints,
-  });
+  const chain = await resolveModelChain(
+    registry,
+    ops,
+    {
+      models: await modelsByOp(registry, o.model),
+      renderSize: o.renderSize,
+      scale: o.scale,
+      saturation: o.saturation,
+      hints: o.hints,
+    },
+    { masked: o.mask !== undefined },
+  );
   const { options, ops: ordered } = chain;
   for (const { op, manifest: m } of chain.models) {
     if (TASK_INFO[m.task].runs === 'render-size') {
@@ -135,6 +151,12 @@ export async function runImageCommand(
   if (found.length === 0) {
     log.warn('no input images');
     return 1;
+  }
+  if (o.mask !== undefined && found.length !== 1) {
+    throw new TintypeError(
+      `--mask ${o.mask}: a mask belongs to one picture, and ${found.length} were given`,
+      'BAD_ARGUMENT',
+    );
   }
   const planned = await planOutputs(found, suffix ?? ordered.join('-'), o.output, o.format);
   // A rerun (after Ctrl-C, kill -9 or a crash) skips what is already there, before any work: outputs
@@ -198,6 +220,8 @@ export async function runImageCommand(
               overwrite: o.overwrite,
               watermark: o.watermark,
               background: o.background,
+              mask: o.mask,
+              saveMask: o.saveMask ? maskPathFor(p.output) : undefined,
             },
             (e) => {
               partial.set(i, e.fraction);

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { TASK_INFO } from '../shared/ops';
+import { operationsTakingMask, TASK_INFO, type Task } from '../shared/ops';
 import { errorMessage, fileError, throwIfCancelled, TintypeError } from './errors';
 import { resizeChannelBilinear } from './image/color';
 import { formatFromPath, readImage, readShrunk, writeImage } from './image/io';
@@ -15,6 +15,7 @@ import { opCost } from './ops/cost';
 import { checkOptions } from './ops/options';
 import { operation, orderedOps } from './ops/registry';
 import { effectiveRenderSize } from './ops/render-size';
+import { readMask, writeMask, type Mask } from './repair/mask';
 import type {
   ChromaPlanes,
   ExecutionProviderChoice,
@@ -34,6 +35,12 @@ export interface EngineOptions {
   /** Folders holding <id>/manifest.json; default: bundled models, then the user's models folder. */
   modelDirs?: string[];
   log?: Logger;
+}
+
+/** The user's mask for an op that takes one, and where the mask an op worked with is reported. */
+export interface RunMasks {
+  mask?: Mask;
+  onMask?: (mask: Mask) => void;
 }
 
 export interface RasterResult {
@@ -64,10 +71,13 @@ export class Engine {
     this.sessions = new SessionCache({ ep: opts.ep, intraOpThreads: opts.threads, log: this.log });
   }
 
-  /** The loaded model an op runs (none for an op without a model task). */
-  async model(op: OpName, options: OpOptions): Promise<LoadedModel | undefined> {
-    const task = operation(op).task;
-    if (!task) return undefined;
+  /**
+   * The loaded model an op runs (none for an op without a model task, nor for one that takes a mask
+   * when the user gave one: it stands in for the model).
+   */
+  async model(op: OpName, options: OpOptions, masked = false): Promise<LoadedModel | undefined> {
+    const { task, takesMask } = operation(op);
+    if (!task || (masked && takesMask)) return undefined;
     const manifest = await this.registry.resolve(task, { id: options.models?.[op], scale: options.scale });
     return this.sessions.get(manifest);
   }
@@ -87,18 +97,24 @@ export class Engine {
     neighbours?: [Raster, Raster],
     predicted?: Prediction,
     signal?: AbortSignal,
+    masks: RunMasks = {},
   ): Promise<RasterResult> {
     const order = orderedOps(ops);
     checkOptions(order, options);
     const stats: InferStats = { ms: 0 };
     const loaded: (LoadedModel | undefined)[] = [];
-    for (const op of order) loaded.push(await this.model(op, options));
+    for (const op of order) loaded.push(await this.model(op, options, masks.mask !== undefined));
+    const models: string[] = [];
+    const loadModel = async (task: Task) => {
+      const m = await this.sessions.get(await this.registry.resolve(task, { id: options.models?.[task] }));
+      models.push(m.manifest.id);
+      return m;
+    };
     // Costs need each step's input size: upscaling happens last in the pipeline order, so every
     // earlier step sees the original size.
     // An op without a model costs next to nothing beside one that has.
     const costs = loaded.map((m) => (m ? opCost(m, raster, options.renderSize) : 1));
     const totalCost = costs.reduce((a, b) => a + b, 0) || 1;
-    const models: string[] = [];
     let current = raster;
     let base = 0;
     for (let i = 0; i < order.length; i++) {
@@ -119,6 +135,10 @@ export class Engine {
         neighbours: i === 0 ? neighbours : undefined,
         predicted: i === 0 ? predicted : undefined,
         signal,
+        // The mask is drawn on the picture as read: only the first op (repair runs first) sees it.
+        mask: i === 0 ? masks.mask : undefined,
+        onMask: masks.onMask,
+        loadModel,
       });
       base += span;
     }
@@ -202,7 +222,21 @@ export class Engine {
         throw fileError(job.output, 'cannot tell the output format from its extension', 'BAD_ARGUMENT');
       // Load the models while the image decodes: session creation and decoding both take a while.
       const order = orderedOps(job.ops);
-      const warm = Promise.all(order.map((op) => this.model(op, job.options)));
+      if (job.mask && !order.some((op) => operation(op).takesMask)) {
+        throw fileError(
+          job.mask,
+          `a mask is for ${operationsTakingMask().join(' or ')}, which is not among ${order.join(', ')}`,
+          'BAD_ARGUMENT',
+        );
+      }
+      if (job.saveMask && !order.some((op) => operation(op).takesMask)) {
+        throw fileError(
+          job.saveMask,
+          `only ${operationsTakingMask().join(' or ')} makes a mask to save, and it is not among ${order.join(', ')}`,
+          'BAD_ARGUMENT',
+        );
+      }
+      const warm = Promise.all(order.map((op) => this.model(op, job.options, job.mask !== undefined)));
       warm.catch(() => undefined);
       // A colorizer sees the photo at its small render size only: read that straight from the file
       // (shrink-on-load) and run the model on it while the full-size decode runs; only the merge
@@ -235,6 +269,7 @@ export class Engine {
       throwIfCancelled(signal, job.input);
       onProgress?.({ fraction: 0, stage: 'loading models' });
       await warm;
+      const mask = job.mask ? await readMask(job.mask, image.raster.width, image.raster.height) : undefined;
       const tModels = performance.now();
       // A photo with no shrink-on-load (PNG, TIFF…) gets its colour predicted from the decoded
       // picture, exactly as the colorize op would, and kept for the next render just the same.
@@ -248,6 +283,7 @@ export class Engine {
               return model && predictFromSmall(small, model, earlyStats);
             }).catch(() => undefined)
           : undefined);
+      let used: Mask | undefined;
       const result = await this.run(
         image.raster,
         job.ops,
@@ -256,6 +292,10 @@ export class Engine {
         undefined,
         predicted,
         signal,
+        {
+          mask,
+          onMask: (m) => (used = m),
+        },
       );
       result.inferenceMs += earlyStats.ms;
       result.stats.ms += earlyStats.ms;
@@ -293,6 +333,8 @@ export class Engine {
         watermark: job.watermark ? (colorized ? 'AI-colorized' : 'AI-restored') : undefined,
         background: job.background,
       });
+      // The mask the repair worked with (found or given), at the picture's size: the user's to edit.
+      if (job.saveMask && used) await writeMask(job.saveMask, used, { overwrite: job.overwrite });
       return {
         ...base,
         ok: true,

@@ -66,6 +66,10 @@ export interface FileJob {
   keep16bit?: boolean;
   /** What transparent pixels are laid on when the format has no alpha (JPEG): '#rrggbb', default white. */
   background?: string;
+  /** The user's mask for repair (a greyscale image of the picture's size, white = repair). */
+  mask?: string;
+  /** Where to write the mask repair worked with (8-bit greyscale PNG, the picture's size). */
+  saveMask?: string;
 }
 
 export interface FileResult {

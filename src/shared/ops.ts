@@ -26,6 +26,8 @@ export interface TaskInfo {
   addsColour: boolean;
   /** The output is larger than the input (scale 2 and up); defaults are kept per scale. */
   enlarges: boolean;
+  /** What to do when no model of the task is installed (said in the error); default: install one. */
+  whenMissing?: string;
 }
 
 /** Model tasks, in the order people see them. */
@@ -41,6 +43,8 @@ export const TASK_INFO = {
     runs: 'tiled',
     addsColour: false,
     enlarges: false,
+    whenMissing:
+      'mark the damage yourself (a mask: --mask mask.png, or the brush in the app), or install a repair model',
   },
   inpaint: { label: 'Repair: fill damage', color: 'pink', runs: 'tiled', addsColour: false, enlarges: false },
 } as const satisfies Record<string, TaskInfo>;
@@ -111,10 +115,28 @@ export interface OpInfo {
   identity?: { [K in NumericOptionKey]?: number };
   /** One line for a render's history ("colorize 288px"). */
   describe?: (options: OptionValues) => string;
+  /**
+   * The user may mark what the op works on (a mask: white = work here), which then stands in for its
+   * model's own (repair: the damage the detector would find). It runs without that model then.
+   */
+  takesMask?: boolean;
+  /** Model tasks its code loads besides `task` (repair: its filler); part of a render's settings. */
+  uses?: readonly Task[];
 }
 
-/** The built-in operations, in pipeline order: repair at the source size, colour, then enlarge. */
+/** The built-in operations, in pipeline order: mend and clean at the source size, colour, then enlarge. */
 const BUILTIN = [
+  {
+    name: 'repair',
+    task: 'repair',
+    label: 'Repair',
+    hint: 'fill scratches, dust, cracks, creases and tears',
+    summary: 'find and fill scratches, dust, cracks, creases and tears (1×; --mask gives the damage)',
+    order: 1,
+    options: [],
+    takesMask: true,
+    uses: ['inpaint'],
+  },
   {
     name: 'restore',
     task: 'restore',
@@ -160,6 +182,9 @@ export const OP_INFO = Object.fromEntries(BUILTIN.map((o) => [o.name, o as OpInf
 >;
 export const OpNameSchema = z.enum(OPS);
 
+/** The operations a user's mask is for (repair). */
+export const operationsTakingMask = (): OpName[] => OPS.filter((o) => OP_INFO[o].takesMask);
+
 /** The default upscale factor (when none is asked for). */
 export const DEFAULT_SCALE = OP_INFO.upscale.defaults!.scale!;
 
@@ -170,8 +195,11 @@ export function describeOps(ops: readonly OpName[], options: OptionValues): stri
 
 export const OpOptionsSchema = z
   .object({
-    /** Model id per op; the default model for the op's task when absent. */
-    models: z.partialRecord(OpNameSchema, z.string().min(1).max(200)).optional(),
+    /**
+     * Model id per op (or per task an op `uses`, e.g. inpaint for repair's filler); the default model
+     * for the task when absent.
+     */
+    models: z.partialRecord(z.enum([...OPS, ...TASKS]), z.string().min(1).max(200)).optional(),
     ...OPTION_SHAPE,
   })
   .strict();

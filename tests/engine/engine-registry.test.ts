@@ -31,7 +31,7 @@ describe('the operation registry', () => {
   });
 
   it('the built-ins come from the registry in pipeline order', () => {
-    expect(OPS).toEqual(['restore', 'colorize', 'upscale']);
+    expect(OPS).toEqual(['repair', 'restore', 'colorize', 'upscale']);
     expect(orderedOps(['upscale', 'restore', 'colorize'])).toEqual(['restore', 'colorize', 'upscale']);
     expect(withOpDefaults(['upscale'], {})).toEqual({ scale: 4 });
     expect(withOpDefaults(['colorize'], {})).toEqual({});
@@ -45,7 +45,7 @@ describe('the operation registry', () => {
   });
 
   it('a registered operation runs in the engine, in its place in the pipeline', async () => {
-    expect(operations().map((o) => o.name)).toEqual(['invert', 'restore', 'colorize', 'upscale']);
+    expect(operations().map((o) => o.name)).toEqual(['repair', 'invert', 'restore', 'colorize', 'upscale']);
     expect(orderedOps(['restore', invert])).toEqual(['invert', 'restore']);
     const engine = new Engine({ modelDirs: [models] });
     const input = greyPattern(32, 24);
@@ -76,7 +76,9 @@ describe('the operation registry', () => {
 
   it('the CLI offers it as a command, accepts it in --ops and skips its outputs on a rescan', async () => {
     expect(parseOps('invert,restore')).toEqual(['invert', 'restore']);
-    expect(() => parseOps('invert,nonsense')).toThrow(/operations are invert, restore, colorize, upscale/);
+    expect(() => parseOps('invert,nonsense')).toThrow(
+      /operations are repair, invert, restore, colorize, upscale/,
+    );
     expect(looksLikeOutput('/photos/grandma.invert.png')).toBe(true);
     expect(looksLikeOutput('/photos/grandma.invert-restore.png')).toBe(true);
     expect(looksLikeOutput('/photos/grandma.inverted.png')).toBe(false);

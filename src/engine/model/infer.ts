@@ -44,7 +44,13 @@ export interface InferStats {
  * frames×channels; the manifest's range, normalization and layout are applied here, and the output
  * comes back planar in the canonical range of its kind. A NaN or infinite output is an error.
  */
-export async function infer(model: LoadedModel, input: Planes, stats?: InferStats): Promise<Planes> {
+export async function infer(
+  model: LoadedModel,
+  input: Planes,
+  stats?: InferStats,
+  /** More graph inputs, already in the model's conventions (an inpaint model's mask). */
+  extra?: Record<string, ort.Tensor>,
+): Promise<Planes> {
   const { manifest } = model;
   const spec = manifest.input;
   const [lo, hi] = spec.range;
@@ -70,7 +76,7 @@ export async function infer(model: LoadedModel, input: Planes, stats?: InferStat
   const t0 = performance.now();
   let result: ort.InferenceSession.OnnxValueMapType;
   try {
-    result = await model.session.run({ [model.inputName]: tensor });
+    result = await model.session.run({ ...extra, [model.inputName]: tensor });
   } catch (err) {
     throw fileError(
       manifest.modelPath,

@@ -7,7 +7,7 @@ import { silentLogger } from '../log';
 import { loadManifest, type LoadedManifest } from './manifest-io';
 import { DEFAULTS_FILE, defaultFor, mergeDefaults, parseDefaults, type ModelDefaults } from './defaults';
 import { defaultModelDirs } from './paths';
-import { DEFAULT_SCALE, TASK_INFO } from '../../shared/ops';
+import { DEFAULT_SCALE, TASK_INFO, taskInfo } from '../../shared/ops';
 
 export interface RegistryOptions {
   dirs?: string[];
@@ -106,7 +106,7 @@ export class ModelRegistry {
     if (fits.length === 0) {
       const what = enlarges ? `${task} ×${scale}` : task;
       throw new TintypeError(
-        `no ${what} model installed (looked in ${this.dirs.join(', ')}); install one with "tintype models install"`,
+        `no ${what} model installed (looked in ${this.dirs.join(', ')}); ${taskInfo(task).whenMissing ?? 'install one with "tintype models install"'}`,
         'MODEL_NOT_FOUND',
       );
     }

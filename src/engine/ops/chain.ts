@@ -10,7 +10,7 @@ export interface ModelChain {
   ops: OpName[];
   /** The options with each op's defaults filled in (e.g. upscale ×4), as every frame gets them. */
   options: OpOptions;
-  /** One model per op that runs one (in `ops` order). */
+  /** One model per op that runs one, then the models it `uses` (in `ops` order). */
   models: { op: OpName; manifest: LoadedManifest }[];
   /** Frames the first model reads at once: 3 for multi-frame (t-1, t, t+1) models, else 1. */
   frames: 1 | 3;
@@ -30,7 +30,8 @@ export async function resolveModelChain(
   registry: ModelRegistry,
   asked: readonly OpName[],
   given: OpOptions,
-  opts: { film?: boolean } = {},
+  /** masked: the user gave a mask, which stands in for the model of an op that `takesMask`. */
+  opts: { film?: boolean; masked?: boolean } = {},
 ): Promise<ModelChain> {
   const ops = orderedOps(asked);
   const options = withOpDefaults(ops, given);
@@ -38,19 +39,24 @@ export async function resolveModelChain(
   const key: string[] = [];
   let frames: 1 | 3 = 1;
   for (const [i, op] of ops.entries()) {
-    const task = operation(op).task;
-    if (!task) {
+    const { task, takesMask, uses } = operation(op);
+    if (!task || (takesMask && opts.masked)) {
       key.push(op);
-      continue;
+    } else {
+      const m = await registry.resolve(task, { id: options.models?.[op], scale: options.scale });
+      if (m.input.frames === 3) {
+        if (i > 0 && opts.film)
+          throw new TintypeError(`3-frame model "${m.id}" must be the first operation`, 'BAD_ARGUMENT');
+        frames = 3;
+      }
+      models.push({ op, manifest: m });
+      key.push(`${op}:${m.id}@${m.version}#${m.sha256.slice(0, 12)}`);
     }
-    const m = await registry.resolve(task, { id: options.models?.[op], scale: options.scale });
-    if (m.input.frames === 3) {
-      if (i > 0 && opts.film)
-        throw new TintypeError(`3-frame model "${m.id}" must be the first operation`, 'BAD_ARGUMENT');
-      frames = 3;
+    for (const t of uses ?? []) {
+      const u = await registry.resolve(t, { id: options.models?.[t] });
+      models.push({ op, manifest: u });
+      key.push(`${op}.${t}:${u.id}@${u.version}#${u.sha256.slice(0, 12)}`);
     }
-    models.push({ op, manifest: m });
-    key.push(`${op}:${m.id}@${m.version}#${m.sha256.slice(0, 12)}`);
   }
   key.push(
     `renderSize=${options.renderSize ?? 'default'}`,
@@ -60,16 +66,20 @@ export async function resolveModelChain(
   return { ops, options, models, frames, processorKey: key.join(' ') };
 }
 
-/** Maps each model id (the CLI's repeated --model) onto the op that runs its task. */
+/**
+ * Maps each model id (the CLI's repeated --model) onto the op that runs its task, or onto its task
+ * when an op only `uses` it (inpaint: repair's filler).
+ */
 export async function modelsByOp(
   registry: ModelRegistry,
   ids: readonly string[] = [],
-): Promise<Partial<Record<OpName, string>>> {
-  const out: Partial<Record<OpName, string>> = {};
+): Promise<NonNullable<OpOptions['models']>> {
+  const out: NonNullable<OpOptions['models']> = {};
   for (const id of ids) {
     const m = await registry.get(id);
     const op = operations().find((o) => o.task === m.task);
     if (op) out[op.name as OpName] = id;
+    else if (operations().some((o) => o.uses?.includes(m.task))) out[m.task] = id;
   }
   return out;
 }

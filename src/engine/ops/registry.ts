@@ -6,12 +6,15 @@ import {
   type OpName,
   type OpOptions,
   type NumericOptionKey,
+  type Task,
 } from '../../shared/ops';
 import { TintypeError } from '../errors';
 import type { InferStats } from '../model/infer';
 import type { LoadedModel } from '../model/session';
 import type { Raster } from '../types';
 import { resizeRaster } from '../image/resize';
+import type { Mask } from '../repair/mask';
+import { runRepair } from '../repair/op';
 import { colorize, type Prediction } from './colorize';
 import { runTiled } from './tiled';
 
@@ -30,6 +33,12 @@ export interface OpContext {
   predicted?: Prediction;
   /** Stops the work between tiles with a CANCELLED error. */
   signal?: AbortSignal;
+  /** The user's mask for an op that `takesMask` (white = work here); it then runs without its model. */
+  mask?: Mask;
+  /** Told the mask an op that `takesMask` worked with (given or found), e.g. for --save-mask. */
+  onMask?: (mask: Mask) => void;
+  /** Loads the model of a task the op `uses` (options.models[task], else the task's default). */
+  loadModel?: (task: Task) => Promise<LoadedModel>;
 }
 
 export type OpRun = (raster: Raster, ctx: OpContext) => Promise<Raster>;
@@ -89,7 +98,10 @@ export function registerOperation(op: OpInfo & { run?: OpRun }): OpName {
   return op.name as OpName;
 }
 
-for (const name of OPS) registerOperation(OP_INFO[name]);
+/** Built-in operations whose code is their own (the others run their model by its kind). */
+const BUILTIN_RUN: Partial<Record<OpName, OpRun>> = { repair: runRepair };
+
+for (const name of OPS) registerOperation({ ...OP_INFO[name], run: BUILTIN_RUN[name] });
 
 /** Every operation, in pipeline order. */
 export function operations(): Operation[] {
@@ -111,7 +123,7 @@ function unknownOps(names: readonly string[]): TintypeError {
   );
 }
 
-/** The ops asked for, in pipeline order (restore → colorize → upscale): repair at the source size, colour, then enlarge. */
+/** The ops asked for, in pipeline order (repair → restore → colorize → upscale): mend at the source size, colour, then enlarge. */
 export function orderedOps(ops: readonly OpName[]): OpName[] {
   const unknown = ops.filter((o) => !registry.has(o));
   if (unknown.length) throw unknownOps(unknown);

@@ -50,6 +50,8 @@ export interface TiledOptions {
   neighbours?: [Raster, Raster];
   /** Checked before every tile: an abort stops the work within one tile's inference. */
   signal?: AbortSignal;
+  /** The result is one 8-bit channel whatever the input (a detector's damage probability, 0..255). */
+  mask?: boolean;
 }
 
 /** Index i reflected into [0, n) without repeating the edge (…2 1 0 1 2…), as ncnn's tilers read. */
@@ -98,9 +100,9 @@ export async function runTiled(
     }
   }
   const srcMax = maxValue(raster.depth);
-  const outChannels = raster.channels;
+  const outChannels = opts.mask ? 1 : raster.channels;
   // The model works on 1 or 3 channels; an RGB photo through a grey model runs once per channel.
-  const passes = spec.channels === 1 && raster.channels === 3 ? 3 : 1;
+  const passes = !opts.mask && spec.channels === 1 && raster.channels === 3 ? 3 : 1;
   const xs = tileStarts(EW, T, O);
   const ys = tileStarts(EH, T, O);
   const total = xs.length * ys.length * passes;
@@ -108,9 +110,10 @@ export async function runTiled(
 
   const OW = W * s;
   const OH = H * s;
-  const outMax = srcMax;
+  const outDepth = opts.mask ? 8 : raster.depth;
+  const outMax = maxValue(outDepth);
   const out =
-    raster.depth === 16 ? new Uint16Array(OW * OH * outChannels) : new Uint8Array(OW * OH * outChannels);
+    outDepth === 16 ? new Uint16Array(OW * OH * outChannels) : new Uint8Array(OW * OH * outChannels);
   const tileH = Math.min(T, EH);
   const tileW = Math.min(T, EW);
   const EOW = EW * s;
@@ -243,5 +246,5 @@ export async function runTiled(
     }
   }
   flushRows(EH * s);
-  return { width: OW, height: OH, channels: outChannels, depth: raster.depth, data: out };
+  return { width: OW, height: OH, channels: outChannels, depth: outDepth, data: out };
 }
