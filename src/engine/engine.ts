@@ -352,6 +352,7 @@ export class Engine {
           prepareMs: result.stats.prepareMs,
           inferMs: result.stats.ms,
           mergeMs: result.stats.mergeMs,
+          hintsMs: result.stats.hintsMs,
         },
       };
     } catch (err) {

@@ -100,6 +100,8 @@ export interface FileResult {
     prepareMs?: number;
     inferMs?: number;
     mergeMs?: number;
+    /** Part of mergeMs: colour hints spread on their small grid. */
+    hintsMs?: number;
   };
 }
 

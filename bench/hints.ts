@@ -1,0 +1,145 @@
+/**
+ * Colour hints benchmark (issue #17): what a change of hints costs once the photo has been
+ * colorized, on a 12 MP photo (4000×3000 greyscale JPEG made from a real photo in
+ * ../shared/datasets, else a synthetic scan) and on the app's largest live preview (1024 px), with
+ * the bundled colorizer. In one process, one after another:
+ *   - first render (the model runs on the render-size picture, then the plain merge);
+ *   - the same again: the model's colour comes from the cache, only the merge is left: the floor;
+ *   - 10 strokes of 5 colours: propagation (the small-grid solve) and the whole re-render;
+ *   - one more stroke (the app's case: one stroke added to the 10).
+ * Times are the engine's own split (processFile's timings), median of --runs (default 3); CPU time
+ * of the process over the call is printed beside the wall time, as the machine is shared.
+ * Run: npm run bench -- hints [--runs=3]
+ */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { Engine, type FileResult } from '../src/engine';
+import { parseHintFile, type Hint } from '../src/shared/hints';
+import { greyScan, sharedDatasets } from './_photo';
+
+sharp.cache(false);
+const root = join(import.meta.dirname, '..');
+const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 3);
+const work = mkdtempSync(join(tmpdir(), 'tintype-hints-bench-'));
+
+async function makePhoto(path: string, W: number, H: number): Promise<string> {
+  const data = sharedDatasets(root);
+  const dir = data && join(data, 'train', 'wallpapers');
+  const files = dir
+    ? readdirSync(dir)
+        .filter((f) => /\.jpe?g$/i.test(f))
+        .sort()
+    : [];
+  if (!files.length) {
+    await greyScan(path, W, H);
+    return 'synthetic scan';
+  }
+  const src = join(dir!, files[Math.floor(files.length / 3)]);
+  await sharp(src).resize(W, H, { fit: 'cover' }).greyscale().jpeg({ quality: 92 }).toFile(path);
+  return `real photo (${files[Math.floor(files.length / 3)]})`;
+}
+
+/** 10 strokes, 5 colours, spread over the picture (deterministic). */
+function strokes(W: number, H: number, n = 10): Hint[] {
+  const colours = ['#c03020', '#2050c0', '#30a040', '#d0a020', '#8040a0'];
+  const hints = Array.from({ length: n }, (_, k) => {
+    const cx = W * (0.1 + 0.8 * ((k * 0.37) % 1));
+    const cy = H * (0.1 + 0.8 * ((k * 0.61) % 1));
+    const points = Array.from({ length: 24 }, (_, i) => [
+      cx + W * 0.08 * Math.cos(i / 5 + k),
+      cy + H * 0.06 * Math.sin(i / 4 + k),
+    ]);
+    return { points, radius: Math.max(3, W / 150), color: colours[k % colours.length] };
+  });
+  const r = parseHintFile(JSON.stringify({ hints }));
+  if (!r.ok) throw new Error(r.error);
+  return r.hints;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function measure(engine: Engine, input: string, hints: Hint[], tag: string) {
+  const results: { r: FileResult; cpu: number }[] = [];
+  for (let i = 0; i < runs; i++) {
+    const c0 = process.cpuUsage();
+    const r = await engine.processFile({
+      input,
+      output: join(work, `${tag}-${i}.jpg`),
+      ops: ['colorize'],
+      options: { hints },
+      overwrite: true,
+    });
+    const c = process.cpuUsage(c0);
+    if (!r.ok) throw new Error(r.error);
+    results.push({ r, cpu: (c.user + c.system) / 1000 });
+  }
+  const t = (k: 'inferMs' | 'mergeMs' | 'hintsMs' | 'processMs' | 'readMs' | 'writeMs') =>
+    median(results.map((x) => x.r.timings?.[k] ?? 0));
+  return {
+    infer: t('inferMs'),
+    hints: t('hintsMs'),
+    merge: t('mergeMs'),
+    process: t('processMs'),
+    io: t('readMs') + t('writeMs'),
+    cpu: median(results.map((x) => x.cpu)),
+  };
+}
+
+const f0 = (n: number) => n.toFixed(0);
+console.log(
+  `machine: ${cpus().length} CPUs, load ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} at start`,
+);
+for (const [W, H] of [
+  [4000, 3000],
+  [1024, 768],
+]) {
+  const input = join(work, `photo-${W}.jpg`);
+  const what = await makePhoto(input, W, H);
+  const engine = new Engine();
+  const ten = strokes(W, H);
+  const first = await measure(engine, input, [], `first-${W}`);
+  // measure() ran `runs` times: only its first call ran the model. Redo the first on a new engine for a clean number.
+  const fresh = new Engine();
+  const c0 = process.cpuUsage();
+  const r0 = await fresh.processFile({
+    input,
+    output: join(work, `cold-${W}.jpg`),
+    ops: ['colorize'],
+    options: {},
+    overwrite: true,
+  });
+  const cold = process.cpuUsage(c0);
+  const floor = first;
+  const hinted = await measure(engine, input, ten, `ten-${W}`);
+  const eleven = await measure(engine, input, [...ten, ...strokes(W, H, 11).slice(10)], `eleven-${W}`);
+  console.log(`\n#### ${W}×${H} (${((W * H) / 1e6).toFixed(1)} MP), ${what}, bundled colorizer\n`);
+  console.log(
+    '| step | model ms | hints (grid solve) ms | merge ms (incl. hints) | colorize step ms | CPU ms | decode+encode ms |',
+  );
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  const t = r0.timings!;
+  console.log(
+    `| first render (model runs; new engine, its session load excluded) | ${f0(t.inferMs ?? 0)} | – | ${f0(t.mergeMs ?? 0)} | ${f0(t.processMs)} | ${f0((cold.user + cold.system) / 1000)} | ${f0(t.readMs + t.writeMs)} |`,
+  );
+  const row = (name: string, m: typeof floor) =>
+    console.log(
+      `| ${name} | ${f0(m.infer)} | ${m.hints ? f0(m.hints) : '–'} | ${f0(m.merge)} | ${f0(m.process)} | ${f0(m.cpu)} | ${f0(m.io)} |`,
+    );
+  row('re-render, no hints (model colour cached): the floor', floor);
+  row('re-render, 10 strokes in 5 colours', hinted);
+  row('re-render, 11 strokes (one added)', eleven);
+  console.log(
+    `\nhints re-render / floor (colorize step): ${(hinted.process / floor.process).toFixed(2)}×; ` +
+      `propagation ${f0(hinted.hints)} ms of ${f0(hinted.process)} ms`,
+  );
+}
+console.log(
+  `\nload ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} at end`,
+);
+rmSync(work, { recursive: true, force: true });
