@@ -3,6 +3,7 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { Recipe } from '../shared/api';
+import { scaleHints } from '../shared/hints';
 import type { RenderEngine } from './engine';
 import type { LibraryLayout } from './layout';
 import { recipeHash } from './recipe';
@@ -61,10 +62,14 @@ export class Previewer {
     }
     let pending = this.inFlight.get(name);
     if (!pending) {
-      pending = this.make(base, `${assetId}${tag}`, maxEdge, recipe, out, name, abort?.signal).finally(() => {
-        this.inFlight.delete(name);
-        if (this.live?.name === name) this.live = null;
-      });
+      // Hints are in the picture's pixels; the preview starts from a shrunk copy of it.
+      const edge = Math.max(asset.width ?? 0, asset.height ?? 0);
+      pending = this.make(base, `${assetId}${tag}`, maxEdge, recipe, out, name, abort?.signal, edge).finally(
+        () => {
+          this.inFlight.delete(name);
+          if (this.live?.name === name) this.live = null;
+        },
+      );
       this.inFlight.set(name, pending);
     }
     const r = await pending;
@@ -79,6 +84,7 @@ export class Previewer {
     out: string,
     name: string,
     signal?: AbortSignal,
+    originalEdge = 0,
   ): Promise<Made> {
     const dir = this.layout.previewDir();
     if (!existsSync(out)) {
@@ -92,12 +98,21 @@ export class Previewer {
       }
       const engine = await this.engine();
       if (signal?.aborted) return { superseded: true };
+      let options = recipe.options;
+      if (options.hints?.length && originalEdge > 0) {
+        // The long side, so EXIF rotation (which swaps width and height) does not matter.
+        const m = await sharp(src).metadata();
+        options = {
+          ...options,
+          hints: scaleHints(options.hints, Math.max(m.width ?? 0, m.height ?? 0) / originalEdge),
+        };
+      }
       const result = await engine.processFile(
         {
           input: src,
           output: out,
           ops: recipe.ops,
-          options: recipe.options,
+          options,
           watermark: recipe.watermark,
           format: 'jpg',
           overwrite: true,
