@@ -50,8 +50,9 @@ describe('colour hints', () => {
     engine.processRaster(picture, ['colorize'], { models: { colorize: 'warm' }, hints: parseHints(hints) });
 
   beforeAll(async () => {
-    // A warm chroma everywhere, whatever the grey level.
-    installColorizer(dir, 'warm', {}, 'uv', [0, 0], [-0.06, 0.08]);
+    // A warm chroma that changes with the grey level (so a sampling shift against the plain merge
+    // would show at the disc's rim).
+    installColorizer(dir, 'warm', {}, 'uv', [0.04, -0.05], [-0.06, 0.1]);
     engine = new Engine({ modelDirs: [dir] });
     plain = await engine.processRaster(picture, ['colorize'], { models: { colorize: 'warm' } });
   });

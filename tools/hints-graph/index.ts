@@ -6,12 +6,14 @@
  *
  * Per band of `rows` picture rows the graph computes, all in ONNX Runtime:
  *   Y     = pixels · lumaWeights                 (BT.601 luma, 0..1; grey pictures: one weight)
- *   A, B  = bilinear(coefficients)               (guided-filter coefficients of α, Xu, Xv)
+ *   A, B  = widen(coefficients)                  (guided-filter coefficients of α, Xu, Xv)
  *   q     = A·Y + B                              (α, Xu, Xv re-sharpened by the full-size luma)
- *   m     = bilinear(model chroma)               (what the plain merge uses, same sampling)
+ *   m     = widen(model chroma)                  (what the plain merge uses, same sampling)
  *   uv    = m + clip(α,0,1) · (X / max(α,ε) − m)
- * Bilinear sampling is two Gathers and a lerp per axis with indices and weights the engine computes
- * (bilinearAxis, exactly the plain merge's), so any band of rows can be run on its own.
+ * The engine hands each band its low-resolution planes already interpolated between grid rows
+ * (rows × grid width: small), so the graph only widens them, with one bilinear Resize
+ * (half-pixel centres and clamped borders, as the plain merge's bilinearAxis), and any band of
+ * rows can be run on its own in bounded memory.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,40 +25,22 @@ function build(sample: 'uint8' | 'uint16'): Uint8Array {
   const g = new GraphBuilder(`tintype-hints-${sample}`);
   const pix = g.input('pixels', ['rows', 'width', 'channels'], sample);
   const lw = g.input('lumaWeights', ['channels', 1]);
-  const coef = g.input('coefficients', [6, 'gh', 'gw']);
-  const gy0 = g.input('gridY0', ['rows'], 'int64');
-  const gy1 = g.input('gridY1', ['rows'], 'int64');
-  const gfy = g.input('gridFy', ['rows', 1]);
-  const gx0 = g.input('gridX0', ['width'], 'int64');
-  const gx1 = g.input('gridX1', ['width'], 'int64');
-  const gfx = g.input('gridFx', ['width']);
-  const model = g.input('modelChroma', [2, 'ch', 'cw']);
-  const my0 = g.input('modelY0', ['rows'], 'int64');
-  const my1 = g.input('modelY1', ['rows'], 'int64');
-  const mfy = g.input('modelFy', ['rows', 1]);
-  const mx0 = g.input('modelX0', ['width'], 'int64');
-  const mx1 = g.input('modelX1', ['width'], 'int64');
-  const mfx = g.input('modelFx', ['width']);
-
-  const lerp = (a: string, b: string, f: string): string =>
-    g.node('Add', [a, g.node('Mul', [g.node('Sub', [b, a]), f])]);
-  const bilinear = (p: string, y0: string, y1: string, fy: string, x0: string, x1: string, fx: string) => {
-    const rows = lerp(g.node('Gather', [p, y0], { axis: 1 }), g.node('Gather', [p, y1], { axis: 1 }), fy);
-    return lerp(g.node('Gather', [rows, x0], { axis: 2 }), g.node('Gather', [rows, x1], { axis: 2 }), fx);
-  };
+  const coefA = g.input('coefA', [3, 'rows', 'gw']);
+  const coefB = g.input('coefB', [3, 'rows', 'gw']);
+  const model = g.input('modelChroma', [2, 'rows', 'cw']);
+  const size3 = g.input('size3', [3], 'int64');
+  const size2 = g.input('size2', [3], 'int64');
+  const widen = (p: string, size: string) =>
+    g.node('Resize', [p, '', '', size], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' });
 
   const y = g.node('Squeeze', [g.node('MatMul', [g.node('Cast', [pix], { to: FLOAT }), lw]), g.int64([2])]);
-  const ab = bilinear(coef, gy0, gy1, gfy, gx0, gx1, gfx);
-  const a = g.fresh('a');
-  const b = g.fresh('b');
-  g.node('Split', [ab, g.int64([3, 3])], { axis: 0 }, [a, b]);
-  const q = g.node('Add', [g.node('Mul', [a, y]), b]);
+  const q = g.node('Add', [g.node('Mul', [widen(coefA, size3), y]), widen(coefB, size3)]);
   const alpha = g.fresh('alpha');
   const x = g.fresh('x');
   g.node('Split', [q, g.int64([1, 2])], { axis: 0 }, [alpha, x]);
   const weight = g.node('Clip', [alpha, g.constant([0], []), g.constant([1], [])]);
   const colour = g.node('Div', [x, g.node('Max', [alpha, g.constant([1e-3], [])])]);
-  const m = bilinear(model, my0, my1, mfy, mx0, mx1, mfx);
+  const m = widen(model, size2);
   g.node('Add', [m, g.node('Mul', [weight, g.node('Sub', [colour, m])])], {}, ['uv']);
   g.output('uv', [2, 'rows', 'width']);
   return g.encode('tintype tools/hints-graph');

@@ -26,6 +26,9 @@ function session(sample: 'uint8' | 'uint16'): Promise<ort.InferenceSession> {
     s = ort.InferenceSession.create(Buffer.from(HINT_GRAPHS[sample], 'base64'), {
       executionProviders: ['cpu'],
       graphOptimizationLevel: 'all',
+      // Elementwise work in short bursts: idle threads sleep instead of spinning, which on a busy
+      // machine (render workers, other apps) only burns CPU others could use.
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
     });
     s.catch(() => sessions.delete(sample));
     sessions.set(sample, s);
@@ -33,9 +36,32 @@ function session(sample: 'uint8' | 'uint16'): Promise<ort.InferenceSession> {
   return s;
 }
 
-function int64(a: Int32Array): BigInt64Array {
-  const out = new BigInt64Array(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = BigInt(a[i]);
+/**
+ * Planes [first, first+count) of a planar w×h stack, interpolated between rows for picture rows
+ * [y0, y1) (the vertical half of the plain merge's bilinear sampling): count × rows × w, small.
+ */
+function betweenRows(
+  planes: Float32Array,
+  first: number,
+  count: number,
+  w: number,
+  h: number,
+  ay: ReturnType<typeof bilinearAxis>,
+  y0: number,
+  y1: number,
+): Float32Array {
+  const rows = y1 - y0;
+  const out = new Float32Array(count * rows * w);
+  for (let k = 0; k < count; k++) {
+    const src = (first + k) * w * h;
+    for (let y = y0; y < y1; y++) {
+      const a = src + ay.i0[y] * w;
+      const b = src + ay.i1[y] * w;
+      const f = ay.f[y];
+      const o = (k * rows + (y - y0)) * w;
+      for (let x = 0; x < w; x++) out[o + x] = planes[a + x] + (planes[b + x] - planes[a + x]) * f;
+    }
+  }
   return out;
 }
 
@@ -75,25 +101,10 @@ export async function mergeWithHints(
   const graph = await session(sample);
   const S = maxValue(depth);
   const lw = C === 1 ? [1 / S] : [KR / S, KG / S, KB / S];
-  const gx = bilinearAxis(gw, W);
   const gy = bilinearAxis(gh, H);
-  const mx = bilinearAxis(cw, W);
   const my = bilinearAxis(ch, H);
-  const fixed = {
-    lumaWeights: new ort.Tensor('float32', Float32Array.from(lw), [C, 1]),
-    coefficients: new ort.Tensor('float32', spread.coefficients, [6, gh, gw]),
-    gridX0: new ort.Tensor('int64', int64(gx.i0), [W]),
-    gridX1: new ort.Tensor('int64', int64(gx.i1), [W]),
-    gridFx: new ort.Tensor('float32', gx.f, [W]),
-    modelChroma: new ort.Tensor('float32', model, [2, ch, cw]),
-    modelX0: new ort.Tensor('int64', int64(mx.i0), [W]),
-    modelX1: new ort.Tensor('int64', int64(mx.i1), [W]),
-    modelFx: new ort.Tensor('float32', mx.f, [W]),
-  };
-  const gy0 = int64(gy.i0);
-  const gy1 = int64(gy.i1);
-  const my0 = int64(my.i0);
-  const my1 = int64(my.i1);
+  const lumaWeights = new ort.Tensor('float32', Float32Array.from(lw), [C, 1]);
+  const coef = spread.coefficients;
   const out = depth === 16 ? new Uint16Array(W * H * 3) : new Uint8Array(W * H * 3);
   const rowsPerBand = Math.max(1, Math.floor(BAND_PIXELS / W));
   for (let y0 = 0; y0 < H; y0 += rowsPerBand) {
@@ -101,14 +112,13 @@ export async function mergeWithHints(
     const rows = y1 - y0;
     const pixels = raster.data.subarray(y0 * W * C, y1 * W * C);
     const r = await graph.run({
-      ...fixed,
       pixels: new ort.Tensor(sample, pixels, [rows, W, C]),
-      gridY0: new ort.Tensor('int64', gy0.subarray(y0, y1), [rows]),
-      gridY1: new ort.Tensor('int64', gy1.subarray(y0, y1), [rows]),
-      gridFy: new ort.Tensor('float32', gy.f.subarray(y0, y1), [rows, 1]),
-      modelY0: new ort.Tensor('int64', my0.subarray(y0, y1), [rows]),
-      modelY1: new ort.Tensor('int64', my1.subarray(y0, y1), [rows]),
-      modelFy: new ort.Tensor('float32', my.f.subarray(y0, y1), [rows, 1]),
+      lumaWeights,
+      coefA: new ort.Tensor('float32', betweenRows(coef, 0, 3, gw, gh, gy, y0, y1), [3, rows, gw]),
+      coefB: new ort.Tensor('float32', betweenRows(coef, 3, 3, gw, gh, gy, y0, y1), [3, rows, gw]),
+      modelChroma: new ort.Tensor('float32', betweenRows(model, 0, 2, cw, ch, my, y0, y1), [2, rows, cw]),
+      size3: new ort.Tensor('int64', BigInt64Array.from([3n, BigInt(rows), BigInt(W)]), [3]),
+      size2: new ort.Tensor('int64', BigInt64Array.from([2n, BigInt(rows), BigInt(W)]), [3]),
     });
     const uv = r.uv.data as Float32Array;
     const band: Raster = { width: W, height: rows, channels: C, depth, data: pixels };
