@@ -168,3 +168,124 @@ export function mergeBand(
     outRow += outStride;
   }
 }
+
+// --- Film frames in YUV 4:2:0 (color.ts chromaForYuv420) -------------------------------------------
+
+// Chroma rows cached by the film kernel: U and V of source row sy interpolated to CW samples.
+let yuvAIdx: i32 = -1;
+let yuvBIdx: i32 = -1;
+let yuvA: usize = 0;
+let yuvB: usize = 0;
+
+/** Starts a frame for yuvChromaBand: forgets its cached rows and gives their scratch buffers. */
+export function resetYuv(a: usize, b: usize): void {
+  yuvAIdx = -1;
+  yuvBIdx = -1;
+  yuvA = a;
+  yuvB = b;
+}
+
+// U and V of chroma row sy interpolated along x to CW samples: two planes of rowStride(CW) floats.
+function fillUv(sy: i32, dst: usize, CW: i32, u: usize, v: usize, cw: i32, axI0: usize, axI1: usize, axF: usize): void {
+  const base = (<usize>sy * <usize>cw) << 2;
+  const vd = dst + (<usize>rowStride(CW) << 2);
+  for (let x = 0; x < CW; x++) {
+    const o = <usize>x << 2;
+    const a = base + (<usize>load<i32>(axI0 + o) << 2);
+    const c = base + (<usize>load<i32>(axI1 + o) << 2);
+    const f = load<f32>(axF + o);
+    const ua = load<f32>(u + a);
+    const va = load<f32>(v + a);
+    store<f32>(dst + o, ua + (load<f32>(u + c) - ua) * f);
+    store<f32>(vd + o, va + (load<f32>(v + c) - va) * f);
+  }
+}
+
+/**
+ * Chroma rows [j0, j1) of a 4:2:0 frame (CW = width / 2 samples a row): `luma` holds luma rows
+ * 2·j0 … 2·j1 − 1 (width bytes each), outU/outV receive the Cb/Cr rows. Each sample's chroma is
+ * scaled down just enough that none of its 2×2 luma pixels leaves the RGB cube. bu, rv: colour
+ * differences per unit of U/V (saturation included); kr, kb: the frame's luma weights; cbK, crK:
+ * codes per unit of colour difference; yOff, invYs: luma code → 0..1. Reads up to 8 bytes past a
+ * luma row and writes up to 3 past an output row: the caller leaves room.
+ */
+export function yuvChromaBand(
+  width: i32, j0: i32, j1: i32,
+  luma: usize, outU: usize, outV: usize,
+  u: usize, v: usize, cw: i32,
+  axI0: usize, axI1: usize, axF: usize,
+  ayI0: usize, ayI1: usize, ayF: usize,
+  bu: f32, rv: f32, kr: f32, kb: f32, cbK: f32, crK: f32, yOff: f32, invYs: f32,
+): void {
+  const CW = width >> 1;
+  const plane = <usize>rowStride(CW) << 2;
+  const vOne = f32x4.splat(1);
+  const vZero = f32x4.splat(0);
+  const vEps = f32x4.splat(1e-20);
+  const vMax = f32x4.splat(255);
+  const vMid = f32x4.splat(128.5);
+  const vOff = f32x4.splat(yOff);
+  const vInv = f32x4.splat(invYs);
+  const vBu = f32x4.splat(bu);
+  const vRv = f32x4.splat(rv);
+  const vGr = f32x4.splat(-kr / (1 - kr - kb));
+  const vGb = f32x4.splat(-kb / (1 - kr - kb));
+  const vCb = f32x4.splat(cbK);
+  const vCr = f32x4.splat(crK);
+  const lo16 = i32x4.splat(0xffff);
+  let l0 = luma;
+  let ou = outU;
+  let ov = outV;
+  for (let j = j0; j < j1; j++) {
+    const s0 = load<i32>(ayI0 + (<usize>j << 2));
+    const s1 = load<i32>(ayI1 + (<usize>j << 2));
+    if (s0 != yuvAIdx) {
+      if (s0 == yuvBIdx) {
+        const t = yuvA;
+        yuvA = yuvB;
+        yuvB = t;
+        yuvAIdx = s0;
+        yuvBIdx = -1;
+      } else {
+        fillUv(s0, yuvA, CW, u, v, cw, axI0, axI1, axF);
+        yuvAIdx = s0;
+      }
+    }
+    if (s1 != yuvBIdx) {
+      fillUv(s1, yuvB, CW, u, v, cw, axI0, axI1, axF);
+      yuvBIdx = s1;
+    }
+    const fy = f32x4.splat(load<f32>(ayF + (<usize>j << 2)));
+    const l1 = l0 + <usize>width;
+    for (let i = 0; i < CW; i += 4) {
+      const o = <usize>i << 2;
+      const ut = v128.load(yuvA + o);
+      const vt = v128.load(yuvA + plane + o);
+      const dB = f32x4.mul(f32x4.add(ut, f32x4.mul(f32x4.sub(v128.load(yuvB + o), ut), fy)), vBu);
+      const dR = f32x4.mul(f32x4.add(vt, f32x4.mul(f32x4.sub(v128.load(yuvB + plane + o), vt), fy)), vRv);
+      // G − Y from the other two, so the frame's own luma (Kr R + Kg G + Kb B) does not move.
+      const dG = f32x4.add(f32x4.mul(dR, vGr), f32x4.mul(dB, vGb));
+      // Darkest and brightest of each sample's 2×2 luma pixels (8 bytes of each of the two rows).
+      const a = v128.load64_zero(l0 + (<usize>i << 1));
+      const b = v128.load64_zero(l1 + (<usize>i << 1));
+      const mn = i16x8.extend_low_i8x16_u(i8x16.min_u(a, b));
+      const mx = i16x8.extend_low_i8x16_u(i8x16.max_u(a, b));
+      const lo = i32x4.min_u(v128.and(mn, lo16), i32x4.shr_u(mn, 16));
+      const hi = i32x4.max_u(v128.and(mx, lo16), i32x4.shr_u(mx, 16));
+      const ymin = f32x4.min(vOne, f32x4.max(vZero, f32x4.mul(f32x4.sub(f32x4.convert_i32x4_u(lo), vOff), vInv)));
+      const ymax = f32x4.min(vOne, f32x4.max(vZero, f32x4.mul(f32x4.sub(f32x4.convert_i32x4_u(hi), vOff), vInv)));
+      const up = f32x4.max(f32x4.max(dR, dG), f32x4.max(dB, vEps));
+      const down = f32x4.max(f32x4.neg(f32x4.min(f32x4.min(dR, dG), dB)), vEps);
+      const t = f32x4.min(vOne, f32x4.min(f32x4.div(f32x4.sub(vOne, ymax), up), f32x4.div(ymin, down)));
+      // Codes round to nearest; Cb/Cr lie within ±0.5, whose full-range ends (255.5) are clamped.
+      const cu = i32x4.trunc_sat_f32x4_u(f32x4.min(vMax, f32x4.add(vMid, f32x4.mul(f32x4.mul(dB, t), vCb))));
+      const cv = i32x4.trunc_sat_f32x4_u(f32x4.min(vMax, f32x4.add(vMid, f32x4.mul(f32x4.mul(dR, t), vCr))));
+      const bytes = i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(cu, cv), vZero);
+      v128.store32_lane(ou + <usize>i, bytes, 0);
+      v128.store32_lane(ov + <usize>i, bytes, 1);
+    }
+    l0 += <usize>width << 1;
+    ou += <usize>CW;
+    ov += <usize>CW;
+  }
+}

@@ -5,6 +5,7 @@ import { chromaForYuv420, YUV_MATRICES, yuvRange } from '../../src/engine/image/
 import type { ChromaPlanes, LumaFrame, Raster } from '../../src/engine/types';
 import { perFrame, renderVideo } from '../../src/engine/video';
 import { installColorizer } from '../helpers/models';
+import { referenceChromaForYuv420 } from '../helpers/reference-yuv';
 import { decodeAll, ffprobeJson, makeClip, tempDir } from '../helpers/video-fixtures';
 
 /** R, G, B on the 0..1 scale of one pixel of a 4:2:0 code triple (no clipping). */
@@ -65,6 +66,21 @@ describe('chroma for 4:2:0 film frames', () => {
       });
     }
   }
+
+  it('matches the reference loop within 1 code (every matrix and range, width not a multiple of 8)', () => {
+    const w = 70;
+    const h = 38;
+    const l = new Uint8Array(w * h).map((_, i) => (i * 37 + ((i / w) | 0) * 11) % 256);
+    for (const matrix of Object.keys(YUV_MATRICES) as (keyof typeof YUV_MATRICES)[])
+      for (const range of ['tv', 'pc'] as const) {
+        const got = chromaForYuv420(l, w, h, u, v, cw, ch, 1.3, matrix, range);
+        const want = referenceChromaForYuv420(l, w, h, u, v, cw, ch, 1.3, matrix, range);
+        let worst = 0;
+        for (let i = 0; i < want.u.length; i++)
+          worst = Math.max(worst, Math.abs(got.u[i] - want.u[i]), Math.abs(got.v[i] - want.v[i]));
+        expect(worst, `${matrix} ${range}`).toBeLessThanOrEqual(1);
+      }
+  });
 
   it('leaves chroma that fits unchanged: mid-grey luma gets the predicted colour', () => {
     const grey = new Uint8Array(W * H).fill(126);
