@@ -1,6 +1,6 @@
 import { lstat, mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   Engine,
@@ -26,6 +26,8 @@ import {
 } from '../engine/index';
 import type { Hint } from '../shared/hints';
 import { renderFactorOf } from '../shared/manifest';
+import { checkRedisUrl } from '../farm/connection';
+import { runPhotoFarm } from '../farm/photo-farm';
 import { collectInputs, maskPathFor, planOutputs } from './files';
 import { addOpOptions, collect, hintsOption, intOption, opNames, opsHelp, parseOps } from './options';
 import { ProgressBar } from './progress';
@@ -51,6 +53,10 @@ export interface ImageCommandOptions {
   modelsDir?: string[];
   mask?: string;
   saveMask?: boolean;
+  farm?: string;
+  farmGroup?: number;
+  farmTimeout?: number;
+  attempts?: number;
 }
 
 /** Options shared by every image command. */
@@ -104,7 +110,23 @@ export function addImageOptions(cmd: Command): Command {
     )
     .option('--json', 'print one JSON result per file on stdout')
     .option('-q, --quiet', 'no progress bar or summary')
-    .option('--models-dir <dir>', 'extra folder of models (repeatable)', collect);
+    .option('--models-dir <dir>', 'extra folder of models (repeatable)', collect)
+    .option(
+      '--farm <redis-url>',
+      'process the photos on farm workers ("tintype worker") through this Redis; rerunning resumes',
+      checkRedisUrl,
+    )
+    .option('--farm-group <n>', 'with --farm: photos per job (default 1)', intOption('farm group', 1, 256))
+    .option(
+      '--farm-timeout <s>',
+      'with --farm: stop when Redis has not answered this long (default 30)',
+      intOption('farm timeout', 1, 86400),
+    )
+    .option(
+      '--attempts <n>',
+      'with --farm: tries per job before it counts as failed (default 3)',
+      intOption('attempts', 1, 100),
+    );
 }
 
 function inProcess(engine: Engine): Pick<EnginePool, 'processFile' | 'close'> {
@@ -186,75 +208,116 @@ export async function runImageCommand(
     if (!o.json && !o.quiet) process.stderr.write(`0 done, ${skipped.length} skipped (all outputs exist)\n`);
     return 0;
   }
-  // One photo runs in this thread (a worker would only add its start-up); batches use the pool so
-  // the progress bar stays live and several workers can share the cores.
-  const pool: Pick<EnginePool, 'processFile' | 'close'> =
-    plan.length === 1 && !o.workers
-      ? inProcess(new Engine({ ep: o.ep, threads: o.threads, modelDirs, log }))
-      : new EnginePool({
-          ep: o.ep,
-          threads: o.threads,
-          workers: o.workers ?? batchWorkers(ordered, plan.length),
-          modelDirs,
-          log,
-        });
   const bar = o.json || o.quiet ? undefined : new ProgressBar(plan.length);
   const partial = new Map<number, number>();
   let finished = 0;
   const results: FileResult[] = [];
   const tick = (label: string) =>
     bar?.update(finished + [...partial.values()].reduce((a, b) => a + b, 0), label);
-  try {
-    await Promise.all(
-      plan.map(async (p, i) => {
-        let result: FileResult;
-        try {
-          await mkdir(dirname(p.output), { recursive: true }).catch(() => undefined);
-          result = await pool.processFile(
-            {
+  /** A file's result, printed as it comes. */
+  const report = (result: FileResult): void => {
+    results.push(result);
+    tick(basename(result.input));
+    if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    else if (result.ok && result.notes?.length && !o.quiet) {
+      bar?.done();
+      for (const n of result.notes) process.stderr.write(`note: ${result.output}: ${n}\n`);
+    } else if (!result.ok) {
+      bar?.done();
+      process.stderr.write(`error: ${result.error}\n`);
+    }
+  };
+  if (o.farm && (o.mask !== undefined || o.saveMask))
+    throw new TintypeError(
+      '--mask and --save-mask work on one picture here: not with --farm',
+      'BAD_ARGUMENT',
+    );
+  if (o.farm) {
+    // Farm workers write the outputs on the shared storage; this process only queues and waits.
+    for (const p of plan) await mkdir(dirname(p.output), { recursive: true }).catch(() => undefined);
+    const ac = new AbortController();
+    const onSigint = (): void => ac.abort();
+    process.once('SIGINT', onSigint);
+    try {
+      await runPhotoFarm({
+        redis: o.farm,
+        chain,
+        files: plan.map((p) => ({ input: resolve(p.input), output: resolve(p.output) })),
+        group: o.farmGroup,
+        format: o.format,
+        overwrite: o.overwrite,
+        watermark: o.watermark,
+        background: o.background,
+        attempts: o.attempts,
+        timeoutMs: o.farmTimeout !== undefined ? o.farmTimeout * 1000 : undefined,
+        signal: ac.signal,
+        onNote: (n) => log.info(n),
+        onResult: report,
+        onProgress: (done) => {
+          finished = done;
+          tick('');
+        },
+      });
+    } finally {
+      process.removeListener('SIGINT', onSigint);
+      bar?.done();
+    }
+  } else {
+    // One photo runs in this thread (a worker would only add its start-up); batches use the pool so
+    // the progress bar stays live and several workers can share the cores.
+    const pool: Pick<EnginePool, 'processFile' | 'close'> =
+      plan.length === 1 && !o.workers
+        ? inProcess(new Engine({ ep: o.ep, threads: o.threads, modelDirs, log }))
+        : new EnginePool({
+            ep: o.ep,
+            threads: o.threads,
+            workers: o.workers ?? batchWorkers(ordered, plan.length),
+            modelDirs,
+            log,
+          });
+    try {
+      await Promise.all(
+        plan.map(async (p, i) => {
+          let result: FileResult;
+          try {
+            await mkdir(dirname(p.output), { recursive: true }).catch(() => undefined);
+            result = await pool.processFile(
+              {
+                input: p.input,
+                output: p.output,
+                ops: ordered,
+                options,
+                format: o.format,
+                overwrite: o.overwrite,
+                watermark: o.watermark,
+                background: o.background,
+                mask: o.mask,
+                saveMask: o.saveMask ? maskPathFor(p.output) : undefined,
+              },
+              (e) => {
+                partial.set(i, e.fraction);
+                tick(basename(p.input));
+              },
+            );
+          } catch (err) {
+            result = {
               input: p.input,
               output: p.output,
+              ok: false,
               ops: ordered,
-              options,
-              format: o.format,
-              overwrite: o.overwrite,
-              watermark: o.watermark,
-              background: o.background,
-              mask: o.mask,
-              saveMask: o.saveMask ? maskPathFor(p.output) : undefined,
-            },
-            (e) => {
-              partial.set(i, e.fraction);
-              tick(basename(p.input));
-            },
-          );
-        } catch (err) {
-          result = {
-            input: p.input,
-            output: p.output,
-            ok: false,
-            ops: ordered,
-            models: [],
-            error: errorMessage(err),
-          };
-        }
-        partial.delete(i);
-        finished += 1;
-        results.push(result);
-        tick(basename(p.input));
-        if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-        else if (result.ok && result.notes?.length && !o.quiet) {
-          bar?.done();
-          for (const n of result.notes) process.stderr.write(`note: ${result.output}: ${n}\n`);
-        } else if (!result.ok) {
-          bar?.done();
-          process.stderr.write(`error: ${result.error}\n`);
-        }
-      }),
-    );
-  } finally {
-    bar?.done();
-    await pool.close();
+              models: [],
+              error: errorMessage(err),
+            };
+          }
+          partial.delete(i);
+          finished += 1;
+          report(result);
+        }),
+      );
+    } finally {
+      bar?.done();
+      await pool.close();
+    }
   }
   const failed = results.filter((r) => !r.ok).length;
   if (!o.json && !o.quiet) {

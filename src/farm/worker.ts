@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import {
@@ -144,6 +145,18 @@ export async function startFarmWorker(o: FarmWorkerOptions): Promise<FarmWorker>
     let finished = 0;
     const results = await Promise.all(
       data.files.map(async (f) => {
+        // Outputs are written atomically, so one that exists is complete: an earlier attempt of this
+        // job (its worker stalled, or was lost after writing it) finished it.
+        if (!data.overwrite && (await exists(f.output))) {
+          finished += 1;
+          return {
+            input: f.input,
+            output: f.output,
+            ok: true,
+            notes: ['written by an earlier attempt'],
+            models: [],
+          };
+        }
         const r = await pool.processFile(
           {
             input: f.input,
@@ -230,6 +243,13 @@ export async function startFarmWorker(o: FarmWorkerOptions): Promise<FarmWorker>
       connection.disconnect();
     },
   };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 function describe(data: FarmJob): string {

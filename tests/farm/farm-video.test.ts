@@ -4,10 +4,11 @@
  * BullMQ. The model is slowInvertGraph (exact 1 − x, but deterministically slow), so segments take
  * long enough to kill a worker in the middle of one.
  */
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startWorker, type WorkerProcess } from '../helpers/farm-workers';
 import { installModel, slowInvertGraph } from '../helpers/models';
@@ -109,7 +110,7 @@ describe.skipIf(skip)('render farm: tintype video --farm with real Redis and wor
     const [local, ...started] = await Promise.all([
       runCli(videoArgs(join(dir, 'local.mp4')), env).done,
       ...[0, 1, 2].map(() =>
-        startWorker(redis.url, ['--models-dir', models, '--stalled-seconds', '2', '--threads', '1'], env),
+        startWorker(redis.url, ['--models-dir', models, '--stalled-seconds', '4', '--threads', '1'], env),
       ),
     ]);
     workers.push(...(started as WorkerProcess[]));
@@ -139,6 +140,76 @@ describe.skipIf(skip)('render farm: tintype video --farm with real Redis and wor
     for (const w of Object.keys(res.farm.workers)) expect(workers.map((x) => x.name)).toContain(w);
     await expectSameAsLocal(out);
     expect(existsSync(`${out}.tintype-work`)).toBe(false);
+  });
+
+  it('runs a folder of photos as farm jobs (groups of 2): same outputs as locally, a damaged one fails alone, a rerun skips what is done', async () => {
+    const photos = join(dir, 'photos');
+    mkdirSync(join(photos, 'sub'), { recursive: true });
+    const noise = (seed: number) =>
+      sharp(Buffer.from(Array.from({ length: 40 * 30 * 3 }, (_, i) => (i * 37 + seed * 101) % 256)), {
+        raw: { width: 40, height: 30, channels: 3 },
+      });
+    await noise(1).png().toFile(join(photos, 'a.png'));
+    await noise(2)
+      .png()
+      .toFile(join(photos, 'sub', 'b.png'));
+    await noise(3).jpeg().toFile(join(photos, 'c.jpg'));
+    const whole = await noise(4).png().toBuffer();
+    writeFileSync(join(photos, 'broken.png'), whole.subarray(0, Math.floor(whole.length / 2)));
+    const args = (out: string, extra: string[] = []) => [
+      'run',
+      photos,
+      '-r',
+      '--ops',
+      'restore',
+      '--model',
+      MODEL,
+      '--models-dir',
+      models,
+      '-o',
+      out,
+      '--json',
+      ...extra,
+    ];
+    const lines = (stdout: string) =>
+      stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              input: string;
+              output: string;
+              ok: boolean;
+              skipped?: boolean;
+              error?: string;
+              worker?: string;
+            },
+        );
+    const localOut = join(dir, 'photos-local');
+    const farmOut = join(dir, 'photos-farm');
+    const [local, farm] = await Promise.all([
+      runCli(args(localOut), env).done,
+      runCli(args(farmOut, ['--farm', redis.url, '--farm-group', '2']), env).done,
+    ]);
+    expect(local.code).toBe(1);
+    expect(farm.code, farm.stderr).toBe(1);
+    const got = lines(farm.stdout);
+    expect(got).toHaveLength(4);
+    const bad = got.filter((r) => !r.ok);
+    expect(bad, JSON.stringify(got, null, 1)).toHaveLength(1);
+    expect(bad[0].error).toMatch(/broken\.png.*damaged or truncated/);
+    for (const r of got.filter((x) => x.ok)) {
+      expect(workers.map((w) => w.name)).toContain(r.worker);
+      const twin = lines(local.stdout).find((l) => l.input === r.input)!;
+      const [a, b] = await Promise.all([r.output, twin.output].map((f) => sharp(f).raw().toBuffer()));
+      expect(a.equals(b)).toBe(true);
+    }
+    const again = await runCli(args(farmOut, ['--farm', redis.url]), env).done;
+    const second = lines(again.stdout);
+    expect(second.filter((r) => r.skipped)).toHaveLength(3);
+    expect(second.filter((r) => !r.ok).map((r) => r.input)).toEqual([join(photos, 'broken.png')]);
   });
 
   it('rejects a malformed job put on the queue by hand with a message, and the workers carry on', async () => {
@@ -239,7 +310,7 @@ describe.skipIf(skip)('render farm: tintype video --farm with real Redis and wor
     const url = `${redis.url}/1`;
     const wrong = await startWorker(
       url,
-      ['--models-dir', other, '--stalled-seconds', '2', '--threads', '1'],
+      ['--models-dir', other, '--stalled-seconds', '4', '--threads', '1'],
       env,
     );
     try {
