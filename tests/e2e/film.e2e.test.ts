@@ -8,6 +8,7 @@ import { makeClip } from '../helpers/video-fixtures';
 import {
   auditA11y,
   CHROMIUM,
+  clipped,
   CHROMIUM_ARGS,
   describeViolations,
   installTestModels,
@@ -37,6 +38,17 @@ const consoleErrors: string[] = [];
 const mediaStatuses: number[] = [];
 
 const shot = (name: string) => page.screenshot({ path: join(SHOTS, `film-${name}.png`) });
+
+/** Nothing cut off at the smallest supported window either (then back to 1440×900). */
+async function fitsSmallWindow(name: string): Promise<void> {
+  await page.setViewportSize({ width: 1024, height: 700 });
+  try {
+    await expect.poll(() => clipped(page)).toEqual([]);
+    await shot(name);
+  } finally {
+    await page.setViewportSize({ width: 1440, height: 900 });
+  }
+}
 
 async function api<T>(method: string, body: unknown = {}): Promise<T> {
   const r = await fetch(`http://127.0.0.1:${server.port}/api/${method}`, {
@@ -187,6 +199,7 @@ describe.skipIf(!ready)('films in the app', () => {
     await expect.poll(async () => at(await after.getAttribute('src')), { timeout: 60_000 }).toBe(0);
     await expect.poll(() => page.getByTestId('after-pending').count(), { timeout: 60_000 }).toBe(0);
     await shot('04-scrubbed-to-start');
+    await fitsSmallWindow('04b-frame-1024x700');
 
     const serious = await auditA11y(page);
     expect(serious, describeViolations(serious).join('\n')).toEqual([]);
@@ -213,6 +226,7 @@ describe.skipIf(!ready)('films in the app', () => {
     // At most 320 px, never enlarged: the 240-px source stays 240 px.
     expect((await videoState()).width).toBe(240);
     await shot('05-range-preview');
+    await fitsSmallWindow('05b-watch-1024x700');
   });
 
   it('announces the end of a film batch through the Notification API, then plays the render', async () => {

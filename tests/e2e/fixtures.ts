@@ -237,3 +237,47 @@ export function describeViolations(vs: AxeViolation[]): string[] {
     ),
   );
 }
+
+/**
+ * What is cut off on the page: controls, badges and headings partly outside the window or outside an
+ * ancestor that clips them, labels whose text does not fit (an ellipsis), and boxes that scroll
+ * sideways. Elements entirely off-screen are a closed drawer, not clipped.
+ */
+export async function clipped(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const out: string[] = [];
+    const vw = window.innerWidth;
+    const name = (el: Element) =>
+      `${el.tagName.toLowerCase()}${el.getAttribute('data-testid') ? `[${el.getAttribute('data-testid')}]` : ''} "${(el.textContent ?? el.getAttribute('aria-label') ?? '').trim().slice(0, 30)}"`;
+    const sel =
+      'button, a, input, [role="switch"], [role="slider"], .mantine-Badge-root, .mantine-Slider-markLabel, h1, h2, h3, h4, h5, label, [data-testid="render-factor"]';
+    for (const el of document.querySelectorAll(sel)) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || r.height === 0 || getComputedStyle(el).visibility === 'hidden') continue;
+      if (r.right <= 0 || r.left >= vw) continue;
+      if (r.left < -1 || r.right > vw + 1) out.push(`${name(el)} crosses the window edge`);
+      for (let a = el.parentElement; a; a = a.parentElement) {
+        const cs = getComputedStyle(a);
+        if (cs.overflowX === 'visible') continue;
+        const ar = a.getBoundingClientRect();
+        if (r.left < ar.left - 1 || r.right > ar.right + 1) {
+          out.push(`${name(el)} is cut by ${name(a).slice(0, 40)}`);
+          break;
+        }
+      }
+    }
+    for (const el of document.querySelectorAll(
+      '.mantine-Badge-label, .mantine-Button-label, h1, h2, h3, h4, [data-testid="asset-title"]',
+    )) {
+      if (el.getBoundingClientRect().width === 0) continue;
+      if (el.scrollWidth > el.clientWidth + 1) out.push(`${name(el)} text does not fit`);
+    }
+    for (const el of document.querySelectorAll('*')) {
+      const cs = getComputedStyle(el);
+      if (!['auto', 'scroll'].includes(cs.overflowX) || el.closest('[data-scroll-x]')) continue;
+      if (el.scrollWidth > el.clientWidth + 1) out.push(`${name(el).slice(0, 40)} scrolls sideways`);
+    }
+    if (document.documentElement.scrollWidth > vw + 1) out.push('the page scrolls sideways');
+    return [...new Set(out)];
+  });
+}

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { writePhoto } from '../helpers/library-helpers';
 import {
   auditA11y,
+  clipped,
   describeViolations,
   CHROMIUM,
   CHROMIUM_ARGS,
@@ -53,50 +54,6 @@ interface Asset {
   id: number;
   name: string;
   projectId: number;
-}
-
-/**
- * What is cut off on the page: controls, badges and headings partly outside the window or outside an
- * ancestor that clips them, labels whose text does not fit (an ellipsis), and boxes that scroll
- * sideways. Elements entirely off-screen are a closed drawer, not clipped.
- */
-async function clipped(): Promise<string[]> {
-  return page.evaluate(() => {
-    const out: string[] = [];
-    const vw = window.innerWidth;
-    const name = (el: Element) =>
-      `${el.tagName.toLowerCase()}${el.getAttribute('data-testid') ? `[${el.getAttribute('data-testid')}]` : ''} "${(el.textContent ?? el.getAttribute('aria-label') ?? '').trim().slice(0, 30)}"`;
-    const sel =
-      'button, a, input, [role="switch"], [role="slider"], .mantine-Badge-root, .mantine-Slider-markLabel, h1, h2, h3, h4, h5, label, [data-testid="render-factor"]';
-    for (const el of document.querySelectorAll(sel)) {
-      const r = el.getBoundingClientRect();
-      if (r.width === 0 || r.height === 0 || getComputedStyle(el).visibility === 'hidden') continue;
-      if (r.right <= 0 || r.left >= vw) continue;
-      if (r.left < -1 || r.right > vw + 1) out.push(`${name(el)} crosses the window edge`);
-      for (let a = el.parentElement; a; a = a.parentElement) {
-        const cs = getComputedStyle(a);
-        if (cs.overflowX === 'visible') continue;
-        const ar = a.getBoundingClientRect();
-        if (r.left < ar.left - 1 || r.right > ar.right + 1) {
-          out.push(`${name(el)} is cut by ${name(a).slice(0, 40)}`);
-          break;
-        }
-      }
-    }
-    for (const el of document.querySelectorAll(
-      '.mantine-Badge-label, .mantine-Button-label, h1, h2, h3, h4, [data-testid="asset-title"]',
-    )) {
-      if (el.getBoundingClientRect().width === 0) continue;
-      if (el.scrollWidth > el.clientWidth + 1) out.push(`${name(el)} text does not fit`);
-    }
-    for (const el of document.querySelectorAll('*')) {
-      const cs = getComputedStyle(el);
-      if (!['auto', 'scroll'].includes(cs.overflowX) || el.closest('[data-scroll-x]')) continue;
-      if (el.scrollWidth > el.clientWidth + 1) out.push(`${name(el).slice(0, 40)} scrolls sideways`);
-    }
-    if (document.documentElement.scrollWidth > vw + 1) out.push('the page scrolls sideways');
-    return [...new Set(out)];
-  });
 }
 
 const haveChromium = existsSync(CHROMIUM);
@@ -264,7 +221,7 @@ describe.skipIf(!haveChromium)('the app as people use it', () => {
       if ((await page.getByTestId('queue-panel').count()) === 0)
         await page.getByTestId('queue-toggle').click();
       await expect.poll(() => page.getByTestId('queue-panel').count()).toBe(1);
-      expect(await clipped()).toEqual([]);
+      expect(await clipped(page)).toEqual([]);
       await shot(`07-library-${w}x${h}`);
       await page.getByTestId('queue-toggle').click();
 
@@ -278,10 +235,10 @@ describe.skipIf(!haveChromium)('the app as people use it', () => {
       // The projects list folds away in the item view: the picture has most of the width.
       const viewer = await page.getByTestId('compare-slider').boundingBox();
       expect(viewer!.width).toBeGreaterThan(w - 330 - 80);
-      expect(await clipped()).toEqual([]);
+      expect(await clipped(page)).toEqual([]);
       await shot(`08-asset-${w}x${h}`);
       await page.getByText('Side by side').click();
-      expect(await clipped()).toEqual([]);
+      expect(await clipped(page)).toEqual([]);
       await shot(`09-side-${w}x${h}`);
       await page.getByText('Slider').click();
     }
