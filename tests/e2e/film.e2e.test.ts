@@ -205,13 +205,17 @@ describe.skipIf(!ready)('films in the app', () => {
     expect(serious, describeViolations(serious).join('\n')).toEqual([]);
   });
 
-  it('renders a range preview with the recipe and plays it', async () => {
+  it('renders a range preview with the recipe, plays it, and beside the source in step', async () => {
+    // From 0.40 s: ten frames on (1/25 s each).
+    await page.getByTestId('film-bar').getByRole('slider').focus();
+    for (let i = 0; i < 10; i++) await page.keyboard.press('ArrowRight');
+    await expect.poll(() => page.getByTestId('film-time').textContent()).toMatch(/^0:00\.40 \//);
     await page.getByTestId('clip-button').click();
     await expect
       .poll(async () => (await page.getByTestId('film-video').count()) && (await videoState()).media, {
         timeout: 120_000,
       })
-      .toMatch(/^play\/c-\d+-0-3000-320-/);
+      .toMatch(/^play\/c-\d+-400-3000-320-/);
     await expect.poll(async () => (await videoState()).readyState, { timeout: 30_000 }).toBeGreaterThan(0);
     const s = await videoState();
     expect(s.error).toBeNull();
@@ -226,7 +230,38 @@ describe.skipIf(!ready)('films in the app', () => {
     // At most 320 px, never enlarged: the 240-px source stays 240 px.
     expect((await videoState()).width).toBe(240);
     await shot('05-range-preview');
+
+    // Beside the source: the source follows the preview's time, 0.40 s later in the film.
+    await page.getByTestId('film-beside').check();
+    const follower = page.getByTestId('film-video-source');
+    await expect.poll(() => follower.count(), { timeout: 30_000 }).toBe(1);
+    await expect
+      .poll(() => follower.evaluate((v: HTMLVideoElement) => v.readyState), { timeout: 30_000 })
+      .toBeGreaterThan(0);
+    await page.getByTestId('film-video').evaluate(
+      (v: HTMLVideoElement) =>
+        new Promise<void>((ok) => {
+          v.pause();
+          v.addEventListener('seeked', () => ok(), { once: true });
+          v.currentTime = 1;
+        }),
+    );
+    await expect
+      .poll(() => follower.evaluate((v: HTMLVideoElement) => [v.paused, Math.round(v.currentTime * 10) / 10]))
+      .toEqual([true, 1.4]);
+    await page.getByTestId('film-video').evaluate((v: HTMLVideoElement) => v.play());
+    await expect.poll(() => follower.evaluate((v: HTMLVideoElement) => v.paused)).toBe(false);
+    await page.getByTestId('film-video').evaluate((v: HTMLVideoElement) => v.pause());
+    await expect.poll(() => follower.evaluate((v: HTMLVideoElement) => v.paused)).toBe(true);
+    const [lead, follow] = await Promise.all([
+      page.getByTestId('film-video').evaluate((v: HTMLVideoElement) => v.currentTime),
+      follower.evaluate((v: HTMLVideoElement) => v.currentTime),
+    ]);
+    expect(follow - lead).toBeCloseTo(0.4, 1);
+    await shot('05c-beside-source');
     await fitsSmallWindow('05b-watch-1024x700');
+    const serious = await auditA11y(page);
+    expect(serious, describeViolations(serious).join('\n')).toEqual([]);
   });
 
   it('announces the end of a film batch through the Notification API, then plays the render', async () => {

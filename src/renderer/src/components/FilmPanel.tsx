@@ -1,4 +1,4 @@
-import { Alert, Box, Button, Group, Loader, Select, Slider, Text } from '@mantine/core';
+import { Alert, Box, Button, Checkbox, Group, Loader, Select, Slider, Text } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Asset, Recipe, Render } from '../../../shared/api';
@@ -31,7 +31,7 @@ export function useFilm(asset: Asset | undefined) {
   const [settledAt] = useDebouncedValue(atSec, 200);
   const [frame, setFrame] = useState<{ atSec: number; media: string } | null>(null);
   const [frameError, setFrameError] = useState<string | null>(null);
-  const [clip, setClip] = useState<{ media: string; label: string } | null>(null);
+  const [clip, setClip] = useState<{ media: string; label: string; startSec: number } | null>(null);
   const [clipBusy, setClipBusy] = useState(false);
   const [clipError, setClipError] = useState<string | null>(null);
   const clipSeq = useRef(0);
@@ -78,6 +78,7 @@ export function useFilm(asset: Asset | undefined) {
         if (seq !== clipSeq.current || r.superseded || !r.media) return;
         setClip({
           media: r.media,
+          startSec,
           label: `Range preview ${formatTimecode(startSec)} + ${CLIP_SECONDS} s · ${describeOps(recipe.ops, recipe.options)} · ${r.width}×${r.height} · ${(r.ms / 1000).toFixed(1)} s`,
         });
         setMode('watch');
@@ -170,11 +171,77 @@ export function FilmBar(props: { film: Film; asset: Asset; recipe: Recipe }) {
 
 type Source = { kind: 'source' } | { kind: 'render'; id: number } | { kind: 'clip' };
 const sourceValue = (s: Source) => (s.kind === 'render' ? `render-${s.id}` : s.kind);
+type Playing = { key: string; note: string | null };
+
+/** Asks the backend for something a <video> plays (the source, or a render through its copy). */
+function usePlayable(assetId: number, renderId: number | null | undefined, enabled: boolean) {
+  const api = useApi();
+  const [media, setMedia] = useState<Playing | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [preparing, setPreparing] = useState(false);
+  useEffect(() => {
+    setError(null);
+    setMedia(null);
+    if (!enabled) return;
+    let stale = false;
+    setPreparing(true);
+    api
+      .call('video.playable', { assetId, ...(renderId ? { renderId } : {}) })
+      .then(
+        (p) =>
+          !stale &&
+          setMedia({ key: p.media, note: p.copy ? 'a copy for playback (H.264, at most 1280 px)' : null }),
+        (err: Error) => !stale && setError(err.message),
+      )
+      .finally(() => !stale && setPreparing(false));
+    return () => {
+      stale = true;
+    };
+  }, [api, assetId, renderId, enabled]);
+  return { media, error, preparing };
+}
 
 /**
- * Plays the source film, a finished render or the last range preview. Lossless masters and sources
- * in codecs a browser does not play are watched through a copy the backend makes (video.playable);
- * "Use this frame" hands the paused time to the scrubber.
+ * Keeps `follower` on `leader`'s time (plus `offset`: a range preview starts later in the source):
+ * play, pause, seeks, speed, and a nudge when playback drifts apart by more than a few frames.
+ */
+function useFollow(leader: HTMLVideoElement | null, follower: HTMLVideoElement | null, offset: number): void {
+  useEffect(() => {
+    if (!leader || !follower) return;
+    const align = () => {
+      const t = leader.currentTime + offset;
+      if (Math.abs(follower.currentTime - t) > 0.12) follower.currentTime = t;
+    };
+    const play = () => {
+      align();
+      void follower.play().catch(() => {});
+    };
+    const pause = () => {
+      follower.pause();
+      follower.currentTime = leader.currentTime + offset;
+    };
+    const rate = () => (follower.playbackRate = leader.playbackRate);
+    const events: [string, () => void][] = [
+      ['play', play],
+      ['pause', pause],
+      ['seeked', () => (leader.paused ? pause() : align())],
+      ['ratechange', rate],
+      ['timeupdate', align],
+    ];
+    for (const [n, f] of events) leader.addEventListener(n, f);
+    follower.muted = true;
+    rate();
+    align();
+    return () => {
+      for (const [n, f] of events) leader.removeEventListener(n, f);
+    };
+  }, [leader, follower, offset]);
+}
+
+/**
+ * Plays the source film, a finished render or the last range preview, alone or beside the source
+ * (kept in step). Lossless masters and sources in codecs a browser does not play are watched through
+ * a copy the backend makes (video.playable); "Use this frame" hands the paused time to the scrubber.
  */
 export function FilmPlayer(props: { film: Film; asset: Asset; renders: Render[] }) {
   const { film, asset } = props;
@@ -188,41 +255,20 @@ export function FilmPlayer(props: { film: Film; asset: Asset; renders: Render[] 
   useEffect(() => {
     if (clipMedia) setSource({ kind: 'clip' });
   }, [clipMedia]);
-  const [media, setMedia] = useState<{ key: string; note: string | null } | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [preparing, setPreparing] = useState(false);
-  const video = useRef<HTMLVideoElement | null>(null);
+  const [beside, setBeside] = useState(false);
   const key = sourceValue(source);
-
-  useEffect(() => {
-    setError(null);
-    if (source.kind === 'clip') {
-      setMedia(clipMedia ? { key: clipMedia, note: null } : null);
-      return;
-    }
-    let stale = false;
-    setMedia(null);
-    setPreparing(true);
-    api
-      .call('video.playable', {
-        assetId: asset.id,
-        ...(source.kind === 'render' ? { renderId: source.id } : {}),
-      })
-      .then(
-        (p) =>
-          !stale &&
-          setMedia({
-            key: p.media,
-            note: p.copy ? 'a copy for playback (H.264, at most 1280 px)' : null,
-          }),
-        (err: Error) => !stale && setError(err.message),
-      )
-      .finally(() => !stale && setPreparing(false));
-    return () => {
-      stale = true;
-    };
-    // `key` names the source; the object itself is new on every choice.
-  }, [api, asset.id, key, clipMedia]);
+  const chosen = usePlayable(asset.id, source.kind === 'render' ? source.id : null, source.kind !== 'clip');
+  const media: Playing | null =
+    source.kind === 'clip' ? (clipMedia ? { key: clipMedia, note: null } : null) : chosen.media;
+  const comparing = beside && source.kind !== 'source';
+  const original = usePlayable(asset.id, null, comparing);
+  const [leader, setLeader] = useState<HTMLVideoElement | null>(null);
+  const [follower, setFollower] = useState<HTMLVideoElement | null>(null);
+  useFollow(
+    comparing ? leader : null,
+    comparing ? follower : null,
+    source.kind === 'clip' ? (film.clip?.startSec ?? 0) : 0,
+  );
 
   const options = [
     { value: 'source', label: 'Source film' },
@@ -242,6 +288,49 @@ export function FilmPlayer(props: { film: Film; asset: Asset; renders: Render[] 
           : { kind: 'render', id: Number(v.slice('render-'.length)) },
     );
   };
+  const error = source.kind === 'clip' ? null : chosen.error;
+  const pane = (p: {
+    playing: Playing | null;
+    label: string;
+    testId: string;
+    refTo: (v: HTMLVideoElement | null) => void;
+    controls: boolean;
+    loop: boolean;
+  }) => (
+    <Box style={{ flex: 1, minWidth: 0, position: 'relative' }}>
+      {p.playing && (
+        <video
+          ref={p.refTo}
+          key={p.playing.key}
+          src={api.mediaUrl(p.playing.key)}
+          controls={p.controls}
+          preload="metadata"
+          loop={p.loop}
+          aria-label={p.label}
+          style={{ width: '100%', height: '100%', objectFit: 'contain', display: 'block' }}
+          data-testid={p.testId}
+          data-media={p.playing.key}
+        />
+      )}
+      {comparing && (
+        <Text
+          size="xs"
+          fw={700}
+          c="white"
+          style={{
+            position: 'absolute',
+            top: 6,
+            left: 8,
+            background: 'rgba(0,0,0,0.6)',
+            borderRadius: 4,
+            padding: '1px 6px',
+          }}
+        >
+          {p.label}
+        </Text>
+      )}
+    </Box>
+  );
 
   return (
     <Box style={{ display: 'flex', flexDirection: 'column', height: '100%' }} data-testid="film-player">
@@ -253,15 +342,24 @@ export function FilmPlayer(props: { film: Film; asset: Asset; renders: Render[] 
           value={key}
           onChange={choose}
           allowDeselect={false}
-          style={{ minWidth: 0, flex: 1, maxWidth: 360 }}
+          style={{ minWidth: 0, flex: 1, maxWidth: 320 }}
           data-testid="film-source"
+        />
+        <Checkbox
+          size="xs"
+          label="Beside the source"
+          checked={beside}
+          disabled={source.kind === 'source'}
+          onChange={(e) => setBeside(e.currentTarget.checked)}
+          data-testid="film-beside"
+          style={{ whiteSpace: 'nowrap' }}
         />
         <Button
           size="compact-xs"
           variant="default"
           disabled={!media || source.kind !== 'source'}
           onClick={() => {
-            const t = video.current?.currentTime;
+            const t = leader?.currentTime;
             if (t !== undefined) {
               film.setAtSec(t);
               film.setMode('frame');
@@ -275,21 +373,32 @@ export function FilmPlayer(props: { film: Film; asset: Asset; renders: Render[] 
           {source.kind === 'clip' ? film.clip?.label : (media?.note ?? '')}
         </Text>
       </Group>
-      <Box style={{ flex: 1, minHeight: 0, position: 'relative', background: '#111' }}>
-        {media && (
-          <video
-            ref={video}
-            key={media.key}
-            src={api.mediaUrl(media.key)}
-            controls
-            preload="metadata"
-            loop={source.kind === 'clip'}
-            style={{ width: '100%', height: '100%', objectFit: 'contain', display: 'block' }}
-            data-testid="film-video"
-            data-media={media.key}
-          />
-        )}
-        {!media && (preparing || error) && (
+      <Box
+        style={{ flex: 1, minHeight: 0, position: 'relative', background: '#111', display: 'flex', gap: 4 }}
+      >
+        {comparing &&
+          pane({
+            playing: original.media,
+            label: 'Source',
+            testId: 'film-video-source',
+            refTo: setFollower,
+            controls: false,
+            loop: false,
+          })}
+        {pane({
+          playing: media,
+          label:
+            source.kind === 'clip'
+              ? 'Range preview'
+              : source.kind === 'render'
+                ? `Render #${source.id}`
+                : 'Source',
+          testId: 'film-video',
+          refTo: setLeader,
+          controls: true,
+          loop: source.kind === 'clip',
+        })}
+        {!media && (chosen.preparing || error) && (
           <Group justify="center" style={{ position: 'absolute', inset: 0 }} gap={8}>
             {error ? (
               <Alert color="red" m="md" data-testid="film-play-error">
