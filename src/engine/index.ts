@@ -34,6 +34,15 @@ export {
   type WriteOptions,
 } from './image/io';
 export { WRITABLE_EXTENSIONS } from './image/formats';
+export {
+  detectColour,
+  detectColourRaw,
+  detectFilmColour,
+  colourVerdictFromLab,
+  COLOUR_SPREAD_LIMIT,
+  VIVID_CHROMA_LIMIT,
+  type ColourVerdict,
+} from './image/colour-input';
 export { ModelRegistry } from './models/registry';
 export { loadManifest, sha256File, type LoadedManifest } from './models/manifest-io';
 export { bundledModelsDir, userModelsDir, userDataDir, defaultModelDirs } from './models/paths';
