@@ -3,6 +3,8 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
+  addsColour,
+  detectColour,
   Engine,
   EnginePool,
   ModelRegistry,
@@ -29,7 +31,16 @@ import { renderFactorOf } from '../shared/manifest';
 import { checkRedisUrl } from '../farm/connection';
 import { runPhotoFarm } from '../farm/photo-farm';
 import { collectInputs, maskPathFor, planOutputs } from './files';
-import { addOpOptions, collect, hintsOption, intOption, opNames, opsHelp, parseOps } from './options';
+import {
+  addOpOptions,
+  collect,
+  colourSkipLine,
+  hintsOption,
+  intOption,
+  opNames,
+  opsHelp,
+  parseOps,
+} from './options';
 import { ProgressBar } from './progress';
 
 export interface ImageCommandOptions {
@@ -48,6 +59,7 @@ export interface ImageCommandOptions {
   overwrite?: boolean;
   background?: string;
   watermark?: boolean;
+  forceColour?: boolean;
   json?: boolean;
   quiet?: boolean;
   modelsDir?: string[];
@@ -204,8 +216,34 @@ export async function runImageCommand(
     if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
     else if (!o.quiet) process.stderr.write(`skipped: ${r.output} already exists (--overwrite redoes it)\n`);
   }
+  // Colorize would replace the colours of a photo that has them: such inputs are left out, said so.
+  let colourSkipped = 0;
+  if (addsColour(ordered) && !o.forceColour) {
+    for (const p of [...plan]) {
+      const v = await detectColour(p.input).catch(() => null); // unreadable: the render says why
+      if (!v?.colour) continue;
+      plan.splice(plan.indexOf(p), 1);
+      colourSkipped++;
+      const r: FileResult = {
+        input: p.input,
+        output: p.output,
+        ok: true,
+        skipped: true,
+        ops: ordered,
+        models: [],
+        notes: [v.reason],
+      };
+      if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+      else if (!o.quiet) process.stderr.write(`${colourSkipLine(p.input, v.reason)}\n`);
+    }
+  }
   if (plan.length === 0) {
-    if (!o.json && !o.quiet) process.stderr.write(`0 done, ${skipped.length} skipped (all outputs exist)\n`);
+    if (!o.json && !o.quiet) {
+      const parts = [`0 done`];
+      if (skipped.length) parts.push(`${skipped.length} skipped (all outputs exist)`);
+      if (colourSkipped) parts.push(`${colourSkipped} skipped (already in colour)`);
+      process.stderr.write(`${parts.join(', ')}\n`);
+    }
     return 0;
   }
   const bar = o.json || o.quiet ? undefined : new ProgressBar(plan.length);
@@ -324,6 +362,7 @@ export async function runImageCommand(
     const ok = results.length - failed;
     const parts = [`${ok} done`];
     if (skipped.length) parts.push(`${skipped.length} skipped (already there)`);
+    if (colourSkipped) parts.push(`${colourSkipped} skipped (already in colour)`);
     if (failed) parts.push(`${failed} failed`);
     process.stderr.write(`${parts.join(', ')}\n`);
   }

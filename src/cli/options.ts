@@ -76,8 +76,16 @@ export function addOpOptions(cmd: Command): Command {
       renderSizeOption(),
     )
     .option('--scale <n>', 'upscale factor', scaleOption())
-    .option('--saturation <x>', 'colorize chroma strength, 1 = as predicted', saturationOption());
+    .option('--saturation <x>', 'colorize chroma strength, 1 = as predicted', saturationOption())
+    .option(
+      '--force-colour',
+      'colorize inputs that already have colour too (they are skipped by default: colorize would replace their colours)',
+    );
 }
+
+/** The line the CLI prints for an input left out because it already has colour. */
+export const colourSkipLine = (input: string, reason: string): string =>
+  `skipped: ${input}: ${reason} (--force-colour colorizes it anyway)`;
 
 /** Repeatable option: each use adds one value. */
 export const collect = (v: string, prev: string[] = []): string[] => [...prev, v];

@@ -1,6 +1,11 @@
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import {
+  addsColour,
+  detectFilmColour,
+  probeMedia,
+  resolveFfmpeg,
   EnginePool,
   modelsByOp,
   filmProcessor,
@@ -20,7 +25,7 @@ import {
 import { checkRedisUrl } from '../farm/connection';
 import type { FilmSettings } from '../farm/protocol';
 import { farmProcessor, videoFarm, type FarmStats } from '../farm/video-farm';
-import { addOpOptions, collect, numberOption, opsHelp, parseOps } from './options';
+import { addOpOptions, collect, colourSkipLine, numberOption, opsHelp, parseOps } from './options';
 import { formatSeconds, ProgressBar } from './progress';
 
 /**
@@ -52,6 +57,7 @@ interface VideoCommandOptions {
   cfr?: boolean;
   ffmpeg?: string;
   ffprobe?: string;
+  forceColour?: boolean;
   ep: ExecutionProviderChoice;
   threads?: number;
   workers?: number;
@@ -86,6 +92,26 @@ function summary(r: VideoResult): string {
   return lines.join('\n') + '\n';
 }
 
+/** Why a film is left out of colorizing (it already has colour), or null. Stacks and sequences are not checked. */
+async function filmColour(input: string, o: VideoCommandOptions): Promise<string | null> {
+  if (
+    !(await stat(input).then(
+      (s) => s.isFile(),
+      () => false,
+    )) ||
+    /\.tiff?$/i.test(input)
+  )
+    return null;
+  const bins = await resolveFfmpeg({ ffmpegPath: o.ffmpeg, ffprobePath: o.ffprobe });
+  // Unreadable: the render itself says why, in its own words.
+  const info = await probeMedia(bins.ffprobe, input).catch(() => null);
+  if (!info?.video) return null;
+  const v = await detectFilmColour(input, { ffmpeg: bins.ffmpeg, durationSec: info.duration ?? null }).catch(
+    () => null,
+  );
+  return v?.colour ? v.reason : null;
+}
+
 async function runVideoCommand(input: string, o: VideoCommandOptions): Promise<void> {
   const log = o.quiet || o.json ? silentLogger : consoleLogger;
   const modelDirs = o.modelsDir?.length ? [...defaultModelDirs(), ...o.modelsDir] : undefined;
@@ -103,6 +129,15 @@ async function runVideoCommand(input: string, o: VideoCommandOptions): Promise<v
     { film: true },
   );
   for (const { op, manifest } of models) log.info(`${op} with ${manifest.id}`);
+  if (addsColour(ops) && !o.forceColour) {
+    const reason = await filmColour(input, o);
+    if (reason) {
+      if (o.json)
+        process.stdout.write(`${JSON.stringify({ input, output: o.output, skipped: true, reason })}\n`);
+      else if (!o.quiet) process.stderr.write(`${colourSkipLine(input, reason)}\n`);
+      return;
+    }
+  }
 
   if (o.farm && o.flicker)
     throw new VideoError(

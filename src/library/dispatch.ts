@@ -27,7 +27,10 @@ export function serviceHandlers(s: LibraryService, lag?: LoopLag): Handlers {
     'projects.update': (r) => s.updateProject(r),
     'projects.delete': (r) => s.deleteProject(r),
     'assets.list': (r) => s.listAssets(r),
-    'assets.get': (r) => s.getAsset(r),
+    'assets.get': async (r) => {
+      await s.measureAsset(r.id);
+      return s.getAsset(r);
+    },
     'assets.import': (r) => s.importAssets(r),
     'assets.remove': (r) => s.removeAssets(r),
     'models.list': () => s.listModels(),

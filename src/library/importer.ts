@@ -1,7 +1,8 @@
 import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { errorMessage, ioProblem, tempPathFor, type Logger } from '../engine/index';
-import type { ImportReport } from '../shared/api';
+import type { ColourVerdict, ImportReport } from '../shared/api';
+import { measureColour } from './colour';
 import type { LibraryLayout } from './layout';
 import { hashFile, makeImageViews, makeVideoViews, probeImport, type Probe } from './probe';
 import { scanPaths } from './scan';
@@ -43,11 +44,13 @@ export async function importPaths(
       const thumbRel = layout.projectFile(projectId, 'thumbs', `${key}.jpg`);
       let probe: Probe | null = null;
       let problem: string | null = null;
+      let colour: ColourVerdict | null = null;
       try {
         probe = await probeImport(path, media);
         if (probe.kind === 'video')
           await makeVideoViews(path, probe, layout.abs(viewRel), layout.abs(thumbRel));
         else await makeImageViews(path, probe, layout.abs(viewRel), layout.abs(thumbRel));
+        colour = await measureColour({ ...probe, path, view: layout.abs(viewRel) }, log);
       } catch (err) {
         problem = errorMessage(err);
         log.warn(`import: ${problem}`);
@@ -88,6 +91,7 @@ export async function importPaths(
         problem,
         thumb_path: problem ? null : thumbRel,
         view_path: problem ? null : viewRel,
+        colour: colour ? JSON.stringify(colour) : null,
       });
       addedIds.push(id);
     } catch (err) {

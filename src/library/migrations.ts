@@ -151,6 +151,12 @@ export const MIGRATIONS: readonly Migration[] = [
       }
     },
   },
+  {
+    version: 3,
+    name: 'colour verdict of each asset',
+    // JSON of the engine's ColourVerdict; NULL until measured (older imports are measured when needed).
+    up: (db) => db.exec('ALTER TABLE assets ADD COLUMN colour TEXT;'),
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

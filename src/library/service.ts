@@ -5,7 +5,9 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { type StoreOptions, silentLogger, type Logger } from '../engine/index';
 import type { Catalog } from '../shared/catalog';
-import type { ParsedReq, Res, Settings } from '../shared/api';
+import type { ParsedReq, Recipe, Res, Settings } from '../shared/api';
+import { addsColour } from '../shared/ops';
+import { ensureColour } from './colour';
 import type { ApiEvent } from '../shared/bridge';
 import { renderFileName } from '../shared/names';
 import { openDatabase, type Db } from './db';
@@ -424,7 +426,10 @@ export class LibraryService {
     return { items };
   }
 
-  async startBatch(req: ParsedReq<'batch.start'>): Promise<Res<'batch.start'>> {
+  async startBatch(
+    req: Omit<ParsedReq<'batch.start'>, 'colourInputs'> &
+      Partial<Pick<ParsedReq<'batch.start'>, 'colourInputs'>>,
+  ): Promise<Res<'batch.start'>> {
     const recipe = canonicalRecipe(req.recipe);
     const hash = recipeHash(recipe);
     let assetIds: number[];
@@ -455,15 +460,17 @@ export class LibraryService {
       this.emit({ type: 'library', projectId });
     }
 
+    const skippedColour = await this.colourInputsOf(assetIds, recipe, req.colourInputs ?? 'skip');
+    const colourIds = new Set(skippedColour.map((s) => s.assetId));
     const pending = this.jobs.pendingAssets(hash);
     const toRun = assetIds.filter((id) => {
-      if (pending.has(id)) return false;
+      if (pending.has(id) || colourIds.has(id)) return false;
       if (!req.skipDone) return true;
       const done = this.store.doneRender(id, hash);
       return !(done?.output_path && existsSync(this.layout.abs(done.output_path)));
     });
     const skipped = assetIds.length - toRun.length;
-    if (toRun.length === 0) return { batch: null, queued: 0, skipped, import: report };
+    if (toRun.length === 0) return { batch: null, queued: 0, skipped, skippedColour, import: report };
 
     const name =
       req.name?.trim() || `${recipe.ops.join(' + ')} · ${toRun.length} file${toRun.length === 1 ? '' : 's'}`;
@@ -472,12 +479,34 @@ export class LibraryService {
       this.jobs.enqueue(id, toRun, recipe);
       return id;
     })();
-    this.log.info(`batch ${batchId} "${name}": ${toRun.length} queued, ${skipped} skipped`);
+    this.log.info(
+      `batch ${batchId} "${name}": ${toRun.length} queued, ${skipped} skipped (${skippedColour.length} already in colour)`,
+    );
     const batch = this.jobs.batch(batchId)!;
     this.emit({ type: 'batch', batch });
     this.emit({ type: 'library', projectId });
     this.runner.pump();
-    return { batch, queued: toRun.length, skipped, import: report };
+    return { batch, queued: toRun.length, skipped, skippedColour, import: report };
+  }
+
+  /** Inputs a colorizing recipe leaves out because they already have colour (measured now if never measured). */
+  private async colourInputsOf(
+    assetIds: number[],
+    recipe: Recipe,
+    mode: 'skip' | 'colorize',
+  ): Promise<Res<'batch.start'>['skippedColour']> {
+    if (mode === 'colorize' || !addsColour(recipe.ops)) return [];
+    const rows = assetIds.map((id) => this.store.assetRow(id));
+    await ensureColour(this.store, this.layout, rows, this.log);
+    return this.store
+      .listAssets({ ids: assetIds })
+      .filter((a) => a.colour?.colour)
+      .map((a) => ({ assetId: a.id, name: a.name, reason: a.colour!.reason }));
+  }
+
+  /** The asset's colour verdict, measured now when it never was (an asset imported by an older Tintype). */
+  async measureAsset(id: number): Promise<void> {
+    await ensureColour(this.store, this.layout, [this.store.assetRow(id)], this.log);
   }
 
   listJobs(req: ParsedReq<'jobs.list'>): Res<'jobs.list'> {

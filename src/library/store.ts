@@ -1,4 +1,4 @@
-import type { Asset, AssetKind, AssetStatus, Project, Recipe, Render } from '../shared/api';
+import type { Asset, AssetKind, AssetStatus, ColourVerdict, Project, Recipe, Render } from '../shared/api';
 import type { Db } from './db';
 import type { LibraryLayout } from './layout';
 import { VIEW_EDGE } from './probe';
@@ -30,6 +30,8 @@ export interface AssetRow {
   problem: string | null;
   thumb_path: string | null;
   view_path: string | null;
+  /** The engine's colour verdict (JSON), or null while not measured. */
+  colour: string | null;
   created_at: number;
 }
 export interface RenderRow {
@@ -168,9 +170,9 @@ export class Store {
       this.db
         .prepare(
           `INSERT INTO assets (project_id, kind, path, source_path, name, hash, size, width, height, depth, pages,
-             duration_sec, fps, problem, thumb_path, view_path, created_at)
+             duration_sec, fps, problem, thumb_path, view_path, colour, created_at)
            VALUES (@project_id, @kind, @path, @source_path, @name, @hash, @size, @width, @height, @depth, @pages,
-             @duration_sec, @fps, @problem, @thumb_path, @view_path, @created_at)`,
+             @duration_sec, @fps, @problem, @thumb_path, @view_path, @colour, @created_at)`,
         )
         .run({ ...a, created_at: Date.now() }).lastInsertRowid,
     );
@@ -252,6 +254,7 @@ export class Store {
       durationSec: r.duration_sec,
       fps: r.fps,
       problem: r.problem,
+      colour: r.colour ? (JSON.parse(r.colour) as ColourVerdict) : null,
       status,
       createdAt: r.created_at,
       thumb: r.thumb_path ? `thumb/${r.id}` : null,
@@ -259,6 +262,10 @@ export class Store {
       full: browserShowsOriginal(r) ? `original/${r.id}` : null,
       latestRender,
     };
+  }
+
+  setColour(id: number, verdict: ColourVerdict): void {
+    this.db.prepare('UPDATE assets SET colour = ? WHERE id = ?').run(JSON.stringify(verdict), id);
   }
 
   deleteAssets(ids: number[]): number {

@@ -95,6 +95,15 @@ export const RenderSchema = z.object({
 });
 export type Render = z.infer<typeof RenderSchema>;
 
+/** Whether a picture already has colour (the engine's detector; colorize would replace it). */
+export const ColourVerdictSchema = z.object({
+  colour: z.boolean(),
+  spread: z.number(),
+  chroma: z.number(),
+  reason: z.string(),
+});
+export type ColourVerdict = z.infer<typeof ColourVerdictSchema>;
+
 export const AssetKindSchema = z.enum(['photo', 'video', 'stack']);
 export type AssetKind = z.infer<typeof AssetKindSchema>;
 export const AssetStatusSchema = z.enum(['new', 'queued', 'running', 'rendered', 'failed', 'unreadable']);
@@ -119,6 +128,8 @@ export const AssetSchema = z.object({
   fps: z.number().nullable(),
   /** Why the file could not be read at import (shown on the card; the batch reports it again). */
   problem: z.string().nullable(),
+  /** Already in colour? Null while not measured (or not measurable). */
+  colour: ColourVerdictSchema.nullable(),
   status: AssetStatusSchema,
   createdAt: z.number(),
   thumb: MediaKey.nullable(),
@@ -480,6 +491,8 @@ export const api = {
         recipe: RecipeSchema,
         /** Leave out assets that already have a finished render of this exact recipe. */
         skipDone: z.boolean().default(true),
+        /** A colorizing recipe leaves out photos and films already in colour unless told to colorize them. */
+        colourInputs: z.enum(['skip', 'colorize']).default('skip'),
         name: z.string().max(200).optional(),
       })
       .strict(),
@@ -487,6 +500,8 @@ export const api = {
       batch: BatchSchema.nullable(),
       queued: z.number().int(),
       skipped: z.number().int(),
+      /** Left out because they are already in colour (counted in `skipped` too), with the reason. */
+      skippedColour: z.array(z.object({ assetId: Id, name: z.string(), reason: z.string() })),
       import: ImportReportSchema.nullable(),
     }),
   },

@@ -188,6 +188,13 @@ export const operationsTakingMask = (): OpName[] => OPS.filter((o) => OP_INFO[o]
 /** The default upscale factor (when none is asked for). */
 export const DEFAULT_SCALE = OP_INFO.upscale.defaults!.scale!;
 
+/** Does this list of operations add colour (colorize)? Then inputs already in colour are worth a warning. */
+export const addsColour = (ops: readonly string[]): boolean =>
+  ops.some((op) => {
+    const info = (OP_INFO as Record<string, OpInfo | undefined>)[op];
+    return info?.task ? TASK_INFO[info.task].addsColour : false;
+  });
+
 /** One line for a recipe's ops, e.g. "restore → colorize 288px → upscale ×4". */
 export function describeOps(ops: readonly OpName[], options: OptionValues): string {
   return ops.map((op) => OP_INFO[op].describe?.(options) ?? op).join(' → ');

@@ -179,7 +179,7 @@ describe('IPC validation', () => {
       value: { id: number };
     };
     const photo = join(dir, 'c.jpg');
-    await writePhoto(photo, 20, 16);
+    await writePhoto(photo, 20, 16, 1, true); // grey: colorize skips colour photos
     const imp = await ipc.invoke('assets.import', { projectId: p.value.id, paths: [photo] });
     expect(imp.ok).toBe(true);
     const b = await ipc.invoke('batch.start', {

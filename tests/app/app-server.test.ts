@@ -190,7 +190,7 @@ describe('headless server', () => {
 
     const project = (await (await call('projects.create', { name: 'Media' })).json()).value;
     const photo = join(dir, 'm.jpg');
-    await writePhoto(photo, 30, 20);
+    await writePhoto(photo, 30, 20, 1, true); // grey: colorize skips colour photos
     const imp = (await (await call('assets.import', { projectId: project.id, paths: [photo] })).json()).value;
     const thumb = imp.added[0].thumb as string;
     const img = await fetch(`${base}/media/${thumb}?token=${TOKEN}`);

@@ -128,6 +128,7 @@ describe('library: projects', () => {
       target: { kind: 'project', projectId: a.id },
       recipe: { ops: ['colorize'], options: {}, watermark: false },
       skipDone: true,
+      colourInputs: 'colorize', // the fixtures include colour pictures
     });
     await svc.idle();
     expect(svc.renameProject({ id: a.id, name: 'Grandma' }).name).toBe('Grandma');
@@ -161,6 +162,7 @@ describe('library: batch, queue and export', () => {
       target: { kind: 'folder', projectId: p.id, path: join(dir, 'src') },
       recipe,
       skipDone: true,
+      colourInputs: 'colorize', // the fixtures include colour pictures
     });
     expect(started.import!.added.length).toBe(5);
     expect(started.queued).toBe(5);
@@ -198,6 +200,7 @@ describe('library: batch, queue and export', () => {
       target: { kind: 'project', projectId: p.id },
       recipe,
       skipDone: true,
+      colourInputs: 'colorize', // the fixtures include colour pictures
     });
     expect(again).toMatchObject({ queued: 2, skipped: 3 });
     await svc.idle();
@@ -258,6 +261,7 @@ describe('library: batch, queue and export', () => {
       target: { kind: 'project', projectId: p.id },
       recipe: { ops: ['colorize'], options: {}, watermark: false },
       skipDone: true,
+      colourInputs: 'colorize', // the fixtures include colour pictures
     });
     await svc.idle();
     const render = svc.listAssets({ projectId: p.id })[0].latestRender!;

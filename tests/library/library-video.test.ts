@@ -70,6 +70,7 @@ describe('library: films and stacks through the video pipeline', () => {
       target: { kind: 'project', projectId },
       recipe: { ops: ['colorize'], options: {}, watermark: false },
       skipDone: true,
+      colourInputs: 'colorize', // the fixtures include colour pictures
     });
     await svc.idle();
   });

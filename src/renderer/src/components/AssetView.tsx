@@ -26,6 +26,7 @@ import { CompareViewer, FIT, zoomAt, type CompareMode, type ViewState } from './
 import { FilmBar, FilmPlayer, useFilm, type FilmMode } from './FilmPanel';
 import { IconBack, IconDownload, IconExport, IconNext, IconPlay } from './icons';
 import { RecipePanel, renderRange } from './RecipePanel';
+import { colourBlocks, ColourNotice } from './ColourNotice';
 import { useToast } from './Toasts';
 
 type After = { kind: 'preview'; media: string; label: string } | { kind: 'render'; render: Render };
@@ -72,6 +73,7 @@ export function AssetView(props: {
   const [sweep, setSweep] = useState<{ renderSize: number; media: string; ms: number }[] | null>(null);
   const [sweeping, setSweeping] = useState(false);
   const [rendering, setRendering] = useState(false);
+  const [colourAnyway, setColourAnyway] = useState(false);
   const [debouncedRecipe] = useDebouncedValue(recipe, 150);
   const asset = detail.data?.asset;
   const renders = useMemo(() => detail.data?.renders ?? [], [detail.data]);
@@ -86,6 +88,7 @@ export function AssetView(props: {
     setSweep(null);
     setView(FIT);
     setPreviewError(null);
+    setColourAnyway(false);
   }, [assetId]);
   const latestDone = renders.find((r) => r.status === 'done') ?? null;
   useEffect(() => {
@@ -159,8 +162,11 @@ export function AssetView(props: {
         target: { kind: 'assets', ids: [assetId] },
         recipe,
         skipDone: true,
+        colourInputs: colourAnyway ? 'colorize' : 'skip',
       });
-      if (r.queued === 0) {
+      if (r.skippedColour.length)
+        toast({ title: 'Not rendered: already in colour', message: r.skippedColour[0].reason });
+      else if (r.queued === 0) {
         const done = renders.find(
           (x) => x.status === 'done' && JSON.stringify(x.recipe) === JSON.stringify(recipe),
         );
@@ -423,6 +429,7 @@ export function AssetView(props: {
           </Text>
           <Divider label="Recipe" labelPosition="left" />
           <RecipePanel recipe={recipe} onChange={setRecipe} models={models} />
+          <ColourNotice asset={asset} recipe={recipe} anyway={colourAnyway} onAnyway={setColourAnyway} />
           <Group gap="xs">
             <Button
               size="xs"
@@ -462,15 +469,22 @@ export function AssetView(props: {
             leftSection={<IconPlay size={14} />}
             onClick={() => void render()}
             loading={rendering}
-            disabled={recipe.ops.length === 0 || !!asset.problem}
+            disabled={recipe.ops.length === 0 || !!asset.problem || colourBlocks(asset, recipe, colourAnyway)}
             data-testid="render-button"
-            aria-describedby={asset.problem ? 'render-blocked' : undefined}
+            aria-describedby={
+              asset.problem || colourBlocks(asset, recipe, colourAnyway) ? 'render-blocked' : undefined
+            }
           >
             Render full size
           </Button>
           {asset.problem && (
             <Text size="xs" c="red.9" id="render-blocked" data-testid="render-blocked">
               Cannot render: this file could not be read ({asset.problem}).
+            </Text>
+          )}
+          {!asset.problem && colourBlocks(asset, recipe, colourAnyway) && (
+            <Text size="xs" c="dimmed" id="render-blocked" data-testid="render-blocked">
+              Not rendered: already in colour. Tick “Colorize it anyway” or turn colorize off.
             </Text>
           )}
           <Divider label="Renders" labelPosition="left" />

@@ -1,6 +1,7 @@
 import { Alert, Button, Checkbox, Group, Modal, SegmentedControl, Stack, Text } from '@mantine/core';
 import { useEffect, useState } from 'react';
 import type { BatchTarget, ModelInfo, Recipe } from '../../../shared/api';
+import { addsColour } from '../../../shared/ops';
 import { useApi } from '../api/context';
 import { FolderField } from './FolderField';
 import { RecipePanel } from './RecipePanel';
@@ -23,6 +24,7 @@ export function BatchModal(props: {
   const [target, setTarget] = useState<'selection' | 'project' | 'folder'>('project');
   const [folder, setFolder] = useState('');
   const [skipDone, setSkipDone] = useState(true);
+  const [colourAnyway, setColourAnyway] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
@@ -39,13 +41,26 @@ export function BatchModal(props: {
     setBusy(true);
     setError(null);
     try {
-      const r = await api.call('batch.start', { target: t, recipe: props.recipe, skipDone });
+      const r = await api.call('batch.start', {
+        target: t,
+        recipe: props.recipe,
+        skipDone,
+        colourInputs: colourAnyway ? 'colorize' : 'skip',
+      });
+      const colour = r.skippedColour;
+      const colourLine = colour.length
+        ? ` ${colour.length} already in colour, left out (colorize would replace their colours): ${colour
+            .slice(0, 5)
+            .map((c) => c.name)
+            .join(', ')}${colour.length > 5 ? ', …' : ''}.`
+        : '';
       const imported = r.import
         ? ` (${r.import.added.length} imported${r.import.errors.length ? `, ${r.import.errors.length} not importable` : ''})`
         : '';
       toast({
         title: r.queued ? `Batch started: ${r.queued} queued` : 'Nothing to do',
-        message: `${r.skipped} already done or in the queue${imported}.`,
+        message:
+          `${r.skipped - colour.length || colour.length === 0 ? `${r.skipped - colour.length} already done or in the queue${imported}.` : imported.trim()}${colourLine}`.trim(),
       });
       props.onStarted();
       props.onClose();
@@ -90,6 +105,15 @@ export function BatchModal(props: {
           checked={skipDone}
           onChange={(e) => setSkipDone(e.currentTarget.checked)}
         />
+        {addsColour(props.recipe.ops) && (
+          <Checkbox
+            label="Colorize photos and films that are already in colour too"
+            description="Left out by default: colorize would replace their colours."
+            checked={colourAnyway}
+            onChange={(e) => setColourAnyway(e.currentTarget.checked)}
+            data-testid="batch-colour-anyway"
+          />
+        )}
         <Text size="xs" c="dimmed">
           A file that fails is reported in the queue; the others go on.
         </Text>

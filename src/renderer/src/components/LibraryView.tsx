@@ -29,6 +29,7 @@ import { useRemote } from '../state/remote';
 import { IconExport, IconFilm, IconImport, IconLayers, IconPlay, IconTrash } from './icons';
 import { useConfirm } from './Confirm';
 import { useToast } from './Toasts';
+import { ColourBadge } from './ColourNotice';
 
 const STATUS_COLOR: Record<AssetStatus, string> = {
   new: 'gray',
@@ -115,6 +116,7 @@ function AssetCard({
               {asset.kind === 'video' ? formatDuration(asset.durationSec) : `${asset.pages ?? ''} frames`}
             </Badge>
           )}
+          <ColourBadge asset={asset} />
         </Card.Section>
         <Group justify="space-between" gap={4} mt={6} wrap="nowrap">
           <Text size="xs" truncate title={asset.sourcePath} style={{ minWidth: 0, flex: 1 }}>

@@ -1,0 +1,154 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { writePhoto } from '../helpers/library-helpers';
+import {
+  auditA11y,
+  describeViolations,
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  installTestModels,
+  requireBuild,
+  SHOTS,
+  startServer,
+  type Server,
+} from './fixtures';
+
+/**
+ * Working with what is already there, in Chromium against the shipped server: photos that are
+ * already in colour are flagged and left out of colorizing, the render history reuses, deletes and
+ * compares renders. Screenshots go to test-results/e2e/workflow-*.png.
+ */
+
+let dir: string;
+let server: Server;
+let browser: Browser;
+let page: Page;
+const dirs = { dataDir: '', libraryDir: '', modelsDir: '' };
+const consoleErrors: string[] = [];
+const photos = { colour: '', grey: '' };
+let projectId = 0;
+
+const shot = (name: string) => page.screenshot({ path: join(SHOTS, `workflow-${name}.png`) });
+
+async function api<T>(method: string, body: unknown = {}): Promise<T> {
+  const r = await fetch(`http://127.0.0.1:${server.port}/api/${method}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const j = (await r.json()) as { ok: boolean; value: T; error?: { message: string } };
+  if (!j.ok) throw new Error(j.error?.message);
+  return j.value;
+}
+
+interface Asset {
+  id: number;
+  name: string;
+  colour: { colour: boolean; reason: string } | null;
+}
+
+const card = (name: string) => page.locator(`[data-testid="asset-card"][data-name="${name}"]`);
+const openAsset = async (name: string) => {
+  await card(name).getByTestId('asset-open').click();
+  await expect.poll(() => page.getByTestId('asset-title').textContent()).toBe(name);
+};
+const audit = async (where: string, found: string[]) => {
+  for (const line of describeViolations(await auditA11y(page))) found.push(`${where}: ${line}`);
+};
+
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium)
+  console.warn(
+    `\n[e2e] SKIPPED: no Chromium at ${CHROMIUM} (apt install chromium, or set TINTYPE_CHROMIUM).\n`,
+  );
+
+beforeAll(async () => {
+  if (!haveChromium) return;
+  requireBuild();
+  mkdirSync(SHOTS, { recursive: true });
+  dir = mkdtempSync(join(tmpdir(), 'tintype-e2e-workflow-'));
+  dirs.dataDir = join(dir, 'data');
+  dirs.libraryDir = join(dir, 'library');
+  dirs.modelsDir = join(dir, 'models');
+  installTestModels(dirs.modelsDir);
+  photos.colour = join(dir, 'holiday-colour.png');
+  photos.grey = join(dir, 'grandma.jpg');
+  await writePhoto(photos.colour, 320, 240, 3);
+  await writePhoto(photos.grey, 320, 240, 2, true);
+  server = await startServer(dirs);
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  page = await browser.newPage({ viewport: { width: 1440, height: 900 }, colorScheme: 'light' });
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  projectId = (await api<{ id: number }>('projects.create', { name: 'Mixed box' })).id;
+  await api('assets.import', { projectId, paths: [photos.colour, photos.grey] });
+}, 120_000);
+
+afterEach((ctx) => {
+  if (ctx.task.result?.state === 'fail' && server)
+    console.error(`[e2e] server log (last 6,000 characters):\n${server.log().slice(-6000)}`);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe.skipIf(!haveChromium)('working with what is already there', () => {
+  it('flags a colour photo, keeps it out of colorize unless asked, and skips it in a batch with the reason', async () => {
+    await page.goto(server.url);
+    await expect.poll(() => page.getByTestId('asset-card').count()).toBe(2);
+    // The card says so; the black-and-white one does not.
+    await expect.poll(() => card('holiday-colour.png').getByTestId('colour-badge').count()).toBe(1);
+    expect(await card('grandma.jpg').getByTestId('colour-badge').count()).toBe(0);
+    await openAsset('holiday-colour.png');
+    // The default recipe colorizes: the warning shows and a full render waits for "anyway".
+    await expect.poll(() => page.getByTestId('colour-warning').count()).toBe(1);
+    expect(await page.getByTestId('colour-warning').textContent()).toMatch(/already in colour/);
+    expect(await page.getByTestId('render-button').isDisabled()).toBe(true);
+    expect(await page.getByTestId('render-blocked').textContent()).toMatch(/already in colour/);
+    const found: string[] = [];
+    await audit('colour warning', found);
+    await shot('01-colour-flagged');
+    await page.getByTestId('colour-anyway').click();
+    expect(await page.getByTestId('render-button').isDisabled()).toBe(false);
+    await page.keyboard.press('Escape');
+
+    // A batch over the whole project leaves it out and says why.
+    await page.getByTestId('batch-button').click();
+    await page.getByRole('dialog').last().waitFor({ state: 'visible' });
+    expect(await page.getByTestId('batch-colour-anyway').isChecked()).toBe(false);
+    await page.waitForTimeout(400); // the opening transition
+    await audit('batch dialog', found);
+    const answer = page.waitForResponse((r) => r.url().endsWith('/api/batch.start'));
+    await page.getByTestId('batch-start').click();
+    const started = (
+      (await (await answer).json()) as {
+        value: { queued: number; skippedColour: { name: string; reason: string }[] };
+      }
+    ).value;
+    expect(started.queued).toBe(1);
+    expect(started.skippedColour.map((s) => s.name)).toEqual(['holiday-colour.png']);
+    await expect.poll(() => page.getByText(/1 already in colour, left out/).count()).toBeGreaterThan(0);
+    expect(await page.getByText(/holiday-colour\.png/).count()).toBeGreaterThan(0);
+    await shot('02-batch-skipped-colour');
+    expect(found).toEqual([]);
+    const [colour] = (await api<Asset[]>('assets.list', { projectId })).filter(
+      (a) => a.name === 'holiday-colour.png',
+    );
+    expect(colour.colour?.colour).toBe(true);
+    await expect
+      .poll(
+        async () =>
+          (await api<{ jobs: { status: string }[] }>('jobs.list')).jobs.every((j) => j.status === 'done'),
+        { timeout: 60_000 },
+      )
+      .toBe(true);
+  });
+});
