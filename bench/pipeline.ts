@@ -321,6 +321,9 @@ if (only === 'all' || only === 'film') {
         '-q',
         '--overwrite',
         ...extra,
+        // The SD and 1080p clips are colour test patterns, which colorize now skips unless forced (a
+        // baseline from before the colour check has no such flag and colorizes them anyway).
+        ...(ops === 'colorize' && who === 'Tintype' ? ['--force-colour'] : []),
       ]);
       console.log(
         `| ${label}, ${ops} | ${n} | ${f2(fl.ms / 1000)} s (${f0((n * 1000) / fl.ms)} fps; CPU ${f2(fl.cpuMs / 1000)} s) | ${who}: ${f2(tt.ms / 1000)} s (${f0((n * 1000) / tt.ms)} fps; CPU ${f2(tt.cpuMs / 1000)} s) | ${f2(tt.ms / fl.ms)}× (CPU ${f2(tt.cpuMs / fl.cpuMs)}×) | ${f0(tt.rssMb)} MB |`,

@@ -170,7 +170,12 @@ describe.skipIf(!haveFfmpeg())('library: films in the item view', () => {
   });
 
   it('plays a finished render through an H.264 copy of its lossless master', async () => {
-    await svc.startBatch({ target: { kind: 'assets', ids: [mp4Id] }, recipe, skipDone: true });
+    await svc.startBatch({
+      target: { kind: 'assets', ids: [mp4Id] },
+      recipe,
+      skipDone: true,
+      colourInputs: 'colorize',
+    }); // the fixture film is in colour
     await svc.idle();
     const render = svc.getAsset({ id: mp4Id }).renders[0];
     expect(render.status).toBe('done');
