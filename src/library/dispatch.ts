@@ -32,6 +32,7 @@ export function serviceHandlers(s: LibraryService, lag?: LoopLag): Handlers {
       return s.getAsset(r);
     },
     'assets.import': (r) => s.importAssets(r),
+    'renders.delete': (r) => s.deleteRender(r),
     'assets.remove': (r) => s.removeAssets(r),
     'models.list': () => s.listModels(),
     'models.catalog': () => s.modelCatalog(),

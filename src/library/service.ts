@@ -8,6 +8,7 @@ import type { Catalog } from '../shared/catalog';
 import type { ParsedReq, Recipe, Res, Settings } from '../shared/api';
 import { addsColour } from '../shared/ops';
 import { ensureColour } from './colour';
+import { deleteRender } from './render-delete';
 import type { ApiEvent } from '../shared/bridge';
 import { renderFileName } from '../shared/names';
 import { openDatabase, type Db } from './db';
@@ -370,6 +371,15 @@ export class LibraryService {
     for (const f of files) if (this.layout.owns(f)) await rm(this.layout.abs(f), { force: true });
     for (const pid of new Set(rows.map((a) => a.projectId))) this.emit({ type: 'library', projectId: pid });
     return { removed };
+  }
+
+  async deleteRender(req: ParsedReq<'renders.delete'>): Promise<Res<'renders.delete'>> {
+    const r = await deleteRender(
+      { db: this.db, store: this.store, layout: this.layout, log: this.log },
+      req.id,
+    );
+    this.emit({ type: 'library', projectId: this.store.assetRow(r.assetId).project_id });
+    return { ok: true, removedFiles: r.removedFiles };
   }
 
   async listModels(): Promise<Res<'models.list'>> {

@@ -398,6 +398,8 @@ export const api = {
     req: z.object({ ids: z.array(Id).min(1).max(100_000) }).strict(),
     res: z.object({ removed: z.number().int() }),
   },
+  /** Deletes one render: its files in the library and its row (the history entry), together. */
+  'renders.delete': { req: IdReq, res: z.object({ ok: z.literal(true), removedFiles: z.number().int() }) },
   'models.list': { req: Empty, res: z.array(ModelInfoSchema) },
   /** The model manager: the catalog with what is installed, downloads and removal. */
   'models.catalog': { req: Empty, res: z.object({ models: z.array(ModelRowSchema), modelsDir: z.string() }) },
