@@ -151,4 +151,72 @@ describe.skipIf(!haveChromium)('working with what is already there', () => {
       )
       .toBe(true);
   });
+
+  it("render history: reuses a render's settings, compares two renders side by side, deletes one (confirmed)", async () => {
+    const [grey] = (await api<Asset[]>('assets.list', { projectId })).filter((a) => a.name === 'grandma.jpg');
+    // A second render with other settings (the first came from the batch above).
+    const second = { ops: ['colorize'], options: { renderSize: 224, saturation: 1.5 }, watermark: false };
+    await api('batch.start', { target: { kind: 'assets', ids: [grey.id] }, recipe: second, skipDone: false });
+    type Renders = { renders: { id: number; status: string; recipe: unknown; outputPath: string }[] };
+    await expect
+      .poll(async () => (await api<Renders>('assets.get', { id: grey.id })).renders.length, {
+        timeout: 60_000,
+      })
+      .toBe(2);
+    const [newer, older] = (await api<Renders>('assets.get', { id: grey.id })).renders;
+    await page.keyboard.press('Escape');
+    await openAsset('grandma.jpg');
+    await expect
+      .poll(() => page.getByTestId('render-history').locator('[data-testid^="history-"]').count())
+      .toBe(2);
+    // The newest render is shown; compare the older one with it: side by side, the older as "before".
+    await expect
+      .poll(() => page.getByTestId('after-image').getAttribute('src'))
+      .toContain(`/media/render/${newer.id}`);
+    await page.getByTestId(`compare-render-${older.id}`).click();
+    await expect.poll(() => page.getByTestId('compare-side').count()).toBe(1);
+    expect(await page.getByTestId('before-image').getAttribute('src')).toContain(`/media/render/${older.id}`);
+    expect(await page.getByTestId('after-image').getAttribute('src')).toContain(`/media/render/${newer.id}`);
+    expect(await page.getByText(`Render #${older.id} colorize`).count()).toBeGreaterThan(0);
+    // Zoom is shared by both panes.
+    await page.getByTestId('zoom-1to1').click();
+    const transforms = await page
+      .locator('[data-testid="before-image"], [data-testid="after-image"]')
+      .evaluateAll((els) => els.map((e) => getComputedStyle(e).transform));
+    expect(transforms[0]).toBe(transforms[1]);
+    await page.getByTestId('zoom-fit').click();
+    const found: string[] = [];
+    await audit('render history', found);
+    await shot('03-compare-renders');
+
+    // Reuse: the older render's recipe goes back into the recipe panel (and the stored recipe).
+    await page.getByTestId(`reuse-render-${newer.id}`).click();
+    await expect
+      .poll(() => page.evaluate(() => JSON.parse(localStorage.getItem('tintype.recipe') ?? '{}')))
+      .toEqual(newer.recipe);
+    expect(await page.getByTestId('saturation-value').textContent()).toBe('×1.50');
+    await page.getByTestId(`reuse-render-${older.id}`).click();
+    await expect
+      .poll(() => page.evaluate(() => JSON.parse(localStorage.getItem('tintype.recipe') ?? '{}')))
+      .toEqual(older.recipe);
+
+    // Delete the older one: asked first; a "no" keeps it.
+    await page.getByTestId(`delete-render-${older.id}`).click();
+    await page.getByRole('dialog').last().waitFor({ state: 'visible' });
+    await page.waitForTimeout(400);
+    await audit('delete confirmation', found);
+    await shot('04-delete-confirm');
+    await page.getByRole('button', { name: 'Cancel' }).last().click();
+    expect(existsSync(older.outputPath)).toBe(true);
+    await page.getByTestId(`delete-render-${older.id}`).click();
+    await page.getByTestId('confirm-button').click();
+    await expect.poll(() => page.getByTestId(`history-${older.id}`).count()).toBe(0);
+    expect(existsSync(older.outputPath)).toBe(false);
+    expect(existsSync(newer.outputPath)).toBe(true);
+    expect((await api<Renders>('assets.get', { id: grey.id })).renders.map((r) => r.id)).toEqual([newer.id]);
+    // Comparing stopped with it: "before" is the original again.
+    expect(await page.getByTestId('before-image').getAttribute('src')).toContain('/media/view/');
+    expect(found).toEqual([]);
+    expect(consoleErrors).toEqual([]);
+  });
 });

@@ -20,11 +20,13 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ModelInfo, Recipe, Render } from '../../../shared/api';
 import { describeOps } from '../../../shared/ops';
 import { useApi } from '../api/context';
-import { formatBytes, formatDuration, formatMs, renderFactor } from '../format';
+import { formatBytes, formatDuration, renderFactor } from '../format';
 import { useRemote } from '../state/remote';
 import { CompareViewer, FIT, zoomAt, type CompareMode, type ViewState } from './CompareViewer';
 import { FilmBar, FilmPlayer, useFilm, type FilmMode } from './FilmPanel';
-import { IconBack, IconDownload, IconExport, IconNext, IconPlay } from './icons';
+import { IconBack, IconNext, IconPlay } from './icons';
+import { useConfirm } from './Confirm';
+import { describeRender, RenderHistory } from './RenderHistory';
 import { RecipePanel, renderRange } from './RecipePanel';
 import { colourBlocks, ColourNotice } from './ColourNotice';
 import { useToast } from './Toasts';
@@ -74,6 +76,9 @@ export function AssetView(props: {
   const [sweeping, setSweeping] = useState(false);
   const [rendering, setRendering] = useState(false);
   const [colourAnyway, setColourAnyway] = useState(false);
+  /** A second render shown as "before", to compare two renders with each other. */
+  const [compareBase, setCompareBase] = useState<Render | null>(null);
+  const [confirmDialog, confirm] = useConfirm();
   const [debouncedRecipe] = useDebouncedValue(recipe, 150);
   const asset = detail.data?.asset;
   const renders = useMemo(() => detail.data?.renders ?? [], [detail.data]);
@@ -89,6 +94,7 @@ export function AssetView(props: {
     setView(FIT);
     setPreviewError(null);
     setColourAnyway(false);
+    setCompareBase(null);
   }, [assetId]);
   const latestDone = renders.find((r) => r.status === 'done') ?? null;
   useEffect(() => {
@@ -192,6 +198,23 @@ export function AssetView(props: {
     // Only a new render id should switch the view, not every reload of the same list.
   }, [newestId]);
 
+  const deleteRender = async (r: Render) => {
+    const ok = await confirm({
+      title: `Delete render #${r.id}?`,
+      message: `${describeRecipe(r.recipe)}: its file in the library and its entry here are removed. The original and exported copies stay.`,
+      confirm: 'Delete render',
+      danger: true,
+    });
+    if (!ok) return;
+    try {
+      await api.call('renders.delete', { id: r.id });
+      if (after?.kind === 'render' && after.render.id === r.id) setAfter(null);
+      if (compareBase?.id === r.id) setCompareBase(null);
+    } catch (err) {
+      toast({ title: 'Could not delete the render', message: (err as Error).message, color: 'red' });
+    }
+  };
+
   const runSweep = async () => {
     if (!asset) return;
     setSweeping(true);
@@ -269,6 +292,7 @@ export function AssetView(props: {
 
   return (
     <Box style={{ display: 'flex', height: '100%', gap: 12 }} data-testid="asset-view">
+      {confirmDialog}
       <Stack style={{ flex: 1, minWidth: 0 }} gap="xs">
         <Group justify="space-between" wrap="nowrap">
           <Group gap="xs" wrap="nowrap" style={{ minWidth: 0 }}>
@@ -350,9 +374,22 @@ export function AssetView(props: {
           ) : (
             <CompareViewer
               before={
-                film.frame ? api.mediaUrl(film.frame.media) : asset.view ? api.mediaUrl(asset.view) : null
+                compareBase?.view
+                  ? api.mediaUrl(compareBase.view)
+                  : film.frame
+                    ? api.mediaUrl(film.frame.media)
+                    : asset.view
+                      ? api.mediaUrl(asset.view)
+                      : null
               }
-              beforeFull={asset.full && !film.frame ? api.mediaUrl(asset.full) : null}
+              beforeFull={
+                compareBase
+                  ? compareBase.full && api.mediaUrl(compareBase.full)
+                  : asset.full && !film.frame
+                    ? api.mediaUrl(asset.full)
+                    : null
+              }
+              beforeLabel={compareBase ? `Render ${describeRender(compareBase)}` : undefined}
               after={afterUrl}
               afterFull={
                 after?.kind === 'render' && after.render.full ? api.mediaUrl(after.render.full) : null
@@ -488,65 +525,23 @@ export function AssetView(props: {
             </Text>
           )}
           <Divider label="Renders" labelPosition="left" />
-          {renders.length === 0 && (
-            <Text size="xs" c="dimmed">
-              No renders yet.
-            </Text>
-          )}
-          {renders.map((r) => (
-            <Group key={r.id} gap={6} wrap="nowrap" justify="space-between" data-testid={`history-${r.id}`}>
-              <UnstyledButton
-                disabled={r.status !== 'done'}
-                onClick={() => setAfter({ kind: 'render', render: r })}
-                style={{
-                  flex: 1,
-                  minWidth: 0,
-                  opacity: after?.kind === 'render' && after.render.id === r.id ? 1 : 0.75,
-                }}
-              >
-                <Text
-                  size="xs"
-                  fw={after?.kind === 'render' && after.render.id === r.id ? 700 : 400}
-                  truncate
-                >
-                  #{r.id} {describeRecipe(r.recipe)}
-                </Text>
-                <Text size="xs" c={r.status === 'failed' ? 'red' : 'dimmed'} lineClamp={2}>
-                  {r.status === 'failed'
-                    ? r.error
-                    : `${r.width}×${r.height} · ${formatMs(r.ms)} · ${r.models.join(', ')}`}
-                </Text>
-              </UnstyledButton>
-              {r.status === 'done' && api.downloadUrl && (
-                <Tooltip label="Download the full render">
-                  <ActionIcon
-                    size="sm"
-                    variant="subtle"
-                    component="a"
-                    href={api.downloadUrl(r.id)}
-                    download
-                    aria-label={`Download render ${r.id}`}
-                    data-testid={`download-render-${r.id}`}
-                  >
-                    <IconDownload size={14} />
-                  </ActionIcon>
-                </Tooltip>
-              )}
-              {r.status === 'done' && (
-                <Tooltip label="Export">
-                  <ActionIcon
-                    size="sm"
-                    variant="subtle"
-                    onClick={() => props.onExport([r.id])}
-                    aria-label={`Export render ${r.id}`}
-                    data-testid={`export-render-${r.id}`}
-                  >
-                    <IconExport size={14} />
-                  </ActionIcon>
-                </Tooltip>
-              )}
-            </Group>
-          ))}
+          <RenderHistory
+            renders={renders}
+            shownId={after?.kind === 'render' ? after.render.id : null}
+            compareId={compareBase?.id ?? null}
+            onShow={(r) => setAfter({ kind: 'render', render: r })}
+            onReuse={(r) => {
+              setRecipe(r.recipe);
+              toast({ title: `Settings of render #${r.id} reused`, message: describeRecipe(r.recipe) });
+            }}
+            onCompare={(r) => {
+              setCompareBase(r);
+              if (r) setMode('side');
+            }}
+            onDelete={(r) => void deleteRender(r)}
+            onExport={(r) => props.onExport([r.id])}
+            downloadUrl={api.downloadUrl}
+          />
           <Text size="xs" c="dimmed">
             Keys: C compare mode · + / − zoom · 0 fit · ← → previous/next · Esc library
           </Text>

@@ -158,6 +158,8 @@ export function CompareViewer(props: {
   /** The result's full size in pixels: "100%" shows it 1:1. */
   pixels: { width: number; height: number } | null;
   afterLabel: string;
+  /** What "before" is when it is not the original (another render, to compare two). */
+  beforeLabel?: string;
   mode: CompareMode;
   view: ViewState;
   onView: (v: ViewState) => void;
@@ -240,7 +242,7 @@ export function CompareViewer(props: {
           data-testid="compare-side"
         >
           {[
-            { src: before, label: 'Before', id: 'before-image' },
+            { src: before, label: props.beforeLabel ?? 'Before', id: 'before-image' },
             { src: after, label: afterLabel, id: 'after-image' },
           ].map((p) => (
             <div key={p.id} data-pane style={{ ...box, flex: 1, background: 'var(--mantine-color-body)' }}>
@@ -293,7 +295,7 @@ export function CompareViewer(props: {
         <Layer
           src={before}
           view={view}
-          alt="Before"
+          alt={props.beforeLabel ?? 'Before'}
           testId="before-image"
           onNatural={!full ? (w, h) => setNat({ w, h }) : undefined}
         />
@@ -341,8 +343,8 @@ export function CompareViewer(props: {
             style={{ width: 2, height: '100%', background: 'white', boxShadow: '0 0 4px rgba(0,0,0,.6)' }}
           />
         </div>
-        <Badge style={{ position: 'absolute', left: 8, top: 8 }} variant="default">
-          Before
+        <Badge style={{ position: 'absolute', left: 8, top: 8 }} variant="default" data-testid="before-label">
+          {props.beforeLabel ?? 'Before'}
         </Badge>
         <Badge style={{ position: 'absolute', right: 8, top: 8 }} variant="default" data-testid="after-label">
           {afterLabel}

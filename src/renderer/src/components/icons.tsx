@@ -125,3 +125,13 @@ export const IconBellOff = (p: P) => (
     <path d="M6 16V11a6 6 0 0 1 9.5-4.9M18 11v5l2 2H8M10 20a2 2 0 0 0 4 0M3 3l18 18" />
   </Svg>
 );
+export const IconReuse = (p: P) => (
+  <Svg {...p}>
+    <path d="M4 12a8 8 0 0 1 14-5.3M20 4v4h-4M20 12a8 8 0 0 1-14 5.3M4 20v-4h4" />
+  </Svg>
+);
+export const IconCompare = (p: P) => (
+  <Svg {...p}>
+    <path d="M12 3v18M4 6h5v12H4zM15 6h5v12h-5z" />
+  </Svg>
+);
