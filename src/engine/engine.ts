@@ -41,6 +41,8 @@ export interface EngineOptions {
 export interface RunMasks {
   mask?: Mask;
   onMask?: (mask: Mask) => void;
+  /** Identifies the picture as read (its file, as it is now), so what ops find in it can be reused. */
+  source?: string;
 }
 
 export interface RasterResult {
@@ -78,8 +80,34 @@ export class Engine {
   async model(op: OpName, options: OpOptions, masked = false): Promise<LoadedModel | undefined> {
     const { task, takesMask } = operation(op);
     if (!task || (masked && takesMask)) return undefined;
-    const manifest = await this.registry.resolve(task, { id: options.models?.[op], scale: options.scale });
+    let manifest;
+    try {
+      manifest = await this.registry.resolve(task, { id: options.models?.[op], scale: options.scale });
+    } catch (err) {
+      // Strokes the user painted are a mask too: without a model the op works from them alone.
+      const painted = takesMask && (options.maskEdits?.length ?? 0) > 0 && !options.models?.[op];
+      if (painted && err instanceof TintypeError && err.code === 'MODEL_NOT_FOUND') return undefined;
+      throw err;
+    }
     return this.sessions.get(manifest);
+  }
+
+  /** What ops worked out from a file as read (detected masks), by file identity and key; a few kept. */
+  private readonly memos = new Map<string, Promise<unknown>>();
+  private static readonly KEEP_MEMOS = 4;
+
+  private memo<T>(key: string, make: () => Promise<T>): Promise<T> {
+    const hit = this.memos.get(key) as Promise<T> | undefined;
+    if (hit) {
+      this.memos.delete(key);
+      this.memos.set(key, hit);
+      return hit;
+    }
+    const p = make();
+    this.memos.set(key, p);
+    p.catch(() => this.memos.delete(key));
+    while (this.memos.size > Engine.KEEP_MEMOS) this.memos.delete(this.memos.keys().next().value!);
+    return p;
   }
 
   /**
@@ -139,6 +167,7 @@ export class Engine {
         mask: i === 0 ? masks.mask : undefined,
         onMask: masks.onMask,
         loadModel,
+        memo: i === 0 && masks.source ? (key, make) => this.memo(`${masks.source}|${key}`, make) : undefined,
       });
       base += span;
     }
@@ -295,6 +324,10 @@ export class Engine {
         {
           mask,
           onMask: (m) => (used = m),
+          source: await stat(job.input).then(
+            (st) => [resolve(job.input), st.mtimeMs, st.size].join('|'),
+            () => undefined,
+          ),
         },
       );
       result.inferenceMs += earlyStats.ms;

@@ -15,7 +15,9 @@ export function canonicalRecipe(recipe: {
   const ops = OPS.filter((op) => recipe.ops.includes(op));
   const o = recipe.options ?? {};
   const options: Recipe['options'] = {};
-  const models = Object.fromEntries(ops.filter((op) => o.models?.[op]).map((op) => [op, o.models![op]!]));
+  // Models per op, and per task an op uses (repair's filler: inpaint).
+  const keys = [...ops, ...ops.flatMap((op) => OP_INFO[op].uses ?? [])];
+  const models = Object.fromEntries(keys.filter((k) => o.models?.[k]).map((k) => [k, o.models![k]!]));
   if (Object.keys(models).length > 0) options.models = models;
   for (const op of ops) {
     const info = OP_INFO[op];
@@ -23,6 +25,7 @@ export function canonicalRecipe(recipe: {
       const v = o[key];
       if (v === undefined || (Array.isArray(v) && v.length === 0)) continue;
       if (key === 'hints') options.hints = o.hints;
+      else if (key === 'maskEdits') options.maskEdits = o.maskEdits;
       else if (v !== info.identity?.[key]) options[key] = v as number;
     }
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { describeHints, HintsSchema } from './hints';
+import { describeMaskEdits, MaskEditsSchema } from './repair';
 
 /**
  * What Tintype can do to a picture, written once. Everything that lists operations or model tasks
@@ -87,10 +88,12 @@ const OPTION_SHAPE = {
   scale: z.number().int().min(SCALE_LIMITS.min).max(SCALE_LIMITS.max).optional(),
   /** Colorize: the user's colour hints (src/shared/hints.ts), in the picture's pixels. */
   hints: HintsSchema.optional(),
+  /** Repair: the user's strokes adding to and erasing from the damage mask (src/shared/repair.ts). */
+  maskEdits: MaskEditsSchema.optional(),
 };
 export type OptionKey = keyof typeof OPTION_SHAPE;
 /** The options that are plain numbers (they may have defaults and identities). */
-export type NumericOptionKey = Exclude<OptionKey, 'hints'>;
+export type NumericOptionKey = Exclude<OptionKey, 'hints' | 'maskEdits'>;
 /** The values of the options (what an op's describe() reads). */
 export type OptionValues = { [K in OptionKey]?: z.infer<(typeof OPTION_SHAPE)[K]> };
 
@@ -133,9 +136,10 @@ const BUILTIN = [
     hint: 'fill scratches, dust, cracks, creases and tears',
     summary: 'find and fill scratches, dust, cracks, creases and tears (1×; --mask gives the damage)',
     order: 1,
-    options: [],
+    options: ['maskEdits'],
     takesMask: true,
     uses: ['inpaint'],
+    describe: (o) => ['repair', describeMaskEdits(o.maskEdits)].filter(Boolean).join(', '),
   },
   {
     name: 'restore',

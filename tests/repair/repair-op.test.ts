@@ -166,6 +166,51 @@ describe('the repair operation', () => {
     expect(r.error).toMatch(/mask is for repair/);
   });
 
+  it("paints the user's strokes onto the mask: added strokes are filled, erased ones kept", async () => {
+    // No detector installed: the strokes alone are the mask. One stroke along a scratch-free row,
+    // painted white first so there is something to see filled; an eraser over part of it.
+    const pic = cleanPicture(W, H);
+    const marked = new Uint8Array(W * H);
+    for (let y = 98; y <= 102; y++) for (let x = 40; x <= 260; x++) marked[y * W + x] = 255;
+    const file = await saveRaster(join(dir, 'stroked.png'), damage(pic, marked));
+    const out = join(dir, 'stroked.repair.png');
+    const saved = join(dir, 'stroked.mask.png');
+    const r = await engine.processFile({
+      input: file,
+      output: out,
+      ops: ['repair'],
+      saveMask: saved,
+      options: {
+        maskEdits: [
+          {
+            points: [
+              [40, 100],
+              [260, 100],
+            ],
+            radius: 3,
+          },
+          {
+            points: [
+              [200, 100],
+              [260, 100],
+            ],
+            radius: 4,
+            erase: true,
+          },
+        ],
+      },
+    });
+    expect(r.error).toBeUndefined();
+    const mask = await sharp(saved).toColourspace('b-w').raw().toBuffer();
+    expect([mask[100 * W + 100], mask[100 * W + 230], mask[60 * W + 100]]).toEqual([255, 0, 0]);
+    const repaired = await readRaw(out, 8, 3);
+    const filledPart = new Uint8Array(W * H).map((_, i) => (marked[i] && i % W < 190 ? 255 : 0));
+    expect(psnrInside(repaired, pic, filledPart)).toBeGreaterThan(30);
+    // The erased part is kept as it was (white), like everything outside the strokes.
+    expect(maxDiffOutside(repaired, damage(pic, marked), new Uint8Array(mask))).toBeLessThanOrEqual(1);
+    expect(repaired.data[(100 * W + 230) * 3]).toBe(255);
+  });
+
   it('says what to do when there is neither a mask nor a repair model', async () => {
     const r = await engine.processFile({
       input,

@@ -39,6 +39,11 @@ export interface OpContext {
   onMask?: (mask: Mask) => void;
   /** Loads the model of a task the op `uses` (options.models[task], else the task's default). */
   loadModel?: (task: Task) => Promise<LoadedModel>;
+  /**
+   * Remembers what an op worked out from the picture as read (a detector's mask) under `key`, for
+   * the next render of the same file; absent where there is no file to tie it to (film frames).
+   */
+  memo?: <T>(key: string, make: () => Promise<T>) => Promise<T>;
 }
 
 export type OpRun = (raster: Raster, ctx: OpContext) => Promise<Raster>;

@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import type { MaskStroke } from '../../shared/repair';
 import { fileError } from '../errors';
 import { writeFileAtomic } from '../fs/atomic';
 import { readImage } from '../image/io';
@@ -134,3 +135,39 @@ export function anyMarked(mask: Mask, x0: number, y0: number, x1: number, y1: nu
   return false;
 }
 let ZERO_ROW = Buffer.alloc(4096);
+
+/** An empty mask (nothing to repair) of a picture's size. */
+export const emptyMask = (width: number, height: number): Mask => ({
+  width,
+  height,
+  data: new Uint8Array(width * height),
+});
+
+/**
+ * The mask with the user's strokes painted on in order: a stroke adds its pixels, an eraser stroke
+ * takes them out (so a later stroke wins over an earlier one and over what was found). The strokes
+ * are drawn as SVG by librsvg (round brushes, a dab for a single point) and composited natively.
+ */
+export async function applyStrokes(mask: Mask, strokes: readonly MaskStroke[]): Promise<Mask> {
+  if (strokes.length === 0) return mask;
+  const { width, height } = mask;
+  const n = (v: number) => (Math.round(v * 100) / 100).toString();
+  const shapes = strokes.map((s) => {
+    const colour = s.erase ? '#000' : '#fff';
+    if (s.points.length === 1) {
+      const [[x, y]] = s.points;
+      return `<circle cx="${n(x)}" cy="${n(y)}" r="${n(s.radius)}" fill="${colour}"/>`;
+    }
+    const pts = s.points.map(([x, y]) => `${n(x)},${n(y)}`).join(' ');
+    return `<polyline points="${pts}" fill="none" stroke="${colour}" stroke-width="${n(2 * s.radius)}" stroke-linecap="round" stroke-linejoin="round"/>`;
+  });
+  const svg = Buffer.from(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${shapes.join('')}</svg>`,
+  );
+  const painted = await sharp(mask.data, raw1(width, height))
+    .composite([{ input: svg, left: 0, top: 0 }])
+    .toColourspace('b-w')
+    .raw()
+    .toBuffer();
+  return { width, height, data: await binary(painted, width, height, WHITE_FROM) };
+}
