@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import type { Recipe } from '../shared/api';
 import { scaleHints } from '../shared/hints';
+import { OP_INFO } from '../shared/ops';
+import { scaleMaskEdits } from '../shared/repair';
 import type { RenderEngine } from './engine';
 import type { LibraryLayout } from './layout';
 import { recipeHash } from './recipe';
@@ -17,7 +19,7 @@ const KEEP_PREVIEWS = 400;
  * from the display copy shrunk to `maxEdge`, so moving the slider costs a fraction of a real render;
  * identical requests share one render and later ones are served from the cache folder.
  */
-type Made = { media: string; width: number; height: number } | { superseded: true };
+type Made = { media: string; width: number; height: number; mask?: string } | { superseded: true };
 
 export class Previewer {
   private readonly inFlight = new Map<string, Promise<Made>>();
@@ -87,7 +89,9 @@ export class Previewer {
     originalEdge = 0,
   ): Promise<Made> {
     const dir = this.layout.previewDir();
-    if (!existsSync(out)) {
+    const masked = recipe.ops.some((op) => OP_INFO[op].takesMask);
+    const maskName = name.replace(/\.jpg$/, '-mask.png');
+    if (!existsSync(out) || (masked && !existsSync(join(dir, maskName)))) {
       await mkdir(dir, { recursive: true });
       const src = join(dir, `src-${baseId}-${maxEdge}.png`);
       if (!existsSync(src)) {
@@ -99,12 +103,14 @@ export class Previewer {
       const engine = await this.engine();
       if (signal?.aborted) return { superseded: true };
       let options = recipe.options;
-      if (options.hints?.length && originalEdge > 0) {
+      if ((options.hints?.length || options.maskEdits?.length) && originalEdge > 0) {
         // The long side, so EXIF rotation (which swaps width and height) does not matter.
         const m = await sharp(src).metadata();
+        const k = Math.max(m.width ?? 0, m.height ?? 0) / originalEdge;
         options = {
           ...options,
-          hints: scaleHints(options.hints, Math.max(m.width ?? 0, m.height ?? 0) / originalEdge),
+          ...(options.hints?.length ? { hints: scaleHints(options.hints, k) } : {}),
+          ...(options.maskEdits?.length ? { maskEdits: scaleMaskEdits(options.maskEdits, k) } : {}),
         };
       }
       const result = await engine.processFile(
@@ -116,6 +122,8 @@ export class Previewer {
           watermark: recipe.watermark,
           format: 'jpg',
           overwrite: true,
+          // The repair mask it used, for the overlay the user edits it on.
+          saveMask: masked ? join(dir, maskName) : undefined,
         },
         undefined,
         signal,
@@ -125,7 +133,12 @@ export class Previewer {
       if (++this.made % 50 === 0) void this.prune();
     }
     const meta = await sharp(out).metadata();
-    return { media: `preview/${name}`, width: meta.width ?? 0, height: meta.height ?? 0 };
+    return {
+      media: `preview/${name}`,
+      width: meta.width ?? 0,
+      height: meta.height ?? 0,
+      ...(masked ? { mask: `preview/${maskName}` } : {}),
+    };
   }
 
   private async prune(): Promise<void> {

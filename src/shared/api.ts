@@ -438,6 +438,8 @@ export const api = {
       height: z.number().int(),
       ms: z.number(),
       superseded: z.boolean(),
+      /** With repair in the recipe: the mask it used (white = repaired), the preview's size. */
+      mask: MediaKey.optional(),
     }),
   },
   /** The same small render at several colorize sizes, for the sweep strip. */
