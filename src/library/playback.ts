@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import sharp from 'sharp';
 import { probeMedia, resolveFfmpeg, tempPathFor, type Logger, type MediaInfo } from '../engine/index';
@@ -17,6 +17,9 @@ async function probe(path: string): Promise<MediaInfo> {
 
 /** Long side of the playable copies (enough for the viewer, quick to encode). */
 const PLAY_EDGE = 1280;
+/** The play folder's limits (playable copies and range previews, all remade on demand). */
+const PLAY_CACHE_BYTES = 8 * 1024 ** 3;
+const PLAY_CACHE_FILES = 200;
 /** A range preview is at most this long: it is a look at the recipe in motion, not a render. */
 export const MAX_CLIP_SECONDS = 10;
 
@@ -53,6 +56,8 @@ export class FilmPreviews {
     private readonly engine: () => Promise<RenderEngine>,
     private readonly video: VideoRenderer | null,
     private readonly log: Logger,
+    /** Cache limits: total size and number of files in the play folder. */
+    private readonly limits = { bytes: PLAY_CACHE_BYTES, files: PLAY_CACHE_FILES },
   ) {}
 
   private film(assetId: number) {
@@ -82,7 +87,8 @@ export class FilmPreviews {
       const master = this.layout.abs(r.output_path);
       if (r.status !== 'done' || !master || !existsSync(master))
         throw new Error(`render ${renderId} of ${film.name} has no finished film`);
-      const media = await this.copyFor(master, `r-${renderId}.mp4`);
+      // Named with the render's time too: an id freed by a deletion never shows an old copy.
+      const media = await this.copyFor(master, `r-${renderId}-${r.created_at.toString(36)}.mp4`);
       return { media, copy: true, durationSec: film.row.duration_sec };
     }
     if (await this.browserPlays(film.path))
@@ -122,6 +128,7 @@ export class FilmPreviews {
           await rm(tmp, { force: true });
         }
         this.log.info(`playable copy of ${src} made in ${Date.now() - t0} ms`);
+        void this.prune(name);
       }
       return `play/${name}`;
     });
@@ -161,6 +168,37 @@ export class FilmPreviews {
     };
   }
 
+  /**
+   * Keeps the cache folder within its limits, oldest first; never the file just made. Copies of
+   * long films are large and all of them can be made again, so a full cache is not worth keeping.
+   */
+  async prune(keep: string): Promise<number> {
+    const dir = this.layout.playDir();
+    const files = (
+      await Promise.all(
+        (await readdir(dir).catch(() => [] as string[]))
+          .filter((n) => !n.startsWith('.') && n !== keep)
+          .map(async (n) => {
+            const st = await stat(join(dir, n)).catch(() => null);
+            return st?.isFile() ? { n, size: st.size, t: st.mtimeMs } : null;
+          }),
+      )
+    ).filter((f): f is { n: string; size: number; t: number } => f !== null);
+    files.sort((a, b) => b.t - a.t);
+    let bytes = existsSync(join(dir, keep)) ? (await stat(join(dir, keep))).size : 0;
+    let removed = 0;
+    for (const [i, f] of files.entries()) {
+      bytes += f.size;
+      if (bytes <= this.limits.bytes && i + 1 < this.limits.files) continue;
+      // A file being played stays readable on POSIX; on Windows it may refuse: try again next time.
+      await rm(join(dir, f.n), { force: true }).then(
+        () => removed++,
+        () => {},
+      );
+    }
+    return removed;
+  }
+
   /** Stops the range preview being made (it answers `superseded`); false when none was. */
   cancelClip(): boolean {
     if (!this.live) return false;
@@ -186,7 +224,7 @@ export class FilmPreviews {
     const start = Math.max(0, total ? Math.min(startSec, Math.max(0, total - 0.1)) : startSec);
     const length = Math.min(durationSec, MAX_CLIP_SECONDS, total ? total - start : durationSec);
     const ms = (s: number) => Math.round(s * 1000);
-    const name = `c-${assetId}-${ms(start)}-${ms(length)}-${maxEdge}-${recipeHash(recipe)}.mp4`;
+    const name = `c-${assetId}-${ms(start)}-${ms(length)}-${maxEdge}-${recipeHash(recipe)}-${film.row.hash.slice(0, 8)}.mp4`;
     const out = join(this.layout.playDir(), name);
     if (this.live && this.live.name !== name) this.live.abort.abort();
     if (this.live?.name !== name) this.live = { name, abort: new AbortController() };
@@ -208,6 +246,7 @@ export class FilmPreviews {
               engine,
             );
             await rename(tmp, out);
+            void this.prune(name);
           } catch (err) {
             if (abort.signal.aborted) return { superseded: true };
             throw err;

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/engine/log';
 import type { Raster } from '../../src/engine/types';
 import type { RenderEngine } from '../../src/library/engine';
+import { LibraryLayout } from '../../src/library/layout';
+import { FilmPreviews } from '../../src/library/playback';
 import { LibraryService } from '../../src/library/service';
 import { engineVideoRenderer } from '../../src/library/video';
 import { haveFfmpeg, sharpProcessor, testCatalog } from '../helpers/library-helpers';
@@ -180,9 +182,29 @@ describe.skipIf(!haveFfmpeg())('library: films in the item view', () => {
     const render = svc.getAsset({ id: mp4Id }).renders[0];
     expect(render.status).toBe('done');
     const p = await svc.films.playable(mp4Id, render.id);
-    expect(p).toMatchObject({ media: `play/r-${render.id}.mp4`, copy: true });
+    expect(p).toMatchObject({ copy: true });
+    expect(p.media).toMatch(new RegExp(`^play/r-${render.id}-[0-9a-z]+\\.mp4$`));
     const info = await ffprobeJson(svc.resolveMedia(p.media)!.path);
     expect(info.streams.find((s) => s.codec_type === 'video')!.codec_name).toBe('h264');
     await expect(svc.films.playable(mkvId, render.id)).rejects.toThrow(/is not of .*master\.mkv/);
   }, 60_000);
+
+  it('keeps the play cache within its size and file limits, oldest first, never the newest', async () => {
+    const layout = new LibraryLayout(join(dir, 'other-library'));
+    const films = new FilmPreviews(svc.store, layout, async () => invertingEngine(), null, silentLogger, {
+      bytes: 2500,
+      files: 3,
+    });
+    mkdirSync(layout.playDir(), { recursive: true });
+    const now = Date.now() / 1000;
+    const names = ['a-1-x.mp4', 'a-2-x.mp4', 'c-3-x.mp4', 'r-4-x.mp4', 'r-5-x.mp4'];
+    names.forEach((n, i) => {
+      writeFileSync(join(layout.playDir(), n), Buffer.alloc(1000));
+      utimesSync(join(layout.playDir(), n), now - 100 + i, now - 100 + i); // a-1 oldest
+    });
+    writeFileSync(join(layout.playDir(), '.clip-123'), 'work in progress');
+    // r-5 was just made; 1000 + 1000 (r-4) fits in 2500, a third file would pass 2500.
+    expect(await films.prune('r-5-x.mp4')).toBe(3);
+    expect(readdirSync(layout.playDir()).sort()).toEqual(['.clip-123', 'r-4-x.mp4', 'r-5-x.mp4']);
+  });
 });
