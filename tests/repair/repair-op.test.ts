@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -212,7 +212,11 @@ describe('the repair operation', () => {
   });
 
   it('says what to do when there is neither a mask nor a repair model', async () => {
-    const r = await engine.processFile({
+    // The bundled detector (tintype-repair) left out: only the filler is installed.
+    const fillOnly = tempDir('tintype-fill-only-');
+    cpSync(join(BUNDLED, 'tintype-fill'), join(fillOnly, 'tintype-fill'), { recursive: true });
+    const noDetector = new Engine({ modelDirs: [fillOnly], ep: 'cpu', threads: 1 });
+    const r = await noDetector.processFile({
       input,
       output: join(dir, 'none.png'),
       ops: ['repair'],
@@ -232,7 +236,7 @@ describe('the repair operation', () => {
       input,
       output: out,
       ops: ['repair'],
-      options: {},
+      options: { models: { repair: 'test-white-detector' } },
       saveMask: saved,
     });
     expect(r.error).toBeUndefined();
