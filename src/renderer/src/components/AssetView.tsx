@@ -27,6 +27,7 @@ import { FilmBar, FilmPlayer, useFilm, type FilmMode } from './FilmPanel';
 import { IconBack, IconNext, IconPlay } from './icons';
 import { useConfirm } from './Confirm';
 import { describeRender, RenderHistory } from './RenderHistory';
+import { DEFAULT_BRUSH, HintCanvas, HintControls, useAssetHints, withHints, withoutHints } from './HintTool';
 import { RecipePanel, renderRange } from './RecipePanel';
 import { colourBlocks, ColourNotice } from './ColourNotice';
 import { useToast } from './Toasts';
@@ -54,7 +55,20 @@ export function AssetView(props: {
   models: ModelInfo[];
   onExport: (renderIds: number[]) => void;
 }) {
-  const { assetId, recipe, setRecipe, models } = props;
+  const { assetId, setRecipe, models } = props;
+  // Colour hints belong to this photo: the shared recipe never keeps them; the one this photo is
+  // previewed and rendered with has them added (HintTool.tsx). A recipe that arrives with hints
+  // (reusing a render's settings) hands them to this photo.
+  const hintState = useAssetHints(assetId);
+  const [brush, setBrush] = useState(DEFAULT_BRUSH);
+  const [painting, setPainting] = useState(false);
+  useEffect(() => {
+    if (props.recipe.options.hints) {
+      hintState.replace(props.recipe.options.hints);
+      setRecipe(withoutHints(props.recipe));
+    }
+  }, [props.recipe]);
+  const recipe = useMemo(() => withHints(props.recipe, hintState.hints), [props.recipe, hintState.hints]);
   const api = useApi();
   const toast = useToast();
   const detail = useRemote(
@@ -371,6 +385,27 @@ export function AssetView(props: {
             </Alert>
           ) : film.isFilm && film.mode === 'watch' ? (
             <FilmPlayer film={film} asset={asset} renders={renders} />
+          ) : painting &&
+            recipe.ops.includes('colorize') &&
+            !film.isFilm &&
+            asset.view &&
+            asset.width &&
+            asset.height ? (
+            <HintCanvas
+              src={api.mediaUrl(
+                after?.kind === 'preview'
+                  ? after.media
+                  : after?.kind === 'render' && after.render.view
+                    ? after.render.view
+                    : asset.view,
+              )}
+              width={asset.width}
+              height={asset.height}
+              hints={hintState.hints}
+              brush={brush}
+              onStroke={hintState.add}
+              label={afterLabel}
+            />
           ) : (
             <CompareViewer
               before={
@@ -420,7 +455,10 @@ export function AssetView(props: {
                   <UnstyledButton
                     key={s.renderSize}
                     onClick={() =>
-                      setRecipe({ ...recipe, options: { ...recipe.options, renderSize: s.renderSize } })
+                      setRecipe({
+                        ...props.recipe,
+                        options: { ...props.recipe.options, renderSize: s.renderSize },
+                      })
                     }
                     style={{
                       border: `2px solid ${chosen ? 'var(--mantine-primary-color-filled)' : 'transparent'}`,
@@ -465,8 +503,18 @@ export function AssetView(props: {
             {asset.sourcePath}
           </Text>
           <Divider label="Recipe" labelPosition="left" />
-          <RecipePanel recipe={recipe} onChange={setRecipe} models={models} />
+          <RecipePanel recipe={props.recipe} onChange={setRecipe} models={models} />
           <ColourNotice asset={asset} recipe={recipe} anyway={colourAnyway} onAnyway={setColourAnyway} />
+          {recipe.ops.includes('colorize') && !film.isFilm && (
+            <HintControls
+              state={hintState}
+              brush={brush}
+              onBrush={setBrush}
+              painting={painting}
+              onPainting={setPainting}
+              onError={(message) => toast({ title: 'Hints not loaded', message, color: 'red' })}
+            />
+          )}
           <Group gap="xs">
             <Button
               size="xs"
