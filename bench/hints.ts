@@ -133,8 +133,8 @@ for (const [W, H] of [
   row('re-render, 10 strokes in 5 colours', hinted);
   row('re-render, 11 strokes (one added)', eleven);
   console.log(
-    `\nhints re-render / floor (colorize step): ${(hinted.process / floor.process).toFixed(2)}×; ` +
-      `propagation ${f0(hinted.hints)} ms of ${f0(hinted.process)} ms`,
+    `\nhints re-render / floor, CPU time: ${(hinted.cpu / floor.cpu).toFixed(1)}×; wall (colorize step): ${(hinted.process / floor.process).toFixed(1)}×; ` +
+      `propagation ${f0(hinted.hints)} ms of ${f0(hinted.process)} ms wall`,
   );
 }
 console.log(

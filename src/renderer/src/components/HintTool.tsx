@@ -318,9 +318,11 @@ export function HintCanvas(props: {
   const toPicture = useCallback(
     (e: React.PointerEvent) => {
       const r = img.current!.getBoundingClientRect();
+      // A tenth of a pixel is finer than any brush; it keeps recipes short.
+      const tenth = (v: number) => Math.round(v * 10) / 10;
       return {
-        x: ((e.clientX - r.left) / r.width) * dims.w,
-        y: ((e.clientY - r.top) / r.height) * dims.h,
+        x: tenth(((e.clientX - r.left) / r.width) * dims.w),
+        y: tenth(((e.clientY - r.top) / r.height) * dims.h),
         perPx: dims.w / r.width,
       };
     },
