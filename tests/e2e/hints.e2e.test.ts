@@ -184,6 +184,11 @@ describe.skipIf(!haveChromium)('colour hints in the photo view', () => {
       .poll(() => page.getByTestId(`history-${renders[0].id}`).textContent(), { timeout: 20_000 })
       .toContain('1 hint');
     await page.screenshot({ path: join(SHOTS, 'hints-02-history.png') });
+    // "Reuse these settings" brings the render's hints back to the photo.
+    await page.getByTestId('hint-clear').click();
+    expect(await page.getByTestId('hint-count').textContent()).toBe('0 strokes');
+    await page.getByTestId(`reuse-render-${renders[0].id}`).click();
+    await expect.poll(() => page.getByTestId('hint-count').textContent()).toBe('1 stroke');
     expect(consoleErrors).toEqual([]);
   }, 180_000);
 });

@@ -579,7 +579,9 @@ export function AssetView(props: {
             compareId={compareBase?.id ?? null}
             onShow={(r) => setAfter({ kind: 'render', render: r })}
             onReuse={(r) => {
-              setRecipe(r.recipe);
+              // The render's hints become this photo's again (none if it had none).
+              hintState.replace(r.recipe.options.hints ?? []);
+              setRecipe(withoutHints(r.recipe));
               toast({ title: `Settings of render #${r.id} reused`, message: describeRecipe(r.recipe) });
             }}
             onCompare={(r) => {
