@@ -185,6 +185,13 @@ def _pack_extra(pack: Optional[str]) -> str:
     return f", plus {', '.join(opts['extra'])}" + (f" ({thin})" if thin else "")
 
 
+def _freeze_note(cfg: dict, rec: dict) -> str:
+    freeze = int(cfg["optim"].get("freeze_encoder_steps", 0))
+    if freeze >= int(rec.get("step") or 0):
+        return f"frozen for all {rec.get('step')} steps"
+    return f"trained frozen for {freeze} steps, then at {cfg['optim'].get('encoder_lr_mult', 1)}x the learning rate"
+
+
 def _architecture(gen) -> str:
     if isinstance(gen, GatedUNet):
         return "gated-convolution U-Net (DeepFill v2's gated convolutions, dilated bottleneck at stride 8)"
@@ -205,8 +212,7 @@ def write_model_card(path: str | Path, manifest: dict, checkpoint: str | Path, m
              f"config {json.dumps(cfg.get('generator', {}), sort_keys=True)}",
              *([f"- Encoder: MobileNetV2 1.0 pretrained on ImageNet, weights from "
                 f"google-coral/test_data tf2_mobilenet_v2_1.0_224_ptq.tflite (int8 per channel, batch norm folded; "
-                f"Apache-2.0), dequantised; trained frozen for {cfg['optim'].get('freeze_encoder_steps', 0)} steps, "
-                f"then at {cfg['optim'].get('encoder_lr_mult', 1)}x the learning rate"]
+                f"Apache-2.0), dequantised; " + _freeze_note(cfg, rec)]
                if isinstance(gen, MobileUNet) else []),
              f"- Training data: the pack built by `python3 -m tintype_train pack` from shared/datasets/train "
              f"(ImageNet sample, BSDS500 train+test, T91, wallpapers; BSD100/CBSD68 excluded)"
