@@ -20,6 +20,15 @@ from tintype_train.train import Trainer
 torch.set_num_threads(1)
 
 
+def ab_of(task, g, x):
+    """The export module's answer without a blur (a flat input is unchanged by any blur)."""
+    blur, task.input_blur = task.input_blur, 0.0
+    try:
+        return task.export_module(g)(x)
+    finally:
+        task.input_blur = blur
+
+
 class _Fixture(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -225,6 +234,14 @@ class ModelTest(unittest.TestCase):
         self.assertEqual(tuple(ab.shape), (2, 2, 32, 48))
         torch.testing.assert_close(ab, torch.nn.functional.interpolate(low, scale_factor=4.0, mode="bilinear",
                                                                       align_corners=False), atol=1e-5, rtol=1e-5)
+        # The video variant's in-graph input blur: the same network on the blurred grey input.
+        task.input_blur = 1.0
+        with torch.no_grad():
+            blurred = task.export_module(g)(x)
+            flat = torch.full((1, 1, 32, 48), 0.3)
+            torch.testing.assert_close(task.export_module(g)(flat), ab_of(task, g, flat), atol=1e-5, rtol=1e-5)
+        self.assertGreater(float((blurred - ab).abs().max()), 1e-4)  # noise input: the blur changes the answer
+        task.input_blur = 0.0
         with self.assertRaises(ValueError):
             Generator(GeneratorConfig(width=8, depth=2, out_stride=8, residual=False, out_channels=4))
         with self.assertRaises(ValueError):
