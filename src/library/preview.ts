@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { writeFileAtomic } from '../engine/index';
 import type { Recipe } from '../shared/api';
 import { scaleHints } from '../shared/hints';
 import { OP_INFO } from '../shared/ops';
@@ -130,6 +131,18 @@ export class Previewer {
       );
       if (result.cancelled) return { superseded: true };
       if (!result.ok) throw new Error(result.error ?? `preview of ${this.layout.abs(viewRel)} failed`);
+      if (masked) {
+        // What the app lays over the photo: red, opaque where repaired, transparent elsewhere.
+        const mask = join(dir, maskName);
+        const { width, height } = await sharp(mask).metadata();
+        const overlay = await sharp({ create: { width, height, channels: 3, background: '#ff2828' } })
+          .joinChannel(await sharp(mask).toColourspace('b-w').raw().toBuffer(), {
+            raw: { width, height, channels: 1 },
+          })
+          .png()
+          .toBuffer();
+        await writeFileAtomic(mask, overlay, { overwrite: true });
+      }
       if (++this.made % 50 === 0) void this.prune();
     }
     const meta = await sharp(out).metadata();

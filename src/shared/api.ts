@@ -438,7 +438,7 @@ export const api = {
       height: z.number().int(),
       ms: z.number(),
       superseded: z.boolean(),
-      /** With repair in the recipe: the mask it used (white = repaired), the preview's size. */
+      /** With repair in the recipe: the mask it used, the preview's size, red and opaque where repaired. */
       mask: MediaKey.optional(),
     }),
   },

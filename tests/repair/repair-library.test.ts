@@ -64,7 +64,9 @@ describe('library: repair mask edits', () => {
     const recipe = { ops: ['repair' as const], options: { maskEdits }, watermark: false };
     const prev = await svc.preview({ assetId: asset.id, recipe, maxEdge: 300 });
     expect(prev.mask).toBeDefined();
+    // The overlay: red, its alpha the mask.
     const mask = await sharp(svc.resolveMedia(prev.mask!)!.path)
+      .extractChannel(3)
       .toColourspace('b-w')
       .raw()
       .toBuffer({ resolveWithObject: true });
