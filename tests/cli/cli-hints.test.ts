@@ -95,5 +95,6 @@ describe('tintype colorize --hints', () => {
     const r = await tintype(['colorize', input, '-o', join(dir, 'm.png'), '--hints', missing], env);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(missing);
-  });
+    // Four CLI starts one after another: room for a loaded machine.
+  }, 300_000);
 });

@@ -71,9 +71,16 @@ export function hintChroma(color: string): { u: number; v: number } {
   return { u: U_SCALE * (b - y), v: V_SCALE * (r - y) };
 }
 
-/** The solve grid for a width×height picture: the long side at most HINT_GRID, the aspect kept. */
+/**
+ * The solve grid for a width×height picture, the aspect kept: the long side at most HINT_GRID, and
+ * for small pictures (the app's live previews) half theirs, not under 160 px: the guided upsampling
+ * restores the edges, and the solve, which does not shrink with the picture otherwise, costs a
+ * quarter.
+ */
 export function hintGridSize(width: number, height: number, grid = HINT_GRID): { gw: number; gh: number } {
-  const k = Math.min(1, grid / Math.max(width, height));
+  const long = Math.max(width, height);
+  const want = long <= 160 ? long : Math.min(grid, Math.max(160, Math.round(long / 2)));
+  const k = Math.min(1, want / long);
   return { gw: Math.max(1, Math.round(width * k)), gh: Math.max(1, Math.round(height * k)) };
 }
 
