@@ -86,7 +86,6 @@ export class HttpClient implements ApiClient {
     return body.value;
   }
 
-  downloadUrl(renderId: number): string {
-    return `/download/${renderId}?token=${encodeURIComponent(this.token)}`;
-  }
+  /** Bound: components receive it as a plain function (RenderHistory's prop), not as a method. */
+  downloadUrl = (renderId: number): string => `/download/${renderId}?token=${encodeURIComponent(this.token)}`;
 }
