@@ -28,11 +28,22 @@ import { IconBack, IconNext, IconPlay } from './icons';
 import { useConfirm } from './Confirm';
 import { describeRender, RenderHistory } from './RenderHistory';
 import { DEFAULT_BRUSH, HintCanvas, HintControls, useAssetHints, withHints, withoutHints } from './HintTool';
+import {
+  DEFAULT_MASK_BRUSH,
+  hintAsStroke,
+  MASK_COLOUR,
+  MaskControls,
+  strokesAsHints,
+  useMaskEdits,
+  withMaskEdits,
+  withoutMaskEdits,
+} from './MaskTool';
 import { RecipePanel, renderRange } from './RecipePanel';
 import { colourBlocks, ColourNotice } from './ColourNotice';
 import { useToast } from './Toasts';
 
-type After = { kind: 'preview'; media: string; label: string } | { kind: 'render'; render: Render };
+type After =
+  { kind: 'preview'; media: string; label: string; mask?: string } | { kind: 'render'; render: Render };
 
 const describeRecipe = (r: Recipe): string => describeOps(r.ops, r.options);
 
@@ -62,13 +73,20 @@ export function AssetView(props: {
   const hintState = useAssetHints(assetId);
   const [brush, setBrush] = useState(DEFAULT_BRUSH);
   const [painting, setPainting] = useState(false);
+  // The repair mask's strokes are this photo's in the same way (MaskTool.tsx).
+  const maskState = useMaskEdits(assetId);
+  const [maskBrush, setMaskBrush] = useState(DEFAULT_MASK_BRUSH);
+  const [editingMask, setEditingMask] = useState(false);
   useEffect(() => {
-    if (props.recipe.options.hints) {
-      hintState.replace(props.recipe.options.hints);
-      setRecipe(withoutHints(props.recipe));
-    }
+    const { hints, maskEdits } = props.recipe.options;
+    if (hints) hintState.replace(hints);
+    if (maskEdits) maskState.replace(maskEdits);
+    if (hints || maskEdits) setRecipe(withoutMaskEdits(withoutHints(props.recipe)));
   }, [props.recipe]);
-  const recipe = useMemo(() => withHints(props.recipe, hintState.hints), [props.recipe, hintState.hints]);
+  const recipe = useMemo(
+    () => withMaskEdits(withHints(props.recipe, hintState.hints), maskState.edits),
+    [props.recipe, hintState.hints, maskState.edits],
+  );
   const api = useApi();
   const toast = useToast();
   const detail = useRemote(
@@ -139,6 +157,7 @@ export function AssetView(props: {
         setAfter({
           kind: 'preview',
           media: p.media,
+          mask: p.mask,
           label: `Preview ${p.width}×${p.height} · ${Math.round(p.ms)} ms`,
         });
         setPreviewError(null);
@@ -385,6 +404,29 @@ export function AssetView(props: {
             </Alert>
           ) : film.isFilm && film.mode === 'watch' ? (
             <FilmPlayer film={film} asset={asset} renders={renders} />
+          ) : editingMask &&
+            recipe.ops.includes('repair') &&
+            !film.isFilm &&
+            asset.view &&
+            asset.width &&
+            asset.height ? (
+            // The photo as it is, the mask repair used over it in red, the strokes on top.
+            <HintCanvas
+              src={api.mediaUrl(asset.view)}
+              overlay={after?.kind === 'preview' && after.mask ? api.mediaUrl(after.mask) : undefined}
+              width={asset.width}
+              height={asset.height}
+              hints={strokesAsHints(maskState.edits)}
+              brush={{
+                size: maskBrush.size,
+                color: MASK_COLOUR,
+                strength: 1,
+                erase: maskBrush.erase,
+                show: true,
+              }}
+              onStroke={(h) => maskState.add(hintAsStroke(h))}
+              label="The repair mask"
+            />
           ) : painting &&
             recipe.ops.includes('colorize') &&
             !film.isFilm &&
@@ -505,13 +547,28 @@ export function AssetView(props: {
           <Divider label="Recipe" labelPosition="left" />
           <RecipePanel recipe={props.recipe} onChange={setRecipe} models={models} />
           <ColourNotice asset={asset} recipe={recipe} anyway={colourAnyway} onAnyway={setColourAnyway} />
+          {recipe.ops.includes('repair') && !film.isFilm && (
+            <MaskControls
+              state={maskState}
+              brush={maskBrush}
+              onBrush={setMaskBrush}
+              editing={editingMask}
+              onEditing={(on) => {
+                setEditingMask(on);
+                if (on) setPainting(false);
+              }}
+            />
+          )}
           {recipe.ops.includes('colorize') && !film.isFilm && (
             <HintControls
               state={hintState}
               brush={brush}
               onBrush={setBrush}
               painting={painting}
-              onPainting={setPainting}
+              onPainting={(on) => {
+                setPainting(on);
+                if (on) setEditingMask(false);
+              }}
               onError={(message) => toast({ title: 'Hints not loaded', message, color: 'red' })}
             />
           )}
@@ -581,7 +638,8 @@ export function AssetView(props: {
             onReuse={(r) => {
               // The render's hints become this photo's again (none if it had none).
               hintState.replace(r.recipe.options.hints ?? []);
-              setRecipe(withoutHints(r.recipe));
+              maskState.replace(r.recipe.options.maskEdits ?? []);
+              setRecipe(withoutMaskEdits(withoutHints(r.recipe)));
               toast({ title: `Settings of render #${r.id} reused`, message: describeRecipe(r.recipe) });
             }}
             onCompare={(r) => {

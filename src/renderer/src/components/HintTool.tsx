@@ -300,6 +300,8 @@ export function HintCanvas(props: {
   brush: Brush;
   onStroke: (h: Hint) => void;
   label: string;
+  /** An image laid over the picture under the strokes (the repair mask, MaskTool.tsx). */
+  overlay?: string;
 }) {
   const img = useRef<HTMLImageElement | null>(null);
   const [draft, setDraft] = useState<Hint | null>(null);
@@ -395,6 +397,15 @@ export function HintCanvas(props: {
           }}
           data-testid="hint-image"
         />
+        {props.overlay && (
+          <img
+            src={props.overlay}
+            alt=""
+            draggable={false}
+            style={{ position: 'absolute', inset: 0, width: '100%', height: '100%', opacity: 0.55 }}
+            data-testid="brush-overlay"
+          />
+        )}
         <svg
           viewBox={`0 0 ${dims.w} ${dims.h}`}
           preserveAspectRatio="none"
