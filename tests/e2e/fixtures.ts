@@ -55,15 +55,10 @@ function cubicGraph(): Uint8Array {
   return g.encode();
 }
 
-/**
- * A deliberately heavy restorer (five 3×3 convolutions, 192 channels wide, on 64-px tiles): a photo
- * of a megapixel takes minutes on two cores, so cancelling it midway can be seen to stop the work,
- * and a 320-px preview takes seconds, so a newer preview can be seen to supersede it.
- */
-export function installSlowModel(dir: string): void {
+/** Five 3×3 convolutions `width` channels wide: cost per pixel grows with width². */
+function heavyGraph(width: number): Uint8Array {
   const g = new GraphBuilder('slow');
   let t = g.input('input', [1, 3, 'height', 'width']);
-  const width = 192;
   let seed = 7;
   const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 0.1;
   const chans = [3, width, width, width, width, 3];
@@ -73,10 +68,26 @@ export function installSlowModel(dir: string): void {
   }
   g.node('Sigmoid', [t], {}, ['output']);
   g.output('output', [1, 3, 'height', 'width']);
+  return g.encode();
+}
+
+/**
+ * Two deliberately heavy restorers on 64-px tiles. 'e2e-slow' (96 channels): a megapixel photo
+ * takes minutes on two cores while each tile stays short, so a cancel can be seen to stop the work
+ * between tiles within seconds. 'e2e-slower' (192 channels, four times the work): a 320-px preview
+ * takes several seconds even on an idle machine, so a newer preview can be seen to supersede it.
+ */
+export function installSlowModel(dir: string): void {
+  const tile = { size: 64, overlap: 8 };
   installModel(
     dir,
-    { ...common, id: 'e2e-slow', name: 'Slow (test)', task: 'restore', tile: { size: 64, overlap: 8 } },
-    g.encode(),
+    { ...common, id: 'e2e-slow', name: 'Slow (test)', task: 'restore', tile },
+    heavyGraph(96),
+  );
+  installModel(
+    dir,
+    { ...common, id: 'e2e-slower', name: 'Slower (test)', task: 'restore', tile },
+    heavyGraph(192),
   );
 }
 

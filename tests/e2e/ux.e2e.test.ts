@@ -407,11 +407,15 @@ describe.skipIf(!haveChromium)('the app as people use it', () => {
   });
 
   it('gives way to a newer preview while one computes, and says "computing…" meanwhile', async () => {
-    // The slow restorer makes a 320-px preview take seconds.
+    // The slower restorer makes a 320-px preview take seconds.
     await page.evaluate(() =>
       localStorage.setItem(
         'tintype.recipe',
-        JSON.stringify({ ops: ['restore'], options: { models: { restore: 'e2e-slow' } }, watermark: false }),
+        JSON.stringify({
+          ops: ['restore'],
+          options: { models: { restore: 'e2e-slower' } },
+          watermark: false,
+        }),
       ),
     );
     await page.reload();
