@@ -648,7 +648,8 @@ export function AssetView(props: {
             }}
             onDelete={(r) => void deleteRender(r)}
             onExport={(r) => props.onExport([r.id])}
-            downloadUrl={api.downloadUrl}
+            // Bound: the HTTP client's downloadUrl reads its token from `this`.
+            downloadUrl={api.downloadUrl ? (id) => api.downloadUrl!(id) : undefined}
           />
           <Text size="xs" c="dimmed">
             Keys: C compare mode · + / − zoom · 0 fit · ← → previous/next · Esc library
