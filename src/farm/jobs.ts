@@ -78,14 +78,16 @@ export async function runFarmJobs(o: RunJobsOptions): Promise<void> {
   let wake: () => void = () => undefined;
   const look = async (id: string): Promise<void> => {
     if (!outstanding.has(id)) return;
-    const job = await queue.getJob(id);
-    const state = job ? await job.getState() : 'missing';
-    if (state === 'missing' || !job) {
+    // The state first, then the job: a job read while active would carry no result yet.
+    const state = await queue.getJobState(id);
+    if (state === 'unknown') {
       // Removed by hand, or Redis lost its data: put it back.
       await add([specs.get(id)!]);
       return;
     }
     if (!FINAL.has(state) || !outstanding.has(id)) return;
+    const job = await queue.getJob(id);
+    if (!job) return; // removed meanwhile: the next look puts it back
     if (state === 'completed') await o.onCompleted(id, job);
     else await o.onFailed(id, job);
     outstanding.delete(id);

@@ -20,6 +20,9 @@ const skip = skipWithout('render farm tests', missingRedis());
 
 const QUEUE = 'tintype';
 const MODEL = 'farm-slow-invert';
+/** 1 s at 24 fps in four segments of 6 frames. */
+const FRAMES = 24;
+const SEGMENT = 6;
 
 function restoreManifest(version: string) {
   return {
@@ -45,6 +48,7 @@ describe.skipIf(skip)('render farm: tintype video --farm with real Redis and wor
   let clip: string;
   let models: string;
   const workers: WorkerProcess[] = [];
+  let wrong: WorkerProcess | undefined;
   /** No user models folder: only what the test installs. */
   let env: NodeJS.ProcessEnv;
   let reference: { frames: Buffer; audio: string[]; duration: string | undefined };
@@ -60,7 +64,7 @@ describe.skipIf(skip)('render farm: tintype video --farm with real Redis and wor
     '--model',
     MODEL,
     '--segment-seconds',
-    '0.5',
+    String(SEGMENT / 24),
     '--preset',
     'ultrafast',
     '--models-dir',
@@ -104,15 +108,18 @@ describe.skipIf(skip)('render farm: tintype video --farm with real Redis and wor
     mkdirSync(env.TINTYPE_MODELS_DIR!, { recursive: true });
     models = join(dir, 'models');
     installModel(models, restoreManifest('1.0.0'), slowInvertGraph());
+    const other = join(dir, 'other-models');
+    installModel(other, restoreManifest('2.0.0'), slowInvertGraph());
     redis = await startRedis();
-    // 2 s at 24 fps with a sine track: 48 frames, four segments of 12.
-    clip = await makeClip(join(dir, 'clip.mp4'), { seconds: 2, rate: '24', audio: [440] });
-    const [local, ...started] = await Promise.all([
+    clip = await makeClip(join(dir, 'clip.mp4'), { seconds: FRAMES / 24, rate: '24', audio: [440] });
+    const workerArgs = (m: string) => ['--models-dir', m, '--stalled-seconds', '4', '--threads', '1'];
+    const [local, odd, ...started] = await Promise.all([
       runCli(videoArgs(join(dir, 'local.mp4')), env).done,
-      ...[0, 1, 2].map(() =>
-        startWorker(redis.url, ['--models-dir', models, '--stalled-seconds', '4', '--threads', '1'], env),
-      ),
+      // Database 1: a queue only this worker, with version 2.0.0 of the model, serves.
+      startWorker(`${redis.url}/1`, workerArgs(other), env),
+      ...[0, 1, 2].map(() => startWorker(redis.url, workerArgs(models), env)),
     ]);
+    wrong = odd as WorkerProcess;
     workers.push(...(started as WorkerProcess[]));
     expect(local.code, local.stderr).toBe(0);
     const out = join(dir, 'local.mp4');
@@ -121,11 +128,11 @@ describe.skipIf(skip)('render farm: tintype video --farm with real Redis and wor
       audio: await packetHashes(out, '0:a'),
       duration: (await ffprobeJson(out)).format.duration,
     };
-    expect(reference.frames.length).toBe(48 * 96 * 64 * 3);
+    expect(reference.frames.length).toBe(FRAMES * 96 * 64 * 3);
   });
 
   afterAll(async () => {
-    await Promise.all(workers.map((w) => w.kill()));
+    await Promise.all([...workers, ...(wrong ? [wrong] : [])].map((w) => w.kill()));
     await redis?.destroy();
     await cleanup?.();
   });
@@ -135,7 +142,7 @@ describe.skipIf(skip)('render farm: tintype video --farm with real Redis and wor
     const r = await runCli(videoArgs(out, ['--farm', redis.url]), env).done;
     expect(r.code, r.stderr).toBe(0);
     const res = result(r.stdout);
-    expect(res).toMatchObject({ frames: 48, segments: 4, framesRendered: 48 });
+    expect(res).toMatchObject({ frames: FRAMES, segments: 4, framesRendered: FRAMES });
     expect(Object.values(res.farm.workers as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(4);
     for (const w of Object.keys(res.farm.workers)) expect(workers.map((x) => x.name)).toContain(w);
     await expectSameAsLocal(out);
@@ -232,7 +239,7 @@ describe.skipIf(skip)('render farm: tintype video --farm with real Redis and wor
       o.events.on('progress', ({ data }) => {
         const p = data as { worker?: string; done?: number };
         // The first frame of a segment is written: the segment is in the middle, not finished.
-        if (victim || !p.done || p.done >= 12) return;
+        if (victim || !p.done || p.done >= SEGMENT) return;
         victim = workers.find((w) => w.name === p.worker);
         if (victim) void victim.kill().then(() => resolve(victim!));
       });
@@ -270,7 +277,7 @@ describe.skipIf(skip)('render farm: tintype video --farm with real Redis and wor
     await o.close();
     const r = await run.done;
     expect(r.code, r.stderr).toBe(0);
-    expect(result(r.stdout)).toMatchObject({ frames: 48, segments: 4 });
+    expect(result(r.stdout)).toMatchObject({ frames: FRAMES, segments: 4 });
     await expectSameAsLocal(out);
   });
 
@@ -297,34 +304,27 @@ describe.skipIf(skip)('render farm: tintype video --farm with real Redis and wor
     const again = await runCli(videoArgs(out, ['--farm', redis.url]), env).done;
     expect(again.code, again.stderr).toBe(0);
     const res = result(again.stdout);
-    expect(res.frames).toBe(48);
-    expect(res.framesRendered).toBeLessThan(48);
+    expect(res.frames).toBe(FRAMES);
+    expect(res.framesRendered).toBeLessThan(FRAMES);
     expect(res.resumedFromFrame).toBeGreaterThan(0);
     await expectSameAsLocal(out);
   });
 
   it('a worker with another version of the model refuses the job by name, and the render fails with that reason', async () => {
-    const other = join(dir, 'other-models');
-    installModel(other, restoreManifest('2.0.0'), slowInvertGraph());
-    // Database 1: a queue that only this worker serves.
     const url = `${redis.url}/1`;
-    const wrong = await startWorker(
-      url,
-      ['--models-dir', other, '--stalled-seconds', '4', '--threads', '1'],
-      env,
-    );
+    const w = wrong!;
     try {
       const r = await runCli(videoArgs(output(), ['--farm', url, '--attempts', '1']), env).done;
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(
         new RegExp(
-          `worker ${wrong.name} refuses segment \\d+ .*model "${MODEL}": the job needs version 1\\.0\\.0 .*this machine has version 2\\.0\\.0`,
+          `worker ${w.name} refuses segment \\d+ .*model "${MODEL}": the job needs version 1\\.0\\.0 .*this machine has version 2\\.0\\.0`,
         ),
       );
       expect(r.stderr).toMatch(/segments failed on the farm/);
-      expect(wrong.log()).toMatch(/refuses segment/);
+      expect(w.log()).toMatch(/refuses segment/);
     } finally {
-      await wrong.stop();
+      await w.stop();
     }
   });
 });
