@@ -222,6 +222,9 @@ export async function startFarmWorker(o: FarmWorkerOptions): Promise<FarmWorker>
     stalledInterval: stalledMs,
     // A job whose worker died twice (a poisoned segment that crashes the process) fails instead of looping.
     maxStalledCount: 2,
+    // After Redis comes back, take jobs again within seconds (BullMQ waits 15 s by default; it
+    // calls this option internal, so it is checked by the farm tests on each upgrade).
+    runRetryDelay: 2000,
   });
   let down = false;
   worker.on('error', (err) => {

@@ -121,6 +121,8 @@ export interface VideoResult {
   framesRendered: number;
   segments: number;
   elapsedMs: number;
+  /** Milliseconds the join took (concatenating the segments, copying audio and subtitles). */
+  joinMs: number;
   /** Output frames per second of this run, end to end (decode + process + encode). */
   renderFps: number;
   /** Milliseconds spent waiting for the processor (the model), summed over batches. */
@@ -628,6 +630,7 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
 
     // Join.
     progress('joining', true);
+    const joinStarted = Date.now();
     const frames = J.segments.reduce((a, s) => a + s.frames, 0);
     if (frames === 0) throw failure('nothing was rendered', 'DECODE_FAILED');
     let streams: StreamReport;
@@ -657,6 +660,7 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
       if (signal?.aborted) throw failure('cancelled while joining', 'CANCELLED', err);
       throw failure(inWords(err), err instanceof VideoError ? err.code : 'JOIN_FAILED', err);
     }
+    const joinMs = Date.now() - joinStarted;
     for (const n of streams.notes) note(n);
     if (source.media && format.kind !== 'video' && source.media.audio.length)
       note('image output: the audio is not carried over');
@@ -679,6 +683,7 @@ export async function renderVideo(o: RenderVideoOptions): Promise<VideoResult> {
       framesRendered: framesThisRun,
       segments: J.segments.length,
       elapsedMs,
+      joinMs,
       renderFps: framesThisRun / Math.max(0.001, elapsedMs / 1000),
       processorMs,
       rotation,
