@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { api, DESKTOP_ONLY, isMethod, type Method, type ParsedReq, type Res } from '../shared/api';
 import type { ApiError, ApiResult } from '../shared/bridge';
+import { farmStatus } from '../farm/status';
 import { LibraryVersionError } from './db';
 import { errorMessage } from '../shared/errors';
 import type { LoopLag } from './loop-lag';
@@ -21,6 +22,7 @@ export function serviceHandlers(s: LibraryService, lag?: LoopLag): Handlers {
     }),
     'settings.get': () => s.getSettings(),
     'settings.update': (r) => s.updateSettings(r),
+    'farm.jobs': () => farmStatus(s.getSettings().farmRedis),
     'projects.list': () => s.listProjects(),
     'projects.create': (r) => s.createProject(r),
     'projects.rename': (r) => s.renameProject(r),

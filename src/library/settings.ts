@@ -15,6 +15,7 @@ export const DEFAULT_SETTINGS: Omit<Settings, 'libraryDir'> = {
   watermark: false,
   copyOriginals: false,
   theme: 'auto',
+  farmRedis: '',
 };
 
 /**

@@ -297,9 +297,40 @@ export const SettingsSchema = z
     theme: ThemeSchema,
     /** Where the library lives; a change takes effect at the next start. */
     libraryDir: z.string().max(4096),
+    /** A render farm's Redis (docs/farm.md) whose jobs the queue panel shows; '' for none. */
+    farmRedis: z.union([
+      z.literal(''),
+      z
+        .string()
+        .max(2000)
+        .regex(/^rediss?:\/\/\S+$/, 'a redis:// URL'),
+    ]),
   })
   .strict();
 export type Settings = z.infer<typeof SettingsSchema>;
+
+/** A render-farm job as the queue panel shows it (src/farm/status.ts). */
+export const FarmJobViewSchema = z.object({
+  id: z.string(),
+  kind: z.enum(['segment', 'photo', 'unknown']),
+  label: z.string(),
+  state: z.string(),
+  /** The worker running it (or that finished it). */
+  worker: z.string().optional(),
+  /** Frames (segments) or photos done so far. */
+  done: z.number().optional(),
+  attempts: z.number().int(),
+  failedReason: z.string().optional(),
+});
+export type FarmJobView = z.infer<typeof FarmJobViewSchema>;
+export const FarmStatusSchema = z.object({
+  url: z.string(),
+  /** '' when the farm answered; otherwise why not. */
+  error: z.string(),
+  workers: z.array(z.string()),
+  jobs: z.array(FarmJobViewSchema),
+});
+export type FarmStatus = z.infer<typeof FarmStatusSchema>;
 
 export const ImportReportSchema = z.object({
   added: z.array(AssetSchema),
@@ -359,6 +390,8 @@ export const api = {
     }),
   },
   'settings.get': { req: Empty, res: SettingsSchema.extend({ restartRequired: z.boolean() }) },
+  /** The render farm named in the settings: its workers and recent jobs. */
+  'farm.jobs': { req: Empty, res: FarmStatusSchema },
   'settings.update': {
     req: SettingsSchema.partial().strict(),
     res: SettingsSchema.extend({ restartRequired: z.boolean() }),

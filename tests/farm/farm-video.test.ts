@@ -5,11 +5,12 @@
  * long enough to kill a worker in the middle of one.
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { farmStatus } from '../../src/farm/status';
 import { runCli, startWorker, type WorkerProcess } from '../helpers/farm-workers';
 import { installModel, slowInvertGraph } from '../helpers/models';
 import { missingRedis, startRedis, type RedisServer } from '../helpers/redis';
@@ -147,6 +148,20 @@ describe.skipIf(skip)('render farm: tintype video --farm with real Redis and wor
     for (const w of Object.keys(res.farm.workers)) expect(workers.map((x) => x.name)).toContain(w);
     await expectSameAsLocal(out);
     expect(existsSync(`${out}.tintype-work`)).toBe(false);
+    // What the app's queue panel shows: the workers, and which one rendered each segment.
+    const status = await farmStatus(redis.url);
+    expect(status.error).toBe('');
+    expect(status.workers).toHaveLength(3);
+    const mine = status.jobs.filter((j) => j.label.startsWith(`${basename(out)} · segment`));
+    expect(mine).toHaveLength(4);
+    for (const j of mine)
+      expect(j).toMatchObject({
+        state: 'completed',
+        worker: res.farm.jobs.find(
+          (x: { index: number }) => `${basename(out)} · segment ${x.index + 1}` === j.label,
+        )?.worker,
+      });
+    expect((await farmStatus('redis://127.0.0.1:1')).error).toMatch(/127\.0\.0\.1:1/);
   });
 
   it('runs a folder of photos as farm jobs (groups of 2): same outputs as locally, a damaged one fails alone, a rerun skips what is done', async () => {

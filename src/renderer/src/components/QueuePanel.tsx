@@ -12,7 +12,7 @@ import {
   Tooltip,
 } from '@mantine/core';
 import { useEffect, useState } from 'react';
-import type { Batch, Job } from '../../../shared/api';
+import type { Batch, FarmStatus, Job } from '../../../shared/api';
 import { useApi, useApiEvent } from '../api/context';
 import { formatDuration, formatRate } from '../format';
 import { IconRetry, IconX } from './icons';
@@ -176,6 +176,58 @@ function BatchCard({ batch, jobs }: { batch: Batch; jobs: Job[] }) {
   );
 }
 
+const FARM_COLOR: Record<string, string> = { active: 'blue', completed: 'green', failed: 'red' };
+
+/** The render farm named in the settings (docs/farm.md): its workers and jobs, who runs what. Polled. */
+function FarmSection() {
+  const api = useApi();
+  const [status, setStatus] = useState<FarmStatus | undefined>();
+  useEffect(() => {
+    let alive = true;
+    const look = (): void =>
+      void api.call('farm.jobs', {}).then(
+        (s) => alive && setStatus(s),
+        () => undefined,
+      );
+    look();
+    const timer = setInterval(look, 3000);
+    return () => {
+      alive = false;
+      clearInterval(timer);
+    };
+  }, [api]);
+  if (!status?.url) return null;
+  return (
+    <Card withBorder padding="xs" data-testid="farm-section">
+      <Stack gap={4}>
+        <Text size="sm" fw={600}>
+          Render farm · {status.error ? 'not reachable' : `${status.workers.length} workers`}
+        </Text>
+        {status.error && (
+          <Text size="xs" c="red">
+            {status.error}
+          </Text>
+        )}
+        {status.jobs.map((j) => (
+          <Group key={j.id} gap={4} wrap="nowrap" data-testid="farm-job" data-state={j.state}>
+            <Text size="xs" truncate style={{ flex: 1, minWidth: 0 }} title={j.failedReason}>
+              {j.label}
+            </Text>
+            {j.worker && (
+              <Text size="xs" c="dimmed" truncate style={{ maxWidth: '40%' }}>
+                {j.worker}
+              </Text>
+            )}
+            <Badge size="sm" variant="light" color={FARM_COLOR[j.state] ?? 'gray'} style={{ flexShrink: 0 }}>
+              {j.state}
+            </Badge>
+          </Group>
+        ))}
+      </Stack>
+    </Card>
+  );
+}
+
 /** Every batch and job with progress, speed and ETA; cancel and retry. Updated live from events. */
 export function QueuePanel({ onClose }: { onClose: () => void }) {
   const api = useApi();
@@ -245,6 +297,7 @@ export function QueuePanel({ onClose }: { onClose: () => void }) {
       </Group>
       <ScrollArea style={{ flex: 1 }} scrollbars="y">
         <Stack gap="xs">
+          <FarmSection />
           {list.length === 0 && (
             <Text size="sm" c="dimmed">
               Nothing queued.

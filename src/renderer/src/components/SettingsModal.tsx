@@ -137,6 +137,13 @@ export function SettingsModal(props: {
           value={draft.libraryDir}
           onChange={(e) => set('libraryDir', e.currentTarget.value)}
         />
+        <TextInput
+          label="Render farm (Redis URL)"
+          description="The queue panel shows this farm's jobs and workers (docs/farm.md); empty for none."
+          placeholder="redis://farm-host:6379"
+          value={draft.farmRedis}
+          onChange={(e) => set('farmRedis', e.currentTarget.value.trim())}
+        />
         <Switch
           label="New projects copy originals into the library"
           checked={draft.copyOriginals}
