@@ -51,10 +51,15 @@ export async function farmStatus(url: string, limit = 40): Promise<FarmStatus> {
     enableOfflineQueue: false,
     retryStrategy: () => null,
   });
-  redis.on('error', () => undefined);
+  let why = '';
+  redis.on('error', (e: Error) => (why ||= e.message));
   const queue = new Queue(QUEUE_NAME, { connection: redis });
+  queue.on('error', () => undefined);
   try {
-    await redis.connect();
+    await Promise.race([
+      queue.waitUntilReady(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 3 s')), 3000).unref()),
+    ]);
     const jobs: FarmJobView[] = [];
     for (const state of STATES) {
       if (jobs.length >= limit) break;
@@ -63,7 +68,7 @@ export async function farmStatus(url: string, limit = 40): Promise<FarmStatus> {
     }
     return { url, error: '', workers: await liveWorkers(queue, redis), jobs };
   } catch (err) {
-    return { url, error: `${redisLabel(url)}: ${errorMessage(err)}`, workers: [], jobs: [] };
+    return { url, error: `${redisLabel(url)}: ${why || errorMessage(err)}`, workers: [], jobs: [] };
   } finally {
     await queue.close().catch(() => undefined);
     redis.disconnect();
