@@ -44,6 +44,7 @@ export {
   type ColourVerdict,
 } from './image/colour-input';
 export { ModelRegistry } from './models/registry';
+export { defaultFor, type ModelDefaults } from './models/defaults';
 export { loadManifest, sha256File, type LoadedManifest } from './models/manifest-io';
 export { bundledModelsDir, userModelsDir, userDataDir, defaultModelDirs } from './models/paths';
 export {

@@ -44,6 +44,10 @@ export function serviceHandlers(s: LibraryService, lag?: LoopLag): Handlers {
       await s.models.remove(r.id);
       return { ok: true as const };
     },
+    'models.setDefault': async (r) => {
+      await s.setDefaultModel(r.task, r.id, r.scale);
+      return { ok: true as const };
+    },
     'models.probe': (r) => s.models.probe(r.path),
     'models.import': (r) => s.models.importFile(r.path, r.manifest),
     'preview.render': (r) => s.preview(r),

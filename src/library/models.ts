@@ -1,4 +1,7 @@
 import {
+  defaultFor,
+  effectiveDefaults,
+  setDefaultModel,
   importModel,
   errorMessage,
   installModel,
@@ -14,7 +17,9 @@ import {
 } from '../engine/index';
 import type { ImportProbeResult, ManifestDraft, ModelProgress, ModelRow } from '../shared/api';
 import type { ApiEvent } from '../shared/bridge';
-import type { Catalog, DownloadProgress } from '../shared/catalog';
+import type { Catalog, DownloadProgress, ModelListing } from '../shared/catalog';
+import { scalesOf } from '../shared/manifest';
+import { aTask, OP_INFO, TASK_INFO, type Task } from '../shared/ops';
 
 const progressOf = (p: DownloadProgress): ModelProgress => ({
   phase: p.phase,
@@ -48,8 +53,13 @@ export class ModelManager {
 
   async list(): Promise<ModelRow[]> {
     const rows = await listModels({ ...this.opts.store, catalog: this.opts.catalog });
+    const defaults = await effectiveDefaults(this.opts.store);
     return rows.map((r) => {
       const run = this.running.get(r.id);
+      const scales = r.installed ? scalesOf(r.installed.manifest) : [];
+      const defaultScales = TASK_INFO[r.task].enlarges
+        ? scales.filter((s) => defaultFor(defaults, r.task, s) === r.id)
+        : [];
       return {
         id: r.id,
         name: r.name,
@@ -57,10 +67,16 @@ export class ModelManager {
         version: r.installed?.manifest.version ?? r.entry?.version ?? '1.0.0',
         license: r.license,
         source: r.source,
-        // A model's one-line summary is what people choose by; the long description is for its card.
-        description:
-          r.entry?.description ?? r.installed?.manifest.summary ?? r.installed?.manifest.description ?? null,
+        // A model's one plain line is what people choose by; the technical description is for its details.
+        description: plainLine(r),
+        details: r.installed?.manifest.description ?? r.entry?.description ?? null,
         publisher: r.entry?.publisher ?? null,
+        recommended: r.entry?.recommended ?? false,
+        scales,
+        defaultScales,
+        isDefault:
+          r.installed !== null &&
+          (TASK_INFO[r.task].enlarges ? defaultScales.length > 0 : defaultFor(defaults, r.task) === r.id),
         origin: r.installed?.origin ?? null,
         installed: r.installed !== null,
         removable: r.installed?.removable ?? false,
@@ -114,7 +130,7 @@ export class ModelManager {
         if (trailing) clearTimeout(trailing);
         this.running.delete(id);
         const canceled = abort.signal.aborted || isCatalogError(err, 'CANCELLED');
-        const message = errorMessage(err);
+        const message = installProblem(err);
         this.opts.log.warn(`model ${id}: ${canceled ? 'download canceled' : message}`);
         this.opts.emit({
           type: 'model',
@@ -151,6 +167,26 @@ export class ModelManager {
     return row;
   }
 
+  /** The model the engine uses for `task` when a recipe names none (upscale: per scale; default: every scale it offers). */
+  async setDefault(task: Task, id: string, scale?: number): Promise<void> {
+    const row = (await listModels({ ...this.opts.store, catalog: this.opts.catalog })).find(
+      (r) => r.id === id && r.installed,
+    );
+    if (!row?.installed) throw new Error(`${id} is not installed: install it first`);
+    if (row.task !== task)
+      throw new Error(`${row.name} is ${aTask(row.task)} model, not ${aTask(task)} model`);
+    const scales = TASK_INFO[task].enlarges
+      ? scale
+        ? [scale]
+        : scalesOf(row.installed.manifest)
+      : [undefined];
+    for (const s of scales) await setDefaultModel(task, id, { ...this.opts.store, scale: s });
+    this.opts.log.info(
+      `default ${task} model: ${id}${TASK_INFO[task].enlarges ? ` (×${scales.join(', ×')})` : ''}`,
+    );
+    this.opts.emit({ type: 'model', id, state: 'installed', progress: null, error: null });
+  }
+
   cancel(id: string): boolean {
     const run = this.running.get(id);
     run?.abort.abort();
@@ -166,4 +202,27 @@ export class ModelManager {
   close(): void {
     for (const r of this.running.values()) r.abort.abort();
   }
+}
+
+/**
+ * The one line a model is shown with: the catalog's first sentence, the manifest's summary, or what
+ * its task does. Never the manifest's description, which names layers and parameter counts.
+ */
+function plainLine(r: ModelListing): string {
+  const first = r.entry?.description?.match(/^.*?[.!?](?=\s|$)/)?.[0] ?? r.entry?.description;
+  if (first) return first;
+  if (r.installed?.manifest.summary) return r.installed.manifest.summary;
+  const op = Object.values(OP_INFO).find((o) => o.task === r.task);
+  const what = op ? `${op.hint[0].toUpperCase()}${op.hint.slice(1)}` : TASK_INFO[r.task].label;
+  return r.installed?.origin === 'bundled' ? `${what}; built in, works offline` : what;
+}
+
+/**
+ * Why an install failed, in words and without raw URLs: offline says so and that the built-in
+ * models keep working; other failures keep their reason with any address shortened to its host.
+ */
+export function installProblem(err: unknown): string {
+  if (isCatalogError(err, 'OFFLINE'))
+    return 'No internet connection (or the download server cannot be reached). The built-in models keep working; install this one when you are online, or import an .onnx file you already have.';
+  return errorMessage(err).replace(/https?:\/\/([^/\s]+)\S*/g, (_m, host: string) => host);
 }

@@ -6,7 +6,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { type StoreOptions, silentLogger, type Logger } from '../engine/index';
 import type { Catalog } from '../shared/catalog';
 import type { ParsedReq, Recipe, Res, Settings } from '../shared/api';
-import { addsColour } from '../shared/ops';
+import { addsColour, type Task } from '../shared/ops';
 import { ensureColour } from './colour';
 import { deleteRender } from './render-delete';
 import type { ApiEvent } from '../shared/bridge';
@@ -380,6 +380,12 @@ export class LibraryService {
     );
     this.emit({ type: 'library', projectId: this.store.assetRow(r.assetId).project_id });
     return { ok: true, removedFiles: r.removedFiles };
+  }
+
+  /** A new default model: the next render starts a new engine, which reads it (the running one finishes first). */
+  async setDefaultModel(task: Task, id: string, scale?: number): Promise<void> {
+    await this.models.setDefault(task, id, scale);
+    this.resetEngine();
   }
 
   async listModels(): Promise<Res<'models.list'>> {

@@ -218,8 +218,16 @@ export const ModelRowSchema = z.object({
   version: z.string(),
   license: z.string(),
   source: z.string(),
+  /** One plain line for people choosing (no layer names); `details` keeps the technical description. */
   description: z.string().nullable(),
+  details: z.string().nullable(),
   publisher: z.string().nullable(),
+  /** A strongest-of-its-task catalog model, offered first. */
+  recommended: z.boolean(),
+  /** Output scales of an installed model; the default for its task at these scales (upscale), or at all. */
+  scales: z.array(z.number().int()),
+  defaultScales: z.array(z.number().int()),
+  isDefault: z.boolean(),
   origin: z.enum(['bundled', 'catalog', 'imported']).nullable(),
   installed: z.boolean(),
   removable: z.boolean(),
@@ -446,6 +454,17 @@ export const api = {
     res: z.object({ canceled: z.boolean() }),
   },
   'models.remove': { req: z.object({ id: z.string().min(1).max(200) }).strict(), res: Ok },
+  /** Makes an installed model the default for its task (upscale: at the given scale, or every scale it offers). */
+  'models.setDefault': {
+    req: z
+      .object({
+        task: TaskSchema,
+        id: z.string().min(1).max(200),
+        scale: z.number().int().min(1).max(16).optional(),
+      })
+      .strict(),
+    res: Ok,
+  },
   /** Runs a custom .onnx to work out its conventions; the wizard shows the proposed manifest. */
   'models.probe': { req: z.object({ path: OnnxPath }).strict(), res: ImportProbeSchema },
   /** Checks the confirmed manifest against the file, then copies it into the user's models folder. */

@@ -61,6 +61,8 @@ export const CatalogEntrySchema = z.object({
   sha256: hex(64).nullable().default(null),
   /** Approximate download size in bytes, when known; the server's Content-Length wins at download time. */
   sizeBytes: z.number().int().positive().nullable().default(null),
+  /** One of the strongest models of its task: offered first (the app's first-launch colorizer offer). */
+  recommended: z.boolean().default(false),
   conventions: ConventionsSchema,
 });
 export type CatalogEntry = z.infer<typeof CatalogEntrySchema>;

@@ -219,4 +219,85 @@ describe.skipIf(!haveChromium)('working with what is already there', () => {
     expect(found).toEqual([]);
     expect(consoleErrors).toEqual([]);
   });
+
+  it('offers the strongest catalog colorizers while only the built-in one is there; models page; default models', async () => {
+    type Row = {
+      id: string;
+      task: string;
+      installed: boolean;
+      isDefault: boolean;
+      recommended: boolean;
+      license: string;
+    };
+    const catalog = (await api<{ models: Row[] }>('models.catalog')).models;
+    const recommended = catalog.filter((m) => m.recommended && m.task === 'colorize').map((m) => m.id);
+    expect(recommended.sort()).toEqual(['ddcolor', 'deoldify-artistic', 'deoldify-stable']);
+    // In the colorize panel of an item: plainly said, with size, licence and one click each.
+    await page.keyboard.press('Escape');
+    await openAsset('grandma.jpg');
+    const offer = page.locator('[data-testid="colorizer-offer"][data-where="recipe"]');
+    await expect.poll(() => offer.count()).toBe(1);
+    expect(await offer.textContent()).toMatch(/built-in colorizer is a light model that works offline/);
+    const offered = await offer
+      .getByTestId('colorizer-offer-row')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
+    expect(offered.sort()).toEqual(recommended.sort());
+    const ddcolor = offer.locator('[data-testid="colorizer-offer-row"][data-id="ddcolor"]');
+    expect(await ddcolor.textContent()).toMatch(/Apache-2\.0/);
+    expect(await ddcolor.textContent()).toMatch(/download|size not listed/);
+    expect(await ddcolor.getByTestId('colorizer-install').isDisabled()).toBe(false);
+    // Offline: it says so, nothing can be started, and the built-in colorizer carries on.
+    await page.context().setOffline(true);
+    await expect.poll(() => offer.getByTestId('colorizer-offline').count()).toBe(1);
+    expect(await ddcolor.getByTestId('colorizer-install').isDisabled()).toBe(true);
+    const found: string[] = [];
+    await audit('colorizer offer', found);
+    await shot('05-colorizer-offer-offline');
+    await page.context().setOffline(false);
+    await expect.poll(() => offer.getByTestId('colorizer-offline').count()).toBe(0);
+    await page.keyboard.press('Escape');
+
+    // Models page: one plain line per model, sizes, and "make default".
+    await page.getByTestId('models-button').click();
+    await expect.poll(() => page.getByTestId('model-row').count()).toBeGreaterThan(3);
+    const texts = await page.getByTestId('model-row').allTextContents();
+    for (const t of texts) expect(t).not.toMatch(/parameters|RRDB|RDN|convolution|spectral/i);
+    const sizeCells = await page.locator('[data-testid="model-row"] td:nth-child(3)').allTextContents();
+    expect(sizeCells.every((t) => /\d+(\.\d+)? (B|KB|MB|GB)|size not listed/.test(t))).toBe(true);
+    const smooth = page.locator('[data-testid="model-row"][data-id="e2e-smooth"]');
+    await smooth.getByTestId('model-make-default').click();
+    await expect.poll(() => smooth.getByTestId('model-default').count()).toBe(1);
+    expect(
+      (await api<{ models: Row[] }>('models.catalog')).models.find((m) => m.id === 'e2e-smooth')!.isDefault,
+    ).toBe(true);
+    await page.waitForTimeout(400);
+    await audit('models page', found);
+    await shot('06-models-page');
+    await page.keyboard.press('Escape');
+
+    // Settings: the default per task, in one aligned row.
+    await page.getByTestId('settings-button').click();
+    await page.getByRole('dialog').last().waitFor({ state: 'visible' });
+    await expect.poll(() => page.getByTestId('default-models').count()).toBe(1);
+    expect(await page.getByTestId('default-model-restore').inputValue()).toBe('Smooth (test)');
+    await page.waitForTimeout(400);
+    await audit('settings', found);
+    await shot('07-settings-defaults');
+    await page.keyboard.press('Escape');
+
+    // First launch (no project yet): the same offer; "not now" puts it away for good.
+    await api('projects.delete', { id: projectId });
+    await page.reload();
+    const welcome = page.locator('[data-testid="colorizer-offer"][data-where="welcome"]');
+    await expect.poll(() => welcome.count()).toBe(1);
+    await audit('first launch', found);
+    await shot('08-first-launch');
+    await page.getByRole('button', { name: /Not now/ }).click();
+    await expect.poll(() => welcome.count()).toBe(0);
+    await page.reload();
+    await expect.poll(() => page.getByTestId('first-project').count()).toBe(1);
+    expect(await welcome.count()).toBe(0);
+    expect(found).toEqual([]);
+    expect(consoleErrors).toEqual([]);
+  });
 });

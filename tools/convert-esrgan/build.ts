@@ -38,6 +38,13 @@ export function tileOverlap(spec: ModelSpec, receptiveRadius: number): number {
   return 4 * radius;
 }
 
+/** The one plain line people choose by (the description keeps the architecture). */
+const SUMMARY: Record<ModelSpec['variant'], string> = {
+  slim: 'Small and quick; softer detail',
+  medium: 'Balanced speed and detail',
+  thick: 'Most faithful to the original, slower',
+};
+
 export async function buildModel(spec: ModelSpec): Promise<BuiltModel> {
   const { root, version } = locatePackage(spec.packageName);
   const model = await readLayersModel(modelJsonPath(spec));
@@ -72,6 +79,7 @@ export async function buildModel(spec: ModelSpec): Promise<BuiltModel> {
     license: 'MIT',
     source: `${spec.packageName}@${version} ${spec.modelPath}`,
     sha256: sha256Hex(converted.onnx),
+    summary: SUMMARY[spec.variant],
     description:
       `UpscalerJS ESRGAN ${spec.variant} (${ARCH[spec.variant]}, trained on DIV2K), converted from TF.js ` +
       `by tools/convert-esrgan${spec.kernels === 'float16' ? ' (kernels stored as float16, computed in float32)' : ''}. ` +

@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import type { Task } from '../../shared/manifest';
 import {
   DEFAULTS_FILE,
+  mergeDefaults,
   parseDefaults,
   withDefault,
   withoutModel,
   type ModelDefaults,
 } from '../models/defaults';
 import { CatalogError, errnoCode, errorMessage } from '../errors';
-import { ensureDir, modelsDirOf } from './store';
+import { bundledDirOf, ensureDir, modelsDirOf } from './store';
 import type { StoreOptions } from './store';
 
 /**
@@ -19,6 +20,20 @@ import type { StoreOptions } from './store';
  */
 
 const defaultsPath = (opts: StoreOptions) => join(modelsDirOf(opts), DEFAULTS_FILE);
+
+/** The defaults the engine uses: the bundled folder's, overridden by the user's (as ModelRegistry merges them). */
+export async function effectiveDefaults(opts: StoreOptions = {}): Promise<ModelDefaults> {
+  const bundled = bundledDirOf(opts);
+  let d: ModelDefaults = {};
+  if (bundled) {
+    try {
+      d = parseDefaults(await readFile(join(bundled, DEFAULTS_FILE), 'utf8'));
+    } catch {
+      // no bundled defaults
+    }
+  }
+  return mergeDefaults(d, await readDefaults(opts));
+}
 
 export async function readDefaults(opts: StoreOptions = {}): Promise<ModelDefaults> {
   try {

@@ -16,5 +16,5 @@ export type { ShapeConventions } from './shapes';
 export { findInstalled, listInstalled } from './store';
 export type { StoreOptions } from './store';
 export { verifyModels } from './verify';
-export { forgetDefault, readDefaults, setDefaultModel } from './defaults';
+export { effectiveDefaults, forgetDefault, readDefaults, setDefaultModel } from './defaults';
 export { importModel, probeOnnx, sanitizeId, smokeTest } from './import';

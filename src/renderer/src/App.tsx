@@ -1,4 +1,5 @@
 import {
+  Box,
   ActionIcon,
   Alert,
   AppShell,
@@ -32,6 +33,7 @@ import { SettingsModal } from './components/SettingsModal';
 import { useToast } from './components/Toasts';
 import { useStoredRecipe } from './state/recipe';
 import { useRemote } from './state/remote';
+import { ColorizerOffer } from './components/ColorizerOffer';
 
 type View = { kind: 'library' } | { kind: 'asset'; id: number; neighbours: number[] };
 const PROJECT_KEY = 'tintype.project';
@@ -247,6 +249,9 @@ export function App() {
                 <Button onClick={() => setCreating(true)} data-testid="first-project">
                   New project
                 </Button>
+                <Box maw={560}>
+                  <ColorizerOffer where="welcome" />
+                </Box>
               </Stack>
             </Center>
           ) : view.kind === 'asset' ? (

@@ -40,6 +40,7 @@ import {
 } from './MaskTool';
 import { RecipePanel, renderRange } from './RecipePanel';
 import { colourBlocks, ColourNotice } from './ColourNotice';
+import { ColorizerOffer } from './ColorizerOffer';
 import { useToast } from './Toasts';
 
 type After =
@@ -572,6 +573,7 @@ export function AssetView(props: {
               onError={(message) => toast({ title: 'Hints not loaded', message, color: 'red' })}
             />
           )}
+          {recipe.ops.includes('colorize') && <ColorizerOffer where="recipe" />}
           <Group gap="xs">
             <Button
               size="xs"

@@ -5,6 +5,7 @@ import { TASK_INFO } from '../../../shared/ops';
 import { useApi, useApiEvent } from '../api/context';
 import { formatBytes, formatDuration } from '../format';
 import { useRemote } from '../state/remote';
+import { downloadSize } from './ColorizerOffer';
 import { ImportModelModal } from './ImportModelModal';
 
 /** The model manager: what is installed, what the catalog offers, downloads with progress. */
@@ -89,14 +90,14 @@ export function ModelsModal(props: { opened: boolean; onClose: () => void }) {
                   <Table.Th w={100}>Task</Table.Th>
                   <Table.Th w={110}>Size</Table.Th>
                   <Table.Th w={110}>Licence</Table.Th>
-                  <Table.Th />
+                  <Table.Th w={220} />
                 </Table.Tr>
               </Table.Thead>
               <Table.Tbody>
                 {rows?.map((m) => (
                   <Table.Tr key={m.id} data-testid="model-row" data-id={m.id}>
                     <Table.Td>
-                      <Text size="sm" fw={500}>
+                      <Text size="sm" fw={500} title={m.details ?? undefined}>
                         {m.name}{' '}
                         <Text span size="xs" c="dimmed">
                           {m.version}
@@ -145,21 +146,36 @@ export function ModelsModal(props: { opened: boolean; onClose: () => void }) {
                       </Badge>
                     </Table.Td>
                     <Table.Td>
-                      <Text size="xs">
-                        {m.installed
-                          ? formatBytes(m.sizeOnDisk ?? 0)
-                          : m.downloadBytes
-                            ? `${formatBytes(m.downloadBytes)} download`
-                            : '–'}
-                      </Text>
+                      <Text size="xs">{m.installed ? formatBytes(m.sizeOnDisk ?? 0) : downloadSize(m)}</Text>
                     </Table.Td>
                     <Table.Td>
                       <Text size="xs">{m.license}</Text>
                     </Table.Td>
                     <Table.Td>
-                      <Group gap={4} justify="flex-end" wrap="nowrap">
-                        {m.installed && (
+                      <Group gap={4} justify="flex-end" wrap="wrap">
+                        {m.installed && !m.isDefault && (
                           <Badge variant="outline">{m.origin === 'bundled' ? 'built in' : 'installed'}</Badge>
+                        )}
+                        {m.isDefault && (
+                          <Badge variant="default" data-testid="model-default">
+                            default{m.defaultScales.length ? ` ×${m.defaultScales.join(', ×')}` : ''}
+                          </Badge>
+                        )}
+                        {m.installed && !m.isDefault && (
+                          <Button
+                            size="compact-xs"
+                            variant="default"
+                            onClick={() =>
+                              void act(async () => {
+                                await api.call('models.setDefault', { task: m.task, id: m.id });
+                                load();
+                              }, m.id)
+                            }
+                            aria-label={`Make default: ${m.name} for ${m.task}`}
+                            data-testid="model-make-default"
+                          >
+                            Make default
+                          </Button>
                         )}
                         {!m.installed && !m.installing && (
                           <Button

@@ -14,6 +14,7 @@ import {
 import { useEffect, useState } from 'react';
 import type { Res, Settings } from '../../../shared/api';
 import { useApi } from '../api/context';
+import { DefaultModels } from './DefaultModels';
 
 type Loaded = Res<'settings.get'>;
 
@@ -84,12 +85,20 @@ export function SettingsModal(props: {
           />
           <NumberInput
             label="Jobs at once"
+            description="renders side by side"
             min={1}
             max={16}
             value={draft.concurrency}
             onChange={(v) => set('concurrency', Math.max(1, Number(v) || 1))}
           />
         </Group>
+        <Text fw={600} size="sm" mt="xs">
+          Default models
+        </Text>
+        <Text size="xs" c="dimmed" mt={-8}>
+          Used when a recipe names no model; a change applies to the next render.
+        </Text>
+        <DefaultModels />
         <Text fw={600} size="sm" mt="xs">
           Output
         </Text>

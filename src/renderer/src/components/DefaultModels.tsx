@@ -1,0 +1,72 @@
+import { Group, Select, Text } from '@mantine/core';
+import { useState } from 'react';
+import type { ModelRow } from '../../../shared/api';
+import { TASK_INFO, TASKS, type Task } from '../../../shared/ops';
+import { useApi } from '../api/context';
+import { useRemote } from '../state/remote';
+
+/**
+ * The model each task uses when a recipe names none, one select per task (upscale: per scale),
+ * side by side. A choice applies at once (the next render uses it).
+ */
+export function DefaultModels() {
+  const api = useApi();
+  const [error, setError] = useState<string | null>(null);
+  const catalog = useRemote(
+    () => api.call('models.catalog', {}),
+    [],
+    (e) => e.type === 'model' && e.state !== 'installing',
+  );
+  const installed = (catalog.data?.models ?? []).filter((m) => m.installed);
+  const fields: { task: Task; scale?: number; label: string; options: ModelRow[] }[] = [];
+  for (const task of TASKS) {
+    const mine = installed.filter((m) => m.task === task);
+    if (mine.length === 0) continue;
+    if (TASK_INFO[task].enlarges) {
+      for (const scale of [...new Set(mine.flatMap((m) => m.scales))].sort((a, b) => a - b))
+        fields.push({
+          task,
+          scale,
+          label: `${TASK_INFO[task].label} ×${scale}`,
+          options: mine.filter((m) => m.scales.includes(scale)),
+        });
+    } else fields.push({ task, label: TASK_INFO[task].label, options: mine });
+  }
+  if (!catalog.data) return null;
+  const choose = async (task: Task, id: string, scale?: number) => {
+    setError(null);
+    try {
+      await api.call('models.setDefault', { task, id, scale });
+      catalog.reload();
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+  return (
+    <>
+      <Group grow align="start" data-testid="default-models">
+        {fields.map((f) => {
+          const current = f.options.find((m) => (f.scale ? m.defaultScales.includes(f.scale) : m.isDefault));
+          return (
+            <Select
+              key={`${f.task}-${f.scale ?? ''}`}
+              label={f.label}
+              placeholder="First installed"
+              data={f.options.map((m) => ({ value: m.id, label: m.name }))}
+              value={current?.id ?? null}
+              onChange={(v) => v && void choose(f.task, v, f.scale)}
+              allowDeselect={false}
+              comboboxProps={{ withinPortal: true }}
+              data-testid={`default-model-${f.task}${f.scale ? `-${f.scale}` : ''}`}
+            />
+          );
+        })}
+      </Group>
+      {error && (
+        <Text size="xs" c="red.9">
+          {error}
+        </Text>
+      )}
+    </>
+  );
+}
