@@ -163,6 +163,8 @@ export interface Server {
   /** What the server logged so far (its log goes to stderr), to print when a test fails. */
   log(): string;
   stop(): Promise<void>;
+  /** One API call as the renderer makes it (bearer token, JSON); a refused call throws its message. */
+  api<T>(method: string, body?: unknown): Promise<T>;
 }
 
 /** Starts `node out/main/serve.js` (the shipped server) and waits for its URL. */
@@ -198,6 +200,16 @@ export async function startServer(opts: {
     ...info,
     child,
     log: () => stderr,
+    api: async <T>(method: string, body: unknown = {}): Promise<T> => {
+      const r = await fetch(`http://127.0.0.1:${info.port}/api/${method}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${info.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      const j = (await r.json()) as { ok: boolean; value: T; error?: { message: string } };
+      if (!j.ok) throw new Error(j.error?.message);
+      return j.value;
+    },
     stop: () =>
       new Promise<void>((ok) => {
         if (child.exitCode !== null) return ok();

@@ -35,16 +35,7 @@ const consoleErrors: string[] = [];
 
 const shot = (name: string) => page.screenshot({ path: join(SHOTS, `ux-${name}.png`) });
 
-async function api<T>(method: string, body: unknown = {}): Promise<T> {
-  const r = await fetch(`http://127.0.0.1:${server.port}/api/${method}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const j = (await r.json()) as { ok: boolean; value: T; error?: { message: string } };
-  if (!j.ok) throw new Error(j.error?.message);
-  return j.value;
-}
+const api = <T>(method: string, body: unknown = {}) => server.api<T>(method, body);
 
 interface Project {
   id: number;
