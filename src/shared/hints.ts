@@ -25,14 +25,19 @@ export const HINT_LIMITS = {
 
 const Coordinate = z.number().finite().min(-HINT_LIMITS.maxCoordinate).max(HINT_LIMITS.maxCoordinate);
 
+/** One brush stroke's geometry, shared by colour hints and repair-mask edits (one brush, one set of limits). */
+export const BrushStrokeShape = {
+  /** [x, y] pairs; one point is a dab, several a stroke through them. */
+  points: z
+    .array(z.tuple([Coordinate, Coordinate]))
+    .min(1)
+    .max(HINT_LIMITS.maxPoints),
+  radius: z.number().min(HINT_LIMITS.radius.min).max(HINT_LIMITS.radius.max),
+};
+
 export const HintSchema = z
   .object({
-    /** [x, y] pairs; one point is a dab, several a stroke through them. */
-    points: z
-      .array(z.tuple([Coordinate, Coordinate]))
-      .min(1)
-      .max(HINT_LIMITS.maxPoints),
-    radius: z.number().min(HINT_LIMITS.radius.min).max(HINT_LIMITS.radius.max),
+    ...BrushStrokeShape,
     /** sRGB '#rrggbb'; its chroma is what spreads. Ignored by an eraser stroke. */
     color: z
       .string()

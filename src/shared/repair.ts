@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { HINT_LIMITS } from './hints';
+import { BrushStrokeShape, HINT_LIMITS } from './hints';
 
 /**
  * The user's edits to a repair mask: brush strokes that add damage to the mask and eraser strokes
@@ -8,16 +8,9 @@ import { HINT_LIMITS } from './hints';
  * the API, stored with each render, reused with its settings. Coordinates are the picture's own
  * pixels after EXIF orientation, with the brush limits of colour hints (one brush, one set of limits).
  */
-const Coordinate = z.number().finite().min(-HINT_LIMITS.maxCoordinate).max(HINT_LIMITS.maxCoordinate);
-
 export const MaskStrokeSchema = z
   .object({
-    /** [x, y] pairs; one point is a dab, several a stroke through them. */
-    points: z
-      .array(z.tuple([Coordinate, Coordinate]))
-      .min(1)
-      .max(HINT_LIMITS.maxPoints),
-    radius: z.number().min(HINT_LIMITS.radius.min).max(HINT_LIMITS.radius.max),
+    ...BrushStrokeShape,
     /** Takes the stroke out of the mask (keep these pixels) instead of adding it. */
     erase: z.boolean().optional(),
   })
