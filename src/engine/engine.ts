@@ -94,7 +94,7 @@ export class Engine {
 
   /** What ops worked out from a file as read (detected masks), by file identity and key; a few kept. */
   private readonly memos = new Map<string, Promise<unknown>>();
-  private static readonly KEEP_MEMOS = 4;
+  private static readonly KEEP_MEMOS = 8;
 
   private memo<T>(key: string, make: () => Promise<T>): Promise<T> {
     const hit = this.memos.get(key) as Promise<T> | undefined;

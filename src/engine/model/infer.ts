@@ -37,6 +37,11 @@ export interface InferStats {
   mergeMs?: number;
   /** Part of mergeMs: spreading colour hints on their small grid (the rest is the full-size work). */
   hintsMs?: number;
+  /** Tiles an inpaint model was run on, and tiles whose previous answer was reused (src/engine/repair/inpaint.ts). */
+  fillTiles?: number;
+  fillReused?: number;
+  /** Tiles a repair model (the damage detector) was run on. */
+  detectTiles?: number;
 }
 
 /**

@@ -16,7 +16,11 @@ export async function detectDamage(
   stats?: InferStats,
 ): Promise<Mask> {
   const out = model.manifest.output;
-  const probability = await runTiled(raster, model, { ...opts, mask: true }, stats);
+  const onTile = (done: number, total: number) => {
+    if (stats) stats.detectTiles = (stats.detectTiles ?? 0) + 1;
+    opts.onTile?.(done, total);
+  };
+  const probability = await runTiled(raster, model, { ...opts, onTile, mask: true }, stats);
   const { width, height } = probability;
   const threshold = (out.threshold ?? MASK_DEFAULTS.threshold) * 255;
   const marked = await binary(probability.data as Uint8Array, width, height, threshold);

@@ -11,7 +11,30 @@ import { anyMarked, binary, type Mask } from './mask';
 export interface InpaintOptions {
   onTile?: (done: number, total: number) => void;
   signal?: AbortSignal;
+  /**
+   * The previous fill of the same picture by the same model (what `onCache` was told): a tile whose
+   * mask is unchanged takes its answer from there instead of running the model again, so an edit
+   * of the mask re-fills only the tiles it touched, and the result is the one a fresh fill gives.
+   */
+  reuse?: FillCache;
+  /** Told what this fill keeps for the next one (the mask, and each filled tile's answer). */
+  onCache?: (cache: FillCache) => void;
 }
+
+/** What one fill keeps for the next fill of the same picture with the same model. */
+export interface FillCache {
+  /** The mask the tiles were filled for. */
+  mask: Mask;
+  /** Each filled tile's answer at its hole pixels (in scan order, `channels` values each), by "x0,y0". */
+  tiles: Map<string, Float32Array>;
+}
+
+/**
+ * The most a fill keeps for the next one (float answers at hole pixels): a few scratches on a 12 MP
+ * scan need a few MB; a mask covering most of a huge picture stops being kept past this, and its
+ * next fill simply runs every tile again.
+ */
+export const FILL_CACHE_BYTES = 96 * 1024 * 1024;
 
 const rawOf = (r: { width: number; height: number }, channels: number) => ({
   raw: { width: r.width, height: r.height, channels: channels as 1 | 2 | 3 | 4 },
@@ -35,6 +58,17 @@ function allMarked(mask: Mask, x0: number, y0: number, x1: number, y1: number): 
   return true;
 }
 
+/** Whether two masks of one picture agree over the region (row by row, natively). */
+function sameRegion(a: Mask, b: Mask, x0: number, y0: number, x1: number, y1: number): boolean {
+  const ba = Buffer.from(a.data.buffer, a.data.byteOffset, a.data.length);
+  const bb = Buffer.from(b.data.buffer, b.data.byteOffset, b.data.length);
+  for (let y = y0; y < y1; y++) {
+    const s = y * a.width;
+    if (!ba.subarray(s + x0, s + x1).equals(bb.subarray(s + x0, s + x1))) return false;
+  }
+  return true;
+}
+
 /**
  * Fills the marked pixels of `raster` with an inpaint model (task inpaint: the image with its holes
  * zeroed and the mask in, an image out; docs/repair.md) and keeps every other pixel exactly as it
@@ -42,6 +76,10 @@ function allMarked(mask: Mask, x0: number, y0: number, x1: number, y1: number): 
  * restore tiler's feathered weights; memory stays bounded by one band of tiles. A tile that is hole
  * from edge to edge (a torn corner larger than a tile) has nothing to fill from, so it takes a
  * coarse fill of the whole picture shrunk to one tile instead.
+ *
+ * A tile's answer depends only on the picture and the mask inside it (the coarse fill: on the whole
+ * mask), so with `opts.reuse` from the previous fill only tiles whose mask changed run again; the
+ * blend then adds the same numbers in the same order, and the result is exactly a fresh fill's.
  */
 export async function runInpaint(
   raster: Raster,
@@ -75,7 +113,15 @@ export async function runInpaint(
   const todo: [number, number][] = [];
   for (const y0 of ys)
     for (const x0 of xs) if (anyMarked(mask, x0, y0, x0 + tileW, y0 + tileH)) todo.push([x0, y0]);
-  if (todo.length === 0) return raster;
+  const kept: FillCache = { mask, tiles: new Map() };
+  let keptBytes = 0;
+  const prev = opts.reuse && opts.reuse.mask.width === W && opts.reuse.mask.height === H ? opts.reuse : undefined;
+  // The coarse fill (all-hole tiles) sees the whole mask: reusable only when nothing changed.
+  const unchanged = prev !== undefined && sameRegion(prev.mask, mask, 0, 0, W, H);
+  if (todo.length === 0) {
+    opts.onCache?.(kept);
+    return raster;
+  }
 
   const max = maxValue(depth);
   const out = raster.data.slice();
@@ -85,7 +131,7 @@ export async function runInpaint(
   const [mlo, mhi] = maskSpec.range;
   let coarse: Promise<Raster> | undefined;
   let done = 0;
-  const total = todo.length * passes;
+  const total = todo.length;
 
   // Accumulators for one band of rows [bandTop, bandTop + tileH), as in the restore tiler.
   let acc = new Float32Array(tileH * W * rc);
@@ -122,37 +168,53 @@ export async function runInpaint(
 
   for (const [x0, y0] of todo) {
     if (y0 > bandTop) flushRows(y0);
+    throwIfCancelled(opts.signal);
+    const key = `${x0},${y0}`;
+    const whole = allMarked(mask, x0, y0, x0 + tileW, y0 + tileH);
+    let answer = prev?.tiles.get(key);
+    if (answer && !(whole ? unchanged : sameRegion(prev!.mask, mask, x0, y0, x0 + tileW, y0 + tileH))) {
+      answer = undefined;
+    }
+    if (answer) {
+      if (stats) stats.fillReused = (stats.fillReused ?? 0) + 1;
+    } else {
+      answer = whole
+        ? await coarseTile((coarse ??= coarseFill(raster, mask, model, T, stats)), x0, y0, tileW, tileH, W, H)
+        : await fillTile(x0, y0);
+      if (stats) stats.fillTiles = (stats.fillTiles ?? 0) + 1;
+    }
+    if (keptBytes + answer.byteLength <= FILL_CACHE_BYTES) {
+      kept.tiles.set(key, answer);
+      keptBytes += answer.byteLength;
+    }
+    // The answer into the band, with the tile's feathered weights (counted once per pixel).
     const yi = ys.indexOf(y0);
     const xi = xs.indexOf(x0);
     const wy = featherWeights(tileH, O, yi > 0, yi < ys.length - 1);
     const wx = featherWeights(tileW, O, xi > 0, xi < xs.length - 1);
-    // Channel c of tile pixel (x, y); the weight is counted once per pixel, with channel 0.
-    const add = (y: number, x: number, c: number, v: number) => {
-      const wv = wy[y] * wx[x];
-      if (wv === 0) return;
-      const ap = (y0 + y - bandTop) * W + x0 + x;
-      acc[ap * rc + c] += wv * v;
-      if (c === 0) wsum[ap] += wv;
-    };
-
-    if (allMarked(mask, x0, y0, x0 + tileW, y0 + tileH)) {
-      coarse ??= coarseFill(raster, mask, model, T, stats);
-      const region = await sharp((await coarse).data, rawOf(await coarse, rc))
-        .resize(W, H, { kernel: 'linear', fit: 'fill' })
-        .extract({ left: x0, top: y0, width: tileW, height: tileH })
-        .toColourspace(spaceOf(rc, depth))
-        .raw({ depth: depth === 16 ? 'ushort' : 'uchar' })
-        .toBuffer();
-      const vals =
-        depth === 16 ? new Uint16Array(region.buffer, region.byteOffset, region.length / 2) : region;
-      for (let y = 0; y < tileH; y++)
-        for (let x = 0; x < tileW; x++)
-          for (let c = 0; c < rc; c++) add(y, x, c, vals[(y * tileW + x) * rc + c] / max);
-      done += passes;
-      opts.onTile?.(done, total);
-      continue;
+    let k = 0;
+    for (let y = 0; y < tileH; y++) {
+      const row = (y0 + y) * W + x0;
+      for (let x = 0; x < tileW; x++) {
+        if (!mask.data[row + x]) continue;
+        const wv = wy[y] * wx[x];
+        if (wv !== 0) {
+          const ap = (y0 + y - bandTop) * W + x0 + x;
+          for (let c = 0; c < rc; c++) acc[ap * rc + c] += wv * answer[k + c];
+          wsum[ap] += wv;
+        }
+        k += rc;
+      }
     }
+    done += 1;
+    opts.onTile?.(done, total);
+  }
+  flushRows(H);
+  opts.onCache?.(kept);
+  return { ...raster, data: out };
 
+  /** The model's answer for one tile at its hole pixels (scan order, `rc` values each). */
+  async function fillTile(x0: number, y0: number): Promise<Float32Array> {
     const ph = fixed ?? roundUp(tileH, multiple);
     const pw = fixed ?? roundUp(tileW, multiple);
     const hw = ph * pw;
@@ -162,6 +224,9 @@ export async function runInpaint(
       const row = (y0 + Math.min(y, tileH - 1)) * W + x0;
       for (let x = 0; x < pw; x++) holes[y * pw + x] = mask.data[row + Math.min(x, tileW - 1)] ? 1 : 0;
     }
+    let count = 0;
+    for (let y = 0; y < tileH; y++) for (let x = 0; x < tileW; x++) count += holes[y * pw + x];
+    const answer = new Float32Array(count * rc);
     const maskData = new Float32Array(hw);
     for (let i = 0; i < hw; i++) maskData[i] = holes[i] * (mhi - mlo) + mlo;
     const maskTensor = new ort.Tensor('float32', maskData, nhwc ? [1, ph, pw, 1] : [1, 1, ph, pw]);
@@ -182,7 +247,7 @@ export async function runInpaint(
         }
       }
       const res = await infer(model, { data: input, channels: planes, height: ph, width: pw }, stats, {
-        [maskSpec.name]: maskTensor,
+        [maskSpec!.name]: maskTensor,
       });
       if (res.width !== pw || res.height !== ph || (res.channels !== 1 && res.channels !== 3)) {
         throw fileError(
@@ -192,32 +257,56 @@ export async function runInpaint(
         );
       }
       const ohw = res.width * res.height;
+      let k = 0;
       for (let y = 0; y < tileH; y++) {
         for (let x = 0; x < tileW; x++) {
           const rp = y * pw + x;
           if (!holes[rp]) continue;
           if (passes === 3) {
-            add(y, x, pass, res.data[rp]);
+            answer[k + pass] = res.data[rp];
           } else if (rc === 3) {
             const r = res.data[rp];
-            add(y, x, 0, r);
-            add(y, x, 1, res.channels === 3 ? res.data[ohw + rp] : r);
-            add(y, x, 2, res.channels === 3 ? res.data[2 * ohw + rp] : r);
+            answer[k] = r;
+            answer[k + 1] = res.channels === 3 ? res.data[ohw + rp] : r;
+            answer[k + 2] = res.channels === 3 ? res.data[2 * ohw + rp] : r;
           } else {
-            const v =
+            answer[k] =
               res.channels === 3
                 ? KR * res.data[rp] + KG * res.data[ohw + rp] + KB * res.data[2 * ohw + rp]
                 : res.data[rp];
-            add(y, x, 0, v);
           }
+          k += rc;
         }
       }
-      done += 1;
-      opts.onTile?.(done, total);
     }
+    return answer;
   }
-  flushRows(H);
-  return { ...raster, data: out };
+}
+
+/** An all-hole tile's answer: its part of the coarse fill, enlarged to the picture's size. */
+async function coarseTile(
+  coarse: Promise<Raster>,
+  x0: number,
+  y0: number,
+  tileW: number,
+  tileH: number,
+  W: number,
+  H: number,
+): Promise<Float32Array> {
+  const small = await coarse;
+  const { channels: rc, depth } = small;
+  const region = await sharp(small.data, rawOf(small, rc))
+    .resize(W, H, { kernel: 'linear', fit: 'fill' })
+    .extract({ left: x0, top: y0, width: tileW, height: tileH })
+    .toColourspace(spaceOf(rc, depth))
+    .raw({ depth: depth === 16 ? 'ushort' : 'uchar' })
+    .toBuffer();
+  const vals =
+    depth === 16 ? new Uint16Array(region.buffer, region.byteOffset, region.length / 2) : region;
+  const max = maxValue(depth);
+  const answer = new Float32Array(tileW * tileH * rc);
+  for (let i = 0; i < answer.length; i++) answer[i] = vals[i] / max;
+  return answer;
 }
 
 /**

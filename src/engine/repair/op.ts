@@ -2,7 +2,7 @@ import { TintypeError } from '../errors';
 import type { OpContext } from '../ops/registry';
 import type { Raster } from '../types';
 import { detectDamage } from './detect';
-import { runInpaint } from './inpaint';
+import { runInpaint, type FillCache } from './inpaint';
 import { applyStrokes, emptyMask, type Mask } from './mask';
 
 /** Detection's share of the op's progress (it runs a network over every tile; filling only damaged ones). */
@@ -45,11 +45,20 @@ export async function runRepair(raster: Raster, ctx: OpContext): Promise<Raster>
   ctx.onMask?.(mask);
   if (!ctx.loadModel) throw new Error('internal: repair needs a model loader for its filler');
   const filler = await ctx.loadModel('inpaint');
+  // The last fill of this picture by this filler: after a mask edit only the tiles it touched run.
+  const last = ctx.memo
+    ? await ctx.memo(`repair-fill:${filler.manifest.sha256}`, async (): Promise<{ cache?: FillCache }> => ({}))
+    : undefined;
   const out = await runInpaint(
     raster,
     mask,
     filler,
-    { onTile: (d, t) => ctx.onProgress(share + ((1 - share) * d) / t), signal: ctx.signal },
+    {
+      onTile: (d, t) => ctx.onProgress(share + ((1 - share) * d) / t),
+      signal: ctx.signal,
+      reuse: last?.cache,
+      onCache: last && ((cache) => (last.cache = cache)),
+    },
     ctx.stats,
   );
   ctx.onProgress(1);
