@@ -69,6 +69,32 @@ class DamageTest(unittest.TestCase):
             if m.any():
                 self.assertGreater(float(diff[m == 1].mean()), 20, f"seed {seed}")
 
+    def test_photo_details_are_in_the_clean_print_and_never_in_the_mask(self):
+        # hard negatives: the details change the photo (both the clean target and the damaged
+        # print), yet with no damage drawn the two are identical and nothing is masked
+        cfg = D.make_damage({**NONE, "p_details": 1.0, "details": (3, 3)})
+        changed = 0
+        for seed in range(6):
+            d, c, m = D.damage(self.img, np.random.default_rng(seed), cfg)
+            np.testing.assert_array_equal(d, c)
+            self.assertEqual(int(m.sum()), 0, f"seed {seed}")
+            changed += int(np.any(np.abs(_luma(c) - _luma(self.img)) > 20))
+        self.assertGreaterEqual(changed, 5)
+        # with damage on top, the mask is still only where the damage changed the print
+        cfg = D.make_damage({**NONE, "p_details": 1.0, "scratches": (3, 3)})
+        for seed in range(6):
+            d, c, m = D.damage(self.img, np.random.default_rng(seed), cfg)
+            diff = np.abs(_luma(d) - _luma(c))
+            self.assertLess(float(diff[m == 0].max()), 255 * cfg.mask_change + 1.5, f"seed {seed}")
+
+    def test_details_are_off_by_default(self):
+        # the held-out damage sets are generated with the defaults: they must not change
+        self.assertEqual(D.DamageConfig().p_details, 0.0)
+        a = D.damage_seeded(self.img, 5)
+        b = D.damage_seeded(self.img, 5, D.make_damage({"p_details": 0.0}))
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)
+
     def test_each_kind_can_be_forced(self):
         kinds = {"scratches": {"scratches": (3, 3)}, "cracks": {"p_cracks": 1.0}, "dust": {"dust": (30, 30)},
                  "hairs": {"hairs": (2, 2)}, "fold": {"p_fold": 1.0}, "tear": {"p_tear": 1.0}}
@@ -163,6 +189,14 @@ class RepairTasks(unittest.TestCase):
         import json
         fix = json.loads((self.root / "exp-repair" / "parity" / "parity.json").read_text())
         self.assertEqual(fix["output"]["shape"][1:], [1, *fix["input"]["shape"][2:]])  # full resolution
+        # false alarms on undamaged photos with photo details: shares of pixels, falling with the threshold
+        from tintype_train.repair_eval import false_alarms
+        fa = false_alarms(str(run / "best_gen.pt"), str(self.root / "pack"), thresholds=(0.0, 0.5, 1.01))
+        self.assertEqual(fa["photos"], 2)
+        self.assertGreater(fa["detail_fraction"], 0.0)
+        first, _, last = fa["rows"]
+        self.assertEqual((first["detail_flagged"], first["all_flagged"]), (1.0, 1.0))  # threshold 0 flags all
+        self.assertEqual((last["detail_flagged"], last["all_flagged"]), (0.0, 0.0))
 
     def test_inpainter_trains_and_exports_two_inputs(self):
         from tintype_train.export import export_model, load_generator

@@ -132,6 +132,8 @@ def main(argv=None) -> int:
     p.add_argument("--pack", default="training/data/pack")
     p.add_argument("--thresholds", default="0.3,0.4,0.5,0.6,0.7")
     p.add_argument("--limit", type=int, default=0)
+    p.add_argument("--false-alarms", action="store_true",
+                   help="instead: undamaged val photos with thin photo details drawn in; the share of them flagged")
     p.add_argument("--json")
 
     p = sub.add_parser("eval-inpaint", help="learned filler: PSNR/SSIM inside the true mask on a damage-set")
@@ -267,6 +269,10 @@ def _run(a) -> int:
     elif a.cmd == "eval-repair":
         from .repair_eval import eval_detector
         th = [float(x) for x in a.thresholds.split(",")]
+        if a.false_alarms:
+            from .repair_eval import false_alarms
+            _emit(false_alarms(a.checkpoint, a.pack, thresholds=th, limit=a.limit), a.json)
+            return 0
         _emit(eval_detector(a.checkpoint, a.set_dir, a.pack, thresholds=th, limit=a.limit), a.json)
     elif a.cmd == "eval-inpaint":
         from .repair_eval import eval_inpaint

@@ -67,6 +67,13 @@ class DamageConfig:
     jpeg_quality: IntRange = (60, 95)
     # what counts as damaged: a pixel the damage changed by at least this much luma (8 levels)
     mask_change: float = 0.03
+    # Hard negatives: thin structures that belong to the photo (metal rods with a highlight, lit
+    # edges of objects, embroidery/lace/lettering patterns, bundles of hair strands), drawn into
+    # the clean print before any damage, so they are in the clean target and never in the mask.
+    # Off by default so the held-out damage sets (damage-set, the pack's val) stay as they were.
+    p_details: float = 0.0
+    details: IntRange = (1, 4)
+    detail_soft: Range = (0.3, 1.0)  # the lens: photo content is never sharper than this (sigma, px)
 
 
 def _sepia(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -179,7 +186,10 @@ def damage(img: np.ndarray, rng: np.random.Generator, cfg: DamageConfig | None =
         img = np.asarray(Image.fromarray(img[y0: y0 + ch, x0: x0 + cw]).resize((w, h), Image.BICUBIC))
     area = (h * w) / (224.0 * 224.0)
     diag = math.hypot(w, h)
-    x, tone = _tone(to_float(img), rng, cfg)
+    x = to_float(img)
+    if cfg.p_details > 0 and rng.random() < cfg.p_details:
+        x = photo_details(x, rng, cfg)
+    x, tone = _tone(x, rng, cfg)
     clean = x.copy()
     mask = np.zeros((h, w), bool)
     torn = np.zeros((h, w), bool)
@@ -258,6 +268,105 @@ def damage(img: np.ndarray, rng: np.random.Generator, cfg: DamageConfig | None =
         q = int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1))
         out, clean8 = jpeg(out, q), jpeg(clean8, q)
     return out, clean8, mask.astype(np.uint8)
+
+
+def photo_details(x: np.ndarray, rng: np.random.Generator, cfg: DamageConfig) -> np.ndarray:
+    """Thin real structures drawn into a clean HxWx3 float photo (the detector's hard negatives).
+
+    What tells them from damage, as on real prints: a rod's highlight runs inside a body of its
+    own colour and is perfectly straight; a lit edge runs along a boundary between two regions;
+    embroidery, lace and lettering repeat a motif on a grid; hair comes in bundles of near-parallel
+    strands; and all of it is as soft as the lens (blurred), never paper-white on top of the picture.
+    """
+    h, w = x.shape[:2]
+    diag = math.hypot(w, h)
+    mean = float((x @ LUMA).mean())
+
+    def soft(a: np.ndarray) -> np.ndarray:
+        return gaussian_blur_2d(a, _uniform(rng, cfg.detail_soft))
+
+    def contrast(lo: float = 0.15, hi: float = 0.5) -> float:
+        # a tone that differs visibly from the picture's average, either way
+        d = _uniform(rng, (lo, hi))
+        return float(np.clip(mean - d if (mean > 0.5) == (rng.random() < 0.75) else mean + d, 0.02, 0.98))
+
+    def colour(v: float) -> np.ndarray:
+        tint = rng.uniform(0.85, 1.15, 3).astype(np.float32)
+        return np.clip(v * tint, 0, 1)
+
+    for _ in range(int(rng.integers(cfg.details[0], cfg.details[1] + 1))):
+        kind = int(rng.integers(0, 4))
+        if kind == 0:  # a rod, wire or pole: a body with a narrower highlight inside it
+            ang = rng.choice([0.0, math.pi / 2]) + rng.normal(0, 0.05) if rng.random() < 0.6 else rng.uniform(0, math.pi)
+            d = np.array([math.cos(ang), math.sin(ang)])
+            c = np.array([rng.uniform(0, w), rng.uniform(0, h)])
+            half = rng.uniform(0.15, 0.6) * diag
+            width = _uniform(rng, (1.5, 6.0))
+            pts = np.stack([c - half * d, c + half * d])
+            body = _Canvas(w, h)
+            body.line(pts, np.full(2, width), np.ones(2))
+            x = _composite(x, soft(body.alpha()), colour(contrast(0.15, 0.45)))
+            off = np.array([-d[1], d[0]]) * width * rng.uniform(-0.25, 0.25)
+            hl = _Canvas(w, h)
+            hl.line(pts + off, np.full(2, max(0.6, width * rng.uniform(0.2, 0.45))), np.full(2, rng.uniform(0.6, 1.0)))
+            x = _composite(x, soft(hl.alpha()), colour(_uniform(rng, (0.75, 1.0))))
+        elif kind == 1:  # an object's lit edge: a region of its own tone with a thin bright rim on one side
+            cx, cy = rng.uniform(0.2, 0.8) * w, rng.uniform(0.2, 0.8) * h
+            rw, rh = rng.uniform(0.15, 0.6) * w, rng.uniform(0.15, 0.6) * h
+            rot = rng.normal(0, 0.08) if rng.random() < 0.6 else rng.uniform(0, math.pi)
+            corners = np.array([[-rw, -rh], [rw, -rh], [rw, rh], [-rw, rh]]) / 2
+            cr, sr = math.cos(rot), math.sin(rot)
+            corners = corners @ np.array([[cr, sr], [-sr, cr]]) + np.array([cx, cy])
+            im = Image.new("L", (w * SS, h * SS), 0)
+            ImageDraw.Draw(im).polygon([(float(a) * SS, float(b) * SS) for a, b in corners], fill=255)
+            region = np.asarray(im.resize((w, h), Image.BOX), np.float32) / 255.0
+            x = _composite(x, soft(region), colour(contrast(0.2, 0.6)))
+            rim = _Canvas(w, h)
+            for k in rng.choice(4, int(rng.integers(1, 3)), replace=False):
+                seg = np.stack([corners[k], corners[(k + 1) % 4]])
+                rim.line(seg, np.full(2, _uniform(rng, (0.8, 2.5))), np.full(2, rng.uniform(0.6, 1.0)))
+            x = _composite(x, soft(rim.alpha()), colour(_uniform(rng, (0.7, 1.0))))
+        elif kind == 2:  # embroidery, lace, lettering: a small motif repeated on a grid
+            x0, y0 = rng.uniform(0, 0.6) * w, rng.uniform(0, 0.6) * h
+            x1, y1 = x0 + rng.uniform(0.25, 0.6) * w, y0 + rng.uniform(0.25, 0.6) * h
+            cell = _uniform(rng, (6.0, 22.0))
+            stroke = _uniform(rng, (0.7, 1.6))
+            motif = int(rng.integers(0, 2))
+            flower = [(rng.uniform(0, 2 * math.pi), rng.uniform(0.2, 0.4)) for _ in range(int(rng.integers(4, 7)))]
+            glyph = [rng.uniform(-0.35, 0.35, 4) for _ in range(int(rng.integers(2, 5)))]
+            c = _Canvas(w, h)
+            for gy in np.arange(y0, y1, cell):
+                for gx in np.arange(x0, x1, cell * (0.7 if motif else 1.0)):
+                    px, py = gx + rng.normal(0, cell * 0.05), gy + rng.normal(0, cell * 0.05)
+                    if motif == 0:  # petals: outlined ellipses around a centre
+                        for a0, r in flower:
+                            ex, ey = px + math.cos(a0) * r * cell, py + math.sin(a0) * r * cell
+                            rr = r * cell * 0.6 * SS
+                            c.draw.ellipse([ex * SS - rr, ey * SS - rr, ex * SS + rr, ey * SS + rr],
+                                           outline=255, width=max(1, int(round(stroke * SS))))
+                    else:  # glyph-like strokes
+                        for g in glyph:
+                            seg = np.array([[px + g[0] * cell, py + g[1] * cell], [px + g[2] * cell, py + g[3] * cell]])
+                            c.line(seg, np.full(2, stroke), np.ones(2))
+            x = _composite(x, soft(c.alpha() * rng.uniform(0.6, 1.0)), colour(contrast(0.25, 0.6)))
+        else:  # hair, fur, grass: a bundle of near-parallel thin strands, lighter and darker
+            base = _smooth_curve(rng, w, h, rng.uniform(0.2, 0.6) * diag, wiggle=rng.uniform(0.01, 0.05), step=1.0)
+            tang = np.gradient(base, axis=0)
+            normal = np.stack([-tang[:, 1], tang[:, 0]], 1) / (np.linalg.norm(tang, axis=1, keepdims=True) + 1e-6)
+            n = int(rng.integers(12, 50))
+            spacing = _uniform(rng, (1.2, 4.0))
+            for bright in (True, False):
+                c = _Canvas(w, h)
+                for k in range(n):
+                    if (k % 2 == 0) != bright:
+                        continue
+                    off = (k - n / 2) * spacing + rng.normal(0, spacing * 0.3)
+                    drift = np.cumsum(rng.normal(0, 0.03, len(base)))
+                    c.line(base + normal * (off + drift)[:, None], np.full(len(base), _uniform(rng, (0.5, 1.3))),
+                           _varying(rng, len(base), 0.3, 0.9))
+                v = float(np.clip(mean + (1 if bright else -1) * _uniform(rng, (0.1, 0.35)), 0, 1))
+                x = _composite(x, soft(c.alpha()), colour(v))
+    return np.clip(x, 0, 1).astype(np.float32)
 
 
 def _fold(rng: np.random.Generator, w: int, h: int, tone: str, apply) -> None:
