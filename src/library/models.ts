@@ -9,6 +9,7 @@ import {
   listModels,
   MODEL_FILE,
   probeOnnx,
+  remoteSize,
   removeModel,
   type InstallOptions,
   type StoreOptions,
@@ -20,6 +21,13 @@ import type { ApiEvent } from '../shared/bridge';
 import type { Catalog, DownloadProgress, ModelListing } from '../shared/catalog';
 import { scalesOf } from '../shared/manifest';
 import { aTask, OP_INFO, TASK_INFO, type Task } from '../shared/ops';
+
+type SizeFrom = ModelRow['sizeFrom'];
+interface SizeLookup {
+  bytes: number | null;
+  from: SizeFrom;
+  at: number;
+}
 
 const progressOf = (p: DownloadProgress): ModelProgress => ({
   phase: p.phase,
@@ -35,6 +43,9 @@ const progressOf = (p: DownloadProgress): ModelProgress => ({
  */
 export class ModelManager {
   private readonly running = new Map<string, { abort: AbortController; progress: ModelProgress | null }>();
+  /** Download sizes the servers announced for entries the catalog gives none (see `sizeOf`). */
+  private readonly sizes = new Map<string, SizeLookup>();
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly opts: {
@@ -44,6 +55,8 @@ export class ModelManager {
       log: Logger;
       /** Transport knobs for tests (progress interval, retries); the engine's defaults otherwise. */
       tuning?: Pick<InstallOptions, 'fetch' | 'progressIntervalMs' | 'retryDelayMs'>;
+      /** How long an "offline" size answer stands before the servers are asked again. */
+      sizeRetryMs?: number;
     },
   ) {}
 
@@ -56,6 +69,7 @@ export class ModelManager {
     const defaults = await effectiveDefaults(this.opts.store);
     return rows.map((r) => {
       const run = this.running.get(r.id);
+      const size = this.sizeOf(r);
       const scales = r.installed ? scalesOf(r.installed.manifest) : [];
       const defaultScales = TASK_INFO[r.task].enlarges
         ? scales.filter((s) => defaultFor(defaults, r.task, s) === r.id)
@@ -81,7 +95,8 @@ export class ModelManager {
         installed: r.installed !== null,
         removable: r.installed?.removable ?? false,
         sizeOnDisk: r.installed?.sizeOnDisk ?? null,
-        downloadBytes: r.downloadBytes,
+        downloadBytes: size.bytes,
+        sizeFrom: size.from,
         partialBytes: r.partialBytes,
         installing: run !== undefined,
         progress: run?.progress ?? null,
@@ -198,8 +213,44 @@ export class ModelManager {
     this.opts.emit({ type: 'model', id, state: 'removed', progress: null, error: null });
   }
 
-  /** Stops downloads (they resume from the partial file next time). */
+  /**
+   * The download size of a row: the catalog's when it lists one; otherwise what the server says
+   * (one HEAD request per entry, in the background: the page is never held up by the network, and
+   * it refreshes on the 'sized' event). Offline the answer is asked again after `sizeRetryMs`.
+   */
+  private sizeOf(r: ModelListing): { bytes: number | null; from: SizeFrom } {
+    if (r.downloadBytes !== null) return { bytes: r.downloadBytes, from: 'catalog' };
+    if (!r.entry || r.installed) return { bytes: null, from: 'unlisted' };
+    const known = this.sizes.get(r.id);
+    const stale = known?.from === 'offline' && Date.now() - known.at > (this.opts.sizeRetryMs ?? 60_000);
+    if (known && !stale) return { bytes: known.bytes, from: known.from };
+    const { id } = r;
+    const asking: SizeLookup = { bytes: null, from: 'checking', at: Date.now() };
+    this.sizes.set(id, asking);
+    const done = (bytes: number | null, from: SizeFrom) => {
+      if (this.sizes.get(id) !== asking || this.closing.signal.aborted) return;
+      this.sizes.set(id, { bytes, from, at: Date.now() });
+      this.opts.emit({ type: 'model', id, state: 'sized', progress: null, error: null });
+    };
+    remoteSize(
+      r.entry.sources.map((s) => s.url),
+      { fetch: this.opts.tuning?.fetch, signal: this.closing.signal },
+    ).then(
+      (bytes) => done(bytes, bytes === null ? 'unlisted' : 'server'),
+      (err: unknown) => {
+        if (isCatalogError(err, 'OFFLINE')) done(null, 'offline');
+        else if (!this.closing.signal.aborted) {
+          this.opts.log.warn(`model ${id}: could not ask for its download size: ${errorMessage(err)}`);
+          done(null, 'unlisted');
+        }
+      },
+    );
+    return { bytes: null, from: 'checking' };
+  }
+
+  /** Stops downloads (they resume from the partial file next time) and size look-ups. */
   close(): void {
+    this.closing.abort();
     for (const r of this.running.values()) r.abort.abort();
   }
 }

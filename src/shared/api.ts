@@ -233,6 +233,12 @@ export const ModelRowSchema = z.object({
   removable: z.boolean(),
   sizeOnDisk: z.number().nullable(),
   downloadBytes: z.number().nullable(),
+  /**
+   * Where `downloadBytes` comes from: the catalog, or the server's Content-Length when the catalog
+   * lists none; `checking` while the server is asked, `offline` when it cannot be reached and
+   * `unlisted` when neither says.
+   */
+  sizeFrom: z.enum(['catalog', 'server', 'checking', 'offline', 'unlisted']),
   /** Bytes of an interrupted download that an install resumes from. */
   partialBytes: z.number(),
   installing: z.boolean(),

@@ -26,7 +26,8 @@ export type ApiEvent =
   | {
       type: 'model';
       id: string;
-      state: 'installing' | 'installed' | 'failed' | 'canceled' | 'removed';
+      /** `sized`: the server announced the download size of a model the catalog gives none for. */
+      state: 'installing' | 'installed' | 'failed' | 'canceled' | 'removed' | 'sized';
       progress: ModelProgress | null;
       error: string | null;
     }

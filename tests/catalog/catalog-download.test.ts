@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
@@ -6,7 +8,14 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DownloadProgress } from '../../src/shared/catalog';
 import { ManifestSchema } from '../../src/shared/manifest';
-import { CatalogError, installModel, listModels, removeModel, verifyModels } from '../../src/engine/catalog';
+import {
+  CatalogError,
+  installModel,
+  listModels,
+  remoteSize,
+  removeModel,
+  verifyModels,
+} from '../../src/engine/catalog';
 import type { InstallOptions, Sink } from '../../src/engine/catalog';
 import {
   catalogOf,
@@ -272,6 +281,31 @@ describe('catalog install', () => {
     );
     expect(err2.message).toBe(`offline or server unreachable: ${url}`);
     expect(await installedIds(t.modelsDir)).toEqual([]);
+  });
+
+  it('asks the servers for a download size with HEAD, trying mirrors, and says when none can be reached', async () => {
+    const t = fresh();
+    const refused = await refusedUrl('/m.onnx');
+    const gone = server.url(`${t.base}/gone.onnx`);
+    expect(await remoteSize([refused, gone, t.urls.url])).toBe(MODEL.length);
+    expect(server.log.map((r) => [r.method, r.path])).toEqual([
+      ['HEAD', `${t.base}/gone.onnx`],
+      ['HEAD', `${t.base}/m.onnx`],
+    ]);
+    // Reached but not there: no size, and not "offline" either.
+    expect(await remoteSize([refused, gone])).toBeNull();
+    const err = await expectCode(remoteSize([refused]), 'OFFLINE');
+    expect(err.message).toBe(`offline or server unreachable: ${refused}`);
+    // A server that takes the connection and never answers counts as unreachable after the timeout.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/m.onnx`;
+      await expectCode(remoteSize([url], { timeoutMs: 200 }), 'OFFLINE');
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((r) => silent.close(r));
+    }
   });
 
   it('reports an unwritable models folder before downloading anything', async () => {

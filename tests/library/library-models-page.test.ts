@@ -42,6 +42,8 @@ beforeAll(async () => {
     entry('calm', [{ url: server.url('/a.onnx'), crc32Url: server.url('/a.hash') }], {
       description: 'Calmer colours.',
     }),
+    // Listed nowhere and the server does not have it either: nobody can say its size.
+    entry('gone', [{ url: server.url('/gone.onnx'), crc32Url: server.url('/gone.hash') }]),
     // .invalid never resolves (RFC 2606): as with no internet, the name lookup fails.
     entry('far-away', [
       {
@@ -98,6 +100,37 @@ describe('models page', () => {
       isDefault: false,
     });
     expect((await rows()).find((m) => m.id === 'calm')!.recommended).toBe(false);
+  });
+
+  it('fills a size the catalog does not list from the server (HEAD), and says when it cannot', async () => {
+    const first = await rows();
+    const vivid = first.find((m) => m.id === 'vivid')!;
+    expect(vivid.sizeFrom).toBe('catalog');
+    // Not listed: asked in the background, the page is not held up meanwhile.
+    for (const id of ['calm', 'gone', 'far-away'])
+      expect(['checking', 'server', 'offline', 'unlisted']).toContain(
+        first.find((m) => m.id === id)!.sizeFrom,
+      );
+    for (let i = 0; i < 500; i++) {
+      const sized = new Set(events.flatMap((e) => (e.type === 'model' && e.state === 'sized' ? [e.id] : [])));
+      if (['calm', 'gone', 'far-away'].every((id) => sized.has(id))) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const after = await rows();
+    expect(after.find((m) => m.id === 'calm')).toMatchObject({
+      downloadBytes: MODEL.length,
+      sizeFrom: 'server',
+    });
+    expect(after.find((m) => m.id === 'gone')).toMatchObject({ downloadBytes: null, sizeFrom: 'unlisted' });
+    expect(after.find((m) => m.id === 'far-away')).toMatchObject({
+      downloadBytes: null,
+      sizeFrom: 'offline',
+    });
+    // One HEAD per entry, not a download, and not asked again on every listing.
+    const heads = server.log.filter((r) => r.path === '/a.onnx');
+    expect(heads.map((r) => r.method)).toEqual(['HEAD']);
+    await rows();
+    expect(server.log.filter((r) => r.path === '/a.onnx')).toHaveLength(1);
   });
 
   it('sets the default model per task; the page says which one it is', async () => {

@@ -394,20 +394,43 @@ export async function fetchText(
   throw new CatalogError(`could not fetch ${failures.map((f) => f.message).join('; ')}`, 'HTTP');
 }
 
-/** The download size the first answering source announces (HEAD), or null. */
+/**
+ * The download size the first answering source announces (HEAD Content-Length, after redirects),
+ * or null when every source answered without one. Throws OFFLINE when no source could be reached,
+ * so a caller can say "offline" rather than "not listed".
+ */
 export async function remoteSize(
   urls: string[],
-  opts: { signal?: AbortSignal; fetch?: typeof fetch } = {},
+  opts: {
+    signal?: AbortSignal;
+    fetch?: typeof fetch;
+    /** Per source; a source this slow counts as unreachable. */ timeoutMs?: number;
+  } = {},
 ): Promise<number | null> {
   const doFetch = opts.fetch ?? fetch;
+  let reached = false;
   for (const url of urls) {
+    const limit = AbortSignal.timeout(opts.timeoutMs ?? 10_000);
     try {
-      const res = await doFetch(url, { method: 'HEAD', signal: opts.signal, redirect: 'follow' });
+      const res = await doFetch(url, {
+        method: 'HEAD',
+        headers: { 'accept-encoding': 'identity' },
+        signal: opts.signal ? AbortSignal.any([opts.signal, limit]) : limit,
+        redirect: 'follow',
+      });
+      await res.body?.cancel().catch(() => undefined);
+      reached = true;
       const len = res.headers.get('content-length');
-      if (res.ok && len !== null && /^\d+$/.test(len)) return Number(len);
-    } catch {
+      if (res.ok && len !== null && /^\d+$/.test(len) && Number(len) > 0) return Number(len);
+    } catch (err) {
       if (cancelled(opts.signal)) throw cancelError();
+      // A timeout or a refused/unresolvable host: this source cannot be reached now.
+      const code = errnoCode(err) ?? '';
+      if (!UNREACHABLE.has(code) && !limit.aborted) reached = true;
     }
+  }
+  if (!reached && urls.length > 0) {
+    throw new CatalogError(`offline or server unreachable: ${urls.join(', ')}`, 'OFFLINE');
   }
   return null;
 }

@@ -8,9 +8,16 @@ import { useRemote } from '../state/remote';
 const DISMISSED = 'tintype.colorizerOffer';
 const OFFLINE = /^No internet connection/;
 
-/** "123 MB download", or that the catalog does not list the size (the download then says it). */
-export const downloadSize = (m: Pick<ModelRow, 'downloadBytes'>): string =>
-  m.downloadBytes ? `${formatBytes(m.downloadBytes)} download` : 'size not listed';
+/**
+ * "123 MB download" (the catalog's size, or the server's when the catalog lists none), or why the
+ * size is not known yet: being asked, offline, or not said by anyone (the download then shows it).
+ */
+export const downloadSize = (m: Pick<ModelRow, 'downloadBytes' | 'sizeFrom'>): string => {
+  if (m.downloadBytes) return `${formatBytes(m.downloadBytes)} download`;
+  if (m.sizeFrom === 'checking') return 'checking size…';
+  if (m.sizeFrom === 'offline') return 'size unknown while offline';
+  return 'size not listed';
+};
 
 /**
  * While only the bundled colorizer is installed: says plainly that it is a light offline model and
@@ -42,7 +49,7 @@ export function ColorizerOffer(props: { where: 'welcome' | 'recipe' }) {
     (e) => e.type === 'model' && e.state !== 'installing',
   );
   useApiEvent((e) => {
-    if (e.type !== 'model') return;
+    if (e.type !== 'model' || e.state === 'sized') return;
     if (e.state === 'installing') {
       const p = e.progress;
       setProgress((m) => ({ ...m, [e.id]: p?.totalBytes ? p.receivedBytes / p.totalBytes : null }));

@@ -23,7 +23,7 @@ export function ModelsModal(props: { opened: boolean; onClose: () => void }) {
     (e) => props.opened && e.type === 'model' && e.state !== 'installing',
   );
   useApiEvent((e) => {
-    if (e.type !== 'model') return;
+    if (e.type !== 'model' || e.state === 'sized') return;
     if (e.state === 'installing') setProgress((m) => new Map(m).set(e.id, e.progress));
     else {
       setProgress((m) => {
@@ -146,7 +146,15 @@ export function ModelsModal(props: { opened: boolean; onClose: () => void }) {
                       </Badge>
                     </Table.Td>
                     <Table.Td>
-                      <Text size="xs">{m.installed ? formatBytes(m.sizeOnDisk ?? 0) : downloadSize(m)}</Text>
+                      <Text
+                        size="xs"
+                        data-testid="model-size"
+                        title={
+                          m.sizeFrom === 'server' ? 'size as the download server announces it' : undefined
+                        }
+                      >
+                        {m.installed ? formatBytes(m.sizeOnDisk ?? 0) : downloadSize(m)}
+                      </Text>
                     </Table.Td>
                     <Table.Td>
                       <Text size="xs">{m.license}</Text>
