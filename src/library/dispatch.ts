@@ -59,6 +59,10 @@ export function serviceHandlers(s: LibraryService, lag?: LoopLag): Handlers {
       const { path: _path, ...frame } = await s.films.frame(r.assetId, r.atSec);
       return frame;
     },
+    'stack.frame': async (r) => {
+      const { path: _path, ...frame } = await s.films.stackFrame(r.assetId, r.page);
+      return frame;
+    },
     'batch.start': (r) => s.startBatch(r),
     'jobs.list': (r) => s.listJobs(r),
     'jobs.cancel': (r) => s.cancelJobs(r),

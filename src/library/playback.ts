@@ -7,7 +7,7 @@ import type { Recipe } from '../shared/api';
 import type { RenderEngine, VideoRenderer } from './engine';
 import { cutScaled, extractFrame, makePlayable } from './ffmpeg';
 import type { LibraryLayout } from './layout';
-import { VIEW_EDGE } from './probe';
+import { makeImageView, VIEW_EDGE } from './probe';
 import { recipeHash } from './recipe';
 import type { Store } from './store';
 
@@ -132,6 +132,31 @@ export class FilmPreviews {
       }
       return `play/${name}`;
     });
+  }
+
+  /**
+   * A stack's frame `page` (0-based) as a display-size JPEG, stretched like its display copy: the
+   * stack scrubber's "before" and the base of its live preview, as `frame` is for a film.
+   */
+  async stackFrame(
+    assetId: number,
+    page: number,
+  ): Promise<{ media: string; path: string; width: number; height: number; page: number }> {
+    const a = this.store.assetRow(assetId);
+    const name = a.source_path ?? a.path;
+    if (a.kind !== 'stack') throw new Error(`${name}: not an image stack (${a.kind})`);
+    if (a.problem) throw new Error(`${name}: cannot be read: ${a.problem}`);
+    const pages = a.pages ?? 1;
+    if (!Number.isInteger(page) || page < 0 || page >= pages)
+      throw new Error(`${name}: has frames 1 to ${pages}, not ${page + 1}`);
+    const file = `p-s${assetId}-${a.hash.slice(0, 8)}-n${page}.jpg`;
+    const out = join(this.layout.previewDir(), file);
+    await this.once(out, async () => {
+      if (existsSync(out)) return;
+      await makeImageView(this.layout.abs(a.path), { depth: a.depth }, out, page);
+    });
+    const meta = await sharp(out).metadata();
+    return { media: `preview/${file}`, path: out, width: meta.width ?? 0, height: meta.height ?? 0, page };
   }
 
   /** The frame at `atSec` (clamped into the film) as a display-size JPEG; the scrubber's "before". */

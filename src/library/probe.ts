@@ -94,9 +94,27 @@ export async function makeImageViews(
   viewOut: string,
   thumbOut: string,
 ): Promise<void> {
+  await makeImageView(src, probe, viewOut);
+  try {
+    await writeJpeg(
+      sharp(viewOut).resize(THUMB_EDGE, THUMB_EDGE, { fit: 'inside', withoutEnlargement: true }),
+      thumbOut,
+    );
+  } catch (err) {
+    throw new Error(`${src}: cannot decode image: ${(err as Error).message}`);
+  }
+}
+
+/** The display copy alone, of the first page or of `page` (a stack's frame chosen for the preview). */
+export async function makeImageView(
+  src: string,
+  probe: Pick<Probe, 'depth'>,
+  out: string,
+  page = 0,
+): Promise<void> {
   // As strict as the engine's decode, so a file the engine would refuse is not shown as fine here.
   const base = (failOn: 'warning' | 'error') => {
-    let p = sharp(src, { page: 0, failOn, limitInputPixels: 1_000_000_000 }).rotate();
+    let p = sharp(src, { page, failOn, limitInputPixels: 1_000_000_000 }).rotate();
     if ((probe.depth ?? 8) > 8) p = p.normalise();
     return p;
   };
@@ -107,15 +125,13 @@ export async function makeImageViews(
         base(failOn)
           .resize(VIEW_EDGE, VIEW_EDGE, { fit: 'inside', withoutEnlargement: true })
           .toColourspace('srgb'),
-        viewOut,
+        out,
       ),
     );
-    await writeJpeg(
-      sharp(viewOut).resize(THUMB_EDGE, THUMB_EDGE, { fit: 'inside', withoutEnlargement: true }),
-      thumbOut,
-    );
   } catch (err) {
-    throw new Error(`${src}: cannot decode image: ${(err as Error).message}`);
+    throw new Error(
+      `${src}${page ? ` (frame ${page + 1})` : ''}: cannot decode image: ${(err as Error).message}`,
+    );
   }
 }
 

@@ -397,13 +397,17 @@ export class LibraryService {
   }
 
   async preview(req: ParsedReq<'preview.render'>): Promise<Res<'preview.render'>> {
-    const frame =
-      req.atSec === undefined
-        ? undefined
-        : await this.films.frame(req.assetId, req.atSec).then((f) => ({
-            path: f.path,
-            tag: f.media.slice('preview/p-'.length, -'.jpg'.length),
-          }));
+    // A film's or a stack's chosen frame is the base instead of the display copy.
+    const chosen =
+      req.atSec !== undefined
+        ? await this.films.frame(req.assetId, req.atSec)
+        : req.page !== undefined
+          ? await this.films.stackFrame(req.assetId, req.page)
+          : undefined;
+    const frame = chosen && {
+      path: chosen.path,
+      tag: chosen.media.slice('preview/p-'.length, -'.jpg'.length),
+    };
     const r = await this.previewer.render(req.assetId, canonicalRecipe(req.recipe), req.maxEdge, {
       live: true,
       frame,

@@ -363,6 +363,8 @@ export type BatchTarget = z.infer<typeof BatchTargetSchema>;
 const Empty = z.object({}).strict().default({});
 /** A time in a film, in seconds. */
 const Seconds = z.number().min(0).max(1e7);
+/** A frame of an image stack, counted from 0. */
+const StackPage = z.number().int().min(0).max(100_000);
 const IdReq = z.object({ id: Id }).strict();
 const Ok = z.object({ ok: z.literal(true) });
 
@@ -487,8 +489,11 @@ export const api = {
         maxEdge: z.number().int().min(64).max(1024).default(320),
         /** A film's frame at this time (seconds; the scrubber) instead of its display frame. */
         atSec: Seconds.optional(),
+        /** A stack's frame (0-based; the scrubber) instead of its first. */
+        page: StackPage.optional(),
       })
-      .strict(),
+      .strict()
+      .refine((r) => r.atSec === undefined || r.page === undefined, 'a film time or a stack frame, not both'),
     /** `superseded`: a newer live preview replaced this one before it finished (media is then null). */
     res: z.object({
       media: MediaKey.nullable(),
@@ -545,6 +550,16 @@ export const api = {
   'video.frame': {
     req: z.object({ assetId: Id, atSec: Seconds }).strict(),
     res: z.object({ media: MediaKey, width: z.number().int(), height: z.number().int(), atSec: z.number() }),
+  },
+  /** A stack's frame (0-based; the stack scrubber's "before"), at display size. */
+  'stack.frame': {
+    req: z.object({ assetId: Id, page: StackPage }).strict(),
+    res: z.object({
+      media: MediaKey,
+      width: z.number().int(),
+      height: z.number().int(),
+      page: z.number().int(),
+    }),
   },
   'batch.start': {
     req: z

@@ -170,7 +170,9 @@ describe.skipIf(!ready)('films in the app', () => {
 
   it('hands the paused time to the scrubber, and the live preview is made from that frame', async () => {
     await page.getByTestId('film-use-frame').click();
-    await expect.poll(() => page.getByTestId('film-time').textContent()).toMatch(/^0:03\.[12]\d \//);
+    await expect
+      .poll(() => page.getByTestId('film-scrubber-readout').textContent())
+      .toMatch(/^0:03\.[12]\d \//);
     const at = (src: string | null) => Number(/-t(\d+)[.-]/.exec(src ?? '')?.[1] ?? NaN);
     const before = page.getByTestId('before-image');
     const after = page.getByTestId('after-image');
@@ -183,9 +185,9 @@ describe.skipIf(!ready)('films in the app', () => {
     await shot('03-frame-from-player');
 
     // The scrubber itself: to the start, and the preview follows.
-    await page.getByTestId('film-bar').getByRole('slider').focus();
+    await page.getByTestId('film-scrubber-bar').getByRole('slider').focus();
     await page.keyboard.press('Home');
-    await expect.poll(() => page.getByTestId('film-time').textContent()).toMatch(/^0:00\.00 \//);
+    await expect.poll(() => page.getByTestId('film-scrubber-readout').textContent()).toMatch(/^0:00\.00 \//);
     await expect.poll(async () => at(await before.getAttribute('src')), { timeout: 30_000 }).toBe(0);
     await expect.poll(async () => at(await after.getAttribute('src')), { timeout: 60_000 }).toBe(0);
     await expect.poll(() => page.getByTestId('after-pending').count(), { timeout: 60_000 }).toBe(0);
@@ -198,9 +200,9 @@ describe.skipIf(!ready)('films in the app', () => {
 
   it('renders a range preview with the recipe, plays it, and beside the source in step', async () => {
     // From 0.40 s: ten frames on (1/25 s each).
-    await page.getByTestId('film-bar').getByRole('slider').focus();
+    await page.getByTestId('film-scrubber-bar').getByRole('slider').focus();
     for (let i = 0; i < 10; i++) await page.keyboard.press('ArrowRight');
-    await expect.poll(() => page.getByTestId('film-time').textContent()).toMatch(/^0:00\.40 \//);
+    await expect.poll(() => page.getByTestId('film-scrubber-readout').textContent()).toMatch(/^0:00\.40 \//);
     await page.getByTestId('clip-button').click();
     await expect
       .poll(async () => (await page.getByTestId('film-video').count()) && (await videoState()).media, {

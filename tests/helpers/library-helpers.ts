@@ -130,8 +130,17 @@ export async function writePhoto(path: string, w: number, h: number, seed = 1, g
   await (path.endsWith('.png') ? img.png() : img.jpeg({ quality: 90 })).toFile(path);
 }
 
-/** A minimal uncompressed multi-page 16-bit greyscale TIFF (a microscopy-style stack). */
-export function writeStack16(path: string, w: number, h: number, pages: number): void {
+/**
+ * A minimal uncompressed multi-page 16-bit greyscale TIFF (a microscopy-style stack); `value` gives
+ * the 16-bit sample at (x, y) of frame `p` (a shifting ramp by default).
+ */
+export function writeStack16(
+  path: string,
+  w: number,
+  h: number,
+  pages: number,
+  value: (x: number, y: number, p: number) => number = (x, y, p) => ((y * w + x) * 97 + p * 4000) % 12000,
+): void {
   const entries = 10;
   const ifdSize = 2 + entries * 12 + 4;
   const pixelBytes = w * h * 2;
@@ -165,7 +174,7 @@ export function writeStack16(path: string, w: number, h: number, pages: number):
     tag(279, 4, pixelBytes); // StripByteCounts
     tag(284, 3, 1); // PlanarConfiguration
     buf.writeUInt32LE(p === pages - 1 ? 0 : ifd + pageSize, o);
-    for (let i = 0; i < w * h; i++) buf.writeUInt16LE((i * 97 + p * 4000) % 12000, pixels + i * 2);
+    for (let i = 0; i < w * h; i++) buf.writeUInt16LE(value(i % w, Math.floor(i / w), p), pixels + i * 2);
   }
   writeFileSync(path, buf);
 }

@@ -23,7 +23,7 @@ import { useApi } from '../api/context';
 import { formatBytes, formatDuration, renderFactor } from '../format';
 import { useRemote } from '../state/remote';
 import { CompareViewer, FIT, zoomAt, type CompareMode, type ViewState } from './CompareViewer';
-import { FilmBar, FilmPlayer, useFilm, type FilmMode } from './FilmPanel';
+import { FilmBar, FilmPlayer, StackBar, useFilm, type FilmMode } from './FilmPanel';
 import { IconBack, IconNext, IconPlay } from './icons';
 import { useConfirm } from './Confirm';
 import { describeRender, RenderHistory } from './RenderHistory';
@@ -115,10 +115,11 @@ export function AssetView(props: {
   const [debouncedRecipe] = useDebouncedValue(recipe, 150);
   const asset = detail.data?.asset;
   const renders = useMemo(() => detail.data?.renders ?? [], [detail.data]);
-  // Films: the scrubber's frame is the base of the live preview; the viewer can also play.
+  // Films and stacks: the scrubber's frame is the base of the live preview; a film can also play.
   const film = useFilm(asset);
-  const filmAt = useRef<number | null>(null);
-  filmAt.current = film.isFilm ? film.settledAt : null;
+  const chosenFrame = useRef(film.chosen);
+  chosenFrame.current = film.chosen;
+  const frameKey = film.chosen ? JSON.stringify(film.chosen) : null;
 
   // A new asset starts from its latest render, or from a preview when it has none.
   useEffect(() => {
@@ -146,12 +147,11 @@ export function AssetView(props: {
       const seq = ++previewSeq.current;
       setPreviewBusy(true);
       try {
-        const at = filmAt.current;
         const p = await api.call('preview.render', {
           assetId: a.id,
           recipe: r,
           maxEdge: 320,
-          ...(at !== null ? { atSec: at } : {}),
+          ...chosenFrame.current,
         });
         if (seq !== previewSeq.current || assetRef.current?.id !== a.id) return; // moved on meanwhile
         if (p.superseded || !p.media) return;
@@ -173,13 +173,13 @@ export function AssetView(props: {
 
   // Live preview: every recipe change (the render-size slider included) re-renders a small preview.
   // An item that already has a render shows that render until the recipe is changed.
-  const openedWith = useRef<{ id: number; recipe: Recipe; at: number | null } | null>(null);
+  const openedWith = useRef<{ id: number; recipe: Recipe; at: string | null } | null>(null);
   const hasRender = useRef(false);
   hasRender.current = latestDone !== null;
   const assetReady = asset?.id ?? null;
   useEffect(() => {
     if (!live || assetReady === null) return;
-    const at = filmAt.current;
+    const at = frameKey;
     if (openedWith.current?.id !== assetReady) {
       openedWith.current = { id: assetReady, recipe: debouncedRecipe, at };
       if (hasRender.current) return;
@@ -191,9 +191,9 @@ export function AssetView(props: {
       return;
     openedWith.current = { id: assetReady, recipe: debouncedRecipe, at };
     void runPreview(debouncedRecipe);
-    // Only a recipe change, another frame of a film or another item starts a preview; a reload of
-    // the render list does not.
-  }, [debouncedRecipe, live, assetReady, runPreview, film.settledAt]);
+    // Only a recipe change, another frame of a film or stack or another item starts a preview; a
+    // reload of the render list does not.
+  }, [debouncedRecipe, live, assetReady, runPreview, frameKey]);
 
   const render = async () => {
     setRendering(true);
@@ -488,6 +488,7 @@ export function AssetView(props: {
           )}
         </Box>
         {film.isFilm && film.mode === 'frame' && <FilmBar film={film} asset={asset} recipe={recipe} />}
+        {film.isStack && <StackBar film={film} asset={asset} />}
         {sweep && (
           <ScrollArea type="auto" scrollbars="x" data-testid="sweep-strip" data-scroll-x>
             <Group gap="xs" wrap="nowrap" pb={6}>

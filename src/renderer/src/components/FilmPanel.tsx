@@ -1,6 +1,6 @@
 import { Alert, Box, Button, Checkbox, Group, Loader, Select, Slider, Text } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import type { Asset, Recipe, Render } from '../../../shared/api';
 import { describeOps } from '../../../shared/ops';
 import { useApi } from '../api/context';
@@ -18,18 +18,25 @@ const CLIP_SECONDS = 3;
 export type FilmMode = 'frame' | 'watch';
 
 /**
- * A film's state in the item view: the frame the scrubber chose (the base of the live preview and
- * the "before" image), whether the viewer shows frames or plays, and the last range preview.
+ * A film's or an image stack's state in the item view: the frame the scrubber chose (the base of the
+ * live preview and the "before" image); for a film also whether the viewer shows frames or plays,
+ * and the last range preview.
  */
 export function useFilm(asset: Asset | undefined) {
   const api = useApi();
   const isFilm = asset?.kind === 'video' && !asset.problem;
+  const isStack = asset?.kind === 'stack' && !asset.problem && (asset.pages ?? 0) > 1;
   const assetId = asset?.id ?? null;
   const [mode, setMode] = useState<FilmMode>('frame');
   /** null: the display frame chosen at import (a tenth of the way in). */
   const [atSec, setAtSec] = useState<number | null>(null);
   const [settledAt] = useDebouncedValue(atSec, 200);
-  const [frame, setFrame] = useState<{ atSec: number; media: string } | null>(null);
+  /** A stack's frame, 0-based; null: the first, which its display copy shows. */
+  const [page, setPage] = useState<number | null>(null);
+  const [settledPage] = useDebouncedValue(page, 200);
+  const [frame, setFrame] = useState<{ atSec: number | null; page: number | null; media: string } | null>(
+    null,
+  );
   const [frameError, setFrameError] = useState<string | null>(null);
   const [clip, setClip] = useState<{ media: string; label: string; startSec: number } | null>(null);
   const [clipBusy, setClipBusy] = useState(false);
@@ -39,19 +46,32 @@ export function useFilm(asset: Asset | undefined) {
   useEffect(() => {
     setMode('frame');
     setAtSec(null);
+    setPage(null);
     setFrame(null);
     setClip(null);
     setClipError(null);
     setFrameError(null);
   }, [assetId]);
 
+  // The chosen frame as a display copy, for "before" (one request per settled position).
   useEffect(() => {
-    if (!isFilm || assetId === null || settledAt === null) return;
+    if (assetId === null) return;
+    const ask =
+      isFilm && settledAt !== null
+        ? api
+            .call('video.frame', { assetId, atSec: settledAt })
+            .then((f) => ({ atSec: f.atSec, page: null, media: f.media }))
+        : isStack && settledPage !== null
+          ? api
+              .call('stack.frame', { assetId, page: settledPage })
+              .then((f) => ({ atSec: null, page: f.page, media: f.media }))
+          : null;
+    if (!ask) return;
     let stale = false;
-    api.call('video.frame', { assetId, atSec: settledAt }).then(
+    ask.then(
       (f) => {
         if (stale) return;
-        setFrame({ atSec: f.atSec, media: f.media });
+        setFrame(f);
         setFrameError(null);
       },
       (err: Error) => !stale && setFrameError(err.message),
@@ -59,7 +79,7 @@ export function useFilm(asset: Asset | undefined) {
     return () => {
       stale = true;
     };
-  }, [api, isFilm, assetId, settledAt]);
+  }, [api, isFilm, isStack, assetId, settledAt, settledPage]);
 
   const previewRange = useCallback(
     async (recipe: Recipe, startSec: number) => {
@@ -97,15 +117,28 @@ export function useFilm(asset: Asset | undefined) {
     void api.call('preview.cancelClip', {}).catch(() => {});
   }, [api]);
 
+  /** What a preview request adds to ask for the chosen frame (nothing: the display copy). */
+  const chosen: { atSec: number } | { page: number } | null =
+    isFilm && settledAt !== null
+      ? { atSec: settledAt }
+      : isStack && settledPage !== null
+        ? { page: settledPage }
+        : null;
+
   return {
     isFilm,
+    isStack,
     mode,
     setMode,
     /** The time asked for (moves with the scrubber) and the one whose frame is shown (settled). */
     atSec,
     settledAt,
     setAtSec,
-    frame: isFilm ? frame : null,
+    /** A stack's frame asked for (moves with the scrubber). */
+    page,
+    setPage,
+    chosen,
+    frame: isFilm || isStack ? frame : null,
     frameError,
     clip,
     clipBusy,
@@ -117,55 +150,116 @@ export function useFilm(asset: Asset | undefined) {
 
 export type Film = ReturnType<typeof useFilm>;
 
-/** The scrubber under the viewer: picks the frame for the live preview; previews a range from it. */
+/**
+ * The scrubber under the viewer that picks the frame for the live preview: a film's time or a
+ * stack's frame, the same control for both; `children` are the actions beside it.
+ */
+function FrameScrubber(props: {
+  min: number;
+  max: number;
+  step: number;
+  value: number;
+  onChange: (v: number) => void;
+  format: (v: number) => string;
+  readout: string;
+  disabled?: boolean;
+  error: string | null;
+  testId: string;
+  children?: ReactNode;
+}) {
+  return (
+    <Box data-testid={`${props.testId}-bar`}>
+      <Group gap="sm" wrap="nowrap" align="center">
+        <Text size="xs" c="dimmed" style={{ whiteSpace: 'nowrap' }} id={`${props.testId}-label`}>
+          Frame for the preview
+        </Text>
+        <Slider
+          style={{ flex: 1 }}
+          min={props.min}
+          max={props.max}
+          step={props.step}
+          value={props.value}
+          onChange={props.onChange}
+          label={props.format}
+          disabled={props.disabled}
+          thumbProps={{ 'aria-labelledby': `${props.testId}-label` }}
+          thumbValueText={props.format}
+          data-testid={props.testId}
+        />
+        <Text
+          size="xs"
+          ff="monospace"
+          style={{ whiteSpace: 'nowrap' }}
+          data-testid={`${props.testId}-readout`}
+        >
+          {props.readout}
+        </Text>
+        {props.children}
+      </Group>
+      {props.error && (
+        <Alert color="red" p="xs" mt={4} data-testid={`${props.testId}-error`}>
+          <Text size="xs">{props.error}</Text>
+        </Alert>
+      )}
+    </Box>
+  );
+}
+
+/** A film's scrubber: picks the frame for the live preview; previews a range from it. */
 export function FilmBar(props: { film: Film; asset: Asset; recipe: Recipe }) {
   const { film, asset, recipe } = props;
   const duration = asset.durationSec ?? 0;
   const step = 1 / (asset.fps && asset.fps > 0 ? asset.fps : 25);
   const shown = film.atSec ?? film.frame?.atSec ?? null;
   return (
-    <Box data-testid="film-bar">
-      <Group gap="sm" wrap="nowrap" align="center">
-        <Text size="xs" c="dimmed" style={{ whiteSpace: 'nowrap' }} id="film-scrubber-label">
-          Frame for the preview
-        </Text>
-        <Slider
-          style={{ flex: 1 }}
-          min={0}
-          max={Math.max(duration - step, step)}
-          step={step}
-          value={shown ?? 0}
-          onChange={(v) => film.setAtSec(v)}
-          label={(v) => formatTimecode(v)}
-          disabled={duration <= 0}
-          thumbProps={{ 'aria-labelledby': 'film-scrubber-label' }}
-          data-testid="film-scrubber"
-        />
-        <Text size="xs" ff="monospace" style={{ whiteSpace: 'nowrap' }} data-testid="film-time">
-          {shown === null ? 'display frame' : formatTimecode(shown)} / {formatTimecode(duration)}
-        </Text>
-        {film.clipBusy ? (
-          <Button size="compact-xs" variant="default" onClick={film.cancelRange} data-testid="clip-cancel">
-            <Loader size={12} mr={6} /> Stop range preview
-          </Button>
-        ) : (
-          <Button
-            size="compact-xs"
-            variant="default"
-            disabled={recipe.ops.length === 0}
-            onClick={() => void film.previewRange(recipe, shown ?? 0)}
-            data-testid="clip-button"
-          >
-            Preview {CLIP_SECONDS} s from here
-          </Button>
-        )}
-      </Group>
-      {(film.frameError || film.clipError) && (
-        <Alert color="red" p="xs" mt={4} data-testid="film-error">
-          <Text size="xs">{film.clipError ?? film.frameError}</Text>
-        </Alert>
+    <FrameScrubber
+      testId="film-scrubber"
+      min={0}
+      max={Math.max(duration - step, step)}
+      step={step}
+      value={shown ?? 0}
+      onChange={(v) => film.setAtSec(v)}
+      format={formatTimecode}
+      readout={`${shown === null ? 'display frame' : formatTimecode(shown)} / ${formatTimecode(duration)}`}
+      disabled={duration <= 0}
+      error={film.clipError ?? film.frameError}
+    >
+      {film.clipBusy ? (
+        <Button size="compact-xs" variant="default" onClick={film.cancelRange} data-testid="clip-cancel">
+          <Loader size={12} mr={6} /> Stop range preview
+        </Button>
+      ) : (
+        <Button
+          size="compact-xs"
+          variant="default"
+          disabled={recipe.ops.length === 0}
+          onClick={() => void film.previewRange(recipe, shown ?? 0)}
+          data-testid="clip-button"
+        >
+          Preview {CLIP_SECONDS} s from here
+        </Button>
       )}
-    </Box>
+    </FrameScrubber>
+  );
+}
+
+/** An image stack's scrubber (microscopy, multi-page TIFF): picks the frame for the live preview. */
+export function StackBar(props: { film: Film; asset: Asset }) {
+  const { film, asset } = props;
+  const pages = asset.pages ?? 1;
+  const shown = film.page ?? 0;
+  return (
+    <FrameScrubber
+      testId="stack-scrubber"
+      min={0}
+      max={pages - 1}
+      step={1}
+      value={shown}
+      onChange={(v) => film.setPage(v)}
+      format={(v) => `frame ${v + 1} of ${pages}`}
+      readout={`frame ${shown + 1} / ${pages}`}
+      error={film.frameError}
+    />
   );
 }
 
