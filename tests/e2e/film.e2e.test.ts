@@ -32,6 +32,7 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let filmId: number;
+let colourFilmId: number;
 const dirs = { dataDir: '', libraryDir: '', modelsDir: '' };
 const consoleErrors: string[] = [];
 /** Statuses of the answers to the film's media requests (206 = a byte range). */
@@ -95,6 +96,11 @@ beforeAll(async () => {
     paths: [film],
   });
   filmId = report.added[0].id;
+  // A colour film (testsrc2's colour bars): colorize would replace its colours, so it is flagged.
+  const colourFilm = await makeClip(join(dir, 'films', 'holiday.mp4'), { size: '160x96', seconds: 2 });
+  colourFilmId = (
+    await api<{ added: { id: number }[] }>('assets.import', { projectId: project.id, paths: [colourFilm] })
+  ).added[0].id;
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'light' });
   await context.grantPermissions(['notifications'], { origin: new URL(server.url).origin });
@@ -327,6 +333,50 @@ describe.skipIf(!ready)('films in the app', () => {
       return [over.defaultPrevented, drop.defaultPrevented];
     });
     expect(prevented).toEqual([true, true]);
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('warns that a colour film is already in colour, blocks colorizing it, and a batch leaves it out', async () => {
+    await page.goto(server.url);
+    const card = page.locator('[data-testid="asset-card"][data-name="holiday.mp4"]');
+    // The verdict comes from frames sampled across the film, after the import.
+    await expect.poll(() => card.getByTestId('colour-badge').count(), { timeout: 60_000 }).toBe(1);
+    expect(
+      await page
+        .locator('[data-testid="asset-card"][data-name="reel.mp4"]')
+        .getByTestId('colour-badge')
+        .count(),
+    ).toBe(0);
+    await card.getByTestId('asset-open').click();
+    await expect.poll(() => page.getByTestId('asset-title').textContent()).toBe('holiday.mp4');
+    // The recipe colorizes (the default one): the warning names a film, and Render waits for "anyway".
+    expect(await page.getByRole('switch', { name: /Colorize/ }).isChecked()).toBe(true);
+    const warning = page.getByTestId('colour-warning');
+    await expect.poll(() => warning.count()).toBe(1);
+    expect(await warning.textContent()).toMatch(/^This film is already in colour/);
+    expect(await page.getByTestId('render-button').isDisabled()).toBe(true);
+    expect(await page.getByTestId('render-blocked').textContent()).toMatch(/already in colour/);
+    const serious = await auditA11y(page);
+    expect(serious, describeViolations(serious).join('\n')).toEqual([]);
+    await shot('07-colour-film-warning');
+    await fitsSmallWindow('07b-colour-film-1024x700');
+    // Asked for explicitly, it may be colorized; without colorize in the recipe there is nothing to warn about.
+    await page.getByTestId('colour-anyway').click();
+    expect(await page.getByTestId('render-button').isDisabled()).toBe(false);
+    await page.getByRole('switch', { name: /Colorize/ }).click();
+    await expect.poll(() => warning.count()).toBe(0);
+    await page.getByRole('switch', { name: /Colorize/ }).click();
+
+    // A batch that colorizes leaves it out by default, with the reason; told to, it takes it.
+    const recipe = { ops: ['colorize'], options: {}, watermark: false };
+    const skipped = await api<{ queued: number; skippedColour: { assetId: number; reason: string }[] }>(
+      'batch.start',
+      { target: { kind: 'assets', ids: [colourFilmId] }, recipe, skipDone: false },
+    );
+    expect(skipped.queued).toBe(0);
+    expect(skipped.skippedColour).toEqual([
+      { assetId: colourFilmId, name: 'holiday.mp4', reason: expect.stringMatching(/colour/) },
+    ]);
     expect(consoleErrors).toEqual([]);
   });
 });
