@@ -47,7 +47,16 @@ describe('repair: a mask edit re-fills only what changed', () => {
   it('re-detects nothing, runs the filler on the touched tile only, and equals a fresh render', async () => {
     const engine = new Engine({ modelDirs: [BUNDLED, models], ep: 'cpu', threads: 1 });
     const source = { source: 'scratched.png|1|1' };
-    const first = await engine.run(picture, ['repair'], options, undefined, undefined, undefined, undefined, source);
+    const first = await engine.run(
+      picture,
+      ['repair'],
+      options,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      source,
+    );
     expect(first.stats.detectTiles).toBeGreaterThan(0);
     const tiles = first.stats.fillTiles ?? 0;
     expect(tiles).toBe(9); // damage in every tile
@@ -88,7 +97,8 @@ describe('repair: a mask edit re-fills only what changed', () => {
 
     // An eraser stroke on damage where four tiles overlap (x 888..960, y 488..960) touches those four.
     let at = -1;
-    for (let y = 495; y < 955 && at < 0; y++) for (let x = 895; x < 955; x++) if (truth[y * W + x]) at = y * W + x;
+    for (let y = 495; y < 955 && at < 0; y++)
+      for (let x = 895; x < 955; x++) if (truth[y * W + x]) at = y * W + x;
     expect(at).toBeGreaterThan(0);
     const [ex, ey] = [at % W, Math.floor(at / W)];
     const erase: MaskStroke[] = [...brush, { points: [[ex, ey]], radius: 6, erase: true }];
@@ -110,7 +120,9 @@ describe('repair: a mask edit re-fills only what changed', () => {
     expect(firstDiff(erased.raster, again.raster)).toBe(-1);
     // Erased pixels are the picture as it was.
     const p = at * 3;
-    expect(Array.from(erased.raster.data.subarray(p, p + 3))).toEqual(Array.from(picture.data.subarray(p, p + 3)));
+    expect(Array.from(erased.raster.data.subarray(p, p + 3))).toEqual(
+      Array.from(picture.data.subarray(p, p + 3)),
+    );
 
     // The same mask again (e.g. only a later step changed): nothing is filled at all.
     const same = await engine.run(
@@ -125,5 +137,5 @@ describe('repair: a mask edit re-fills only what changed', () => {
     );
     expect(same.stats.fillTiles ?? 0).toBe(0);
     expect(firstDiff(same.raster, erased.raster)).toBe(-1);
-  });
+  }, 300_000);
 });

@@ -115,7 +115,8 @@ export async function runInpaint(
     for (const x0 of xs) if (anyMarked(mask, x0, y0, x0 + tileW, y0 + tileH)) todo.push([x0, y0]);
   const kept: FillCache = { mask, tiles: new Map() };
   let keptBytes = 0;
-  const prev = opts.reuse && opts.reuse.mask.width === W && opts.reuse.mask.height === H ? opts.reuse : undefined;
+  const prev =
+    opts.reuse && opts.reuse.mask.width === W && opts.reuse.mask.height === H ? opts.reuse : undefined;
   // The coarse fill (all-hole tiles) sees the whole mask: reusable only when nothing changed.
   const unchanged = prev !== undefined && sameRegion(prev.mask, mask, 0, 0, W, H);
   if (todo.length === 0) {
@@ -301,8 +302,7 @@ async function coarseTile(
     .toColourspace(spaceOf(rc, depth))
     .raw({ depth: depth === 16 ? 'ushort' : 'uchar' })
     .toBuffer();
-  const vals =
-    depth === 16 ? new Uint16Array(region.buffer, region.byteOffset, region.length / 2) : region;
+  const vals = depth === 16 ? new Uint16Array(region.buffer, region.byteOffset, region.length / 2) : region;
   const max = maxValue(depth);
   const answer = new Float32Array(tileW * tileH * rc);
   for (let i = 0; i < answer.length; i++) answer[i] = vals[i] / max;

@@ -47,7 +47,10 @@ export async function runRepair(raster: Raster, ctx: OpContext): Promise<Raster>
   const filler = await ctx.loadModel('inpaint');
   // The last fill of this picture by this filler: after a mask edit only the tiles it touched run.
   const last = ctx.memo
-    ? await ctx.memo(`repair-fill:${filler.manifest.sha256}`, async (): Promise<{ cache?: FillCache }> => ({}))
+    ? await ctx.memo(
+        `repair-fill:${filler.manifest.sha256}`,
+        async (): Promise<{ cache?: FillCache }> => ({}),
+      )
     : undefined;
   const out = await runInpaint(
     raster,
