@@ -2,6 +2,7 @@ import { lstat, mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import PQueue from 'p-queue';
 import {
   addsColour,
   detectColour,
@@ -28,8 +29,7 @@ import {
 } from '../engine/index';
 import type { Hint } from '../shared/hints';
 import { renderFactorOf } from '../shared/manifest';
-import { checkRedisUrl } from '../farm/connection';
-import { runPhotoFarm } from '../farm/photo-farm';
+import { checkRedisUrl } from '../farm/redis-url';
 import { collectInputs, maskPathFor, planOutputs } from './files';
 import {
   addOpOptions,
@@ -91,7 +91,7 @@ export function addImageOptions(cmd: Command): Command {
     .option('--threads <n>', 'CPU threads for inference', intOption('threads', 1, 256))
     .option(
       '--workers <n>',
-      'images processed at once; each loads its own models (default 1; 2 for colorize-only batches)',
+      'worker threads, one image each at a time, each with its own models (default: a colorize batch on up to 3 cores runs 2 images at once in the main thread)',
       intOption('workers', 1, 16),
     )
     .addOption(
@@ -141,10 +141,12 @@ export function addImageOptions(cmd: Command): Command {
     );
 }
 
-function inProcess(engine: Engine): Pick<EnginePool, 'processFile' | 'close'> {
+/** Photos run in this thread, `atOnce` at a time (their decodes and encodes run on libuv's threads). */
+function inProcess(engine: Engine, atOnce: number): Pick<EnginePool, 'processFile' | 'close'> {
+  const queue = new PQueue({ concurrency: atOnce });
   return {
-    processFile: (job, onProgress) => engine.processFile(job, onProgress),
-    close: async () => undefined,
+    processFile: (job, onProgress) => queue.add(() => engine.processFile(job, onProgress)),
+    close: () => queue.onIdle(),
   };
 }
 
@@ -277,6 +279,8 @@ export async function runImageCommand(
     const onSigint = (): void => ac.abort();
     process.once('SIGINT', onSigint);
     try {
+      // Loaded only here: BullMQ and ioredis cost every other run ~0.35 s of start-up.
+      const { runPhotoFarm } = await import('../farm/photo-farm');
       await runPhotoFarm({
         redis: o.farm,
         chain,
@@ -301,18 +305,11 @@ export async function runImageCommand(
       bar?.done();
     }
   } else {
-    // One photo runs in this thread (a worker would only add its start-up); batches use the pool so
-    // the progress bar stays live and several workers can share the cores.
+    const how = o.workers ? { workers: o.workers, atOnce: 1 } : batchPlan(ordered, plan.length);
     const pool: Pick<EnginePool, 'processFile' | 'close'> =
-      plan.length === 1 && !o.workers
-        ? inProcess(new Engine({ ep: o.ep, threads: o.threads, modelDirs, log }))
-        : new EnginePool({
-            ep: o.ep,
-            threads: o.threads,
-            workers: o.workers ?? batchWorkers(ordered, plan.length),
-            modelDirs,
-            log,
-          });
+      how.workers === 0
+        ? inProcess(new Engine({ ep: o.ep, threads: o.threads, modelDirs, log }), how.atOnce)
+        : new EnginePool({ ep: o.ep, threads: o.threads, workers: how.workers, modelDirs, log });
     try {
       await Promise.all(
         plan.map(async (p, i) => {
@@ -370,20 +367,32 @@ export async function runImageCommand(
 }
 
 /**
- * Colorizing infers at a small render size; most of a photo's time is full-resolution decode,
- * chroma merge and encode, which run on one core each. So photos go side by side, one worker per
- * two cores (at least two: on 2 cores a batch of four 12 MP photos took 3.0 s with one worker,
- * 2.0 s with two), at most 8 (each holds a full-size photo); the inference threads are shared out
- * among them. Restore and upscale spend their time in tiled inference that ONNX Runtime already
- * spreads over every core, and their full-size buffers would multiply, so they keep one worker.
+ * How a local batch runs: `workers` engine threads (0: this thread, which needs no start-up of its
+ * own) with `atOnce` photos in flight in this thread.
+ *
+ * Colorizing infers at a small render size; most of a photo's time is its full-resolution decode,
+ * chroma merge and encode. Decode and encode run on libuv's threads and only the merge (~100 ms
+ * of CPU at 12 MP) on the JavaScript thread, so on up to 3 cores two photos in flight in this
+ * thread keep the cores busy without a worker's start-up (modules, ONNX Runtime, its own model
+ * session: measured 0.65 s of CPU on 2 cores for 6 photos against one worker, and peak RSS 320
+ * against 370 MB). On more cores the merges would queue on this thread: one worker per two cores
+ * (2–8, each holds a full-size photo) share the inference threads out. Restore and upscale spend
+ * their time in tiled inference that ONNX Runtime already spreads over every core, and their
+ * full-size buffers would multiply, so they keep one worker; a single photo runs here.
  */
-export function batchWorkers(ops: readonly OpName[], files: number, cores = availableParallelism()): number {
+export function batchPlan(
+  ops: readonly OpName[],
+  files: number,
+  cores = availableParallelism(),
+): { workers: number; atOnce: number } {
   const smallRender = (op: OpName) => {
     const task = operation(op).task;
     return task !== null && TASK_INFO[task].runs === 'render-size';
   };
-  if (files < 2 || cores < 2 || !ops.every(smallRender)) return 1;
-  return Math.min(files, 8, Math.max(2, Math.floor(cores / 2)));
+  if (files < 2) return { workers: 0, atOnce: 1 };
+  if (!ops.every(smallRender)) return { workers: 1, atOnce: 1 };
+  if (cores <= 3) return { workers: 0, atOnce: 2 };
+  return { workers: Math.min(files, 8, Math.floor(cores / 2)), atOnce: 1 };
 }
 
 export function registerImageCommands(program: Command, setExit: (code: number) => void): void {

@@ -22,9 +22,9 @@ import {
   VideoError,
   VIDEO_FORMATS,
 } from '../engine/index';
-import { checkRedisUrl } from '../farm/connection';
+import { checkRedisUrl } from '../farm/redis-url';
 import type { FilmSettings } from '../farm/protocol';
-import { farmProcessor, videoFarm, type FarmStats } from '../farm/video-farm';
+import type { FarmStats } from '../farm/video-farm';
 import { addOpOptions, collect, colourSkipLine, numberOption, opsHelp, parseOps } from './options';
 import { formatSeconds, ProgressBar } from './progress';
 
@@ -164,6 +164,8 @@ async function runVideoCommand(input: string, o: VideoCommandOptions): Promise<v
   };
   const chain = { ops, options, frames, models, processorKey };
   const farmStats: FarmStats = { workers: {}, jobs: [] };
+  // Loaded only for a farm render: BullMQ and ioredis cost every other run ~0.35 s of start-up.
+  const farm = o.farm ? await import('../farm/video-farm') : undefined;
   const ac = new AbortController();
   const onSigint = (): void => ac.abort();
   process.once('SIGINT', onSigint);
@@ -175,7 +177,7 @@ async function runVideoCommand(input: string, o: VideoCommandOptions): Promise<v
       // Paths as given (messages name them so); the workers get them absolute.
       input,
       output: o.output,
-      processor: pool ? filmProcessor(pool, chain) : farmProcessor(chain),
+      processor: pool ? filmProcessor(pool, chain) : farm!.farmProcessor(chain),
       processorKey,
       // A farm render resumes by itself: rerunning the command is how it continues.
       resume: o.resume || (o.farm !== undefined && !o.restart),
@@ -183,7 +185,7 @@ async function runVideoCommand(input: string, o: VideoCommandOptions): Promise<v
       overwrite: o.overwrite,
       measureFlicker: o.flicker,
       farm: o.farm
-        ? videoFarm({
+        ? farm!.videoFarm({
             redis: o.farm,
             chain,
             film,

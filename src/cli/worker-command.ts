@@ -1,7 +1,6 @@
 import { Command, Option } from 'commander';
 import { consoleLogger, type ExecutionProviderChoice } from '../engine/index';
-import { startFarmWorker, workerModelDirs } from '../farm/worker';
-import { checkRedisUrl } from '../farm/connection';
+import { checkRedisUrl } from '../farm/redis-url';
 import { collect, numberOption } from './options';
 
 interface WorkerCommandOptions {
@@ -37,6 +36,8 @@ export function registerWorkerCommand(program: Command): void {
     )
     .option('--name <name>', 'worker name in progress and results (default host:pid)')
     .action(async (o: WorkerCommandOptions) => {
+      // Loaded on demand, as the other farm code: BullMQ's start-up is for farm commands only.
+      const { startFarmWorker, workerModelDirs } = await import('../farm/worker');
       const worker = await startFarmWorker({
         redis: o.redis,
         concurrency: o.concurrency,

@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { VideoError } from '../engine/index';
+import { checkRedisUrl, redisLabel } from './redis-url';
 
 /**
  * Connections to the farm's Redis. ioredis reconnects by itself after Redis restarts (commands wait
@@ -8,30 +9,7 @@ import { VideoError } from '../engine/index';
  * without an answer, so "Redis is gone" becomes a clear error instead of a hang.
  */
 
-/** Checks a --redis / --farm value: redis://[user:pass@]host[:port][/db] or rediss://. */
-export function checkRedisUrl(url: string): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new VideoError(`"${url}" is not a Redis URL (redis://host:6379)`, 'BAD_ARGUMENT');
-  }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:')
-    throw new VideoError(`"${url}": use redis://host:port or rediss://host:port`, 'BAD_ARGUMENT');
-  return url;
-}
-
-/** The URL without a password, for messages. */
-export function redisLabel(url: string): string {
-  try {
-    const u = new URL(url);
-    u.password = '';
-    u.username = '';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return url;
-  }
-}
+export { checkRedisUrl, redisLabel } from './redis-url';
 
 export function connectRedis(url: string): Redis {
   const redis = new Redis(checkRedisUrl(url), {

@@ -1,17 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { batchWorkers } from '../../src/cli/image-command';
+import { batchPlan } from '../../src/cli/image-command';
 
-describe('workers for a batch of photos', () => {
-  it('one per two cores for colorize-only batches (at least 2, at most 8, never more than files)', () => {
-    expect(batchWorkers(['colorize'], 6, 2)).toBe(2);
-    expect(batchWorkers(['colorize'], 6, 8)).toBe(4);
-    expect(batchWorkers(['colorize'], 20, 32)).toBe(8);
-    expect(batchWorkers(['colorize'], 3, 32)).toBe(3);
+describe('how a local batch of photos runs', () => {
+  it('a colorize-only batch on up to 3 cores: two photos at once in the main thread, no worker', () => {
+    expect(batchPlan(['colorize'], 6, 2)).toEqual({ workers: 0, atOnce: 2 });
+    expect(batchPlan(['colorize'], 2, 3)).toEqual({ workers: 0, atOnce: 2 });
+    expect(batchPlan(['colorize'], 6, 1)).toEqual({ workers: 0, atOnce: 2 });
   });
-  it('one worker for a single photo, a single core, or tiled operations', () => {
-    expect(batchWorkers(['colorize'], 1, 8)).toBe(1);
-    expect(batchWorkers(['colorize'], 6, 1)).toBe(1);
-    expect(batchWorkers(['restore', 'colorize'], 6, 8)).toBe(1);
-    expect(batchWorkers(['upscale'], 6, 8)).toBe(1);
+  it('on more cores: one worker per two cores (at most 8, never more than files)', () => {
+    expect(batchPlan(['colorize'], 6, 8)).toEqual({ workers: 4, atOnce: 1 });
+    expect(batchPlan(['colorize'], 20, 32)).toEqual({ workers: 8, atOnce: 1 });
+    expect(batchPlan(['colorize'], 3, 32)).toEqual({ workers: 3, atOnce: 1 });
+  });
+  it('a single photo runs in the main thread; tiled operations keep one worker', () => {
+    expect(batchPlan(['colorize'], 1, 8)).toEqual({ workers: 0, atOnce: 1 });
+    expect(batchPlan(['restore', 'colorize'], 6, 8)).toEqual({ workers: 1, atOnce: 1 });
+    expect(batchPlan(['upscale'], 6, 2)).toEqual({ workers: 1, atOnce: 1 });
   });
 });
