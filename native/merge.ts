@@ -65,7 +65,7 @@ function fillRow(
  * 2 RGB 8-bit, 3 RGB 16-bit; kIn maps its samples to the output scale S), `out` receives them as
  * interleaved RGB, 8 or 16-bit. u, v: the chroma planes (cw wide); axI0/axI1/axF, ayI0/ayI1/ayF: bilinear taps along x
  * and y (color.ts bilinearAxis); rv, gu, gv, bu: output levels per unit of U/V. Writes up to 24
- * bytes past the last pixel and reads 3 past the last luma sample: the caller leaves room.
+ * bytes past the last pixel and reads up to 32 bytes past the last input sample: the caller leaves room.
  */
 export function mergeBand(
   width: i32, y0: i32, y1: i32,
@@ -83,6 +83,10 @@ export function mergeBand(
   const vZero = f32x4.splat(0);
   const vHalf = f32x4.splat(0.5);
   const vk = f32x4.splat(kIn);
+  const vKr = f32x4.splat(KR);
+  const vKg = f32x4.splat(KG);
+  const vKb = f32x4.splat(KB);
+  const lo16 = i32x4.splat(0xffff);
   // Guards the divisions: a channel that does not move limits nothing.
   const vEps = f32x4.splat(1e-20);
   const inStride: usize = <usize>width * (fmt == 0 ? 1 : fmt == 1 ? 2 : fmt == 2 ? 3 : 6);
@@ -108,26 +112,43 @@ export function mergeBand(
       fillRow(s1, rowB, width, u, v, cw, axI0, axI1, axF, rv, gu, gv, bu);
       rowBIdx = s1;
     }
-    // The row's luma on the output scale (BT.601 weights for RGB input, as the reference).
+    // The row's luma on the output scale (BT.601 weights for RGB input, as the reference), four
+    // samples a step: lanes past the row's end read the next bytes of the band (or its slack) and
+    // land in lrow's padding, which nothing reads.
     if (fmt == 0) {
       for (let x = 0; x < width; x += 4) {
         const q = i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(inRow + x)));
         v128.store(lrow + (<usize>x << 2), f32x4.mul(f32x4.convert_i32x4_u(q), vk));
       }
     } else if (fmt == 1) {
-      for (let x = 0; x < width; x++)
-        store<f32>(lrow + (<usize>x << 2), <f32>load<u16>(inRow + (<usize>x << 1)) * kIn);
+      for (let x = 0; x < width; x += 4) {
+        const q = i32x4.extend_low_i16x8_u(v128.load64_zero(inRow + (<usize>x << 1)));
+        v128.store(lrow + (<usize>x << 2), f32x4.mul(f32x4.convert_i32x4_u(q), vk));
+      }
     } else if (fmt == 2) {
-      for (let x = 0; x < width; x++) {
-        const p = inRow + <usize>x * 3;
-        const l = KR * <f32>load<u8>(p) + KG * <f32>load<u8>(p, 1) + KB * <f32>load<u8>(p, 2);
-        store<f32>(lrow + (<usize>x << 2), l * kIn);
+      for (let x = 0; x < width; x += 4) {
+        const p = v128.load(inRow + <usize>x * 3);
+        // Byte c of each 3-byte pixel into its own 32-bit lane (swizzle indices ≥ 16 give 0).
+        const r = f32x4.convert_i32x4_u(i8x16.swizzle(p, i8x16(0, 16, 16, 16, 3, 16, 16, 16, 6, 16, 16, 16, 9, 16, 16, 16)));
+        const g = f32x4.convert_i32x4_u(i8x16.swizzle(p, i8x16(1, 16, 16, 16, 4, 16, 16, 16, 7, 16, 16, 16, 10, 16, 16, 16)));
+        const b = f32x4.convert_i32x4_u(i8x16.swizzle(p, i8x16(2, 16, 16, 16, 5, 16, 16, 16, 8, 16, 16, 16, 11, 16, 16, 16)));
+        const l = f32x4.add(f32x4.add(f32x4.mul(vKr, r), f32x4.mul(vKg, g)), f32x4.mul(vKb, b));
+        v128.store(lrow + (<usize>x << 2), f32x4.mul(l, vk));
       }
     } else {
-      for (let x = 0; x < width; x++) {
+      for (let x = 0; x < width; x += 4) {
         const p = inRow + <usize>x * 6;
-        const l = KR * <f32>load<u16>(p) + KG * <f32>load<u16>(p, 2) + KB * <f32>load<u16>(p, 4);
-        store<f32>(lrow + (<usize>x << 2), l * kIn);
+        const a = v128.load(p);
+        const c = v128.load(p, 16);
+        // Sample c (2 bytes) of each 6-byte pixel into the low half of its own 32-bit lane.
+        const r = v128.and(i8x16.shuffle(a, c, 0, 1, 0, 0, 6, 7, 0, 0, 12, 13, 0, 0, 18, 19, 0, 0), lo16);
+        const g = v128.and(i8x16.shuffle(a, c, 2, 3, 0, 0, 8, 9, 0, 0, 14, 15, 0, 0, 20, 21, 0, 0), lo16);
+        const b = v128.and(i8x16.shuffle(a, c, 4, 5, 0, 0, 10, 11, 0, 0, 16, 17, 0, 0, 22, 23, 0, 0), lo16);
+        const l = f32x4.add(
+          f32x4.add(f32x4.mul(vKr, f32x4.convert_i32x4_u(r)), f32x4.mul(vKg, f32x4.convert_i32x4_u(g))),
+          f32x4.mul(vKb, f32x4.convert_i32x4_u(b)),
+        );
+        v128.store(lrow + (<usize>x << 2), f32x4.mul(l, vk));
       }
     }
     const fy = f32x4.splat(load<f32>(ayF + (<usize>y << 2)));

@@ -42,6 +42,9 @@ describe('full-resolution chroma merge', () => {
     ['16-bit RGB, width not a multiple of 4', sepia16(37, 29), 1.2],
     // Wide enough that the kernel works through several bands of rows of its own.
     ['8-bit grey, 1503×1201 (many bands)', greyPattern(1503, 1201), 1],
+    // RGB rows are read four pixels a step: an odd width over many bands ends rows mid-step.
+    ['8-bit RGB, 1501×403 (many bands)', sepiaPattern(1501, 403), 1.2],
+    ['16-bit RGB, 1023×211 (many bands)', sepia16(1023, 211), 1],
   ];
   for (const [name, img, saturation] of cases) {
     it(`matches the reference merge within 1 level and keeps the luma (${name})`, () => {
