@@ -229,6 +229,55 @@ describe('colour hints', () => {
     expect(third.timings!.inferMs).toBeGreaterThan(0);
   });
 
+  it('fills a large flat region to its far side at the hint colour, and stops at its edge', async () => {
+    // A light field over three quarters of the picture, a dark band on the right; a short stroke
+    // near the left border. The field's far side is 600 px (0.6 of the long side) away.
+    const EDGE = 720;
+    const data = new Uint8Array(W * H);
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) data[y * W + x] = x < EDGE ? LIGHT : DARK;
+    const field: Raster = { width: W, height: H, channels: 1, depth: 8, data };
+    const opts = { models: { colorize: 'warm' } };
+    const base = await engine.processRaster(field, ['colorize'], opts);
+    // A colour the light grey can carry without leaving the RGB cube.
+    const brown = '#c08040';
+    const out = await engine.processRaster(field, ['colorize'], {
+      ...opts,
+      hints: parseHints([
+        {
+          points: [
+            [40, H / 2 - 20],
+            [60, H / 2 + 20],
+          ],
+          radius: 10,
+          color: brown,
+        },
+      ]),
+    });
+    const want = hintChroma(brown);
+    const wantHue = hueDeg(want.u, want.v);
+    const wantChroma = Math.hypot(want.u, want.v) * 255;
+    let worstHue = 0;
+    let weakest = Infinity;
+    let worstPast = 0;
+    for (let y = 0; y < H; y += 4) {
+      for (let x = 0; x < W; x++) {
+        const i = y * W + x;
+        const [u, v] = uvAt(out, i);
+        if (x >= EDGE - 60 && x < EDGE - 3) {
+          worstHue = Math.max(worstHue, hueGap(hueDeg(u, v), wantHue));
+          weakest = Math.min(weakest, Math.hypot(u, v) / wantChroma);
+        }
+        if (x >= EDGE + 3) {
+          const [u0, v0] = uvAt(base, i);
+          worstPast = Math.max(worstPast, Math.abs(u - u0), Math.abs(v - v0));
+        }
+      }
+    }
+    expect(worstHue).toBeLessThanOrEqual(10);
+    expect(weakest).toBeGreaterThanOrEqual(0.85);
+    expect(worstPast).toBeLessThanOrEqual(2);
+  });
+
   it('refuses invalid hints in the engine with the option named', async () => {
     await expect(
       engine.processRaster(picture, ['colorize'], {

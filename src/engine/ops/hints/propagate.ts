@@ -4,62 +4,72 @@ import { KB, KG, KR, U_SCALE, V_SCALE } from '../../image/color';
 /**
  * Edge-aware spreading of colour hints, on a reduced grid (at most HINT_GRID px on the long side).
  *
- * Levin, Lischinski and Weiss (2004) spread scribbled colours by asking neighbours of similar
- * luminance to have similar chroma. We solve their quadratic problem in its graph-Laplacian form,
- * with two changes so the model's own colour survives away from the hints:
+ * Each hint colour spreads by **geodesic distance** (as in Yatziv and Sapiro 2006, "Fast image and
+ * video colorization using chrominance blending"): the cheapest path from the stroke, where a step
+ * costs its length (in units of REACH) plus a price for the luminance step it crosses. A step
+ * within a region of similar luminance (or along a gentle ramp such as a sky) costs little; one
+ * across an edge costs as much as crossing the picture. Each label (a hint colour at a strength,
+ * or an eraser) weighs in at a pixel by its distance d there, and the model's own colour is one
+ * more label, at distance 1 everywhere:
  *
- *   minimise  Σ_{r~s} w_rs (z_r − z_s)²  +  μ Σ_r z_r²  +  Σ_r c_r (z_r − t_r)²
+ *   u = (Σ_k w_k c_k + w_model m) / (Σ_k w_k + w_model),   w_k = 1 / (d_k⁶ + ε),   w_model = 1
  *
- * for three fields z: α (how much of the hint colour a pixel takes, 0..1) and X = α·hint chroma
- * (U, V). w_rs = exp(−ΔY²/2σ²) cuts the spreading at luminance edges; the small μ makes it fade
- * with distance (decay length about a quarter of the grid) in open areas, so far from any hint
- * α → 0 and the model's chroma stays; c_r pins the painted pixels. Because the three fields share
- * one matrix, X/α is a weighted mean of the hint colours that reached a pixel: one hint colour
- * comes out exactly that colour (its hue), only its weight α fades.
+ * so a lone hint is at full strength over its region up to the region's edges (in an open area
+ * α > 0.95 out to 0.9 of the picture's long side, 0.5 at 1.5), the model's colour stays beyond an
+ * edge, and several hints share a region by distance. Why not Levin, Lischinski
+ * and Weiss's optimisation (this file's earlier method): to let the model's colour survive it
+ * needs a leak term, and in 2-D the screened diffusion from a stroke falls off steeply near the
+ * stroke (a point source's K₀ profile), so in open areas the hint faded within a few dozen pixels
+ * of the stroke; a distance has the profile we choose, and costs one pass over the grid per
+ * label instead of a sparse solve.
  *
- * The result at full size is u = m + α (X/α − m) (m the model's chroma): see upsample.ts. What this
- * file returns is the fast-guided-filter (He and Sun 2015) coefficients of α and X against the
- * grid's luminance, so that the full-resolution luminance can re-sharpen the edges the coarse grid
- * blurred: q = A·Y + B, with A, B bilinearly upsampled.
- *
- * The solve is preconditioned conjugate gradients, cascaded coarse to fine (each level starts from
- * the coarser level's answer), in plain JS: the grid has ≤ 100 k pixels and it runs in well under a
- * second (bench/hints.ts measures it).
+ * The result at full size is u = m + α (X/α − m), with α = Σ_hints w s / W (how much hint colour a
+ * pixel takes) and X = Σ_hints w s c / W; X/α is a weighted mean of the hint colours that reached
+ * the pixel (one hint colour comes out exactly that colour, its hue). What this file returns is
+ * also the fast-guided-filter (He and Sun 2015) coefficients of α and X against the grid's
+ * luminance, so that a finer luminance re-sharpens the edges the coarse grid blurred: q = A·Y + B,
+ * with A, B bilinearly upsampled (apply.ts).
  */
 
 /** Long side of the solve grid in px. */
 export const HINT_GRID = 320;
-/** Luminance difference (0..1) that halves a neighbour's pull, about: σ of the edge weight. */
-const EDGE_SIGMA = 0.02;
 /**
- * CG iterations per level below the coarsest: each level starts from the coarser one's answer, so
- * few are needed (the hint tests measure the bleed past an edge; the bench the time).
+ * Travel, in long sides of the picture, at which a lone hint in an open area is down to half: far
+ * enough that a hint fills any region of the picture that edges close, so that it is edges, not
+ * distance, that decide where a colour ends.
  */
-const FINE_ITERATIONS = 24;
-/** Luminance difference from the stroke's path at which the brush lets go, about (σ). */
-const BRUSH_SIGMA = 0.06;
-/** Pull of a painted pixel towards its target (large: nearly a hard constraint). */
-const PIN = 100;
-/** Decay length of the spreading in open areas, as a fraction of the grid's long side. */
-const DECAY = 0.25;
-/** Guided-filter window radius (grid px) and regularisation (luminance units squared). */
-const GF_RADIUS = 1;
+const REACH = 1.5;
+/**
+ * Luminance step (0..1) between neighbouring grid pixels that is free: grain and JPEG noise, which
+ * a path crosses hundreds of times in a large flat region, must not add up to an edge.
+ */
+const STEP_FREE = 0.01;
+/**
+ * Luminance step beyond STEP_FREE that costs as much as REACH of travel. The price grows
+ * with the square of the step, so a sharp edge costs far more than the same change spread over a
+ * gentle ramp: a step of 0.045 (11 levels) halves a lone hint just past it, 0.05 leaves 17 %, 0.06
+ * 1.4 %, 0.08 nothing (beyond FAR).
+ */
+const STEP_SCALE = 0.035;
+/**
+ * The distance weights are 1 / (d⁶ + ε): the high power keeps a hint flat out to most of its reach;
+ * ε keeps the weight of a pixel at distance 0 finite (it then outweighs everything else).
+ */
+const W_EPS = 1e-12;
+/**
+ * Distance (in REACH) beyond which a label is not followed: there its weight is under 0.4 % of the
+ * model's, a fraction of a level.
+ */
+const FAR = 2.5;
+/** Guided-filter regularisation (luminance units squared); its window is 3×3 grid px (boxMean3). */
 const GF_EPS = 1e-4;
 
-interface Level {
-  w: number;
-  h: number;
-  /** Guide luminance 0..1. */
-  lum: Float32Array;
-  /** Constraint weight per pixel (0 where nothing is painted). */
-  pin: Float32Array;
-  /** Targets of α, Xu, Xv where pinned. */
-  target: [Float32Array, Float32Array, Float32Array];
-  mu: number;
-  /** Filled by prepare(): edge weights to the right and lower neighbour, and the diagonal. */
-  wx?: Float32Array;
-  wy?: Float32Array;
-  diag?: Float32Array;
+/** One colour that spreads: a hint colour at a strength, or an eraser (the model's colour). */
+interface Label {
+  erase: boolean;
+  strength: number;
+  u: number;
+  v: number;
 }
 
 /** The chroma (BT.601 analog U, V) of an sRGB '#rrggbb'. */
@@ -84,15 +94,29 @@ export function hintGridSize(width: number, height: number, grid = HINT_GRID): {
   return { gw: Math.max(1, Math.round(width * k)), gh: Math.max(1, Math.round(height * k)) };
 }
 
+/** Price of a luminance step between neighbours (in long sides of travel); see STEP_SCALE. */
+function stepPrice(dl: number): number {
+  const e = Math.max(0, Math.abs(dl) - STEP_FREE) / STEP_SCALE;
+  return e * e;
+}
+
+/** What the strokes paint on the grid: per pixel its label (−1: none) and its starting distance. */
+export interface Seeds {
+  labels: Label[];
+  owner: Int32Array;
+  start: Float32Array;
+}
+
 /**
  * Paints the hints onto the grid: each grid pixel whose centre lies within a stroke's radius of
- * its path (in picture pixels) is pinned; the pixel under each point always is, however thin the
- * brush. Later strokes paint over earlier ones. Anything outside the picture is clipped.
+ * its path (in picture pixels) becomes a seed of the stroke's label; the pixel under each point
+ * always does, however thin the brush. Anything outside the picture is clipped.
  *
- * The brush is luminance-aware, like a "smart" brush: a pixel is pinned only as far as its
- * luminance is close to the luminance under the stroke's path next to it, so a broad stroke along
- * a dress does not colour the wall its edge brushes over. (A path that itself crosses an edge
- * colours both sides: that is what was painted.)
+ * The brush is luminance-aware, like a "smart" brush: a seed starts at the price of the luminance
+ * step between it and the path next to it, so a broad stroke along a dress does not colour the
+ * wall its edge brushes over. (A path that itself crosses an edge colours both sides: that is what
+ * was painted.) Where strokes overlap, the one whose seed starts lower wins, a later one on a tie:
+ * painting over a stroke replaces it, brushing past it does not.
  */
 export function rasterizeHints(
   hints: readonly Hint[],
@@ -101,21 +125,25 @@ export function rasterizeHints(
   lum: Float32Array,
   gw: number,
   gh: number,
-): Pick<Level, 'pin' | 'target'> {
+): Seeds {
   const n = gw * gh;
-  const pin = new Float32Array(n);
-  const target: Level['target'] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+  const owner = new Int32Array(n).fill(-1);
+  const start = new Float32Array(n).fill(Infinity);
+  const labels: Label[] = [];
+  const byKey = new Map<string, number>();
   const sx = gw / width;
   const sy = gh / height;
   // A grid pixel is 1/sx picture pixels wide: reach at least the one under the point.
   const minReach = 0.75 * Math.max(1 / sx, 1 / sy);
   for (const h of hints) {
     const strength = h.strength ?? 1;
-    const c = h.erase ? { u: 0, v: 0 } : hintChroma(h.color!);
-    // An eraser pins α = 0 (the model's colour) with its strength as the pull; a hint pins α to
-    // its strength, fully pulled.
-    const weight = h.erase ? PIN * strength : PIN;
-    const a = h.erase ? 0 : strength;
+    const key = h.erase ? `erase ${strength}` : `${h.color!.toLowerCase()} ${strength}`;
+    let label = byKey.get(key);
+    if (label === undefined) {
+      const c = h.erase ? { u: 0, v: 0 } : hintChroma(h.color!);
+      label = labels.push({ erase: !!h.erase, strength, u: c.u, v: c.v }) - 1;
+      byKey.set(key, label);
+    }
     const reach = Math.max(h.radius, minReach);
     // Points much closer together than the brush change nothing visible: thinning them keeps a
     // thousand-point stroke of a wide brush from stamping the same pixels a thousand times.
@@ -143,18 +171,15 @@ export function rasterizeHints(
           // The luminance under the path at the nearest point (clipped into the picture).
           const ci = Math.max(0, Math.min(gw - 1, Math.floor((x0 + t * dx) * sx)));
           const cj = Math.max(0, Math.min(gh - 1, Math.floor((y0 + t * dy) * sy)));
-          const dl = lum[p] - lum[cj * gw + ci];
-          const gate = Math.exp(-(dl * dl) / (2 * BRUSH_SIGMA * BRUSH_SIGMA));
-          if (gate < 0.01) continue;
-          pin[p] = weight * gate;
-          target[0][p] = a;
-          target[1][p] = a * c.u;
-          target[2][p] = a * c.v;
+          const d0 = stepPrice(lum[p] - lum[cj * gw + ci]);
+          if (d0 > start[p]) continue;
+          start[p] = d0;
+          owner[p] = label;
         }
       }
     }
   }
-  return { pin, target };
+  return { labels, owner, start };
 }
 
 function thin(points: readonly (readonly [number, number])[], step: number): (readonly [number, number])[] {
@@ -167,194 +192,111 @@ function thin(points: readonly (readonly [number, number])[], step: number): (re
   return out;
 }
 
-function prepare(L: Level): void {
-  const { w, h, lum, pin, mu } = L;
+/**
+ * The price of a step from each pixel to its right, lower, lower-right and lower-left neighbour
+ * (the other four directions are these read backwards): its length in REACH plus the price of the
+ * luminance it crosses. Infinity where the neighbour is outside.
+ */
+function stepCosts(lum: Float32Array, w: number, h: number) {
   const n = w * h;
-  const wx = new Float32Array(n);
-  const wy = new Float32Array(n);
-  const diag = new Float32Array(n);
-  const k = -1 / (2 * EDGE_SIGMA * EDGE_SIGMA);
+  const unit = 1 / (REACH * Math.max(w, h));
+  const diag = Math.SQRT2 * unit;
+  const right = new Float64Array(n).fill(Infinity);
+  const down = new Float64Array(n).fill(Infinity);
+  const downRight = new Float64Array(n).fill(Infinity);
+  const downLeft = new Float64Array(n).fill(Infinity);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const p = y * w + x;
-      if (x + 1 < w) {
-        const d = lum[p + 1] - lum[p];
-        const e = Math.exp(k * d * d);
-        wx[p] = e;
-        diag[p] += e;
-        diag[p + 1] += e;
-      }
+      const l = lum[p];
+      if (x + 1 < w) right[p] = unit + stepPrice(lum[p + 1] - l);
       if (y + 1 < h) {
-        const d = lum[p + w] - lum[p];
-        const e = Math.exp(k * d * d);
-        wy[p] = e;
-        diag[p] += e;
-        diag[p + w] += e;
+        down[p] = unit + stepPrice(lum[p + w] - l);
+        if (x + 1 < w) downRight[p] = diag + stepPrice(lum[p + w + 1] - l);
+        if (x > 0) downLeft[p] = diag + stepPrice(lum[p + w - 1] - l);
       }
     }
   }
-  for (let p = 0; p < n; p++) diag[p] += mu + pin[p];
-  L.wx = wx;
-  L.wy = wy;
-  L.diag = diag;
+  return { right, down, downRight, downLeft, unit };
 }
 
-/** out = A z for the level's matrix. */
-function apply(L: Level, z: Float64Array, out: Float64Array): void {
-  const { w, h } = L;
-  const wx = L.wx!;
-  const wy = L.wy!;
-  const diag = L.diag!;
-  for (let y = 0; y < h; y++) {
-    const row = y * w;
-    for (let x = 0; x < w; x++) {
-      const p = row + x;
-      let s = diag[p] * z[p];
-      if (x + 1 < w) s -= wx[p] * z[p + 1];
-      if (x > 0) s -= wx[p - 1] * z[p - 1];
-      if (y + 1 < h) s -= wy[p] * z[p + w];
-      if (y > 0) s -= wy[p - w] * z[p - w];
-      out[p] = s;
+/** Scratch room of geodesic(), reused across labels: the bucket queue as linked lists. */
+class Queue {
+  pixel: Int32Array;
+  next: Int32Array;
+  head: Int32Array;
+  done: Uint8Array;
+  used = 0;
+  constructor(n: number, buckets: number) {
+    this.pixel = new Int32Array(2 * n);
+    this.next = new Int32Array(2 * n);
+    this.head = new Int32Array(buckets);
+    this.done = new Uint8Array(n);
+  }
+  reset(): void {
+    this.head.fill(-1);
+    this.done.fill(0);
+    this.used = 0;
+  }
+  push(q: number, bucket: number): void {
+    if (this.used === this.pixel.length) {
+      const pixel = new Int32Array(2 * this.used);
+      const next = new Int32Array(2 * this.used);
+      pixel.set(this.pixel);
+      next.set(this.next);
+      this.pixel = pixel;
+      this.next = next;
     }
+    this.pixel[this.used] = q;
+    this.next[this.used] = this.head[bucket];
+    this.head[bucket] = this.used++;
   }
-}
-
-/** Jacobi-preconditioned CG from the guess in z (updated in place). */
-function pcg(L: Level, b: Float64Array, z: Float64Array, maxIter: number, tol: number): number {
-  const n = L.w * L.h;
-  const diag = L.diag!;
-  const r = new Float64Array(n);
-  const d = new Float64Array(n);
-  const q = new Float64Array(n);
-  const s = new Float64Array(n);
-  apply(L, z, q);
-  let bb = 0;
-  for (let i = 0; i < n; i++) {
-    r[i] = b[i] - q[i];
-    bb += b[i] * b[i];
-  }
-  if (bb === 0) {
-    z.fill(0);
-    return 0;
-  }
-  let rho = 0;
-  for (let i = 0; i < n; i++) {
-    s[i] = r[i] / diag[i];
-    d[i] = s[i];
-    rho += r[i] * s[i];
-  }
-  const stop = tol * tol * bb;
-  let it = 0;
-  for (; it < maxIter; it++) {
-    let rr = 0;
-    for (let i = 0; i < n; i++) rr += r[i] * r[i];
-    if (rr <= stop) break;
-    apply(L, d, q);
-    let dq = 0;
-    for (let i = 0; i < n; i++) dq += d[i] * q[i];
-    const alpha = rho / dq;
-    let rho1 = 0;
-    for (let i = 0; i < n; i++) {
-      z[i] += alpha * d[i];
-      r[i] -= alpha * q[i];
-      s[i] = r[i] / diag[i];
-      rho1 += r[i] * s[i];
-    }
-    const beta = rho1 / rho;
-    rho = rho1;
-    for (let i = 0; i < n; i++) d[i] = s[i] + beta * d[i];
-  }
-  return it;
 }
 
 /**
- * The next coarser level: 2×2 means of the luminance. A coarse cell is pinned as strongly as its
- * strongest pinned child, discounted by how far that child's luminance is from the cell's: a cell
- * that straddles an edge mixes both sides, and pinning it would pour the hint across the edge.
+ * Geodesic distance from the seeds over the 8-neighbour grid: d holds the seeds' starting
+ * distances and Infinity elsewhere, and is updated in place, up to FAR (beyond, it stays Infinity).
+ * Dijkstra's algorithm with a bucket queue (Dial's; as in Yatziv, Bartesaghi and Sapiro's O(N)
+ * fast marching): a bucket is as wide as the shortest step, so a step always lands in a later
+ * bucket, taking a bucket's pixels in any order is exact, and each pixel within FAR is settled
+ * once, with no heap.
  */
-function coarsen(L: Level): Level {
-  const w = Math.ceil(L.w / 2);
-  const h = Math.ceil(L.h / 2);
-  const n = w * h;
-  const lum = new Float32Array(n);
-  const pin = new Float32Array(n);
-  const target: Level['target'] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
-  const k = -1 / (2 * EDGE_SIGMA * EDGE_SIGMA);
-  const kids: number[] = [];
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      kids.length = 0;
-      let ls = 0;
-      for (let dy = 0; dy < 2; dy++) {
-        const yy = 2 * y + dy;
-        if (yy >= L.h) continue;
-        for (let dx = 0; dx < 2; dx++) {
-          const xx = 2 * x + dx;
-          if (xx >= L.w) continue;
-          const p = yy * L.w + xx;
-          ls += L.lum[p];
-          kids.push(p);
-        }
+function geodesic(d: Float64Array, c: ReturnType<typeof stepCosts>, w: number, h: number, Q: Queue): void {
+  const { right, down, downRight, downLeft, unit } = c;
+  const inv = 1 / unit;
+  Q.reset();
+  const done = Q.done;
+  const relax = (q: number, nd: number) => {
+    if (nd < d[q] && nd < FAR) {
+      d[q] = nd;
+      Q.push(q, Math.floor(nd * inv));
+    }
+  };
+  for (let p = 0; p < d.length; p++) if (d[p] < FAR) Q.push(p, Math.floor(d[p] * inv));
+  for (let b = 0; b < Q.head.length; b++) {
+    while (Q.head[b] >= 0) {
+      const e = Q.head[b];
+      Q.head[b] = Q.next[e];
+      const p = Q.pixel[e];
+      if (done[p]) continue;
+      done[p] = 1;
+      const k = d[p];
+      const x = p % w;
+      const y = (p - x) / w;
+      if (x + 1 < w) relax(p + 1, k + right[p]);
+      if (x > 0) relax(p - 1, k + right[p - 1]);
+      if (y + 1 < h) {
+        relax(p + w, k + down[p]);
+        if (x + 1 < w) relax(p + w + 1, k + downRight[p]);
+        if (x > 0) relax(p + w - 1, k + downLeft[p]);
       }
-      const q = y * w + x;
-      const l = ls / kids.length;
-      lum[q] = l;
-      let pmax = 0;
-      let psum = 0;
-      const ts = [0, 0, 0];
-      for (const p of kids) {
-        const c = L.pin[p];
-        if (c <= 0) continue;
-        const d = L.lum[p] - l;
-        const g = c * Math.exp(k * d * d);
-        pmax = Math.max(pmax, g);
-        psum += c;
-        for (let t = 0; t < 3; t++) ts[t] += c * L.target[t][p];
+      if (y > 0) {
+        relax(p - w, k + down[p - w]);
+        if (x > 0) relax(p - w - 1, k + downRight[p - w - 1]);
+        if (x + 1 < w) relax(p - w + 1, k + downLeft[p - w + 1]);
       }
-      pin[q] = pmax;
-      if (psum > 0) for (let t = 0; t < 3; t++) target[t][q] = ts[t] / psum;
     }
   }
-  return { w, h, lum, pin, target, mu: L.mu * 4 };
-}
-
-/**
- * Enlarges a coarse solution onto the finer level as its starting guess: bilinear, with each coarse
- * sample also weighted by how close its luminance is to the fine pixel's (joint bilateral), so a
- * coarse cell that straddles an edge does not hand its colour to the far side.
- */
-function prolong(z: Float64Array, coarse: Level, fine: Level): Float64Array {
-  const { w: cw, h: ch, lum: cl } = coarse;
-  const { w, h, lum } = fine;
-  const out = new Float64Array(w * h);
-  const k = -1 / (2 * EDGE_SIGMA * EDGE_SIGMA);
-  for (let y = 0; y < h; y++) {
-    const sy = Math.max(0, Math.min(ch - 1, (y + 0.5) / 2 - 0.5));
-    const y0 = Math.floor(sy);
-    const y1 = Math.min(ch - 1, y0 + 1);
-    const fy = sy - y0;
-    for (let x = 0; x < w; x++) {
-      const sx = Math.max(0, Math.min(cw - 1, (x + 0.5) / 2 - 0.5));
-      const x0 = Math.floor(sx);
-      const x1 = Math.min(cw - 1, x0 + 1);
-      const fx = sx - x0;
-      const l = lum[y * w + x];
-      let num = 0;
-      let den = 0;
-      const tap = (p: number, wb: number) => {
-        const d = cl[p] - l;
-        const wt = wb * Math.exp(k * d * d) + 1e-12;
-        num += wt * z[p];
-        den += wt;
-      };
-      tap(y0 * cw + x0, (1 - fx) * (1 - fy));
-      tap(y0 * cw + x1, fx * (1 - fy));
-      tap(y1 * cw + x0, (1 - fx) * fy);
-      tap(y1 * cw + x1, fx * fy);
-      out[y * w + x] = num / den;
-    }
-  }
-  return out;
 }
 
 export interface Propagated {
@@ -364,8 +306,6 @@ export interface Propagated {
   fields: [Float32Array, Float32Array, Float32Array];
   /** Guided-filter coefficients, planar [Aα, Au, Av, Bα, Bu, Bv], each gw×gh. */
   coefficients: Float32Array;
-  /** CG iterations on the finest level (the bench reports them). */
-  iterations: number;
 }
 
 /**
@@ -380,74 +320,79 @@ export function propagateHints(
   gw: number,
   gh: number,
 ): Propagated {
-  const { pin, target } = rasterizeHints(hints, width, height, lum, gw, gh);
-  const decay = DECAY * Math.max(gw, gh);
-  const levels: Level[] = [{ w: gw, h: gh, lum, pin, target, mu: 1 / (decay * decay) }];
-  while (Math.max(levels[levels.length - 1].w, levels[levels.length - 1].h) > 24)
-    levels.push(coarsen(levels[levels.length - 1]));
-  for (const L of levels) prepare(L);
-  const fields: Propagated['fields'] = [
-    new Float32Array(gw * gh),
-    new Float32Array(gw * gh),
-    new Float32Array(gw * gh),
-  ];
-  // The three fields share one matrix, so with a single hint colour X is exactly α times it: one
-  // solve instead of three (erasers only pin α = 0 and X = 0, which keeps that true).
-  const colours = new Set(hints.filter((h) => !h.erase).map((h) => h.color!.toLowerCase()));
-  const single = colours.size <= 1 ? hintChroma([...colours][0] ?? '#808080') : undefined;
-  let iterations = 0;
-  for (let k = 0; k < (single ? 1 : 3); k++) {
-    let z: Float64Array | undefined;
-    for (let li = levels.length - 1; li >= 0; li--) {
-      const L = levels[li];
-      const n = L.w * L.h;
-      const b = new Float64Array(n);
-      for (let p = 0; p < n; p++) b[p] = L.pin[p] * L.target[k][p];
-      const prev = levels[li + 1];
-      z = z && prev ? prolong(z, prev, L) : new Float64Array(n);
-      const coarsest = li === levels.length - 1;
-      const it = pcg(L, b, z, coarsest ? 400 : FINE_ITERATIONS, 1e-6);
-      if (li === 0) iterations = Math.max(iterations, it);
+  const n = gw * gh;
+  const { labels, owner, start } = rasterizeHints(hints, width, height, lum, gw, gh);
+  const costs = stepCosts(lum, gw, gh);
+  // Sums over the labels: all weights (the model's is 1), and hint weight × strength, × its U, V.
+  const total = new Float64Array(n).fill(1);
+  const alpha = new Float64Array(n);
+  const xu = new Float64Array(n);
+  const xv = new Float64Array(n);
+  const d = new Float64Array(n);
+  const queue = new Queue(n, Math.ceil(FAR * REACH * Math.max(gw, gh)) + 2);
+  labels.forEach((L, k) => {
+    let any = false;
+    for (let p = 0; p < n; p++) {
+      const mine = owner[p] === k;
+      d[p] = mine ? start[p] : Infinity;
+      any ||= mine;
     }
-    const f = fields[k];
-    for (let p = 0; p < gw * gh; p++) f[p] = z![p];
-  }
-  if (single) {
-    for (let p = 0; p < gw * gh; p++) {
-      fields[1][p] = fields[0][p] * single.u;
-      fields[2][p] = fields[0][p] * single.v;
+    if (!any) return;
+    geodesic(d, costs, gw, gh, queue);
+    for (let p = 0; p < n; p++) {
+      if (d[p] === Infinity) continue;
+      const d2 = d[p] * d[p];
+      const wt = 1 / (d2 * d2 * d2 + W_EPS);
+      if (L.erase) {
+        // An eraser pulls towards the model's colour, its strength scaling its weight.
+        total[p] += L.strength * wt;
+        continue;
+      }
+      total[p] += wt;
+      alpha[p] += L.strength * wt;
+      xu[p] += L.strength * wt * L.u;
+      xv[p] += L.strength * wt * L.v;
     }
+  });
+  const fields: Propagated['fields'] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+  for (let p = 0; p < n; p++) {
+    fields[0][p] = alpha[p] / total[p];
+    fields[1][p] = xu[p] / total[p];
+    fields[2][p] = xv[p] / total[p];
   }
-  return { gw, gh, fields, coefficients: guidedCoefficients(lum, fields, gw, gh), iterations };
+  return { gw, gh, fields, coefficients: guidedCoefficients(lum, fields, gw, gh) };
 }
 
-/** Mean over a (2r+1)² window, clipped at the borders (separable running sums). */
-function boxMean(src: Float32Array, w: number, h: number, r: number): Float32Array {
-  const tmp = new Float32Array(w * h);
-  const out = new Float32Array(w * h);
+/**
+ * Mean over each pixel's 3×3 window, clipped at the borders, into out; tmp is
+ * scratch. Separable: rows, then columns.
+ */
+function boxMean3(src: ArrayLike<number>, w: number, h: number, tmp: Float32Array, out: Float32Array): void {
   for (let y = 0; y < h; y++) {
-    const row = y * w;
-    for (let x = 0; x < w; x++) {
-      let s = 0;
-      const a = Math.max(0, x - r);
-      const b = Math.min(w - 1, x + r);
-      for (let i = a; i <= b; i++) s += src[row + i];
-      tmp[row + x] = s / (b - a + 1);
+    const r = y * w;
+    if (w === 1) {
+      tmp[r] = src[r];
+      continue;
     }
+    tmp[r] = (src[r] + src[r + 1]) / 2;
+    for (let x = 1; x < w - 1; x++) tmp[r + x] = (src[r + x - 1] + src[r + x] + src[r + x + 1]) / 3;
+    tmp[r + w - 1] = (src[r + w - 2] + src[r + w - 1]) / 2;
   }
   for (let y = 0; y < h; y++) {
-    const a = Math.max(0, y - r);
-    const b = Math.min(h - 1, y + r);
+    const a = y > 0 ? (y - 1) * w : y * w;
+    const b = y + 1 < h ? (y + 1) * w : y * w;
+    const k = 1 / (1 + (y > 0 ? 1 : 0) + (y + 1 < h ? 1 : 0));
+    const m = y * w;
     for (let x = 0; x < w; x++) {
-      let s = 0;
-      for (let j = a; j <= b; j++) s += tmp[j * w + x];
-      out[y * w + x] = s / (b - a + 1);
+      let s = tmp[m + x];
+      if (a !== m) s += tmp[a + x];
+      if (b !== m) s += tmp[b + x];
+      out[m + x] = s * k;
     }
   }
-  return out;
 }
 
-/** He and Sun's fast guided filter, coefficient part: p ≈ A·I + B per window, then averaged. */
+/** He and Sun's fast guided filter, coefficient part: p ≈ A·I + B per 3×3 window, then averaged. */
 function guidedCoefficients(
   lum: Float32Array,
   fields: readonly Float32Array[],
@@ -456,26 +401,29 @@ function guidedCoefficients(
 ): Float32Array {
   const n = w * h;
   const out = new Float32Array(6 * n);
-  const meanI = boxMean(lum, w, h, GF_RADIUS);
-  const ii = new Float32Array(n);
-  for (let p = 0; p < n; p++) ii[p] = lum[p] * lum[p];
-  const meanII = boxMean(ii, w, h, GF_RADIUS);
+  const tmp = new Float32Array(n);
+  const meanI = new Float32Array(n);
+  const varI = new Float32Array(n);
+  const work = new Float32Array(n);
+  const meanP = new Float32Array(n);
+  const a = new Float32Array(n);
+  const b = new Float32Array(n);
+  boxMean3(lum, w, h, tmp, meanI);
+  for (let p = 0; p < n; p++) work[p] = lum[p] * lum[p];
+  boxMean3(work, w, h, tmp, varI);
+  for (let p = 0; p < n; p++) varI[p] -= meanI[p] * meanI[p];
   for (let k = 0; k < fields.length; k++) {
     const f = fields[k];
-    const ip = new Float32Array(n);
-    for (let p = 0; p < n; p++) ip[p] = lum[p] * f[p];
-    const meanP = boxMean(f, w, h, GF_RADIUS);
-    const meanIP = boxMean(ip, w, h, GF_RADIUS);
-    const a = new Float32Array(n);
-    const b = new Float32Array(n);
+    boxMean3(f, w, h, tmp, meanP);
+    for (let p = 0; p < n; p++) work[p] = lum[p] * f[p];
+    boxMean3(work, w, h, tmp, a);
     for (let p = 0; p < n; p++) {
-      const varI = meanII[p] - meanI[p] * meanI[p];
-      const cov = meanIP[p] - meanI[p] * meanP[p];
-      a[p] = cov / (varI + GF_EPS);
-      b[p] = meanP[p] - a[p] * meanI[p];
+      const A = (a[p] - meanI[p] * meanP[p]) / (varI[p] + GF_EPS);
+      a[p] = A;
+      b[p] = meanP[p] - A * meanI[p];
     }
-    out.set(boxMean(a, w, h, GF_RADIUS), k * n);
-    out.set(boxMean(b, w, h, GF_RADIUS), (3 + k) * n);
+    boxMean3(a, w, h, tmp, out.subarray(k * n, (k + 1) * n));
+    boxMean3(b, w, h, tmp, out.subarray((3 + k) * n, (4 + k) * n));
   }
   return out;
 }
