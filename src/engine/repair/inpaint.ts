@@ -23,8 +23,10 @@ export interface InpaintOptions {
 
 /** What one fill keeps for the next fill of the same picture with the same model. */
 export interface FillCache {
-  /** The mask the tiles were filled for. */
+  /** The mask the tiles were filled for, and the picture's samples (an answer has `channels` per hole). */
   mask: Mask;
+  channels: number;
+  depth: 8 | 16;
   /** Each filled tile's answer at its hole pixels (in scan order, `channels` values each), by "x0,y0". */
   tiles: Map<string, Float32Array>;
 }
@@ -113,10 +115,15 @@ export async function runInpaint(
   const todo: [number, number][] = [];
   for (const y0 of ys)
     for (const x0 of xs) if (anyMarked(mask, x0, y0, x0 + tileW, y0 + tileH)) todo.push([x0, y0]);
-  const kept: FillCache = { mask, tiles: new Map() };
+  const kept: FillCache = { mask, channels: rc, depth, tiles: new Map() };
   let keptBytes = 0;
   const prev =
-    opts.reuse && opts.reuse.mask.width === W && opts.reuse.mask.height === H ? opts.reuse : undefined;
+    opts.reuse?.mask.width === W &&
+    opts.reuse.mask.height === H &&
+    opts.reuse.channels === rc &&
+    opts.reuse.depth === depth
+      ? opts.reuse
+      : undefined;
   // The coarse fill (all-hole tiles) sees the whole mask: reusable only when nothing changed.
   const unchanged = prev !== undefined && sameRegion(prev.mask, mask, 0, 0, W, H);
   if (todo.length === 0) {
