@@ -219,8 +219,11 @@ export async function runImageCommand(
     else if (!o.quiet) process.stderr.write(`skipped: ${r.output} already exists (--overwrite redoes it)\n`);
   }
   // Colorize would replace the colours of a photo that has them: such inputs are left out, said so.
+  // A local run leaves that to the engine (FileJob.skipColour), which judges it from the small read
+  // the model's input comes from, photo by photo as the batch runs; a farm run checks here first.
+  const skipColour = addsColour(ordered) && !o.forceColour;
   let colourSkipped = 0;
-  if (addsColour(ordered) && !o.forceColour) {
+  if (skipColour && o.farm) {
     for (const p of [...plan]) {
       const v = await detectColour(p.input).catch(() => null); // unreadable: the render says why
       if (!v?.colour) continue;
@@ -256,10 +259,16 @@ export async function runImageCommand(
     bar?.update(finished + [...partial.values()].reduce((a, b) => a + b, 0), label);
   /** A file's result, printed as it comes. */
   const report = (result: FileResult): void => {
-    results.push(result);
+    if (result.alreadyColour) colourSkipped++;
+    else results.push(result);
     tick(basename(result.input));
     if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-    else if (result.ok && result.notes?.length && !o.quiet) {
+    else if (result.alreadyColour) {
+      if (!o.quiet) {
+        bar?.done();
+        process.stderr.write(`${colourSkipLine(result.input, result.notes?.[0] ?? 'already in colour')}\n`);
+      }
+    } else if (result.ok && result.notes?.length && !o.quiet) {
       bar?.done();
       for (const n of result.notes) process.stderr.write(`note: ${result.output}: ${n}\n`);
     } else if (!result.ok) {
@@ -328,6 +337,7 @@ export async function runImageCommand(
                 background: o.background,
                 mask: o.mask,
                 saveMask: o.saveMask ? maskPathFor(p.output) : undefined,
+                skipColour,
               },
               (e) => {
                 partial.set(i, e.fraction);

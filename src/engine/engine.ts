@@ -1,8 +1,9 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { operationsTakingMask, TASK_INFO, type Task } from '../shared/ops';
+import { addsColour, operationsTakingMask, TASK_INFO, type Task } from '../shared/ops';
 import { errorMessage, fileError, throwIfCancelled, TintypeError } from './errors';
 import { resizeChannelBilinear } from './image/color';
+import { detectColour, detectColourFromPreview, type ColourVerdict } from './image/colour-input';
 import { formatFromPath, readImage, readShrunk, writeImage } from './image/io';
 import { resizeRaster } from './image/resize';
 import type { Logger } from './log';
@@ -230,6 +231,25 @@ export class Engine {
     return p;
   }
 
+  /**
+   * Whether a photo already has colour, from its render-size read when there is one (a JPEG's),
+   * else from the file; undefined when it cannot be told (the decode then says why).
+   */
+  private async colourOf(
+    path: string,
+    shrunk?: Promise<{ small?: Raster }>,
+  ): Promise<ColourVerdict | undefined> {
+    const small = await shrunk?.then(
+      (r) => r.small,
+      () => undefined,
+    );
+    try {
+      return await (small ? detectColourFromPreview(path, small) : detectColour(path));
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Reads, processes and atomically writes one file; never throws, the result says what happened. */
   async processFile(
     job: FileJob,
@@ -272,28 +292,46 @@ export class Engine {
       // waits for the decoded photo. Any failure here falls back to the plain path, which reports it.
       const firstTask = operation(order[0]).task;
       const earlyStats: InferStats = { ms: 0 };
-      const early =
+      const shrunk =
         firstTask && TASK_INFO[firstTask].runs === 'render-size'
-          ? this.registry
-              .resolve(firstTask, { id: job.options.models?.[order[0]] })
-              .then(async (m) => {
-                const size = effectiveRenderSize(m, job.options.renderSize);
-                const st = await stat(job.input);
-                const key = [resolve(job.input), st.mtimeMs, st.size, m.modelPath, m.sha256, size].join('|');
-                const hit = this.predictions.get(key);
-                if (hit) return { key, size, prediction: await this.cachedPrediction(key, () => hit) };
-                const small = await readShrunk(job.input, size);
-                const model = small && (await this.model(order[0], job.options));
-                if (!small || !model) return { key, size, prediction: undefined };
-                const prediction = await this.cachedPrediction(key, () =>
-                  predictFromSmall(small, model, earlyStats),
-                );
-                return { key, size, prediction };
-              })
-              .catch(() => undefined)
+          ? this.registry.resolve(firstTask, { id: job.options.models?.[order[0]] }).then(async (m) => {
+              const size = effectiveRenderSize(m, job.options.renderSize);
+              const st = await stat(job.input);
+              const key = [resolve(job.input), st.mtimeMs, st.size, m.modelPath, m.sha256, size].join('|');
+              const hit = this.predictions.get(key);
+              return { key, size, hit, small: hit ? undefined : await readShrunk(job.input, size) };
+            })
           : undefined;
+      shrunk?.catch(() => undefined);
+      const early = shrunk
+        ?.then(async ({ key, size, hit, small }) => {
+          if (hit) return { key, size, prediction: await this.cachedPrediction(key, () => hit) };
+          const model = small && (await this.model(order[0], job.options));
+          if (!small || !model) return { key, size, prediction: undefined };
+          const prediction = await this.cachedPrediction(key, () =>
+            predictFromSmall(small, model, earlyStats),
+          );
+          return { key, size, prediction };
+        })
+        .catch(() => undefined);
+      // A photo already in colour is left as it is when the job asks (colorize would replace its
+      // colours), judged from the same small read as the model's input where there is one. The
+      // full-size decode starts meanwhile: most photos given to colorize are not in colour.
+      const colour = job.skipColour && addsColour(order) ? this.colourOf(job.input, shrunk) : undefined;
+      const reading = readImage(job.input);
+      reading.catch(() => undefined);
+      const verdict = await colour;
+      if (verdict?.colour)
+        return {
+          ...base,
+          ok: true,
+          skipped: true,
+          alreadyColour: true,
+          notes: [verdict.reason],
+          ms: performance.now() - t0,
+        };
       onProgress?.({ fraction: 0, stage: 'reading' });
-      const image = await readImage(job.input);
+      const image = await reading;
       const tRead = performance.now();
       throwIfCancelled(signal, job.input);
       onProgress?.({ fraction: 0, stage: 'loading models' });

@@ -37,6 +37,7 @@ export { WRITABLE_EXTENSIONS } from './image/formats';
 export {
   detectColour,
   detectColourRaw,
+  detectColourFromPreview,
   detectFilmColour,
   colourVerdictFromLab,
   COLOUR_SPREAD_LIMIT,

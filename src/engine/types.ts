@@ -70,14 +70,21 @@ export interface FileJob {
   mask?: string;
   /** Where to write the mask repair worked with (8-bit greyscale PNG, the picture's size). */
   saveMask?: string;
+  /**
+   * Leave a photo that already has colour as it is when the ops add colour (colorize would replace
+   * its colours): the result is `skipped` and `alreadyColour`, with the reason in `notes`.
+   */
+  skipColour?: boolean;
 }
 
 export interface FileResult {
   input: string;
   output: string;
   ok: boolean;
-  /** Not processed because the output already existed (a rerun; --overwrite redoes it). */
+  /** Not processed: the output already existed (a rerun; --overwrite redoes it), or see alreadyColour. */
   skipped?: boolean;
+  /** Skipped because the photo already has colour (FileJob.skipColour). */
+  alreadyColour?: boolean;
   error?: string;
   /** The work was stopped by its abort signal; nothing was written. */
   cancelled?: boolean;

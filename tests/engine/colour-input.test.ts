@@ -2,7 +2,13 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { detectColour, detectFilmColour, COLOUR_SPREAD_LIMIT } from '../../src/engine';
+import {
+  detectColour,
+  detectColourFromPreview,
+  detectFilmColour,
+  COLOUR_SPREAD_LIMIT,
+} from '../../src/engine';
+import { readShrunk } from '../../src/engine/image/io';
 import { FFMPEG } from '../helpers/ffmpeg';
 import { greyPattern, saveRaster, sepiaPattern, tempDir } from '../helpers/images';
 import { makeClip, ffmpeg } from '../helpers/video-fixtures';
@@ -115,6 +121,50 @@ describe('colour inputs: generated cases', () => {
     const bad = join(dir, 'bad.jpg');
     writeFileSync(bad, Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16, 1, 2, 3]));
     await expect(detectColour(bad)).rejects.toThrow(/bad\.jpg.*cannot measure its colour/);
+  });
+});
+
+describe('the colour check from the render-size preview (one small read for the model and the check)', () => {
+  /** A pattern enlarged to a photo-sized JPEG (its preview is a real reduction). */
+  async function bigJpeg(name: string, r: Raster): Promise<string> {
+    const file = join(dir, `${name}-big.jpg`);
+    await sharp(r.data, { raw: { width: r.width, height: r.height, channels: r.channels } })
+      .resize(1600, 1200, { kernel: 'cubic' })
+      .jpeg({ quality: 92 })
+      .toFile(file);
+    return file;
+  }
+
+  it('gives a large JPEG the verdict of the file itself, colour or toned', async () => {
+    const cases: [string, Raster, boolean][] = [
+      ['portrait', portraitLike(0.12, [0.85, 0.6, 0.45]), true],
+      ['sepia', toned((v) => [v * 1.07 + 0.02, v * 0.95, v * 0.78]), false],
+      ['cyanotype', toned((v) => [v * 0.45, v * 0.7 + 0.05, v * 0.95 + 0.1]), false],
+    ];
+    for (const [name, r, colour] of cases) {
+      const file = await bigJpeg(name, r);
+      const preview = await readShrunk(file, 280);
+      expect(preview, name).toBeDefined();
+      const direct = await detectColour(file);
+      const quick = await detectColourFromPreview(file, preview!);
+      expect(direct.colour, name).toBe(colour);
+      expect(quick.colour, name).toBe(colour);
+      expect(Math.abs(quick.spread - direct.spread), name).toBeLessThan(0.7);
+      expect(Math.abs(quick.chroma - direct.chroma), name).toBeLessThan(1);
+    }
+  });
+
+  it('measures the file itself when the preview cannot stand in: a small photo, a PNG (other formats may hide colour under transparency)', async () => {
+    const small = join(dir, 'portrait-small.jpg');
+    await saveRaster(small, portraitLike(0.12, [0.85, 0.6, 0.45]), 'jpg');
+    const png = await bigJpeg('png-source', portraitLike(0.12, [0.85, 0.6, 0.45]));
+    const asPng = join(dir, 'portrait-big.png');
+    await sharp(png).png().toFile(asPng);
+    for (const file of [small, asPng]) {
+      const preview = await sharp(file).resize(280, 280, { fit: 'fill' }).removeAlpha().raw().toBuffer();
+      const p: Raster = { width: 280, height: 280, channels: 3, depth: 8, data: new Uint8Array(preview) };
+      expect(await detectColourFromPreview(file, p)).toEqual(await detectColour(file));
+    }
   });
 });
 

@@ -51,6 +51,47 @@ describe('files in, files out', () => {
     engine = new Engine({ modelDirs: [models] });
   });
 
+  it('skipColour leaves photos already in colour as they are, from the small read or the file', async () => {
+    // A large colour JPEG (judged from the model's render-size read), a small colour PNG (judged
+    // from the file) and a large toned print, which is colorized.
+    const colourPattern = (w: number, h: number) => {
+      const data = new Uint8Array(w * h * 3);
+      for (let i = 0; i < w * h; i++) {
+        const x = i % w;
+        const y = Math.floor(i / w);
+        data.set(x < w / 2 ? [200, 60 + (y % 50), 40] : [40, 90 + (y % 50), 200], i * 3);
+      }
+      return { width: w, height: h, channels: 3 as const, depth: 8 as const, data };
+    };
+    const big = await saveRaster(join(work, 'colour-big.jpg'), colourPattern(640, 480), 'jpg');
+    const small = await saveRaster(join(work, 'colour-small.png'), colourPattern(64, 48));
+    const print = join(work, 'print-big.jpg');
+    await sharp(sepiaPattern(160, 120).data, { raw: { width: 160, height: 120, channels: 3 } })
+      .resize(640, 480)
+      .jpeg()
+      .toFile(print);
+    const job = (input: string, skipColour: boolean) => ({
+      input,
+      output: join(work, `skip-${skipColour}-${input.split('/').pop()}`),
+      ops: ['colorize' as const],
+      options: { models: { colorize: 'warm' } },
+      skipColour,
+    });
+    for (const input of [big, small]) {
+      const r = await engine.processFile(job(input, true));
+      expect(r, r.error).toMatchObject({ ok: true, skipped: true, alreadyColour: true });
+      expect(r.notes?.[0]).toMatch(/already in colour/);
+      expect(existsSync(job(input, true).output)).toBe(false);
+      // Without the flag it is colorized like any other.
+      const forced = await engine.processFile(job(input, false));
+      expect(forced.ok && !forced.skipped, forced.error).toBe(true);
+      expect(existsSync(job(input, false).output)).toBe(true);
+    }
+    const toned = await engine.processFile(job(print, true));
+    expect(toned.ok && !toned.skipped && !toned.alreadyColour, toned.error).toBe(true);
+    expect(existsSync(job(print, true).output)).toBe(true);
+  });
+
   it('applies EXIF orientation and writes an upright image with orientation reset', async () => {
     const src = join(work, 'rotated.jpg');
     const raw = sepiaPattern(60, 20);

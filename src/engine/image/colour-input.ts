@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import sharp, { type Sharp } from 'sharp';
 import { errorMessage, fileError } from '../errors';
 import { DECODE_FAIL_ON, MAX_INPUT_PIXELS } from './io';
+import type { Raster } from '../types';
 
 /**
  * Does a photo (or a film) already have colour? Colorize keeps the luminance and replaces the chroma,
@@ -123,6 +124,42 @@ export async function detectColour(input: string | Buffer): Promise<ColourVerdic
     return colourVerdictFromLab(await labOf(open().flatten({ background: '#808080' })));
   } catch (err) {
     throw fileError(name, `cannot measure its colour: ${errorMessage(err)}`, 'NOT_IMAGE', err);
+  }
+}
+
+/**
+ * The verdict for a photo file from its render-size preview (readShrunk: size×size, upright 8-bit
+ * RGB, aspect not kept), so a colorize run decodes the file small once for both the model and this
+ * check. The preview is brought to the sample detectColour measures (the long edge at
+ * COLOUR_SAMPLE_EDGE, the photo's aspect), so the same limits hold. Only for files without alpha
+ * (detectColour measures transparent areas on grey, which the preview cannot show): a JPEG, at
+ * least twice the preview's size: on the 78 such JPEGs of ../shared/datasets the two measures
+ * agreed within 0.7 of spread (0.06 typically) and no verdict changed, while photos under that,
+ * resampled twice, came up to 1.8 apart (and a small file costs little to decode again). Grey
+ * files are answered from the header, as detectColour does.
+ */
+export async function detectColourFromPreview(path: string, preview: Raster): Promise<ColourVerdict> {
+  try {
+    const meta = await sharp(path, { failOn: DECODE_FAIL_ON, limitInputPixels: MAX_INPUT_PIXELS }).metadata();
+    const channels = (meta.channels ?? 3) - (meta.hasAlpha ? 1 : 0);
+    if (channels < 3) return verdict(0, 0);
+    if (meta.format !== 'jpeg' || meta.hasAlpha || preview.channels !== 3 || preview.depth !== 8)
+      return await detectColour(path);
+    const turned = (meta.orientation ?? 1) >= 5;
+    const w = (turned ? meta.height : meta.width) ?? 0;
+    const h = (turned ? meta.width : meta.height) ?? 0;
+    if (Math.min(w, h) < 2 * Math.max(preview.width, preview.height)) return await detectColour(path);
+    const k = Math.min(1, COLOUR_SAMPLE_EDGE / Math.max(w, h));
+    const { data } = await sharp(preview.data, {
+      raw: { width: preview.width, height: preview.height, channels: 3 },
+    })
+      .resize(Math.max(1, Math.round(w * k)), Math.max(1, Math.round(h * k)), { fit: 'fill' })
+      .toColourspace('lab')
+      .raw({ depth: 'float' })
+      .toBuffer({ resolveWithObject: true });
+    return colourVerdictFromLab(new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4));
+  } catch (err) {
+    throw fileError(path, `cannot measure its colour: ${errorMessage(err)}`, 'NOT_IMAGE', err);
   }
 }
 
