@@ -164,14 +164,20 @@ export function mergeBand(
       // The largest t in [0, 1] keeping yv + t·d inside [0, S] in every channel (1 when inside).
       const up = f32x4.max(f32x4.max(dr, dg), f32x4.max(db, vEps));
       const down = f32x4.max(f32x4.neg(f32x4.min(f32x4.min(dr, dg), db)), vEps);
-      const t = f32x4.max(
-        vZero,
-        f32x4.min(vOne, f32x4.min(f32x4.div(f32x4.sub(vS, yv), up), f32x4.div(yv, down))),
-      );
+      // Most pixels are inside, where both quotients are ≥ 1 and t is exactly 1: the divisions
+      // are left to groups of four with a pixel at the edge.
+      let t = vOne;
+      if (!i32x4.all_true(v128.and(f32x4.ge(f32x4.sub(vS, yv), up), f32x4.ge(yv, down))))
+        t = f32x4.max(
+          vZero,
+          f32x4.min(vOne, f32x4.min(f32x4.div(f32x4.sub(vS, yv), up), f32x4.div(yv, down))),
+        );
       const base = f32x4.add(yv, vHalf);
-      const r = i32x4.trunc_sat_f32x4_u(f32x4.add(base, f32x4.mul(dr, t)));
-      const g = i32x4.trunc_sat_f32x4_u(f32x4.add(base, f32x4.mul(dg, t)));
-      const b = i32x4.trunc_sat_f32x4_u(f32x4.add(base, f32x4.mul(db, t)));
+      // Signed truncation (one instruction on x64, the unsigned one is a sequence): every value
+      // here lies in (−1, S + 1), where both give the same, 0 below zero.
+      const r = i32x4.trunc_sat_f32x4_s(f32x4.add(base, f32x4.mul(dr, t)));
+      const g = i32x4.trunc_sat_f32x4_s(f32x4.add(base, f32x4.mul(dg, t)));
+      const b = i32x4.trunc_sat_f32x4_s(f32x4.add(base, f32x4.mul(db, t)));
       const rg = i16x8.narrow_i32x4_u(r, g);
       const bb = i16x8.narrow_i32x4_u(b, b);
       if (depth16) {
@@ -297,10 +303,15 @@ export function yuvChromaBand(
       const ymax = f32x4.min(vOne, f32x4.max(vZero, f32x4.mul(f32x4.sub(f32x4.convert_i32x4_u(hi), vOff), vInv)));
       const up = f32x4.max(f32x4.max(dR, dG), f32x4.max(dB, vEps));
       const down = f32x4.max(f32x4.neg(f32x4.min(f32x4.min(dR, dG), dB)), vEps);
-      const t = f32x4.min(vOne, f32x4.min(f32x4.div(f32x4.sub(vOne, ymax), up), f32x4.div(ymin, down)));
+      // t is exactly 1 where every pixel stays inside (both quotients ≥ 1): divide only otherwise.
+      const headroom = f32x4.sub(vOne, ymax);
+      let t = vOne;
+      if (!i32x4.all_true(v128.and(f32x4.ge(headroom, up), f32x4.ge(ymin, down))))
+        t = f32x4.min(vOne, f32x4.min(f32x4.div(headroom, up), f32x4.div(ymin, down)));
       // Codes round to nearest; Cb/Cr lie within ±0.5, whose full-range ends (255.5) are clamped.
-      const cu = i32x4.trunc_sat_f32x4_u(f32x4.min(vMax, f32x4.add(vMid, f32x4.mul(f32x4.mul(dB, t), vCb))));
-      const cv = i32x4.trunc_sat_f32x4_u(f32x4.min(vMax, f32x4.add(vMid, f32x4.mul(f32x4.mul(dR, t), vCr))));
+      // Signed truncation is one instruction on x64 and the same as unsigned on these values.
+      const cu = i32x4.trunc_sat_f32x4_s(f32x4.min(vMax, f32x4.add(vMid, f32x4.mul(f32x4.mul(dB, t), vCb))));
+      const cv = i32x4.trunc_sat_f32x4_s(f32x4.min(vMax, f32x4.add(vMid, f32x4.mul(f32x4.mul(dR, t), vCr))));
       const bytes = i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(cu, cv), vZero);
       v128.store32_lane(ou + <usize>i, bytes, 0);
       v128.store32_lane(ov + <usize>i, bytes, 1);

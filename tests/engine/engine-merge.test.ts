@@ -45,6 +45,10 @@ describe('full-resolution chroma merge', () => {
     // RGB rows are read four pixels a step: an odd width over many bands ends rows mid-step.
     ['8-bit RGB, 1501×403 (many bands)', sepiaPattern(1501, 403), 1.2],
     ['16-bit RGB, 1023×211 (many bands)', sepia16(1023, 211), 1],
+    // Weak colour: most groups of four pixels stay inside the cube (the kernel skips their
+    // divisions), the darkest and brightest still reach its edge.
+    ['8-bit RGB, weak colour', sepiaPattern(203, 97), 0.2],
+    ['8-bit grey, weak colour', greyPattern(203, 97), 0.2],
   ];
   for (const [name, img, saturation] of cases) {
     it(`matches the reference merge within 1 level and keeps the luma (${name})`, () => {
