@@ -96,6 +96,48 @@ describe('colour hints', () => {
     expect(worstLuma).toBeLessThanOrEqual(1);
   });
 
+  it('above the detail size (1024 px) the hint chroma is resolved there and enlarged: same behaviour, edge within a few px', async () => {
+    // The disc picture at 1900×1425: the hint's chroma is resolved at 1024×768 (a non-integer
+    // ratio) and the merge enlarges it onto the full-size luminance.
+    const s = 1900 / W;
+    const [BW, BH, BX, BY, BR] = [1900, Math.round(H * s), CX * s, CY * s, R * s];
+    const data = new Uint8Array(BW * BH);
+    for (let y = 0; y < BH; y++)
+      for (let x = 0; x < BW; x++)
+        data[y * BW + x] = Math.hypot(x + 0.5 - BX, y + 0.5 - BY) < BR ? DARK : LIGHT;
+    const big: Raster = { width: BW, height: BH, channels: 1, depth: 8, data };
+    const opts = { models: { colorize: 'warm' } };
+    const base = await engine.processRaster(big, ['colorize'], opts);
+    const blue = '#2a5ad8';
+    const out = await engine.processRaster(big, ['colorize'], {
+      ...opts,
+      hints: parseHints([{ points: [[BX, BY]], radius: 20, color: blue }]),
+    });
+    const want = hintChroma(blue);
+    let worstHue = 0;
+    let worstOther = 0;
+    let worstLuma = 0;
+    for (let y = 0; y < BH; y += 3) {
+      for (let x = 0; x < BW; x += 3) {
+        const i = y * BW + x;
+        const d = Math.hypot(x + 0.5 - BX, y + 0.5 - BY) - BR;
+        const [u, v] = uvAt(out, i);
+        worstLuma = Math.max(
+          worstLuma,
+          Math.abs(luma601(out.data[3 * i], out.data[3 * i + 1], out.data[3 * i + 2]) - data[i]),
+        );
+        if (d < -5) worstHue = Math.max(worstHue, hueGap(hueDeg(u, v), hueDeg(want.u, want.v)));
+        if (d > 5) {
+          const [u0, v0] = uvAt(base, i);
+          worstOther = Math.max(worstOther, Math.abs(u - u0), Math.abs(v - v0));
+        }
+      }
+    }
+    expect(worstHue).toBeLessThanOrEqual(10);
+    expect(worstOther).toBeLessThanOrEqual(2);
+    expect(worstLuma).toBeLessThanOrEqual(1);
+  });
+
   it('a broad stroke along the edge does not bleed more than a few pixels past it', async () => {
     // The path runs inside the disc 6 px from its rim; the 16 px brush reaches 10 px beyond it.
     const points: [number, number][] = [];

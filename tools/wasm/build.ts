@@ -15,6 +15,7 @@ const root = join(import.meta.dirname, '..', '..');
 /** Each kernel: its source, the module written, and the name of the exported constant. */
 export const KERNELS = [
   { source: 'native/merge.ts', module: 'src/engine/image/merge-wasm.ts', name: 'MERGE_WASM' },
+  { source: 'native/hints.ts', module: 'src/engine/ops/hints/hints-wasm.ts', name: 'HINTS_WASM' },
 ];
 
 /** The generated module's text for one kernel (compiles it). */

@@ -3,16 +3,18 @@ import { bilinearAxis, KB, KG, KR, maxValue, mergeLumaChroma } from '../../image
 import { resizeRaster } from '../../image/resize';
 import type { InferStats } from '../../model/infer';
 import type { Raster } from '../../types';
+import { HINTS_WASM } from './hints-wasm';
 import { hintGridSize, propagateHints } from './propagate';
 
 /**
  * The colorize merge with colour hints. The hints are spread on a small grid (propagate.ts); the
  * grid's answer is re-sharpened by the picture's luminance at the "detail" size (long side at most
  * HINT_DETAIL: the whole picture for previews and small photos, a quarter of a 12 MP photo's side)
- * and blended with the model's chroma there; that chroma plane then goes through the ordinary merge
- * (mergeLumaChroma) in place of the model's, which enlarges it bilinearly onto the original
- * luminance. So a re-render with hints costs the plain merge plus work on about a megapixel,
- * whatever the photo's size, and the luminance is kept and gamut handled exactly as without hints.
+ * and blended with the model's chroma there (per pixel in WebAssembly SIMD, native/hints.ts); that
+ * chroma plane then goes through the ordinary merge (mergeLumaChroma) in place of the model's,
+ * which enlarges it bilinearly onto the original luminance. So a re-render with hints costs the
+ * plain merge plus work on under a megapixel, whatever the photo's size, and the luminance is kept
+ * and gamut handled exactly as without hints.
  *
  * Why the chroma can be resolved at a quarter of a large photo's side: the eye resolves colour far
  * more coarsely than brightness (JPEG stores it at half), and the model's own chroma comes from a
@@ -34,19 +36,21 @@ export function hintDetailSize(width: number, height: number): { dw: number; dh:
  * edge keeps the luminance of its own side, so the hint it carries fills up to the edge.
  */
 function areaMean(src: Float32Array, w: number, h: number, gw: number, gh: number): Float32Array {
-  // Separable: the weights of each source column (row) in each grid column (row).
+  // Separable, rows then columns. A cell spans from·k … (j+1)·k source pixels (k = from/to ≥ 1),
+  // so it touches at most ceil(k) + 1 of them; taps: first index and up to `span` weights each.
   const axis = (from: number, to: number) => {
     const k = from / to;
-    const taps: { i: number; w: number }[][] = [];
+    const span = Math.ceil(k) + 1;
+    const first = new Int32Array(to);
+    const weight = new Float32Array(to * span);
     for (let j = 0; j < to; j++) {
       const a = j * k;
       const b = (j + 1) * k;
-      const t: { i: number; w: number }[] = [];
-      for (let i = Math.floor(a); i < Math.min(from, Math.ceil(b)); i++)
-        t.push({ i, w: (Math.min(b, i + 1) - Math.max(a, i)) / k });
-      taps.push(t);
+      first[j] = Math.floor(a);
+      for (let i = first[j]; i < Math.min(from, Math.ceil(b)); i++)
+        weight[j * span + i - first[j]] = (Math.min(b, i + 1) - Math.max(a, i)) / k;
     }
-    return taps;
+    return { first, weight, span };
   };
   const ax = axis(w, gw);
   const ay = axis(h, gh);
@@ -54,105 +58,111 @@ function areaMean(src: Float32Array, w: number, h: number, gw: number, gh: numbe
   for (let y = 0; y < h; y++)
     for (let j = 0; j < gw; j++) {
       let s = 0;
-      for (const t of ax[j]) s += src[y * w + t.i] * t.w;
+      const f = ax.first[j];
+      for (let t = 0; t < ax.span && f + t < w; t++) s += src[y * w + f + t] * ax.weight[j * ax.span + t];
       rows[y * gw + j] = s;
     }
   const out = new Float32Array(gw * gh);
   for (let j = 0; j < gh; j++)
-    for (const t of ay[j]) for (let x = 0; x < gw; x++) out[j * gw + x] += rows[t.i * gw + x] * t.w;
+    for (let t = 0; t < ay.span && ay.first[j] + t < h; t++) {
+      const wt = ay.weight[j * ay.span + t];
+      if (wt === 0) continue;
+      const r = (ay.first[j] + t) * gw;
+      for (let x = 0; x < gw; x++) out[j * gw + x] += rows[r + x] * wt;
+    }
   return out;
 }
 
-/** Luminance 0..1 of a raster, one value a pixel. */
-function lumaOf(r: Raster): Float32Array {
+/** Luminance 0..1 of a raster, one value a pixel, into out. */
+function lumaOf(r: Raster, out: Float32Array): void {
   const n = r.width * r.height;
-  const out = new Float32Array(n);
   const inv = 1 / maxValue(r.depth);
   const d = r.data;
   if (r.channels === 1) for (let i = 0; i < n; i++) out[i] = d[i] * inv;
   else for (let i = 0; i < n; i++) out[i] = (KR * d[3 * i] + KG * d[3 * i + 1] + KB * d[3 * i + 2]) * inv;
-  return out;
 }
 
 /**
- * Row y of the `count` planes of a planar w×h stack, interpolated between source rows (the
- * vertical half of a bilinear sampling), into out (count × w).
+ * Each row of the `count` planes of a planar w×h stack, interpolated along x to `to` samples (the
+ * horizontal half of a bilinear sampling with the taps ax), into out (count × h × to). Done once
+ * per source row, so the per-pixel work (native/hints.ts) only interpolates between two such rows.
  */
-function betweenRows(
+function widenRows(
   planes: Float32Array,
   count: number,
   w: number,
   h: number,
-  ay: ReturnType<typeof bilinearAxis>,
-  y: number,
+  ax: ReturnType<typeof bilinearAxis>,
+  to: number,
   out: Float32Array,
 ): void {
-  const f = ay.f[y];
-  for (let k = 0; k < count; k++) {
-    const a = k * w * h + ay.i0[y] * w;
-    const b = k * w * h + ay.i1[y] * w;
-    const o = k * w;
-    for (let x = 0; x < w; x++) out[o + x] = planes[a + x] + (planes[b + x] - planes[a + x]) * f;
+  const { i0, i1, f } = ax;
+  for (let r = 0; r < count * h; r++) {
+    const src = r * w;
+    const dst = r * to;
+    for (let x = 0; x < to; x++) {
+      const a = planes[src + i0[x]];
+      out[dst + x] = a + (planes[src + i1[x]] - a) * f[x];
+    }
   }
 }
 
+interface Kernel {
+  memory: WebAssembly.Memory;
+  heapBase(): number;
+  blendRows(...args: number[]): void;
+}
+
+/** One instance per thread; its memory holds one picture's detail-size planes at a time. */
+let kernel: Kernel | undefined;
+
+/** Room past each buffer for the kernel's whole-lane reads and writes. */
+const SLACK = 64;
+
 /**
- * The chroma (U, V planes, dw×dh) with the hints applied, at the detail size: per pixel the grid's
- * guided-filter coefficients, enlarged bilinearly, give α and X from the detail luminance Y
- * (q = A·Y + B), and u = m + clip(α) · (X/α − m) with m the model's chroma (saturation applied)
- * sampled as the plain merge samples it. A plain loop: about a megapixel, a few operations each.
+ * The kernel's memory laid out for one picture: float views of the detail luminance, the widened
+ * coefficient and model rows, the row taps and the output planes. Synchronous from here until the
+ * outputs are read (no await), so two pictures in one thread never share it.
  */
-function hintedChroma(
-  lum: Float32Array,
-  dw: number,
-  dh: number,
-  coef: Float32Array,
-  gw: number,
-  gh: number,
-  model: Float32Array,
-  cw: number,
-  ch: number,
-): { u: Float32Array; v: Float32Array } {
-  const u = new Float32Array(dw * dh);
-  const v = new Float32Array(dw * dh);
-  const gx = bilinearAxis(gw, dw);
-  const gy = bilinearAxis(gh, dh);
-  const mx = bilinearAxis(cw, dw);
-  const my = bilinearAxis(ch, dh);
-  const crow = new Float32Array(6 * gw);
-  const mrow = new Float32Array(2 * cw);
-  const { i0: g0, i1: g1, f: gf } = gx;
-  const { i0: m0, i1: m1, f: mf } = mx;
-  for (let y = 0; y < dh; y++) {
-    betweenRows(coef, 6, gw, gh, gy, y, crow);
-    betweenRows(model, 2, cw, ch, my, y, mrow);
-    const row = y * dw;
-    for (let x = 0; x < dw; x++) {
-      const Y = lum[row + x];
-      const a = g0[x];
-      const b = g1[x];
-      const f = gf[x];
-      // α, Xu, Xv = A·Y + B, with A (planes 0–2) and B (planes 3–5) interpolated along x.
-      const la = crow[a] + (crow[b] - crow[a]) * f;
-      const lb = crow[3 * gw + a] + (crow[3 * gw + b] - crow[3 * gw + a]) * f;
-      const ua = crow[gw + a] + (crow[gw + b] - crow[gw + a]) * f;
-      const ub = crow[4 * gw + a] + (crow[4 * gw + b] - crow[4 * gw + a]) * f;
-      const va = crow[2 * gw + a] + (crow[2 * gw + b] - crow[2 * gw + a]) * f;
-      const vb = crow[5 * gw + a] + (crow[5 * gw + b] - crow[5 * gw + a]) * f;
-      const qa = la * Y + lb;
-      const alpha = qa < 0 ? 0 : qa > 1 ? 1 : qa;
-      // clip(α) · X / α, with α kept off 0 where X is noise around nothing.
-      const k = alpha / (qa > 1e-3 ? qa : 1e-3);
-      const c = m0[x];
-      const e = m1[x];
-      const fm = mf[x];
-      const mu = mrow[c] + (mrow[e] - mrow[c]) * fm;
-      const mv = mrow[cw + c] + (mrow[cw + e] - mrow[cw + c]) * fm;
-      u[row + x] = mu + (ua * Y + ub) * k - alpha * mu;
-      v[row + x] = mv + (va * Y + vb) * k - alpha * mv;
-    }
-  }
-  return { u, v };
+function layout(dw: number, dh: number, gh: number, ch: number) {
+  kernel ??= new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(HINTS_WASM, 'base64')), {})
+    .exports as unknown as Kernel;
+  const k = kernel;
+  let top = (k.heapBase() + 15) & ~15;
+  const take = (floats: number) => {
+    const at = top;
+    top = (top + floats * 4 + SLACK + 15) & ~15;
+    return at;
+  };
+  const n = dw * dh;
+  const at = {
+    lum: take(n),
+    coef: take(6 * gh * dw),
+    model: take(2 * ch * dw),
+    gy: [take(dh), take(dh), take(dh)],
+    my: [take(dh), take(dh), take(dh)],
+    u: take(n),
+    v: take(n),
+  };
+  const have = k.memory.buffer.byteLength;
+  if (top > have) k.memory.grow(Math.ceil((top - have) / 65536));
+  const mem = k.memory.buffer;
+  const f32 = (p: number, len: number) => new Float32Array(mem, p, len);
+  const taps = (p: number[], t: ReturnType<typeof bilinearAxis>) => {
+    new Int32Array(mem, p[0], t.i0.length).set(t.i0);
+    new Int32Array(mem, p[1], t.i1.length).set(t.i1);
+    f32(p[2], t.f.length).set(t.f);
+  };
+  return {
+    k,
+    at,
+    lum: f32(at.lum, n),
+    coef: f32(at.coef, 6 * gh * dw),
+    model: f32(at.model, 2 * ch * dw),
+    u: f32(at.u, n),
+    v: f32(at.v, n),
+    taps,
+  };
 }
 
 export async function mergeWithHints(
@@ -165,19 +175,34 @@ export async function mergeWithHints(
   const { width: W, height: H, depth } = raster;
   const t0 = performance.now();
   const { dw, dh } = hintDetailSize(W, H);
-  const detail = lumaOf(await resizeRaster(raster, dw, dh, 'linear'));
   const { gw, gh } = hintGridSize(W, H);
-  const guide = areaMean(detail, dw, dh, gw, gh);
+  const { cw, ch } = prediction;
+  const small = await resizeRaster(raster, dw, dh, 'linear');
+  // From here on synchronous: the kernel's memory is in use (layout()).
+  const L = layout(dw, dh, gh, ch);
+  lumaOf(small, L.lum);
+  const guide = areaMean(L.lum, dw, dh, gw, gh);
   const spread = propagateHints(hints, W, H, guide, gw, gh);
   if (stats) stats.hintsMs = (stats.hintsMs ?? 0) + (performance.now() - t0);
 
-  const { cw, ch } = prediction;
   // Saturation scales the model's colour only: a hint asks for its own colour as it is.
   const model = new Float32Array(2 * cw * ch);
   for (let i = 0; i < cw * ch; i++) {
     model[i] = prediction.u[i] * saturation;
     model[cw * ch + i] = prediction.v[i] * saturation;
   }
-  const { u, v } = hintedChroma(detail, dw, dh, spread.coefficients, gw, gh, model, cw, ch);
-  return mergeLumaChroma(raster, u, v, dw, dh, 1, depth);
+  widenRows(spread.coefficients, 6, gw, gh, bilinearAxis(gw, dw), dw, L.coef);
+  widenRows(model, 2, cw, ch, bilinearAxis(cw, dw), dw, L.model);
+  L.taps(L.at.gy, bilinearAxis(gh, dh));
+  L.taps(L.at.my, bilinearAxis(ch, dh));
+  const { at } = L;
+  // prettier-ignore
+  L.k.blendRows(
+    dw, 0, dh,
+    at.lum, at.coef, gh * dw, at.model, ch * dw,
+    at.gy[0], at.gy[1], at.gy[2],
+    at.my[0], at.my[1], at.my[2],
+    at.u, at.v,
+  );
+  return mergeLumaChroma(raster, L.u, L.v, dw, dh, 1, depth);
 }
