@@ -10,7 +10,7 @@
  *     1080p and a greyscale (gray pix_fmt) SD source; floor = `ffmpeg -i clip -c:v libx264 -preset
  *     medium -crf 18 -an out.mp4`; Tintype = `tintype video clip -o out.mp4` (same encoder
  *     settings) for colorize, and restore/upscale ×2 on SD (upscale's floor encodes the ×2 frames).
- * Run: npm run bench -- pipeline [--only=photos|film] [--photos=6] [--seconds=10] [--baseline=DIR]
+ * Run: npm run bench -- pipeline [--only=photos|film] [--photos=6] [--reps=3] [--seconds=10] [--baseline=DIR]
  *   [--films=sd,hd,grey,restore,upscale] (the film rows to run; default all)
  * --baseline: another built checkout (a git worktree of an older commit after `npm run build`),
  * timed the same way in the same run, so before/after ratios share the machine's load.
@@ -32,6 +32,7 @@ const only = arg('only', 'all');
 const nPhotos = Number(arg('photos', '6'));
 const films = new Set(arg('films', 'sd,hd,grey,restore,upscale').split(','));
 const seconds = Number(arg('seconds', '10'));
+const reps = Number(arg('reps', '3'));
 const data = sharedDatasets(root);
 if (!data) {
   console.error('../shared/datasets not found: the benchmark makes its photos and clips from real photos');
@@ -49,6 +50,13 @@ const clis: [string, string][] = [
 ];
 const f0 = (n: number) => n.toFixed(0);
 const f2 = (n: number) => n.toFixed(2);
+
+/** What `tintype colorize --json` prints for one file, as far as the bench reads it. */
+interface OneResult {
+  ms: number;
+  inferenceMs?: number;
+  timings?: Record<string, number | undefined>;
+}
 
 interface Timed {
   ms: number;
@@ -159,80 +167,83 @@ if (only === 'all' || only === 'photos') {
     await makeScan(s, out);
     files.push(out);
   }
-  const floor = await photoFloor(files, join(work, 'floor-out'));
-  // One photo's floor, three times: the run with the median CPU time.
-  const floors1: Awaited<ReturnType<typeof photoFloor>>[] = [];
-  for (let i = 0; i < 3; i++) floors1.push(await photoFloor([files[0]], join(work, 'floor-one')));
-  const single = floors1.sort((a, b) => a.cpuMs - b.cpuMs)[1];
   // A 64×48 photo costs a run its start-up (Node, modules, model session) and next to no pixels:
   // subtracting its CPU time leaves what one 12 MP photo costs, comparable with the floor's.
   const tiny = join(work, 'tiny.jpg');
   await sharp(files[0]).resize(64, 48).jpeg().toFile(tiny);
   const medianOf = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const rw = single.decodeMs + single.encodeMs;
+  const range = (xs: number[]) => `${f2(Math.min(...xs))}–${f2(Math.max(...xs))}`;
+  const colorize = (bin: string, input: string, out: string, extra: string[]) =>
+    timed(process.execPath, [
+      bin,
+      'colorize',
+      input,
+      '-o',
+      out,
+      '--model',
+      ids.colorize,
+      '--overwrite',
+      ...extra,
+    ]);
+  // `reps` rounds; in each, the floor and every CLI run one after another, so each ratio is taken
+  // against a floor measured under the same load. Medians (and the range of the ratios) are shown.
+  type Round = {
+    floor: Awaited<ReturnType<typeof photoFloor>>;
+    single: Awaited<ReturnType<typeof photoFloor>>;
+  };
+  const rounds: Round[] = [];
+  const per = new Map<string, { batch: Timed; one: Timed & { res: OneResult }; tiny: Timed }[]>(
+    clis.map(([l]) => [l, []]),
+  );
+  for (let r = 0; r < reps; r++) {
+    const round: Round = {
+      floor: await photoFloor(files, join(work, 'floor-out')),
+      single: await photoFloor([files[0]], join(work, 'floor-one')),
+    };
+    rounds.push(round);
+    for (const [label, bin] of clis) {
+      const batch = colorize(bin, inDir, join(work, 'tt-out'), ['-q']);
+      const one = colorize(bin, files[0], join(work, 'one.jpg'), ['--json']);
+      const tinyRun = colorize(bin, tiny, join(work, 'tiny-out.jpg'), ['-q']);
+      per.get(label)!.push({
+        batch,
+        one: { ...one, res: JSON.parse(one.stdout.trim().split('\n').pop()!) as OneResult },
+        tiny: tinyRun,
+      });
+    }
+  }
+  const floorMs = medianOf(rounds.map((x) => x.floor.ms));
+  const floorCpu = medianOf(rounds.map((x) => x.floor.cpuMs));
+  const readMs = medianOf(rounds.map((x) => x.single.decodeMs));
+  const writeMs = medianOf(rounds.map((x) => x.single.encodeMs));
+  const singleCpu = medianOf(rounds.map((x) => x.single.cpuMs));
+  console.log(`${reps} rounds; medians, ratios: median (range) of the rounds' own ratios\n`);
   console.log(`| work | floor | Tintype (near-zero model) | ratio |`);
   console.log(`|---|---|---|---|`);
   const stages: string[] = [];
-  for (const [label, bin] of clis) {
-    const batch = timed(process.execPath, [
-      bin,
-      'colorize',
-      inDir,
-      '-o',
-      join(work, 'tt-out'),
-      '--model',
-      ids.colorize,
-      '-q',
-      '--overwrite',
-    ]);
-    // One photo, three times (median), with the engine's own timings.
-    const singles = [0, 1, 2].map(() => {
-      const r = timed(process.execPath, [
-        bin,
-        'colorize',
-        files[0],
-        '-o',
-        join(work, 'one.jpg'),
-        '--model',
-        ids.colorize,
-        '--json',
-        '--overwrite',
-      ]);
-      const res = JSON.parse(r.stdout.trim().split('\n').pop()!);
-      return { ...r, res };
-    });
-    const startCpu = medianOf(
-      [0, 1, 2].map(
-        () =>
-          timed(process.execPath, [
-            bin,
-            'colorize',
-            tiny,
-            '-o',
-            join(work, 'tiny-out.jpg'),
-            '--model',
-            ids.colorize,
-            '-q',
-            '--overwrite',
-          ]).cpuMs,
-      ),
-    );
-    const oneCpu = medianOf(singles.map((r) => r.cpuMs)) - startCpu;
-    singles.sort((a, b) => a.ms - b.ms);
-    const one = singles[1];
-    const t = one.res.timings ?? {};
-    const nonModel = one.res.ms - (t.modelsMs ?? 0) - (one.res.inferenceMs ?? 0);
+  for (const [label] of clis) {
+    const runs = per.get(label)!;
+    const wallR = runs.map((x, i) => x.batch.ms / rounds[i].floor.ms);
+    const cpuR = runs.map((x, i) => x.batch.cpuMs / rounds[i].floor.cpuMs);
     console.log(
-      `| ${nPhotos} photos, 12 MP JPEG in → JPEG out | sharp decode + encode, one process, one after another: ${f2(floor.ms / 1000)} s (CPU ${f2(floor.cpuMs / 1000)} s) | ${label}: \`tintype colorize dir -o out\` ${f2(batch.ms / 1000)} s (CPU ${f2(batch.cpuMs / 1000)} s, peak RSS ${f0(batch.rssMb)} MB) | ${f2(batch.ms / floor.ms)}× (CPU ${f2(batch.cpuMs / floor.cpuMs)}×) |`,
+      `| ${nPhotos} photos, 12 MP JPEG in → JPEG out | sharp decode + encode, one process, one after another: ${f2(floorMs / 1000)} s (CPU ${f2(floorCpu / 1000)} s) | ${label}: \`tintype colorize dir -o out\` ${f2(medianOf(runs.map((x) => x.batch.ms)) / 1000)} s (CPU ${f2(medianOf(runs.map((x) => x.batch.cpuMs)) / 1000)} s, peak RSS ${f0(medianOf(runs.map((x) => x.batch.rssMb)))} MB) | wall ${f2(medianOf(wallR))}× (${range(wallR)}), CPU ${f2(medianOf(cpuR))}× (${range(cpuR)}) |`,
+    );
+    const nonModel = (x: (typeof runs)[number]) => {
+      const t = x.one.res.timings ?? {};
+      return x.one.res.ms - (t.modelsMs ?? 0) - (x.one.res.inferenceMs ?? 0);
+    };
+    const nmR = runs.map((x, i) => nonModel(x) / (rounds[i].single.decodeMs + rounds[i].single.encodeMs));
+    const oneCpu = runs.map((x) => x.one.cpuMs - x.tiny.cpuMs);
+    const oneR = runs.map((x, i) => oneCpu[i] / rounds[i].single.cpuMs);
+    console.log(
+      `| one 12 MP photo (\`--json\` timings, wall) | read ${f0(readMs)} ms + write ${f0(writeMs)} ms | ${label}: non-model ${f0(medianOf(runs.map(nonModel)))} ms (engine less model load and inference; whole process ${f0(medianOf(runs.map((x) => x.one.ms)))} ms, peak RSS ${f0(medianOf(runs.map((x) => x.one.rssMb)))} MB) | ${f2(medianOf(nmR))}× (${range(nmR)}) |`,
     );
     console.log(
-      `| one 12 MP photo (\`--json\` timings) | read ${f0(single.decodeMs)} ms + write ${f0(single.encodeMs)} ms | ${label}: engine ${f0(one.res.ms)} ms, of which model load ${f0(t.modelsMs ?? 0)} ms and inference ${f0(one.res.inferenceMs ?? 0)} ms: non-model ${f0(nonModel)} ms (whole process ${f0(one.ms)} ms, peak RSS ${f0(one.rssMb)} MB) | ${f2(nonModel / rw)}× |`,
+      `| one 12 MP photo, CPU time | decode + encode in one process: ${f0(singleCpu)} ms | ${label}: whole process less a 64×48 photo's run (start-up, modules, session: ${f0(medianOf(runs.map((x) => x.tiny.cpuMs)))} ms) = ${f0(medianOf(oneCpu))} ms | CPU ${f2(medianOf(oneR))}× (${range(oneR)}) |`,
     );
-    console.log(
-      `| one 12 MP photo, CPU time | decode + encode in one process: ${f0(single.cpuMs)} ms | ${label}: whole process ${f0(oneCpu + startCpu)} ms less a 64×48 photo's ${f0(startCpu)} ms (start-up, modules, session) = ${f0(oneCpu)} ms | CPU ${f2(oneCpu / single.cpuMs)}× |`,
-    );
+    const m = (k: string) => f0(medianOf(runs.map((x) => x.one.res.timings?.[k] ?? NaN)));
     stages.push(
-      `${label}, stages of one 12 MP photo (ms): decode ${f0(t.readMs ?? NaN)}, model load (overlaps decode) ${f0(t.modelsMs ?? NaN)}, prepare ${f0(t.prepareMs ?? NaN)}, infer ${f0(t.inferMs ?? one.res.inferenceMs ?? NaN)}, merge ${f0(t.mergeMs ?? NaN)}, encode+write ${f0(t.writeMs ?? NaN)}`,
+      `${label}, stages of one 12 MP photo (ms, wall, medians): decode ${m('readMs')}, model load (overlaps decode) ${m('modelsMs')}, prepare ${m('prepareMs')}, infer ${m('inferMs')}, merge ${m('mergeMs')}, encode+write ${m('writeMs')}`,
     );
   }
   console.log(`\n${stages.join('\n')}\nload average now ${load()}\n`);

@@ -105,7 +105,8 @@ async function filmColour(input: string, o: VideoCommandOptions): Promise<string
   const bins = await resolveFfmpeg({ ffmpegPath: o.ffmpeg, ffprobePath: o.ffprobe });
   // Unreadable: the render itself says why, in its own words.
   const info = await probeMedia(bins.ffprobe, input).catch(() => null);
-  if (!info?.video) return null;
+  // A greyscale pixel format (gray, gray16le, ya8…) holds no colour: no frames to sample.
+  if (!info?.video || info.video.grey) return null;
   const v = await detectFilmColour(input, { ffmpeg: bins.ffmpeg, durationSec: info.duration ?? null }).catch(
     () => null,
   );
