@@ -317,6 +317,10 @@ if (only === 'all' || only === 'film') {
     `| film (near-zero model) | frames | floor: ffmpeg libx264 -preset medium -crf 18 (CPU) | Tintype | ratio (CPU ratio) | Tintype peak RSS |`,
   );
   console.log(`|---|---|---|---|---|---|`);
+  const forcesColour = (bin: string) =>
+    spawnSync(process.execPath, [bin, 'video', '--help'], { encoding: 'utf8' }).stdout.includes(
+      '--force-colour',
+    );
   const row = (
     label: string,
     file: string,
@@ -360,9 +364,9 @@ if (only === 'all' || only === 'film') {
         '-q',
         '--overwrite',
         ...extra,
-        // The SD and 1080p clips are colour test patterns, which colorize now skips unless forced (a
+        // The SD and 1080p clips are made from colour photos, which colorize skips unless forced (a
         // baseline from before the colour check has no such flag and colorizes them anyway).
-        ...(ops === 'colorize' && who === 'Tintype' ? ['--force-colour'] : []),
+        ...(ops === 'colorize' && forcesColour(bin) ? ['--force-colour'] : []),
       ]);
       console.log(
         `| ${label}, ${ops} | ${n} | ${f2(fl.ms / 1000)} s (${f0((n * 1000) / fl.ms)} fps; CPU ${f2(fl.cpuMs / 1000)} s) | ${who}: ${f2(tt.ms / 1000)} s (${f0((n * 1000) / tt.ms)} fps; CPU ${f2(tt.cpuMs / 1000)} s) | ${f2(tt.ms / fl.ms)}× (CPU ${f2(tt.cpuMs / fl.cpuMs)}×) | ${f0(tt.rssMb)} MB |`,
