@@ -119,6 +119,29 @@ class ResumeTest(_Fixture):
         t.run(max_steps=1)
         np.testing.assert_array_equal(np.load(run / "gen_outputs.npz")["fake"], first)
 
+    def test_average_of_checkpoints_is_the_mean_of_their_weights(self):
+        from tintype_train.export import average_checkpoints, load_generator
+        cfg = tiny_config(self.root / "pack", "colorize")
+        _, run = self._run("avg-a", cfg, [2])
+        _, run2 = self._run("avg-b", cfg, [4])
+        out = self.root / "avg.pt"
+        average_checkpoints([run / "latest.pt", run2 / "latest.pt"], out, log=quiet)
+        _, a, _ = load_generator(run / "latest.pt")
+        _, b, _ = load_generator(run2 / "latest.pt")
+        _, m, rec = load_generator(out)
+        sa, sb, sm = a.state_dict(), b.state_dict(), m.state_dict()
+        moved = [k for k in sa if sa[k].is_floating_point() and not torch.equal(sa[k], sb[k])
+                 and not k.endswith(("_u", "_v"))]
+        self.assertTrue(moved)
+        for k in moved:
+            self.assertTrue(torch.allclose(sm[k], (sa[k] + sb[k]) / 2), k)
+        self.assertEqual(rec["step"], 4)
+        # Another architecture cannot be averaged in.
+        other = tiny_config(self.root / "pack", "colorize", generator={"width": 12})
+        _, run3 = self._run("avg-c", other, [1])
+        with self.assertRaisesRegex(ValueError, "generator config differs"):
+            average_checkpoints([run / "latest.pt", run3 / "latest.pt"], self.root / "avg2.pt", log=quiet)
+
     def test_changed_architecture_is_refused(self):
         cfg = tiny_config(self.root / "pack")
         _, run = self._run("arch", cfg, [1])

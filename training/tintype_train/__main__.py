@@ -1,4 +1,4 @@
-"""python3 -m tintype_train {pack,train,export,slim,select,eval-*,peer-colorize,damage-sheet,damage-set,repair-sheet} ...  (see training/README.md)"""
+"""python3 -m tintype_train {pack,train,export,slim,average,select,eval-*,peer-colorize,damage-sheet,damage-set,repair-sheet} ...  (see training/README.md)"""
 
 from __future__ import annotations
 
@@ -76,6 +76,10 @@ def main(argv=None) -> int:
     p = sub.add_parser("slim", help="a frozen-encoder MobileUNet checkpoint without its encoder (reloaded from the pretrained file)")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--out", required=True)
+
+    p = sub.add_parser("average", help="mean of several generators' weights (same config), as best_gen.pt")
+    p.add_argument("--out", required=True)
+    p.add_argument("checkpoints", nargs="+")
 
     p = sub.add_parser("select", help="best point of a run's validation curve")
     p.add_argument("--run-dir", required=True)
@@ -224,6 +228,9 @@ def _run(a) -> int:
     elif a.cmd == "slim":
         from .export import slim_checkpoint
         slim_checkpoint(a.checkpoint, a.out)
+    elif a.cmd == "average":
+        from .export import average_checkpoints
+        average_checkpoints(a.checkpoints, a.out)
     elif a.cmd == "select":
         from .selection import read_curve, select_best
         best = select_best(read_curve(a.run_dir), key=a.key, window=a.window, phases=a.phase)

@@ -9,7 +9,7 @@ import json
 import os
 import warnings
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
@@ -77,6 +77,38 @@ def slim_checkpoint(src: str | Path, out: str | Path, log=print) -> None:
     from .checkpoint import atomic_save
     atomic_save(slim, Path(out), 0.0)
     log(f"slim: {out} ({Path(out).stat().st_size / 2**20:.1f} MiB), encoder from {enc_file}")
+
+
+def average_checkpoints(srcs: Sequence[str | Path], out: str | Path, log=print) -> None:
+    """Writes the mean of several generators' weights (best_gen.pt format) to `out`: points of one
+    fine-tuning run, or stages from one common start, lie in one basin, and their mean is usually
+    better than each (stochastic weight averaging); the held-out curve says whether it is. All must
+    share the generator config. Spectral norm's power-iteration vectors (`*_u`, `*_v`) are not
+    weights and are taken from the first checkpoint."""
+    if len(srcs) < 2:
+        raise ValueError("average: give at least two checkpoints")
+    loaded = [load_generator(s) for s in srcs]
+    _, gen0, rec0 = loaded[0]
+    for s, (_, _, rec) in zip(srcs[1:], loaded[1:]):
+        if rec["config"].get("generator") != rec0["config"].get("generator"):
+            raise ValueError(f"{s}: generator config differs from {srcs[0]}'s: cannot average")
+    states = [g.state_dict() for _, g, _ in loaded]
+    avg = {}
+    for k, v in states[0].items():
+        # Weights all runs share (a frozen encoder) stay bit-exact, so the result can still be slimmed.
+        same = all(torch.equal(st[k], v) for st in states[1:])
+        if v.is_floating_point() and not same and not (k.endswith("_u") or k.endswith("_v")):
+            avg[k] = sum(st[k] for st in states) / len(states)
+        else:
+            avg[k] = v
+    rec = {k: rec0[k] for k in ("format", "config", "phase") if k in rec0}
+    rec["step"] = max(int(r.get("step", 0)) for _, _, r in loaded)
+    rec["prior"] = rec0.get("prior", rec0.get("extra", {}).get("prior"))
+    rec["metrics"] = {"averaged_from": [f"{s} (step {int(r.get('step', 0))})" for s, (_, _, r) in zip(srcs, loaded)]}
+    rec["generator"] = avg
+    from .checkpoint import atomic_save
+    atomic_save(rec, Path(out), 0.0)
+    log(f"average: {out} = mean of {len(srcs)} generators ({', '.join(map(str, srcs))})")
 
 
 def _write_f32(path: Path, arr: np.ndarray) -> None:
