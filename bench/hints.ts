@@ -2,15 +2,15 @@
  * Colour hints benchmark (issue #17): what a change of hints costs once the photo has been
  * colorized, on a 12 MP photo (4000×3000 greyscale JPEG made from a real photo in
  * ../shared/datasets, else a synthetic scan) and on the app's largest live preview (1024 px), with
- * the bundled colorizer. In one process, one after another:
- *   - first render (the model runs on the render-size picture, then the plain merge);
- *   - the same again: the model's colour comes from the cache, only the merge is left: the floor;
+ * the bundled colorizer. In one process:
+ *   - first render (the model runs on the render-size picture, then the plain merge; on a new engine);
  *   - the process's first hinted render, once (it compiles the hint code: one-time costs);
- *   - 10 strokes of 5 colours: the hint work before the merge and the whole re-render;
- *   - one more stroke (the app's case: one stroke added to the 10).
- * Times are the engine's own split (processFile's timings), median of --runs (default 3); CPU time
+ *   - then, interleaved round by round so that they see the same load: the same render again (the
+ *     model's colour comes from the cache, only the merge is left: the floor), 10 strokes of 5
+ *     colours, and one more stroke (the app's case: one stroke added to the 10).
+ * Times are the engine's own split (processFile's timings), median of --runs (default 5); CPU time
  * of the process over the call is printed beside the wall time, as the machine is shared.
- * Run: npm run bench -- hints [--runs=3]
+ * Run: npm run bench -- hints [--runs=5]
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -22,7 +22,7 @@ import { greyScan, sharedDatasets } from './_photo';
 
 sharp.cache(false);
 const root = join(import.meta.dirname, '..');
-const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 3);
+const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 5);
 const work = mkdtempSync(join(tmpdir(), 'tintype-hints-bench-'));
 
 async function makePhoto(path: string, W: number, H: number): Promise<string> {
@@ -61,31 +61,47 @@ function strokes(W: number, H: number, n = 10): Hint[] {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function measure(engine: Engine, input: string, hints: Hint[], tag: string, times = runs) {
-  const results: { r: FileResult; cpu: number }[] = [];
+type Stats = { infer: number; hints: number; merge: number; process: number; io: number; cpu: number };
+
+/**
+ * Runs the cases in turn, `times` rounds (case 1, case 2, …, case 1, …), so that each sees the same
+ * load on this shared machine, and returns each case's medians.
+ */
+async function measure(
+  engine: Engine,
+  input: string,
+  cases: Hint[][],
+  tag: string,
+  times = runs,
+): Promise<Stats[]> {
+  const results: { r: FileResult; cpu: number }[][] = cases.map(() => []);
   for (let i = 0; i < times; i++) {
-    const c0 = process.cpuUsage();
-    const r = await engine.processFile({
-      input,
-      output: join(work, `${tag}-${i}.jpg`),
-      ops: ['colorize'],
-      options: { hints },
-      overwrite: true,
-    });
-    const c = process.cpuUsage(c0);
-    if (!r.ok) throw new Error(r.error);
-    results.push({ r, cpu: (c.user + c.system) / 1000 });
+    for (const [k, hints] of cases.entries()) {
+      const c0 = process.cpuUsage();
+      const r = await engine.processFile({
+        input,
+        output: join(work, `${tag}-${k}-${i}.jpg`),
+        ops: ['colorize'],
+        options: { hints },
+        overwrite: true,
+      });
+      const c = process.cpuUsage(c0);
+      if (!r.ok) throw new Error(r.error);
+      results[k].push({ r, cpu: (c.user + c.system) / 1000 });
+    }
   }
-  const t = (k: 'inferMs' | 'mergeMs' | 'hintsMs' | 'processMs' | 'readMs' | 'writeMs') =>
-    median(results.map((x) => x.r.timings?.[k] ?? 0));
-  return {
-    infer: t('inferMs'),
-    hints: t('hintsMs'),
-    merge: t('mergeMs'),
-    process: t('processMs'),
-    io: t('readMs') + t('writeMs'),
-    cpu: median(results.map((x) => x.cpu)),
-  };
+  return results.map((rs) => {
+    const t = (k: 'inferMs' | 'mergeMs' | 'hintsMs' | 'processMs' | 'readMs' | 'writeMs') =>
+      median(rs.map((x) => x.r.timings?.[k] ?? 0));
+    return {
+      infer: t('inferMs'),
+      hints: t('hintsMs'),
+      merge: t('mergeMs'),
+      process: t('processMs'),
+      io: t('readMs') + t('writeMs'),
+      cpu: median(rs.map((x) => x.cpu)),
+    };
+  });
 }
 
 const f0 = (n: number) => n.toFixed(0);
@@ -102,8 +118,8 @@ for (const [W, H] of [
   const what = await makePhoto(input, W, H);
   const engine = new Engine();
   const ten = strokes(W, H);
-  const first = await measure(engine, input, [], `first-${W}`);
-  // measure() ran `runs` times: only its first call ran the model. Redo the first on a new engine for a clean number.
+  // Runs the model once (the colour is cached for the rest); its number is taken on a new engine below.
+  await measure(engine, input, [[]], `first-${W}`, 1);
   const fresh = new Engine();
   const c0 = process.cpuUsage();
   const r0 = await fresh.processFile({
@@ -114,12 +130,15 @@ for (const [W, H] of [
     overwrite: true,
   });
   const cold = process.cpuUsage(c0);
-  const floor = first;
   // The process's first hinted render pays one-time costs (compiling the hint code and kernel);
-  // reported on its own, then the hinted rows are measured warm, as the floor is.
-  const coldHints = await measure(engine, input, strokes(W, H, 3), `cold-hints-${W}`, 1);
-  const hinted = await measure(engine, input, ten, `ten-${W}`);
-  const eleven = await measure(engine, input, [...ten, ...strokes(W, H, 11).slice(10)], `eleven-${W}`);
+  // reported on its own, then the floor and the hinted rows are measured warm, interleaved.
+  const [coldHints] = await measure(engine, input, [strokes(W, H, 3)], `cold-hints-${W}`, 1);
+  const [floor, hinted, eleven] = await measure(
+    engine,
+    input,
+    [[], ten, [...ten, ...strokes(W, H, 11).slice(10)]],
+    `warm-${W}`,
+  );
   console.log(`\n#### ${W}×${H} (${((W * H) / 1e6).toFixed(1)} MP), ${what}, bundled colorizer\n`);
   console.log(
     '| step | model ms | hints (grid solve) ms | merge ms (incl. hints) | colorize step ms | CPU ms | decode+encode ms |',

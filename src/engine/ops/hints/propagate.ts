@@ -220,36 +220,29 @@ function stepCosts(lum: Float32Array, w: number, h: number) {
   return { right, down, downRight, downLeft, unit };
 }
 
-/** Scratch room of geodesic(), reused across labels: the bucket queue as linked lists. */
+/**
+ * Scratch room of geodesic(), reused across labels: the bucket queue as linked lists of entries
+ * (pixel, next), one list head per bucket, and which pixels are settled.
+ */
 class Queue {
   pixel: Int32Array;
   next: Int32Array;
   head: Int32Array;
   done: Uint8Array;
-  used = 0;
   constructor(n: number, buckets: number) {
     this.pixel = new Int32Array(2 * n);
     this.next = new Int32Array(2 * n);
     this.head = new Int32Array(buckets);
     this.done = new Uint8Array(n);
   }
-  reset(): void {
-    this.head.fill(-1);
-    this.done.fill(0);
-    this.used = 0;
-  }
-  push(q: number, bucket: number): void {
-    if (this.used === this.pixel.length) {
-      const pixel = new Int32Array(2 * this.used);
-      const next = new Int32Array(2 * this.used);
-      pixel.set(this.pixel);
-      next.set(this.next);
-      this.pixel = pixel;
-      this.next = next;
-    }
-    this.pixel[this.used] = q;
-    this.next[this.used] = this.head[bucket];
-    this.head[bucket] = this.used++;
+  grow(): { pixel: Int32Array; next: Int32Array } {
+    const pixel = new Int32Array(2 * this.pixel.length);
+    const next = new Int32Array(2 * this.pixel.length);
+    pixel.set(this.pixel);
+    next.set(this.next);
+    this.pixel = pixel;
+    this.next = next;
+    return this;
   }
 }
 
@@ -264,36 +257,119 @@ class Queue {
 function geodesic(d: Float64Array, c: ReturnType<typeof stepCosts>, w: number, h: number, Q: Queue): void {
   const { right, down, downRight, downLeft, unit } = c;
   const inv = 1 / unit;
-  Q.reset();
-  const done = Q.done;
-  const relax = (q: number, nd: number) => {
-    if (nd < d[q] && nd < FAR) {
-      d[q] = nd;
-      Q.push(q, Math.floor(nd * inv));
-    }
-  };
-  for (let p = 0; p < d.length; p++) if (d[p] < FAR) Q.push(p, Math.floor(d[p] * inv));
-  for (let b = 0; b < Q.head.length; b++) {
-    while (Q.head[b] >= 0) {
-      const e = Q.head[b];
-      Q.head[b] = Q.next[e];
-      const p = Q.pixel[e];
+  const { head, done } = Q;
+  let { pixel, next } = Q;
+  head.fill(-1);
+  done.fill(0);
+  let used = 0;
+  let nd = 0;
+  let nb = 0;
+  for (let p = 0; p < d.length; p++) {
+    if (!(d[p] < FAR)) continue;
+    if (used === pixel.length) ({ pixel, next } = Q.grow());
+    nb = Math.floor(d[p] * inv);
+    pixel[used] = p;
+    next[used] = head[nb];
+    head[nb] = used++;
+  }
+  // The eight relaxations are written out: a helper or a table of directions costs a third more.
+  for (let b = 0; b < head.length; b++) {
+    while (head[b] >= 0) {
+      const e = head[b];
+      head[b] = next[e];
+      const p = pixel[e];
       if (done[p]) continue;
       done[p] = 1;
       const k = d[p];
       const x = p % w;
       const y = (p - x) / w;
-      if (x + 1 < w) relax(p + 1, k + right[p]);
-      if (x > 0) relax(p - 1, k + right[p - 1]);
+      if (x + 1 < w) {
+        nd = k + right[p];
+        if (nd < d[p + 1] && nd < FAR) {
+          d[p + 1] = nd;
+          if (used === pixel.length) ({ pixel, next } = Q.grow());
+          nb = Math.floor(nd * inv);
+          pixel[used] = p + 1;
+          next[used] = head[nb];
+          head[nb] = used++;
+        }
+      }
+      if (x > 0) {
+        nd = k + right[p - 1];
+        if (nd < d[p - 1] && nd < FAR) {
+          d[p - 1] = nd;
+          if (used === pixel.length) ({ pixel, next } = Q.grow());
+          nb = Math.floor(nd * inv);
+          pixel[used] = p - 1;
+          next[used] = head[nb];
+          head[nb] = used++;
+        }
+      }
       if (y + 1 < h) {
-        relax(p + w, k + down[p]);
-        if (x + 1 < w) relax(p + w + 1, k + downRight[p]);
-        if (x > 0) relax(p + w - 1, k + downLeft[p]);
+        nd = k + down[p];
+        if (nd < d[p + w] && nd < FAR) {
+          d[p + w] = nd;
+          if (used === pixel.length) ({ pixel, next } = Q.grow());
+          nb = Math.floor(nd * inv);
+          pixel[used] = p + w;
+          next[used] = head[nb];
+          head[nb] = used++;
+        }
+        if (x + 1 < w) {
+          nd = k + downRight[p];
+          if (nd < d[p + w + 1] && nd < FAR) {
+            d[p + w + 1] = nd;
+            if (used === pixel.length) ({ pixel, next } = Q.grow());
+            nb = Math.floor(nd * inv);
+            pixel[used] = p + w + 1;
+            next[used] = head[nb];
+            head[nb] = used++;
+          }
+        }
+        if (x > 0) {
+          nd = k + downLeft[p];
+          if (nd < d[p + w - 1] && nd < FAR) {
+            d[p + w - 1] = nd;
+            if (used === pixel.length) ({ pixel, next } = Q.grow());
+            nb = Math.floor(nd * inv);
+            pixel[used] = p + w - 1;
+            next[used] = head[nb];
+            head[nb] = used++;
+          }
+        }
       }
       if (y > 0) {
-        relax(p - w, k + down[p - w]);
-        if (x > 0) relax(p - w - 1, k + downRight[p - w - 1]);
-        if (x + 1 < w) relax(p - w + 1, k + downLeft[p - w + 1]);
+        nd = k + down[p - w];
+        if (nd < d[p - w] && nd < FAR) {
+          d[p - w] = nd;
+          if (used === pixel.length) ({ pixel, next } = Q.grow());
+          nb = Math.floor(nd * inv);
+          pixel[used] = p - w;
+          next[used] = head[nb];
+          head[nb] = used++;
+        }
+        if (x > 0) {
+          nd = k + downRight[p - w - 1];
+          if (nd < d[p - w - 1] && nd < FAR) {
+            d[p - w - 1] = nd;
+            if (used === pixel.length) ({ pixel, next } = Q.grow());
+            nb = Math.floor(nd * inv);
+            pixel[used] = p - w - 1;
+            next[used] = head[nb];
+            head[nb] = used++;
+          }
+        }
+        if (x + 1 < w) {
+          nd = k + downLeft[p - w + 1];
+          if (nd < d[p - w + 1] && nd < FAR) {
+            d[p - w + 1] = nd;
+            if (used === pixel.length) ({ pixel, next } = Q.grow());
+            nb = Math.floor(nd * inv);
+            pixel[used] = p - w + 1;
+            next[used] = head[nb];
+            head[nb] = used++;
+          }
+        }
       }
     }
   }
