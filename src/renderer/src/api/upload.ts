@@ -20,3 +20,18 @@ export async function uploadAll(api: ApiClient, projectId: number, files: File[]
   }
   return out;
 }
+
+/**
+ * Files dropped on the library: the desktop app knows their paths (files and whole folders, read
+ * in place, nothing copied); a browser only has their bytes, which are uploaded.
+ */
+export async function importDropped(api: ApiClient, projectId: number, files: File[]): Promise<ImportReport> {
+  const paths = files.map((f) => api.pathForFile(f)).filter((p): p is string => !!p);
+  if (paths.length === 0 && api.upload) return uploadAll(api, projectId, files);
+  const lost = files.filter((f) => !api.pathForFile(f)).map((f) => f.name);
+  if (lost.length > 0)
+    throw new Error(
+      `the app was not told where ${lost.join(', ')} ${lost.length === 1 ? 'is' : 'are'}: use Import instead`,
+    );
+  return api.call('assets.import', { projectId, paths });
+}

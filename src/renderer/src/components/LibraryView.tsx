@@ -21,7 +21,7 @@ import { useDebouncedValue } from '@mantine/hooks';
 import { useState, type DragEvent } from 'react';
 import { useApiEvent } from '../api/context';
 import { dragRenderOut } from '../api/drag-out';
-import { uploadAll } from '../api/upload';
+import { importDropped } from '../api/upload';
 import type { Asset, AssetKind, AssetStatus, Project } from '../../../shared/api';
 import { useApi } from '../api/context';
 import { formatDuration, plural } from '../format';
@@ -210,13 +210,8 @@ export function LibraryView(props: {
     const files = [...e.dataTransfer.files];
     // A card dragged and let go over the grid again, or text: nothing to import.
     if (files.length === 0) return;
-    const paths = files.map((f) => api.pathForFile(f)).filter((p): p is string => !!p);
     try {
-      // A browser gives files, not paths: their bytes are uploaded (folders cannot be read this way).
-      const r =
-        paths.length === 0 && api.upload
-          ? await uploadAll(api, project.id, files)
-          : await api.call('assets.import', { projectId: project.id, paths });
+      const r = await importDropped(api, project.id, files);
       toast({
         title: `Imported ${plural(r.added.length, 'item')}`,
         message: `${r.duplicates.length} already here${r.errors.length ? `; ${r.errors.map((x) => x.error).join('; ')}` : ''}`,
