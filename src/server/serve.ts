@@ -37,12 +37,17 @@ export interface Serving {
   close(): Promise<void>;
 }
 
-/** Finds out/renderer whether this runs as out/main/serve.js or from src/ under tsx. */
-export function findRendererDir(): string | null {
-  let dir = dirname(fileURLToPath(import.meta.url));
+/**
+ * Finds out/renderer whether this runs as out/main/serve.js or from src/ under tsx. Only a built
+ * renderer counts (its index.html loads bundles from assets/): from src/server the walk up passes
+ * src/renderer, whose index.html is the unbuilt template and would show a blank page.
+ */
+export function findRendererDir(from = dirname(fileURLToPath(import.meta.url))): string | null {
+  let dir = from;
   for (let i = 0; i < 6; i++) {
     for (const candidate of [join(dir, 'renderer'), join(dir, 'out', 'renderer')]) {
-      if (existsSync(join(candidate, 'index.html'))) return candidate;
+      if (existsSync(join(candidate, 'index.html')) && existsSync(join(candidate, 'assets')))
+        return candidate;
     }
     dir = dirname(dir);
   }

@@ -9,6 +9,7 @@ import { serviceHandlers } from '../../src/library/dispatch';
 import { LoopLag } from '../../src/library/loop-lag';
 import { LibraryService } from '../../src/library/service';
 import { createHttpServer } from '../../src/server/http';
+import { findRendererDir } from '../../src/server/serve';
 import type { ApiEvent } from '../../src/shared/bridge';
 import { sharpProcessor, testCatalog, writePhoto } from '../helpers/library-helpers';
 
@@ -298,5 +299,28 @@ describe('uploads and downloads', () => {
     expect(Buffer.from(await r.arrayBuffer()).equals(readFileSync(render.outputPath!))).toBe(true);
     expect((await fetch(`${base}/download/${render.id}`)).status).toBe(401);
     expect((await fetch(`${base}/download/99999?token=${TOKEN}`)).status).toBe(404);
+  });
+});
+
+describe('which renderer `tintype serve` serves', () => {
+  it('the built one, never the unbuilt template it passes when run from src/ (a blank page)', () => {
+    const root = mkdtempSync(join(tmpdir(), 'tintype-find-renderer-'));
+    try {
+      mkdirSync(join(root, 'src', 'server'), { recursive: true });
+      mkdirSync(join(root, 'src', 'renderer'), { recursive: true });
+      writeFileSync(
+        join(root, 'src', 'renderer', 'index.html'),
+        '<script type="module" src="./src/main.tsx">',
+      );
+      expect(findRendererDir(join(root, 'src', 'server'))).toBeNull();
+      mkdirSync(join(root, 'out', 'renderer', 'assets'), { recursive: true });
+      writeFileSync(join(root, 'out', 'renderer', 'index.html'), '<script src="./assets/index.js">');
+      expect(findRendererDir(join(root, 'src', 'server'))).toBe(join(root, 'out', 'renderer'));
+      // As the shipped bundle: out/main/serve.js finds out/renderer beside it.
+      mkdirSync(join(root, 'out', 'main'));
+      expect(findRendererDir(join(root, 'out', 'main'))).toBe(join(root, 'out', 'renderer'));
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
