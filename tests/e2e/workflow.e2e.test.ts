@@ -290,7 +290,7 @@ describe.skipIf(!haveChromium)('working with what is already there', () => {
     await page.getByTestId('settings-button').click();
     await page.getByRole('dialog').last().waitFor({ state: 'visible' });
     await expect.poll(() => page.getByTestId('default-models').count()).toBe(1);
-    expect(await page.getByTestId('default-model-restore').inputValue()).toBe('Smooth (test)');
+    expect(await page.getByTestId('default-model-restore').inputValue()).toBe('Smooth');
     await page.waitForTimeout(400);
     await audit('settings', found);
     await shot('07-settings-defaults');

@@ -19,6 +19,19 @@ export function formatDuration(sec: number | null | undefined): string {
   return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
 }
 
+/**
+ * A film's length as players show it, "0:04", "12:30", "1:02:03": badges print in capitals, where
+ * "4s" would read "4S", which looks like 45.
+ */
+export function formatFilmLength(sec: number | null | undefined): string {
+  if (sec === null || sec === undefined || !Number.isFinite(sec)) return '–';
+  const s = Math.max(0, Math.round(sec));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
 export function formatRate(perSec: number | null | undefined): string {
   if (!perSec) return '–';
   return perSec >= 1 ? `${perSec.toFixed(1)} items/s` : `${(perSec * 60).toFixed(1)} items/min`;
@@ -38,4 +51,14 @@ export function formatMs(ms: number | null | undefined): string {
 /** "1 item", "3 items": a count with its noun (plural: the noun + "s" unless given). */
 export function plural(n: number, noun: string, many = `${noun}s`): string {
   return `${n} ${n === 1 ? noun : many}`;
+}
+
+/**
+ * A model's name for a select field, split so the field shows the short part and its list shows the
+ * rest: "Tintype Colorize (pretrained MobileNetV2 encoder, CPU-trained)" would be cut to "Tinty…"
+ * in a field 200 px wide.
+ */
+export function modelNameParts(name: string): { short: string; detail: string | null } {
+  const m = /^(.+?)\s*\((.+)\)\s*$/.exec(name);
+  return m ? { short: m[1], detail: m[2] } : { short: name, detail: null };
 }

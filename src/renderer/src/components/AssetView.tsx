@@ -20,7 +20,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ModelInfo, Recipe, Render } from '../../../shared/api';
 import { describeOps } from '../../../shared/ops';
 import { useApi } from '../api/context';
-import { formatBytes, formatDuration, renderFactor } from '../format';
+import { formatBytes, formatFilmLength, renderFactor } from '../format';
 import { useRemote } from '../state/remote';
 import { CompareViewer, FIT, zoomAt, type CompareMode, type ViewState } from './CompareViewer';
 import { FilmBar, FilmPlayer, StackBar, useFilm, type FilmMode } from './FilmPanel';
@@ -377,16 +377,19 @@ export function AssetView(props: {
                 data-testid="film-mode"
               />
             )}
-            <SegmentedControl
-              size="xs"
-              value={mode}
-              onChange={(v) => setMode(v as CompareMode)}
-              data={[
-                { value: 'slider', label: 'Slider' },
-                { value: 'side', label: 'Side by side' },
-              ]}
-              data-testid="compare-mode"
-            />
+            {/* Watching has its own "beside the source"; the compare modes are for frames. */}
+            {!(film.isFilm && film.mode === 'watch') && (
+              <SegmentedControl
+                size="xs"
+                value={mode}
+                onChange={(v) => setMode(v as CompareMode)}
+                data={[
+                  { value: 'slider', label: 'Slider' },
+                  { value: 'side', label: 'Side by side' },
+                ]}
+                data-testid="compare-mode"
+              />
+            )}
           </Group>
         </Group>
         <Box
@@ -539,7 +542,7 @@ export function AssetView(props: {
             {asset.depth && asset.depth > 8 && <Badge variant="default">{asset.depth}-bit</Badge>}
             {asset.pages && <Badge variant="default">{asset.pages} frames</Badge>}
             {asset.durationSec !== null && (
-              <Badge variant="default">{formatDuration(asset.durationSec)}</Badge>
+              <Badge variant="default">{formatFilmLength(asset.durationSec)}</Badge>
             )}
             <Badge variant="default">{formatBytes(asset.size)}</Badge>
           </Group>

@@ -1,13 +1,16 @@
-import { Group, Select, Text } from '@mantine/core';
+import { Select, SimpleGrid, Text } from '@mantine/core';
 import { useState } from 'react';
 import type { ModelRow } from '../../../shared/api';
 import { TASK_INFO, TASKS, type Task } from '../../../shared/ops';
 import { useApi } from '../api/context';
+import { modelNameParts } from '../format';
+import { renderModelOption, type ModelItem } from './ModelOption';
 import { useRemote } from '../state/remote';
 
 /**
- * The model each task uses when a recipe names none, one select per task (upscale: per scale),
- * side by side. A choice applies at once (the next render uses it).
+ * The model each task uses when a recipe names none, one select per task (upscale: per scale), in
+ * two aligned columns: six side by side squeezed the names to "Tinty…". A choice applies at once
+ * (the next render uses it).
  */
 export function DefaultModels() {
   const api = useApi();
@@ -44,7 +47,7 @@ export function DefaultModels() {
   };
   return (
     <>
-      <Group grow align="start" data-testid="default-models">
+      <SimpleGrid cols={2} spacing="sm" verticalSpacing="xs" data-testid="default-models">
         {fields.map((f) => {
           const current = f.options.find((m) => (f.scale ? m.defaultScales.includes(f.scale) : m.isDefault));
           return (
@@ -52,7 +55,11 @@ export function DefaultModels() {
               key={`${f.task}-${f.scale ?? ''}`}
               label={f.label}
               placeholder="First installed"
-              data={f.options.map((m) => ({ value: m.id, label: m.name }))}
+              data={f.options.map((m): ModelItem => {
+                const name = modelNameParts(m.name);
+                return { value: m.id, label: name.short, detail: name.detail };
+              })}
+              renderOption={renderModelOption}
               value={current?.id ?? null}
               onChange={(v) => v && void choose(f.task, v, f.scale)}
               allowDeselect={false}
@@ -61,7 +68,7 @@ export function DefaultModels() {
             />
           );
         })}
-      </Group>
+      </SimpleGrid>
       {error && (
         <Text size="xs" c="red.9">
           {error}

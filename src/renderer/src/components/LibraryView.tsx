@@ -24,7 +24,7 @@ import { dragRenderOut } from '../api/drag-out';
 import { importDropped } from '../api/upload';
 import type { Asset, AssetKind, AssetStatus, Project } from '../../../shared/api';
 import { useApi } from '../api/context';
-import { formatDuration, plural } from '../format';
+import { formatFilmLength, plural } from '../format';
 import { useRemote } from '../state/remote';
 import { IconExport, IconFilm, IconImport, IconLayers, IconPlay, IconTrash } from './icons';
 import { useConfirm } from './Confirm';
@@ -113,7 +113,7 @@ function AssetCard({
               style={{ position: 'absolute', top: 6, right: 6 }}
               leftSection={asset.kind === 'video' ? <IconFilm size={10} /> : <IconLayers size={10} />}
             >
-              {asset.kind === 'video' ? formatDuration(asset.durationSec) : `${asset.pages ?? ''} frames`}
+              {asset.kind === 'video' ? formatFilmLength(asset.durationSec) : `${asset.pages ?? ''} frames`}
             </Badge>
           )}
           <ColourBadge asset={asset} />

@@ -104,7 +104,7 @@ export function ModelsModal(props: { opened: boolean; onClose: () => void }) {
                         </Text>
                       </Text>
                       {m.description && (
-                        <Text size="xs" c="dimmed" lineClamp={2}>
+                        <Text size="xs" c="dimmed">
                           {m.description}
                         </Text>
                       )}

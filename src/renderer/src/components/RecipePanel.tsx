@@ -1,7 +1,8 @@
 import { Group, SegmentedControl, Select, Slider, Stack, Switch, Text } from '@mantine/core';
 import type { ModelInfo, OpName, Recipe } from '../../../shared/api';
 import { DEFAULT_SCALE, OP_INFO, OPS, SATURATION_LIMITS, TASK_INFO } from '../../../shared/ops';
-import { renderFactor } from '../format';
+import { modelNameParts, renderFactor } from '../format';
+import { renderModelOption, type ModelItem } from './ModelOption';
 import { toggleOp } from '../state/recipe';
 
 export const RENDER_DEFAULT = { min: 224, max: 360, default: 288 };
@@ -61,10 +62,15 @@ export function RecipePanel({
                   size="xs"
                   aria-label={`${OP_INFO[op].label} model`}
                   placeholder={choices.length ? 'Default model' : 'No model installed'}
-                  data={choices.map((m) => ({
-                    value: m.id,
-                    label: `${m.name} ${m.version}${m.summary ? ` — ${m.summary}` : ''}`,
-                  }))}
+                  data={choices.map((m): ModelItem => {
+                    const name = modelNameParts(m.name);
+                    return {
+                      value: m.id,
+                      label: `${name.short} ${m.version}`,
+                      detail: [name.detail, m.summary].filter(Boolean).join(' — ') || null,
+                    };
+                  })}
+                  renderOption={renderModelOption}
                   value={recipe.options.models?.[op] ?? null}
                   onChange={(v) => setModel(op, v)}
                   clearable
