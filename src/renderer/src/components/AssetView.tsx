@@ -328,10 +328,18 @@ export function AssetView(props: {
     <Box style={{ display: 'flex', height: '100%', gap: 12 }} data-testid="asset-view">
       {confirmDialog}
       <Stack style={{ flex: 1, minWidth: 0 }} gap="xs">
-        <Group justify="space-between" wrap="nowrap">
-          <Group gap="xs" wrap="nowrap" style={{ minWidth: 0 }}>
+        {/* When the title and the view controls do not both fit (a film's extra control, the queue
+            open at 1280 px), the controls go to a second line: the back button and the title stay. */}
+        <Group justify="space-between" wrap="wrap" style={{ rowGap: 4 }}>
+          <Group gap="xs" wrap="nowrap" style={{ minWidth: 0, flex: '1 1 300px' }}>
             <Tooltip label="Back to the library (Esc)">
-              <Button size="compact-sm" variant="subtle" onClick={props.onBack} data-testid="back-to-library">
+              <Button
+                size="compact-sm"
+                variant="subtle"
+                onClick={props.onBack}
+                data-testid="back-to-library"
+                style={{ flexShrink: 0 }}
+              >
                 Library
               </Button>
             </Tooltip>
@@ -363,7 +371,7 @@ export function AssetView(props: {
               {asset.name}
             </Title>
           </Group>
-          <Group gap="xs" wrap="nowrap">
+          <Group gap="xs" wrap="nowrap" ml="auto">
             {film.isFilm && (
               <SegmentedControl
                 size="xs"

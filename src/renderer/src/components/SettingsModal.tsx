@@ -59,10 +59,10 @@ export function SettingsModal(props: {
         <Text fw={600} size="sm">
           Engine
         </Text>
-        <Group grow>
+        <Group grow align="end">
           <Select
             label="Execution provider"
-            description="auto uses a GPU where one works, else the CPU"
+            description="a GPU where one works, else the CPU"
             data={[
               { value: 'auto', label: 'Automatic' },
               { value: 'cpu', label: 'CPU' },
