@@ -38,6 +38,9 @@ import { ColorizerOffer } from './components/ColorizerOffer';
 type View = { kind: 'library' } | { kind: 'asset'; id: number; neighbours: number[] };
 const PROJECT_KEY = 'tintype.project';
 
+/** The narrowest window in which the queue drawer opens by itself beside the picture. */
+const QUEUE_ROOM_PX = 1280;
+
 export function App() {
   const api = useApi();
   const toast = useToast();
@@ -116,12 +119,17 @@ export function App() {
     else if (action === 'export' && view.kind === 'library' && selection.size)
       toast({ title: 'Export', message: 'Use the export button of the selection or of a render.' });
   };
-  // Batches seen running already: the drawer opens once per batch, and stays shut if closed.
+  // Batches seen running already: the drawer opens once per batch, and stays shut if closed. In a
+  // narrow window (under 1280 px) it would leave the picture a third of the width: there the
+  // Queue button's count says that work started, and the drawer opens when asked.
   const announced = useRef(new Set<number>());
+  const openQueueIfRoom = () => {
+    if (window.innerWidth >= QUEUE_ROOM_PX) setQueueOpen(true);
+  };
   useApiEvent((e) => {
     if (e.type === 'batch' && e.batch.queued + e.batch.running > 0 && !announced.current.has(e.batch.id)) {
       announced.current.add(e.batch.id);
-      setQueueOpen(true);
+      openQueueIfRoom();
     }
     if (e.type === 'menu') onMenu(e.action);
     if (e.type === 'settings') void api.call('settings.get', {}).then(setSettings);
@@ -295,7 +303,7 @@ export function App() {
           setRecipe={setRecipe}
           models={modelList}
           dialogs={dialogs}
-          onStarted={() => setQueueOpen(true)}
+          onStarted={openQueueIfRoom}
         />
       )}
       <ExportModal

@@ -331,7 +331,7 @@ export function AssetView(props: {
         {/* When the title and the view controls do not both fit (a film's extra control, the queue
             open at 1280 px), the controls go to a second line: the back button and the title stay. */}
         <Group justify="space-between" wrap="wrap" style={{ rowGap: 4 }}>
-          <Group gap="xs" wrap="nowrap" style={{ minWidth: 0, flex: '1 1 300px' }}>
+          <Group gap="xs" wrap="nowrap" style={{ minWidth: 0, flex: '1 1 380px' }}>
             <Tooltip label="Back to the library (Esc)">
               <Button
                 size="compact-sm"

@@ -428,7 +428,7 @@ export function FilmPlayer(props: { film: Film; asset: Asset; renders: Render[] 
 
   return (
     <Box style={{ display: 'flex', flexDirection: 'column', height: '100%' }} data-testid="film-player">
-      <Group gap="xs" p={6} wrap="nowrap">
+      <Group gap="xs" p={6} wrap="wrap">
         <Select
           size="xs"
           aria-label="What to play"
@@ -436,7 +436,7 @@ export function FilmPlayer(props: { film: Film; asset: Asset; renders: Render[] 
           value={key}
           onChange={choose}
           allowDeselect={false}
-          style={{ minWidth: 0, flex: 1, maxWidth: 320 }}
+          style={{ minWidth: 160, flex: 1, maxWidth: 320 }}
           data-testid="film-source"
         />
         <Checkbox
