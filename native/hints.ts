@@ -82,3 +82,23 @@ function lerp(a: usize, b: usize, f: v128): v128 {
   const va = v128.load(a);
   return f32x4.add(va, f32x4.mul(f32x4.sub(v128.load(b), va), f));
 }
+
+/**
+ * Each of `rows` rows of w floats at planes, interpolated along x to `to` samples with the taps
+ * i0/i1/f (color.ts bilinearAxis, `to` entries each), into out (rows × to): the horizontal half of
+ * the bilinear enlargements that blendRows finishes, done here once per source row (in JavaScript
+ * this loop cost about as much as the blend itself).
+ */
+export function widenRows(planes: usize, rows: i32, w: i32, i0: usize, i1: usize, f: usize, to: i32, out: usize): void {
+  const row = (<usize>w) << 2;
+  for (let r = 0; r < rows; r++) {
+    const src = planes + <usize>r * row;
+    const dst = out + ((<usize>r * <usize>to) << 2);
+    for (let x = 0; x < to; x++) {
+      const o = (<usize>x) << 2;
+      const a = load<f32>(src + ((<usize>load<i32>(i0 + o)) << 2));
+      const b = load<f32>(src + ((<usize>load<i32>(i1 + o)) << 2));
+      store<f32>(dst + o, a + (b - a) * load<f32>(f + o));
+    }
+  }
+}

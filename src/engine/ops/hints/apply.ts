@@ -82,35 +82,11 @@ function lumaOf(r: Raster, out: Float32Array): void {
   else for (let i = 0; i < n; i++) out[i] = (KR * d[3 * i] + KG * d[3 * i + 1] + KB * d[3 * i + 2]) * inv;
 }
 
-/**
- * Each row of the `count` planes of a planar w×h stack, interpolated along x to `to` samples (the
- * horizontal half of a bilinear sampling with the taps ax), into out (count × h × to). Done once
- * per source row, so the per-pixel work (native/hints.ts) only interpolates between two such rows.
- */
-function widenRows(
-  planes: Float32Array,
-  count: number,
-  w: number,
-  h: number,
-  ax: ReturnType<typeof bilinearAxis>,
-  to: number,
-  out: Float32Array,
-): void {
-  const { i0, i1, f } = ax;
-  for (let r = 0; r < count * h; r++) {
-    const src = r * w;
-    const dst = r * to;
-    for (let x = 0; x < to; x++) {
-      const a = planes[src + i0[x]];
-      out[dst + x] = a + (planes[src + i1[x]] - a) * f[x];
-    }
-  }
-}
-
 interface Kernel {
   memory: WebAssembly.Memory;
   heapBase(): number;
   blendRows(...args: number[]): void;
+  widenRows(...args: number[]): void;
 }
 
 /** One instance per thread; its memory holds one picture's detail-size planes at a time. */
@@ -120,11 +96,12 @@ let kernel: Kernel | undefined;
 const SLACK = 64;
 
 /**
- * The kernel's memory laid out for one picture: float views of the detail luminance, the widened
- * coefficient and model rows, the row taps and the output planes. Synchronous from here until the
+ * The kernel's memory laid out for one picture: float views of the detail luminance, the grid's
+ * coefficients and the model's chroma (gw×gh, cw×ch) and their rows widened to the detail width,
+ * the column and row taps and the output planes. Synchronous from here until the
  * outputs are read (no await), so two pictures in one thread never share it.
  */
-function layout(dw: number, dh: number, gh: number, ch: number) {
+function layout(dw: number, dh: number, gw: number, gh: number, cw: number, ch: number) {
   kernel ??= new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(HINTS_WASM, 'base64')), {})
     .exports as unknown as Kernel;
   const k = kernel;
@@ -137,6 +114,10 @@ function layout(dw: number, dh: number, gh: number, ch: number) {
   const n = dw * dh;
   const at = {
     lum: take(n),
+    grid: take(6 * gw * gh),
+    chroma: take(2 * cw * ch),
+    gx: [take(dw), take(dw), take(dw)],
+    mx: [take(dw), take(dw), take(dw)],
     coef: take(6 * gh * dw),
     model: take(2 * ch * dw),
     gy: [take(dh), take(dh), take(dh)],
@@ -157,8 +138,8 @@ function layout(dw: number, dh: number, gh: number, ch: number) {
     k,
     at,
     lum: f32(at.lum, n),
-    coef: f32(at.coef, 6 * gh * dw),
-    model: f32(at.model, 2 * ch * dw),
+    grid: f32(at.grid, 6 * gw * gh),
+    chroma: f32(at.chroma, 2 * cw * ch),
     u: f32(at.u, n),
     v: f32(at.v, n),
     taps,
@@ -179,23 +160,26 @@ export async function mergeWithHints(
   const { cw, ch } = prediction;
   const small = await resizeRaster(raster, dw, dh, 'linear');
   // From here on synchronous: the kernel's memory is in use (layout()).
-  const L = layout(dw, dh, gh, ch);
+  const L = layout(dw, dh, gw, gh, cw, ch);
   lumaOf(small, L.lum);
   const guide = areaMean(L.lum, dw, dh, gw, gh);
   const spread = propagateHints(hints, W, H, guide, gw, gh);
   if (stats) stats.hintsMs = (stats.hintsMs ?? 0) + (performance.now() - t0);
 
   // Saturation scales the model's colour only: a hint asks for its own colour as it is.
-  const model = new Float32Array(2 * cw * ch);
+  const model = L.chroma;
   for (let i = 0; i < cw * ch; i++) {
     model[i] = prediction.u[i] * saturation;
     model[cw * ch + i] = prediction.v[i] * saturation;
   }
-  widenRows(spread.coefficients, 6, gw, gh, bilinearAxis(gw, dw), dw, L.coef);
-  widenRows(model, 2, cw, ch, bilinearAxis(cw, dw), dw, L.model);
+  L.grid.set(spread.coefficients);
+  L.taps(L.at.gx, bilinearAxis(gw, dw));
+  L.taps(L.at.mx, bilinearAxis(cw, dw));
   L.taps(L.at.gy, bilinearAxis(gh, dh));
   L.taps(L.at.my, bilinearAxis(ch, dh));
   const { at } = L;
+  L.k.widenRows(at.grid, 6 * gh, gw, at.gx[0], at.gx[1], at.gx[2], dw, at.coef);
+  L.k.widenRows(at.chroma, 2 * ch, cw, at.mx[0], at.mx[1], at.mx[2], dw, at.model);
   // prettier-ignore
   L.k.blendRows(
     dw, 0, dh,

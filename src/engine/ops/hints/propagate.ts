@@ -201,10 +201,10 @@ function stepCosts(lum: Float32Array, w: number, h: number) {
   const n = w * h;
   const unit = 1 / (REACH * Math.max(w, h));
   const diag = Math.SQRT2 * unit;
-  const right = new Float64Array(n).fill(Infinity);
-  const down = new Float64Array(n).fill(Infinity);
-  const downRight = new Float64Array(n).fill(Infinity);
-  const downLeft = new Float64Array(n).fill(Infinity);
+  const right = f64('right', n).fill(Infinity);
+  const down = f64('down', n).fill(Infinity);
+  const downRight = f64('downRight', n).fill(Infinity);
+  const downLeft = f64('downLeft', n).fill(Infinity);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const p = y * w + x;
@@ -375,6 +375,35 @@ function geodesic(d: Float64Array, c: ReturnType<typeof stepCosts>, w: number, h
   }
 }
 
+/**
+ * Scratch arrays of one grid size, kept between calls: a re-render then allocates (and the
+ * garbage collector frees) none of the ~7 MB of working planes at 320 px. Safe because
+ * propagateHints is synchronous (one picture at a time per thread) and none of these arrays is
+ * returned. A different grid size replaces them.
+ */
+const scratch = new Map<string, Float64Array | Float32Array | Queue>();
+function f64(key: string, n: number): Float64Array {
+  const a = scratch.get(key);
+  if (a instanceof Float64Array && a.length === n) return a;
+  const b = new Float64Array(n);
+  scratch.set(key, b);
+  return b;
+}
+function f32(key: string, n: number): Float32Array {
+  const a = scratch.get(key);
+  if (a instanceof Float32Array && a.length === n) return a;
+  const b = new Float32Array(n);
+  scratch.set(key, b);
+  return b;
+}
+function queueFor(n: number, buckets: number): Queue {
+  const q = scratch.get('queue');
+  if (q instanceof Queue && q.done.length === n && q.head.length === buckets) return q;
+  const b = new Queue(n, buckets);
+  scratch.set('queue', b);
+  return b;
+}
+
 export interface Propagated {
   gw: number;
   gh: number;
@@ -400,12 +429,12 @@ export function propagateHints(
   const { labels, owner, start } = rasterizeHints(hints, width, height, lum, gw, gh);
   const costs = stepCosts(lum, gw, gh);
   // Sums over the labels: all weights (the model's is 1), and hint weight × strength, × its U, V.
-  const total = new Float64Array(n).fill(1);
-  const alpha = new Float64Array(n);
-  const xu = new Float64Array(n);
-  const xv = new Float64Array(n);
-  const d = new Float64Array(n);
-  const queue = new Queue(n, Math.ceil(FAR * REACH * Math.max(gw, gh)) + 2);
+  const total = f64('total', n).fill(1);
+  const alpha = f64('alpha', n).fill(0);
+  const xu = f64('xu', n).fill(0);
+  const xv = f64('xv', n).fill(0);
+  const d = f64('d', n);
+  const queue = queueFor(n, Math.ceil(FAR * REACH * Math.max(gw, gh)) + 2);
   labels.forEach((L, k) => {
     let any = false;
     for (let p = 0; p < n; p++) {
@@ -477,13 +506,14 @@ function guidedCoefficients(
 ): Float32Array {
   const n = w * h;
   const out = new Float32Array(6 * n);
-  const tmp = new Float32Array(n);
-  const meanI = new Float32Array(n);
-  const varI = new Float32Array(n);
-  const work = new Float32Array(n);
-  const meanP = new Float32Array(n);
-  const a = new Float32Array(n);
-  const b = new Float32Array(n);
+  // Scratch, each fully written before it is read.
+  const tmp = f32('tmp', n);
+  const meanI = f32('meanI', n);
+  const varI = f32('varI', n);
+  const work = f32('work', n);
+  const meanP = f32('meanP', n);
+  const a = f32('a', n);
+  const b = f32('b', n);
   boxMean3(lum, w, h, tmp, meanI);
   for (let p = 0; p < n; p++) work[p] = lum[p] * lum[p];
   boxMean3(work, w, h, tmp, varI);
