@@ -89,7 +89,16 @@ function lerp(a: usize, b: usize, f: v128): v128 {
  * the bilinear enlargements that blendRows finishes, done here once per source row (in JavaScript
  * this loop cost about as much as the blend itself).
  */
-export function widenRows(planes: usize, rows: i32, w: i32, i0: usize, i1: usize, f: usize, to: i32, out: usize): void {
+export function widenRows(
+  planes: usize,
+  rows: i32,
+  w: i32,
+  i0: usize,
+  i1: usize,
+  f: usize,
+  to: i32,
+  out: usize,
+): void {
   const row = (<usize>w) << 2;
   for (let r = 0; r < rows; r++) {
     const src = planes + <usize>r * row;
@@ -99,6 +108,36 @@ export function widenRows(planes: usize, rows: i32, w: i32, i0: usize, i1: usize
       const a = load<f32>(src + ((<usize>load<i32>(i0 + o)) << 2));
       const b = load<f32>(src + ((<usize>load<i32>(i1 + o)) << 2));
       store<f32>(dst + o, a + (b - a) * load<f32>(f + o));
+    }
+  }
+}
+
+/**
+ * The row pass of the box mean from the detail luminance onto the solve grid (apply.ts areaMean):
+ * each of h rows of w floats at src, reduced to `to` cells, cell j the sum of `span` pixels from
+ * first[j] with weights weight[j·span …] (those past the row's end skipped), into out (h × to).
+ */
+export function areaRows(
+  src: usize,
+  w: i32,
+  h: i32,
+  first: usize,
+  weight: usize,
+  span: i32,
+  to: i32,
+  out: usize,
+): void {
+  for (let y = 0; y < h; y++) {
+    const row = src + ((<usize>y * <usize>w) << 2);
+    const dst = out + ((<usize>y * <usize>to) << 2);
+    for (let j = 0; j < to; j++) {
+      const f = load<i32>(first + ((<usize>j) << 2));
+      const wt = weight + ((<usize>j * <usize>span) << 2);
+      const end = min(span, w - f);
+      let s: f32 = 0;
+      for (let t = 0; t < end; t++)
+        s += load<f32>(row + ((<usize>(f + t)) << 2)) * load<f32>(wt + ((<usize>t) << 2));
+      store<f32>(dst + ((<usize>j) << 2), s);
     }
   }
 }

@@ -35,33 +35,15 @@ export function hintDetailSize(width: number, height: number): { dw: number; dh:
  * pixels shared by two cells split between them). A box, not a wider kernel: a grid cell beside an
  * edge keeps the luminance of its own side, so the hint it carries fills up to the edge.
  */
-function areaMean(src: Float32Array, w: number, h: number, gw: number, gh: number): Float32Array {
-  // Separable, rows then columns. A cell spans from·k … (j+1)·k source pixels (k = from/to ≥ 1),
-  // so it touches at most ceil(k) + 1 of them; taps: first index and up to `span` weights each.
-  const axis = (from: number, to: number) => {
-    const k = from / to;
-    const span = Math.ceil(k) + 1;
-    const first = new Int32Array(to);
-    const weight = new Float32Array(to * span);
-    for (let j = 0; j < to; j++) {
-      const a = j * k;
-      const b = (j + 1) * k;
-      first[j] = Math.floor(a);
-      for (let i = first[j]; i < Math.min(from, Math.ceil(b)); i++)
-        weight[j * span + i - first[j]] = (Math.min(b, i + 1) - Math.max(a, i)) / k;
-    }
-    return { first, weight, span };
-  };
-  const ax = axis(w, gw);
-  const ay = axis(h, gh);
-  const rows = new Float32Array(gw * h);
-  for (let y = 0; y < h; y++)
-    for (let j = 0; j < gw; j++) {
-      let s = 0;
-      const f = ax.first[j];
-      for (let t = 0; t < ax.span && f + t < w; t++) s += src[y * w + f + t] * ax.weight[j * ax.span + t];
-      rows[y * gw + j] = s;
-    }
+function areaMean(L: ReturnType<typeof layout>, w: number, h: number, gw: number, gh: number): Float32Array {
+  // Separable, rows (in the kernel: the pass over every detail pixel) then columns.
+  const ax = areaAxis(w, gw);
+  const ay = areaAxis(h, gh);
+  L.first.set(ax.first);
+  L.weight.set(ax.weight);
+  const { at } = L;
+  L.k.areaRows(at.lum, w, h, at.first, at.weight, ax.span, gw, at.rows);
+  const rows = L.rows;
   const out = new Float32Array(gw * gh);
   for (let j = 0; j < gh; j++)
     for (let t = 0; t < ay.span && ay.first[j] + t < h; t++) {
@@ -72,6 +54,27 @@ function areaMean(src: Float32Array, w: number, h: number, gw: number, gh: numbe
     }
   return out;
 }
+
+/**
+ * The taps of areaMean along one axis. A cell spans j·k … (j+1)·k source pixels (k = from/to ≥ 1),
+ * so it touches at most ceil(k) + 1 of them: per cell its first pixel and `span` weights.
+ */
+function areaAxis(from: number, to: number) {
+  const k = from / to;
+  const span = areaSpan(from, to);
+  const first = new Int32Array(to);
+  const weight = new Float32Array(to * span);
+  for (let j = 0; j < to; j++) {
+    const a = j * k;
+    const b = (j + 1) * k;
+    first[j] = Math.floor(a);
+    for (let i = first[j]; i < Math.min(from, Math.ceil(b)); i++)
+      weight[j * span + i - first[j]] = (Math.min(b, i + 1) - Math.max(a, i)) / k;
+  }
+  return { first, weight, span };
+}
+
+const areaSpan = (from: number, to: number) => Math.ceil(from / to) + 1;
 
 /** Luminance 0..1 of a raster, one value a pixel, into out. */
 function lumaOf(r: Raster, out: Float32Array): void {
@@ -87,6 +90,7 @@ interface Kernel {
   heapBase(): number;
   blendRows(...args: number[]): void;
   widenRows(...args: number[]): void;
+  areaRows(...args: number[]): void;
 }
 
 /** One instance per thread; its memory holds one picture's detail-size planes at a time. */
@@ -118,6 +122,9 @@ function layout(dw: number, dh: number, gw: number, gh: number, cw: number, ch: 
     chroma: take(2 * cw * ch),
     gx: [take(dw), take(dw), take(dw)],
     mx: [take(dw), take(dw), take(dw)],
+    rows: take(gw * dh),
+    first: take(gw),
+    weight: take(gw * areaSpan(dw, gw)),
     coef: take(6 * gh * dw),
     model: take(2 * ch * dw),
     gy: [take(dh), take(dh), take(dh)],
@@ -140,6 +147,9 @@ function layout(dw: number, dh: number, gw: number, gh: number, cw: number, ch: 
     lum: f32(at.lum, n),
     grid: f32(at.grid, 6 * gw * gh),
     chroma: f32(at.chroma, 2 * cw * ch),
+    rows: f32(at.rows, gw * dh),
+    first: new Int32Array(mem, at.first, gw),
+    weight: f32(at.weight, gw * areaSpan(dw, gw)),
     u: f32(at.u, n),
     v: f32(at.v, n),
     taps,
@@ -162,7 +172,7 @@ export async function mergeWithHints(
   // From here on synchronous: the kernel's memory is in use (layout()).
   const L = layout(dw, dh, gw, gh, cw, ch);
   lumaOf(small, L.lum);
-  const guide = areaMean(L.lum, dw, dh, gw, gh);
+  const guide = areaMean(L, dw, dh, gw, gh);
   const spread = propagateHints(hints, W, H, guide, gw, gh);
   if (stats) stats.hintsMs = (stats.hintsMs ?? 0) + (performance.now() - t0);
 
