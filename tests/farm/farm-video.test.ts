@@ -95,6 +95,20 @@ describe.skipIf(skip)('render farm: tintype video --farm with real Redis and wor
     };
   };
 
+  /**
+   * Why a job failed, once it has. Polled like the coordinator does: BullMQ's waitUntilFinished
+   * listens on a QueueEvents stream read from '$', which misses a failure that lands before its first
+   * read (CI saw a malformed job, refused at once, waited on for the whole test timeout).
+   */
+  const failureOf = async (queue: Queue, id: string): Promise<string> => {
+    for (;;) {
+      const state = await queue.getJobState(id);
+      if (state === 'failed') return (await queue.getJob(id))?.failedReason ?? '';
+      if (state === 'completed') throw new Error(`job ${id} completed; it should have been refused`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
   const expectSameAsLocal = async (out: string) => {
     const frames = await decodeAll(out);
     expect(frames.length).toBe(reference.frames.length);
@@ -238,9 +252,9 @@ describe.skipIf(skip)('render farm: tintype video --farm with real Redis and wor
     const o = await observe();
     try {
       const bad = await o.queue.add('segment', { kind: 'segment', chain: 'not a chain' }, { attempts: 1 });
-      await expect(bad.waitUntilFinished(o.events)).rejects.toThrow(/malformed job .*chain/);
+      expect(await failureOf(o.queue, bad.id!)).toMatch(/malformed job .*chain/);
       const worse = await o.queue.add('photo', 'just a string', { attempts: 1 });
-      await expect(worse.waitUntilFinished(o.events)).rejects.toThrow(/malformed job/);
+      expect(await failureOf(o.queue, worse.id!)).toMatch(/malformed job/);
     } finally {
       await o.close();
     }
