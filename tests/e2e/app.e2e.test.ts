@@ -1,19 +1,20 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { conventionModel } from '../helpers/catalog-fixtures';
 import {
   CHROMIUM,
-  CHROMIUM_ARGS,
   installTestModels,
   makePhotoFolder,
+  openPage,
   requireBuild,
+  type Server,
   SHOTS,
   startServer,
-  type Server,
+  tearDownE2e,
 } from './fixtures';
 import { skipWithout } from '../helpers/system-tools';
 
@@ -68,25 +69,10 @@ beforeAll(async () => {
   installTestModels(dirs.modelsDir);
   folder = await makePhotoFolder(join(dir, 'Grandma scans'));
   server = await startServer(dirs);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  page = await browser.newPage({ viewport: { width: 1440, height: 900 }, colorScheme: 'light' });
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !restarting) consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  ({ browser, page } = await openPage(consoleErrors, () => !restarting));
 }, 120_000);
 
-afterEach((ctx) => {
-  // Without the server's side of the story a failure here (a browser waiting on it) is a guess.
-  if (ctx.task.result?.state === 'fail' && server)
-    console.error(`[e2e] server log (last 6,000 characters):\n${server.log().slice(-6000)}`);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+tearDownE2e('e2e', () => ({ browser, server, dir }));
 
 describe.skipIf(!haveChromium)('Tintype in a browser against the headless server', () => {
   it('creates a project and imports a folder (recursively, the damaged file flagged)', async () => {

@@ -1,21 +1,22 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { haveFfmpeg } from '../helpers/library-helpers';
 import { makeClip } from '../helpers/video-fixtures';
 import {
   auditA11y,
   CHROMIUM,
-  clipped,
   CHROMIUM_ARGS,
+  clipped,
   describeViolations,
   installTestModels,
   requireBuild,
+  type Server,
   SHOTS,
   startServer,
-  type Server,
+  tearDownE2e,
 } from './fixtures';
 
 /**
@@ -126,16 +127,7 @@ beforeAll(async () => {
   });
 }, 120_000);
 
-afterEach((ctx) => {
-  if (ctx.task.result?.state === 'fail' && server)
-    console.error(`[e2e films] server log (last 6,000 characters):\n${server.log().slice(-6000)}`);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+tearDownE2e('e2e films', () => ({ browser, server, dir }));
 
 describe.skipIf(!ready)('films in the app', () => {
   it('plays the source film, and seeks in it through byte ranges', async () => {

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, afterEach } from 'vitest';
 import sharp from 'sharp';
 import { GraphBuilder } from '../../tools/onnx/builder';
 import { installColorizer, installModel, RGB_01 } from '../helpers/models';
@@ -302,5 +303,43 @@ export async function clipped(page: Page): Promise<string[]> {
     }
     if (document.documentElement.scrollWidth > vw + 1) out.push('the page scrolls sideways');
     return [...new Set(out)];
+  });
+}
+
+/**
+ * Chromium with one light 1440×900 page whose console errors and page errors go to `errors`, so a
+ * test can require the app to have logged none. `keep` drops console errors a test causes on purpose.
+ */
+export async function openPage(
+  errors: string[],
+  keep: (text: string) => boolean = () => true,
+): Promise<{ browser: Browser; page: Page }> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, colorScheme: 'light' });
+  page.on('console', (m) => {
+    if (m.type() === 'error' && keep(m.text())) errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(e.message));
+  return { browser, page };
+}
+
+/**
+ * The hooks every e2e file needs: after a failed test the server's log (without the server's side a
+ * failure of a browser waiting on it is a guess), and at the end the browser, server and temp dir gone.
+ */
+export function tearDownE2e(
+  label: string,
+  parts: () => { browser?: Browser; server?: Server; dir?: string },
+): void {
+  afterEach((ctx) => {
+    const { server } = parts();
+    if (ctx.task.result?.state === 'fail' && server)
+      console.error(`[${label}] server log (last 6,000 characters):\n${server.log().slice(-6000)}`);
+  });
+  afterAll(async () => {
+    const { browser, server, dir } = parts();
+    await browser?.close();
+    await server?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 }

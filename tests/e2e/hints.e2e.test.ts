@@ -1,17 +1,18 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { saveRaster } from '../helpers/images';
 import {
   CHROMIUM,
-  CHROMIUM_ARGS,
   installTestModels,
+  openPage,
   requireBuild,
+  type Server,
   SHOTS,
   startServer,
-  type Server,
+  tearDownE2e,
 } from './fixtures';
 
 /**
@@ -59,24 +60,10 @@ beforeAll(async () => {
     paths: [join(dir, 'photos', 'halves.png')],
   });
   assetId = report.added[0].id;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  page = await browser.newPage({ viewport: { width: 1440, height: 900 }, colorScheme: 'light' });
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  ({ browser, page } = await openPage(consoleErrors));
 }, 120_000);
 
-afterEach((ctx) => {
-  if (ctx.task.result?.state === 'fail' && server)
-    console.error(`[e2e] server log (last 6,000 characters):\n${server.log().slice(-6000)}`);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+tearDownE2e('e2e', () => ({ browser, server, dir }));
 
 /** Mean R − B of the painting surface's picture over a box given in fractions of it. */
 function warmth(box: [number, number, number, number]): Promise<number> {

@@ -1,12 +1,21 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { saveRaster } from '../helpers/images';
 import { installWhiteDetector } from '../helpers/repair';
-import { CHROMIUM, CHROMIUM_ARGS, ROOT, requireBuild, SHOTS, startServer, type Server } from './fixtures';
+import {
+  CHROMIUM,
+  openPage,
+  requireBuild,
+  ROOT,
+  type Server,
+  SHOTS,
+  startServer,
+  tearDownE2e,
+} from './fixtures';
 
 /**
  * The repair mask tool in the app (issue #19), in Debian's Chromium against the shipped server: the
@@ -71,24 +80,10 @@ beforeAll(async () => {
     paths: [photo],
   });
   assetId = report.added[0].id;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  page = await browser.newPage({ viewport: { width: 1440, height: 900 }, colorScheme: 'light' });
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  ({ browser, page } = await openPage(consoleErrors));
 }, 120_000);
 
-afterEach((ctx) => {
-  if (ctx.task.result?.state === 'fail' && server)
-    console.error(`[e2e] server log (last 6,000 characters):\n${server.log().slice(-6000)}`);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+tearDownE2e('e2e', () => ({ browser, server, dir }));
 
 /** The overlay's alpha (the mask, 0..255) at points given in the photo's pixels, once it has loaded. */
 function maskAt(points: [number, number][]): Promise<number[]> {

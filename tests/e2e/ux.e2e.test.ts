@@ -1,22 +1,23 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { writePhoto } from '../helpers/library-helpers';
 import {
   auditA11y,
+  CHROMIUM,
   clipped,
   describeViolations,
-  CHROMIUM,
-  CHROMIUM_ARGS,
   installSlowModel,
   installTestModels,
   makePhotoFolder,
+  openPage,
   requireBuild,
+  type Server,
   SHOTS,
   startServer,
-  type Server,
+  tearDownE2e,
 } from './fixtures';
 
 /**
@@ -68,24 +69,10 @@ beforeAll(async () => {
   mkdirSync(join(dir, 'Big'), { recursive: true });
   await writePhoto(bigPhoto, 1600, 1200, 4, true);
   server = await startServer(dirs);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  page = await browser.newPage({ viewport: { width: 1440, height: 900 }, colorScheme: 'light' });
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  ({ browser, page } = await openPage(consoleErrors));
 }, 120_000);
 
-afterEach((ctx) => {
-  if (ctx.task.result?.state === 'fail' && server)
-    console.error(`[e2e] server log (last 6,000 characters):\n${server.log().slice(-6000)}`);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+tearDownE2e('e2e', () => ({ browser, server, dir }));
 
 describe.skipIf(!haveChromium)('the app as people use it', () => {
   it('makes a newly created project the current one: the next import lands there', async () => {

@@ -1,19 +1,20 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { writePhoto } from '../helpers/library-helpers';
 import {
   auditA11y,
-  describeViolations,
   CHROMIUM,
-  CHROMIUM_ARGS,
+  describeViolations,
   installTestModels,
+  openPage,
   requireBuild,
+  type Server,
   SHOTS,
   startServer,
-  type Server,
+  tearDownE2e,
 } from './fixtures';
 
 /**
@@ -70,26 +71,12 @@ beforeAll(async () => {
   await writePhoto(photos.colour, 320, 240, 3);
   await writePhoto(photos.grey, 320, 240, 2, true);
   server = await startServer(dirs);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  page = await browser.newPage({ viewport: { width: 1440, height: 900 }, colorScheme: 'light' });
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  ({ browser, page } = await openPage(consoleErrors));
   projectId = (await api<{ id: number }>('projects.create', { name: 'Mixed box' })).id;
   await api('assets.import', { projectId, paths: [photos.colour, photos.grey] });
 }, 120_000);
 
-afterEach((ctx) => {
-  if (ctx.task.result?.state === 'fail' && server)
-    console.error(`[e2e] server log (last 6,000 characters):\n${server.log().slice(-6000)}`);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+tearDownE2e('e2e', () => ({ browser, server, dir }));
 
 describe.skipIf(!haveChromium)('working with what is already there', () => {
   it('flags a colour photo, keeps it out of colorize unless asked, and skips it in a batch with the reason', async () => {
