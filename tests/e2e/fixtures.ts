@@ -14,6 +14,10 @@ export const SERVE = join(ROOT, 'out', 'main', 'serve.js');
 export const RENDERER = join(ROOT, 'out', 'renderer', 'index.html');
 /** Debian's Chromium (apt install chromium); TINTYPE_CHROMIUM points elsewhere. */
 export const CHROMIUM = process.env.TINTYPE_CHROMIUM ?? '/usr/bin/chromium';
+/** Why the browser tests cannot run here, or null: for skipWithout, which CI turns into a failure. */
+export const CHROMIUM_MISSING = existsSync(CHROMIUM)
+  ? null
+  : `no Chromium at ${CHROMIUM} (apt install chromium, or set TINTYPE_CHROMIUM)`;
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',

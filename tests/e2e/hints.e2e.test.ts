@@ -1,11 +1,10 @@
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { saveRaster } from '../helpers/images';
 import {
-  CHROMIUM,
   installTestModels,
   openPage,
   requireBuild,
@@ -13,7 +12,9 @@ import {
   SHOTS,
   startServer,
   tearDownE2e,
+  CHROMIUM_MISSING,
 } from './fixtures';
+import { skipWithout } from '../helpers/system-tools';
 
 /**
  * Colour hints in the app (issue #17), in Debian's Chromium against the shipped server: paint a
@@ -31,11 +32,7 @@ const H = 480;
 
 const api = <T>(method: string, body: unknown = {}) => server.api<T>(method, body);
 
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium)
-  console.warn(
-    `\n[e2e] SKIPPED: no Chromium at ${CHROMIUM} (apt install chromium, or set TINTYPE_CHROMIUM).\n`,
-  );
+const haveChromium = !skipWithout('e2e', CHROMIUM_MISSING);
 
 beforeAll(async () => {
   if (!haveChromium) return;

@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -7,7 +7,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { saveRaster } from '../helpers/images';
 import { installWhiteDetector } from '../helpers/repair';
 import {
-  CHROMIUM,
   openPage,
   requireBuild,
   ROOT,
@@ -15,7 +14,9 @@ import {
   SHOTS,
   startServer,
   tearDownE2e,
+  CHROMIUM_MISSING,
 } from './fixtures';
+import { skipWithout } from '../helpers/system-tools';
 
 /**
  * The repair mask tool in the app (issue #19), in Debian's Chromium against the shipped server: the
@@ -40,11 +41,7 @@ const SPECK = { x: 160, y: 120, r: 4 };
 
 const api = <T>(method: string, body: unknown = {}) => server.api<T>(method, body);
 
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium)
-  console.warn(
-    `\n[e2e] SKIPPED: no Chromium at ${CHROMIUM} (apt install chromium, or set TINTYPE_CHROMIUM).\n`,
-  );
+const haveChromium = !skipWithout('e2e', CHROMIUM_MISSING);
 
 beforeAll(async () => {
   if (!haveChromium) return;

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -6,7 +6,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { writeStack16 } from '../helpers/library-helpers';
 import {
   auditA11y,
-  CHROMIUM,
   clipped,
   describeViolations,
   installTestModels,
@@ -16,7 +15,9 @@ import {
   SHOTS,
   startServer,
   tearDownE2e,
+  CHROMIUM_MISSING,
 } from './fixtures';
+import { skipWithout } from '../helpers/system-tools';
 
 /**
  * Image stacks (16-bit multi-page TIFF, as microscopes write them) in the app, in Debian's Chromium
@@ -64,11 +65,7 @@ const squareAt = (testId: string) =>
     return n > 0 ? sum / n / c.width : -1;
   });
 
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium)
-  console.warn(
-    `\n[e2e stacks] SKIPPED: no Chromium at ${CHROMIUM} (apt install chromium, or set TINTYPE_CHROMIUM).\n`,
-  );
+const haveChromium = !skipWithout('e2e stacks', CHROMIUM_MISSING);
 
 beforeAll(async () => {
   if (!haveChromium) return;

@@ -6,7 +6,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { writePhoto } from '../helpers/library-helpers';
 import {
   auditA11y,
-  CHROMIUM,
   clipped,
   describeViolations,
   installSlowModel,
@@ -18,7 +17,9 @@ import {
   SHOTS,
   startServer,
   tearDownE2e,
+  CHROMIUM_MISSING,
 } from './fixtures';
+import { skipWithout } from '../helpers/system-tools';
 
 /**
  * The app as people use it, in Debian's Chromium against the shipped server: a new project is the
@@ -48,11 +49,7 @@ interface Asset {
   projectId: number;
 }
 
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium)
-  console.warn(
-    `\n[e2e] SKIPPED: no Chromium at ${CHROMIUM} (apt install chromium, or set TINTYPE_CHROMIUM).\n`,
-  );
+const haveChromium = !skipWithout('e2e', CHROMIUM_MISSING);
 
 beforeAll(async () => {
   if (!haveChromium) return;

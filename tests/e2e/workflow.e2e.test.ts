@@ -6,7 +6,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { writePhoto } from '../helpers/library-helpers';
 import {
   auditA11y,
-  CHROMIUM,
   describeViolations,
   installTestModels,
   openPage,
@@ -15,7 +14,9 @@ import {
   SHOTS,
   startServer,
   tearDownE2e,
+  CHROMIUM_MISSING,
 } from './fixtures';
+import { skipWithout } from '../helpers/system-tools';
 
 /**
  * Working with what is already there, in Chromium against the shipped server: photos that are
@@ -51,11 +52,7 @@ const audit = async (where: string, found: string[]) => {
   for (const line of describeViolations(await auditA11y(page))) found.push(`${where}: ${line}`);
 };
 
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium)
-  console.warn(
-    `\n[e2e] SKIPPED: no Chromium at ${CHROMIUM} (apt install chromium, or set TINTYPE_CHROMIUM).\n`,
-  );
+const haveChromium = !skipWithout('e2e', CHROMIUM_MISSING);
 
 beforeAll(async () => {
   if (!haveChromium) return;
