@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { addsColour, operationsTakingMask, TASK_INFO, type Task } from '../shared/ops';
 import { errorMessage, fileError, throwIfCancelled, TintypeError } from './errors';
-import { resizeChannelBilinear } from './image/color';
+import { mergeMayOverwrite, mergeOutputDone, resizeChannelBilinear } from './image/color';
 import { detectColour, detectColourFromPreview, type ColourVerdict } from './image/colour-input';
 import { formatFromPath, readImage, readShrunk, writeImage } from './image/io';
 import { resizeRaster } from './image/resize';
@@ -332,6 +332,9 @@ export class Engine {
         };
       onProgress?.({ fraction: 0, stage: 'reading' });
       const image = await reading;
+      // The decoded samples are this call's own: after the merge (if an op merges them) only
+      // their size is read, so the merge may write over them.
+      mergeMayOverwrite(image.raster);
       const tRead = performance.now();
       throwIfCancelled(signal, job.input);
       onProgress?.({ fraction: 0, stage: 'loading models' });
@@ -404,6 +407,8 @@ export class Engine {
         watermark: job.watermark ? (colorized ? 'AI-colorized' : 'AI-restored') : undefined,
         background: job.background,
       });
+      // Encoded and written: the merged pixels can take the next photo's merge.
+      mergeOutputDone(result.raster);
       // The mask the repair worked with (found or given), at the picture's size: the user's to edit.
       if (job.saveMask && used) await writeMask(job.saveMask, used, { overwrite: job.overwrite });
       return {

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { Engine } from '../../src/engine';
-import { mergeLumaChroma } from '../../src/engine/image/color';
+import { mergeLumaChroma, mergeMayOverwrite, mergeOutputDone } from '../../src/engine/image/color';
 import { readImage, readShrunk } from '../../src/engine/image/io';
 import type { Raster } from '../../src/engine/types';
 import { greyPattern, luma601, saveRaster, sepiaPattern, tempDir } from '../helpers/images';
@@ -90,6 +90,48 @@ describe('full-resolution chroma merge', () => {
         await generate(k),
       );
   }, 300_000); // loading the compiler (binaryen) took 69 s at load 38 here; about 5 s on a quiet machine
+
+  it('writes over an RGB raster it may overwrite, with the same pixels as into a new buffer', () => {
+    for (const img of [sepiaPattern(1501, 403), sepia16(1023, 211)]) {
+      const { u, v } = chroma(31, 17);
+      const fresh = mergeLumaChroma(img, u, v, 31, 17, 1.2, img.depth);
+      expect(fresh.data).not.toBe(img.data);
+      const copy = { ...img, data: img.data.slice() };
+      mergeMayOverwrite(copy);
+      const over = mergeLumaChroma(copy, u, v, 31, 17, 1.2, img.depth);
+      expect(over.data).toBe(copy.data);
+      expect(maxDiff(over, fresh)).toBe(0);
+      // Once per mark: the next merge of the same samples leaves them alone.
+      expect(mergeLumaChroma(copy, u, v, 31, 17, 1.2, img.depth).data).not.toBe(copy.data);
+    }
+    // Grey in, RGB out: the sizes differ, so the grey samples stay as they were.
+    const grey = greyPattern(97, 61);
+    const before = grey.data.slice();
+    mergeMayOverwrite(grey);
+    const { u, v } = chroma(31, 17);
+    const out = mergeLumaChroma(grey, u, v, 31, 17, 1, 8);
+    expect(out.data.length).toBe(97 * 61 * 3);
+    expect(grey.data).toEqual(before);
+  });
+
+  it('reuses a merged buffer handed back, and only those it wrote', () => {
+    const img = greyPattern(203, 97);
+    const { u, v } = chroma(31, 17);
+    const first = mergeLumaChroma(img, u, v, 31, 17, 1, 8);
+    const expected = first.data.slice();
+    mergeOutputDone(first);
+    first.data.fill(7);
+    const second = mergeLumaChroma(img, u, v, 31, 17, 1, 8);
+    expect(second.data).toBe(first.data);
+    expect(second.data).toEqual(expected);
+    // A buffer the merge did not make is never taken.
+    const foreign = { ...second, data: new Uint8Array(second.data.length) };
+    mergeOutputDone(foreign);
+    expect(mergeLumaChroma(img, u, v, 31, 17, 1, 8).data).not.toBe(foreign.data);
+    // Nor one of another depth.
+    mergeOutputDone(second);
+    expect(mergeLumaChroma(greyPattern(203, 97, 16), u, v, 31, 17, 1, 16).data).not.toBe(second.data);
+  });
 
   it('bands written separately make the same image as one pass', () => {
     const img = sepiaPattern(64, 50);
