@@ -4,7 +4,7 @@ import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine';
-import { unsupportedReason } from '../../src/engine/image/io';
+import { readImage, unsupportedReason } from '../../src/engine/image/io';
 import { decode, greyPattern, luma601, saveRaster, sepiaPattern, tempDir } from '../helpers/images';
 import { convGraph, installColorizer, installModel, invertGraph, nanGraph, RGB_01 } from '../helpers/models';
 
@@ -90,6 +90,43 @@ describe('files in, files out', () => {
     const toned = await engine.processFile(job(print, true));
     expect(toned.ok && !toned.skipped && !toned.alreadyColour, toned.error).toBe(true);
     expect(existsSync(job(print, true).output)).toBe(true);
+
+    // Several at once (a batch): a photo started while another is in flight gets its small input
+    // and its colour verdict from the decoded photo instead of a second read of the file. The
+    // same photos are skipped, and the print comes out as one at a time did, within rounding
+    // in luma and close in chroma (its small input is resized from the decoded photo).
+    const alone = (await readImage(job(print, true).output)).raster;
+    const batchEngine = new Engine({ modelDirs: [models] });
+    const inBatch = (input: string) => ({
+      ...job(input, true),
+      output: join(work, `batch-${input.split('/').pop()}`),
+    });
+    const results = await Promise.all(
+      [print, big, small, print].map((f, i) =>
+        batchEngine.processFile({ ...inBatch(f), output: `${inBatch(f).output}.${i}.jpg` }),
+      ),
+    );
+    expect(results.map((r) => [r.ok, r.alreadyColour === true])).toEqual([
+      [true, false],
+      [true, true],
+      [true, true],
+      [true, false],
+    ]);
+    for (const i of [0, 3]) {
+      const got = (await readImage(results[i].output)).raster;
+      let worstLuma = 0;
+      let sumChroma = 0;
+      const n = got.width * got.height;
+      for (let p = 0; p < n; p++) {
+        const a = got.data.subarray(p * 3, p * 3 + 3);
+        const b = alone.data.subarray(p * 3, p * 3 + 3);
+        worstLuma = Math.max(worstLuma, Math.abs(luma601(a[0], a[1], a[2]) - luma601(b[0], b[1], b[2])));
+        sumChroma += Math.abs(a[2] - a[0] - (b[2] - b[0]));
+      }
+      // JPEG output both times: its own rounding on top of the merge's.
+      expect(worstLuma).toBeLessThanOrEqual(3);
+      expect(sumChroma / n).toBeLessThan(2);
+    }
   });
 
   it('applies EXIF orientation and writes an upright image with orientation reset', async () => {
