@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from helpers import quiet  # noqa: F401
-from tintype_train.color import ChromaBins, colourfulness, lab_to_rgb, rebalance_weights, rgb_to_lab
+from tintype_train.color import ChromaBins, colourfulness, decode_bias, lab_to_rgb, rebalance_weights, rgb_to_lab
 from tintype_train.losses import (ColorLoss, FeatureLoss, critic_loss, generator_adv_loss, load_vgg16_features,
                                   stability_loss, vgg16_features)
 
@@ -45,6 +45,23 @@ class ColorTest(unittest.TestCase):
         self.assertGreater(float(w[3]), float(w[0]))
         torch.testing.assert_close(rebalance_weights(prior, mix=1.0), torch.ones(4))
         torch.testing.assert_close(rebalance_weights(prior, mix=0.3, power=0.0), torch.ones(4))
+
+    def test_rebalanced_decoding_moves_towards_rare_colours(self):
+        bins = ChromaBins(4)
+        prior = torch.ones(bins.q)
+        prior[5] = 1000.0   # a common (dull) colour
+        logits = torch.full((1, bins.q, 1, 1), -8.0)
+        logits[0, 5] = 1.0
+        logits[0, 0] = 0.8  # a rare colour the model finds a little less likely
+        plain = bins.decode(logits, 0.5)
+        # power 0 is the plain annealed mean (the bias is a constant, which softmax ignores)
+        torch.testing.assert_close(bins.decode(logits, 0.5, decode_bias(prior, 0.0)), plain)
+        d = lambda power: bins.decode(logits, 0.5, decode_bias(prior, power, mix=0.5))[0, :, 0, 0]
+        to_rare = lambda ab: float((ab - bins.centres[0]).norm())
+        self.assertLess(to_rare(d(0.5)), to_rare(plain[0, :, 0, 0]))
+        self.assertLess(to_rare(d(1.0)), to_rare(d(0.5)))
+        # the weights are bounded by the uniform mix: an unseen bin does not take over
+        self.assertTrue(torch.isfinite(decode_bias(torch.tensor([1.0, 0.0, 0.0, 0.0]), 1.0)).all())
 
     def test_colourfulness(self):
         self.assertEqual(colourfulness(np.full((8, 8, 3), 128)), 0.0)

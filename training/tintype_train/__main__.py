@@ -103,6 +103,11 @@ def main(argv=None) -> int:
     p.add_argument("--json")
     p.add_argument("--sheet", help="contact sheet of datasets/bw (PNG)")
     p.add_argument("--sweep", help="also these decoding temperatures, e.g. 0.3,0.4,0.5 (one forward pass per photo)")
+    p.add_argument("--rebalance", type=float,
+                   help="decoding: the predicted distribution times the inverse training colour prior to this power")
+    p.add_argument("--sweep-rebalance", help="also these rebalance powers, e.g. 0,0.3,0.6 (a grid with --sweep)")
+    p.add_argument("--holdout-source", action="append", metavar="FOLDER",
+                   help="with --holdout-of: only held-out photos packed from this source folder, e.g. train/imagenet-sample")
     p.add_argument("--holdout-of", metavar="CONFIG",
                    help="on CONFIG's held-out training photos (data.holdout_every) instead of datasets/val")
 
@@ -253,13 +258,22 @@ def _run(a) -> int:
             files = holdout_split(read_pack(Path(d["pack"]), "train"), int(d["holdout_every"]))[1]
             if not files:
                 raise ValueError(f"{a.holdout_of}: data.holdout_every is 0, so no training photo is held out")
+            if a.holdout_source:
+                from .pack import pack_sources
+                src = pack_sources(Path(d["pack"]))
+                files = [f for f in files if any(src[f].startswith(s.rstrip("/") + "/") for s in a.holdout_source)]
+                if not files:
+                    raise ValueError(f"--holdout-source {a.holdout_source}: no held-out photo comes from there")
+        elif a.holdout_source:
+            raise ValueError("--holdout-source needs --holdout-of")
         res = eval_colorize(a.datasets, a.checkpoint, size=a.size, temperature=a.temperature, limit=a.limit, sweep=sweep,
-                            files=files)
+                            files=files, rebalance=a.rebalance,
+                            sweep_rebalance=[float(x) for x in a.sweep_rebalance.split(",")] if a.sweep_rebalance else None)
         _emit(res, a.json)
         if a.sheet:
             if not a.checkpoint:
                 raise ValueError("--sheet needs --checkpoint")
-            contact_sheet(a.datasets, a.checkpoint, a.sheet, size=a.size, temperature=a.temperature)
+            contact_sheet(a.datasets, a.checkpoint, a.sheet, size=a.size, temperature=a.temperature, rebalance=a.rebalance)
     elif a.cmd == "damage-sheet":
         from .damage import make_damage, sample_sheet
         from .evaluate import load_rgb

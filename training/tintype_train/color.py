@@ -4,6 +4,7 @@ quantized ab chroma bins, class rebalancing and annealed-mean decoding."""
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import numpy as np
 import torch
@@ -90,10 +91,14 @@ class ChromaBins:
         w = torch.stack([(1 - fa) * (1 - fb), (1 - fa) * fb, fa * (1 - fb), fa * fb], 1)
         return idx, w
 
-    def decode(self, logits: torch.Tensor, temperature: float) -> torch.Tensor:
-        """Annealed mean: softmax(logits / T) . centres -> (B,2,H,W) ab in Lab units.
-        T=1 is the plain mean (desaturated); T -> 0 approaches the mode (vivid, noisier)."""
-        p = torch.softmax(logits / temperature, dim=1)
+    def decode(self, logits: torch.Tensor, temperature: float, bias: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Annealed mean: softmax(logits / T + bias) . centres -> (B,2,H,W) ab in Lab units.
+        T=1 is the plain mean (desaturated); T -> 0 approaches the mode (vivid, noisier).
+        `bias` (Q,) is decode_bias(): the predicted distribution reweighted towards rare colours."""
+        z = logits / temperature
+        if bias is not None:
+            z = z + bias.to(logits).view(1, -1, 1, 1)
+        p = torch.softmax(z, dim=1)
         return torch.einsum("bqhw,qc->bchw", p, self.centres.to(logits))
 
     def histogram(self, ab: torch.Tensor) -> torch.Tensor:
@@ -121,6 +126,13 @@ def rebalance_weights(prior: torch.Tensor, mix: float, power: float = 1.0, sigma
     w = ((1 - mix) * p + mix / q) ** (-power)
     w = w / (p * w).sum()
     return w.float()
+
+
+def decode_bias(prior: torch.Tensor, power: float, mix: float = 0.5, sigma_bins: float = 0.0) -> torch.Tensor:
+    """Log of rebalance_weights(prior, mix, power): added to logits / T before the softmax, it multiplies
+    the predicted distribution by the inverse training colour prior (smoothed and mixed with uniform,
+    so the weights stay bounded), p' ~ p ** (1/T) * w. power 0 is plain annealed-mean decoding."""
+    return torch.log(rebalance_weights(prior, mix, power, sigma_bins))
 
 
 def colourfulness(rgb: np.ndarray) -> float:

@@ -92,14 +92,17 @@ class PairDataset(Dataset):
 
     With `stability`, each sample carries two independent crappifications of one target. With
     `p_grey`, that share of the training samples is made black-and-white first (target and input),
-    so a restorer also learns greyscale JPEGs and scans, which carry no chroma damage."""
+    so a restorer also learns greyscale JPEGs and scans, which carry no chroma damage. With `p_squash`,
+    that share of the training samples is the whole photo squashed to the crop size (maybe mirrored),
+    as the app renders a photo for the colorizer, instead of a random crop."""
 
     def __init__(self, images: ImageCache, task, crop: int, seed: int, stability: bool = False,
-                 fixed: bool = False, p_grey: float = 0.0, fixed_view: str = "centre"):
+                 fixed: bool = False, p_grey: float = 0.0, fixed_view: str = "centre", p_squash: float = 0.0):
         if fixed_view not in ("centre", "squash"):
             raise ValueError(f"data.val_view must be 'centre' or 'squash', not {fixed_view!r}")
         self.images, self.task, self.crop, self.seed = images, task, crop, seed
         self.stability, self.fixed, self.p_grey, self.fixed_view = stability, fixed, p_grey, fixed_view
+        self.p_squash = p_squash
 
     def __len__(self) -> int:
         return len(self.images) if self.fixed else 2 ** 62
@@ -123,7 +126,13 @@ class PairDataset(Dataset):
             img = self.images.get(idx)
             clean = squash(img, self.crop + margin) if self.fixed_view == "squash" else centre_crop(img, self.crop + margin)
         else:
-            clean = random_crop(self.images.get(int(rng.integers(len(self.images)))), self.crop + margin, rng)
+            img = self.images.get(int(rng.integers(len(self.images))))
+            # Drawn only when asked for, so the stream of configs without it is unchanged.
+            if self.p_squash > 0 and rng.random() < self.p_squash:
+                clean = squash(img, self.crop + margin)
+                clean = np.ascontiguousarray(clean[:, ::-1]) if rng.random() < 0.5 else clean
+            else:
+                clean = random_crop(img, self.crop + margin, rng)
             # Drawn only when asked for, so the stream of configs without it is unchanged.
             if self.p_grey > 0 and rng.random() < self.p_grey:
                 clean = grey3(clean)

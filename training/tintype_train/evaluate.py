@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -64,13 +64,16 @@ def load_rgb(path: Path) -> np.ndarray:
 class GeneratorRunner:
     """Runs a trained generator (torch, eval mode) on whole images, padded to its size multiple."""
 
-    def __init__(self, checkpoint: str | Path, device: Optional[str] = None, temperature: Optional[float] = None):
+    def __init__(self, checkpoint: str | Path, device: Optional[str] = None, temperature: Optional[float] = None,
+                 rebalance: Optional[float] = None):
         from .export import load_generator
         from .tasks import ColorizeTask
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.task, self.gen, self.record = load_generator(checkpoint)
         if temperature is not None and isinstance(self.task, ColorizeTask):
             self.task.temperature = float(temperature)
+        if rebalance is not None and isinstance(self.task, ColorizeTask):
+            self.task.rebalance = float(rebalance)
         self.gen.to(self.device)
         self.multiple = self.gen.cfg.multiple
 
@@ -111,21 +114,25 @@ class GeneratorRunner:
 
     def colorize(self, rgb: np.ndarray, size: int) -> np.ndarray:
         """DeOldify's way: render chroma on a small square, keep the photo's own lightness."""
-        return self.colorize_at(rgb, size, [self.task.temperature])[0]
+        return self.colorize_at(rgb, size, [(self.task.temperature, self.task.rebalance)])[0]
 
-    def colorize_at(self, rgb: np.ndarray, size: int, temperatures: List[float]) -> List[np.ndarray]:
-        """colorize() decoded at each temperature from one forward pass (a temperature sweep)."""
+    def colorize_at(self, rgb: np.ndarray, size: int, decodings: List[Tuple[float, float]]) -> List[np.ndarray]:
+        """colorize() with each decoding (temperature, rebalance) from one forward pass (a sweep)."""
         t = torch.from_numpy(rgb.transpose(2, 0, 1)[None].astype(np.float32) / 255.0)
         lab = rgb_to_lab(t)
         grey = (t * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
         small = F.interpolate(grey, size=(size, size), mode="bilinear", align_corners=False)
         logits = self(small)
         outs = []
-        for temperature in temperatures:
-            ab = self.task.bins.decode(logits, float(temperature))
+        task = self.task
+        keep = task.temperature, task.rebalance
+        for temperature, rebalance in decodings:
+            task.temperature, task.rebalance = float(temperature), float(rebalance)
+            ab = task.decode(logits)
             ab = F.interpolate(ab, size=rgb.shape[:2], mode="bilinear", align_corners=False)
             out = lab_to_rgb(torch.cat([lab[:, :1], ab], 1))[0].numpy().transpose(1, 2, 0)
             outs.append(np.clip(np.rint(out * 255), 0, 255).astype(np.uint8))
+        task.temperature, task.rebalance = keep
         return outs
 
 
@@ -217,14 +224,21 @@ def _val_files(datasets: Path, limit: int) -> List[Path]:
 
 def eval_colorize(datasets: str | Path, checkpoint: Optional[str] = None, size: int = 256,
                   temperature: Optional[float] = None, limit: int = 0, log: Callable = print,
-                  sweep: Optional[List[float]] = None, files: Optional[List[Path]] = None) -> Dict:
-    """With `sweep`, also each temperature's colourfulness and PSNR (one forward pass per photo).
-    `files`: other photos than datasets/val (e.g. a config's held-out training photos, on which a
-    decoding temperature may be chosen without looking at the validation set)."""
+                  sweep: Optional[List[float]] = None, files: Optional[List[Path]] = None,
+                  rebalance: Optional[float] = None, sweep_rebalance: Optional[List[float]] = None) -> Dict:
+    """With `sweep` (temperatures) and/or `sweep_rebalance` (decode_bias powers), also each decoding's
+    colourfulness and PSNR on their grid (one forward pass per photo). `files`: other photos than
+    datasets/val (e.g. a config's held-out training photos, on which the decoding may be chosen
+    without looking at the validation set)."""
     datasets = Path(datasets)
-    runner = GeneratorRunner(checkpoint, temperature=temperature) if checkpoint else None
+    runner = GeneratorRunner(checkpoint, temperature=temperature, rebalance=rebalance) if checkpoint else None
     acc: Dict[str, list] = {"colourfulness_gt": [], "psnr_grey": [], "colourfulness_model": [], "psnr_model": []}
-    swept: Dict[float, Dict[str, list]] = {float(x): {"c": [], "p": []} for x in sweep or []}
+    grid: List[Tuple[float, float]] = []
+    if runner is not None and (sweep or sweep_rebalance):
+        temps = [float(x) for x in sweep] if sweep else [runner.task.temperature]
+        powers = [float(x) for x in sweep_rebalance] if sweep_rebalance else [runner.task.rebalance]
+        grid = [(t, r) for r in powers for t in temps]
+    swept: Dict[Tuple[float, float], Dict[str, list]] = {g: {"c": [], "p": []} for g in grid}
     for f in (files[:limit] if limit else files) if files is not None else _val_files(datasets, limit):
         rgb = load_rgb(f)
         t = torch.from_numpy(rgb.transpose(2, 0, 1)[None].astype(np.float32) / 255.0)
@@ -235,32 +249,33 @@ def eval_colorize(datasets: str | Path, checkpoint: Optional[str] = None, size: 
         acc["colourfulness_gt"].append(colourfulness(rgb))
         acc["psnr_grey"].append(psnr(rgb, grey8))
         if runner is not None:
-            temps = [runner.task.temperature] + list(swept)
-            outs = runner.colorize_at(rgb, size, temps)
+            outs = runner.colorize_at(rgb, size, [(runner.task.temperature, runner.task.rebalance)] + grid)
             acc["colourfulness_model"].append(colourfulness(outs[0]))
             acc["psnr_model"].append(psnr(rgb, outs[0]))
-            for x, o in zip(swept, outs[1:]):
-                swept[x]["c"].append(colourfulness(o))
-                swept[x]["p"].append(psnr(rgb, o))
+            for g, o in zip(grid, outs[1:]):
+                swept[g]["c"].append(colourfulness(o))
+                swept[g]["p"].append(psnr(rgb, o))
     res = {"metric": "mean over images at full resolution: Hasler-Suesstrunk colourfulness, RGB PSNR (dB)",
            "images": len(acc["psnr_grey"]), "checkpoint": checkpoint, "render_size": size,
            "photos": "datasets/val" if files is None else f"{len(files)} given photos",
-           "temperature": temperature if temperature is not None else (runner.task.temperature if runner else None)}
+           "temperature": temperature if temperature is not None else (runner.task.temperature if runner else None),
+           "rebalance": runner.task.rebalance if runner else None}
     res.update({k: round(float(np.mean(v)), 4) for k, v in acc.items() if v})
     if runner is not None:
         res["goal_colourfulness"] = abs(res["colourfulness_model"] - res["colourfulness_gt"]) <= 8
         res["goal_psnr"] = res["psnr_model"] >= res["psnr_grey"] - 0.5
         if swept:
-            res["sweep"] = [{"temperature": x, "colourfulness_model": round(float(np.mean(v["c"])), 4),
-                             "psnr_model": round(float(np.mean(v["p"])), 4)} for x, v in swept.items()]
+            res["sweep"] = [{"temperature": t, "rebalance": r, "colourfulness_model": round(float(np.mean(v["c"])), 4),
+                             "psnr_model": round(float(np.mean(v["p"])), 4)} for (t, r), v in swept.items()]
     log(f"eval-colorize: {res}")
     return res
 
 
 def contact_sheet(datasets: str | Path, checkpoint: str, out: str | Path, size: int = 256,
-                  temperature: Optional[float] = None, thumb: int = 160, row_width: int = 1600) -> None:
+                  temperature: Optional[float] = None, thumb: int = 160, row_width: int = 1600,
+                  rebalance: Optional[float] = None) -> None:
     """Historical photos (datasets/bw) side by side: original | colorized."""
-    runner = GeneratorRunner(checkpoint, temperature=temperature)
+    runner = GeneratorRunner(checkpoint, temperature=temperature, rebalance=rebalance)
     files = list_images(Path(datasets) / "bw")
     tiles = []
     for f in files:

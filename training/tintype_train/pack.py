@@ -150,3 +150,10 @@ def read_pack(pack_dir: str | Path, split: str) -> list[Path]:
     if not files:
         raise ValueError(f"{mf}: no images in split {split!r}")
     return files
+
+
+def pack_sources(pack_dir: str | Path) -> dict[Path, str]:
+    """A pack's file (as read_pack lists it) -> the photo it was made from, relative to the datasets root."""
+    pack_dir = Path(pack_dir)
+    manifest = json.loads((pack_dir / "manifest.json").read_text())
+    return {pack_dir / e["file"]: e["source"] for e in manifest["images"]}

@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .color import AB_SCALE, ChromaBins, colourfulness, lab_to_rgb, luma, rgb_to_lab
+from .color import AB_SCALE, ChromaBins, colourfulness, decode_bias, lab_to_rgb, luma, rgb_to_lab
 from .crappify import make_crappifier
 from .losses import ColorLoss, FeatureLoss, l1, load_feature_net
 from .models import GeneratorConfig, InpaintConfig
@@ -136,6 +136,9 @@ class ColorizeTask(Task):
         self.bins = ChromaBins(int(c.get("bins", 16)))
         self.out_channels = self.bins.q
         self.temperature = float(c.get("temperature", 0.4))
+        # Decoding: the predicted distribution times the inverse colour prior to this power (decode_bias);
+        # 0 is the plain annealed mean. Chosen after training on held-out photos, like the temperature.
+        self.rebalance = float(c.get("decode_rebalance", 0.0))
         # Export only (a "video" variant): Gaussian blur of the grey input, in pixels of the render size.
         self.input_blur = 0.0
         self.color_opts = c
@@ -156,8 +159,16 @@ class ColorizeTask(Task):
     def crappify(self, clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return self.crappifier(clean, rng)
 
+    def decode_bias(self) -> Optional[torch.Tensor]:
+        """(Q,) log-weights added to logits / T at decoding, or None for the plain annealed mean."""
+        if self.rebalance == 0 or self.prior is None:
+            return None
+        c = self.color_opts
+        return decode_bias(torch.as_tensor(self.prior, dtype=torch.float32), self.rebalance,
+                           mix=float(c.get("mix", 0.5)), sigma_bins=float(c.get("sigma_bins", 0.0)))
+
     def decode(self, logits: torch.Tensor) -> torch.Tensor:
-        return self.bins.decode(logits, self.temperature)
+        return self.bins.decode(logits, self.temperature, self.decode_bias())
 
     def image(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         # Like the app: the photo's own lightness with the predicted chroma, upsampled when the
@@ -199,7 +210,8 @@ class ColorizeTask(Task):
         return m["psnr"] - penalty * max(0.0, gap - 8.0)
 
     def export_module(self, gen: nn.Module) -> nn.Module:
-        return _ColorizeExport(gen, self.bins.centres.clone(), self.temperature, gen.cfg.out_stride, self.input_blur)
+        return _ColorizeExport(gen, self.bins.centres.clone(), self.temperature, gen.cfg.out_stride, self.input_blur,
+                               self.decode_bias())
 
     def manifest_fields(self, gcfg: GeneratorConfig) -> dict:
         m = gcfg.multiple
@@ -217,9 +229,11 @@ class ColorizeTask(Task):
 
 class _ColorizeExport(nn.Module):
     def __init__(self, gen: nn.Module, centres: torch.Tensor, temperature: float, out_stride: int = 1,
-                 input_blur: float = 0.0):
+                 input_blur: float = 0.0, bias: Optional[torch.Tensor] = None):
         super().__init__()
         self.gen = gen
+        # Rebalanced decoding (ColorizeTask.decode_bias), baked into the graph like the temperature.
+        self.register_buffer("bias", None if bias is None else bias.float().view(1, -1, 1, 1))
         self.out_stride = out_stride
         self.register_buffer("centres", (centres / AB_SCALE).t().contiguous().view(1, 2, -1, 1))
         self.temperature = temperature
@@ -236,7 +250,10 @@ class _ColorizeExport(nn.Module):
             r = self.blur_radius
             grey = F.conv2d(F.pad(grey, (r, r, 0, 0), mode="replicate"), self.blur)
             grey = F.conv2d(F.pad(grey, (0, 0, r, r), mode="replicate"), self.blur.transpose(2, 3))
-        p = torch.softmax(self.gen(grey) / self.temperature, dim=1)  # (B,Q,H,W)
+        z = self.gen(grey) / self.temperature
+        if self.bias is not None:
+            z = z + self.bias
+        p = torch.softmax(z, dim=1)  # (B,Q,H,W)
         a = (p * self.centres[:, 0].view(1, -1, 1, 1)).sum(1, keepdim=True)
         b = (p * self.centres[:, 1].view(1, -1, 1, 1)).sum(1, keepdim=True)
         ab = torch.cat([a, b], 1)

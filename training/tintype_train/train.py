@@ -39,6 +39,8 @@ DEFAULTS: dict = {
              "color": {}},
     "data": {"pack": "training/data/pack", "crop": 128, "batch": 16, "workers": 0, "val_size": 256, "val_count": 60,
              "val_batch": 8, "grey": 0.0,
+             # p_squash: share of training samples that are the whole photo squashed (the app's view), not a crop.
+             "p_squash": 0.0,
              # holdout_every N: every Nth training photo is held out and is the validation set that picks
              # the checkpoint, instead of the pack's val split (which then stays unseen by any choice).
              # val_view: "centre" crops, or "squash" (the whole photo squashed, as the app renders).
@@ -228,7 +230,8 @@ class Trainer:
         if self._loader_iter is None:
             d = self.cfg["data"]
             ds = PairDataset(self.train_images, self.task, int(d["crop"]), int(self.cfg["seed"]),
-                             stability=float(self.cfg["loss"]["stability"]) > 0, p_grey=float(d["grey"]))
+                             stability=float(self.cfg["loss"]["stability"]) > 0, p_grey=float(d["grey"]),
+                             p_squash=float(d["p_squash"]))
             workers = int(d["workers"])
             # Its own generator: a DataLoader iterator otherwise draws a seed from the global torch RNG,
             # so a resumed run (new iterator) would see different dropout masks than an uninterrupted one.
