@@ -63,6 +63,8 @@ def main(argv=None) -> int:
     p.add_argument("--license", default="MIT")
     p.add_argument("--source", default="Tintype training toolkit (training/)")
     p.add_argument("--temperature", type=float, help="colorize: annealed-mean decoding temperature")
+    p.add_argument("--rebalance", type=float,
+                   help="colorize: decoding times the inverse training colour prior to this power (0: plain annealed mean)")
     p.add_argument("--threshold", type=float, help="repair: the mask threshold in the manifest (eval-repair picks it)")
     p.add_argument("--grow", type=int, help="repair: the mask growth in px in the manifest (choose-grow picks it)")
     p.add_argument("--summary", help="one line for people choosing a model (manifest summary)")
@@ -218,7 +220,7 @@ def _run(a) -> int:
     elif a.cmd == "export":
         from .export import export_model, write_model_card
         man = export_model(a.checkpoint, a.out, a.id, a.name, license=a.license, source=a.source, version=a.version,
-                           temperature=a.temperature, input_blur=a.input_blur, parity_dir=a.parity_dir,
+                           temperature=a.temperature, input_blur=a.input_blur, parity_dir=a.parity_dir, rebalance=a.rebalance,
                            threshold=a.threshold, grow=a.grow, summary=a.summary)
         if a.card:
             metrics = None

@@ -118,6 +118,7 @@ def _write_f32(path: Path, arr: np.ndarray) -> None:
 def export_model(checkpoint: str | Path, out_dir: str | Path, model_id: str, name: str, *,
                  license: str = "MIT", source: str = "Tintype training toolkit", version: str = "1.0.0",
                  temperature: Optional[float] = None, input_blur: float = 0.0, parity_size: Optional[tuple] = None,
+                 rebalance: Optional[float] = None,
                  parity_dir: Optional[str | Path] = None, threshold: Optional[float] = None,
                  grow: Optional[int] = None, summary: Optional[str] = None, log=print) -> dict:
     """Writes OUT/ID.onnx and OUT/manifest.json, and the parity fixture to parity_dir (default
@@ -125,6 +126,12 @@ def export_model(checkpoint: str | Path, out_dir: str | Path, model_id: str, nam
     task, gen, rec = load_generator(checkpoint)
     if temperature is not None and isinstance(task, ColorizeTask):
         task.temperature = float(temperature)
+    if rebalance is not None:
+        if not isinstance(task, ColorizeTask):
+            raise ValueError("--rebalance is for colorize models")
+        if rebalance and task.prior is None:
+            raise ValueError(f"{checkpoint}: no colour prior in the checkpoint, so --rebalance has nothing to divide by")
+        task.rebalance = float(rebalance)
     if isinstance(task, RepairTask):
         # chosen after training, on the validation split (eval-repair, choose-grow)
         task.threshold = float(threshold) if threshold is not None else task.threshold
