@@ -189,3 +189,22 @@ describe('colorize (DeOldify method)', () => {
     expect(half.v).toBeCloseTo(full.v / 2, 2);
   });
 });
+
+describe('chroma of a model RGB prediction', () => {
+  it('planar (NCHW) and interleaved RGB give the same U,V planes', async () => {
+    const { chromaFromRgb, chromaFromRgbPlanes } = await import('../../src/engine/image/color');
+    const n = 97;
+    const planes = new Float32Array(3 * n);
+    const inter = new Float32Array(3 * n);
+    for (let i = 0; i < n; i++)
+      for (let c = 0; c < 3; c++) {
+        const v = ((i * 37 + c * 101) % 256) / 255;
+        planes[c * n + i] = v;
+        inter[i * 3 + c] = v;
+      }
+    const a = chromaFromRgbPlanes(planes, n);
+    const b = chromaFromRgb(inter, n);
+    expect(Array.from(a.u)).toEqual(Array.from(b.u));
+    expect(Array.from(a.v)).toEqual(Array.from(b.v));
+  });
+});

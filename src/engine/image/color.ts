@@ -33,6 +33,21 @@ export function chromaFromRgb(rgb: Float32Array, n: number): { u: Float32Array; 
   return { u, v };
 }
 
+/** The same from planar R, G, B planes of n values each (a model's NCHW output). */
+export function chromaFromRgbPlanes(rgb: Float32Array, n: number): { u: Float32Array; v: Float32Array } {
+  const u = new Float32Array(n);
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = rgb[i];
+    const g = rgb[n + i];
+    const b = rgb[2 * n + i];
+    const y = KR * r + KG * g + KB * b;
+    u[i] = U_SCALE * (b - y);
+    v[i] = V_SCALE * (r - y);
+  }
+  return { u, v };
+}
+
 // --- CIE Lab (D65), for models that predict Lab a,b (DDColor) -------------------------------------
 
 const XN = 0.95047;

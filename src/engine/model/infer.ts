@@ -63,14 +63,19 @@ export async function infer(
   const expected = spec.channels * spec.frames;
   if (c !== expected) throw new Error(`internal: ${c} planes for a model that takes ${expected}`);
   const hw = h * w;
-  const x = new Float32Array(input.data.length);
   const span = hi - lo;
   const norm = spec.normalization;
-  for (let k = 0; k < c; k++) {
-    const mean = norm ? norm.mean[k % norm.mean.length] : 0;
-    const inv = norm ? 1 / norm.std[k % norm.std.length] : 1;
-    const base = k * hw;
-    for (let i = 0; i < hw; i++) x[base + i] = (input.data[base + i] * span + lo - mean) * inv;
+  // A model that takes 0..1 unnormalized gets the caller's planes as they are (ONNX Runtime copies
+  // them in and writes nothing back): no copy, no pass over the tensor.
+  let x = input.data;
+  if (span !== 1 || lo !== 0 || norm) {
+    x = new Float32Array(input.data.length);
+    for (let k = 0; k < c; k++) {
+      const mean = norm ? norm.mean[k % norm.mean.length] : 0;
+      const inv = norm ? 1 / norm.std[k % norm.std.length] : 1;
+      const base = k * hw;
+      for (let i = 0; i < hw; i++) x[base + i] = (input.data[base + i] * span + lo - mean) * inv;
+    }
   }
   const nhwc = spec.layout === 'NHWC';
   const tensor = new ort.Tensor(
@@ -105,20 +110,26 @@ export async function infer(
   const oh = outNhwc ? dims[1] : dims[2];
   const ow = outNhwc ? dims[2] : dims[3];
   const raw = out.data as Float32Array;
-  const planar = outNhwc ? transpose(raw, oc, oh, ow, false) : Float32Array.from(raw);
+  const planar = outNhwc ? transpose(raw, oc, oh, ow, false) : raw.slice();
   const [olo, ohi] = manifest.output.range;
   const [clo, chi] = CANONICAL[manifest.output.kind];
   const k = (chi - clo) / (ohi - olo);
-  for (let i = 0; i < planar.length; i++) {
-    const v = planar[i];
-    if (!Number.isFinite(v)) {
-      throw fileError(
-        manifest.modelPath,
-        `model returned ${Number.isNaN(v) ? 'NaN' : 'infinite'} values`,
-        'MODEL_OUTPUT',
-      );
+  // v - v is 0 for every finite v and NaN for NaN and ±Infinity: one sum finds any of them.
+  let bad = 0;
+  if (k === 1 && olo === clo) for (let i = 0; i < planar.length; i++) bad += planar[i] - planar[i];
+  else
+    for (let i = 0; i < planar.length; i++) {
+      const v = planar[i];
+      bad += v - v;
+      planar[i] = (v - olo) * k + clo;
     }
-    planar[i] = (v - olo) * k + clo;
+  if (bad !== 0) {
+    const v = planar.find((p) => !Number.isFinite(p)) ?? NaN;
+    throw fileError(
+      manifest.modelPath,
+      `model returned ${Number.isNaN(v) ? 'NaN' : 'infinite'} values`,
+      'MODEL_OUTPUT',
+    );
   }
   return { data: planar, channels: oc, height: oh, width: ow };
 }

@@ -3,6 +3,7 @@ import { effectiveRenderSize } from './render-size';
 import {
   chromaForYuv420,
   chromaFromRgb,
+  chromaFromRgbPlanes,
   KB,
   KG,
   KR,
@@ -66,13 +67,7 @@ async function predictChroma(
   switch (m.output.kind) {
     case 'rgb': {
       want(3);
-      const rgb = new Float32Array(on * 3);
-      for (let i = 0; i < on; i++) {
-        rgb[i * 3] = out.data[i];
-        rgb[i * 3 + 1] = out.data[on + i];
-        rgb[i * 3 + 2] = out.data[2 * on + i];
-      }
-      return { ...chromaFromRgb(rgb, on), ...planar };
+      return { ...chromaFromRgbPlanes(out.data, on), ...planar };
     }
     case 'ab': {
       want(2);
