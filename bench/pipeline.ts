@@ -17,12 +17,13 @@
  * Prints Markdown tables; keep them in docs/benchmarks.md.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { sharedDatasets } from './_photo';
 import { installTinyModels } from './models';
+import { ffmpegCapabilities, resolveFfmpeg } from '../src/engine/video/ffmpeg-binaries';
 
 sharp.cache(false);
 const root = join(import.meta.dirname, '..');
@@ -313,71 +314,102 @@ if (only === 'all' || only === 'film') {
         },
       ).stdout.trim(),
     );
+  // Floor and Tintype run the same ffmpeg build (the one Tintype finds: FFMPEG_PATH, else the
+  // npm-installed binary), so "the same encoder settings" is also the same x264. Tintype's ffmpeg
+  // and ffprobe children run through wrappers that log each one's CPU time (GNU time), which splits
+  // Tintype's CPU into decode, encode, the small runs (probe, capabilities, segment check, join) and
+  // Node (start-up, pipes, resize, model, chroma), the rest.
+  const bins = await resolveFfmpeg({});
+  const wrapDir = join(work, 'ffwrap');
+  mkdirSync(wrapDir);
+  const ffLog = join(work, 'ff.log');
+  for (const [name, target] of [
+    ['ffmpeg', bins.ffmpeg],
+    ['ffprobe', bins.ffprobe],
+  ] as const) {
+    writeFileSync(
+      join(wrapDir, name),
+      `#!/bin/sh\nexec /usr/bin/time -a -o "$TINTYPE_BENCH_FFLOG" -f "CPU %U %S %C" ${JSON.stringify(target)} "$@"\n`,
+      { mode: 0o755 },
+    );
+  }
+  const wrapped = {
+    FFMPEG_PATH: join(wrapDir, 'ffmpeg'),
+    FFPROBE_PATH: join(wrapDir, 'ffprobe'),
+    TINTYPE_BENCH_FFLOG: ffLog,
+  };
+  /** CPU seconds of the logged ffmpeg/ffprobe runs, by role. */
+  const split = (): { decode: number; encode: number; other: number; runs: number } => {
+    const r = { decode: 0, encode: 0, other: 0, runs: 0 };
+    let text = '';
+    try {
+      text = readFileSync(ffLog, 'utf8');
+    } catch {
+      return r;
+    }
+    for (const line of text.split('\n')) {
+      const m = /^CPU ([\d.]+) ([\d.]+) (.*)$/.exec(line);
+      if (!m) continue;
+      const cpu = Number(m[1]) + Number(m[2]);
+      if (/ pipe:1$/.test(m[3])) r.decode += cpu;
+      else if (/ -i pipe:0 /.test(m[3])) r.encode += cpu;
+      else {
+        r.other += cpu;
+        r.runs += 1;
+      }
+    }
+    return r;
+  };
   console.log(
-    `| film (near-zero model) | frames | floor: ffmpeg libx264 -preset medium -crf 18 (CPU) | Tintype | ratio (CPU ratio) | Tintype peak RSS |`,
+    `ffmpeg for floor and Tintype: ${bins.ffmpeg} (${(await ffmpegCapabilities(bins.ffmpeg)).version}); ${reps} rounds, medians; ratios: median (range) of the rounds' own ratios\n`,
   );
-  console.log(`|---|---|---|---|---|---|`);
+  console.log(
+    `| film (near-zero model) | frames | floor: ffmpeg libx264 -preset medium -crf 18, CPU (wall) | Tintype, CPU (wall) | CPU ratio | wall ratio | Tintype peak RSS |`,
+  );
+  console.log(`|---|---|---|---|---|---|---|`);
   const forcesColour = (bin: string) =>
     spawnSync(process.execPath, [bin, 'video', '--help'], { encoding: 'utf8' }).stdout.includes(
       '--force-colour',
     );
-  const row = (
+  const medianOf = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const range = (xs: number[]) => `${f2(Math.min(...xs))}–${f2(Math.max(...xs))}`;
+  const s2 = (ms: number) => f2(ms / 1000);
+  interface Row {
+    label: string;
+    file: string;
+    ops: string;
+    model: string;
+    floorArgs: string[];
+    extra: string[];
+    n: number;
+    floors: Timed[];
+    runs: Map<string, (Timed & { split: ReturnType<typeof split>; startCpuMs: number })[]>;
+  }
+  const rows: Row[] = [];
+  const addRow = (
     label: string,
     file: string,
     ops: string,
     model: string,
-    floorArgs: string[],
+    floorArgs: string[] = [],
     extra: string[] = [],
-  ) => {
-    const n = frames(file);
-    const floorOut = join(work, 'floor.mp4');
-    const fl = timed('ffmpeg', [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-i',
+  ) =>
+    rows.push({
+      label,
       file,
-      ...floorArgs,
-      '-c:v',
-      'libx264',
-      '-preset',
-      'medium',
-      '-crf',
-      '18',
-      '-an',
-      floorOut,
-    ]);
-    const out = join(work, 'tt.mp4');
-    for (const [who, bin] of clis) {
-      rmSync(out, { force: true });
-      const tt = timed(process.execPath, [
-        bin,
-        'video',
-        file,
-        '-o',
-        out,
-        '--ops',
-        ops,
-        '--model',
-        model,
-        '-q',
-        '--overwrite',
-        ...extra,
-        // The SD and 1080p clips are made from colour photos, which colorize skips unless forced (a
-        // baseline from before the colour check has no such flag and colorizes them anyway).
-        ...(ops === 'colorize' && forcesColour(bin) ? ['--force-colour'] : []),
-      ]);
-      console.log(
-        `| ${label}, ${ops} | ${n} | ${f2(fl.ms / 1000)} s (${f0((n * 1000) / fl.ms)} fps; CPU ${f2(fl.cpuMs / 1000)} s) | ${who}: ${f2(tt.ms / 1000)} s (${f0((n * 1000) / tt.ms)} fps; CPU ${f2(tt.cpuMs / 1000)} s) | ${f2(tt.ms / fl.ms)}× (CPU ${f2(tt.cpuMs / fl.cpuMs)}×) | ${f0(tt.rssMb)} MB |`,
-      );
-    }
-  };
+      ops,
+      model,
+      floorArgs,
+      extra,
+      n: frames(file),
+      floors: [],
+      runs: new Map(clis.map(([w]) => [w, []])),
+    });
   for (const k of ['sd', 'hd', 'grey'] as const)
-    if (films.has(k)) row(clip(k).label, clip(k).file, 'colorize', ids.colorize, []);
-  if (films.has('restore')) row(clip('sd').label, clip('sd').file, 'restore', ids.restore, []);
+    if (films.has(k)) addRow(clip(k).label, clip(k).file, 'colorize', ids.colorize);
+  if (films.has('restore')) addRow(clip('sd').label, clip('sd').file, 'restore', ids.restore);
   if (films.has('upscale'))
-    row(
+    addRow(
       clip('sd').label,
       clip('sd').file,
       'upscale',
@@ -385,6 +417,78 @@ if (only === 'all' || only === 'film') {
       ['-vf', 'scale=iw*2:ih*2:flags=bicubic'],
       ['--scale', '2'],
     );
+  const forced = new Map(clis.map(([w, bin]) => [w, forcesColour(bin)]));
+  const out = join(work, 'tt.mp4');
+  for (let r = 0; r < reps; r++) {
+    for (const row of rows) {
+      row.floors.push(
+        timed(bins.ffmpeg, [
+          '-hide_banner',
+          '-loglevel',
+          'error',
+          '-y',
+          '-i',
+          row.file,
+          ...row.floorArgs,
+          '-c:v',
+          'libx264',
+          '-preset',
+          'medium',
+          '-crf',
+          '18',
+          '-an',
+          join(work, 'floor.mp4'),
+        ]),
+      );
+      for (const [who, bin] of clis) {
+        rmSync(out, { force: true });
+        rmSync(ffLog, { force: true });
+        // What a bare start costs (Node, modules): part of the Node share below.
+        const start = timed(process.execPath, [bin, 'video', '--help']);
+        const tt = timed(
+          process.execPath,
+          [
+            bin,
+            'video',
+            row.file,
+            '-o',
+            out,
+            '--ops',
+            row.ops,
+            '--model',
+            row.model,
+            '-q',
+            '--overwrite',
+            ...row.extra,
+            // The SD and 1080p clips are made from colour photos, which colorize skips unless forced
+            // (a baseline from before the colour check has no such flag and colorizes them anyway).
+            ...(row.ops === 'colorize' && forced.get(who) ? ['--force-colour'] : []),
+          ],
+          wrapped,
+        );
+        row.runs.get(who)!.push({ ...tt, split: split(), startCpuMs: start.cpuMs });
+      }
+    }
+  }
+  const splits: string[] = [];
+  for (const row of rows) {
+    const fl = row.floors;
+    for (const [who] of clis) {
+      const runs = row.runs.get(who)!;
+      const cpuR = runs.map((x, i) => x.cpuMs / fl[i].cpuMs);
+      const wallR = runs.map((x, i) => x.ms / fl[i].ms);
+      console.log(
+        `| ${row.label}, ${row.ops} | ${row.n} | ${s2(medianOf(fl.map((x) => x.cpuMs)))} s (${s2(medianOf(fl.map((x) => x.ms)))} s) | ${who}: ${s2(medianOf(runs.map((x) => x.cpuMs)))} s (${s2(medianOf(runs.map((x) => x.ms)))} s) | **${f2(medianOf(cpuR))}×** (${range(cpuR)}) | ${f2(medianOf(wallR))}× (${range(wallR)}) | ${f0(medianOf(runs.map((x) => x.rssMb)))} MB |`,
+      );
+      const m = (f: (x: (typeof runs)[number]) => number) => f2(medianOf(runs.map(f)) / 1000);
+      splits.push(
+        `${who}, ${row.label}, ${row.ops}, CPU s (medians): decode ${m((x) => x.split.decode * 1000)}, encode ${m((x) => x.split.encode * 1000)}, ` +
+          `other ffmpeg/ffprobe runs ${m((x) => x.split.other * 1000)} (${medianOf(runs.map((x) => x.split.runs))} runs), ` +
+          `Node ${m((x) => x.cpuMs - (x.split.decode + x.split.encode + x.split.other) * 1000)} (a bare \`video --help\`: ${m((x) => x.startCpuMs)}); floor ${s2(medianOf(fl.map((x) => x.cpuMs)))}`,
+      );
+    }
+  }
+  console.log(`\n${splits.join('\n')}`);
   console.log(`\nload average now ${load()}`);
 }
 rmSync(work, { recursive: true, force: true });
