@@ -381,7 +381,7 @@ export async function runImageCommand(
  * own) with `atOnce` photos in flight in this thread.
  *
  * Colorizing infers at a small render size; most of a photo's time is its full-resolution decode,
- * chroma merge and encode. Decode and encode run on libuv's threads and only the merge (~100 ms
+ * chroma merge and encode. Decode and encode run on libuv's threads and only the merge (65–80 ms
  * of CPU at 12 MP) on the JavaScript thread, so on up to 3 cores two photos in flight in this
  * thread keep the cores busy without a worker's start-up (modules, ONNX Runtime, its own model
  * session: measured 0.65 s of CPU on 2 cores for 6 photos against one worker, and peak RSS 320
