@@ -165,26 +165,31 @@ export async function resolveFfmpeg(opts: ResolveFfmpegOptions = {}): Promise<Ff
   };
 }
 
-/** `ffmpeg -version`'s output, or a VideoError if the binary does not run. */
-function versionText(bin: string): Promise<string> {
+/**
+ * Runs `ffmpeg ARGS` (an option that prints and exits); resolves to its stdout and stderr, or a
+ * VideoError if the binary does not run.
+ */
+function infoRun(bin: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(bin, ['-hide_banner', '-version'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', (err) =>
       reject(new VideoError(`${bin} does not run: ${err.message}`, 'FFMPEG_NOT_FOUND', bin)),
     );
     child.on('close', (code) =>
       code === 0
-        ? resolvePromise(out)
-        : reject(new VideoError(`${bin} -version exited with ${code}`, 'FFMPEG_NOT_FOUND', bin)),
+        ? resolvePromise({ stdout, stderr })
+        : reject(new VideoError(`${bin} ${args.join(' ')} exited with ${code}`, 'FFMPEG_NOT_FOUND', bin)),
     );
   });
 }
 
 /** `ffmpeg -version`'s first line, or a VideoError if the binary does not run. */
 export async function ffmpegVersion(bin: string): Promise<string> {
-  return (await versionText(bin)).split('\n')[0] ?? '';
+  return (await infoRun(bin, ['-hide_banner', '-version'])).stdout.split('\n')[0] ?? '';
 }
 
 export interface FfmpegCapabilities {
@@ -221,18 +226,20 @@ export function ffmpegCapabilities(bin: string): Promise<FfmpegCapabilities> {
   let p = capsCache.get(bin);
   if (!p) {
     p = (async () => {
-      const text = await versionText(bin);
+      // One run for both: the encoder list on stdout, and before it on stderr the banner that
+      // `-version` prints (version line, library versions).
+      const { stdout: list, stderr: text } = await infoRun(bin, ['-encoders']);
       const m = /libavutil\s+(\d+)\.\s*(\d+)/.exec(text);
       // No libavutil line at all: an unknown wrapper; assume a current ffmpeg.
       const avutil: [number, number] = m ? [Number(m[1]), Number(m[2])] : [99, 0];
       const encoders = new Set<string>();
-      for (const line of (await outputOf(bin, ['-hide_banner', '-encoders'])).split('\n')) {
+      for (const line of list.split('\n')) {
         const e = /^\s*[VAS][.A-Z]{5}\s+(\S+)/.exec(line);
         if (e) encoders.add(e[1]);
       }
       const mp4Help = await outputOf(bin, ['-hide_banner', '-h', 'muxer=mp4']);
       return {
-        version: text.split('\n')[0] ?? '',
+        version: text.split('\n').find((l) => l.trim()) ?? '',
         avutil,
         encoders,
         displayRotationOption: atLeast(avutil, 58, 29),

@@ -77,30 +77,27 @@ interface PixFmtInfo {
 
 const pixFmtCache = new Map<string, Map<string, PixFmtInfo>>();
 
-/** ffprobe knows every pixel format's depth and layout; asking it beats parsing names like "p010le". */
-async function pixelFormats(ffprobe: string): Promise<Map<string, PixFmtInfo>> {
-  const cached = pixFmtCache.get(ffprobe);
-  if (cached) return cached;
-  const r = await runCommand(ffprobe, ['-v', 'error', '-print_format', 'json', '-show_pixel_formats']);
+interface RawPixelFormat {
+  name: string;
+  nb_components: number;
+  flags?: { rgb?: number };
+  components?: { bit_depth: number }[];
+}
+
+/**
+ * ffprobe knows every pixel format's depth and layout; asking it beats parsing names like
+ * "p010le". The table comes with the first probe (`-show_pixel_formats` beside the streams: one
+ * ffprobe run, not two) and is kept per ffprobe binary.
+ */
+function pixelFormatTable(list: RawPixelFormat[] | undefined): Map<string, PixFmtInfo> {
   const map = new Map<string, PixFmtInfo>();
-  if (r.code === 0) {
-    const parsed = JSON.parse(r.stdout) as {
-      pixel_formats?: {
-        name: string;
-        nb_components: number;
-        flags?: { rgb?: number };
-        components?: { bit_depth: number }[];
-      }[];
-    };
-    for (const f of parsed.pixel_formats ?? []) {
-      map.set(f.name, {
-        components: f.nb_components,
-        bitDepth: Math.max(0, ...(f.components ?? []).map((c) => c.bit_depth)),
-        rgb: Boolean(f.flags?.rgb),
-      });
-    }
+  for (const f of list ?? []) {
+    map.set(f.name, {
+      components: f.nb_components,
+      bitDepth: Math.max(0, ...(f.components ?? []).map((c) => c.bit_depth)),
+      rgb: Boolean(f.flags?.rgb),
+    });
   }
-  pixFmtCache.set(ffprobe, map);
   return map;
 }
 
@@ -175,7 +172,10 @@ export async function probeMedia(
     throw new VideoError(`${input}: file not found`, 'INPUT_NOT_FOUND', input, undefined, { cause: err });
   }
   if (size === 0) throw new VideoError(`${input}: the file is empty`, 'NOT_MEDIA', input);
-  const args = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', input];
+  const withFormats = !pixFmtCache.has(ffprobe);
+  const args = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams'];
+  if (withFormats) args.push('-show_pixel_formats');
+  args.push(input);
   const r = await runCommand(ffprobe, args, opts.signal);
   if (r.code !== 0) {
     const why =
@@ -185,6 +185,7 @@ export async function probeMedia(
   let parsed: {
     format?: { format_name?: string; duration?: string; start_time?: string };
     streams?: RawStream[];
+    pixel_formats?: RawPixelFormat[];
   };
   try {
     parsed = JSON.parse(r.stdout);
@@ -195,6 +196,7 @@ export async function probeMedia(
       input,
     );
   }
+  if (withFormats) pixFmtCache.set(ffprobe, pixelFormatTable(parsed.pixel_formats));
   const streams = parsed.streams ?? [];
   const info: MediaInfo = {
     path: input,
@@ -237,7 +239,7 @@ async function videoInfo(
   info: MediaInfo,
   opts: ProbeOptions,
 ): Promise<VideoStreamInfo> {
-  const fmts = await pixelFormats(ffprobe);
+  const fmts = pixFmtCache.get(ffprobe) ?? new Map<string, PixFmtInfo>();
   const pixFmt = v.pix_fmt ?? 'unknown';
   const pf = fmts.get(pixFmt);
   const bitDepth = num(v.bits_per_raw_sample) ?? pf?.bitDepth ?? 8;
