@@ -269,6 +269,69 @@ class FrozenEncoderTraining(unittest.TestCase):
             self.assertTrue(torch.equal(tr.gen(x), slim(x)))
 
 
+class RestoreContextEncoder(unittest.TestCase):
+    """tintype-restore with MobileNetV2 (frozen, at half resolution) as context at the bottleneck."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls._tmp = tempfile.TemporaryDirectory()
+        cls.root = Path(cls._tmp.name)
+        make_datasets(cls.root / "ds", train=4, val=2)
+        build_pack(cls.root / "ds", cls.root / "pack", log=quiet)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._tmp.cleanup()
+
+    def _cfg(self, **gen):
+        return tiny_config(self.root / "pack", generator={"width": 8, "depth": 3, "blocks": 1, "attention_level": 2,
+                                                          "zero_head": False, **gen},
+                           data={"crop": 64, "val_size": 64}, schedule={"gen_steps": 2})
+
+    def test_starts_as_the_plain_model_and_trains_only_the_context(self):
+        from tintype_train.export import load_generator
+        plain_run = self.root / "plain"
+        Trainer(self._cfg(), plain_run, device="cpu", log=quiet, resume=False).run(max_steps=2)
+        pre = {"init_from": str(plain_run / "best_gen.pt")}
+        if MOBILENET.is_file():  # without the shared weights the encoder keeps its random start
+            pre["encoder"] = str(MOBILENET)
+        cfg = self._cfg(context_encoder="mobilenet_v2")
+        cfg["pretrained"] = pre
+        tr = Trainer(cfg, self.root / "ctx", device="cpu", log=quiet, resume=False)
+        self.assertEqual(tr.gen.cfg.multiple, 32)
+        _, plain, _ = load_generator(plain_run / "best_gen.pt")
+        x = torch.rand(1, 3, 64, 96)
+        tr.gen.eval()
+        with torch.no_grad():
+            torch.testing.assert_close(tr.gen(x), plain(x))  # the context's last layer starts at zero
+        enc0 = {k: v.clone() for k, v in tr.gen.encoder.state_dict().items()}
+        ctx0 = {k: v.clone() for k, v in tr.gen.context.state_dict().items()}
+        tr.run(max_steps=2)
+        for k, v in tr.gen.encoder.state_dict().items():
+            self.assertTrue(torch.equal(v, enc0[k]), k)  # frozen
+        self.assertTrue(any(not torch.equal(v, ctx0[k]) for k, v in tr.gen.context.state_dict().items()))
+        # Only the blocks up to the stride-16 tap are kept.
+        self.assertEqual(len(tr.gen.encoder.blocks), 14)
+        if MOBILENET.is_file():
+            from tintype_train.export import slim_checkpoint
+            run = self.root / "ctx"
+            slim_checkpoint(run / "best_gen.pt", run / "slim.pt", log=quiet)
+            _, full, _ = load_generator(run / "best_gen.pt")
+            _, slim, _ = load_generator(run / "slim.pt")
+            with torch.no_grad():
+                self.assertTrue(torch.equal(full(x), slim(x)))
+
+    def test_bad_options_are_refused(self):
+        with self.assertRaisesRegex(ValueError, "context_encoder"):
+            make_generator(GeneratorConfig(width=8, depth=4, context_encoder="mobilenet_v2"))
+        with self.assertRaisesRegex(ValueError, "context_encoder"):
+            make_generator(GeneratorConfig(width=8, depth=3, context_encoder="vgg"))
+        cfg = self._cfg()
+        cfg["pretrained"] = {"encoder": str(MOBILENET)}
+        with self.assertRaisesRegex(ValueError, "context_encoder"):
+            Trainer(cfg, self.root / "bad", device="cpu", log=quiet, resume=False)
+
+
 class PackExtra(unittest.TestCase):
     def test_extra_folders_join_train_and_thin_keeps_every_nth(self):
         with tempfile.TemporaryDirectory() as d:

@@ -62,13 +62,13 @@ def slim_checkpoint(src: str | Path, out: str | Path, log=print) -> None:
     from .mobilenet import MobileNetV2, load_coral_mobilenet_v2
     task, gen, rec = load_generator(src)
     enc_file = (rec["config"].get("pretrained") or {}).get("encoder")
-    if not isinstance(gen, MobileUNet) or not enc_file:
-        raise ValueError(f"{src}: only a MobileUNet trained from pretrained.encoder can be slimmed")
+    if getattr(gen, "encoder", None) is None or not enc_file:
+        raise ValueError(f"{src}: only a generator with a MobileNetV2 encoder from pretrained.encoder can be slimmed")
     ref = MobileNetV2()
     load_coral_mobilenet_v2(ref, enc_file)
-    mine = gen.encoder.state_dict()
-    for k, v in ref.state_dict().items():
-        if not torch.equal(v, mine[k]):
+    full = ref.state_dict()
+    for k, v in gen.encoder.state_dict().items():  # a context encoder keeps only its first blocks
+        if not torch.equal(v, full[k]):
             raise ValueError(f"{src}: encoder weight {k} differs from {enc_file} (fine-tuned): cannot slim")
     state = rec["generator"] if "generator" in rec else rec["models"]["gen"]
     slim = {k: rec[k] for k in ("format", "config", "step", "phase", "metrics", "prior") if k in rec}
@@ -142,7 +142,7 @@ def export_model(checkpoint: str | Path, out_dir: str | Path, model_id: str, nam
         task.input_blur = float(input_blur)
     plain = strip_spectral_norm(copy.deepcopy(gen)).eval()
     folding = True
-    if isinstance(plain, MobileUNet):
+    if getattr(plain, "encoder", None) is not None:
         # int8 encoder weights (dequantised in the graph), so the file stays small; constant folding
         # would turn them back into float32 initializers.
         from .mobilenet import int8_weights

@@ -127,10 +127,19 @@ class GeneratorConfig:
     # MobileUNet: a global-context branch (the pooled stride-32 head, as a classifier sees the
     # whole photo) added to the bottleneck, so that what the photo shows steers every pixel's colour.
     context: bool = True
+    # Generator (restore): "mobilenet_v2" adds the ImageNet-pretrained MobileNetV2 (frozen) as context.
+    # It sees the input at half resolution (a quarter of its cost at full resolution: the encoder
+    # alone would cost more than the rest of the model), and its stride-8 and stride-16 features
+    # (strides 16 and 32 of the input) are projected to the bottleneck and added there. The last
+    # projection starts at zero, so a model initialised from a plain Generator starts as exactly that
+    # model. The full-resolution path and the residual over the input stay as they are: that is where
+    # pixel-exact restoration (what PSNR rewards) happens.
+    context_encoder: str = ""
 
     @property
     def multiple(self) -> int:
-        return 2 ** self.depth
+        # The context encoder's stride-2 convolutions need even sizes down to its stride 16, at half size.
+        return max(2 ** self.depth, 32) if self.context_encoder else 2 ** self.depth
 
 
 class Generator(nn.Module):
@@ -144,6 +153,10 @@ class Generator(nn.Module):
             raise ValueError("out_stride must be 1, 2, 4 or 8 and at most 2**depth")
         if cfg.out_stride > 1 and (cfg.scale > 1 or cfg.residual):
             raise ValueError("out_stride > 1 is for non-residual models at scale 1 (colorize)")
+        if cfg.context_encoder not in ("", "mobilenet_v2"):
+            raise ValueError(f"generator.context_encoder must be '' or 'mobilenet_v2', got {cfg.context_encoder!r}")
+        if cfg.context_encoder and (cfg.depth != 3 or cfg.frames != 1 or cfg.in_channels != 3):
+            raise ValueError("context_encoder: depth 3 (bottleneck at stride 8), one RGB frame in")
         self.cfg = cfg
         cin = cfg.in_channels * cfg.frames
         ch = [min(cfg.width * 2 ** i, cfg.width * cfg.max_mult) for i in range(cfg.depth + 1)]
@@ -156,6 +169,20 @@ class Generator(nn.Module):
         cm = ch[-1]
         self.middle = nn.Sequential(conv(cm, cm * 2, 3, sn=True), nn.ReLU(), nn.BatchNorm2d(cm * 2),
                                     conv(cm * 2, cm, 3, sn=True), nn.ReLU(), nn.BatchNorm2d(cm))
+        self.encoder = self.context = None
+        if cfg.context_encoder:
+            from .mobilenet import TAP_CHANNELS, MobileNetV2
+            enc = MobileNetV2(classifier=False)
+            # Only the blocks up to the stride-16 tap run; the rest (and the 1280 head) are dropped.
+            enc.blocks = nn.ModuleList(list(enc.blocks)[: enc.tap_index[3] + 1])
+            enc.head = None
+            for p in enc.parameters():
+                p.requires_grad_(False)
+            self.encoder = enc
+            last = nn.Conv2d(cm, cm, 3, padding=1)
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
+            self.context = nn.Sequential(nn.Conv2d(TAP_CHANNELS[2] + TAP_CHANNELS[3], cm, 1), nn.ReLU(), last)
         self.up = nn.ModuleList()
         c = cm
         last = int(math.log2(cfg.out_stride))
@@ -186,6 +213,14 @@ class Generator(nn.Module):
             skips.append(y)
             y = down(y)
         y = self.middle(y)
+        if self.encoder is not None:
+            with torch.no_grad():  # frozen
+                half = F.avg_pool2d(x, 2)
+                s16, s32 = self.encoder.features(self.encoder.normalise(half))[2:4]
+            size = y.shape[-2:]
+            s16 = F.interpolate(s16, size=size, mode="bilinear", align_corners=False)
+            s32 = F.interpolate(s32, size=size, mode="bilinear", align_corners=False)
+            y = y + self.context(torch.cat([s16, s32], 1))
         for up, skip in zip(self.up, reversed(skips)):
             y = up(y, skip)
         base = x

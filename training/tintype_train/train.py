@@ -179,13 +179,20 @@ class Trainer:
         if pre.get("init_from"):
             # A new stage that starts from another run's generator (e.g. fine-tuning after a frozen run).
             # load_generator also reads slim checkpoints (their frozen encoder comes from its file).
+            # A generator that adds a pretrained context encoder may start from one without it: its
+            # new modules (encoder.*, context.*) keep their own start (the context's last layer is zero).
             from .export import load_generator
             _, src, _ = load_generator(Path(pre["init_from"]))
-            self.gen.load_state_dict(src.state_dict())
-            self.log(f"pretrained: generator from {pre['init_from']}")
-        elif pre.get("encoder"):
-            if self.gen.cfg.encoder != "mobilenet_v2":
-                raise ValueError("pretrained.encoder needs generator.encoder 'mobilenet_v2'")
+            added = bool(self.gen.cfg.context_encoder) and not getattr(src.cfg, "context_encoder", "")
+            missing, unexpected = self.gen.load_state_dict(src.state_dict(), strict=not added)
+            if unexpected or any(not k.startswith(("encoder.", "context.")) for k in missing):
+                raise ValueError(f"{pre['init_from']}: generator weights do not fit the config ({(missing + unexpected)[:3]})")
+            self.log(f"pretrained: generator from {pre['init_from']}" + (" (context encoder added)" if added else ""))
+        if pre.get("encoder"):
+            if self.gen.cfg.encoder != "mobilenet_v2" and self.gen.cfg.context_encoder != "mobilenet_v2":
+                raise ValueError("pretrained.encoder needs generator.encoder or generator.context_encoder 'mobilenet_v2'")
+            if pre.get("init_from") and self.gen.cfg.encoder == "mobilenet_v2":
+                raise ValueError("pretrained: init_from already holds the MobileUNet's encoder; drop pretrained.encoder")
             from .mobilenet import load_coral_mobilenet_v2
             load_coral_mobilenet_v2(self.gen.encoder, pre["encoder"])
             self.gen.encoder.to(self.device)
