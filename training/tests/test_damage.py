@@ -95,6 +95,41 @@ class DamageTest(unittest.TestCase):
         for x, y in zip(a, b):
             np.testing.assert_array_equal(x, y)
 
+    def test_film_scratches_run_edge_to_edge_and_are_off_by_default(self):
+        # the held-out sets: no film scratches and the very same samples as before the option existed
+        self.assertEqual(D.DamageConfig().p_film, 0.0)
+        a = D.damage_seeded(self.img, 5)
+        b = D.damage_seeded(self.img, 5, D.make_damage({"p_film": 0.0}))
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)
+        # forced: each sample's film mask crosses the picture from one edge to the opposite one
+        cfg = D.make_damage({**NONE, "p_film": 1.0, "film": (1, 1), "scratch_opacity": (1.0, 1.0)})
+        for seed in range(8):
+            kinds = {}
+            d, c, m = D.damage(self.img, np.random.default_rng(seed), cfg, kinds)
+            film = kinds["film"]
+            np.testing.assert_array_equal(film, m.astype(bool))
+            self.assertLess(film.mean(), 0.2, f"seed {seed}")
+            # (within 3 px of two edges: a broken one may have a gap right at the edge)
+            ys, xs = np.nonzero(film)
+            h, w = film.shape
+            edges = [ys.min() < 3, ys.max() >= h - 3, xs.min() < 3, xs.max() >= w - 3]
+            self.assertGreaterEqual(sum(edges), 2, f"seed {seed}: not edge to edge")
+            self.assertGreaterEqual(max(np.ptp(ys), np.ptp(xs)), min(h, w) // 2, f"seed {seed}: too short")
+
+    def test_kinds_are_reported_without_changing_the_sample(self):
+        kinds = {}
+        a = D.damage_seeded(self.img, 11, D.make_damage({"p_clean": 0.0, "p_tear": 1.0, "p_cracks": 1.0}))
+        b = D.damage_seeded(self.img, 11, D.make_damage({"p_clean": 0.0, "p_tear": 1.0, "p_cracks": 1.0}), kinds)
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)
+        self.assertIn("tear", kinds)
+        self.assertIn("crack", kinds)
+        union = np.zeros_like(b[2], bool)
+        for k in kinds.values():
+            union |= k
+        self.assertTrue(np.all(b[2].astype(bool) >= union))
+
     def test_each_kind_can_be_forced(self):
         kinds = {"scratches": {"scratches": (3, 3)}, "cracks": {"p_cracks": 1.0}, "dust": {"dust": (30, 30)},
                  "hairs": {"hairs": (2, 2)}, "fold": {"p_fold": 1.0}, "tear": {"p_tear": 1.0}}

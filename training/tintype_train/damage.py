@@ -73,6 +73,13 @@ class DamageConfig:
     # Off by default so the held-out damage sets (damage-set, the pack's val) stay as they were.
     p_details: float = 0.0
     details: IntRange = (1, 4)
+    # Film scratches: perfectly straight lines from edge to edge (mostly along the frame's height, as a
+    # projector's gate or a scanner's transport draws them; also across and at other angles). They
+    # teach that straight and edge-to-edge is damage too when it has no body of its own (a rod among
+    # the photo details has one). Off by default (no rng draws), so the held-out sets stay as they were.
+    p_film: float = 0.0
+    film: IntRange = (1, 2)
+    film_width: Range = (0.8, 3.5)
     detail_soft: Range = (0.3, 1.0)  # the lens: photo content is never sharper than this (sigma, px)
 
 
@@ -171,10 +178,11 @@ def _composite(x: np.ndarray, a: np.ndarray, value: np.ndarray) -> np.ndarray:
     return x * (1 - a[..., None]) + value * a[..., None]
 
 
-def damage(img: np.ndarray, rng: np.random.Generator, cfg: DamageConfig | None = None
-           ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+def damage(img: np.ndarray, rng: np.random.Generator, cfg: DamageConfig | None = None,
+           kinds: dict | None = None) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """HxWx3 uint8 clean photo -> (damaged HxWx3 uint8, clean HxWx3 uint8 in the same tone and
-    scan, mask HxW uint8 0/1)."""
+    scan, mask HxW uint8 0/1). `kinds`, if given, receives each damage kind's own mask (HxW bool:
+    'fold', 'crack', 'scratch', 'hair', 'dust', 'tear'), for measuring; the rng draws the same."""
     cfg = cfg or DamageConfig()
     if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
         raise ValueError(f"damage: expected an HxWx3 uint8 image, got {img.shape} {img.dtype}")
@@ -197,12 +205,15 @@ def damage(img: np.ndarray, rng: np.random.Generator, cfg: DamageConfig | None =
     def count(r: IntRange) -> int:
         return int(rng.integers(r[0], r[1] + 1) * max(0.25, area) ** 0.5 + rng.random())
 
-    def apply(a: np.ndarray, value: np.ndarray, mark: bool = True) -> None:
+    def apply(a: np.ndarray, value: np.ndarray, mark: bool = True, kind: str = "") -> None:
         nonlocal x
         before = x @ LUMA
         x = _composite(x, a, value)
         if mark:
-            mask[np.abs(x @ LUMA - before) >= cfg.mask_change] = True
+            changed = np.abs(x @ LUMA - before) >= cfg.mask_change
+            mask[changed] = True
+            if kinds is not None and kind:
+                kinds[kind] = kinds.get(kind, np.zeros((h, w), bool)) | changed
 
     if rng.random() >= cfg.p_clean:
         # folds first: scratches and dust lie over them
@@ -217,19 +228,24 @@ def damage(img: np.ndarray, rng: np.random.Generator, cfg: DamageConfig | None =
                 op = _uniform(rng, (0.5, 1.0))
                 for p in paths:
                     c.line(p, np.full(len(p), _uniform(rng, (0.5, 1.4))), np.full(len(p), op))
-                apply(c.alpha(), _paper_value(rng, tone, rng.random() < cfg.p_bright, x))
+                apply(c.alpha(), _paper_value(rng, tone, rng.random() < cfg.p_bright, x), kind="crack")
         for _ in range(count(cfg.scratches)):
             length = rng.uniform(0.2, 1.2) * diag
             pts = _smooth_curve(rng, w, h, length, wiggle=rng.uniform(0.002, 0.03))
             c = _Canvas(w, h)
             c.line(pts, _varying(rng, len(pts), *cfg.scratch_width),
                    _varying(rng, len(pts), *cfg.scratch_opacity))
-            apply(c.alpha(), _paper_value(rng, tone, rng.random() < cfg.p_bright, x))
+            apply(c.alpha(), _paper_value(rng, tone, rng.random() < cfg.p_bright, x), kind="scratch")
+        if cfg.p_film > 0 and rng.random() < cfg.p_film:
+            for _ in range(int(rng.integers(cfg.film[0], cfg.film[1] + 1))):
+                c = _Canvas(w, h)
+                c.line(*_film_scratch(rng, w, h, cfg))
+                apply(c.alpha(), _paper_value(rng, tone, rng.random() < cfg.p_bright, x), kind="film")
         for _ in range(count(cfg.hairs)):
             pts = _smooth_curve(rng, w, h, rng.uniform(0.1, 0.4) * diag, wiggle=rng.uniform(0.05, 0.15), step=1.0)
             c = _Canvas(w, h)
             c.line(pts, np.full(len(pts), _uniform(rng, (0.5, 1.2))), _varying(rng, len(pts), 0.6, 1.0))
-            apply(c.alpha(), _paper_value(rng, tone, rng.random() < 0.5, x))
+            apply(c.alpha(), _paper_value(rng, tone, rng.random() < 0.5, x), kind="hair")
         n_dust = count(cfg.dust)
         if n_dust:
             # specks of one brightness class share a layer (cheap); irregular: 1-3 overlapping blobs
@@ -243,13 +259,13 @@ def damage(img: np.ndarray, rng: np.random.Generator, cfg: DamageConfig | None =
                         ox, oy = rng.normal(0, r * 0.6, 2)
                         c.draw.ellipse([cx + ox - rx, cy + oy - ry, cx + ox + rx, cy + oy + ry],
                                        fill=int(255 * rng.uniform(0.6, 1.0)))
-                apply(c.alpha(), _paper_value(rng, tone, bright, x))
+                apply(c.alpha(), _paper_value(rng, tone, bright, x), kind="dust")
         if rng.random() < cfg.p_tear:
             a = _tear(rng, w, h)
             # the scanner lid (white) or bed (black), or the mount card behind the print
             v = rng.choice([rng.uniform(0.85, 1.0), rng.uniform(0.0, 0.12), rng.uniform(0.4, 0.75)])
             col = np.array([v, v * 0.96, v * 0.88], np.float32) if tone == "sepia" else np.full(3, v, np.float32)
-            apply(a, col)
+            apply(a, col, kind="tear")
             torn |= a >= 0.5  # what is gone is damage even where the backing matches the photo
     mask |= torn
 
@@ -369,6 +385,25 @@ def photo_details(x: np.ndarray, rng: np.random.Generator, cfg: DamageConfig) ->
     return np.clip(x, 0, 1).astype(np.float32)
 
 
+def _film_scratch(rng: np.random.Generator, w: int, h: int, cfg: DamageConfig):
+    """A straight scratch across the whole picture: points, widths and opacities for _Canvas.line.
+    Half run along the height (within a hundredth of a radian), a fifth across, the rest at any
+    angle; the width is nearly constant, the opacity drifts, and a third of them are broken in places."""
+    r = rng.random()
+    ang = (math.pi / 2 if r < 0.5 else 0.0 if r < 0.7 else rng.uniform(0, math.pi)) + rng.normal(0, 0.01)
+    d = np.array([math.cos(ang), math.sin(ang)])
+    c = np.array([rng.uniform(0, w), rng.uniform(0, h)])
+    half = math.hypot(w, h)  # past both edges
+    n = max(2, int(2 * half / 2.0))
+    pts = c + np.linspace(-half, half, n)[:, None] * d
+    wobble = np.convolve(rng.normal(0, 0.1, n), np.ones(15) / 15, mode="same")
+    widths = _uniform(rng, cfg.film_width) * np.clip(1 + wobble, 0.8, 1.2)
+    alphas = _varying(rng, n, *cfg.scratch_opacity)
+    if rng.random() < 1 / 3:
+        alphas = alphas * (rng.random(n) > 0.15)
+    return pts, widths, alphas
+
+
 def _fold(rng: np.random.Generator, w: int, h: int, tone: str, apply) -> None:
     """A fold across the print: a bright broken crease with a light flank and a dark flank."""
     # a nearly straight line across, through a random point
@@ -393,7 +428,7 @@ def _fold(rng: np.random.Generator, w: int, h: int, tone: str, apply) -> None:
     c = _Canvas(w, h)
     alphas = _varying(rng, len(pts), 0.3, 1.0, freq=0.2) * (rng.random(len(pts)) > 0.1)
     c.line(pts, _varying(rng, len(pts), 0.8, 3.0, freq=0.15), alphas)
-    apply(c.alpha(), _paper_value(rng, tone, True, None))
+    apply(c.alpha(), _paper_value(rng, tone, True, None), kind="fold")
 
 
 def _tear(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
@@ -423,8 +458,8 @@ def make_damage(options: dict | None = None) -> DamageConfig:
     return _from_dict(DamageConfig, options)
 
 
-def damage_seeded(img: np.ndarray, seed: int, cfg: DamageConfig | None = None):
-    return damage(img, np.random.default_rng([int(seed), 1913]), cfg)
+def damage_seeded(img: np.ndarray, seed: int, cfg: DamageConfig | None = None, kinds: dict | None = None):
+    return damage(img, np.random.default_rng([int(seed), 1913]), cfg, kinds)
 
 
 def sample_sheet(images: List[np.ndarray], out: str, seed: int = 0, size: int = 224, cfg: DamageConfig | None = None) -> None:
