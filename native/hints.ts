@@ -141,3 +141,357 @@ export function areaRows(
     }
   }
 }
+
+// --- The detail luminance and the solve grid (apply.ts, propagate.ts) -----------------------------
+// Double-precision arithmetic on single-precision planes wherever the JavaScript this replaced
+// computed in doubles, so the results are the same bit for bit.
+
+/**
+ * Luminance 0..1 of n pixels at src into out: fmt 0 grey 8-bit, 1 grey 16-bit, 2 RGB 8-bit,
+ * 3 RGB 16-bit (BT.601 weights kr, kg, kb); inv = 1 / the largest sample value.
+ */
+export function luma(src: usize, n: i32, fmt: i32, inv: f64, kr: f64, kg: f64, kb: f64, out: usize): void {
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i;
+    let y: f64;
+    if (fmt == 0) y = <f64>load<u8>(src + o) * inv;
+    else if (fmt == 1) y = <f64>load<u16>(src + (o << 1)) * inv;
+    else if (fmt == 2) {
+      const p = src + o * 3;
+      y = (kr * <f64>load<u8>(p) + kg * <f64>load<u8>(p, 1) + kb * <f64>load<u8>(p, 2)) * inv;
+    } else {
+      const p = src + o * 6;
+      y = (kr * <f64>load<u16>(p) + kg * <f64>load<u16>(p, 2) + kb * <f64>load<u16>(p, 4)) * inv;
+    }
+    store<f32>(out + (o << 2), <f32>y);
+  }
+}
+
+/**
+ * The column pass of the box mean onto the grid (after areaRows): rows (h rows × gw, from
+ * areaRows) reduced to gh rows, row j the sum of `span` rows from first[j] with weights
+ * weight[j·span …] (those past the last row and zero weights skipped), into out (gh × gw).
+ */
+export function areaCols(rows: usize, gw: i32, h: i32, first: usize, weight: usize, span: i32, gh: i32, out: usize): void {
+  memory.fill(out, 0, (<usize>gw * <usize>gh) << 2);
+  for (let j = 0; j < gh; j++) {
+    const f = load<i32>(first + ((<usize>j) << 2));
+    const dst = out + ((<usize>j * <usize>gw) << 2);
+    for (let t = 0; t < span && f + t < h; t++) {
+      const wt = <f64>load<f32>(weight + ((<usize>(j * span + t)) << 2));
+      if (wt == 0) continue;
+      const src = rows + ((<usize>(f + t) * <usize>gw) << 2);
+      for (let x = 0; x < gw; x++) {
+        const o = (<usize>x) << 2;
+        store<f32>(dst + o, <f32>(<f64>load<f32>(dst + o) + <f64>load<f32>(src + o) * wt));
+      }
+    }
+  }
+}
+
+// The single float q of plane at, as a double.
+// @ts-ignore: decorator
+@inline
+function lumAt(at: usize, q: i32): f64 {
+  return <f64>load<f32>(at + ((<usize>q) << 2));
+}
+
+// Price of a luminance step dl between neighbours (propagate.ts stepPrice).
+// @ts-ignore: decorator
+@inline
+function stepPrice(dl: f64, free: f64, scale: f64): f64 {
+  const e = max<f64>(0, abs<f64>(dl) - free) / scale;
+  return e * e;
+}
+
+/**
+ * The price of a step from each pixel of the w×h grid luminance lum to its right, lower,
+ * lower-right and lower-left neighbour (doubles; Infinity where the neighbour is outside): its
+ * length (unit, √2·unit) plus stepPrice of the luminance it crosses.
+ */
+export function stepCosts(
+  lum: usize, w: i32, h: i32, unit: f64, free: f64, scale: f64,
+  right: usize, down: usize, downRight: usize, downLeft: usize,
+): void {
+  const diag = Math.SQRT2 * unit;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const p = y * w + x;
+      const o = (<usize>p) << 3;
+      const l = <f64>load<f32>(lum + ((<usize>p) << 2));
+      store<f64>(right + o, x + 1 < w ? unit + stepPrice(lumAt(lum, p + 1) - l, free, scale) : Infinity);
+      if (y + 1 < h) {
+        store<f64>(down + o, unit + stepPrice(lumAt(lum, p + w) - l, free, scale));
+        store<f64>(downRight + o, x + 1 < w ? diag + stepPrice(lumAt(lum, p + w + 1) - l, free, scale) : Infinity);
+        store<f64>(downLeft + o, x > 0 ? diag + stepPrice(lumAt(lum, p + w - 1) - l, free, scale) : Infinity);
+      } else {
+        store<f64>(down + o, Infinity);
+        store<f64>(downRight + o, Infinity);
+        store<f64>(downLeft + o, Infinity);
+      }
+    }
+  }
+}
+
+/**
+ * The starting distances of one label: d[p] = start[p] (single) where owner[p] == label, else
+ * Infinity. Returns whether the label has any seed.
+ */
+export function seed(owner: usize, start: usize, label: i32, n: i32, d: usize): bool {
+  let any = false;
+  for (let p = 0; p < n; p++) {
+    const mine = load<i32>(owner + ((<usize>p) << 2)) == label;
+    store<f64>(d + ((<usize>p) << 3), mine ? <f64>load<f32>(start + ((<usize>p) << 2)) : Infinity);
+    any = any || mine;
+  }
+  return any;
+}
+
+// Bucket queue entry: pixel q at distance nd pushed onto its bucket's list.
+// @ts-ignore: decorator
+@inline
+function push(q: i32, nd: f64, inv: f64, pixel: usize, next: usize, head: usize, used: i32): void {
+  const nb = <usize>(<i32>Math.floor(nd * inv)) << 2;
+  const e = (<usize>used) << 2;
+  store<i32>(pixel + e, q);
+  store<i32>(next + e, load<i32>(head + nb));
+  store<i32>(head + nb, used);
+}
+
+/**
+ * Geodesic distance from the seeds over the 8-neighbour w×h grid (propagate.ts explains it): d
+ * holds the starting distances (doubles, Infinity elsewhere) and is updated in place up to `far`.
+ * Dijkstra's algorithm with a bucket queue (Dial's), buckets `1 / inv` wide (the shortest step).
+ * The queue: `buckets` list heads, entries (pixel, next) with room for 9 per pixel (a pixel is
+ * pushed as a seed and at most once from each neighbour, which is settled once), a settled flag a
+ * pixel.
+ */
+export function geodesic(
+  d: usize, right: usize, down: usize, downRight: usize, downLeft: usize,
+  w: i32, h: i32, inv: f64, far: f64,
+  pixel: usize, next: usize, head: usize, buckets: i32, done: usize,
+): void {
+  const n = w * h;
+  memory.fill(head, 0xff, (<usize>buckets) << 2);
+  memory.fill(done, 0, <usize>n);
+  let used = 0;
+  for (let p = 0; p < n; p++) {
+    const dp = load<f64>(d + ((<usize>p) << 3));
+    if (!(dp < far)) continue;
+    push(p, dp, inv, pixel, next, head, used++);
+  }
+  for (let b = 0; b < buckets; b++) {
+    const hb = head + ((<usize>b) << 2);
+    while (load<i32>(hb) >= 0) {
+      const e = (<usize>load<i32>(hb)) << 2;
+      store<i32>(hb, load<i32>(next + e));
+      const p = load<i32>(pixel + e);
+      if (load<u8>(done + <usize>p)) continue;
+      store<u8>(done + <usize>p, 1);
+      const k = load<f64>(d + ((<usize>p) << 3));
+      const x = p % w;
+      const y = p / w;
+      // One relaxation: neighbour q over the step costing c.
+      let q: i32;
+      let nd: f64;
+      if (x + 1 < w) {
+        q = p + 1;
+        nd = k + load<f64>(right + ((<usize>p) << 3));
+        if (nd < load<f64>(d + ((<usize>q) << 3)) && nd < far) {
+          store<f64>(d + ((<usize>q) << 3), nd);
+          push(q, nd, inv, pixel, next, head, used++);
+        }
+      }
+      if (x > 0) {
+        q = p - 1;
+        nd = k + load<f64>(right + ((<usize>q) << 3));
+        if (nd < load<f64>(d + ((<usize>q) << 3)) && nd < far) {
+          store<f64>(d + ((<usize>q) << 3), nd);
+          push(q, nd, inv, pixel, next, head, used++);
+        }
+      }
+      if (y + 1 < h) {
+        q = p + w;
+        nd = k + load<f64>(down + ((<usize>p) << 3));
+        if (nd < load<f64>(d + ((<usize>q) << 3)) && nd < far) {
+          store<f64>(d + ((<usize>q) << 3), nd);
+          push(q, nd, inv, pixel, next, head, used++);
+        }
+        if (x + 1 < w) {
+          q = p + w + 1;
+          nd = k + load<f64>(downRight + ((<usize>p) << 3));
+          if (nd < load<f64>(d + ((<usize>q) << 3)) && nd < far) {
+            store<f64>(d + ((<usize>q) << 3), nd);
+            push(q, nd, inv, pixel, next, head, used++);
+          }
+        }
+        if (x > 0) {
+          q = p + w - 1;
+          nd = k + load<f64>(downLeft + ((<usize>p) << 3));
+          if (nd < load<f64>(d + ((<usize>q) << 3)) && nd < far) {
+            store<f64>(d + ((<usize>q) << 3), nd);
+            push(q, nd, inv, pixel, next, head, used++);
+          }
+        }
+      }
+      if (y > 0) {
+        q = p - w;
+        nd = k + load<f64>(down + ((<usize>q) << 3));
+        if (nd < load<f64>(d + ((<usize>q) << 3)) && nd < far) {
+          store<f64>(d + ((<usize>q) << 3), nd);
+          push(q, nd, inv, pixel, next, head, used++);
+        }
+        if (x > 0) {
+          q = p - w - 1;
+          nd = k + load<f64>(downRight + ((<usize>q) << 3));
+          if (nd < load<f64>(d + ((<usize>q) << 3)) && nd < far) {
+            store<f64>(d + ((<usize>q) << 3), nd);
+            push(q, nd, inv, pixel, next, head, used++);
+          }
+        }
+        if (x + 1 < w) {
+          q = p - w + 1;
+          nd = k + load<f64>(downLeft + ((<usize>q) << 3));
+          if (nd < load<f64>(d + ((<usize>q) << 3)) && nd < far) {
+            store<f64>(d + ((<usize>q) << 3), nd);
+            push(q, nd, inv, pixel, next, head, used++);
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Adds one label's weights w = 1 / (d⁶ + eps) (where d is finite) to the sums over the labels
+ * (doubles): total += w; a hint label also alpha += s·w, xu += s·w·u, xv += s·w·v; an eraser
+ * only total += s·w.
+ */
+export function accumulate(
+  d: usize, n: i32, eps: f64, erase: bool, s: f64, u: f64, v: f64,
+  total: usize, alpha: usize, xu: usize, xv: usize,
+): void {
+  for (let p = 0; p < n; p++) {
+    const o = (<usize>p) << 3;
+    const dp = load<f64>(d + o);
+    if (dp == Infinity) continue;
+    const d2 = dp * dp;
+    const wt = 1 / (d2 * d2 * d2 + eps);
+    if (erase) {
+      store<f64>(total + o, load<f64>(total + o) + s * wt);
+      continue;
+    }
+    store<f64>(total + o, load<f64>(total + o) + wt);
+    store<f64>(alpha + o, load<f64>(alpha + o) + s * wt);
+    store<f64>(xu + o, load<f64>(xu + o) + s * wt * u);
+    store<f64>(xv + o, load<f64>(xv + o) + s * wt * v);
+  }
+}
+
+/** The sums before the first label: total 1 (the model's weight), the others 0. */
+export function clearSums(n: i32, total: usize, alpha: usize, xu: usize, xv: usize): void {
+  for (let p = 0; p < n; p++) store<f64>(total + ((<usize>p) << 3), 1);
+  memory.fill(alpha, 0, (<usize>n) << 3);
+  memory.fill(xu, 0, (<usize>n) << 3);
+  memory.fill(xv, 0, (<usize>n) << 3);
+}
+
+/** α, Xu, Xv = alpha, xu, xv / total, three single planes of n from fields. */
+export function fields(n: i32, total: usize, alpha: usize, xu: usize, xv: usize, out: usize): void {
+  const plane = (<usize>n) << 2;
+  for (let p = 0; p < n; p++) {
+    const o = (<usize>p) << 3;
+    const t = load<f64>(total + o);
+    const q = out + ((<usize>p) << 2);
+    store<f32>(q, <f32>(load<f64>(alpha + o) / t));
+    store<f32>(q + plane, <f32>(load<f64>(xu + o) / t));
+    store<f32>(q + 2 * plane, <f32>(load<f64>(xv + o) / t));
+  }
+}
+
+// Mean over each pixel's 3×3 window, clipped at the borders, of the w×h single plane src into
+// out; tmp is scratch. Rows, then columns.
+function boxMean3(src: usize, w: i32, h: i32, tmp: usize, out: usize): void {
+  for (let y = 0; y < h; y++) {
+    const r = src + ((<usize>(y * w)) << 2);
+    const t = tmp + ((<usize>(y * w)) << 2);
+    if (w == 1) {
+      store<f32>(t, load<f32>(r));
+      continue;
+    }
+    store<f32>(t, <f32>((<f64>load<f32>(r) + <f64>load<f32>(r, 4)) / 2));
+    for (let x = 1; x < w - 1; x++) {
+      const o = (<usize>x) << 2;
+      const a = <f64>load<f32>(r + o - 4);
+      const b = <f64>load<f32>(r + o);
+      const c = <f64>load<f32>(r + o + 4);
+      store<f32>(t + o, <f32>((a + b + c) / 3));
+    }
+    const e = (<usize>(w - 1)) << 2;
+    store<f32>(t + e, <f32>((<f64>load<f32>(r + e - 4) + <f64>load<f32>(r + e)) / 2));
+  }
+  for (let y = 0; y < h; y++) {
+    const m = tmp + ((<usize>(y * w)) << 2);
+    const up = y > 0;
+    const dn = y + 1 < h;
+    const a = m - ((<usize>w) << 2);
+    const b = m + ((<usize>w) << 2);
+    const k: f64 = 1 / <f64>(1 + (up ? 1 : 0) + (dn ? 1 : 0));
+    const dst = out + ((<usize>(y * w)) << 2);
+    for (let x = 0; x < w; x++) {
+      const o = (<usize>x) << 2;
+      let s = <f64>load<f32>(m + o);
+      if (up) s += <f64>load<f32>(a + o);
+      if (dn) s += <f64>load<f32>(b + o);
+      store<f32>(dst + o, <f32>(s * k));
+    }
+  }
+}
+
+/**
+ * He and Sun's fast guided filter, coefficient part, of the three fields (single planes of n =
+ * w·h from `fieldPlanes`) against the grid luminance lum: p ≈ A·I + B per 3×3 window (eps the
+ * regularisation), then averaged; into out, planar [Aα, Au, Av, Bα, Bu, Bv]. scratch: 7 planes.
+ */
+export function guided(lum: usize, fieldPlanes: usize, w: i32, h: i32, eps: f64, scratch: usize, out: usize): void {
+  const n = w * h;
+  const plane = (<usize>n) << 2;
+  const tmp = scratch;
+  const meanI = scratch + plane;
+  const varI = scratch + 2 * plane;
+  const work = scratch + 3 * plane;
+  const meanP = scratch + 4 * plane;
+  const a = scratch + 5 * plane;
+  const b = scratch + 6 * plane;
+  boxMean3(lum, w, h, tmp, meanI);
+  for (let p = 0; p < n; p++) {
+    const o = (<usize>p) << 2;
+    const l = <f64>load<f32>(lum + o);
+    store<f32>(work + o, <f32>(l * l));
+  }
+  boxMean3(work, w, h, tmp, varI);
+  for (let p = 0; p < n; p++) {
+    const o = (<usize>p) << 2;
+    const m = <f64>load<f32>(meanI + o);
+    store<f32>(varI + o, <f32>(<f64>load<f32>(varI + o) - m * m));
+  }
+  for (let k = 0; k < 3; k++) {
+    const f = fieldPlanes + <usize>k * plane;
+    boxMean3(f, w, h, tmp, meanP);
+    for (let p = 0; p < n; p++) {
+      const o = (<usize>p) << 2;
+      store<f32>(work + o, <f32>(<f64>load<f32>(lum + o) * <f64>load<f32>(f + o)));
+    }
+    boxMean3(work, w, h, tmp, a);
+    for (let p = 0; p < n; p++) {
+      const o = (<usize>p) << 2;
+      const mI = <f64>load<f32>(meanI + o);
+      const mP = <f64>load<f32>(meanP + o);
+      const A = (<f64>load<f32>(a + o) - mI * mP) / (<f64>load<f32>(varI + o) + eps);
+      store<f32>(a + o, <f32>A);
+      store<f32>(b + o, <f32>(mP - A * mI));
+    }
+    boxMean3(a, w, h, tmp, out + <usize>k * plane);
+    boxMean3(b, w, h, tmp, out + <usize>(3 + k) * plane);
+  }
+}

@@ -3,8 +3,8 @@ import { bilinearAxis, KB, KG, KR, maxValue, mergeLumaChroma } from '../../image
 import { resizeRaster } from '../../image/resize';
 import type { InferStats } from '../../model/infer';
 import type { Raster } from '../../types';
-import { HINTS_WASM } from './hints-wasm';
-import { hintGridSize, propagateHints } from './propagate';
+import { hintsMemory, type HintsMemory } from './kernel';
+import { geodesicBuckets, hintGridSize, propagateHints } from './propagate';
 
 /**
  * The colorize merge with colour hints. The hints are spread on a small grid (propagate.ts); the
@@ -31,28 +31,21 @@ export function hintDetailSize(width: number, height: number): { dw: number; dh:
 }
 
 /**
- * The mean of a w×h plane over each cell of a gw×gh grid laid on it (cells of fractional size,
- * pixels shared by two cells split between them). A box, not a wider kernel: a grid cell beside an
- * edge keeps the luminance of its own side, so the hint it carries fills up to the edge.
+ * The mean of the w×h detail luminance over each cell of a gw×gh grid laid on it (cells of
+ * fractional size, pixels shared by two cells split between them), into the grid's luminance. A
+ * box, not a wider kernel: a grid cell beside an edge keeps the luminance of its own side, so the
+ * hint it carries fills up to the edge. Separable, rows then columns, both in the kernel.
  */
-function areaMean(L: ReturnType<typeof layout>, w: number, h: number, gw: number, gh: number): Float32Array {
-  // Separable, rows (in the kernel: the pass over every detail pixel) then columns.
+function areaMean(M: HintsMemory, w: number, h: number, gw: number, gh: number): void {
   const ax = areaAxis(w, gw);
   const ay = areaAxis(h, gh);
-  L.first.set(ax.first);
-  L.weight.set(ax.weight);
-  const { at } = L;
-  L.k.areaRows(at.lum, w, h, at.first, at.weight, ax.span, gw, at.rows);
-  const rows = L.rows;
-  const out = new Float32Array(gw * gh);
-  for (let j = 0; j < gh; j++)
-    for (let t = 0; t < ay.span && ay.first[j] + t < h; t++) {
-      const wt = ay.weight[j * ay.span + t];
-      if (wt === 0) continue;
-      const r = (ay.first[j] + t) * gw;
-      for (let x = 0; x < gw; x++) out[j * gw + x] += rows[r + x] * wt;
-    }
-  return out;
+  const { k, at } = M;
+  M.i32(at.first, gw).set(ax.first);
+  M.f32(at.weight, ax.weight.length).set(ax.weight);
+  M.i32(at.firstY, gh).set(ay.first);
+  M.f32(at.weightY, ay.weight.length).set(ay.weight);
+  k.areaRows(at.lum, w, h, at.first, at.weight, ax.span, gw, at.rows);
+  k.areaCols(at.rows, gw, h, at.firstY, at.weightY, ay.span, gh, at.glum);
 }
 
 /**
@@ -76,86 +69,6 @@ function areaAxis(from: number, to: number) {
 
 const areaSpan = (from: number, to: number) => Math.ceil(from / to) + 1;
 
-/** Luminance 0..1 of a raster, one value a pixel, into out. */
-function lumaOf(r: Raster, out: Float32Array): void {
-  const n = r.width * r.height;
-  const inv = 1 / maxValue(r.depth);
-  const d = r.data;
-  if (r.channels === 1) for (let i = 0; i < n; i++) out[i] = d[i] * inv;
-  else for (let i = 0; i < n; i++) out[i] = (KR * d[3 * i] + KG * d[3 * i + 1] + KB * d[3 * i + 2]) * inv;
-}
-
-interface Kernel {
-  memory: WebAssembly.Memory;
-  heapBase(): number;
-  blendRows(...args: number[]): void;
-  widenRows(...args: number[]): void;
-  areaRows(...args: number[]): void;
-}
-
-/** One instance per thread; its memory holds one picture's detail-size planes at a time. */
-let kernel: Kernel | undefined;
-
-/** Room past each buffer for the kernel's whole-lane reads and writes. */
-const SLACK = 64;
-
-/**
- * The kernel's memory laid out for one picture: float views of the detail luminance, the grid's
- * coefficients and the model's chroma (gw×gh, cw×ch) and their rows widened to the detail width,
- * the column and row taps and the output planes. Synchronous from here until the
- * outputs are read (no await), so two pictures in one thread never share it.
- */
-function layout(dw: number, dh: number, gw: number, gh: number, cw: number, ch: number) {
-  kernel ??= new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(HINTS_WASM, 'base64')), {})
-    .exports as unknown as Kernel;
-  const k = kernel;
-  let top = (k.heapBase() + 15) & ~15;
-  const take = (floats: number) => {
-    const at = top;
-    top = (top + floats * 4 + SLACK + 15) & ~15;
-    return at;
-  };
-  const n = dw * dh;
-  const at = {
-    lum: take(n),
-    grid: take(6 * gw * gh),
-    chroma: take(2 * cw * ch),
-    gx: [take(dw), take(dw), take(dw)],
-    mx: [take(dw), take(dw), take(dw)],
-    rows: take(gw * dh),
-    first: take(gw),
-    weight: take(gw * areaSpan(dw, gw)),
-    coef: take(6 * gh * dw),
-    model: take(2 * ch * dw),
-    gy: [take(dh), take(dh), take(dh)],
-    my: [take(dh), take(dh), take(dh)],
-    u: take(n),
-    v: take(n),
-  };
-  const have = k.memory.buffer.byteLength;
-  if (top > have) k.memory.grow(Math.ceil((top - have) / 65536));
-  const mem = k.memory.buffer;
-  const f32 = (p: number, len: number) => new Float32Array(mem, p, len);
-  const taps = (p: number[], t: ReturnType<typeof bilinearAxis>) => {
-    new Int32Array(mem, p[0], t.i0.length).set(t.i0);
-    new Int32Array(mem, p[1], t.i1.length).set(t.i1);
-    f32(p[2], t.f.length).set(t.f);
-  };
-  return {
-    k,
-    at,
-    lum: f32(at.lum, n),
-    grid: f32(at.grid, 6 * gw * gh),
-    chroma: f32(at.chroma, 2 * cw * ch),
-    rows: f32(at.rows, gw * dh),
-    first: new Int32Array(mem, at.first, gw),
-    weight: f32(at.weight, gw * areaSpan(dw, gw)),
-    u: f32(at.u, n),
-    v: f32(at.v, n),
-    taps,
-  };
-}
-
 export async function mergeWithHints(
   raster: Raster,
   prediction: { u: Float32Array; v: Float32Array; cw: number; ch: number },
@@ -169,34 +82,49 @@ export async function mergeWithHints(
   const { gw, gh } = hintGridSize(W, H);
   const { cw, ch } = prediction;
   const small = await resizeRaster(raster, dw, dh, 'linear');
-  // From here on synchronous: the kernel's memory is in use (layout()).
-  const L = layout(dw, dh, gw, gh, cw, ch);
-  lumaOf(small, L.lum);
-  const guide = areaMean(L, dw, dh, gw, gh);
-  const spread = propagateHints(hints, W, H, guide, gw, gh);
+  // From here on synchronous: the kernel's memory is in use (hintsMemory()).
+  const M = hintsMemory({
+    dw,
+    dh,
+    gw,
+    gh,
+    cw,
+    ch,
+    smallBytes: small.data.byteLength,
+    span: areaSpan(dw, gw),
+    spanY: areaSpan(dh, gh),
+    buckets: geodesicBuckets(gw, gh),
+  });
+  const { k, at } = M;
+  new Uint8Array(M.mem, at.small, small.data.byteLength).set(
+    new Uint8Array(small.data.buffer, small.data.byteOffset, small.data.byteLength),
+  );
+  const fmt = (small.channels === 1 ? 0 : 2) + (small.depth === 16 ? 1 : 0);
+  k.luma(at.small, dw * dh, fmt, 1 / maxValue(small.depth), KR, KG, KB, at.lum);
+  areaMean(M, dw, dh, gw, gh);
+  propagateHints(hints, W, H, M, gw, gh);
   if (stats) stats.hintsMs = (stats.hintsMs ?? 0) + (performance.now() - t0);
 
   // Saturation scales the model's colour only: a hint asks for its own colour as it is.
-  const model = L.chroma;
+  const model = M.f32(at.chroma, 2 * cw * ch);
   for (let i = 0; i < cw * ch; i++) {
     model[i] = prediction.u[i] * saturation;
     model[cw * ch + i] = prediction.v[i] * saturation;
   }
-  L.grid.set(spread.coefficients);
-  L.taps(L.at.gx, bilinearAxis(gw, dw));
-  L.taps(L.at.mx, bilinearAxis(cw, dw));
-  L.taps(L.at.gy, bilinearAxis(gh, dh));
-  L.taps(L.at.my, bilinearAxis(ch, dh));
-  const { at } = L;
-  L.k.widenRows(at.grid, 6 * gh, gw, at.gx[0], at.gx[1], at.gx[2], dw, at.coef);
-  L.k.widenRows(at.chroma, 2 * ch, cw, at.mx[0], at.mx[1], at.mx[2], dw, at.model);
+  M.taps(at.gx, bilinearAxis(gw, dw));
+  M.taps(at.mx, bilinearAxis(cw, dw));
+  M.taps(at.gy, bilinearAxis(gh, dh));
+  M.taps(at.my, bilinearAxis(ch, dh));
+  // The guided-filter coefficients (propagateHints) are at at.grid, 6 planes of gh rows × gw.
+  k.widenRows(at.grid, 6 * gh, gw, at.gx[0], at.gx[1], at.gx[2], dw, at.coef);
+  k.widenRows(at.chroma, 2 * ch, cw, at.mx[0], at.mx[1], at.mx[2], dw, at.model);
   // prettier-ignore
-  L.k.blendRows(
+  k.blendRows(
     dw, 0, dh,
     at.lum, at.coef, gh * dw, at.model, ch * dw,
     at.gy[0], at.gy[1], at.gy[2],
     at.my[0], at.my[1], at.my[2],
     at.u, at.v,
   );
-  return mergeLumaChroma(raster, L.u, L.v, dw, dh, 1, depth);
+  return mergeLumaChroma(raster, M.f32(at.u, dw * dh), M.f32(at.v, dw * dh), dw, dh, 1, depth);
 }

@@ -1,5 +1,6 @@
 import type { Hint } from '../../../shared/hints';
 import { KB, KG, KR, U_SCALE, V_SCALE } from '../../image/color';
+import type { HintsMemory } from './kernel';
 
 /**
  * Edge-aware spreading of colour hints, on a reduced grid (at most HINT_GRID px on the long side).
@@ -61,7 +62,7 @@ const W_EPS = 1e-12;
  * model's, a fraction of a level.
  */
 const FAR = 2.5;
-/** Guided-filter regularisation (luminance units squared); its window is 3×3 grid px (boxMean3). */
+/** Guided-filter regularisation (luminance units squared); its window is 3×3 grid px. */
 const GF_EPS = 1e-4;
 
 /** One colour that spreads: a hint colour at a strength, or an eraser (the model's colour). */
@@ -100,17 +101,11 @@ function stepPrice(dl: number): number {
   return e * e;
 }
 
-/** What the strokes paint on the grid: per pixel its label (−1: none) and its starting distance. */
-export interface Seeds {
-  labels: Label[];
-  owner: Int32Array;
-  start: Float32Array;
-}
-
 /**
  * Paints the hints onto the grid: each grid pixel whose centre lies within a stroke's radius of
  * its path (in picture pixels) becomes a seed of the stroke's label; the pixel under each point
- * always does, however thin the brush. Anything outside the picture is clipped.
+ * always does, however thin the brush. Anything outside the picture is clipped. Into owner (per
+ * grid pixel its label, −1 for none) and start (its starting distance); returns the labels.
  *
  * The brush is luminance-aware, like a "smart" brush: a seed starts at the price of the luminance
  * step between it and the path next to it, so a broad stroke along a dress does not colour the
@@ -125,10 +120,11 @@ export function rasterizeHints(
   lum: Float32Array,
   gw: number,
   gh: number,
-): Seeds {
-  const n = gw * gh;
-  const owner = new Int32Array(n).fill(-1);
-  const start = new Float32Array(n).fill(Infinity);
+  owner: Int32Array,
+  start: Float32Array,
+): Label[] {
+  owner.fill(-1);
+  start.fill(Infinity);
   const labels: Label[] = [];
   const byKey = new Map<string, number>();
   const sx = gw / width;
@@ -179,7 +175,7 @@ export function rasterizeHints(
       }
     }
   }
-  return { labels, owner, start };
+  return labels;
 }
 
 function thin(points: readonly (readonly [number, number])[], step: number): (readonly [number, number])[] {
@@ -192,344 +188,62 @@ function thin(points: readonly (readonly [number, number])[], step: number): (re
   return out;
 }
 
-/**
- * The price of a step from each pixel to its right, lower, lower-right and lower-left neighbour
- * (the other four directions are these read backwards): its length in REACH plus the price of the
- * luminance it crosses. Infinity where the neighbour is outside.
- */
-function stepCosts(lum: Float32Array, w: number, h: number) {
-  const n = w * h;
-  const unit = 1 / (REACH * Math.max(w, h));
-  const diag = Math.SQRT2 * unit;
-  const right = f64('right', n).fill(Infinity);
-  const down = f64('down', n).fill(Infinity);
-  const downRight = f64('downRight', n).fill(Infinity);
-  const downLeft = f64('downLeft', n).fill(Infinity);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const p = y * w + x;
-      const l = lum[p];
-      if (x + 1 < w) right[p] = unit + stepPrice(lum[p + 1] - l);
-      if (y + 1 < h) {
-        down[p] = unit + stepPrice(lum[p + w] - l);
-        if (x + 1 < w) downRight[p] = diag + stepPrice(lum[p + w + 1] - l);
-        if (x > 0) downLeft[p] = diag + stepPrice(lum[p + w - 1] - l);
-      }
-    }
-  }
-  return { right, down, downRight, downLeft, unit };
+/** Buckets of the geodesic queue for a gw×gh grid: FAR in steps of the shortest step. */
+export function geodesicBuckets(gw: number, gh: number): number {
+  return Math.ceil(FAR * REACH * Math.max(gw, gh)) + 2;
 }
 
 /**
- * Scratch room of geodesic(), reused across labels: the bucket queue as linked lists of entries
- * (pixel, next), one list head per bucket, and which pixels are settled.
- */
-class Queue {
-  pixel: Int32Array;
-  next: Int32Array;
-  head: Int32Array;
-  done: Uint8Array;
-  constructor(n: number, buckets: number) {
-    this.pixel = new Int32Array(2 * n);
-    this.next = new Int32Array(2 * n);
-    this.head = new Int32Array(buckets);
-    this.done = new Uint8Array(n);
-  }
-  grow(): { pixel: Int32Array; next: Int32Array } {
-    const pixel = new Int32Array(2 * this.pixel.length);
-    const next = new Int32Array(2 * this.pixel.length);
-    pixel.set(this.pixel);
-    next.set(this.next);
-    this.pixel = pixel;
-    this.next = next;
-    return this;
-  }
-}
-
-/**
- * Geodesic distance from the seeds over the 8-neighbour grid: d holds the seeds' starting
- * distances and Infinity elsewhere, and is updated in place, up to FAR (beyond, it stays Infinity).
- * Dijkstra's algorithm with a bucket queue (Dial's; as in Yatziv, Bartesaghi and Sapiro's O(N)
- * fast marching): a bucket is as wide as the shortest step, so a step always lands in a later
- * bucket, taking a bucket's pixels in any order is exact, and each pixel within FAR is settled
- * once, with no heap.
- */
-function geodesic(d: Float64Array, c: ReturnType<typeof stepCosts>, w: number, h: number, Q: Queue): void {
-  const { right, down, downRight, downLeft, unit } = c;
-  const inv = 1 / unit;
-  const { head, done } = Q;
-  let { pixel, next } = Q;
-  head.fill(-1);
-  done.fill(0);
-  let used = 0;
-  let nd = 0;
-  let nb = 0;
-  for (let p = 0; p < d.length; p++) {
-    if (!(d[p] < FAR)) continue;
-    if (used === pixel.length) ({ pixel, next } = Q.grow());
-    nb = Math.floor(d[p] * inv);
-    pixel[used] = p;
-    next[used] = head[nb];
-    head[nb] = used++;
-  }
-  // The eight relaxations are written out: a helper or a table of directions costs a third more.
-  for (let b = 0; b < head.length; b++) {
-    while (head[b] >= 0) {
-      const e = head[b];
-      head[b] = next[e];
-      const p = pixel[e];
-      if (done[p]) continue;
-      done[p] = 1;
-      const k = d[p];
-      const x = p % w;
-      const y = (p - x) / w;
-      if (x + 1 < w) {
-        nd = k + right[p];
-        if (nd < d[p + 1] && nd < FAR) {
-          d[p + 1] = nd;
-          if (used === pixel.length) ({ pixel, next } = Q.grow());
-          nb = Math.floor(nd * inv);
-          pixel[used] = p + 1;
-          next[used] = head[nb];
-          head[nb] = used++;
-        }
-      }
-      if (x > 0) {
-        nd = k + right[p - 1];
-        if (nd < d[p - 1] && nd < FAR) {
-          d[p - 1] = nd;
-          if (used === pixel.length) ({ pixel, next } = Q.grow());
-          nb = Math.floor(nd * inv);
-          pixel[used] = p - 1;
-          next[used] = head[nb];
-          head[nb] = used++;
-        }
-      }
-      if (y + 1 < h) {
-        nd = k + down[p];
-        if (nd < d[p + w] && nd < FAR) {
-          d[p + w] = nd;
-          if (used === pixel.length) ({ pixel, next } = Q.grow());
-          nb = Math.floor(nd * inv);
-          pixel[used] = p + w;
-          next[used] = head[nb];
-          head[nb] = used++;
-        }
-        if (x + 1 < w) {
-          nd = k + downRight[p];
-          if (nd < d[p + w + 1] && nd < FAR) {
-            d[p + w + 1] = nd;
-            if (used === pixel.length) ({ pixel, next } = Q.grow());
-            nb = Math.floor(nd * inv);
-            pixel[used] = p + w + 1;
-            next[used] = head[nb];
-            head[nb] = used++;
-          }
-        }
-        if (x > 0) {
-          nd = k + downLeft[p];
-          if (nd < d[p + w - 1] && nd < FAR) {
-            d[p + w - 1] = nd;
-            if (used === pixel.length) ({ pixel, next } = Q.grow());
-            nb = Math.floor(nd * inv);
-            pixel[used] = p + w - 1;
-            next[used] = head[nb];
-            head[nb] = used++;
-          }
-        }
-      }
-      if (y > 0) {
-        nd = k + down[p - w];
-        if (nd < d[p - w] && nd < FAR) {
-          d[p - w] = nd;
-          if (used === pixel.length) ({ pixel, next } = Q.grow());
-          nb = Math.floor(nd * inv);
-          pixel[used] = p - w;
-          next[used] = head[nb];
-          head[nb] = used++;
-        }
-        if (x > 0) {
-          nd = k + downRight[p - w - 1];
-          if (nd < d[p - w - 1] && nd < FAR) {
-            d[p - w - 1] = nd;
-            if (used === pixel.length) ({ pixel, next } = Q.grow());
-            nb = Math.floor(nd * inv);
-            pixel[used] = p - w - 1;
-            next[used] = head[nb];
-            head[nb] = used++;
-          }
-        }
-        if (x + 1 < w) {
-          nd = k + downLeft[p - w + 1];
-          if (nd < d[p - w + 1] && nd < FAR) {
-            d[p - w + 1] = nd;
-            if (used === pixel.length) ({ pixel, next } = Q.grow());
-            nb = Math.floor(nd * inv);
-            pixel[used] = p - w + 1;
-            next[used] = head[nb];
-            head[nb] = used++;
-          }
-        }
-      }
-    }
-  }
-}
-
-/**
- * Scratch arrays of one grid size, kept between calls: a re-render then allocates (and the
- * garbage collector frees) none of the ~7 MB of working planes at 320 px. Safe because
- * propagateHints is synchronous (one picture at a time per thread) and none of these arrays is
- * returned. A different grid size replaces them.
- */
-const scratch = new Map<string, Float64Array | Float32Array | Queue>();
-function f64(key: string, n: number): Float64Array {
-  const a = scratch.get(key);
-  if (a instanceof Float64Array && a.length === n) return a;
-  const b = new Float64Array(n);
-  scratch.set(key, b);
-  return b;
-}
-function f32(key: string, n: number): Float32Array {
-  const a = scratch.get(key);
-  if (a instanceof Float32Array && a.length === n) return a;
-  const b = new Float32Array(n);
-  scratch.set(key, b);
-  return b;
-}
-function queueFor(n: number, buckets: number): Queue {
-  const q = scratch.get('queue');
-  if (q instanceof Queue && q.done.length === n && q.head.length === buckets) return q;
-  const b = new Queue(n, buckets);
-  scratch.set('queue', b);
-  return b;
-}
-
-export interface Propagated {
-  gw: number;
-  gh: number;
-  /** α, Xu, Xv on the grid. */
-  fields: [Float32Array, Float32Array, Float32Array];
-  /** Guided-filter coefficients, planar [Aα, Au, Av, Bα, Bu, Bv], each gw×gh. */
-  coefficients: Float32Array;
-}
-
-/**
- * Spreads the hints over a picture whose luminance at the grid size is `lum` (gw×gh, 0..1).
- * Returns the three fields and their guided-upsampling coefficients.
+ * Spreads the hints over a picture whose luminance at the grid size (gw×gh, 0..1) is in the
+ * kernel's memory at M.at.glum, and leaves the guided-upsampling coefficients of the three
+ * fields α, Xu, Xv at M.at.grid (planar [Aα, Au, Av, Bα, Bu, Bv], each gw×gh).
+ *
+ * In the kernel (native/hints.ts), per label: its seeds, then the geodesic distance from them
+ * over the 8-neighbour grid (Dijkstra's algorithm with a bucket queue, Dial's, as in Yatziv,
+ * Bartesaghi and Sapiro's O(N) fast marching: a bucket is as wide as the shortest step, so a step
+ * always lands in a later bucket, taking a bucket's pixels in any order is exact, and each pixel
+ * within FAR is settled once, with no heap), then its weights added to the sums; then the fields
+ * and He and Sun's fast-guided-filter coefficients (p ≈ A·I + B per 3×3 window, then averaged).
  */
 export function propagateHints(
   hints: readonly Hint[],
   width: number,
   height: number,
-  lum: Float32Array,
+  M: HintsMemory,
   gw: number,
   gh: number,
-): Propagated {
+): void {
   const n = gw * gh;
-  const { labels, owner, start } = rasterizeHints(hints, width, height, lum, gw, gh);
-  const costs = stepCosts(lum, gw, gh);
+  const { k, at } = M;
+  const labels = rasterizeHints(
+    hints,
+    width,
+    height,
+    M.f32(at.glum, n),
+    gw,
+    gh,
+    M.i32(at.owner, n),
+    M.f32(at.start, n),
+  );
+  // A step costs its length in REACH (unit a grid pixel) plus stepPrice of the luminance it crosses.
+  const unit = 1 / (REACH * Math.max(gw, gh));
+  const [right, down, downRight, downLeft] = at.costs;
+  k.stepCosts(at.glum, gw, gh, unit, STEP_FREE, STEP_SCALE, right, down, downRight, downLeft);
   // Sums over the labels: all weights (the model's is 1), and hint weight × strength, × its U, V.
-  const total = f64('total', n).fill(1);
-  const alpha = f64('alpha', n).fill(0);
-  const xu = f64('xu', n).fill(0);
-  const xv = f64('xv', n).fill(0);
-  const d = f64('d', n);
-  const queue = queueFor(n, Math.ceil(FAR * REACH * Math.max(gw, gh)) + 2);
-  labels.forEach((L, k) => {
-    let any = false;
-    for (let p = 0; p < n; p++) {
-      const mine = owner[p] === k;
-      d[p] = mine ? start[p] : Infinity;
-      any ||= mine;
-    }
-    if (!any) return;
-    geodesic(d, costs, gw, gh, queue);
-    for (let p = 0; p < n; p++) {
-      if (d[p] === Infinity) continue;
-      const d2 = d[p] * d[p];
-      const wt = 1 / (d2 * d2 * d2 + W_EPS);
-      if (L.erase) {
-        // An eraser pulls towards the model's colour, its strength scaling its weight.
-        total[p] += L.strength * wt;
-        continue;
-      }
-      total[p] += wt;
-      alpha[p] += L.strength * wt;
-      xu[p] += L.strength * wt * L.u;
-      xv[p] += L.strength * wt * L.v;
-    }
+  const [total, alpha, xu, xv] = at.sums;
+  k.clearSums(n, total, alpha, xu, xv);
+  const buckets = geodesicBuckets(gw, gh);
+  labels.forEach((L, label) => {
+    if (!k.seed(at.owner, at.start, label, n, at.d)) return;
+    // prettier-ignore
+    k.geodesic(
+      at.d, right, down, downRight, downLeft,
+      gw, gh, 1 / unit, FAR,
+      at.pixel, at.next, at.head, buckets, at.done,
+    );
+    // An eraser pulls towards the model's colour, its strength scaling its weight.
+    k.accumulate(at.d, n, W_EPS, L.erase ? 1 : 0, L.strength, L.u, L.v, total, alpha, xu, xv);
   });
-  const fields: Propagated['fields'] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
-  for (let p = 0; p < n; p++) {
-    fields[0][p] = alpha[p] / total[p];
-    fields[1][p] = xu[p] / total[p];
-    fields[2][p] = xv[p] / total[p];
-  }
-  return { gw, gh, fields, coefficients: guidedCoefficients(lum, fields, gw, gh) };
-}
-
-/**
- * Mean over each pixel's 3×3 window, clipped at the borders, into out; tmp is
- * scratch. Separable: rows, then columns.
- */
-function boxMean3(src: ArrayLike<number>, w: number, h: number, tmp: Float32Array, out: Float32Array): void {
-  for (let y = 0; y < h; y++) {
-    const r = y * w;
-    if (w === 1) {
-      tmp[r] = src[r];
-      continue;
-    }
-    tmp[r] = (src[r] + src[r + 1]) / 2;
-    for (let x = 1; x < w - 1; x++) tmp[r + x] = (src[r + x - 1] + src[r + x] + src[r + x + 1]) / 3;
-    tmp[r + w - 1] = (src[r + w - 2] + src[r + w - 1]) / 2;
-  }
-  for (let y = 0; y < h; y++) {
-    const a = y > 0 ? (y - 1) * w : y * w;
-    const b = y + 1 < h ? (y + 1) * w : y * w;
-    const k = 1 / (1 + (y > 0 ? 1 : 0) + (y + 1 < h ? 1 : 0));
-    const m = y * w;
-    for (let x = 0; x < w; x++) {
-      let s = tmp[m + x];
-      if (a !== m) s += tmp[a + x];
-      if (b !== m) s += tmp[b + x];
-      out[m + x] = s * k;
-    }
-  }
-}
-
-/** He and Sun's fast guided filter, coefficient part: p ≈ A·I + B per 3×3 window, then averaged. */
-function guidedCoefficients(
-  lum: Float32Array,
-  fields: readonly Float32Array[],
-  w: number,
-  h: number,
-): Float32Array {
-  const n = w * h;
-  const out = new Float32Array(6 * n);
-  // Scratch, each fully written before it is read.
-  const tmp = f32('tmp', n);
-  const meanI = f32('meanI', n);
-  const varI = f32('varI', n);
-  const work = f32('work', n);
-  const meanP = f32('meanP', n);
-  const a = f32('a', n);
-  const b = f32('b', n);
-  boxMean3(lum, w, h, tmp, meanI);
-  for (let p = 0; p < n; p++) work[p] = lum[p] * lum[p];
-  boxMean3(work, w, h, tmp, varI);
-  for (let p = 0; p < n; p++) varI[p] -= meanI[p] * meanI[p];
-  for (let k = 0; k < fields.length; k++) {
-    const f = fields[k];
-    boxMean3(f, w, h, tmp, meanP);
-    for (let p = 0; p < n; p++) work[p] = lum[p] * f[p];
-    boxMean3(work, w, h, tmp, a);
-    for (let p = 0; p < n; p++) {
-      const A = (a[p] - meanI[p] * meanP[p]) / (varI[p] + GF_EPS);
-      a[p] = A;
-      b[p] = meanP[p] - A * meanI[p];
-    }
-    boxMean3(a, w, h, tmp, out.subarray(k * n, (k + 1) * n));
-    boxMean3(b, w, h, tmp, out.subarray((3 + k) * n, (4 + k) * n));
-  }
-  return out;
+  k.fields(n, total, alpha, xu, xv, at.fields);
+  k.guided(at.glum, at.fields, gw, gh, GF_EPS, at.scratch, at.grid);
 }
