@@ -189,11 +189,37 @@ export function areaCols(rows: usize, gw: i32, h: i32, first: usize, weight: usi
   }
 }
 
-// The single float q of plane at, as a double.
-// @ts-ignore: decorator
-@inline
-function lumAt(at: usize, q: i32): f64 {
-  return <f64>load<f32>(at + ((<usize>q) << 2));
+/**
+ * The grid's luminance (w×h singles at lum) into the interior of a plane with a border of one
+ * pixel (w + 2 wide), as geodesic() reads it; the border is left as it is (never read for a
+ * step: its distances are −Infinity).
+ */
+export function padLuma(lum: usize, w: i32, h: i32, out: usize): void {
+  const W2 = w + 2;
+  for (let y = 0; y < h; y++)
+    memory.copy(out + ((<usize>((y + 1) * W2 + 1)) << 2), lum + ((<usize>(y * w)) << 2), (<usize>w) << 2);
+}
+
+/**
+ * The price of a step from each inner pixel of the bordered grid luminance lum (padLuma) to its
+ * right, lower, lower-right and lower-left neighbour, as four doubles a pixel (in that order) in
+ * the bordered plane costs: its length (unit, √2·unit) plus stepPrice (free, scale) of the
+ * luminance it crosses. (A step into the border gets a meaningless price: geodesic() never takes
+ * it.) Interleaved, so that the steps of a pixel and of its neighbours share cache lines.
+ */
+export function stepCosts(lum: usize, w: i32, h: i32, unit: f64, free: f64, scale: f64, costs: usize): void {
+  const W2 = w + 2;
+  const diag = Math.SQRT2 * unit;
+  for (let y = 1; y <= h; y++)
+    for (let x = 1; x <= w; x++) {
+      const p = y * W2 + x;
+      const o = costs + ((<usize>p) << 5);
+      const l = <f64>load<f32>(lum + ((<usize>p) << 2));
+      store<f64>(o, unit + stepPrice(<f64>load<f32>(lum + ((<usize>(p + 1)) << 2)) - l, free, scale));
+      store<f64>(o, unit + stepPrice(<f64>load<f32>(lum + ((<usize>(p + W2)) << 2)) - l, free, scale), 8);
+      store<f64>(o, diag + stepPrice(<f64>load<f32>(lum + ((<usize>(p + W2 + 1)) << 2)) - l, free, scale), 16);
+      store<f64>(o, diag + stepPrice(<f64>load<f32>(lum + ((<usize>(p + W2 - 1)) << 2)) - l, free, scale), 24);
+    }
 }
 
 // Price of a luminance step dl between neighbours (propagate.ts stepPrice).
@@ -205,187 +231,157 @@ function stepPrice(dl: f64, free: f64, scale: f64): f64 {
 }
 
 /**
- * The price of a step from each pixel of the w×h grid luminance lum to its right, lower,
- * lower-right and lower-left neighbour (doubles; Infinity where the neighbour is outside): its
- * length (unit, √2·unit) plus stepPrice of the luminance it crosses.
+ * The starting distances of one label in the bordered plane d ((w + 2) × (h + 2) doubles):
+ * start[p] (single) where owner[p] == label, Infinity elsewhere inside, −Infinity on the border
+ * (so that no step ever enters it). Returns whether the label has any seed.
  */
-export function stepCosts(
-  lum: usize, w: i32, h: i32, unit: f64, free: f64, scale: f64,
-  right: usize, down: usize, downRight: usize, downLeft: usize,
-): void {
-  const diag = Math.SQRT2 * unit;
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const p = y * w + x;
-      const o = (<usize>p) << 3;
-      const l = <f64>load<f32>(lum + ((<usize>p) << 2));
-      store<f64>(right + o, x + 1 < w ? unit + stepPrice(lumAt(lum, p + 1) - l, free, scale) : Infinity);
-      if (y + 1 < h) {
-        store<f64>(down + o, unit + stepPrice(lumAt(lum, p + w) - l, free, scale));
-        store<f64>(downRight + o, x + 1 < w ? diag + stepPrice(lumAt(lum, p + w + 1) - l, free, scale) : Infinity);
-        store<f64>(downLeft + o, x > 0 ? diag + stepPrice(lumAt(lum, p + w - 1) - l, free, scale) : Infinity);
-      } else {
-        store<f64>(down + o, Infinity);
-        store<f64>(downRight + o, Infinity);
-        store<f64>(downLeft + o, Infinity);
-      }
-    }
-  }
-}
-
-/**
- * The starting distances of one label: d[p] = start[p] (single) where owner[p] == label, else
- * Infinity. Returns whether the label has any seed.
- */
-export function seed(owner: usize, start: usize, label: i32, n: i32, d: usize): bool {
+export function seed(owner: usize, start: usize, label: i32, w: i32, h: i32, d: usize): bool {
+  const W2 = w + 2;
   let any = false;
-  for (let p = 0; p < n; p++) {
-    const mine = load<i32>(owner + ((<usize>p) << 2)) == label;
-    store<f64>(d + ((<usize>p) << 3), mine ? <f64>load<f32>(start + ((<usize>p) << 2)) : Infinity);
-    any = any || mine;
+  for (let x = 0; x < W2; x++) {
+    store<f64>(d + ((<usize>x) << 3), -Infinity);
+    store<f64>(d + ((<usize>((h + 1) * W2 + x)) << 3), -Infinity);
+  }
+  for (let y = 0; y < h; y++) {
+    const row = d + ((<usize>((y + 1) * W2)) << 3);
+    store<f64>(row, -Infinity);
+    store<f64>(row + ((<usize>(w + 1)) << 3), -Infinity);
+    for (let x = 0; x < w; x++) {
+      const p = (<usize>(y * w + x)) << 2;
+      const mine = load<i32>(owner + p) == label;
+      store<f64>(row + ((<usize>(x + 1)) << 3), mine ? <f64>load<f32>(start + p) : Infinity);
+      any = any || mine;
+    }
   }
   return any;
 }
 
-// Bucket queue entry: pixel q at distance nd pushed onto its bucket's list.
+// The geodesic queue's buckets are chains of chunks of CHUNK entries, so that a bucket's pixels
+// are read in runs rather than one scattered list entry each. A chunk: next chunk (−1: none),
+// count, then the entries (pixel indices in the bordered plane).
+const CHUNK: i32 = 14;
+const CHUNK_BYTES: usize = 64;
+
+/** Bytes of the geodesic queue's chunk pool for a grid of n pixels and `buckets` buckets. */
+export function queueBytes(n: i32, buckets: i32): i32 {
+  // A pixel is pushed as a seed and at most once from each of its 8 neighbours (each settled
+  // once), and each bucket's last chunk may be part full.
+  return ((9 * n) / CHUNK + buckets + 1) * <i32>CHUNK_BYTES;
+}
+
+let poolTop: i32 = 0;
+
+// Pushes pixel q at distance nd onto its bucket.
 // @ts-ignore: decorator
 @inline
-function push(q: i32, nd: f64, inv: f64, pixel: usize, next: usize, head: usize, used: i32): void {
-  const nb = <usize>(<i32>Math.floor(nd * inv)) << 2;
-  const e = (<usize>used) << 2;
-  store<i32>(pixel + e, q);
-  store<i32>(next + e, load<i32>(head + nb));
-  store<i32>(head + nb, used);
+function push(q: i32, nd: f64, inv: f64, pool: usize, head: usize, tail: usize): void {
+  const b = (<usize>(<i32>Math.floor(nd * inv))) << 2;
+  let t = load<i32>(tail + b);
+  let c = t >= 0 ? pool + <usize>t * CHUNK_BYTES : 0;
+  if (t < 0 || load<i32>(c, 4) == CHUNK) {
+    const fresh = poolTop++;
+    const f = pool + <usize>fresh * CHUNK_BYTES;
+    store<i32>(f, -1);
+    store<i32>(f, 0, 4);
+    if (t < 0) store<i32>(head + b, fresh);
+    else store<i32>(c, fresh);
+    store<i32>(tail + b, fresh);
+    c = f;
+  }
+  const k = load<i32>(c, 4);
+  store<i32>(c + 8 + ((<usize>k) << 2), q);
+  store<i32>(c, k + 1, 4);
+}
+
+// Relaxes the step from a settled pixel at distance k to q, costing c.
+// @ts-ignore: decorator
+@inline
+function relax(q: i32, k: f64, c: f64, d: usize, far: f64, inv: f64, pool: usize, head: usize, tail: usize): void {
+  const nd = k + c;
+  const dq = d + ((<usize>q) << 3);
+  if (nd < load<f64>(dq) && nd < far) {
+    store<f64>(dq, nd);
+    push(q, nd, inv, pool, head, tail);
+  }
 }
 
 /**
- * Geodesic distance from the seeds over the 8-neighbour w×h grid (propagate.ts explains it): d
- * holds the starting distances (doubles, Infinity elsewhere) and is updated in place up to `far`.
- * Dijkstra's algorithm with a bucket queue (Dial's), buckets `1 / inv` wide (the shortest step).
- * The queue: `buckets` list heads, entries (pixel, next) with room for 9 per pixel (a pixel is
- * pushed as a seed and at most once from each neighbour, which is settled once), a settled flag a
- * pixel.
+ * Geodesic distance from the seeds over the 8-neighbour w×h grid (propagate.ts explains it), on
+ * bordered planes (w + 2 wide; seed(), stepCosts()'s interleaved costs): d holds the starting distances (doubles) and
+ * is updated in place up to `far`. Dijkstra's algorithm with a bucket queue (Dial's), buckets
+ * `1 / inv` wide (the shortest step): `buckets` heads and tails of chunk chains in pool
+ * (queueBytes), a settled flag a pixel in done.
  */
 export function geodesic(
-  d: usize, right: usize, down: usize, downRight: usize, downLeft: usize,
-  w: i32, h: i32, inv: f64, far: f64,
-  pixel: usize, next: usize, head: usize, buckets: i32, done: usize,
+  d: usize, costs: usize, w: i32, h: i32, inv: f64, far: f64,
+  pool: usize, head: usize, tail: usize, buckets: i32, done: usize,
 ): void {
-  const n = w * h;
+  const W2 = w + 2;
   memory.fill(head, 0xff, (<usize>buckets) << 2);
-  memory.fill(done, 0, <usize>n);
-  let used = 0;
-  for (let p = 0; p < n; p++) {
-    const dp = load<f64>(d + ((<usize>p) << 3));
-    if (!(dp < far)) continue;
-    push(p, dp, inv, pixel, next, head, used++);
-  }
+  memory.fill(tail, 0xff, (<usize>buckets) << 2);
+  memory.fill(done, 0, <usize>(W2 * (h + 2)));
+  poolTop = 0;
+  for (let y = 1; y <= h; y++)
+    for (let x = 1; x <= w; x++) {
+      const p = y * W2 + x;
+      const dp = load<f64>(d + ((<usize>p) << 3));
+      if (!(dp < far)) continue;
+      push(p, dp, inv, pool, head, tail);
+    }
+  const up = (<usize>W2) << 5;
   for (let b = 0; b < buckets; b++) {
-    const hb = head + ((<usize>b) << 2);
-    while (load<i32>(hb) >= 0) {
-      const e = (<usize>load<i32>(hb)) << 2;
-      store<i32>(hb, load<i32>(next + e));
-      const p = load<i32>(pixel + e);
-      if (load<u8>(done + <usize>p)) continue;
-      store<u8>(done + <usize>p, 1);
-      const k = load<f64>(d + ((<usize>p) << 3));
-      const x = p % w;
-      const y = p / w;
-      // One relaxation: neighbour q over the step costing c.
-      let q: i32;
-      let nd: f64;
-      if (x + 1 < w) {
-        q = p + 1;
-        nd = k + load<f64>(right + ((<usize>p) << 3));
-        if (nd < load<f64>(d + ((<usize>q) << 3)) && nd < far) {
-          store<f64>(d + ((<usize>q) << 3), nd);
-          push(q, nd, inv, pixel, next, head, used++);
-        }
+    let ci = load<i32>(head + ((<usize>b) << 2));
+    while (ci >= 0) {
+      const c = pool + <usize>ci * CHUNK_BYTES;
+      // Pixels pushed onto this bucket while it is read (a step rounding to its own bucket)
+      // are read too: count and next are read again each time.
+      for (let i = 0; i < load<i32>(c, 4); i++) {
+        const p = load<i32>(c + 8 + ((<usize>i) << 2));
+        if (load<u8>(done + <usize>p)) continue;
+        store<u8>(done + <usize>p, 1);
+        const k = load<f64>(d + ((<usize>p) << 3));
+        const c = costs + ((<usize>p) << 5);
+        // The order of the original: right, left, down, down-right, down-left, up, up-left, up-right.
+        relax(p + 1, k, load<f64>(c), d, far, inv, pool, head, tail);
+        relax(p - 1, k, load<f64>(c - 32), d, far, inv, pool, head, tail);
+        relax(p + W2, k, load<f64>(c, 8), d, far, inv, pool, head, tail);
+        relax(p + W2 + 1, k, load<f64>(c, 16), d, far, inv, pool, head, tail);
+        relax(p + W2 - 1, k, load<f64>(c, 24), d, far, inv, pool, head, tail);
+        relax(p - W2, k, load<f64>(c - up, 8), d, far, inv, pool, head, tail);
+        relax(p - W2 - 1, k, load<f64>(c - up - 32, 16), d, far, inv, pool, head, tail);
+        relax(p - W2 + 1, k, load<f64>(c - up + 32, 24), d, far, inv, pool, head, tail);
       }
-      if (x > 0) {
-        q = p - 1;
-        nd = k + load<f64>(right + ((<usize>q) << 3));
-        if (nd < load<f64>(d + ((<usize>q) << 3)) && nd < far) {
-          store<f64>(d + ((<usize>q) << 3), nd);
-          push(q, nd, inv, pixel, next, head, used++);
-        }
-      }
-      if (y + 1 < h) {
-        q = p + w;
-        nd = k + load<f64>(down + ((<usize>p) << 3));
-        if (nd < load<f64>(d + ((<usize>q) << 3)) && nd < far) {
-          store<f64>(d + ((<usize>q) << 3), nd);
-          push(q, nd, inv, pixel, next, head, used++);
-        }
-        if (x + 1 < w) {
-          q = p + w + 1;
-          nd = k + load<f64>(downRight + ((<usize>p) << 3));
-          if (nd < load<f64>(d + ((<usize>q) << 3)) && nd < far) {
-            store<f64>(d + ((<usize>q) << 3), nd);
-            push(q, nd, inv, pixel, next, head, used++);
-          }
-        }
-        if (x > 0) {
-          q = p + w - 1;
-          nd = k + load<f64>(downLeft + ((<usize>p) << 3));
-          if (nd < load<f64>(d + ((<usize>q) << 3)) && nd < far) {
-            store<f64>(d + ((<usize>q) << 3), nd);
-            push(q, nd, inv, pixel, next, head, used++);
-          }
-        }
-      }
-      if (y > 0) {
-        q = p - w;
-        nd = k + load<f64>(down + ((<usize>q) << 3));
-        if (nd < load<f64>(d + ((<usize>q) << 3)) && nd < far) {
-          store<f64>(d + ((<usize>q) << 3), nd);
-          push(q, nd, inv, pixel, next, head, used++);
-        }
-        if (x > 0) {
-          q = p - w - 1;
-          nd = k + load<f64>(downRight + ((<usize>q) << 3));
-          if (nd < load<f64>(d + ((<usize>q) << 3)) && nd < far) {
-            store<f64>(d + ((<usize>q) << 3), nd);
-            push(q, nd, inv, pixel, next, head, used++);
-          }
-        }
-        if (x + 1 < w) {
-          q = p - w + 1;
-          nd = k + load<f64>(downLeft + ((<usize>q) << 3));
-          if (nd < load<f64>(d + ((<usize>q) << 3)) && nd < far) {
-            store<f64>(d + ((<usize>q) << 3), nd);
-            push(q, nd, inv, pixel, next, head, used++);
-          }
-        }
-      }
+      ci = load<i32>(c);
     }
   }
 }
 
 /**
- * Adds one label's weights w = 1 / (d⁶ + eps) (where d is finite) to the sums over the labels
- * (doubles): total += w; a hint label also alpha += s·w, xu += s·w·u, xv += s·w·v; an eraser
- * only total += s·w.
+ * Adds one label's weights w = 1 / (d⁶ + eps) (where d, the bordered plane of geodesic(), is
+ * finite) to the sums over the labels (doubles, w×h): total += w; a hint label also
+ * alpha += s·w, xu += s·w·u, xv += s·w·v; an eraser only total += s·w.
  */
 export function accumulate(
-  d: usize, n: i32, eps: f64, erase: bool, s: f64, u: f64, v: f64,
+  d: usize, w: i32, h: i32, eps: f64, erase: bool, s: f64, u: f64, v: f64,
   total: usize, alpha: usize, xu: usize, xv: usize,
 ): void {
-  for (let p = 0; p < n; p++) {
-    const o = (<usize>p) << 3;
-    const dp = load<f64>(d + o);
-    if (dp == Infinity) continue;
-    const d2 = dp * dp;
-    const wt = 1 / (d2 * d2 * d2 + eps);
-    if (erase) {
-      store<f64>(total + o, load<f64>(total + o) + s * wt);
-      continue;
+  const W2 = w + 2;
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const o = (<usize>(y * w + x)) << 3;
+      const dp = load<f64>(d + ((<usize>((y + 1) * W2 + x + 1)) << 3));
+      if (dp == Infinity) continue;
+      const d2 = dp * dp;
+      const wt = 1 / (d2 * d2 * d2 + eps);
+      if (erase) {
+        store<f64>(total + o, load<f64>(total + o) + s * wt);
+        continue;
+      }
+      store<f64>(total + o, load<f64>(total + o) + wt);
+      store<f64>(alpha + o, load<f64>(alpha + o) + s * wt);
+      store<f64>(xu + o, load<f64>(xu + o) + s * wt * u);
+      store<f64>(xv + o, load<f64>(xv + o) + s * wt * v);
     }
-    store<f64>(total + o, load<f64>(total + o) + wt);
-    store<f64>(alpha + o, load<f64>(alpha + o) + s * wt);
-    store<f64>(xu + o, load<f64>(xu + o) + s * wt * u);
-    store<f64>(xv + o, load<f64>(xv + o) + s * wt * v);
-  }
 }
 
 /** The sums before the first label: total 1 (the model's weight), the others 0. */

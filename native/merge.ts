@@ -61,11 +61,83 @@ function fillRow(
 }
 
 /**
+ * Bytes per group of four output pixels in the table of prepareWiden: its first source index
+ * (then padding), and the swizzle masks picking each pixel's two source floats out of the four
+ * from there.
+ */
+const GROUP: usize = 48;
+
+/** Bytes of prepareWiden's table for a row `width` wide. */
+export function widenTableBytes(width: i32): i32 {
+  return ((width + 3) >> 2) * <i32>GROUP;
+}
+
+/**
+ * Fills `groups` (GROUP bytes per four output pixels of a row `width` wide) from the x taps, for
+ * fillRowFast. Returns false, leaving the table unused, unless every group's two source floats
+ * of all four pixels lie within four floats of its first (chroma enlarged at least about 1.5×
+ * along x: a photo's model chroma, and the hint chroma of a photo over 1536 px).
+ */
+export function prepareWiden(width: i32, axI0: usize, axI1: usize, groups: usize): bool {
+  for (let x = 0; x < width; x += 4) {
+    const g = groups + (<usize>(x >> 2)) * GROUP;
+    const s = load<i32>(axI0 + (<usize>x << 2));
+    store<i32>(g, s);
+    for (let j = 0; j < 4; j++) {
+      // Lanes past the row's end repeat its last pixel (they land in the row's padding).
+      const o = <usize>min(x + j, width - 1) << 2;
+      const r0 = load<i32>(axI0 + o) - s;
+      const r1 = load<i32>(axI1 + o) - s;
+      if (r0 < 0 || r1 < 0 || r0 > 3 || r1 > 3) return false;
+      for (let b = 0; b < 4; b++) {
+        store<u8>(g + 16 + <usize>(j * 4 + b), <u8>(r0 * 4 + b));
+        store<u8>(g + 32 + <usize>(j * 4 + b), <u8>(r1 * 4 + b));
+      }
+    }
+  }
+  return true;
+}
+
+// fillRow four pixels a step, with the table of prepareWiden: the same values (the same float
+// operations per pixel). Reads up to 3 floats past a chroma row and writes past the row's end
+// into its padding.
+function fillRowFast(
+  sy: i32, dst: usize, width: i32, u: usize, v: usize, cw: i32,
+  groups: usize, axF: usize, rv: f32, gu: f32, gv: f32, bu: f32,
+): void {
+  const base = (<usize>sy * <usize>cw) << 2;
+  const g = dst + (<usize>rowStride(width) << 2);
+  const b = g + (<usize>rowStride(width) << 2);
+  const vRv = f32x4.splat(rv);
+  const vGu = f32x4.splat(gu);
+  const vGv = f32x4.splat(gv);
+  const vBu = f32x4.splat(bu);
+  for (let x = 0; x < width; x += 4) {
+    const o = <usize>x << 2;
+    const t = groups + (<usize>(x >> 2)) * GROUP;
+    const s = base + (<usize>load<i32>(t) << 2);
+    const m0 = v128.load(t, 16);
+    const m1 = v128.load(t, 32);
+    const f = v128.load(axF + o);
+    const U = v128.load(u + s);
+    const V = v128.load(v + s);
+    const ua = i8x16.swizzle(U, m0);
+    const va = i8x16.swizzle(V, m0);
+    const cu = f32x4.add(ua, f32x4.mul(f32x4.sub(i8x16.swizzle(U, m1), ua), f));
+    const cv = f32x4.add(va, f32x4.mul(f32x4.sub(i8x16.swizzle(V, m1), va), f));
+    v128.store(dst + o, f32x4.mul(vRv, cv));
+    v128.store(g + o, f32x4.add(f32x4.mul(vGu, cu), f32x4.mul(vGv, cv)));
+    v128.store(b + o, f32x4.mul(vBu, cu));
+  }
+}
+
+/**
  * Output rows [y0, y1): `luma` holds those rows of the original (fmt 0 grey 8-bit, 1 grey 16-bit,
  * 2 RGB 8-bit, 3 RGB 16-bit; kIn maps its samples to the output scale S), `out` receives them as
  * interleaved RGB, 8 or 16-bit. u, v: the chroma planes (cw wide); axI0/axI1/axF, ayI0/ayI1/ayF: bilinear taps along x
  * and y (color.ts bilinearAxis); rv, gu, gv, bu: output levels per unit of U/V. Writes up to 24
  * bytes past the last pixel and reads up to 32 bytes past the last input sample: the caller leaves room.
+ * groups: prepareWiden's table when it returned true, else 0 (chroma rows widened one pixel a step).
  */
 export function mergeBand(
   width: i32, y0: i32, y1: i32,
@@ -75,7 +147,7 @@ export function mergeBand(
   axI0: usize, axI1: usize, axF: usize,
   ayI0: usize, ayI1: usize, ayF: usize,
   rv: f32, gu: f32, gv: f32, bu: f32,
-  lrow: usize,
+  lrow: usize, groups: usize,
 ): void {
   const plane = <usize>rowStride(width) << 2;
   const vS = f32x4.splat(S);
@@ -104,12 +176,14 @@ export function mergeBand(
         rowAIdx = s0;
         rowBIdx = -1;
       } else {
-        fillRow(s0, rowA, width, u, v, cw, axI0, axI1, axF, rv, gu, gv, bu);
+        if (groups) fillRowFast(s0, rowA, width, u, v, cw, groups, axF, rv, gu, gv, bu);
+        else fillRow(s0, rowA, width, u, v, cw, axI0, axI1, axF, rv, gu, gv, bu);
         rowAIdx = s0;
       }
     }
     if (s1 != rowBIdx) {
-      fillRow(s1, rowB, width, u, v, cw, axI0, axI1, axF, rv, gu, gv, bu);
+      if (groups) fillRowFast(s1, rowB, width, u, v, cw, groups, axF, rv, gu, gv, bu);
+      else fillRow(s1, rowB, width, u, v, cw, axI0, axI1, axF, rv, gu, gv, bu);
       rowBIdx = s1;
     }
     // The row's luma on the output scale (BT.601 weights for RGB input, as the reference), four

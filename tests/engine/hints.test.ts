@@ -6,7 +6,7 @@ import { hintChroma } from '../../src/engine/ops/hints/propagate';
 import { parseHintFile, HINT_LIMITS, type HintInput } from '../../src/shared/hints';
 import type { Raster } from '../../src/engine/types';
 import { installColorizer } from '../helpers/models';
-import { luma601, saveRaster, tempDir } from '../helpers/images';
+import { decode, luma601, saveRaster, tempDir } from '../helpers/images';
 
 /**
  * Colour hints (issue #17) on synthetic pictures whose answer is known: a dark disc on a light
@@ -269,6 +269,54 @@ describe('colour hints', () => {
     utimesSync(file, new Date(), new Date(Date.now() + 5000));
     const third = await engine.processFile(job(3, []));
     expect(third.timings!.inferMs).toBeGreaterThan(0);
+  });
+
+  it("a re-render takes the photo's hint guide from the engine's memo: as a new engine renders it, and a changed file gets its own", async () => {
+    const file = join(dir, 'guide.png');
+    await saveRaster(file, picture);
+    const hintsA = parseHints([{ points: [[CX, CY]], radius: 9, color: '#2a5ad8' }]);
+    const hintsB = parseHints([
+      {
+        points: [
+          [CX - 100, CY],
+          [CX + 100, CY + 30],
+        ],
+        radius: 12,
+        color: '#c03020',
+      },
+      { points: [[60, 60]], radius: 20, color: '#30a040' },
+    ]);
+    const render = async (e: Engine, n: string, hints: ReturnType<typeof parseHints>) => {
+      const output = join(dir, `guide-${n}.png`);
+      const r = await e.processFile({
+        input: file,
+        output,
+        ops: ['colorize'],
+        options: { models: { colorize: 'warm' }, hints },
+        overwrite: true,
+      });
+      expect(r.ok, r.error).toBe(true);
+      return (await decode(output)).data;
+    };
+    const kept = new Engine({ modelDirs: [dir] });
+    await render(kept, 'a', hintsA);
+    const again = await render(kept, 'b', hintsB);
+    expect(
+      Buffer.compare(
+        Buffer.from(again),
+        Buffer.from(await render(new Engine({ modelDirs: [dir] }), 'fresh', hintsB)),
+      ),
+    ).toBe(0);
+    // The same path with other pixels: the guide of the old file must not be used.
+    // (The disc moved: its edge, which stops the hint colour, is elsewhere.)
+    const moved = new Uint8Array(W * H);
+    for (let i = 0; i < W * H; i++) moved[i] = picture.data[i - 120 - 60 * W] ?? LIGHT;
+    await saveRaster(file, { ...picture, data: moved });
+    utimesSync(file, new Date(), new Date(Date.now() + 5000));
+    const changed = await render(kept, 'c', hintsB);
+    expect(Buffer.compare(Buffer.from(changed), Buffer.from(again))).not.toBe(0);
+    const fresh = await render(new Engine({ modelDirs: [dir] }), 'fresh2', hintsB);
+    expect(Buffer.compare(Buffer.from(changed), Buffer.from(fresh))).toBe(0);
   });
 
   it('fills a large flat region to its far side at the hint colour, and stops at its edge', async () => {

@@ -13,6 +13,8 @@ interface Exports {
   scratchFloats(width: number): number;
   reset(rowA: number, rowB: number): void;
   resetYuv(rowA: number, rowB: number): void;
+  widenTableBytes(width: number): number;
+  prepareWiden(width: number, axI0: number, axI1: number, groups: number): number;
   mergeBand(...args: number[]): void;
   yuvChromaBand(...args: number[]): void;
 }
@@ -119,6 +121,7 @@ export function runMergeKernel(j: MergeJob): void {
   const rowA = a.take(stride * 12);
   const rowB = a.take(stride * 12);
   const lrow = a.take(stride * 4);
+  const groups = a.take(k.widenTableBytes(width));
   const pin = a.take(rows * width * inBpp);
   const pout = a.take(rows * width * outBpp);
   const mem = a.commit();
@@ -128,6 +131,7 @@ export function runMergeKernel(j: MergeJob): void {
   const dst = new Uint8Array(j.out.buffer, j.out.byteOffset, j.out.byteLength);
   const fmt = (j.channels === 1 ? 0 : 2) + (in16 ? 1 : 0);
   k.reset(rowA, rowB);
+  const widen = k.prepareWiden(width, at.ax[0], at.ax[1], groups) ? groups : 0;
   for (let y0 = j.y0; y0 < j.y1; y0 += rows) {
     const y1 = Math.min(j.y1, y0 + rows);
     bytes.set(src.subarray(y0 * width * inBpp, y1 * width * inBpp), pin);
@@ -140,7 +144,7 @@ export function runMergeKernel(j: MergeJob): void {
       at.ax[0], at.ax[1], at.ax[2],
       at.ay[0], at.ay[1], at.ay[2],
       j.rv, j.gu, j.gv, j.bu,
-      lrow,
+      lrow, widen,
     );
     dst.set(bytes.subarray(pout, pout + (y1 - y0) * width * outBpp), y0 * width * outBpp);
   }

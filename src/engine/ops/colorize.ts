@@ -30,6 +30,8 @@ export interface ColorizeOptions {
   predicted?: Prediction;
   /** The user's colour hints, in this raster's pixels (src/shared/hints.ts). */
   hints?: readonly Hint[];
+  /** Remembers what the hints work out from the picture as read, for its next render (OpContext.memo). */
+  memo?: <T>(key: string, make: () => Promise<T>) => Promise<T>;
 }
 
 /** The model's colour for a picture: BT.601 analog U,V planes of cw×ch at the model's output size. */
@@ -144,7 +146,7 @@ export async function colorize(
     opts.predicted ?? (await predictFromSmall(await resizeRaster(raster, size, size, 'cubic'), model, stats));
   const tMerge = performance.now();
   const merged = opts.hints?.length
-    ? await mergeWithHints(raster, { u, v, cw, ch }, opts.saturation ?? 1, opts.hints, stats)
+    ? await mergeWithHints(raster, { u, v, cw, ch }, opts.saturation ?? 1, opts.hints, stats, opts.memo)
     : mergeLumaChroma(raster, u, v, cw, ch, opts.saturation ?? 1, raster.depth);
   account(stats, t0, tMerge, inferBefore);
   return merged;

@@ -79,6 +79,7 @@ const RUN_BY_KIND: Record<'tiled' | 'render-size', OpRun> = {
         saturation: ctx.options.saturation,
         predicted: ctx.predicted,
         hints: ctx.options.hints,
+        memo: ctx.memo,
       },
       ctx.stats,
     ),

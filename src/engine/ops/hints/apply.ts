@@ -69,32 +69,22 @@ function areaAxis(from: number, to: number) {
 
 const areaSpan = (from: number, to: number) => Math.ceil(from / to) + 1;
 
-export async function mergeWithHints(
-  raster: Raster,
-  prediction: { u: Float32Array; v: Float32Array; cw: number; ch: number },
-  saturation: number,
-  hints: readonly Hint[],
-  stats?: InferStats,
-): Promise<Raster> {
-  const { width: W, height: H, depth } = raster;
-  const t0 = performance.now();
-  const { dw, dh } = hintDetailSize(W, H);
-  const { gw, gh } = hintGridSize(W, H);
-  const { cw, ch } = prediction;
+/**
+ * What the hints need of a picture and not of the hints: its luminance at the detail size and
+ * the box mean of that on the solve grid. A re-render of the same photo with other hints takes
+ * it from the engine's memo of the file (as the model's colour comes from its cache).
+ */
+export interface HintGuide {
+  lum: Float32Array;
+  glum: Float32Array;
+}
+
+async function hintGuide(raster: Raster): Promise<HintGuide> {
+  const { dw, dh } = hintDetailSize(raster.width, raster.height);
+  const { gw, gh } = hintGridSize(raster.width, raster.height);
   const small = await resizeRaster(raster, dw, dh, 'linear');
   // From here on synchronous: the kernel's memory is in use (hintsMemory()).
-  const M = hintsMemory({
-    dw,
-    dh,
-    gw,
-    gh,
-    cw,
-    ch,
-    smallBytes: small.data.byteLength,
-    span: areaSpan(dw, gw),
-    spanY: areaSpan(dh, gh),
-    buckets: geodesicBuckets(gw, gh),
-  });
+  const M = hintsMemory(sizes(dw, dh, gw, gh, 0, 0, small.data.byteLength));
   const { k, at } = M;
   new Uint8Array(M.mem, at.small, small.data.byteLength).set(
     new Uint8Array(small.data.buffer, small.data.byteOffset, small.data.byteLength),
@@ -102,6 +92,44 @@ export async function mergeWithHints(
   const fmt = (small.channels === 1 ? 0 : 2) + (small.depth === 16 ? 1 : 0);
   k.luma(at.small, dw * dh, fmt, 1 / maxValue(small.depth), KR, KG, KB, at.lum);
   areaMean(M, dw, dh, gw, gh);
+  return { lum: M.f32(at.lum, dw * dh).slice(), glum: M.f32(at.glum, gw * gh).slice() };
+}
+
+const sizes = (dw: number, dh: number, gw: number, gh: number, cw: number, ch: number, smallBytes = 0) => ({
+  dw,
+  dh,
+  gw,
+  gh,
+  cw,
+  ch,
+  smallBytes,
+  span: areaSpan(dw, gw),
+  spanY: areaSpan(dh, gh),
+  buckets: geodesicBuckets(gw, gh),
+});
+
+/**
+ * The colorize merge with hints (see the top of this file). `memo`, where the raster is a file
+ * as read, keeps the picture's HintGuide for the next render of that file.
+ */
+export async function mergeWithHints(
+  raster: Raster,
+  prediction: { u: Float32Array; v: Float32Array; cw: number; ch: number },
+  saturation: number,
+  hints: readonly Hint[],
+  stats?: InferStats,
+  memo?: <T>(key: string, make: () => Promise<T>) => Promise<T>,
+): Promise<Raster> {
+  const { width: W, height: H, depth } = raster;
+  const t0 = performance.now();
+  const { dw, dh } = hintDetailSize(W, H);
+  const { gw, gh } = hintGridSize(W, H);
+  const { cw, ch } = prediction;
+  const guide = memo ? await memo(`hints-guide:${W}x${H}`, () => hintGuide(raster)) : await hintGuide(raster);
+  const M = hintsMemory(sizes(dw, dh, gw, gh, cw, ch));
+  const { k, at } = M;
+  M.f32(at.lum, dw * dh).set(guide.lum);
+  M.f32(at.glum, gw * gh).set(guide.glum);
   propagateHints(hints, W, H, M, gw, gh);
   if (stats) stats.hintsMs = (stats.hintsMs ?? 0) + (performance.now() - t0);
 

@@ -2,7 +2,7 @@ import { HINTS_WASM } from './hints-wasm';
 
 /**
  * The WebAssembly side of colour hints (native/hints.ts): the grid work of propagate.ts (step
- * prices, geodesic distances, weights, guided-filter coefficients) and the detail-size work of
+ * geodesic distances, weights, guided-filter coefficients) and the detail-size work of
  * apply.ts (luminance, box mean onto the grid, widening, blend). One instance per thread; its
  * memory holds one picture's planes at a time, laid out by hintsMemory().
  */
@@ -14,8 +14,10 @@ export interface HintsKernel {
   areaRows(...args: number[]): void;
   areaCols(...args: number[]): void;
   luma(...args: number[]): void;
+  padLuma(...args: number[]): void;
   stepCosts(...args: number[]): void;
-  seed(owner: number, start: number, label: number, n: number, d: number): number;
+  queueBytes(n: number, buckets: number): number;
+  seed(owner: number, start: number, label: number, w: number, h: number, d: number): number;
   geodesic(...args: number[]): void;
   clearSums(...args: number[]): void;
   accumulate(...args: number[]): void;
@@ -65,6 +67,8 @@ export function hintsMemory(s: HintsSizes) {
   const { dw, dh, gw, gh, cw, ch } = s;
   const n = dw * dh;
   const g = gw * gh;
+  // The geodesic distances' planes have a border of one pixel.
+  const bordered = (gw + 2) * (gh + 2);
   const at = {
     // Detail size (apply.ts).
     small: take(s.smallBytes),
@@ -87,16 +91,17 @@ export function hintsMemory(s: HintsSizes) {
     glum: f(g),
     owner: f(g),
     start: f(g),
-    costs: [dbl(g), dbl(g), dbl(g), dbl(g)],
-    d: dbl(g),
+    plum: f(bordered),
+    costs: dbl(4 * bordered),
+    d: dbl(bordered),
     sums: [dbl(g), dbl(g), dbl(g), dbl(g)],
     fields: f(3 * g),
     scratch: f(7 * g),
     grid: f(6 * g),
-    pixel: take(4 * 9 * g),
-    next: take(4 * 9 * g),
+    pool: take(k.queueBytes(g, s.buckets)),
     head: take(4 * s.buckets),
-    done: take(g),
+    tail: take(4 * s.buckets),
+    done: take(bordered),
   };
   const have = k.memory.buffer.byteLength;
   if (top > have) k.memory.grow(Math.ceil((top - have) / 65536));

@@ -225,24 +225,23 @@ export function propagateHints(
     M.i32(at.owner, n),
     M.f32(at.start, n),
   );
-  // A step costs its length in REACH (unit a grid pixel) plus stepPrice of the luminance it crosses.
+  // A step costs its length in REACH (unit: a grid pixel) plus stepPrice of the luminance it crosses.
   const unit = 1 / (REACH * Math.max(gw, gh));
-  const [right, down, downRight, downLeft] = at.costs;
-  k.stepCosts(at.glum, gw, gh, unit, STEP_FREE, STEP_SCALE, right, down, downRight, downLeft);
+  k.padLuma(at.glum, gw, gh, at.plum);
+  k.stepCosts(at.plum, gw, gh, unit, STEP_FREE, STEP_SCALE, at.costs);
   // Sums over the labels: all weights (the model's is 1), and hint weight × strength, × its U, V.
   const [total, alpha, xu, xv] = at.sums;
   k.clearSums(n, total, alpha, xu, xv);
   const buckets = geodesicBuckets(gw, gh);
   labels.forEach((L, label) => {
-    if (!k.seed(at.owner, at.start, label, n, at.d)) return;
+    if (!k.seed(at.owner, at.start, label, gw, gh, at.d)) return;
     // prettier-ignore
     k.geodesic(
-      at.d, right, down, downRight, downLeft,
-      gw, gh, 1 / unit, FAR,
-      at.pixel, at.next, at.head, buckets, at.done,
+      at.d, at.costs, gw, gh, 1 / unit, FAR,
+      at.pool, at.head, at.tail, buckets, at.done,
     );
     // An eraser pulls towards the model's colour, its strength scaling its weight.
-    k.accumulate(at.d, n, W_EPS, L.erase ? 1 : 0, L.strength, L.u, L.v, total, alpha, xu, xv);
+    k.accumulate(at.d, gw, gh, W_EPS, L.erase ? 1 : 0, L.strength, L.u, L.v, total, alpha, xu, xv);
   });
   k.fields(n, total, alpha, xu, xv, at.fields);
   k.guided(at.glum, at.fields, gw, gh, GF_EPS, at.scratch, at.grid);
