@@ -1,56 +1,129 @@
 // AssemblyScript, compiled to WebAssembly (SIMD) by `npm run wasm:build` into
-// src/engine/ops/hints/hints-wasm.ts. The per-pixel half of the colour-hint blend at the detail
-// size (src/engine/ops/hints/apply.ts): the grid's guided-filter coefficients and the model's
-// chroma, already widened along x to the detail width (one row per source row), are interpolated
-// between rows and give the hinted chroma of each pixel, four pixels a step in 128-bit lanes. The
-// caller lays out every buffer in this module's memory (from heapBase()).
+// src/engine/ops/hints/hints-wasm.ts. The per-pixel work of colour hints: the grid solve of
+// src/engine/ops/hints/propagate.ts (geodesic distances, weights, guided-filter coefficients) and
+// the detail-size work of apply.ts (luminance, box mean onto the grid, and the blend: the grid's
+// coefficients and the model's chroma enlarged bilinearly give the hinted chroma of each pixel,
+// four pixels a step in 128-bit lanes). The caller lays out every buffer in this module's memory
+// (from heapBase()).
 
 /** First free byte after the module's own data. */
 export function heapBase(): usize {
   return __heap_base;
 }
 
+/** Floats a plane of one widened row (a row of the detail width dw, rounded up for whole lanes). */
+// @ts-ignore: decorator
+@inline
+function slotStride(dw: i32): i32 {
+  return (dw + 7) & ~3;
+}
+
+/** Floats of the scratch blend() needs for a detail width dw: four widened rows (6 + 6 + 2 + 2 planes). */
+export function blendScratchFloats(dw: i32): i32 {
+  return 16 * slotStride(dw);
+}
+
 /**
- * Detail rows [y0, y1) of u, v (dw floats a row). lum: the detail luminance 0..1 (dw a row);
- * coef: 6 planes (A of α, Xu, Xv, then B of each) of gh rows × dw, `coefPlane` floats apart;
- * model: U then V planes of ch rows × dw, `modelPlane` floats apart (saturation applied);
- * gyI0/gyI1/gyF, myI0/myI1/myF: the row taps (color.ts bilinearAxis) from the grid and from the
- * model to the detail rows. Per pixel: q = A·Y + B, α = clip(qα, 0, 1), and
- * u = m + (Xu · α / max(qα, 10⁻³)) − α·m. Reads and writes up to 3 floats past a row's end
- * (rows are done in order, so what spills into the next row is overwritten): the caller leaves
- * room past the last row.
+ * Row r of each of `planes` planes (w floats a row, `plane` floats apart) at src, interpolated
+ * along x to `to` samples with the taps i0/i1/f (color.ts bilinearAxis) into dst, one plane every
+ * `stride` floats: the horizontal half of the bilinear enlargements blend() finishes.
  */
-export function blendRows(
-  dw: i32,
-  y0: i32,
-  y1: i32,
-  lum: usize,
-  coef: usize,
-  coefPlane: i32,
-  model: usize,
-  modelPlane: i32,
-  gyI0: usize,
-  gyI1: usize,
-  gyF: usize,
-  myI0: usize,
-  myI1: usize,
-  myF: usize,
-  outU: usize,
-  outV: usize,
+function widenRow(
+  src: usize, planes: i32, plane: i32, r: i32, w: i32,
+  i0: usize, i1: usize, f: usize, to: i32, dst: usize, stride: i32,
 ): void {
-  const cp = (<usize>coefPlane) << 2;
-  const mp = (<usize>modelPlane) << 2;
+  for (let k = 0; k < planes; k++) {
+    const row = src + ((<usize>k * <usize>plane + <usize>r * <usize>w) << 2);
+    const out = dst + ((<usize>k * <usize>stride) << 2);
+    for (let x = 0; x < to; x++) {
+      const o = (<usize>x) << 2;
+      const a = load<f32>(row + ((<usize>load<i32>(i0 + o)) << 2));
+      const b = load<f32>(row + ((<usize>load<i32>(i1 + o)) << 2));
+      store<f32>(out + o, a + (b - a) * load<f32>(f + o));
+    }
+  }
+}
+
+/** n floats at p times k (the model's chroma by the saturation), in place. */
+export function scale(p: usize, n: i32, k: f64): void {
+  for (let i = 0; i < n; i++) {
+    const o = p + ((<usize>i) << 2);
+    store<f32>(o, <f32>(<f64>load<f32>(o) * k));
+  }
+}
+
+/**
+ * The hinted chroma u, v of the dw×dh detail picture (dw floats a row). lum: the detail luminance
+ * 0..1; grid: the guided-filter coefficients, 6 planes (A of α, Xu, Xv, then B of each) of gw×gh;
+ * chroma: the model's U then V planes of cw×ch (saturation applied); gx*, mx*: the column taps
+ * (color.ts bilinearAxis) from the grid and from the model to the detail width, gy*, my*: the row
+ * taps; scratch: blendScratchFloats(dw). Both are enlarged bilinearly: each grid and model row
+ * is widened once, into one of two rows kept (rows are visited in order), and the two rows a
+ * detail row lies between are interpolated. Per pixel: q = A·Y + B, α = clip(qα, 0, 1), and
+ * u = m + (Xu · α / max(qα, 10⁻³)) − α·m. Reads and writes up to 3 floats past a row's end (rows
+ * are done in order, so what spills into the next row is overwritten): the caller leaves room
+ * past the last row.
+ */
+export function blend(
+  dw: i32, dh: i32, lum: usize,
+  grid: usize, gw: i32, gh: i32, chroma: usize, cw: i32, ch: i32,
+  gxI0: usize, gxI1: usize, gxF: usize, mxI0: usize, mxI1: usize, mxF: usize,
+  gyI0: usize, gyI1: usize, gyF: usize, myI0: usize, myI1: usize, myF: usize,
+  scratch: usize, outU: usize, outV: usize,
+): void {
+  const S = slotStride(dw);
+  const cp = (<usize>S) << 2;
+  let ga = scratch;
+  let gb = scratch + 6 * cp;
+  let ma = scratch + 12 * cp;
+  let mb = scratch + 14 * cp;
+  let gaRow = -1;
+  let gbRow = -1;
+  let maRow = -1;
+  let mbRow = -1;
   const row = (<usize>dw) << 2;
   const vZero = f32x4.splat(0);
   const vOne = f32x4.splat(1);
   const vMin = f32x4.splat(1e-3);
-  for (let y = y0; y < y1; y++) {
+  for (let y = 0; y < dh; y++) {
     const yo = (<usize>y) << 2;
-    const ga = coef + <usize>load<i32>(gyI0 + yo) * row;
-    const gb = coef + <usize>load<i32>(gyI1 + yo) * row;
+    const g0 = load<i32>(gyI0 + yo);
+    const g1 = load<i32>(gyI1 + yo);
+    if (g0 != gaRow) {
+      if (g0 == gbRow) {
+        const t = ga;
+        ga = gb;
+        gb = t;
+        gaRow = g0;
+        gbRow = -1;
+      } else {
+        widenRow(grid, 6, gw * gh, g0, gw, gxI0, gxI1, gxF, dw, ga, S);
+        gaRow = g0;
+      }
+    }
+    if (g1 != gbRow) {
+      widenRow(grid, 6, gw * gh, g1, gw, gxI0, gxI1, gxF, dw, gb, S);
+      gbRow = g1;
+    }
+    const m0 = load<i32>(myI0 + yo);
+    const m1 = load<i32>(myI1 + yo);
+    if (m0 != maRow) {
+      if (m0 == mbRow) {
+        const t = ma;
+        ma = mb;
+        mb = t;
+        maRow = m0;
+        mbRow = -1;
+      } else {
+        widenRow(chroma, 2, cw * ch, m0, cw, mxI0, mxI1, mxF, dw, ma, S);
+        maRow = m0;
+      }
+    }
+    if (m1 != mbRow) {
+      widenRow(chroma, 2, cw * ch, m1, cw, mxI0, mxI1, mxF, dw, mb, S);
+      mbRow = m1;
+    }
     const gf = f32x4.splat(load<f32>(gyF + yo));
-    const ma = model + <usize>load<i32>(myI0 + yo) * row;
-    const mb = model + <usize>load<i32>(myI1 + yo) * row;
     const mf = f32x4.splat(load<f32>(myF + yo));
     const lr = lum + <usize>y * row;
     const ur = outU + <usize>y * row;
@@ -68,7 +141,7 @@ export function blendRows(
       const alpha = f32x4.min(vOne, f32x4.max(vZero, qa));
       const k = f32x4.div(alpha, f32x4.max(qa, vMin));
       const mu = lerp(ma + o, mb + o, mf);
-      const mv = lerp(ma + mp + o, mb + mp + o, mf);
+      const mv = lerp(ma + cp + o, mb + cp + o, mf);
       const xu = f32x4.add(f32x4.mul(ua, Y), ub);
       const xv = f32x4.add(f32x4.mul(va, Y), vb);
       v128.store(ur + o, f32x4.sub(f32x4.add(mu, f32x4.mul(xu, k)), f32x4.mul(alpha, mu)));
@@ -81,35 +154,6 @@ export function blendRows(
 function lerp(a: usize, b: usize, f: v128): v128 {
   const va = v128.load(a);
   return f32x4.add(va, f32x4.mul(f32x4.sub(v128.load(b), va), f));
-}
-
-/**
- * Each of `rows` rows of w floats at planes, interpolated along x to `to` samples with the taps
- * i0/i1/f (color.ts bilinearAxis, `to` entries each), into out (rows × to): the horizontal half of
- * the bilinear enlargements that blendRows finishes, done here once per source row (in JavaScript
- * this loop cost about as much as the blend itself).
- */
-export function widenRows(
-  planes: usize,
-  rows: i32,
-  w: i32,
-  i0: usize,
-  i1: usize,
-  f: usize,
-  to: i32,
-  out: usize,
-): void {
-  const row = (<usize>w) << 2;
-  for (let r = 0; r < rows; r++) {
-    const src = planes + <usize>r * row;
-    const dst = out + ((<usize>r * <usize>to) << 2);
-    for (let x = 0; x < to; x++) {
-      const o = (<usize>x) << 2;
-      const a = load<f32>(src + ((<usize>load<i32>(i0 + o)) << 2));
-      const b = load<f32>(src + ((<usize>load<i32>(i1 + o)) << 2));
-      store<f32>(dst + o, a + (b - a) * load<f32>(f + o));
-    }
-  }
 }
 
 /**

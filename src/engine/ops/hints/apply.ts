@@ -134,25 +134,21 @@ export async function mergeWithHints(
   if (stats) stats.hintsMs = (stats.hintsMs ?? 0) + (performance.now() - t0);
 
   // Saturation scales the model's colour only: a hint asks for its own colour as it is.
-  const model = M.f32(at.chroma, 2 * cw * ch);
-  for (let i = 0; i < cw * ch; i++) {
-    model[i] = prediction.u[i] * saturation;
-    model[cw * ch + i] = prediction.v[i] * saturation;
-  }
+  M.f32(at.chroma, cw * ch).set(prediction.u.subarray(0, cw * ch));
+  M.f32(at.chroma + 4 * cw * ch, cw * ch).set(prediction.v.subarray(0, cw * ch));
+  k.scale(at.chroma, 2 * cw * ch, saturation);
   M.taps(at.gx, bilinearAxis(gw, dw));
   M.taps(at.mx, bilinearAxis(cw, dw));
   M.taps(at.gy, bilinearAxis(gh, dh));
   M.taps(at.my, bilinearAxis(ch, dh));
-  // The guided-filter coefficients (propagateHints) are at at.grid, 6 planes of gh rows × gw.
-  k.widenRows(at.grid, 6 * gh, gw, at.gx[0], at.gx[1], at.gx[2], dw, at.coef);
-  k.widenRows(at.chroma, 2 * ch, cw, at.mx[0], at.mx[1], at.mx[2], dw, at.model);
+  // The guided-filter coefficients (propagateHints) are at at.grid, 6 planes of gw×gh.
   // prettier-ignore
-  k.blendRows(
-    dw, 0, dh,
-    at.lum, at.coef, gh * dw, at.model, ch * dw,
-    at.gy[0], at.gy[1], at.gy[2],
-    at.my[0], at.my[1], at.my[2],
-    at.u, at.v,
+  k.blend(
+    dw, dh, at.lum,
+    at.grid, gw, gh, at.chroma, cw, ch,
+    at.gx[0], at.gx[1], at.gx[2], at.mx[0], at.mx[1], at.mx[2],
+    at.gy[0], at.gy[1], at.gy[2], at.my[0], at.my[1], at.my[2],
+    at.blend, at.u, at.v,
   );
   return mergeLumaChroma(raster, M.f32(at.u, dw * dh), M.f32(at.v, dw * dh), dw, dh, 1, depth);
 }

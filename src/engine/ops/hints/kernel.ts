@@ -9,8 +9,9 @@ import { HINTS_WASM } from './hints-wasm';
 export interface HintsKernel {
   memory: WebAssembly.Memory;
   heapBase(): number;
-  blendRows(...args: number[]): void;
-  widenRows(...args: number[]): void;
+  blend(...args: number[]): void;
+  blendScratchFloats(dw: number): number;
+  scale(p: number, n: number, k: number): void;
   areaRows(...args: number[]): void;
   areaCols(...args: number[]): void;
   luma(...args: number[]): void;
@@ -81,8 +82,7 @@ export function hintsMemory(s: HintsSizes) {
     weight: f(gw * s.span),
     firstY: f(gh),
     weightY: f(gh * s.spanY),
-    coef: f(6 * gh * dw),
-    model: f(2 * ch * dw),
+    blend: f(k.blendScratchFloats(dw)),
     gy: [f(dh), f(dh), f(dh)],
     my: [f(dh), f(dh), f(dh)],
     u: f(n),
