@@ -254,6 +254,14 @@ class FrozenEncoderTraining(unittest.TestCase):
         x = torch.rand(1, 1, 64, 64)
         with torch.no_grad():
             self.assertTrue(torch.equal(full(x), slim(x)))
+        # A snapshot of latest.pt (its colour prior under "extra") keeps the prior, and so does a mean of
+        # snapshots: a rebalanced decoding needs it.
+        slim_checkpoint(run / "latest.pt", run / "snap.pt", log=quiet)
+        from tintype_train.export import average_checkpoints
+        average_checkpoints([run / "snap.pt", run / "slim.pt"], run / "mean.pt", log=quiet)
+        for f in ("snap.pt", "mean.pt"):
+            task, _, _ = load_generator(run / f)
+            self.assertIsNotNone(task.prior, f)
         # An encoder that no longer matches its file (fine-tuned) is refused.
         rec = torch.load(run / "best_gen.pt")
         key = next(k for k in rec["generator"] if k.startswith("encoder.") and k.endswith("weight"))

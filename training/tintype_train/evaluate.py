@@ -74,6 +74,8 @@ class GeneratorRunner:
             self.task.temperature = float(temperature)
         if rebalance is not None and isinstance(self.task, ColorizeTask):
             self.task.rebalance = float(rebalance)
+        if isinstance(self.task, ColorizeTask) and self.task.prior is None and (rebalance or self.task.rebalance):
+            raise ValueError(f"{checkpoint}: no colour prior in the checkpoint, so a rebalanced decoding has nothing to divide by")
         self.gen.to(self.device)
         self.multiple = self.gen.cfg.multiple
 

@@ -72,6 +72,8 @@ def slim_checkpoint(src: str | Path, out: str | Path, log=print) -> None:
             raise ValueError(f"{src}: encoder weight {k} differs from {enc_file} (fine-tuned): cannot slim")
     state = rec["generator"] if "generator" in rec else rec["models"]["gen"]
     slim = {k: rec[k] for k in ("format", "config", "step", "phase", "metrics", "prior") if k in rec}
+    # latest.pt keeps the colour prior under "extra": without it a rebalanced decoding has nothing to divide by
+    slim["prior"] = rec.get("prior", rec.get("extra", {}).get("prior"))
     slim["generator"] = {k: v for k, v in state.items() if not k.startswith("encoder.")}
     slim["encoder_source"] = {"file": enc_file, "sha256": hashlib.sha256(Path(enc_file).read_bytes()).hexdigest()}
     from .checkpoint import atomic_save
@@ -103,7 +105,8 @@ def average_checkpoints(srcs: Sequence[str | Path], out: str | Path, log=print) 
             avg[k] = v
     rec = {k: rec0[k] for k in ("format", "config", "phase") if k in rec0}
     rec["step"] = max(int(r.get("step", 0)) for _, _, r in loaded)
-    rec["prior"] = rec0.get("prior", rec0.get("extra", {}).get("prior"))
+    priors = [r.get("prior", r.get("extra", {}).get("prior")) for _, _, r in loaded]
+    rec["prior"] = next((p for p in priors if p is not None), None)
     rec["metrics"] = {"averaged_from": [f"{s} (step {int(r.get('step', 0))})" for s, (_, _, r) in zip(srcs, loaded)]}
     rec["generator"] = avg
     from .checkpoint import atomic_save
