@@ -1,9 +1,10 @@
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeStack16 } from '../helpers/library-helpers';
+import { installWhiteDetector } from '../helpers/repair';
 import {
   auditA11y,
   clipped,
@@ -11,6 +12,7 @@ import {
   installTestModels,
   openPage,
   requireBuild,
+  ROOT,
   type Server,
   SHOTS,
   startServer,
@@ -76,6 +78,11 @@ beforeAll(async () => {
   dirs.libraryDir = join(dir, 'library');
   dirs.modelsDir = join(dir, 'models');
   installTestModels(dirs.modelsDir);
+  // Repair's models, for the mask painted over a frame.
+  cpSync(join(ROOT, 'resources', 'models', 'tintype-fill'), join(dirs.modelsDir, 'tintype-fill'), {
+    recursive: true,
+  });
+  installWhiteDetector(dirs.modelsDir);
   mkdirSync(join(dir, 'scope'));
   const stack = join(dir, 'scope', 'cells.tif');
   writeStack16(stack, W, H, FRAMES, sample);
@@ -171,5 +178,34 @@ describe.skipIf(!haveChromium)('image stacks in the app', () => {
     const serious = await auditA11y(page);
     expect(serious, describeViolations(serious).join('\n')).toEqual([]);
     expect(consoleErrors).toEqual([]);
+  });
+
+  it('paints the repair mask over the frame the scrubber chose, which the preview is made from', async () => {
+    await page.goto(server.url);
+    await page.evaluate(() =>
+      localStorage.setItem(
+        'tintype.recipe',
+        JSON.stringify({ ops: ['repair'], options: {}, watermark: false }),
+      ),
+    );
+    await page.reload();
+    await page
+      .locator('[data-testid="asset-card"][data-name="cells.tif"] [data-testid="asset-open"]')
+      .click();
+    const slider = page.getByTestId('stack-scrubber-bar').getByRole('slider');
+    await expect.poll(() => slider.count()).toBe(1);
+    await slider.focus();
+    await page.keyboard.press('End');
+    await expect
+      .poll(() => squareAt('before-image'), { timeout: 30_000 })
+      .toBeCloseTo(squareX(FRAMES - 1) / W, 1);
+    await page.getByTestId('mask-edit').click();
+    await expect.poll(() => page.getByTestId('hint-image').count(), { timeout: 30_000 }).toBe(1);
+    // The painting surface shows the last frame (its square far right), not the display copy's
+    // first frame; the live preview of the repair is made from that frame too.
+    await expect
+      .poll(() => squareAt('hint-image'), { timeout: 30_000 })
+      .toBeCloseTo(squareX(FRAMES - 1) / W, 1);
+    await shot('04-mask-on-last-frame');
   });
 });

@@ -422,9 +422,10 @@ export function AssetView(props: {
             asset.view &&
             asset.width &&
             asset.height ? (
-            // The photo as it is, the mask repair used over it in red, the strokes on top.
+            // The photo as it is (a stack: the frame the scrubber chose, which the preview and
+            // its mask are made from), the mask repair used over it in red, the strokes on top.
             <HintCanvas
-              src={api.mediaUrl(asset.view)}
+              src={api.mediaUrl(film.frame?.media ?? asset.view)}
               overlay={after?.kind === 'preview' && after.mask ? api.mediaUrl(after.mask) : undefined}
               width={asset.width}
               height={asset.height}
@@ -451,7 +452,7 @@ export function AssetView(props: {
                   ? after.media
                   : after?.kind === 'render' && after.render.view
                     ? after.render.view
-                    : asset.view,
+                    : (film.frame?.media ?? asset.view),
               )}
               width={asset.width}
               height={asset.height}
