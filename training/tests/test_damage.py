@@ -232,6 +232,17 @@ class RepairTasks(unittest.TestCase):
         first, _, last = fa["rows"]
         self.assertEqual((first["detail_flagged"], first["all_flagged"]), (1.0, 1.0))  # threshold 0 flags all
         self.assertEqual((last["detail_flagged"], last["all_flagged"]), (0.0, 0.0))
+        # where F1 is lost: at threshold 0 everything is flagged, so nothing is missed and every
+        # kind's recall is 1; the false alarms split adds up to all unlabelled pixels
+        from tintype_train.repair_eval import breakdown
+        b = breakdown(str(run / "best_gen.pt"), str(self.root / "pack"), threshold=0.0)
+        self.assertEqual(b["photos"], 2)
+        self.assertEqual(b["recall"], 1.0)
+        self.assertEqual(b["misses"], {"visible": 0, "not_visible": 0})
+        self.assertTrue(b["recall_by_kind"])
+        self.assertTrue(all(v["recall"] == 1.0 for v in b["recall_by_kind"].values()))
+        self.assertGreater(sum(b["false_alarms"].values()), 0)
+        self.assertEqual(len(b["grown"]), 4)
 
     def test_inpainter_trains_and_exports_two_inputs(self):
         from tintype_train.export import export_model, load_generator

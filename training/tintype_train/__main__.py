@@ -145,6 +145,8 @@ def main(argv=None) -> int:
     p.add_argument("--limit", type=int, default=0)
     p.add_argument("--false-alarms", action="store_true",
                    help="instead: undamaged val photos with thin photo details drawn in; the share of them flagged")
+    p.add_argument("--breakdown", type=float, metavar="THRESHOLD",
+                   help="instead: where F1 is lost at this threshold on the val split (per damage kind, misses, false alarms, growth)")
     p.add_argument("--json")
 
     p = sub.add_parser("eval-inpaint", help="learned filler: PSNR/SSIM inside the true mask on a damage-set")
@@ -295,6 +297,10 @@ def _run(a) -> int:
         if a.false_alarms:
             from .repair_eval import false_alarms
             _emit(false_alarms(a.checkpoint, a.pack, thresholds=th, limit=a.limit), a.json)
+            return 0
+        if a.breakdown is not None:
+            from .repair_eval import breakdown
+            _emit(breakdown(a.checkpoint, a.pack, threshold=a.breakdown, limit=a.limit), a.json)
             return 0
         _emit(eval_detector(a.checkpoint, a.set_dir, a.pack, thresholds=th, limit=a.limit), a.json)
     elif a.cmd == "eval-inpaint":

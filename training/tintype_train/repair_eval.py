@@ -183,6 +183,61 @@ def eval_detector(checkpoint: str, set_dir: Optional[str] = None, pack: Optional
             "photos": n, "rows": rows, "best": best}
 
 
+def breakdown(checkpoint: str, pack: Optional[str] = None, seed: int = 2000, threshold: float = 0.6,
+              limit: int = 0) -> dict:
+    """Where a detector's F1 is lost, on the pack's val split with damage (where thresholds are chosen):
+    recall per damage kind; misses the damage visibly changed (>= mask_change in luma after the scan's
+    softness, before JPEG) or not; false alarms that the damage visibly changed but the label leaves
+    out, in the 1-px ring just outside the label, or farther (the picture taken for damage); and F1
+    after growing the mark by 1-2 px into pixels the detector gives at least a floor (the engine's
+    growth), to see whether the label is wider than what is detected."""
+    from .crappify import to_float
+    from .damage import LUMA
+    from .export import load_generator
+    from .pack import read_pack
+    _, gen, rec = load_generator(checkpoint)
+    cfg = make_damage({"p_clean": 0.0})
+    no_jpeg = make_damage({"p_clean": 0.0, "p_jpeg": 0.0})
+    kinds_px: Dict[str, np.ndarray] = {}
+    total = np.zeros(3)
+    miss = np.zeros(2)  # visible, not visible
+    alarms = np.zeros(3)  # visibly changed but unlabelled, 1-px ring, farther
+    grown: Dict[str, np.ndarray] = {}
+    n = 0
+    for i, f in enumerate(read_pack(Path(pack or "training/data/pack"), "val")):
+        img = load_rgb(f)
+        kinds: Dict[str, np.ndarray] = {}
+        d, _, m = damage_seeded(img, seed + i, cfg, kinds)
+        d0, c0, _ = damage_seeded(img, seed + i, no_jpeg)
+        m = m.astype(bool)
+        visible = (np.abs((to_float(d0) - to_float(c0)) @ LUMA) >= cfg.mask_change) | kinds.get("tear", False)
+        p = detect(gen, d)
+        hit = p >= threshold
+        total += _counts(p, m, [threshold])[0]
+        miss += [np.sum(~hit & m & visible), np.sum(~hit & m & ~visible)]
+        ring = grow(m, 1) & ~m
+        fa = hit & ~m
+        alarms += [np.sum(fa & visible), np.sum(fa & ring & ~visible), np.sum(fa & ~ring & ~visible)]
+        for k, km in kinds.items():
+            kinds_px.setdefault(k, np.zeros(2))
+            kinds_px[k] += [km.sum(), np.sum(km & hit)]
+        for g in (1, 2):
+            for floor in (0.1, 0.3):
+                key = f"grow {g} px into p >= {floor}"
+                grown.setdefault(key, np.zeros(3))
+                grown[key] += _counts((grow(hit, g) & (p >= floor)).astype(np.float32), m, [0.5])[0]
+        n += 1
+        if limit and n >= limit:
+            break
+    tp, fp, fn = total
+    return {"checkpoint": str(checkpoint), "step": rec.get("step"), "set": f"pack val (seed {seed})", "photos": n,
+            "threshold": threshold, **_scores(total),
+            "recall_by_kind": {k: {"pixels": int(v[0]), "recall": round(v[1] / max(1, v[0]), 4)} for k, v in kinds_px.items()},
+            "misses": {"visible": int(miss[0]), "not_visible": int(miss[1])},
+            "false_alarms": {"visible_unlabelled": int(alarms[0]), "ring_1px": int(alarms[1]), "farther": int(alarms[2])},
+            "grown": {k: _scores(v) for k, v in grown.items()}}
+
+
 def masked_ssim(a: np.ndarray, b: np.ndarray, m: np.ndarray, peak: float = 255.0) -> float:
     """Mean SSIM (Gaussian window 11, sigma 1.5, on Y) over the pixels where m is true."""
     x = torch.from_numpy(y_channel(a).astype(np.float64))[None, None]
