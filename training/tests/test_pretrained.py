@@ -275,6 +275,14 @@ class FrozenEncoderTraining(unittest.TestCase):
         tr.gen.eval()
         with torch.no_grad():
             self.assertTrue(torch.equal(tr.gen(x), slim(x)))
+        # ... and that stage, its encoder still frozen, slims too (the encoder file is the slim one's)
+        tr.run(max_steps=2)
+        slim_checkpoint(self.root / "run-from-slim" / "best_gen.pt", self.root / "slim3.pt", log=quiet)
+        _, again, rec3 = load_generator(self.root / "slim3.pt")
+        self.assertEqual(rec3["encoder_source"]["file"], str(MOBILENET))
+        _, stage, _ = load_generator(self.root / "run-from-slim" / "best_gen.pt")
+        with torch.no_grad():
+            self.assertTrue(torch.equal(again(x), stage(x)))
 
 
 class RestoreContextEncoder(unittest.TestCase):

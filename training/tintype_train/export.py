@@ -61,7 +61,12 @@ def slim_checkpoint(src: str | Path, out: str | Path, log=print) -> None:
     is a quarter of the size. Refused when the encoder differs from that file (it was fine-tuned)."""
     from .mobilenet import MobileNetV2, load_coral_mobilenet_v2
     task, gen, rec = load_generator(src)
-    enc_file = (rec["config"].get("pretrained") or {}).get("encoder")
+    pre = rec["config"].get("pretrained") or {}
+    enc_file = pre.get("encoder")
+    if not enc_file and pre.get("init_from"):
+        # a stage started from a slim checkpoint: its encoder came from that checkpoint's file
+        from .checkpoint import read_checkpoint_file
+        enc_file = (read_checkpoint_file(Path(pre["init_from"])).get("encoder_source") or {}).get("file")
     if getattr(gen, "encoder", None) is None or not enc_file:
         raise ValueError(f"{src}: only a generator with a MobileNetV2 encoder from pretrained.encoder can be slimmed")
     ref = MobileNetV2()
