@@ -212,7 +212,9 @@ async function runVideoCommand(input: string, o: VideoCommandOptions): Promise<v
       },
     });
     bar?.done();
-    const report = o.farm ? { ...result, farm: farmStats } : result;
+    // The models it ran (the film defaults when none was named), as a photo's result names them.
+    const ran = { ...result, models: models.map((m) => m.manifest.id) };
+    const report = o.farm ? { ...ran, farm: farmStats } : ran;
     if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
     else if (!o.quiet) {
       process.stderr.write(summary(result));

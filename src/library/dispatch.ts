@@ -45,7 +45,7 @@ export function serviceHandlers(s: LibraryService, lag?: LoopLag): Handlers {
       return { ok: true as const };
     },
     'models.setDefault': async (r) => {
-      await s.setDefaultModel(r.task, r.id, r.scale);
+      await s.setDefaultModel(r.task, r.id, r.scale, r.film);
       return { ok: true as const };
     },
     'models.probe': (r) => s.models.probe(r.path),

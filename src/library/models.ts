@@ -91,6 +91,11 @@ export class ModelManager {
         isDefault:
           r.installed !== null &&
           (TASK_INFO[r.task].enlarges ? defaultScales.length > 0 : defaultFor(defaults, r.task) === r.id),
+        isFilmDefault:
+          r.installed !== null &&
+          (TASK_INFO[r.task].enlarges ? scales : [undefined]).some(
+            (s) => defaultFor(defaults, r.task, s, true) === r.id,
+          ),
         origin: r.installed?.origin ?? null,
         installed: r.installed !== null,
         removable: r.installed?.removable ?? false,
@@ -182,8 +187,19 @@ export class ModelManager {
     return row;
   }
 
-  /** The model the engine uses for `task` when a recipe names none (upscale: per scale; default: every scale it offers). */
-  async setDefault(task: Task, id: string, scale?: number): Promise<void> {
+  /**
+   * The model the engine uses for `task` when a recipe names none (upscale: per scale; default: every
+   * scale it offers); `film`: for films only. Null clears the user's choice, back to the bundled default.
+   */
+  async setDefault(task: Task, id: string | null, scale?: number, film = false): Promise<void> {
+    const what = `default ${task} model${film ? ' for films' : ''}`;
+    if (id === null) {
+      const was = defaultFor(await effectiveDefaults(this.opts.store), task, scale, film);
+      await setDefaultModel(task, null, { ...this.opts.store, scale, film });
+      this.opts.log.info(`${what}: back to the bundled one`);
+      if (was) this.opts.emit({ type: 'model', id: was, state: 'installed', progress: null, error: null });
+      return;
+    }
     const row = (await listModels({ ...this.opts.store, catalog: this.opts.catalog })).find(
       (r) => r.id === id && r.installed,
     );
@@ -195,10 +211,8 @@ export class ModelManager {
         ? [scale]
         : scalesOf(row.installed.manifest)
       : [undefined];
-    for (const s of scales) await setDefaultModel(task, id, { ...this.opts.store, scale: s });
-    this.opts.log.info(
-      `default ${task} model: ${id}${TASK_INFO[task].enlarges ? ` (×${scales.join(', ×')})` : ''}`,
-    );
+    for (const s of scales) await setDefaultModel(task, id, { ...this.opts.store, scale: s, film });
+    this.opts.log.info(`${what}: ${id}${TASK_INFO[task].enlarges ? ` (×${scales.join(', ×')})` : ''}`);
     this.opts.emit({ type: 'model', id, state: 'installed', progress: null, error: null });
   }
 

@@ -383,8 +383,8 @@ export class LibraryService {
   }
 
   /** A new default model: the next render starts a new engine, which reads it (the running one finishes first). */
-  async setDefaultModel(task: Task, id: string, scale?: number): Promise<void> {
-    await this.models.setDefault(task, id, scale);
+  async setDefaultModel(task: Task, id: string | null, scale?: number, film?: boolean): Promise<void> {
+    await this.models.setDefault(task, id, scale, film);
     this.resetEngine();
   }
 

@@ -228,6 +228,11 @@ export const ModelRowSchema = z.object({
   scales: z.array(z.number().int()),
   defaultScales: z.array(z.number().int()),
   isDefault: z.boolean(),
+  /**
+   * The default of its task for films (what goes through the video pipeline), where films have one
+   * of their own (defaults.json's `film`, e.g. the steadier video colorizer); else films use `isDefault`'s.
+   */
+  isFilmDefault: z.boolean(),
   origin: z.enum(['bundled', 'catalog', 'imported']).nullable(),
   installed: z.boolean(),
   removable: z.boolean(),
@@ -462,13 +467,17 @@ export const api = {
     res: z.object({ canceled: z.boolean() }),
   },
   'models.remove': { req: z.object({ id: z.string().min(1).max(200) }).strict(), res: Ok },
-  /** Makes an installed model the default for its task (upscale: at the given scale, or every scale it offers). */
+  /**
+   * Makes an installed model the default for its task (upscale: at the given scale, or every scale it
+   * offers); `film`: the default for films only. A null id clears the user's choice (the bundled default applies).
+   */
   'models.setDefault': {
     req: z
       .object({
         task: TaskSchema,
-        id: z.string().min(1).max(200),
+        id: z.string().min(1).max(200).nullable(),
         scale: z.number().int().min(1).max(16).optional(),
+        film: z.boolean().optional(),
       })
       .strict(),
     res: Ok,

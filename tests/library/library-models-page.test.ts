@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/engine/log';
+import { ModelRegistry } from '../../src/engine/models/registry';
 import { registryCatalog } from '../../src/library/backend';
 import { dispatch, serviceHandlers } from '../../src/library/dispatch';
 import { LibraryService } from '../../src/library/service';
@@ -148,6 +149,38 @@ describe('models page', () => {
     await expect(call('models.setDefault', { task: 'colorize', id: 'far-away' })).rejects.toThrow(
       /not installed/,
     );
+  });
+
+  it('sets and clears the default for films apart from the photos one; a removal clears it', async () => {
+    // Installed by the test before; vivid is the photos' default.
+    const filmDefault = async () => (await rows()).filter((m) => m.isFilmDefault).map((m) => m.id);
+    expect(await filmDefault()).toEqual([]);
+    await call('models.setDefault', { task: 'colorize', id: 'calm', film: true });
+    const r = await rows();
+    expect(r.filter((m) => m.isFilmDefault).map((m) => m.id)).toEqual(['calm']);
+    expect(r.filter((m) => m.isDefault).map((m) => m.id)).toEqual(['vivid']);
+    // What the engine reads: the film default beside the photo one.
+    const registry = new ModelRegistry({ dirs: [join(dir, 'models')] });
+    expect((await registry.resolve('colorize', { film: true })).id).toBe('calm');
+    expect((await registry.resolve('colorize')).id).toBe('vivid');
+    // Cleared: films take the photos' default again.
+    await call('models.setDefault', { task: 'colorize', id: null, film: true });
+    expect(await filmDefault()).toEqual([]);
+    expect((await rows()).filter((m) => m.isDefault).map((m) => m.id)).toEqual(['vivid']);
+    await registry.refresh();
+    expect((await registry.resolve('colorize', { film: true })).id).toBe('vivid');
+    await expect(call('models.setDefault', { task: 'upscale', id: 'calm', film: true })).rejects.toThrow(
+      /is a colorize model, not an upscale model/,
+    );
+    // Removing the model that is the film default clears it there too.
+    await call('models.setDefault', { task: 'colorize', id: 'calm', film: true });
+    expect(await filmDefault()).toEqual(['calm']);
+    await call('models.remove', { id: 'calm' });
+    expect(await filmDefault()).toEqual([]);
+    const saved = JSON.parse(readFileSync(join(dir, 'models', 'defaults.json'), 'utf8')) as object;
+    expect(saved).toEqual({ colorize: 'vivid' });
+    await registry.refresh();
+    expect((await registry.resolve('colorize', { film: true })).id).toBe('vivid');
   });
 
   it('offline, an install says so in words, without raw addresses', async () => {

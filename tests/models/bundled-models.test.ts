@@ -27,9 +27,15 @@ describe('bundled models', () => {
       restore?: string;
       colorize?: string;
       upscale?: Record<string, string>;
+      film?: { colorize?: string };
     };
     if (defaults.restore) expect((await registry.get(defaults.restore)).task).toBe('restore');
     if (defaults.colorize) expect((await registry.get(defaults.colorize)).task).toBe('colorize');
+    // Films: the steadier video colorizer (issue 14: the photo one flickers 1.95x as much as 0.1).
+    if (defaults.film?.colorize) {
+      expect((await registry.get(defaults.film.colorize)).task).toBe('colorize');
+      expect((await registry.resolve('colorize', { film: true })).id).toBe(defaults.film.colorize);
+    }
     for (const [scale, id] of Object.entries(defaults.upscale ?? {})) {
       const m = await registry.get(id);
       expect([m.task, scalesOf(m).includes(Number(scale))]).toEqual(['upscale', true]);

@@ -58,13 +58,16 @@ async function writeDefaults(d: ModelDefaults, opts: StoreOptions): Promise<void
   }
 }
 
-/** Makes `id` the default for `task` (for upscale, for its scale); null clears it. */
+/**
+ * Makes `id` the user's default for `task` (for upscale, for its scale; with `film`, for films);
+ * null clears the user's choice (the bundled default applies again).
+ */
 export async function setDefaultModel(
   task: Task,
   id: string | null,
-  opts: StoreOptions & { scale?: number } = {},
+  opts: StoreOptions & { scale?: number; film?: boolean } = {},
 ): Promise<ModelDefaults> {
-  const d = withDefault(await readDefaults(opts), task, id, opts.scale);
+  const d = withDefault(await readDefaults(opts), task, id, opts.scale, opts.film);
   await writeDefaults(d, opts);
   return d;
 }

@@ -5,7 +5,7 @@ import { errorMessage, TintypeError } from '../errors';
 import type { Logger } from '../log';
 import { silentLogger } from '../log';
 import { loadManifest, type LoadedManifest } from './manifest-io';
-import { DEFAULTS_FILE, defaultFor, mergeDefaults, parseDefaults, type ModelDefaults } from './defaults';
+import { DEFAULTS_FILE, defaultsFor, mergeDefaults, parseDefaults, type ModelDefaults } from './defaults';
 import { defaultModelDirs } from './paths';
 import { DEFAULT_SCALE, TASK_INFO, taskInfo } from '../../shared/ops';
 
@@ -80,8 +80,14 @@ export class ModelRegistry {
     return m;
   }
 
-  /** The model to use for a task: the named one, else the configured default, else the only/first fit. */
-  async resolve(task: Task, opts: { id?: string; scale?: number } = {}): Promise<LoadedManifest> {
+  /**
+   * The model to use for a task: the named one, else the configured default (for a film, what goes
+   * through the video pipeline, the film default first), else the only/first fit.
+   */
+  async resolve(
+    task: Task,
+    opts: { id?: string; scale?: number; film?: boolean } = {},
+  ): Promise<LoadedManifest> {
     await this.ensure();
     // Models of an enlarging task (upscale) are chosen per scale.
     const enlarges = TASK_INFO[task].enlarges;
@@ -97,8 +103,8 @@ export class ModelRegistry {
       }
       return m;
     }
-    const wanted = defaultFor(this.defaults, task, opts.scale);
-    if (wanted && this.models.has(wanted)) return this.models.get(wanted)!;
+    const wanted = defaultsFor(this.defaults, task, opts.scale, opts.film).find((id) => this.models.has(id));
+    if (wanted) return this.models.get(wanted)!;
     const scale = opts.scale ?? DEFAULT_SCALE;
     const fits = [...this.models.values()].filter(
       (m) => m.task === task && (!enlarges || scalesOf(m).includes(scale)),

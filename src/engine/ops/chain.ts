@@ -8,7 +8,11 @@ import type { OpName, OpOptions } from '../types';
 export interface ModelChain {
   /** The ops in pipeline order. */
   ops: OpName[];
-  /** The options with each op's defaults filled in (e.g. upscale ×4), as every frame gets them. */
+  /**
+   * The options with each op's defaults filled in (e.g. upscale ×4), as every frame gets them; for a
+   * film with every resolved model named in `models`, so that each frame runs the chain's models
+   * (the film defaults included) and not the photo defaults.
+   */
   options: OpOptions;
   /** One model per op that runs one, then the models it `uses` (in `ops` order). */
   models: { op: OpName; manifest: LoadedManifest }[];
@@ -30,11 +34,15 @@ export async function resolveModelChain(
   registry: ModelRegistry,
   asked: readonly OpName[],
   given: OpOptions,
-  /** masked: the user gave a mask, which stands in for the model of an op that `takesMask`. */
+  /**
+   * film: the render goes through the video pipeline (a film or a stack): the film defaults apply.
+   * masked: the user gave a mask, which stands in for the model of an op that `takesMask`.
+   */
   opts: { film?: boolean; masked?: boolean } = {},
 ): Promise<ModelChain> {
   const ops = orderedOps(asked);
   const options = withOpDefaults(ops, given);
+  const pinned: NonNullable<OpOptions['models']> = { ...options.models };
   const models: ModelChain['models'] = [];
   const key: string[] = [];
   let frames: 1 | 3 = 1;
@@ -43,18 +51,24 @@ export async function resolveModelChain(
     if (!task || (takesMask && opts.masked)) {
       key.push(op);
     } else {
-      const m = await registry.resolve(task, { id: options.models?.[op], scale: options.scale });
+      const m = await registry.resolve(task, {
+        id: options.models?.[op],
+        scale: options.scale,
+        film: opts.film,
+      });
       if (m.input.frames === 3) {
         if (i > 0 && opts.film)
           throw new TintypeError(`3-frame model "${m.id}" must be the first operation`, 'BAD_ARGUMENT');
         frames = 3;
       }
       models.push({ op, manifest: m });
+      pinned[op] = m.id;
       key.push(`${op}:${m.id}@${m.version}#${m.sha256.slice(0, 12)}`);
     }
     for (const t of uses ?? []) {
-      const u = await registry.resolve(t, { id: options.models?.[t] });
+      const u = await registry.resolve(t, { id: options.models?.[t], film: opts.film });
       models.push({ op, manifest: u });
+      pinned[t] = u.id;
       key.push(`${op}.${t}:${u.id}@${u.version}#${u.sha256.slice(0, 12)}`);
     }
   }
@@ -63,7 +77,13 @@ export async function resolveModelChain(
     `saturation=${options.saturation ?? 1}`,
     `scale=${options.scale ?? 1}`,
   );
-  return { ops, options, models, frames, processorKey: key.join(' ') };
+  return {
+    ops,
+    options: opts.film && models.length ? { ...options, models: pinned } : options,
+    models,
+    frames,
+    processorKey: key.join(' '),
+  };
 }
 
 /**

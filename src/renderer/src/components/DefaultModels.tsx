@@ -9,8 +9,9 @@ import { useRemote } from '../state/remote';
 
 /**
  * The model each task uses when a recipe names none, one select per task (upscale: per scale), in
- * two aligned columns: six side by side squeezed the names to "Tinty…". A choice applies at once
- * (the next render uses it).
+ * two aligned columns: six side by side squeezed the names to "Tinty…". A task whose films have a
+ * default of their own (colorize: the steadier video colorizer) gets a second select for films
+ * beside the photos' one. A choice applies at once (the next render uses it).
  */
 export function DefaultModels() {
   const api = useApi();
@@ -21,7 +22,7 @@ export function DefaultModels() {
     (e) => e.type === 'model' && e.state !== 'installing',
   );
   const installed = (catalog.data?.models ?? []).filter((m) => m.installed);
-  const fields: { task: Task; scale?: number; label: string; options: ModelRow[] }[] = [];
+  const fields: { task: Task; scale?: number; film?: boolean; label: string; options: ModelRow[] }[] = [];
   for (const task of TASKS) {
     const mine = installed.filter((m) => m.task === task);
     if (mine.length === 0) continue;
@@ -33,13 +34,18 @@ export function DefaultModels() {
           label: `${TASK_INFO[task].label} ×${scale}`,
           options: mine.filter((m) => m.scales.includes(scale)),
         });
+    } else if (mine.some((m) => m.isFilmDefault)) {
+      fields.push(
+        { task, label: `${TASK_INFO[task].label} (photos)`, options: mine },
+        { task, film: true, label: `${TASK_INFO[task].label} (films)`, options: mine },
+      );
     } else fields.push({ task, label: TASK_INFO[task].label, options: mine });
   }
   if (!catalog.data) return null;
-  const choose = async (task: Task, id: string, scale?: number) => {
+  const choose = async (task: Task, id: string, scale?: number, film?: boolean) => {
     setError(null);
     try {
-      await api.call('models.setDefault', { task, id, scale });
+      await api.call('models.setDefault', { task, id, scale, film });
       catalog.reload();
     } catch (err) {
       setError((err as Error).message);
@@ -49,10 +55,13 @@ export function DefaultModels() {
     <>
       <SimpleGrid cols={2} spacing="sm" verticalSpacing="xs" data-testid="default-models">
         {fields.map((f) => {
-          const current = f.options.find((m) => (f.scale ? m.defaultScales.includes(f.scale) : m.isDefault));
+          const current = f.options.find((m) =>
+            f.film ? m.isFilmDefault : f.scale ? m.defaultScales.includes(f.scale) : m.isDefault,
+          );
+          const key = `${f.task}${f.scale ? `-${f.scale}` : ''}${f.film ? '-film' : ''}`;
           return (
             <Select
-              key={`${f.task}-${f.scale ?? ''}`}
+              key={key}
               label={f.label}
               placeholder="First installed"
               data={f.options.map((m): ModelItem => {
@@ -61,10 +70,10 @@ export function DefaultModels() {
               })}
               renderOption={renderModelOption}
               value={current?.id ?? null}
-              onChange={(v) => v && void choose(f.task, v, f.scale)}
+              onChange={(v) => v && void choose(f.task, v, f.scale, f.film)}
               allowDeselect={false}
               comboboxProps={{ withinPortal: true }}
-              data-testid={`default-model-${f.task}${f.scale ? `-${f.scale}` : ''}`}
+              data-testid={`default-model-${key}`}
             />
           );
         })}

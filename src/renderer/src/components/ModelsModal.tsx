@@ -169,6 +169,11 @@ export function ModelsModal(props: { opened: boolean; onClose: () => void }) {
                             default{m.defaultScales.length ? ` ×${m.defaultScales.join(', ×')}` : ''}
                           </Badge>
                         )}
+                        {m.isFilmDefault && (
+                          <Badge variant="default" data-testid="model-film-default">
+                            default for films
+                          </Badge>
+                        )}
                         {m.installed && !m.isDefault && (
                           <Button
                             size="compact-xs"
