@@ -273,6 +273,8 @@ export function HintControls(props: {
                 src={reference}
                 alt="Reference colour photo: click to pick a colour"
                 onClick={pick}
+                // It opens at the foot of a long side panel: bring it into view to pick from.
+                onLoad={(e) => e.currentTarget.scrollIntoView({ block: 'nearest' })}
                 style={{ width: '100%', borderRadius: 4, cursor: 'crosshair' }}
                 data-testid="hint-reference"
               />
