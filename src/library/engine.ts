@@ -66,6 +66,11 @@ export interface VideoRenderer {
     },
     engine: RenderEngine,
   ): Promise<{ frames: number; width: number; height: number }>;
+  /**
+   * The options a film's frames get: its models resolved as for a film (the film defaults, e.g. the
+   * video colorizer) and named, so a still preview of one of its frames shows what its render will.
+   */
+  filmOptions?(ops: FileJob['ops'], options: FileJob['options']): Promise<FileJob['options']>;
   /** Writes a rendered clip or stack in an export format (a folder of frames for 'frames'). */
   exportVideo(
     input: string,

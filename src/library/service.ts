@@ -408,13 +408,34 @@ export class LibraryService {
       path: chosen.path,
       tag: chosen.media.slice('preview/p-'.length, -'.jpg'.length),
     };
-    const r = await this.previewer.render(req.assetId, canonicalRecipe(req.recipe), req.maxEdge, {
-      live: true,
-      frame,
-    });
+    const r = await this.previewer.render(
+      req.assetId,
+      await this.previewRecipe(req.assetId, req.recipe),
+      req.maxEdge,
+      {
+        live: true,
+        frame,
+      },
+    );
     return 'superseded' in r
       ? { media: null, width: 0, height: 0, ms: r.ms, superseded: true }
       : { ...r, superseded: false };
+  }
+
+  /**
+   * The recipe a still preview runs: for a film or a stack with its models resolved as its render
+   * resolves them (the film defaults), so the preview shows the colours the render will have.
+   */
+  private async previewRecipe(
+    assetId: number,
+    given: ParsedReq<'preview.render'>['recipe'],
+  ): Promise<Recipe> {
+    const recipe = canonicalRecipe(given);
+    const filmOptions = this.opts.video?.filmOptions?.bind(this.opts.video);
+    if (!filmOptions || this.store.assetRow(assetId).kind === 'photo') return recipe;
+    // A model that cannot be resolved: the preview itself says so, in its words.
+    const options = await filmOptions(recipe.ops, recipe.options).catch(() => recipe.options);
+    return options.models ? { ...recipe, options: { ...recipe.options, models: options.models } } : recipe;
   }
 
   async previewClip(req: ParsedReq<'preview.clip'>): Promise<Res<'preview.clip'>> {
@@ -438,7 +459,10 @@ export class LibraryService {
     const items = [];
     // One after another: the engine pool is shared with the queue, a burst would stall running jobs.
     for (const renderSize of req.sizes) {
-      const recipe = canonicalRecipe({ ...req.recipe, options: { ...req.recipe.options, renderSize } });
+      const recipe = await this.previewRecipe(req.assetId, {
+        ...req.recipe,
+        options: { ...req.recipe.options, renderSize },
+      });
       const r = await this.previewer.render(req.assetId, recipe, req.maxEdge);
       if ('superseded' in r) throw new Error('internal: a sweep preview was superseded');
       items.push({ renderSize, media: r.media, ms: r.ms });

@@ -21,6 +21,9 @@ import type { RenderEngine, VideoRenderer } from './engine';
  * from its last finished segment when the queue picks it up again.
  */
 export function engineVideoRenderer(opts: { modelDirs?: string[]; log: Logger }): VideoRenderer {
+  // A new one per job: it reads the defaults as they are now.
+  const registry = () => new ModelRegistry({ dirs: opts.modelDirs ?? defaultModelDirs(), log: opts.log });
+
   /** The recipe's model chain and a frame processor running it on the engine pool. */
   async function framesThrough(
     job: { input: string; ops: OpName[]; options: OpOptions; signal?: AbortSignal },
@@ -28,9 +31,8 @@ export function engineVideoRenderer(opts: { modelDirs?: string[]; log: Logger })
   ): Promise<{ chain: ModelChain; processor: VideoProcessor }> {
     const processRaster = engine.processRaster?.bind(engine);
     if (!processRaster) throw new Error(`${job.input}: this engine cannot process frames`);
-    const registry = new ModelRegistry({ dirs: opts.modelDirs ?? defaultModelDirs(), log: opts.log });
     // The queue names the file in any message that does not already.
-    const chain = await resolveModelChain(registry, job.ops, job.options, { film: true });
+    const chain = await resolveModelChain(registry(), job.ops, job.options, { film: true });
     const { ops, options, frames } = chain;
     const processor =
       frames === 3
@@ -90,6 +92,10 @@ export function engineVideoRenderer(opts: { modelDirs?: string[]; log: Logger })
         signal: job.signal,
       });
       return { frames: r.frames, width: r.width, height: r.height };
+    },
+
+    async filmOptions(ops, options) {
+      return (await resolveModelChain(registry(), ops, options, { film: true })).options;
     },
 
     async exportVideo(input, output, kind, format): Promise<void> {

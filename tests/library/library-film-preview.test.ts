@@ -20,10 +20,18 @@ import { decodeAll, ffprobeJson, makeClip } from '../helpers/video-fixtures';
  * of the live preview, and range previews through the recipe (superseded like photo previews).
  */
 
+/** The models each still preview was asked to run (the recipe names none: what the service filled in). */
+const previewModels: unknown[] = [];
+
 /** Inverts every sample: a real, checkable per-frame operation standing in for the models. */
 function invertingEngine(): RenderEngine {
+  const base = sharpProcessor();
   return {
-    ...sharpProcessor(),
+    ...base,
+    processFile(job, ...rest) {
+      previewModels.push(job.options?.models);
+      return base.processFile(job, ...rest);
+    },
     async processRaster(r: Raster): Promise<Raster> {
       const max = r.depth === 16 ? 65535 : 255;
       return { ...r, data: r.data.map((v) => max - v) as Raster['data'] };
@@ -47,6 +55,12 @@ describe.skipIf(!haveFfmpeg())('library: films in the item view', () => {
     dir = mkdtempSync(join(tmpdir(), 'tintype-film-preview-'));
     const models = join(dir, 'models');
     installColorizer(models, 'warm', {}, 'rgb', [0, 0, 0], [0.8, 0.5, 0.3]);
+    // Films have a colorizer of their own (as the bundled defaults give them the video colorizer).
+    installColorizer(models, 'steady', {}, 'rgb', [0, 0, 0], [0.3, 0.5, 0.8]);
+    writeFileSync(
+      join(models, 'defaults.json'),
+      JSON.stringify({ colorize: 'warm', film: { colorize: 'steady' } }),
+    );
     mkdirSync(join(dir, 'src'));
     // testsrc2 draws a moving pattern and a frame counter: every frame differs from the others.
     await makeClip(join(dir, 'src', 'reel.mp4'), { size: '96x64', seconds: 2, audio: [440] });
@@ -119,6 +133,8 @@ describe.skipIf(!haveFfmpeg())('library: films in the item view', () => {
     const p2 = await svc.preview({ assetId: mp4Id, recipe, maxEdge: 64, atSec: 1.6 });
     expect(p1.superseded || p2.superseded).toBe(false);
     expect(p1.media).not.toBe(p2.media);
+    // A film's still preview runs the model its render will: the films' default, not the photos'.
+    expect(previewModels.slice(-2)).toEqual([{ colorize: 'steady' }, { colorize: 'steady' }]);
     const m1 = await sharp(svc.resolveMedia(p1.media!)!.path).stats();
     const m2 = await sharp(svc.resolveMedia(p2.media!)!.path).stats();
     expect(m1.channels.map((c) => Math.round(c.mean))).not.toEqual(
