@@ -270,11 +270,15 @@ describe.skipIf(!haveChromium)('working with what is already there', () => {
     await shot('06-models-page');
     await page.keyboard.press('Escape');
 
-    // Settings: the default per task, in one aligned row.
+    // Settings: the default per task, in one aligned row; films' colorizer beside the photos' one
+    // once films have a default of their own (as the bundled video colorizer is).
+    await api('models.setDefault', { task: 'colorize', id: 'e2e-colorize', film: true });
     await page.getByTestId('settings-button').click();
     await page.getByRole('dialog').last().waitFor({ state: 'visible' });
     await expect.poll(() => page.getByTestId('default-models').count()).toBe(1);
     expect(await page.getByTestId('default-model-restore').inputValue()).toBe('Smooth');
+    expect(await page.getByTestId('default-model-colorize').inputValue()).toBe('');
+    expect(await page.getByTestId('default-model-colorize-film').inputValue()).toBe('e2e-colorize');
     await page.waitForTimeout(400);
     await audit('settings', found);
     await shot('07-settings-defaults');
