@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import {
+  operation,
   resolveModelChain,
   sha256File,
   TintypeError,
@@ -54,6 +55,9 @@ export async function checkChain(
   payload: ChainPayload,
   opts: { film?: boolean } = {},
 ): Promise<ModelChain> {
+  // Keyed as options.models keys them: by op for the op's own model, by task for one an op only
+  // `uses` (repair's filler has op 'repair' too, and must not stand in for the detector).
+  const models: Record<string, string> = {};
   for (const ref of payload.models) {
     const wanted = `version ${ref.version} (sha256 ${short(ref.sha256)}…)`;
     let m: LoadedManifest;
@@ -77,8 +81,8 @@ export async function checkChain(
         m.manifestPath,
       );
     }
+    models[operation(ref.op).task === m.task ? ref.op : m.task] = ref.id;
   }
-  const models = Object.fromEntries(payload.models.map((r) => [r.op, r.id]));
   const chain = await resolveModelChain(
     registry,
     payload.ops,
