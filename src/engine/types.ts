@@ -37,19 +37,12 @@ export interface LumaFrame {
   luma: Uint8Array;
   matrix: YuvMatrixName;
   range: 'tv' | 'pc';
-  /**
-   * The caller gives up `luma`'s whole buffer (the decoded frame it is the start of): a worker pool
-   * moves it to the worker and back instead of copying it, as `ChromaPlanes.frame`.
-   */
-  handOver?: boolean;
 }
 
 /** 8-bit U and V planes at 4:2:0 resolution (width/2 × height/2) for a LumaFrame. */
 export interface ChromaPlanes {
   u: Uint8Array;
   v: Uint8Array;
-  /** A handed-over frame's luma (LumaFrame.handOver), back over its whole buffer. */
-  frame?: Uint8Array;
 }
 
 // Operations, their options and limits are defined once, in src/shared/ops.ts (the renderer reads them too).

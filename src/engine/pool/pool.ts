@@ -240,16 +240,14 @@ export class EnginePool {
   }
 
   /**
-   * Colorizes a YUV film frame from its luma plane and resolves to the new U,V planes. A copy of the
-   * luma is transferred and the caller keeps its frame, unless it hands the frame over
-   * (`handOver`): then its buffer itself moves to the worker and comes back as `planes.frame`.
+   * Colorizes a YUV film frame from its luma plane (a copy is transferred; the caller keeps its
+   * frame) and resolves to the new U,V planes.
    */
   async colorizeLuma(frame: LumaFrame, options: OpOptions = {}): Promise<ChromaPlanes> {
-    const move = frame.handOver === true;
-    const sent: LumaFrame = move ? frame : { ...frame, luma: frame.luma.slice() };
+    const copy: LumaFrame = { ...frame, luma: frame.luma.slice() };
     const reply = await this.submit(
-      (id) => ({ id, kind: 'luma', frame: sent, options }),
-      [sent.luma.buffer as ArrayBuffer],
+      (id) => ({ id, kind: 'luma', frame: copy, options }),
+      [copy.luma.buffer as ArrayBuffer],
     );
     if (reply.type !== 'chroma') throw new Error('internal: unexpected reply');
     return reply.planes;

@@ -34,12 +34,9 @@ port.on('message', async (req: WorkerRequest) => {
       post({ id: req.id, type: 'file', result });
     } else if (req.kind === 'luma') {
       const planes = await engine.colorizeLuma(req.frame, req.options);
-      // A handed-over frame goes back with its chroma (the same buffer, moved, not copied).
-      const frame = req.frame.handOver ? req.frame.luma : undefined;
-      post({ id: req.id, type: 'chroma', planes: frame ? { ...planes, frame } : planes }, [
+      post({ id: req.id, type: 'chroma', planes }, [
         planes.u.buffer as ArrayBuffer,
         planes.v.buffer as ArrayBuffer,
-        ...(frame ? [frame.buffer as ArrayBuffer] : []),
       ]);
     } else {
       const raster = (

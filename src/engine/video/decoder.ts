@@ -31,8 +31,6 @@ export interface DecodeOptions {
   strict: boolean;
   /** Frames buffered between the pipe and the consumer; the decoder is paused beyond this. */
   queueFrames: number;
-  /** Bytes left free after each frame in its buffer (a grey frame's room for the chroma the YUV path adds). */
-  spareBytes?: number;
   signal?: AbortSignal;
 }
 
@@ -100,8 +98,7 @@ export function openDecoder(o: DecodeOptions, formatStart: number): FrameStream 
   const stderr = new StderrTail();
   const child = spawn(o.ffmpeg, decoderArgs(o, formatStart), { stdio: ['ignore', 'pipe', 'pipe'] });
   let framesRead = 0;
-  const fresh = (): Uint8Array => new Uint8Array(new ArrayBuffer(bytes + (o.spareBytes ?? 0)), 0, bytes);
-  let current = fresh();
+  let current = new Uint8Array(bytes);
   let filled = 0;
   let closing = false;
 
@@ -141,7 +138,7 @@ export function openDecoder(o: DecodeOptions, formatStart: number): FrameStream 
       } else if (filled === bytes) {
         framesRead += 1;
         if (!queue.push(rasterFromBytes(current, o.layout))) child.stdout.pause();
-        current = fresh();
+        current = new Uint8Array(bytes);
         filled = 0;
       }
     }

@@ -65,13 +65,8 @@ export function withChroma(f: Raster, p: ChromaPlanes): Raster {
     );
   let data = f.data as Uint8Array;
   if (!f.planar) {
-    // A grey frame decoded with room after its luma (DecodeOptions.spareBytes) is filled in place.
-    if (data.byteOffset === 0 && data.buffer.byteLength >= n + 2 * c)
-      data = new Uint8Array(data.buffer, 0, n + 2 * c);
-    else {
-      data = new Uint8Array(n + 2 * c);
-      data.set(f.data.subarray(0, n));
-    }
+    data = new Uint8Array(n + 2 * c);
+    data.set(f.data.subarray(0, n));
   }
   data.set(p.u, n);
   data.set(p.v, n + c);

@@ -56,34 +56,20 @@ export async function pumpFrames(p: PumpOptions): Promise<number> {
 
   const lumaBatch = async (frames: Raster[]): Promise<Raster[]> => {
     const l = p.luma!;
-    // A decoded frame that owns its whole buffer is handed over: a worker pool moves it there and
-    // back instead of copying its luma (2 MB a 1080p frame).
-    // (A grey frame's buffer may hold room for its chroma after the luma: DecodeOptions.spareBytes.)
-    const owned = frames.map(
-      (f) => f.data.byteOffset === 0 && f.data.buffer.byteLength <= f.data.byteLength * 1.5,
-    );
-    const sizes = frames.map((f) => f.data.byteLength);
     const planes = await l.process(
-      frames.map((f, i) => ({
+      frames.map((f) => ({
         width: f.width,
         height: f.height,
         luma: (f.data as Uint8Array).subarray(0, f.width * f.height),
         matrix: l.matrix,
         range: l.range,
-        ...(owned[i] ? { handOver: true } : {}),
       })),
     );
     if (!Array.isArray(planes) || planes.length !== frames.length)
       throw new Error(
         `the processor returned ${Array.isArray(planes) ? planes.length : 'no'} chroma planes for a batch of ${frames.length}`,
       );
-    return frames.map((f, i) => {
-      const back = planes[i].frame;
-      // The frame came back (moved to a worker and returned): its data is that buffer now.
-      const g = back ? { ...f, data: new Uint8Array(back.buffer, 0, sizes[i]) } : f;
-      if (g.data.byteLength !== sizes[i]) throw new Error('the processor kept a frame it was handed');
-      return withChroma(g, planes[i]);
-    });
+    return frames.map((f, i) => withChroma(f, planes[i]));
   };
 
   let processorMs = 0;

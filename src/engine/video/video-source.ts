@@ -106,8 +106,6 @@ export async function openVideoSource(
           seek,
           strict: o.strict,
           queueFrames: o.queueFrames,
-          // A grey frame on the YUV path gets its chroma planes in the same buffer, after the luma.
-          spareBytes: yuv && v.pixFmt === 'gray' ? 2 * (layout.width / 2) * (layout.height / 2) : 0,
           signal: signal ?? o.signal,
         },
         media.startTime,
