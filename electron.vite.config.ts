@@ -10,9 +10,6 @@ const external = [
   '@ffmpeg-installer/ffmpeg',
   '@ffprobe-installer/ffprobe',
   'ffmpeg-static',
-  'zod',
-  'commander',
-  'p-queue',
   'bullmq',
   'ioredis',
 ];
@@ -21,6 +18,9 @@ export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
+      // Pure-JavaScript dependencies go into the bundle: loaded from node_modules as ES modules they
+      // cost the CLI's start-up a file resolution and a module instance per file (zod alone ~70 files).
+      externalizeDeps: { exclude: ['zod', 'commander', 'p-queue'] },
       rollupOptions: {
         external,
         // One build serves the app, the CLI and the headless server; the engine worker is its own entry
