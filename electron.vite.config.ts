@@ -19,7 +19,8 @@ export default defineConfig({
     build: {
       outDir: 'out/main',
       // Pure-JavaScript dependencies go into the bundle: loaded from node_modules as ES modules they
-      // cost the CLI's start-up a file resolution and a module instance per file (zod 4 alone is dozens of files).
+      // cost the CLI's start-up a file resolution and a module instance per file (zod 4 alone is
+      // dozens of files).
       externalizeDeps: { exclude: ['zod', 'commander', 'p-queue'] },
       rollupOptions: {
         external,
