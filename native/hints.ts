@@ -6,6 +6,8 @@
 // four pixels a step in 128-bit lanes). The caller lays out every buffer in this module's memory
 // (from heapBase()).
 
+import { FILL_A, FILL_B, pairA, pairAdvance, pairB, pairReset, ROW_PAIR_BYTES } from './row-pair';
+
 /** First free byte after the module's own data. */
 export function heapBase(): usize {
   return __heap_base;
@@ -17,6 +19,9 @@ export function heapBase(): usize {
 function slotStride(dw: i32): i32 {
   return (dw + 7) & ~3;
 }
+
+const GRID_ROWS: usize = memory.data(ROW_PAIR_BYTES);
+const MODEL_ROWS: usize = memory.data(ROW_PAIR_BYTES);
 
 /** Floats of the scratch blend() needs for a detail width dw: four widened rows (6 + 6 + 2 + 2 planes). */
 export function blendScratchFloats(dw: i32): i32 {
@@ -73,14 +78,9 @@ export function blend(
 ): void {
   const S = slotStride(dw);
   const cp = (<usize>S) << 2;
-  let ga = scratch;
-  let gb = scratch + 6 * cp;
-  let ma = scratch + 12 * cp;
-  let mb = scratch + 14 * cp;
-  let gaRow = -1;
-  let gbRow = -1;
-  let maRow = -1;
-  let mbRow = -1;
+  // The grid's and the model's two widened rows (row-pair.ts).
+  pairReset(GRID_ROWS, scratch, scratch + 6 * cp);
+  pairReset(MODEL_ROWS, scratch + 12 * cp, scratch + 14 * cp);
   const row = (<usize>dw) << 2;
   const vZero = f32x4.splat(0);
   const vOne = f32x4.splat(1);
@@ -89,40 +89,18 @@ export function blend(
     const yo = (<usize>y) << 2;
     const g0 = load<i32>(gyI0 + yo);
     const g1 = load<i32>(gyI1 + yo);
-    if (g0 != gaRow) {
-      if (g0 == gbRow) {
-        const t = ga;
-        ga = gb;
-        gb = t;
-        gaRow = g0;
-        gbRow = -1;
-      } else {
-        widenRow(grid, 6, gw * gh, g0, gw, gxI0, gxI1, gxF, dw, ga, S);
-        gaRow = g0;
-      }
-    }
-    if (g1 != gbRow) {
-      widenRow(grid, 6, gw * gh, g1, gw, gxI0, gxI1, gxF, dw, gb, S);
-      gbRow = g1;
-    }
+    const gFill = pairAdvance(GRID_ROWS, g0, g1);
+    const ga = pairA(GRID_ROWS);
+    const gb = pairB(GRID_ROWS);
+    if (gFill & FILL_A) widenRow(grid, 6, gw * gh, g0, gw, gxI0, gxI1, gxF, dw, ga, S);
+    if (gFill & FILL_B) widenRow(grid, 6, gw * gh, g1, gw, gxI0, gxI1, gxF, dw, gb, S);
     const m0 = load<i32>(myI0 + yo);
     const m1 = load<i32>(myI1 + yo);
-    if (m0 != maRow) {
-      if (m0 == mbRow) {
-        const t = ma;
-        ma = mb;
-        mb = t;
-        maRow = m0;
-        mbRow = -1;
-      } else {
-        widenRow(chroma, 2, cw * ch, m0, cw, mxI0, mxI1, mxF, dw, ma, S);
-        maRow = m0;
-      }
-    }
-    if (m1 != mbRow) {
-      widenRow(chroma, 2, cw * ch, m1, cw, mxI0, mxI1, mxF, dw, mb, S);
-      mbRow = m1;
-    }
+    const mFill = pairAdvance(MODEL_ROWS, m0, m1);
+    const ma = pairA(MODEL_ROWS);
+    const mb = pairB(MODEL_ROWS);
+    if (mFill & FILL_A) widenRow(chroma, 2, cw * ch, m0, cw, mxI0, mxI1, mxF, dw, ma, S);
+    if (mFill & FILL_B) widenRow(chroma, 2, cw * ch, m1, cw, mxI0, mxI1, mxF, dw, mb, S);
     const gf = f32x4.splat(load<f32>(gyF + yo));
     const mf = f32x4.splat(load<f32>(myF + yo));
     const lr = lum + <usize>y * row;

@@ -4,16 +4,15 @@
 // RGB cube. Four pixels a step in 128-bit lanes; the caller lays out every buffer in this module's
 // memory (from heapBase()) and copies rows in and out a band at a time.
 
+import { FILL_A, FILL_B, pairA, pairAdvance, pairB, pairReset, ROW_PAIR_BYTES } from './row-pair';
+
 const KR: f32 = 0.299;
 const KG: f32 = 0.587;
 const KB: f32 = 0.114;
 
-// The two chroma rows (R−Y, G−Y, B−Y at full width) the current output row lies between: rows are
-// visited in order, so each is worked out once per image.
-let rowAIdx: i32 = -1;
-let rowBIdx: i32 = -1;
-let rowA: usize = 0;
-let rowB: usize = 0;
+// The two chroma rows (R−Y, G−Y, B−Y at full width) the current output row lies between (kept
+// between bands: row-pair.ts).
+const ROWS: usize = memory.data(ROW_PAIR_BYTES);
 
 /** First free byte after the module's own data. */
 export function heapBase(): usize {
@@ -22,10 +21,7 @@ export function heapBase(): usize {
 
 /** Starts an image: forgets the cached chroma rows and gives their two scratch buffers. */
 export function reset(a: usize, b: usize): void {
-  rowAIdx = -1;
-  rowBIdx = -1;
-  rowA = a;
-  rowB = b;
+  pairReset(ROWS, a, b);
 }
 
 /** Floats per plane of a chroma row (and the luma row): the width rounded up for whole lanes. */
@@ -168,23 +164,16 @@ export function mergeBand(
   for (let y = y0; y < y1; y++) {
     const s0 = load<i32>(ayI0 + (<usize>y << 2));
     const s1 = load<i32>(ayI1 + (<usize>y << 2));
-    if (s0 != rowAIdx) {
-      if (s0 == rowBIdx) {
-        const t = rowA;
-        rowA = rowB;
-        rowB = t;
-        rowAIdx = s0;
-        rowBIdx = -1;
-      } else {
-        if (groups) fillRowFast(s0, rowA, width, u, v, cw, groups, axF, rv, gu, gv, bu);
-        else fillRow(s0, rowA, width, u, v, cw, axI0, axI1, axF, rv, gu, gv, bu);
-        rowAIdx = s0;
-      }
+    const fill = pairAdvance(ROWS, s0, s1);
+    const rowA = pairA(ROWS);
+    const rowB = pairB(ROWS);
+    if (fill & FILL_A) {
+      if (groups) fillRowFast(s0, rowA, width, u, v, cw, groups, axF, rv, gu, gv, bu);
+      else fillRow(s0, rowA, width, u, v, cw, axI0, axI1, axF, rv, gu, gv, bu);
     }
-    if (s1 != rowBIdx) {
+    if (fill & FILL_B) {
       if (groups) fillRowFast(s1, rowB, width, u, v, cw, groups, axF, rv, gu, gv, bu);
       else fillRow(s1, rowB, width, u, v, cw, axI0, axI1, axF, rv, gu, gv, bu);
-      rowBIdx = s1;
     }
     // The row's luma on the output scale (BT.601 weights for RGB input, as the reference), four
     // samples a step: lanes past the row's end read the next bytes of the band (or its slack) and
@@ -272,18 +261,12 @@ export function mergeBand(
 
 // --- Film frames in YUV 4:2:0 (color.ts chromaForYuv420) -------------------------------------------
 
-// Chroma rows cached by the film kernel: U and V of source row sy interpolated to CW samples.
-let yuvAIdx: i32 = -1;
-let yuvBIdx: i32 = -1;
-let yuvA: usize = 0;
-let yuvB: usize = 0;
+// Chroma rows kept by the film kernel: U and V of source row sy interpolated to CW samples.
+const UV_ROWS: usize = memory.data(ROW_PAIR_BYTES);
 
 /** Starts a frame for yuvChromaBand: forgets its cached rows and gives their scratch buffers. */
 export function resetYuv(a: usize, b: usize): void {
-  yuvAIdx = -1;
-  yuvBIdx = -1;
-  yuvA = a;
-  yuvB = b;
+  pairReset(UV_ROWS, a, b);
 }
 
 // U and V of chroma row sy interpolated along x to CW samples: two planes of rowStride(CW) floats.
@@ -340,22 +323,11 @@ export function yuvChromaBand(
   for (let j = j0; j < j1; j++) {
     const s0 = load<i32>(ayI0 + (<usize>j << 2));
     const s1 = load<i32>(ayI1 + (<usize>j << 2));
-    if (s0 != yuvAIdx) {
-      if (s0 == yuvBIdx) {
-        const t = yuvA;
-        yuvA = yuvB;
-        yuvB = t;
-        yuvAIdx = s0;
-        yuvBIdx = -1;
-      } else {
-        fillUv(s0, yuvA, CW, u, v, cw, axI0, axI1, axF);
-        yuvAIdx = s0;
-      }
-    }
-    if (s1 != yuvBIdx) {
-      fillUv(s1, yuvB, CW, u, v, cw, axI0, axI1, axF);
-      yuvBIdx = s1;
-    }
+    const fill = pairAdvance(UV_ROWS, s0, s1);
+    const yuvA = pairA(UV_ROWS);
+    const yuvB = pairB(UV_ROWS);
+    if (fill & FILL_A) fillUv(s0, yuvA, CW, u, v, cw, axI0, axI1, axF);
+    if (fill & FILL_B) fillUv(s1, yuvB, CW, u, v, cw, axI0, axI1, axF);
     const fy = f32x4.splat(load<f32>(ayF + (<usize>j << 2)));
     const l1 = l0 + <usize>width;
     for (let i = 0; i < CW; i += 4) {

@@ -18,11 +18,16 @@ export const KERNELS = [
   { source: 'native/hints.ts', module: 'src/engine/ops/hints/hints-wasm.ts', name: 'HINTS_WASM' },
 ];
 
+/** native/*.ts modules that kernels import rather than being kernels themselves. */
+const SHARED = ['row-pair'];
+
 /** The generated module's text for one kernel (compiles it). */
 export async function generate(kernel: (typeof KERNELS)[number]): Promise<string> {
   const source = readFileSync(join(root, kernel.source), 'utf8');
+  // Modules the kernels share (imported as './name'), compiled into each.
+  const shared = Object.fromEntries(SHARED.map((s) => [`${s}.ts`, readFileSync(join(root, 'native', `${s}.ts`), 'utf8')]));
   const r = await asc.compileString(
-    { 'kernel.ts': source },
+    { 'kernel.ts': source, ...shared },
     { optimizeLevel: 3, shrinkLevel: 0, runtime: 'stub', noAssert: true, enable: ['simd'] },
   );
   if (r.error || !r.binary) throw new Error(`${kernel.source}: ${r.error?.message}\n${r.stderr.toString()}`);
