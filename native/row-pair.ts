@@ -5,7 +5,8 @@
 //
 // A pair's state lives in a RowPair block of the module's static data (memory.data), so that it
 // survives between calls (the photo merge is called band by band) and needs no allocator (the
-// callers lay out their buffers from heapBase()).
+// callers lay out their buffers from heapBase()). The functions are small enough that -O3 inlines
+// them into the row loops.
 
 /** Bytes of one pair's state: the upper and lower source row (−1: none yet), then their buffers. */
 export const ROW_PAIR_BYTES: i32 = 16;
@@ -16,8 +17,6 @@ export const FILL_A: i32 = 1;
 export const FILL_B: i32 = 2;
 
 /** Starts an image: forgets both rows and gives the pair its two buffers. */
-// @ts-ignore: decorator
-@inline
 export function pairReset(p: usize, a: usize, b: usize): void {
   store<i32>(p, -1);
   store<i32>(p, -1, 4);
@@ -26,15 +25,11 @@ export function pairReset(p: usize, a: usize, b: usize): void {
 }
 
 /** The buffer holding the upper source row. */
-// @ts-ignore: decorator
-@inline
 export function pairA(p: usize): usize {
   return <usize>load<u32>(p, 8);
 }
 
 /** The buffer holding the lower source row. */
-// @ts-ignore: decorator
-@inline
 export function pairB(p: usize): usize {
   return <usize>load<u32>(p, 12);
 }
@@ -44,8 +39,6 @@ export function pairB(p: usize): usize {
  * caller must now widen (FILL_A, FILL_B): none when the rows are the ones held, the swap when the
  * old lower row becomes the upper one.
  */
-// @ts-ignore: decorator
-@inline
 export function pairAdvance(p: usize, s0: i32, s1: i32): i32 {
   let fill = 0;
   if (s0 != load<i32>(p)) {

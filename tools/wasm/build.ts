@@ -25,7 +25,9 @@ const SHARED = ['row-pair'];
 export async function generate(kernel: (typeof KERNELS)[number]): Promise<string> {
   const source = readFileSync(join(root, kernel.source), 'utf8');
   // Modules the kernels share (imported as './name'), compiled into each.
-  const shared = Object.fromEntries(SHARED.map((s) => [`${s}.ts`, readFileSync(join(root, 'native', `${s}.ts`), 'utf8')]));
+  const shared = Object.fromEntries(
+    SHARED.map((s) => [`${s}.ts`, readFileSync(join(root, 'native', `${s}.ts`), 'utf8')]),
+  );
   const r = await asc.compileString(
     { 'kernel.ts': source, ...shared },
     { optimizeLevel: 3, shrinkLevel: 0, runtime: 'stub', noAssert: true, enable: ['simd'] },
