@@ -117,6 +117,60 @@ class DamageTest(unittest.TestCase):
             self.assertGreaterEqual(sum(edges), 2, f"seed {seed}: not edge to edge")
             self.assertGreaterEqual(max(np.ptp(ys), np.ptp(xs)), min(h, w) // 2, f"seed {seed}: too short")
 
+    def test_borders_and_straight_details_are_negatives_and_off_by_default(self):
+        # the held-out sets and the false-alarm set: the very same samples as before the options existed
+        self.assertEqual((D.DamageConfig().p_borders, D.DamageConfig().p_straight), (0.0, 0.0))
+        self.assertEqual(D.DamageConfig().tear_size, (0.1, 0.35))
+        a = D.damage_seeded(self.img, 5)
+        b = D.damage_seeded(self.img, 5, D.make_damage({"p_borders": 0.0, "p_straight": 0.0, "tear_size": (0.1, 0.35)}))
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)
+        # forced with no damage: the print changes (clean target and damaged alike), nothing is masked
+        for opt in ("p_borders", "p_straight"):
+            cfg = D.make_damage({**NONE, opt: 1.0})
+            changed = 0
+            for seed in range(6):
+                d, c, m = D.damage(self.img, np.random.default_rng(seed), cfg)
+                np.testing.assert_array_equal(d, c)
+                self.assertEqual(int(m.sum()), 0, f"{opt} seed {seed}")
+                changed += int(np.any(np.abs(_luma(c) - _luma(self.img)) > 20))
+            self.assertGreaterEqual(changed, 5, opt)
+        # with damage on top, the mask is still only where the damage changed the print
+        cfg = D.make_damage({**NONE, "p_borders": 1.0, "p_straight": 1.0, "scratches": (3, 3)})
+        for seed in range(6):
+            d, c, m = D.damage(self.img, np.random.default_rng(seed), cfg)
+            diff = np.abs(_luma(d) - _luma(c))
+            self.assertLess(float(diff[m == 0].max()), 255 * cfg.mask_change + 1.5, f"seed {seed}")
+
+    def test_print_border_hugs_the_frame_edge_to_edge(self):
+        # a border runs the whole length of a side and stays within the deepest margin (18 px + rim)
+        x = D.to_float(self.img)
+        h, w = x.shape[:2]
+        cfg = D.DamageConfig()
+        for seed in range(10):
+            changed = np.abs((D.print_border(x, np.random.default_rng(seed), cfg) - x) @ D.LUMA) >= cfg.mask_change
+            self.assertTrue(changed.any(), f"seed {seed}")
+            yy, xx = np.nonzero(changed)
+            edge = np.minimum.reduce([yy, h - 1 - yy, xx, w - 1 - xx])
+            self.assertLessEqual(int(edge.max()), 24, f"seed {seed}: a border far from the edge")
+            # some side is marked over (nearly) its whole length
+            cover = [changed[:, :24].any(1).mean(), changed[:, -24:].any(1).mean(),
+                     changed[:24].any(0).mean(), changed[-24:].any(0).mean()]
+            self.assertGreater(max(cover), 0.9, f"seed {seed}: not edge to edge")
+
+    def test_straight_details_stay_thin_and_inside(self):
+        # rods, rails and trim are thin structures: they cover a small part of the picture
+        x = D.to_float(self.img)
+        cfg = D.make_damage({"straight": (1, 1)})
+        for seed in range(12):
+            changed = np.abs((D.straight_details(x, np.random.default_rng(seed), cfg) - x) @ D.LUMA) >= cfg.mask_change
+            self.assertLess(float(changed.mean()), 0.25, f"seed {seed}")
+
+    def test_tear_size_scales_the_torn_corner(self):
+        small = [D._tear(np.random.default_rng(s), 128, 128, (0.1, 0.1)).mean() for s in range(6)]
+        large = [D._tear(np.random.default_rng(s), 128, 128, (0.5, 0.5)).mean() for s in range(6)]
+        self.assertGreater(min(large), 4 * max(small))
+
     def test_kinds_are_reported_without_changing_the_sample(self):
         kinds = {}
         a = D.damage_seeded(self.img, 11, D.make_damage({"p_clean": 0.0, "p_tear": 1.0, "p_cracks": 1.0}))

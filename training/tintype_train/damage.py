@@ -81,6 +81,17 @@ class DamageConfig:
     film: IntRange = (1, 2)
     film_width: Range = (0.8, 3.5)
     detail_soft: Range = (0.3, 1.0)  # the lens: photo content is never sharper than this (sigma, px)
+    # More hard negatives, for what 1.1.0 still takes for damage on real prints (each off by default,
+    # no rng draws, so the held-out sets and the false-alarm set stay as they were):
+    # - print borders: the print's own edge, a mount's margin or a light/dark line hugging the frame,
+    #   straight and edge to edge but within a few px of the edge (NativeWoman1926's left border);
+    p_borders: float = 0.0
+    # - straight thin details: thin rods with a shadow side and ends inside the picture (clamp and
+    #   stand rods), rails (parallel thin lines, with ties) and bead trim or piping (a regular row of
+    #   small dots or a bright line beside a dark seam), the 1860Girls collar and MementoMori clamp.
+    p_straight: float = 0.0
+    straight: IntRange = (1, 3)
+    tear_size: Range = (0.1, 0.35)  # a torn corner's radius, of the short side
 
 
 def _sepia(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -197,6 +208,10 @@ def damage(img: np.ndarray, rng: np.random.Generator, cfg: DamageConfig | None =
     x = to_float(img)
     if cfg.p_details > 0 and rng.random() < cfg.p_details:
         x = photo_details(x, rng, cfg)
+    if cfg.p_straight > 0 and rng.random() < cfg.p_straight:
+        x = straight_details(x, rng, cfg)
+    if cfg.p_borders > 0 and rng.random() < cfg.p_borders:
+        x = print_border(x, rng, cfg)
     x, tone = _tone(x, rng, cfg)
     clean = x.copy()
     mask = np.zeros((h, w), bool)
@@ -261,7 +276,7 @@ def damage(img: np.ndarray, rng: np.random.Generator, cfg: DamageConfig | None =
                                        fill=int(255 * rng.uniform(0.6, 1.0)))
                 apply(c.alpha(), _paper_value(rng, tone, bright, x), kind="dust")
         if rng.random() < cfg.p_tear:
-            a = _tear(rng, w, h)
+            a = _tear(rng, w, h, cfg.tear_size)
             # the scanner lid (white) or bed (black), or the mount card behind the print
             v = rng.choice([rng.uniform(0.85, 1.0), rng.uniform(0.0, 0.12), rng.uniform(0.4, 0.75)])
             col = np.array([v, v * 0.96, v * 0.88], np.float32) if tone == "sepia" else np.full(3, v, np.float32)
@@ -385,6 +400,123 @@ def photo_details(x: np.ndarray, rng: np.random.Generator, cfg: DamageConfig) ->
     return np.clip(x, 0, 1).astype(np.float32)
 
 
+def _detail_tools(x: np.ndarray, rng: np.random.Generator, cfg: DamageConfig):
+    """soft (the lens blur of a coverage map) and colour (a tone tinted a little) for photo content."""
+    def soft(a: np.ndarray) -> np.ndarray:
+        return gaussian_blur_2d(a, _uniform(rng, cfg.detail_soft))
+
+    def colour(v: float) -> np.ndarray:
+        return np.clip(v * rng.uniform(0.85, 1.15, 3).astype(np.float32), 0, 1)
+    return soft, colour
+
+
+def print_border(x: np.ndarray, rng: np.random.Generator, cfg: DamageConfig) -> np.ndarray:
+    """The print's own border drawn into a clean HxWx3 float photo (a hard negative): on 1 to 4
+    sides, either a thin light or dark line hugging the frame (0-4 px in, 0.8-3 px wide) or a
+    margin band (the mount or the paper's unexposed edge, 2-18 px deep) with a rim where it meets
+    the picture. Straight and edge to edge like a film scratch, but on the frame's edge, which a
+    film scratch is only by chance; the scan is a little skewed (up to 0.01 rad)."""
+    h, w = x.shape[:2]
+    soft, colour = _detail_tools(x, rng, cfg)
+    sides = [k for k in range(4) if rng.random() < 0.5] or [int(rng.integers(0, 4))]
+    for side in sides:
+        along = h if side in (0, 1) else w  # sides 0/1: left/right (vertical), 2/3: top/bottom
+        skew = rng.normal(0, 0.004) * along
+        if rng.random() < 0.6:  # a line hugging the edge
+            depth, width = _uniform(rng, (0.0, 4.0)), _uniform(rng, (0.8, 3.0))
+            band = None
+        else:  # a margin band, its rim where it meets the picture
+            depth, width = _uniform(rng, (2.0, 18.0)), _uniform(rng, (0.8, 2.0))
+            band = colour(float(rng.choice([_uniform(rng, (0.8, 1.0)), _uniform(rng, (0.0, 0.15)),
+                                             _uniform(rng, (0.55, 0.8))])))
+        inner = depth + width / 2
+        a0, a1 = (inner, inner + skew) if side in (0, 2) else (-inner, -inner + skew)
+        if side in (0, 1):
+            base = 0.0 if side == 0 else float(w)
+            seg = np.array([[base + a0, -2.0], [base + a1, h + 2.0]])
+            poly = [(base, -2.0), (base + a0, -2.0), (base + a1, h + 2.0), (base, h + 2.0)]
+        else:
+            base = 0.0 if side == 2 else float(h)
+            seg = np.array([[-2.0, base + a0], [w + 2.0, base + a1]])
+            poly = [(-2.0, base), (-2.0, base + a0), (w + 2.0, base + a1), (w + 2.0, base)]
+        if band is not None:
+            im = Image.new("L", (w * SS, h * SS), 0)
+            ImageDraw.Draw(im).polygon([(a * SS, b * SS) for a, b in poly], fill=255)
+            x = _composite(x, soft(np.asarray(im.resize((w, h), Image.BOX), np.float32) / 255.0), band)
+        rim = _Canvas(w, h)
+        rim.line(seg, np.full(2, width), np.full(2, rng.uniform(0.5, 1.0)))
+        v = _uniform(rng, (0.7, 1.0)) if rng.random() < 0.65 else _uniform(rng, (0.0, 0.2))
+        x = _composite(x, soft(rim.alpha()), colour(v))
+    return np.clip(x, 0, 1).astype(np.float32)
+
+
+def straight_details(x: np.ndarray, rng: np.random.Generator, cfg: DamageConfig) -> np.ndarray:
+    """Straight (or nearly) thin picture details drawn into a clean HxWx3 float photo (hard
+    negatives): what tells each from a scratch is drawn with it. A thin rod (1-3 px) has a shadow
+    side, ends inside the picture, and often a joint or knob; rails are 2-3 parallel lines at one
+    spacing, with ties across; bead trim is a regular row of small dots beside a dark seam, and
+    piping a bright line beside one."""
+    h, w = x.shape[:2]
+    diag = math.hypot(w, h)
+    soft, colour = _detail_tools(x, rng, cfg)
+
+    def direction() -> np.ndarray:
+        ang = rng.choice([0.0, math.pi / 2]) + rng.normal(0, 0.02) if rng.random() < 0.6 else rng.uniform(0, math.pi)
+        return np.array([math.cos(ang), math.sin(ang)])
+
+    for _ in range(int(rng.integers(cfg.straight[0], cfg.straight[1] + 1))):
+        kind = int(rng.integers(0, 3))
+        d = direction()
+        nrm = np.array([-d[1], d[0]])
+        c = np.array([rng.uniform(0.1, 0.9) * w, rng.uniform(0.1, 0.9) * h])
+        bright = rng.random() < 0.7
+        if kind == 0:  # a thin rod: shadow side, highlight, ends inside, a joint or knob
+            half = rng.uniform(0.1, 0.35) * diag
+            width = _uniform(rng, (1.0, 3.0))
+            pts = np.stack([c - half * d, c + half * d])
+            sh = _Canvas(w, h)
+            sh.line(pts + nrm * width * 0.8, np.full(2, width * rng.uniform(0.6, 1.0)), np.full(2, rng.uniform(0.4, 0.9)))
+            x = _composite(x, soft(sh.alpha()), colour(_uniform(rng, (0.0, 0.2))))
+            rod = _Canvas(w, h)
+            rod.line(pts, np.full(2, width), np.full(2, rng.uniform(0.7, 1.0)))
+            for end in pts if rng.random() < 0.6 else []:
+                r = width * rng.uniform(1.2, 2.5) * SS
+                ex, ey = end * SS
+                rod.draw.ellipse([ex - r, ey - r, ex + r, ey + r], fill=255)
+            x = _composite(x, soft(rod.alpha()), colour(_uniform(rng, (0.7, 1.0)) if bright else _uniform(rng, (0.05, 0.3))))
+        elif kind == 1:  # rails: parallel thin lines, one spacing, ties across
+            half = rng.uniform(0.3, 0.8) * diag
+            n, gap, width = int(rng.integers(2, 4)), _uniform(rng, (3.0, 10.0)), _uniform(rng, (0.7, 2.0))
+            cv = _Canvas(w, h)
+            for k in range(n):
+                cv.line(np.stack([c - half * d, c + half * d]) + nrm * gap * k, np.full(2, width), np.ones(2))
+            if rng.random() < 0.6:
+                every = _uniform(rng, (5.0, 16.0))
+                for t in np.arange(-half, half, every):
+                    p = c + d * t
+                    cv.line(np.stack([p - nrm * gap * 0.3, p + nrm * gap * (n - 0.7)]), np.full(2, width * 0.8), np.ones(2))
+            x = _composite(x, soft(cv.alpha() * rng.uniform(0.6, 1.0)),
+                           colour(_uniform(rng, (0.65, 1.0)) if bright else _uniform(rng, (0.0, 0.3))))
+        else:  # bead trim or piping along a straight or gently bending edge, beside a dark seam
+            pts = _smooth_curve(rng, w, h, rng.uniform(0.2, 0.6) * diag, wiggle=rng.uniform(0.0, 0.01), step=1.0)
+            tang = np.gradient(pts, axis=0)
+            side = np.stack([-tang[:, 1], tang[:, 0]], 1) / (np.linalg.norm(tang, axis=1, keepdims=True) + 1e-6)
+            size = _uniform(rng, (0.7, 1.8))
+            seam = _Canvas(w, h)
+            seam.line(pts + side * size * 1.6, np.full(len(pts), _uniform(rng, (0.7, 1.5))), np.full(len(pts), rng.uniform(0.5, 0.9)))
+            x = _composite(x, soft(seam.alpha()), colour(_uniform(rng, (0.0, 0.2))))
+            cv = _Canvas(w, h)
+            if rng.random() < 0.6:  # beads
+                every = max(1, int(round(size * rng.uniform(2.0, 3.5))))
+                for ex, ey in pts[::every] * SS:
+                    r = size * SS
+                    cv.draw.ellipse([ex - r, ey - r, ex + r, ey + r], fill=255)
+            else:  # piping
+                cv.line(pts, np.full(len(pts), size * 1.2), np.ones(len(pts)))
+            x = _composite(x, soft(cv.alpha() * rng.uniform(0.7, 1.0)), colour(_uniform(rng, (0.7, 1.0))))
+    return np.clip(x, 0, 1).astype(np.float32)
+
+
 def _film_scratch(rng: np.random.Generator, w: int, h: int, cfg: DamageConfig):
     """A straight scratch across the whole picture: points, widths and opacities for _Canvas.line.
     Half run along the height (within a hundredth of a radian), a fifth across, the rest at any
@@ -431,10 +563,10 @@ def _fold(rng: np.random.Generator, w: int, h: int, tone: str, apply) -> None:
     apply(c.alpha(), _paper_value(rng, tone, True, None), kind="fold")
 
 
-def _tear(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
+def _tear(rng: np.random.Generator, w: int, h: int, size_range: Range = (0.1, 0.35)) -> np.ndarray:
     """Coverage of a torn-off corner (or a bite out of an edge) with a ragged edge."""
     corner = int(rng.integers(0, 4))
-    size = rng.uniform(0.1, 0.35) * min(w, h)
+    size = rng.uniform(*size_range) * min(w, h)
     # a ragged polyline from one edge to the other around the corner
     n = 40
     ang = np.linspace(0, math.pi / 2, n)
