@@ -145,6 +145,8 @@ def main(argv=None) -> int:
     p.add_argument("--limit", type=int, default=0)
     p.add_argument("--false-alarms", action="store_true",
                    help="instead: undamaged val photos with thin photo details drawn in; the share of them flagged")
+    p.add_argument("--negatives", default="details", choices=["details", "borders", "straight"],
+                   help="with --false-alarms: which photo details are drawn (damage.py's photo_details, print_border, straight_details)")
     p.add_argument("--breakdown", type=float, metavar="THRESHOLD",
                    help="instead: where F1 is lost at this threshold on the val split (per damage kind, misses, false alarms, growth)")
     p.add_argument("--json")
@@ -296,7 +298,7 @@ def _run(a) -> int:
         th = [float(x) for x in a.thresholds.split(",")]
         if a.false_alarms:
             from .repair_eval import false_alarms
-            _emit(false_alarms(a.checkpoint, a.pack, thresholds=th, limit=a.limit), a.json)
+            _emit(false_alarms(a.checkpoint, a.pack, thresholds=th, limit=a.limit, negatives=a.negatives), a.json)
             return 0
         if a.breakdown is not None:
             from .repair_eval import breakdown

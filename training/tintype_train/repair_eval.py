@@ -90,13 +90,18 @@ def _val_set(pack: Path, seed: int):
 
 
 def false_alarms(checkpoint: str, pack: Optional[str] = None, seed: int = 3000,
-                 thresholds: Sequence[float] = (0.3, 0.4, 0.5, 0.6, 0.7), limit: int = 0) -> dict:
+                 thresholds: Sequence[float] = (0.3, 0.4, 0.5, 0.6, 0.7), limit: int = 0,
+                 negatives: str = "details") -> dict:
     """How much of the photo's own thin structure the detector takes for damage: the pack's val
     photos with damage.py's photo details (rods, lit edges, patterns, hair strands) drawn in and
     no damage at all. Every flagged pixel is a false alarm; reported over the detail pixels (those
-    the details changed by the damage mask's own threshold) and over all pixels."""
+    the details changed by the damage mask's own threshold) and over all pixels. `negatives` picks
+    what is drawn: "details" (photo_details), "borders" (print_border) or "straight" (straight_details)."""
     from .crappify import to_float, to_uint8
-    from .damage import LUMA, photo_details
+    from .damage import LUMA, photo_details, print_border, straight_details
+    draw = {"details": photo_details, "borders": print_border, "straight": straight_details}.get(negatives)
+    if draw is None:
+        raise ValueError(f"false alarms: negatives must be details, borders or straight, not {negatives!r}")
     from .export import load_generator
     from .pack import read_pack
     _, gen, rec = load_generator(checkpoint)
@@ -105,7 +110,7 @@ def false_alarms(checkpoint: str, pack: Optional[str] = None, seed: int = 3000,
     detail_px = total_px = n = 0
     for i, f in enumerate(read_pack(Path(pack or "training/data/pack"), "val")):
         x = to_float(load_rgb(f))
-        xd = photo_details(x, np.random.default_rng([seed + i, 1913]), cfg)
+        xd = draw(x, np.random.default_rng([seed + i, 1913]), cfg)
         detail = np.abs((xd - x) @ LUMA) >= cfg.mask_change
         prob = detect(gen, to_uint8(xd))
         for k, t in enumerate(thresholds):
@@ -118,7 +123,8 @@ def false_alarms(checkpoint: str, pack: Optional[str] = None, seed: int = 3000,
             break
     rows = [{"threshold": t, "detail_flagged": round(a / max(1, detail_px), 4), "all_flagged": round(b / max(1, total_px), 4)}
             for t, (a, b) in zip(thresholds, flagged)]
-    return {"checkpoint": str(checkpoint), "step": rec.get("step"), "set": f"pack val + photo details, no damage (seed {seed})",
+    return {"checkpoint": str(checkpoint), "step": rec.get("step"), "set": f"pack val + photo details ({negatives}), no damage (seed {seed})" if negatives != "details"
+            else f"pack val + photo details, no damage (seed {seed})",
             "photos": n, "detail_fraction": round(detail_px / max(1, total_px), 4), "rows": rows}
 
 
