@@ -201,6 +201,7 @@ describe.skipIf(!haveChromium)('working with what is already there', () => {
       task: string;
       installed: boolean;
       isDefault: boolean;
+      isFilmDefault: boolean;
       recommended: boolean;
       license: string;
     };
@@ -282,6 +283,30 @@ describe.skipIf(!haveChromium)('working with what is already there', () => {
     await page.waitForTimeout(400);
     await audit('settings', found);
     await shot('07-settings-defaults');
+    // The films' choice clears back to the bundled default as a photo one does. This server's bundled
+    // folder is its models folder, so no film default is left: films take the photos' default and
+    // the films' select goes, the photos' one staying.
+    await page.getByRole('button', { name: 'Colorize (films): back to the bundled default' }).click();
+    await expect
+      .poll(async () =>
+        (await api<{ models: Row[] }>('models.catalog')).models
+          .filter((m) => m.isFilmDefault)
+          .map((m) => m.id),
+      )
+      .toEqual([]);
+    await expect.poll(() => page.getByTestId('default-model-colorize-film').count()).toBe(0);
+    expect(await page.getByTestId('default-model-colorize').inputValue()).toBe('');
+    expect(await page.getByTestId('default-model-restore').inputValue()).toBe('Smooth');
+    // A photo select clears the same way: restore goes back to the first installed.
+    await page.getByRole('button', { name: 'Restore (same size): back to the bundled default' }).click();
+    await expect
+      .poll(
+        async () =>
+          (await api<{ models: Row[] }>('models.catalog')).models.find((m) => m.id === 'e2e-smooth')!
+            .isDefault,
+      )
+      .toBe(false);
+    await expect.poll(() => page.getByTestId('default-model-restore').inputValue()).toBe('');
     await page.keyboard.press('Escape');
 
     // First launch (no project yet): the same offer; "not now" puts it away for good.

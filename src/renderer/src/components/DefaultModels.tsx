@@ -11,7 +11,8 @@ import { useRemote } from '../state/remote';
  * The model each task uses when a recipe names none, one select per task (upscale: per scale), in
  * two aligned columns: six side by side squeezed the names to "Tinty…". A task whose films have a
  * default of their own (colorize: the steadier video colorizer) gets a second select for films
- * beside the photos' one. A choice applies at once (the next render uses it).
+ * beside the photos' one. A choice applies at once (the next render uses it); every select, the films'
+ * one too, clears the user's choice back to the bundled default (models.setDefault with a null id).
  */
 export function DefaultModels() {
   const api = useApi();
@@ -42,7 +43,7 @@ export function DefaultModels() {
     } else fields.push({ task, label: TASK_INFO[task].label, options: mine });
   }
   if (!catalog.data) return null;
-  const choose = async (task: Task, id: string, scale?: number, film?: boolean) => {
+  const choose = async (task: Task, id: string | null, scale?: number, film?: boolean) => {
     setError(null);
     try {
       await api.call('models.setDefault', { task, id, scale, film });
@@ -70,8 +71,11 @@ export function DefaultModels() {
               })}
               renderOption={renderModelOption}
               value={current?.id ?? null}
-              onChange={(v) => v && void choose(f.task, v, f.scale, f.film)}
+              onChange={(v) => void choose(f.task, v, f.scale, f.film)}
+              // Clearing is the clear button only: a click on the chosen option must not undo it.
               allowDeselect={false}
+              clearable
+              clearButtonProps={{ 'aria-label': `${f.label}: back to the bundled default` }}
               comboboxProps={{ withinPortal: true }}
               data-testid={`default-model-${key}`}
             />
