@@ -13,13 +13,11 @@ import { Engine } from '../../src/engine';
 import type { Raster } from '../../src/engine/types';
 import { ManifestSchema } from '../../src/shared/manifest';
 import { checkParity } from '../../training/parity';
-import { skipWithout } from '../helpers/system-tools';
-import { missingTorch, runToolkit } from '../../training/runner';
+import { requireTorch, skipTraining } from '../helpers/training';
+import { runToolkit } from '../../training/runner';
 
-const skip =
-  process.env.TINTYPE_SKIP_TRAINING === '1'
-    ? (console.log('training smoke test skipped: TINTYPE_SKIP_TRAINING=1'), true)
-    : skipWithout('training smoke test', await missingTorch());
+const WHAT = 'training smoke test';
+const skip = await skipTraining(WHAT);
 
 let dir: string;
 
@@ -123,8 +121,7 @@ describe.skipIf(skip)('training toolkit smoke test (CPU)', { timeout: 600_000 },
   let pack: string;
 
   beforeAll(async () => {
-    const why = await missingTorch();
-    if (why) throw new Error(`training smoke test cannot run: ${why}`);
+    await requireTorch(WHAT);
     dir = mkdtempSync(join(tmpdir(), 'tintype-train-'));
     for (const [split, n] of [
       ['train', 5],

@@ -1,17 +1,14 @@
 /** Runs the training toolkit's Python unit tests (training/tests, unittest) as part of `npm test`. */
 import { describe, expect, it } from 'vitest';
-import { skipWithout } from '../helpers/system-tools';
-import { missingTorch, runPython } from '../../training/runner';
+import { requireTorch, skipTraining } from '../helpers/training';
+import { runPython } from '../../training/runner';
 
-const skip =
-  process.env.TINTYPE_SKIP_TRAINING === '1'
-    ? (console.log('training unit tests skipped: TINTYPE_SKIP_TRAINING=1'), true)
-    : skipWithout('training unit tests', await missingTorch());
+const WHAT = 'training unit tests';
+const skip = await skipTraining(WHAT);
 
 describe.skipIf(skip)('training toolkit unit tests (python -m unittest)', () => {
   it('pass', async () => {
-    const why = await missingTorch();
-    if (why) throw new Error(`training unit tests cannot run: ${why}`);
+    await requireTorch(WHAT);
     const r = await runPython(
       ['-m', 'unittest', 'discover', '-s', 'training/tests', '-t', 'training/tests'],
       {
