@@ -1,22 +1,20 @@
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { conventionModel } from '../helpers/catalog-fixtures';
 import {
-  CHROMIUM,
-  installTestModels,
   makePhotoFolder,
   openPage,
-  requireBuild,
   type Server,
   SHOTS,
   startServer,
   tearDownE2e,
+  chromiumHere,
+  e2eDirs,
+  type E2eDirs,
 } from './fixtures';
-import { skipWithout } from '../helpers/system-tools';
 
 /**
  * The renderer, built, in Debian's Chromium, against the shipped headless server (real SQLite, real
@@ -28,7 +26,7 @@ let server: Server;
 let browser: Browser;
 let page: Page;
 let folder: { photos: string[]; corrupt: string };
-const dirs = { dataDir: '', libraryDir: '', modelsDir: '' };
+let dirs: E2eDirs;
 const consoleErrors: string[] = [];
 /** While the server restarts, the old page's event stream reconnecting to a dead port is expected. */
 let restarting = false;
@@ -53,20 +51,11 @@ async function imagesLoaded(): Promise<{ before: number; after: number; afterSrc
   });
 }
 
-const haveChromium = !skipWithout(
-  'e2e',
-  existsSync(CHROMIUM) ? null : `no Chromium at ${CHROMIUM} (apt install chromium, or set TINTYPE_CHROMIUM)`,
-);
+const haveChromium = chromiumHere();
 
 beforeAll(async () => {
   if (!haveChromium) return;
-  requireBuild();
-  mkdirSync(SHOTS, { recursive: true });
-  dir = mkdtempSync(join(tmpdir(), 'tintype-e2e-'));
-  dirs.dataDir = join(dir, 'data');
-  dirs.libraryDir = join(dir, 'library');
-  dirs.modelsDir = join(dir, 'models');
-  installTestModels(dirs.modelsDir);
+  ({ dir, dirs } = e2eDirs(''));
   folder = await makePhotoFolder(join(dir, 'Grandma scans'));
   server = await startServer(dirs);
   ({ browser, page } = await openPage(consoleErrors, () => !restarting));

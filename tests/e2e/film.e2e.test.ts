@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -11,12 +10,12 @@ import {
   CHROMIUM_ARGS,
   clipped,
   describeViolations,
-  installTestModels,
-  requireBuild,
   type Server,
   SHOTS,
   startServer,
   tearDownE2e,
+  e2eDirs,
+  type E2eDirs,
 } from './fixtures';
 
 /**
@@ -34,7 +33,7 @@ let context: BrowserContext;
 let page: Page;
 let filmId: number;
 let colourFilmId: number;
-const dirs = { dataDir: '', libraryDir: '', modelsDir: '' };
+let dirs: E2eDirs;
 const consoleErrors: string[] = [];
 /** Statuses of the answers to the film's media requests (206 = a byte range). */
 const mediaStatuses: number[] = [];
@@ -74,13 +73,7 @@ if (!ready)
 
 beforeAll(async () => {
   if (!ready) return;
-  requireBuild();
-  mkdirSync(SHOTS, { recursive: true });
-  dir = mkdtempSync(join(tmpdir(), 'tintype-e2e-film-'));
-  dirs.dataDir = join(dir, 'data');
-  dirs.libraryDir = join(dir, 'library');
-  dirs.modelsDir = join(dir, 'models');
-  installTestModels(dirs.modelsDir);
+  ({ dir, dirs } = e2eDirs('film'));
   mkdirSync(join(dir, 'films'));
   // A grey 4-second clip with sound (testsrc2 draws a frame counter: every frame differs).
   const film = await makeClip(join(dir, 'films', 'reel.mp4'), {

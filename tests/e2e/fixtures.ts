@@ -1,6 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach } from 'vitest';
@@ -8,6 +17,7 @@ import sharp from 'sharp';
 import { GraphBuilder } from '../../tools/onnx/builder';
 import { installColorizer, installModel, RGB_01 } from '../helpers/models';
 import { writePhoto } from '../helpers/library-helpers';
+import { skipWithout } from '../helpers/system-tools';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const SERVE = join(ROOT, 'out', 'main', 'serve.js');
@@ -29,6 +39,36 @@ export const CHROMIUM_ARGS = [
 export const SHOTS = join(ROOT, 'test-results', 'e2e');
 
 /** The build the e2e tests drive; they exercise what ships, so a missing build is a failure, not a skip. */
+/**
+ * Whether this file's browser tests run here: false, with the reason printed, without Chromium (or a
+ * failure where CI sets TINTYPE_REQUIRE_SYSTEM_TOOLS=1). Called once at a file's top level.
+ */
+export const chromiumHere = (what = 'e2e'): boolean => !skipWithout(what, CHROMIUM_MISSING);
+
+export interface E2eDirs {
+  dataDir: string;
+  libraryDir: string;
+  modelsDir: string;
+}
+
+/**
+ * A browser test's set-up before its server starts: the build checked, the screenshots folder made,
+ * a fresh folder (tintype-e2e-NAME-…) with the server's data, library and models folders, the
+ * test models installed there unless `models` is false (a file that brings its own).
+ */
+export function e2eDirs(name: string, { models = true } = {}): { dir: string; dirs: E2eDirs } {
+  requireBuild();
+  mkdirSync(SHOTS, { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), `tintype-e2e-${name ? `${name}-` : ''}`));
+  const dirs = {
+    dataDir: join(dir, 'data'),
+    libraryDir: join(dir, 'library'),
+    modelsDir: join(dir, 'models'),
+  };
+  if (models) installTestModels(dirs.modelsDir);
+  return { dir, dirs };
+}
+
 export function requireBuild(): void {
   for (const f of [SERVE, RENDERER]) {
     if (!existsSync(f))

@@ -1,21 +1,10 @@
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { saveRaster } from '../helpers/images';
-import {
-  installTestModels,
-  openPage,
-  requireBuild,
-  type Server,
-  SHOTS,
-  startServer,
-  tearDownE2e,
-  CHROMIUM_MISSING,
-} from './fixtures';
-import { skipWithout } from '../helpers/system-tools';
+import { openPage, type Server, SHOTS, startServer, tearDownE2e, chromiumHere, e2eDirs } from './fixtures';
 
 /**
  * Colour hints in the app (issue #17), in Debian's Chromium against the shipped server: paint a
@@ -37,19 +26,12 @@ const H = 480;
 
 const api = <T>(method: string, body: unknown = {}) => server.api<T>(method, body);
 
-const haveChromium = !skipWithout('e2e', CHROMIUM_MISSING);
+const haveChromium = chromiumHere();
 
 beforeAll(async () => {
   if (!haveChromium) return;
-  requireBuild();
-  mkdirSync(SHOTS, { recursive: true });
-  dir = mkdtempSync(join(tmpdir(), 'tintype-e2e-hints-'));
-  const dirs = {
-    dataDir: join(dir, 'data'),
-    libraryDir: join(dir, 'library'),
-    modelsDir: join(dir, 'models'),
-  };
-  installTestModels(dirs.modelsDir);
+  const { dirs, dir: made } = e2eDirs('hints');
+  dir = made;
   // Left half dark, right half light: the test colorizer makes them cool and warm.
   const data = new Uint8Array(W * H);
   for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) data[y * W + x] = x < W / 2 ? 70 : 190;

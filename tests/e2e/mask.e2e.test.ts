@@ -1,5 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
@@ -8,15 +7,14 @@ import { saveRaster } from '../helpers/images';
 import { installWhiteDetector } from '../helpers/repair';
 import {
   openPage,
-  requireBuild,
   ROOT,
   type Server,
   SHOTS,
   startServer,
   tearDownE2e,
-  CHROMIUM_MISSING,
+  chromiumHere,
+  e2eDirs,
 } from './fixtures';
-import { skipWithout } from '../helpers/system-tools';
 
 /**
  * The repair mask tool in the app (issue #19), in Debian's Chromium against the shipped server: the
@@ -41,18 +39,12 @@ const SPECK = { x: 160, y: 120, r: 4 };
 
 const api = <T>(method: string, body: unknown = {}) => server.api<T>(method, body);
 
-const haveChromium = !skipWithout('e2e', CHROMIUM_MISSING);
+const haveChromium = chromiumHere();
 
 beforeAll(async () => {
   if (!haveChromium) return;
-  requireBuild();
-  mkdirSync(SHOTS, { recursive: true });
-  dir = mkdtempSync(join(tmpdir(), 'tintype-e2e-mask-'));
-  const dirs = {
-    dataDir: join(dir, 'data'),
-    libraryDir: join(dir, 'library'),
-    modelsDir: join(dir, 'models'),
-  };
+  const { dirs, dir: made } = e2eDirs('mask', { models: false });
+  dir = made;
   mkdirSync(dirs.modelsDir, { recursive: true });
   cpSync(join(ROOT, 'resources', 'models', 'tintype-fill'), join(dirs.modelsDir, 'tintype-fill'), {
     recursive: true,

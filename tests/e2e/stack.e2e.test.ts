@@ -1,5 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,17 +8,16 @@ import {
   auditA11y,
   clipped,
   describeViolations,
-  installTestModels,
   openPage,
-  requireBuild,
   ROOT,
   type Server,
   SHOTS,
   startServer,
   tearDownE2e,
-  CHROMIUM_MISSING,
+  chromiumHere,
+  e2eDirs,
+  type E2eDirs,
 } from './fixtures';
-import { skipWithout } from '../helpers/system-tools';
 
 /**
  * Image stacks (16-bit multi-page TIFF, as microscopes write them) in the app, in Debian's Chromium
@@ -41,7 +39,7 @@ let browser: Browser;
 let page: Page;
 let stackId: number;
 const consoleErrors: string[] = [];
-const dirs = { dataDir: '', libraryDir: '', modelsDir: '' };
+let dirs: E2eDirs;
 
 const shot = (name: string) => page.screenshot({ path: join(SHOTS, `stack-${name}.png`) });
 
@@ -67,17 +65,11 @@ const squareAt = (testId: string) =>
     return n > 0 ? sum / n / c.width : -1;
   });
 
-const haveChromium = !skipWithout('e2e stacks', CHROMIUM_MISSING);
+const haveChromium = chromiumHere('e2e stacks');
 
 beforeAll(async () => {
   if (!haveChromium) return;
-  requireBuild();
-  mkdirSync(SHOTS, { recursive: true });
-  dir = mkdtempSync(join(tmpdir(), 'tintype-e2e-stack-'));
-  dirs.dataDir = join(dir, 'data');
-  dirs.libraryDir = join(dir, 'library');
-  dirs.modelsDir = join(dir, 'models');
-  installTestModels(dirs.modelsDir);
+  ({ dir, dirs } = e2eDirs('stack'));
   // Repair's models, for the mask painted over a frame.
   cpSync(join(ROOT, 'resources', 'models', 'tintype-fill'), join(dirs.modelsDir, 'tintype-fill'), {
     recursive: true,

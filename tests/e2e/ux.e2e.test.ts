@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,17 +8,16 @@ import {
   clipped,
   describeViolations,
   installSlowModel,
-  installTestModels,
   makePhotoFolder,
   openPage,
-  requireBuild,
   type Server,
   SHOTS,
   startServer,
   tearDownE2e,
-  CHROMIUM_MISSING,
+  chromiumHere,
+  e2eDirs,
+  type E2eDirs,
 } from './fixtures';
-import { skipWithout } from '../helpers/system-tools';
 
 /**
  * The app as people use it, in Debian's Chromium against the shipped server: a new project is the
@@ -32,7 +30,7 @@ let server: Server;
 let browser: Browser;
 let page: Page;
 let bigPhoto: string;
-const dirs = { dataDir: '', libraryDir: '', modelsDir: '' };
+let dirs: E2eDirs;
 const consoleErrors: string[] = [];
 
 const shot = (name: string) => page.screenshot({ path: join(SHOTS, `ux-${name}.png`) });
@@ -49,17 +47,11 @@ interface Asset {
   projectId: number;
 }
 
-const haveChromium = !skipWithout('e2e', CHROMIUM_MISSING);
+const haveChromium = chromiumHere();
 
 beforeAll(async () => {
   if (!haveChromium) return;
-  requireBuild();
-  mkdirSync(SHOTS, { recursive: true });
-  dir = mkdtempSync(join(tmpdir(), 'tintype-e2e-ux-'));
-  dirs.dataDir = join(dir, 'data');
-  dirs.libraryDir = join(dir, 'library');
-  dirs.modelsDir = join(dir, 'models');
-  installTestModels(dirs.modelsDir);
+  ({ dir, dirs } = e2eDirs('ux'));
   installSlowModel(dirs.modelsDir);
   await makePhotoFolder(join(dir, 'Box of scans'));
   bigPhoto = join(dir, 'Big', 'wedding.png');
