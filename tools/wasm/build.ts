@@ -16,6 +16,7 @@ const root = join(import.meta.dirname, '..', '..');
 export const KERNELS = [
   { source: 'native/merge.ts', module: 'src/engine/image/merge-wasm.ts', name: 'MERGE_WASM' },
   { source: 'native/hints.ts', module: 'src/engine/ops/hints/hints-wasm.ts', name: 'HINTS_WASM' },
+  { source: 'native/tiles.ts', module: 'src/engine/ops/tiles-wasm.ts', name: 'TILES_WASM' },
 ];
 
 /** native/*.ts modules that kernels import rather than being kernels themselves. */

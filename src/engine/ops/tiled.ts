@@ -1,8 +1,9 @@
 import { throwIfCancelled, TintypeError } from '../errors';
-import { KB, KG, KR, maxValue } from '../image/color';
+import { maxValue } from '../image/color';
 import { infer, type InferStats } from '../model/infer';
 import type { LoadedModel } from '../model/session';
 import type { Raster } from '../types';
+import { TileKernel } from './tiles-kernel';
 
 /** Tile origins along one axis: full tiles, the last one flush with the far edge. */
 export function tileStarts(length: number, tile: number, overlap: number): number[] {
@@ -62,6 +63,11 @@ export function mirror(i: number, n: number): number {
   return a < n ? a : period - a;
 }
 
+/** Planes a model takes: its channels for each of its frames. */
+function planes(spec: { channels: number; frames: number }): number {
+  return spec.channels * spec.frames;
+}
+
 function roundUp(v: number, k: number): number {
   return Math.ceil(v / k) * k;
 }
@@ -118,82 +124,65 @@ export async function runTiled(
   const tileW = Math.min(T, EW);
   const EOW = EW * s;
   const PS = P * s;
-  // Accumulators for one band of output rows (grown frame): [bandTop, bandTop + tileH*s).
+  // Model input size: padded by edge replication to a multiple (dynamic) or the fixed size.
+  const ph = fixed ?? roundUp(tileH, multiple);
+  const pw = fixed ?? roundUp(tileW, multiple);
+  const frames = spec.frames === 3 ? [opts.neighbours?.[0] ?? raster, raster, opts.neighbours?.[1] ?? raster] : [raster];
+  // Accumulators for one band of output rows (grown frame): [bandTop, bandTop + tileH*s), and every
+  // per-pixel loop, live in the WebAssembly kernel (native/tiles.ts).
   const bandRows = tileH * s;
-  let acc = new Float32Array(bandRows * EOW * outChannels);
-  let wsum = new Float32Array(bandRows * EOW);
+  const k = new TileKernel({
+    width: W,
+    channels: raster.channels,
+    wide: raster.depth === 16,
+    frames: frames.length,
+    pw,
+    ph,
+    tileW,
+    tileH,
+    planes: spec.channels * spec.frames,
+    scale: s,
+    bandRows,
+    eow: EOW,
+    outChannels,
+    outWidth: OW,
+    outWide: outDepth === 16,
+  });
   let bandTop = 0;
 
   const flushRows = (upTo: number) => {
     // Output rows [bandTop, upTo) are final: write them out and slide the band.
     const rows = upTo - bandTop;
     if (rows <= 0) return;
-    for (let r = 0; r < rows; r++) {
-      const oy = bandTop + r - PS;
-      if (oy < 0 || oy >= OH) continue;
-      for (let x = 0; x < OW; x++) {
-        const ex = r * EOW + x + PS;
-        const wv = wsum[ex] || 1;
-        for (let c = 0; c < outChannels; c++) {
-          const v = (acc[ex * outChannels + c] / wv) * outMax + 0.5;
-          out[(oy * OW + x) * outChannels + c] = v < 0 ? 0 : v > outMax ? outMax : v;
-        }
-      }
-    }
-    const keep = bandRows - rows;
-    const nacc = new Float32Array(acc.length);
-    const nw = new Float32Array(wsum.length);
-    if (keep > 0) {
-      nacc.set(acc.subarray(rows * EOW * outChannels, bandRows * EOW * outChannels));
-      nw.set(wsum.subarray(rows * EOW, bandRows * EOW));
-    }
-    acc = nacc;
-    wsum = nw;
+    const r0 = Math.max(0, PS - bandTop);
+    const r1 = Math.min(rows, OH + PS - bandTop);
+    k.flush(r0, Math.max(r0, r1), PS, outMax, out, (bandTop + r0 - PS) * OW * outChannels, rows);
     bandTop = upTo;
   };
 
+  const srcRows = new Int32Array(ph);
+  const cols = new Int32Array(pw);
+  // blendTile's modes: one channel of three per pass, RGB, or one channel.
+  const mode = passes === 3 ? 0 : outChannels === 3 ? 1 : 2;
   for (let yi = 0; yi < ys.length; yi++) {
     const y0 = ys[yi];
     flushRows(y0 * s);
     const wy = featherWeights(tileH, O, yi > 0, yi < ys.length - 1);
+    // The source rows of this row of tiles (mirrored into the image), copied once for all its tiles.
+    for (let y = 0; y < ph; y++) srcRows[y] = mirror(y0 + Math.min(y, tileH - 1) - P, H);
+    frames.forEach((f, i) => k.loadBand(i, f.data, srcRows));
     for (let xi = 0; xi < xs.length; xi++) {
       const x0 = xs[xi];
       const wx = featherWeights(tileW, O, xi > 0, xi < xs.length - 1);
-      // Model input size: padded by edge replication to a multiple (dynamic) or the fixed size.
-      const ph = fixed ?? roundUp(tileH, multiple);
-      const pw = fixed ?? roundUp(tileW, multiple);
+      // Source column of each tile column (mirrored into the image), worked out once per tile.
+      for (let x = 0; x < pw; x++) cols[x] = mirror(x0 + Math.min(x, tileW - 1) - P, W);
+      k.setColumns(cols);
       for (let pass = 0; pass < passes; pass++) {
         throwIfCancelled(opts.signal);
-        const planes = spec.channels * spec.frames;
-        const hw = ph * pw;
-        const input = new Float32Array(planes * hw);
-        const rc = raster.channels;
-        // Source column of each tile column (mirrored into the image), worked out once per tile.
-        const cols = new Int32Array(pw);
-        for (let x = 0; x < pw; x++) cols[x] = mirror(x0 + Math.min(x, tileW - 1) - P, W);
-        const fill = (frame: Raster, f: number) => {
-          const src = frame.data;
-          const base = f * spec.channels * hw;
-          for (let y = 0; y < ph; y++) {
-            const row = mirror(y0 + Math.min(y, tileH - 1) - P, H) * W;
-            for (let x = 0; x < pw; x++) {
-              const p = (row + cols[x]) * rc;
-              for (let c = 0; c < spec.channels; c++) {
-                const sc = passes === 3 ? pass : rc === 1 ? 0 : c;
-                input[base + c * hw + y * pw + x] = src[p + sc] / srcMax;
-              }
-            }
-          }
-        };
-        if (spec.frames === 3) {
-          // t-1, t, t+1 on the channel axis; a still image (no neighbours) repeats itself.
-          fill(opts.neighbours?.[0] ?? raster, 0);
-          fill(raster, 1);
-          fill(opts.neighbours?.[1] ?? raster, 2);
-        } else {
-          fill(raster, 0);
-        }
-        const res = await infer(model, { data: input, channels: planes, height: ph, width: pw }, stats);
+        // t-1, t, t+1 on the channel axis for a 3-frame model; a still image repeats itself.
+        for (let f = 0; f < frames.length; f++) k.cut(f, spec.channels, passes === 3 ? pass : -1, srcMax);
+        const input = k.input();
+        const res = await infer(model, { data: input, channels: planes(spec), height: ph, width: pw }, stats);
         if (res.height !== ph * s || res.width !== pw * s) {
           throw new TintypeError(
             `model "${m.id}" returned ${res.width}×${res.height} for a ${pw}×${ph} tile; its manifest says ×${s}`,
@@ -208,38 +197,7 @@ export async function runTiled(
             m.modelPath,
           );
         }
-        const ohw = res.width * res.height;
-        for (let y = 0; y < tileH * s; y++) {
-          const wyv = wy[Math.floor(y / s)];
-          if (wyv === 0) continue;
-          const ay = y0 * s + y - bandTop;
-          for (let x = 0; x < tileW * s; x++) {
-            const wv = wyv * wx[Math.floor(x / s)];
-            if (wv === 0) continue;
-            const ax = x0 * s + x;
-            const rp = y * res.width + x;
-            const ap = ay * EOW + ax;
-            if (passes === 3) {
-              acc[ap * 3 + pass] += wv * res.data[rp];
-              if (pass === 0) wsum[ap] += wv;
-            } else if (outChannels === 3) {
-              const r = res.data[rp];
-              const g = res.channels === 3 ? res.data[ohw + rp] : r;
-              const b = res.channels === 3 ? res.data[2 * ohw + rp] : r;
-              acc[ap * 3] += wv * r;
-              acc[ap * 3 + 1] += wv * g;
-              acc[ap * 3 + 2] += wv * b;
-              wsum[ap] += wv;
-            } else {
-              const v =
-                res.channels === 3
-                  ? KR * res.data[rp] + KG * res.data[ohw + rp] + KB * res.data[2 * ohw + rp]
-                  : res.data[rp];
-              acc[ap] += wv * v;
-              wsum[ap] += wv;
-            }
-          }
-        }
+        k.blend(res, wy, wx, y0 * s - bandTop, x0 * s, mode, pass);
         done += 1;
         opts.onTile?.(done, total);
       }
