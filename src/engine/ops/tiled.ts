@@ -140,7 +140,7 @@ export async function runTiled(
     ph,
     tileW,
     tileH,
-    planes: spec.channels * spec.frames,
+    planes: planes(spec),
     scale: s,
     bandRows,
     eow: EOW,
